@@ -1,0 +1,36 @@
+/* Internal helpers shared by every capi file: failure reporting, size
+ * arithmetic that cannot overflow, and the request limit. Nothing here is
+ * exported; internal names start with mp__. */
+#ifndef MEMPOOL_CORE_H
+#define MEMPOOL_CORE_H
+
+#include <mempool/mempool.h>
+
+#include <stdarg.h>
+#include <stdint.h>
+
+/* The largest request any pool accepts: far beyond any machine, and small
+ * enough that rounding, guard bytes and chunk headers never overflow. */
+#define MP__MAX_REQUEST ((size_t)1 << 48)
+
+#define MP__LIKELY(x) __builtin_expect(!!(x), 1)
+#define MP__UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Records status and a printf-style detail for mp_last_error*() and returns
+ * the status, so failure paths read `return mp__fail(...)`. */
+mp_status mp__fail(mp_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static inline int mp__is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
+
+/* Rounds x up to a multiple of the power of two a; the caller keeps x below
+ * MP__MAX_REQUEST-scale values so this cannot wrap. */
+static inline size_t mp__align_up(size_t x, size_t a) { return (x + a - 1) & ~(a - 1); }
+
+static inline uintptr_t mp__addr(const void *p) { return (uintptr_t)p; }
+
+/* Index of the highest set bit; x != 0. */
+static inline unsigned mp__fls(uint64_t x) { return 63u - (unsigned)__builtin_clzll(x); }
+static inline unsigned mp__ffs(uint64_t x) { return (unsigned)__builtin_ctzll(x); }
+
+#endif

@@ -1,0 +1,119 @@
+/* Wrappers over cudart that turn cudaError_t into mp_status with the CUDA
+ * error's name in the detail. Device out-of-memory maps to
+ * MP_ERR_OUT_OF_MEMORY, a bad device id to MP_ERR_INVALID_ARGUMENT, a missing
+ * driver or device to MP_ERR_UNSUPPORTED, anything else to MP_ERR_CUDA. */
+#include "cuda_rt.h"
+
+#ifdef MEMPOOL_HAVE_CUDA
+#include <cuda_runtime_api.h>
+
+static mp_status cuda_fail(cudaError_t e, const char *what, size_t size, int device)
+{
+    mp_status s = MP_ERR_CUDA;
+    if (e == cudaErrorMemoryAllocation)
+        s = MP_ERR_OUT_OF_MEMORY;
+    else if (e == cudaErrorInvalidDevice)
+        s = MP_ERR_INVALID_ARGUMENT;
+    else if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver)
+        s = MP_ERR_UNSUPPORTED;
+    cudaGetLastError(); /* clear the sticky-free error state of this thread */
+    return mp__fail(s, "%s of %zu bytes on device %d failed: %s (%s)", what, size, device,
+                    cudaGetErrorName(e), cudaGetErrorString(e));
+}
+
+int mp__cuda_device_count(void)
+{
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return n;
+}
+
+mp_status mp__cuda_check_device(int device)
+{
+    int n = mp__cuda_device_count();
+    if (n == 0)
+        return mp__fail(MP_ERR_UNSUPPORTED, "no CUDA device is available on this machine");
+    if (device < 0 || device >= n)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "device %d does not exist (this machine has %d)", device, n);
+    return MP_OK;
+}
+
+/* Runs the call on `device` and puts the caller's current device back. */
+#define ON_DEVICE(device, call)                                                                    \
+    int prev_ = 0;                                                                                 \
+    cudaGetDevice(&prev_);                                                                         \
+    cudaError_t e = cudaSetDevice(device);                                                         \
+    if (e == cudaSuccess)                                                                          \
+        e = (call);                                                                                \
+    cudaSetDevice(prev_)
+
+mp_status mp__cuda_malloc(int device, size_t size, void **out)
+{
+    ON_DEVICE(device, cudaMalloc(out, size));
+    return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaMalloc", size, device);
+}
+
+mp_status mp__cuda_malloc_managed(int device, size_t size, void **out)
+{
+    ON_DEVICE(device, cudaMallocManaged(out, size, cudaMemAttachGlobal));
+    return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaMallocManaged", size, device);
+}
+
+mp_status mp__cuda_malloc_host(size_t size, void **out)
+{
+    if (mp__cuda_device_count() == 0)
+        return mp__fail(MP_ERR_UNSUPPORTED, "pinned memory needs a CUDA device; none is available");
+    cudaError_t e = cudaHostAlloc(out, size, cudaHostAllocPortable);
+    return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaHostAlloc", size, -1);
+}
+
+void mp__cuda_free(int device, void *p)
+{
+    int prev = 0;
+    cudaGetDevice(&prev);
+    cudaSetDevice(device);
+    cudaFree(p);
+    cudaSetDevice(prev);
+}
+
+void mp__cuda_free_host(void *p) { cudaFreeHost(p); }
+
+mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, size_t size, mp__copy_kind kind)
+{
+    static const enum cudaMemcpyKind kinds[] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost,
+                                                cudaMemcpyDeviceToDevice};
+    static const char *names[] = {"cudaMemcpyAsync host-to-device", "cudaMemcpyAsync device-to-host",
+                                  "cudaMemcpyAsync device-to-device"};
+    ON_DEVICE(device, cudaMemcpyAsync(dst, src, size, kinds[kind], (cudaStream_t)stream));
+    if (e == cudaSuccess) {
+        cudaSetDevice(device);
+        e = cudaStreamSynchronize((cudaStream_t)stream);
+        cudaSetDevice(prev_);
+    }
+    return e == cudaSuccess ? MP_OK : cuda_fail(e, names[kind], size, device);
+}
+
+#else /* built without CUDA */
+
+static mp_status no_cuda(void)
+{
+    return mp__fail(MP_ERR_UNSUPPORTED, "mempool was built without CUDA; GPU memory is unavailable");
+}
+
+int mp__cuda_device_count(void) { return 0; }
+mp_status mp__cuda_check_device(int device) { (void)device; return no_cuda(); }
+mp_status mp__cuda_malloc(int device, size_t size, void **out) { (void)device; (void)size; (void)out; return no_cuda(); }
+mp_status mp__cuda_malloc_host(size_t size, void **out) { (void)size; (void)out; return no_cuda(); }
+mp_status mp__cuda_malloc_managed(int device, size_t size, void **out) { (void)device; (void)size; (void)out; return no_cuda(); }
+void mp__cuda_free(int device, void *p) { (void)device; (void)p; }
+void mp__cuda_free_host(void *p) { (void)p; }
+mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, size_t size, mp__copy_kind kind)
+{
+    (void)device; (void)stream; (void)dst; (void)src; (void)size; (void)kind;
+    return no_cuda();
+}
+
+#endif

@@ -1,0 +1,115 @@
+/* GPU helpers on a pool: its device, its stream, and copies on that stream.
+ * They apply to pools whose memory comes from CUDA (device, pinned or
+ * managed); a host-memory pool answers MP_ERR_INVALID_OPERATION. */
+#include "cuda_rt.h"
+#include "pool.h"
+
+mp_status mp_gpu_device_count(int *out_count)
+{
+    if (!out_count)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_count is NULL");
+    *out_count = mp__cuda_device_count();
+    return MP_OK;
+}
+
+static mp_status cuda_pool(const mp_pool *pool, const char *what)
+{
+    mp_status s = mp__pool_check_handle(pool);
+    if (s != MP_OK)
+        return s;
+    if (pool->arena[0].backend->kind == MP_BACKEND_HOST)
+        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' holds host memory; %s needs a CUDA pool", pool->name, what);
+    return MP_OK;
+}
+
+mp_status mp_pool_set_device(mp_pool *pool, int device_id)
+{
+    mp_status s = cuda_pool(pool, "mp_pool_set_device");
+    if (s != MP_OK)
+        return s;
+    if (device_id < 0)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "device_id %d is negative", device_id);
+    if ((s = mp__cuda_check_device(device_id)) != MP_OK)
+        return s;
+    mp__lock_acquire(&pool->lock);
+    size_t live = 0;
+    for (int i = 0; i < MP__ARENAS; i++) {
+        mp__usage u = {0};
+        if (pool->arena[i].st)
+            pool->strategy->usage(pool->arena[i].st, &u);
+        live += u.live_blocks;
+    }
+    if (live > 0) {
+        mp__lock_release(&pool->lock);
+        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' has %zu live blocks on device %d; free them first",
+                        pool->name, live, pool->device);
+    }
+    mp__pool_trim_locked(pool, 0);
+    pool->device = device_id;
+    mp__lock_release(&pool->lock);
+    return MP_OK;
+}
+
+mp_status mp_pool_get_device(const mp_pool *pool, int *out_device)
+{
+    mp_status s = cuda_pool(pool, "mp_pool_get_device");
+    if (s != MP_OK)
+        return s;
+    if (!out_device)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_device is NULL");
+    *out_device = pool->device;
+    return MP_OK;
+}
+
+mp_status mp_pool_set_stream(mp_pool *pool, void *stream)
+{
+    mp_status s = cuda_pool(pool, "mp_pool_set_stream");
+    if (s != MP_OK)
+        return s;
+    mp__lock_acquire(&pool->lock);
+    pool->stream = stream;
+    mp__lock_release(&pool->lock);
+    return MP_OK;
+}
+
+mp_status mp_pool_get_stream(const mp_pool *pool, void **out_stream)
+{
+    mp_status s = cuda_pool(pool, "mp_pool_get_stream");
+    if (s != MP_OK)
+        return s;
+    if (!out_stream)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_stream is NULL");
+    *out_stream = pool->stream;
+    return MP_OK;
+}
+
+static mp_status copy(mp_pool *pool, void *dst, const void *src, size_t size, mp__copy_kind kind, const char *what)
+{
+    mp_status s = cuda_pool(pool, what);
+    if (s != MP_OK)
+        return s;
+    if (!dst || !src)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s: %s is NULL", what, dst ? "src" : "dst");
+    if (size == 0)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s: size 0", what);
+    mp__lock_acquire(&pool->lock);
+    int device = pool->device;
+    void *stream = pool->stream;
+    mp__lock_release(&pool->lock);
+    return mp__cuda_copy(device, stream, dst, src, size, kind);
+}
+
+mp_status mp_pool_copy_host_to_device(mp_pool *pool, void *dst, const void *src, size_t size)
+{
+    return copy(pool, dst, src, size, MP__H2D, "mp_pool_copy_host_to_device");
+}
+
+mp_status mp_pool_copy_device_to_host(mp_pool *pool, void *dst, const void *src, size_t size)
+{
+    return copy(pool, dst, src, size, MP__D2H, "mp_pool_copy_device_to_host");
+}
+
+mp_status mp_pool_copy_device_to_device(mp_pool *pool, void *dst, const void *src, size_t size)
+{
+    return copy(pool, dst, src, size, MP__D2D, "mp_pool_copy_device_to_device");
+}

@@ -1,0 +1,530 @@
+/* Pool composition: one strategy carving chunks from one backend per arena,
+ * behind one lock, with stats and the debug layer around the fast path.
+ *
+ * The chunk table (every arena's chunks sorted by address) answers "which
+ * chunk holds this pointer" in O(log chunks); growth is geometric, so the
+ * table stays short. Every entry point validates all of its input before it
+ * changes anything: a rejected call leaves the pool as it was. */
+#include "cuda_rt.h"
+#include "pool.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+mp_status mp__pool_check_handle(const mp_pool *pool)
+{
+    if (!pool)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool is NULL");
+    if (pool->magic != MP__POOL_MAGIC)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%p is not a live mempool pool handle", (const void *)pool);
+    return MP_OK;
+}
+
+mp_status mp__check_name(const char *name)
+{
+    if (!name)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is NULL");
+    size_t n = strnlen(name, MP_NAME_MAX + 1);
+    if (n == 0 || n > MP_NAME_MAX)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name must be 1 to %d bytes long", MP_NAME_MAX);
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+            return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name has a control character at byte %zu", i);
+    return MP_OK;
+}
+
+/* ---- chunk table ------------------------------------------------------ */
+
+mp__chunk *mp__pool_find_chunk(const mp_pool *pool, uintptr_t a)
+{
+    size_t lo = 0, hi = pool->nchunks;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (pool->chunks[mid]->base <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NULL;
+    mp__chunk *c = pool->chunks[lo - 1];
+    return a - c->base < c->size ? c : NULL;
+}
+
+static bool table_insert(mp_pool *pool, mp__chunk *c)
+{
+    if (pool->nchunks == pool->chunks_cap) {
+        size_t ncap = pool->chunks_cap ? pool->chunks_cap * 2 : 8;
+        mp__chunk **n = realloc(pool->chunks, ncap * sizeof *n);
+        if (!n)
+            return false;
+        pool->chunks = n;
+        pool->chunks_cap = ncap;
+    }
+    size_t i = pool->nchunks;
+    while (i > 0 && pool->chunks[i - 1]->base > c->base) {
+        pool->chunks[i] = pool->chunks[i - 1];
+        i--;
+    }
+    pool->chunks[i] = c;
+    pool->nchunks++;
+    return true;
+}
+
+static void table_remove(mp_pool *pool, mp__chunk *c)
+{
+    for (size_t i = 0; i < pool->nchunks; i++) {
+        if (pool->chunks[i] == c) {
+            memmove(&pool->chunks[i], &pool->chunks[i + 1], (pool->nchunks - i - 1) * sizeof *pool->chunks);
+            pool->nchunks--;
+            return;
+        }
+    }
+}
+
+/* ---- growth ----------------------------------------------------------- */
+
+static size_t chunk_alignment(const mp_pool *pool)
+{
+    size_t a = pool->cfg.alignment;
+    return a < MP_DEFAULT_GPU_ALIGNMENT ? MP_DEFAULT_GPU_ALIGNMENT : a;
+}
+
+static mp_status add_chunk(mp_pool *pool, mp__arena *a, size_t size)
+{
+    mp__extent ext;
+    mp_status s = a->backend->reserve(pool->device, size, chunk_alignment(pool), &ext);
+    if (s != MP_OK)
+        return s;
+    mp__chunk *c = calloc(1, sizeof *c);
+    if (!c || !table_insert(pool, c)) {
+        free(c);
+        a->backend->release(pool->device, &ext);
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for a chunk record", pool->name);
+    }
+    c->base = mp__addr(ext.base);
+    c->size = size;
+    c->extent = ext;
+    c->arena = a;
+    s = pool->strategy->attach(a->st, c);
+    if (s != MP_OK) {
+        table_remove(pool, c);
+        a->backend->release(pool->device, &ext);
+        free(c);
+        return s;
+    }
+    pool->reserved += size;
+    a->last_chunk = size;
+    a->nchunks++;
+    return MP_OK;
+}
+
+static void drop_chunk(mp_pool *pool, mp__chunk *c)
+{
+    mp__arena *a = c->arena;
+    pool->strategy->detach(a->st, c);
+    table_remove(pool, c);
+    a->backend->release(pool->device, &c->extent);
+    pool->reserved -= c->size;
+    if (--a->nchunks == 0)
+        a->last_chunk = 0;
+    free(c);
+}
+
+static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
+
+/* Adds a chunk able to serve `need` bytes: the previous chunk times
+ * growth_factor (initial_size first), clipped to max_size; if the backend
+ * cannot supply that much, exactly `need`. */
+static mp_status grow(mp_pool *pool, mp__arena *a, size_t need)
+{
+    size_t want = a->last_chunk ? mul_sat(a->last_chunk, pool->cfg.growth_factor) : pool->cfg.initial_size;
+    if (want < need)
+        want = need;
+    if (want > 2 * MP__MAX_REQUEST)
+        want = 2 * MP__MAX_REQUEST;
+    if (pool->cfg.max_size) {
+        size_t room = pool->cfg.max_size > pool->reserved ? pool->cfg.max_size - pool->reserved : 0;
+        if (need > room)
+            return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': a %zu-byte chunk would pass max_size %zu (%zu reserved)",
+                            pool->name, need, pool->cfg.max_size, pool->reserved);
+        if (want > room)
+            want = room;
+    }
+    mp_status s = add_chunk(pool, a, want);
+    if (s == MP_ERR_OUT_OF_MEMORY && want > need)
+        s = add_chunk(pool, a, need);
+    return s;
+}
+
+/* ---- arenas ----------------------------------------------------------- */
+
+static mp_status arena_open(mp_pool *pool, mp__arena *a, mp_backend_kind kind)
+{
+    a->backend = mp__backend_get(kind);
+    a->st = pool->strategy->create(&pool->params);
+    if (!a->st)
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for allocator state", pool->name);
+    return MP_OK;
+}
+
+/* The arena serving flags, opened on first use. Caller holds the lock. */
+static mp_status arena_for(mp_pool *pool, mp_alloc_flags flags, mp__arena **out)
+{
+    mp__arena *a = &pool->arena[pool->arena_of_flag[flags]];
+    if (MP__LIKELY(a->st != NULL)) {
+        *out = a;
+        return MP_OK;
+    }
+    mp_status s = flags == MP_ALLOC_MANAGED ? mp__cuda_check_device(pool->device)
+                  : mp__cuda_device_count() ? MP_OK
+                                            : mp__cuda_check_device(0);
+    if (s != MP_OK)
+        return s;
+    s = arena_open(pool, a, flags == MP_ALLOC_MANAGED ? MP_BACKEND_CUDA_MANAGED : MP_BACKEND_CUDA_PINNED);
+    *out = a;
+    return s;
+}
+
+static mp_backend_kind own_backend(const mp_config *c, mp_memory_type type)
+{
+    if (c->use_managed_memory)
+        return MP_BACKEND_CUDA_MANAGED;
+    if (c->use_pinned_memory)
+        return MP_BACKEND_CUDA_PINNED;
+    return type == MP_MEMORY_GPU ? MP_BACKEND_CUDA_DEVICE : MP_BACKEND_HOST;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *config, bool registry_owned,
+                       mp_pool **out)
+{
+    mp_config cfg;
+    mp_status s = mp__check_name(name);
+    if (s == MP_OK)
+        s = mp__config_read(config, &cfg);
+    if (s == MP_OK)
+        s = mp__config_check(&cfg, type);
+    if (s != MP_OK)
+        return s;
+    mp_pool *pool = calloc(1, sizeof *pool);
+    if (!pool)
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for pool '%s'", name);
+    strcpy(pool->name, name);
+    pool->type = type;
+    pool->registry_owned = registry_owned;
+    pool->device = cfg.device_id;
+    pool->tracking = cfg.track_stats;
+    pool->strategy = cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE ? &mp__strategy_fixed : &mp__strategy_tlsf;
+    mp_backend_kind kind = own_backend(&cfg, type);
+    if (cfg.enable_debugging &&
+        !(pool->debug = mp__debug_new(mp__backend_get(kind)->host_accessible, cfg.alignment))) {
+        free(pool);
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the debug state of pool '%s'", name);
+    }
+    if (cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE)
+        cfg.block_size = mp__align_up(cfg.block_size, cfg.alignment);
+    size_t overhead = pool->debug ? mp__debug_overhead(pool->debug) : 0;
+    pool->params.unit = cfg.alignment < 16 ? 16 : cfg.alignment;
+    pool->params.stride = mp__align_up(cfg.block_size + overhead, cfg.alignment);
+    pool->params.keep_info = cfg.track_stats || cfg.enable_debugging;
+    pool->cfg = cfg;
+    /* Flags pick an arena; a flag naming the pool's own kind uses its own. */
+    pool->arena_of_flag[MP_ALLOC_NONE] = 0;
+    pool->arena_of_flag[MP_ALLOC_PINNED] = kind == MP_BACKEND_CUDA_PINNED ? 0 : 1;
+    pool->arena_of_flag[MP_ALLOC_MANAGED] = kind == MP_BACKEND_CUDA_MANAGED ? 0 : 2;
+    s = mp__lock_init(&pool->lock, cfg.thread_safe, cfg.sync_type);
+    if (s != MP_OK) {
+        free(pool->debug);
+        free(pool);
+        return s;
+    }
+    pool->magic = MP__POOL_MAGIC;
+    s = arena_open(pool, &pool->arena[0], kind);
+    if (s == MP_OK && cfg.initial_size > 0) {
+        size_t least = pool->strategy->chunk_size_for(pool->arena[0].st, 1);
+        s = add_chunk(pool, &pool->arena[0], cfg.initial_size > least ? cfg.initial_size : least);
+    }
+    if (s != MP_OK) {
+        mp__pool_free(pool);
+        return s;
+    }
+    mp__pools_track(pool);
+    *out = pool;
+    return MP_OK;
+}
+
+void mp__pool_free(mp_pool *pool)
+{
+    mp__pools_untrack(pool);
+    while (pool->nchunks)
+        drop_chunk(pool, pool->chunks[pool->nchunks - 1]);
+    for (int i = 0; i < MP__ARENAS; i++)
+        if (pool->arena[i].st)
+            pool->strategy->destroy(pool->arena[i].st);
+    free(pool->chunks);
+    free(pool->debug);
+    mp__lock_fini(&pool->lock);
+    pool->magic = 0;
+    free(pool);
+}
+
+mp_status mp_pool_create(const char *name, mp_memory_type memory_type, const mp_config *config, mp_pool **out_pool)
+{
+    if (!out_pool)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_pool is NULL");
+    *out_pool = NULL;
+    return mp__pool_new(name, memory_type, config, false, out_pool);
+}
+
+mp_status mp_pool_destroy(mp_pool *pool)
+{
+    mp_status s = mp__pool_check_handle(pool);
+    if (s != MP_OK)
+        return s;
+    if (pool->registry_owned)
+        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' belongs to the registry; use mp_registry_destroy",
+                        pool->name);
+    mp__pool_free(pool);
+    return MP_OK;
+}
+
+/* ---- allocate and free ------------------------------------------------ */
+
+mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
+{
+    mp_status s = mp__pool_check_handle(pool);
+    if (MP__UNLIKELY(s != MP_OK))
+        return s;
+    if (MP__UNLIKELY(!out_ptr))
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_ptr is NULL");
+    *out_ptr = NULL;
+    if (MP__UNLIKELY(size == 0))
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': size 0 requested", pool->name);
+    if (MP__UNLIKELY((unsigned)flags > MP_ALLOC_MANAGED))
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': allocation flags %d are unknown", pool->name, (int)flags);
+    if (MP__UNLIKELY(pool->cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE && size > pool->cfg.block_size))
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': %zu bytes requested from a fixed pool of %zu-byte blocks",
+                        pool->name, size, pool->cfg.block_size);
+    if (MP__UNLIKELY(size > MP__MAX_REQUEST))
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': %zu bytes requested, beyond the 2^48-byte limit",
+                        pool->name, size);
+
+    mp__lock_acquire(&pool->lock);
+    mp__arena *a;
+    s = arena_for(pool, flags, &a);
+    if (MP__UNLIKELY(s != MP_OK)) {
+        mp__lock_release(&pool->lock);
+        return s;
+    }
+    size_t need = pool->debug ? size + mp__debug_overhead(pool->debug) : size;
+    mp__blockinfo info = {size, ++pool->next_seq, pool->tracking};
+    void *block = pool->strategy->alloc(a->st, need, &info);
+    if (MP__UNLIKELY(!block)) {
+        s = grow(pool, a, pool->strategy->chunk_size_for(a->st, need));
+        if (s == MP_OK && !(block = pool->strategy->alloc(a->st, need, &info)))
+            s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for bookkeeping", pool->name);
+        if (s != MP_OK) {
+            pool->counters.failed++;
+            mp__lock_release(&pool->lock);
+            return s;
+        }
+    }
+    if (info.tracked)
+        mp__stats_on_alloc(&pool->counters, size);
+    if (pool->debug)
+        block = mp__debug_on_alloc(pool->debug, mp__addr(block), size);
+    mp__lock_release(&pool->lock);
+    *out_ptr = block;
+    return MP_OK;
+}
+
+mp_status mp_pool_allocate(mp_pool *pool, size_t size, void **out_ptr)
+{
+    return mp_pool_allocate_flags(pool, size, MP_ALLOC_NONE, out_ptr);
+}
+
+/* Says as precisely as it can why ptr is not a live block of pool. */
+static mp_status bad_pointer(const mp_pool *pool, const void *ptr, bool inside, const mp__freed *freed)
+{
+    char owner[MP_NAME_MAX + 1];
+    if (freed)
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': double free of %p (allocation #%llu, %zu bytes)",
+                        pool->name, ptr, (unsigned long long)freed->seq, freed->size);
+    if (inside)
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p is not the start of a live block (double free or "
+                        "interior pointer)", pool->name, ptr);
+    if (mp__pools_owner_of(pool, mp__addr(ptr), owner, sizeof owner))
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p belongs to pool '%s'", pool->name, ptr, owner);
+    return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p was not allocated by this pool", pool->name, ptr);
+}
+
+mp_status mp_pool_deallocate(mp_pool *pool, void *ptr)
+{
+    mp_status s = mp__pool_check_handle(pool);
+    if (MP__UNLIKELY(s != MP_OK))
+        return s;
+    if (MP__UNLIKELY(!ptr))
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': ptr is NULL", pool->name);
+    uintptr_t block = mp__addr(ptr) - (pool->debug ? mp__debug_front(pool->debug) : 0);
+    mp__blockinfo info;
+
+    mp__lock_acquire(&pool->lock);
+    mp__chunk *c = mp__pool_find_chunk(pool, block);
+    if (MP__UNLIKELY(!c || pool->strategy->release(c->arena->st, c, block, &info) != MP_OK)) {
+        mp__freed freed, *fp = NULL;
+        if (pool->debug && mp__debug_find_freed(pool->debug, mp__addr(ptr))) {
+            freed = *mp__debug_find_freed(pool->debug, mp__addr(ptr));
+            fp = &freed;
+        }
+        bool inside = mp__pool_find_chunk(pool, mp__addr(ptr)) != NULL;
+        mp__lock_release(&pool->lock);
+        return bad_pointer(pool, ptr, inside, fp);
+    }
+    if (info.tracked)
+        mp__stats_on_free(&pool->counters, info.requested);
+    if (pool->debug)
+        s = mp__debug_on_free(pool->debug, pool->name, block, &info);
+    mp__lock_release(&pool->lock);
+    return s;
+}
+
+/* ---- whole-pool operations -------------------------------------------- */
+
+mp_status mp_pool_reset(mp_pool *pool)
+{
+    mp_status s = mp__pool_check_handle(pool);
+    if (s != MP_OK)
+        return s;
+    mp__lock_acquire(&pool->lock);
+    for (int i = 0; i < MP__ARENAS; i++)
+        if (pool->arena[i].st)
+            pool->strategy->reset(pool->arena[i].st);
+    mp__stats_on_reset(&pool->counters);
+    mp__lock_release(&pool->lock);
+    return MP_OK;
+}
+
+void mp__pool_trim_locked(mp_pool *pool, size_t keep)
+{
+    for (size_t i = pool->nchunks; i-- > 0 && pool->reserved > keep;) {
+        mp__chunk *c = pool->chunks[i];
+        if (pool->reserved - c->size >= keep && pool->strategy->idle(c->arena->st, c))
+            drop_chunk(pool, c);
+    }
+}
+
+mp_status mp_pool_trim(mp_pool *pool, size_t keep_bytes)
+{
+    mp_status s = mp__pool_check_handle(pool);
+    if (s != MP_OK)
+        return s;
+    mp__lock_acquire(&pool->lock);
+    mp__pool_trim_locked(pool, keep_bytes);
+    mp__lock_release(&pool->lock);
+    return MP_OK;
+}
+
+void mp__pool_foreach_live(mp_pool *pool, mp__live_fn fn, void *ctx)
+{
+    for (int i = 0; i < MP__ARENAS; i++)
+        if (pool->arena[i].st)
+            pool->strategy->foreach_live(pool->arena[i].st, fn, ctx);
+}
+
+/* ---- queries ---------------------------------------------------------- */
+
+#define QUERY(pool, out, what)                                                                     \
+    mp_status s_ = mp__pool_check_handle(pool);                                                    \
+    if (s_ != MP_OK)                                                                               \
+        return s_;                                                                                 \
+    if (!(out))                                                                                    \
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s is NULL", what)
+
+mp_status mp_pool_get_memory_type(const mp_pool *pool, mp_memory_type *out_type)
+{
+    QUERY(pool, out_type, "out_type");
+    *out_type = pool->type;
+    return MP_OK;
+}
+
+mp_status mp_pool_get_backend(const mp_pool *pool, mp_backend_kind *out_kind)
+{
+    QUERY(pool, out_kind, "out_kind");
+    *out_kind = pool->arena[0].backend->kind;
+    return MP_OK;
+}
+
+mp_status mp_pool_get_name(const mp_pool *pool, const char **out_name)
+{
+    QUERY(pool, out_name, "out_name");
+    *out_name = pool->name;
+    return MP_OK;
+}
+
+mp_status mp_pool_get_config(const mp_pool *pool, mp_config *config)
+{
+    mp_status s = mp__pool_check_handle(pool);
+    if (s != MP_OK)
+        return s;
+    mp_config c = pool->cfg;
+    c.device_id = pool->device;
+    return mp__struct_out(config, &c, MP__CONFIG_SIZE_1_0, sizeof c, "config");
+}
+
+mp_status mp_pool_owns(const mp_pool *pool, const void *ptr, bool *out_owned)
+{
+    QUERY(pool, out_owned, "out_owned");
+    mp_pool *p = (mp_pool *)pool;
+    uintptr_t block = mp__addr(ptr) - (p->debug ? mp__debug_front(p->debug) : 0);
+    size_t size;
+    mp__blockinfo info;
+    mp__lock_acquire(&p->lock);
+    mp__chunk *c = ptr ? mp__pool_find_chunk(p, block) : NULL;
+    *out_owned = c && p->strategy->lookup(c->arena->st, c, block, &size, &info);
+    mp__lock_release(&p->lock);
+    return MP_OK;
+}
+
+typedef struct guard_scan {
+    const mp_pool *pool;
+    mp_status status;
+} guard_scan;
+
+static void scan_guards(void *ctx, uintptr_t block, size_t block_size, const mp__blockinfo *info)
+{
+    (void)block_size;
+    guard_scan *g = ctx;
+    if (g->status == MP_OK)
+        g->status = mp__debug_check_block(g->pool->debug, g->pool->name, block, info);
+}
+
+mp_status mp_pool_check(const mp_pool *pool)
+{
+    mp_status s = mp__pool_check_handle(pool);
+    if (s != MP_OK)
+        return s;
+    mp_pool *p = (mp_pool *)pool;
+    mp__lock_acquire(&p->lock);
+    size_t sum = 0;
+    for (size_t i = 0; s == MP_OK && i < p->nchunks; i++) {
+        const mp__chunk *c = p->chunks[i];
+        sum += c->size;
+        if (i > 0 && p->chunks[i - 1]->base + p->chunks[i - 1]->size > c->base)
+            s = mp__fail(MP_ERR_CORRUPTION, "pool '%s': chunks %zu and %zu overlap", p->name, i - 1, i);
+    }
+    if (s == MP_OK && sum != p->reserved)
+        s = mp__fail(MP_ERR_CORRUPTION, "pool '%s': chunks hold %zu bytes but %zu are counted", p->name, sum,
+                     p->reserved);
+    for (int i = 0; s == MP_OK && i < MP__ARENAS; i++)
+        if (p->arena[i].st)
+            s = p->strategy->check(p->arena[i].st);
+    if (s == MP_OK && p->debug) {
+        guard_scan g = {p, MP_OK};
+        mp__pool_foreach_live(p, scan_guards, &g);
+        s = g.status;
+    }
+    mp__lock_release(&p->lock);
+    return s;
+}

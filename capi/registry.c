@@ -1,0 +1,343 @@
+/* The registry (the seed's MemoryPoolManager): named pools, the default
+ * pools made on first use, and the allocate/deallocate helpers by name.
+ *
+ * Locking: a read-write lock guards the name table. The helpers hold it for
+ * reading across the whole pool call, and destroy takes it for writing, so a
+ * pool is never freed under a helper that found it by name. Lock order is
+ * registry, then pool; no pool lock is held while taking the registry lock.
+ *
+ * The file also keeps the list of every live pool, standalone ones too, so
+ * that a pointer freed into the wrong pool is reported with its owner. */
+#include "pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct entry {
+    mp_pool *pool; /* its name is pool->name */
+} entry;
+
+static pthread_rwlock_t reg_lock = PTHREAD_RWLOCK_INITIALIZER;
+static entry *entries;
+static size_t nentries, entries_cap;
+
+static const char DEFAULT_CPU[] = "default";
+static const char DEFAULT_GPU[] = "default_gpu";
+
+/* ---- every live pool -------------------------------------------------- */
+
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static mp_pool **all;
+static size_t nall, all_cap;
+
+void mp__pools_track(mp_pool *pool)
+{
+    pthread_mutex_lock(&all_lock);
+    if (nall == all_cap) {
+        size_t ncap = all_cap ? all_cap * 2 : 16;
+        mp_pool **n = realloc(all, ncap * sizeof *n);
+        if (n) {
+            all = n;
+            all_cap = ncap;
+        }
+    }
+    if (nall < all_cap) /* without room the pool only loses owner hints */
+        all[nall++] = pool;
+    pthread_mutex_unlock(&all_lock);
+}
+
+void mp__pools_untrack(mp_pool *pool)
+{
+    pthread_mutex_lock(&all_lock);
+    for (size_t i = 0; i < nall; i++) {
+        if (all[i] == pool) {
+            all[i] = all[--nall];
+            break;
+        }
+    }
+    pthread_mutex_unlock(&all_lock);
+}
+
+bool mp__pools_owner_of(const mp_pool *self, uintptr_t a, char *buf, size_t len)
+{
+    bool found = false;
+    pthread_mutex_lock(&all_lock);
+    for (size_t i = 0; i < nall && !found; i++) {
+        mp_pool *p = all[i];
+        if (p == self)
+            continue;
+        mp__lock_acquire(&p->lock);
+        found = mp__pool_find_chunk(p, a) != NULL;
+        mp__lock_release(&p->lock);
+        if (found)
+            snprintf(buf, len, "%s", p->name);
+    }
+    pthread_mutex_unlock(&all_lock);
+    return found;
+}
+
+/* ---- the name table --------------------------------------------------- */
+
+static mp_pool *find(const char *name)
+{
+    for (size_t i = 0; i < nentries; i++)
+        if (strcmp(entries[i].pool->name, name) == 0)
+            return entries[i].pool;
+    return NULL;
+}
+
+/* Creates and registers a pool. Caller holds the write lock. */
+static mp_status create_locked(const char *name, mp_memory_type type, const mp_config *config, mp_pool **out)
+{
+    if (find(name))
+        return mp__fail(MP_ERR_ALREADY_EXISTS, "a pool named '%s' exists already", name);
+    if (nentries == entries_cap) {
+        size_t ncap = entries_cap ? entries_cap * 2 : 8;
+        entry *n = realloc(entries, ncap * sizeof *n);
+        if (!n)
+            return mp__fail(MP_ERR_OUT_OF_MEMORY, "no memory to register pool '%s'", name);
+        entries = n;
+        entries_cap = ncap;
+    }
+    mp_pool *pool;
+    mp_status s = mp__pool_new(name, type, config, true, &pool);
+    if (s != MP_OK)
+        return s;
+    entries[nentries++].pool = pool;
+    if (out)
+        *out = pool;
+    return MP_OK;
+}
+
+static mp_status create(const char *name, mp_memory_type type, const mp_config *config, mp_pool **out)
+{
+    mp_status s = mp__check_name(name);
+    if (s != MP_OK)
+        return s;
+    pthread_rwlock_wrlock(&reg_lock);
+    s = create_locked(name, type, config, out);
+    pthread_rwlock_unlock(&reg_lock);
+    return s;
+}
+
+mp_status mp_registry_create_cpu_pool(const char *name, const mp_config *config, mp_pool **out_pool)
+{
+    return create(name, MP_MEMORY_CPU, config, out_pool);
+}
+
+mp_status mp_registry_create_gpu_pool(const char *name, const mp_config *config, mp_pool **out_pool)
+{
+    return create(name, MP_MEMORY_GPU, config, out_pool);
+}
+
+static const char *type_name(mp_memory_type t) { return t == MP_MEMORY_GPU ? "GPU" : "CPU"; }
+
+/* On MP_OK the read lock is held and *out is the pool. The default pool of
+ * the type is created on first use. */
+static mp_status acquire(const char *name, mp_memory_type type, mp_pool **out)
+{
+    const char *dflt = type == MP_MEMORY_GPU ? DEFAULT_GPU : DEFAULT_CPU;
+    if (!name)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is NULL");
+    for (int attempt = 0; attempt < 2; attempt++) {
+        pthread_rwlock_rdlock(&reg_lock);
+        mp_pool *p = find(name);
+        if (p && p->type == type) {
+            *out = p;
+            return MP_OK;
+        }
+        pthread_rwlock_unlock(&reg_lock);
+        if (p)
+            return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' is a %s pool, not a %s pool", name,
+                            type_name(p->type), type_name(type));
+        if (strcmp(name, dflt) != 0 || attempt > 0)
+            break;
+        mp_config cfg = MP_CONFIG_INIT;
+        if (type == MP_MEMORY_GPU)
+            mp_config_default_gpu(&cfg);
+        else
+            mp_config_default_cpu(&cfg);
+        pthread_rwlock_wrlock(&reg_lock);
+        mp_status s = find(name) ? MP_OK : create_locked(name, type, &cfg, NULL);
+        pthread_rwlock_unlock(&reg_lock);
+        if (s != MP_OK)
+            return s;
+    }
+    return mp__fail(MP_ERR_NOT_FOUND, "no %s pool named '%s'", type_name(type), name);
+}
+
+static mp_status get(const char *name, mp_memory_type type, mp_pool **out_pool)
+{
+    if (!out_pool)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_pool is NULL");
+    mp_pool *p;
+    mp_status s = acquire(name, type, &p);
+    if (s == MP_OK) {
+        *out_pool = p;
+        pthread_rwlock_unlock(&reg_lock);
+    }
+    return s;
+}
+
+mp_status mp_registry_get_cpu_pool(const char *name, mp_pool **out_pool) { return get(name, MP_MEMORY_CPU, out_pool); }
+mp_status mp_registry_get_gpu_pool(const char *name, mp_pool **out_pool) { return get(name, MP_MEMORY_GPU, out_pool); }
+
+mp_status mp_registry_destroy(const char *name)
+{
+    if (!name)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is NULL");
+    mp_pool *victim = NULL;
+    pthread_rwlock_wrlock(&reg_lock);
+    for (size_t i = 0; i < nentries; i++) {
+        if (strcmp(entries[i].pool->name, name) == 0) {
+            victim = entries[i].pool;
+            entries[i] = entries[--nentries];
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&reg_lock);
+    if (!victim)
+        return mp__fail(MP_ERR_NOT_FOUND, "no pool named '%s'", name);
+    mp__pool_free(victim);
+    return MP_OK;
+}
+
+mp_status mp_registry_reset_all(void)
+{
+    pthread_rwlock_rdlock(&reg_lock);
+    for (size_t i = 0; i < nentries; i++)
+        mp_pool_reset(entries[i].pool);
+    pthread_rwlock_unlock(&reg_lock);
+    return MP_OK;
+}
+
+/* ---- listings --------------------------------------------------------- */
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(mp_pool *const *)a)->name, (*(mp_pool *const *)b)->name);
+}
+
+/* The registered pools sorted by name; caller holds the read lock. */
+static mp_pool **sorted(void)
+{
+    mp_pool **v = malloc((nentries + 1) * sizeof *v);
+    if (v) {
+        for (size_t i = 0; i < nentries; i++)
+            v[i] = entries[i].pool;
+        qsort(v, nentries, sizeof *v, by_name);
+    }
+    return v;
+}
+
+/* A growable string; on allocation failure it turns NULL and stays so. */
+typedef struct text {
+    char *s;
+    size_t len, cap;
+} text;
+
+static void append(text *t, const char *s)
+{
+    size_t n = strlen(s);
+    if (!t->s && t->cap)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t ncap = (t->len + n + 1) * 2;
+        char *ns = realloc(t->s, ncap);
+        if (!ns) {
+            free(t->s);
+            t->s = NULL;
+            t->cap = 1;
+            return;
+        }
+        t->s = ns;
+        t->cap = ncap;
+    }
+    memcpy(t->s + t->len, s, n + 1);
+    t->len += n;
+}
+
+static mp_status listing(char **out, bool json)
+{
+    if (!out)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out-parameter is NULL");
+    text t = {0};
+    append(&t, json ? "{" : "");
+    pthread_rwlock_rdlock(&reg_lock);
+    mp_pool **v = sorted();
+    for (size_t i = 0; v && i < nentries; i++) {
+        if (!json) {
+            append(&t, v[i]->name);
+            append(&t, "\n");
+            continue;
+        }
+        char *one = NULL;
+        if (mp_pool_stats_json(v[i], &one) != MP_OK) {
+            free(t.s);
+            t.s = NULL;
+            break;
+        }
+        char key[2 * MP_NAME_MAX + 1];
+        mp__json_name(key, v[i]->name);
+        append(&t, i ? ",\"" : "\"");
+        append(&t, key);
+        append(&t, "\":");
+        append(&t, one);
+        free(one);
+    }
+    pthread_rwlock_unlock(&reg_lock);
+    append(&t, json ? "}" : "");
+    if (!v || !t.s) {
+        free(v);
+        free(t.s);
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no memory for the registry listing");
+    }
+    free(v);
+    *out = t.s;
+    return MP_OK;
+}
+
+mp_status mp_registry_names(char **out_names) { return listing(out_names, false); }
+mp_status mp_registry_stats_json(char **out_json) { return listing(out_json, true); }
+
+/* ---- global helpers --------------------------------------------------- */
+
+static mp_status helper_alloc(const char *name, mp_memory_type type, size_t size, void **out_ptr)
+{
+    if (!out_ptr)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_ptr is NULL");
+    *out_ptr = NULL;
+    mp_pool *p;
+    mp_status s = acquire(name ? name : type == MP_MEMORY_GPU ? DEFAULT_GPU : DEFAULT_CPU, type, &p);
+    if (s != MP_OK)
+        return s;
+    s = mp_pool_allocate(p, size, out_ptr);
+    pthread_rwlock_unlock(&reg_lock);
+    return s;
+}
+
+static mp_status helper_free(const char *name, mp_memory_type type, void *ptr)
+{
+    mp_pool *p;
+    mp_status s = acquire(name ? name : type == MP_MEMORY_GPU ? DEFAULT_GPU : DEFAULT_CPU, type, &p);
+    if (s != MP_OK)
+        return s;
+    s = mp_pool_deallocate(p, ptr);
+    pthread_rwlock_unlock(&reg_lock);
+    return s;
+}
+
+mp_status mp_allocate(const char *pool_name, size_t size, void **out_ptr)
+{
+    return helper_alloc(pool_name, MP_MEMORY_CPU, size, out_ptr);
+}
+
+mp_status mp_deallocate(const char *pool_name, void *ptr) { return helper_free(pool_name, MP_MEMORY_CPU, ptr); }
+
+mp_status mp_allocate_gpu(const char *pool_name, size_t size, void **out_ptr)
+{
+    return helper_alloc(pool_name, MP_MEMORY_GPU, size, out_ptr);
+}
+
+mp_status mp_deallocate_gpu(const char *pool_name, void *ptr) { return helper_free(pool_name, MP_MEMORY_GPU, ptr); }

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs the build into a temporary prefix and builds a consumer against
+# it twice: with find_package(mempool CONFIG) and with pkg-config.
+# usage: check_package.sh SOURCE_DIR BUILD_DIR
+set -eu
+src=$1 build=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+lib=$(ls -d "$tmp"/prefix/lib*/ | head -n 1)
+test -e "$lib/libmempool.so.1" || { echo "FAIL: libmempool.so.1 not installed"; exit 1; }
+test -e "$lib/libmempool.a" || { echo "FAIL: libmempool.a not installed"; exit 1; }
+soname=$(objdump -p "$lib/libmempool.so.1" | awk '/SONAME/ {print $2}')
+[ "$soname" = "libmempool.so.1" ] || { echo "FAIL: SONAME is $soname"; exit 1; }
+
+cmake -S "$src/tests/package" -B "$tmp/cm" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
+cmake --build "$tmp/cm" >/dev/null
+LD_LIBRARY_PATH="$lib" "$tmp/cm/consumer"
+
+export PKG_CONFIG_PATH="$lib/pkgconfig"
+cc -o "$tmp/pc-consumer" "$src/tests/package/consumer.c" $(pkg-config --cflags --libs mempool)
+LD_LIBRARY_PATH="$lib" "$tmp/pc-consumer"
+echo "ok: find_package(mempool CONFIG) and pkg-config both build a working consumer (SONAME $soname)"

@@ -1,0 +1,244 @@
+/* GPU pools. Two suites in one binary:
+ *   test_gpu device    - needs a CUDA device; skips (exit 77) without one
+ *   test_gpu nodevice  - runs where no device is: every GPU path must answer
+ *                        MP_ERR_UNSUPPORTED with a message and harm nothing
+ * Only the C ABI is used: data moves through the pool's copy helpers. */
+#include "mp_test.h"
+
+#define SKIP 77
+
+static mp_pool *gpu_pool(const char *name, mp_config c)
+{
+    mp_pool *p = NULL;
+    ck_ok(mp_pool_create(name, MP_MEMORY_GPU, &c, &p));
+    return p;
+}
+
+/* ---- with a device ------------------------------------------------------ */
+
+static void round_trip(mp_pool *p, size_t n)
+{
+    unsigned char *host = malloc(n), *back = malloc(n);
+    for (size_t i = 0; i < n; i++)
+        host[i] = (unsigned char)(i * 31 + n);
+    void *d1 = NULL, *d2 = NULL;
+    ck_ok(mp_pool_allocate(p, n, &d1));
+    ck_ok(mp_pool_allocate(p, n, &d2));
+    ck_ok(mp_pool_copy_host_to_device(p, d1, host, n));
+    ck_ok(mp_pool_copy_device_to_device(p, d2, d1, n));
+    memset(back, 0, n);
+    ck_ok(mp_pool_copy_device_to_host(p, back, d2, n));
+    ck_assert_int_eq(memcmp(host, back, n), 0);
+    ck_ok(mp_pool_deallocate(p, d1));
+    ck_ok(mp_pool_deallocate(p, d2));
+    ck_intact(p);
+    free(host);
+    free(back);
+}
+
+START_TEST(device_pools_round_trip_data)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    mp_pool *v = gpu_pool("gpu-var", c);
+    mp_backend_kind k;
+    ck_ok(mp_pool_get_backend(v, &k));
+    ck_assert_int_eq(k, MP_BACKEND_CUDA_DEVICE);
+    for (size_t n = 1; n <= (4u << 20); n *= 7)
+        round_trip(v, n);
+    ck_ok(mp_config_fixed_size_gpu(&c, 4096, 0));
+    mp_pool *f = gpu_pool("gpu-fixed", c);
+    round_trip(f, 4096);
+    round_trip(f, 1);
+    mp_pool_destroy(v);
+    mp_pool_destroy(f);
+}
+END_TEST
+
+START_TEST(pinned_and_managed_pools_round_trip_data)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    c.use_managed_memory = true;
+    mp_pool *m = gpu_pool("managed", c);
+    round_trip(m, 1 << 16);
+    /* Managed memory is readable from the host directly. */
+    unsigned char *b = NULL;
+    ck_ok(mp_pool_allocate(m, 64, (void **)&b));
+    memset(b, 7, 64);
+    ck_assert_uint_eq(b[63], 7);
+    ck_ok(mp_pool_deallocate(m, b));
+    mp_pool_destroy(m);
+
+    ck_ok(mp_config_default_cpu(&c));
+    c.use_pinned_memory = true;
+    mp_pool *pinned = NULL;
+    ck_ok(mp_pool_create("pinned", MP_MEMORY_CPU, &c, &pinned));
+    mp_backend_kind k;
+    ck_ok(mp_pool_get_backend(pinned, &k));
+    ck_assert_int_eq(k, MP_BACKEND_CUDA_PINNED);
+    ck_ok(mp_pool_allocate(pinned, 4096, (void **)&b));
+    memset(b, 9, 4096);
+    ck_ok(mp_pool_deallocate(pinned, b));
+    mp_pool_destroy(pinned);
+}
+END_TEST
+
+START_TEST(allocation_flags_use_side_arenas)
+{
+    mp_pool *p = new_pool("host-with-flags", cfg_variable(1 << 16));
+    unsigned char *pinned = NULL, *managed = NULL;
+    ck_ok(mp_pool_allocate_flags(p, 1000, MP_ALLOC_PINNED, (void **)&pinned));
+    ck_ok(mp_pool_allocate_flags(p, 1000, MP_ALLOC_MANAGED, (void **)&managed));
+    memset(pinned, 1, 1000);
+    memset(managed, 2, 1000);
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.live_allocations, 2);
+    ck_assert_uint_eq(s.chunk_count, 3);
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate(p, pinned));
+    ck_ok(mp_pool_deallocate(p, managed));
+    ck_ok(mp_pool_trim(p, 1 << 16));
+    ck_assert_uint_eq(stats_of(p).chunk_count, 1);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(live_device_blocks_never_overlap)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    c.initial_size = 1 << 20;
+    mp_pool *p = gpu_pool("overlap", c);
+    enum { N = 200 };
+    uintptr_t at[N];
+    size_t len[N];
+    for (int i = 0; i < N; i++) {
+        len[i] = 1 + (size_t)(i * 7919) % 50000;
+        void *b;
+        ck_ok(mp_pool_allocate(p, len[i], &b));
+        at[i] = (uintptr_t)b;
+        ck_assert_uint_eq(at[i] % 256, 0);
+    }
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N; j++)
+            ck_assert(at[i] + len[i] <= at[j] || at[j] + len[j] <= at[i]);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(device_selection_and_limits)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    c.max_size = 2 << 20;
+    mp_pool *p = gpu_pool("limits", c);
+    int dev = -1;
+    ck_ok(mp_pool_get_device(p, &dev));
+    ck_assert_int_eq(dev, 0);
+    ck_status(mp_pool_set_device(p, 4096), MP_ERR_INVALID_ARGUMENT);
+    ck_ok(mp_pool_set_device(p, 0));
+    void *a, *b;
+    ck_ok(mp_pool_allocate(p, 1 << 20, &a));
+    ck_status(mp_pool_set_device(p, 0), MP_ERR_INVALID_OPERATION);
+    ck_status(mp_pool_allocate(p, 3 << 20, &b), MP_ERR_OUT_OF_MEMORY);
+    ck_detail_has("max_size");
+    ck_ok(mp_pool_deallocate(p, a));
+    mp_stats before = stats_of(p);
+    ck_ok(mp_pool_trim(p, 0));
+    ck_assert(stats_of(p).reserved_bytes < before.reserved_bytes);
+    c.device_id = 4096;
+    mp_pool *q = (mp_pool *)1;
+    ck_status(mp_pool_create("nodev", MP_MEMORY_GPU, &c, &q), MP_ERR_INVALID_ARGUMENT);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* ---- without a device ----------------------------------------------------- */
+
+START_TEST(gpu_pools_are_unsupported_without_a_device)
+{
+    int n = -1;
+    ck_ok(mp_gpu_device_count(&n));
+    ck_assert_int_eq(n, 0);
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    mp_pool *p = (mp_pool *)1;
+    ck_status(mp_pool_create("gpu", MP_MEMORY_GPU, &c, &p), MP_ERR_UNSUPPORTED);
+    ck_assert(strstr(mp_last_error_message(), "CUDA") || strstr(mp_last_error_message(), "device"));
+    ck_assert_ptr_null(p);
+    ck_ok(mp_config_default_cpu(&c));
+    c.use_pinned_memory = true;
+    ck_status(mp_pool_create("pinned", MP_MEMORY_CPU, &c, &p), MP_ERR_UNSUPPORTED);
+    c.use_pinned_memory = false;
+    c.use_managed_memory = true;
+    ck_status(mp_pool_create("managed", MP_MEMORY_CPU, &c, &p), MP_ERR_UNSUPPORTED);
+    void *x = (void *)1;
+    ck_status(mp_allocate_gpu(NULL, 16, &x), MP_ERR_UNSUPPORTED);
+    ck_assert_ptr_null(x);
+    ck_status(mp_deallocate_gpu(NULL, x), MP_ERR_UNSUPPORTED);
+}
+END_TEST
+
+START_TEST(flagged_allocations_are_unsupported_and_harm_nothing)
+{
+    mp_pool *p = new_pool("host", cfg_variable(1 << 16));
+    void *keep = alloc_ok(p, 10);
+    void *x = (void *)1;
+    ck_status(mp_pool_allocate_flags(p, 64, MP_ALLOC_PINNED, &x), MP_ERR_UNSUPPORTED);
+    ck_assert_ptr_null(x);
+    ck_status(mp_pool_allocate_flags(p, 64, MP_ALLOC_MANAGED, &x), MP_ERR_UNSUPPORTED);
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.live_allocations, 1);
+    ck_assert_uint_eq(s.chunk_count, 1);
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate(p, keep));
+    mp_pool_destroy(p);
+}
+END_TEST
+
+static Suite *device_suite(void)
+{
+    Suite *s = suite_create("gpu-device");
+    TCase *t = tcase_create("device");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, device_pools_round_trip_data);
+    tcase_add_test(t, pinned_and_managed_pools_round_trip_data);
+    tcase_add_test(t, allocation_flags_use_side_arenas);
+    tcase_add_test(t, live_device_blocks_never_overlap);
+    tcase_add_test(t, device_selection_and_limits);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+static Suite *nodevice_suite(void)
+{
+    Suite *s = suite_create("gpu-nodevice");
+    TCase *t = tcase_create("nodevice");
+    tcase_add_test(t, gpu_pools_are_unsupported_without_a_device);
+    tcase_add_test(t, flagged_allocations_are_unsupported_and_harm_nothing);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    int devices = 0;
+    mp_gpu_device_count(&devices);
+    int want_device = argc < 2 || strcmp(argv[1], "nodevice") != 0;
+    if (want_device && devices == 0) {
+        printf("SKIP: no CUDA device found (%s); the GPU device suite runs on a machine with one\n",
+               mp_version_string());
+        return SKIP;
+    }
+    if (!want_device && devices > 0) {
+        printf("SKIP: %d CUDA device(s) present; the no-device suite runs where there is none\n", devices);
+        return SKIP;
+    }
+    SRunner *sr = srunner_create(want_device ? device_suite() : nodevice_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,184 @@
+/* Variable-size (TLSF) pools: good fit, coalescing, fragmentation, growth,
+ * limits, and a randomised run against a model of the live blocks. */
+#include "mp_test.h"
+
+START_TEST(sizes_from_one_byte_to_a_megabyte_are_served_aligned)
+{
+    mp_pool *p = new_pool("var", cfg_variable(1 << 20));
+    for (size_t n = 1; n <= (1 << 20); n = n * 3 + 1) {
+        unsigned char *b = alloc_ok(p, n);
+        ck_assert_uint_eq((uintptr_t)b % MP_DEFAULT_ALIGNMENT, 0);
+        memset(b, 0x5A, n);
+        ck_intact(p);
+        ck_ok(mp_pool_deallocate(p, b));
+        ck_intact(p);
+    }
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(freeing_neighbours_coalesces_into_one_block)
+{
+    mp_pool *p = new_pool("coalesce", cfg_variable(1 << 20));
+    void *a = alloc_ok(p, 1000), *b = alloc_ok(p, 2000), *c = alloc_ok(p, 3000);
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_ok(mp_pool_deallocate(p, c));
+    ck_intact(p);
+    ck_assert(stats_of(p).fragmentation_ratio > 0.0);
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_intact(p);
+    mp_stats s = stats_of(p);
+    ck_assert_double_eq(s.fragmentation_ratio, 0.0);
+    /* One free block spans the chunk again: a request of most of it fits. */
+    void *big = alloc_ok(p, (1 << 20) - (1 << 16));
+    ck_assert_uint_eq(stats_of(p).chunk_count, 1);
+    ck_assert_ptr_eq(big, a);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(fragmentation_ratio_follows_its_definition)
+{
+    mp_pool *p = new_pool("frag", cfg_variable(1 << 20));
+    void *b[4];
+    for (int i = 0; i < 4; i++)
+        b[i] = alloc_ok(p, 64 << 10);
+    ck_ok(mp_pool_deallocate(p, b[0]));
+    ck_ok(mp_pool_deallocate(p, b[2]));
+    /* Free: two 64 KiB holes and the 768 KiB tail. 1 - 768/896. */
+    ck_assert_double_eq_tol(stats_of(p).fragmentation_ratio, 1.0 - 768.0 / 896.0, 1e-9);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(a_request_larger_than_the_pool_grows_it)
+{
+    mp_pool *p = new_pool("grow", cfg_variable(64 << 10));
+    void *big = alloc_ok(p, 1 << 20);
+    memset(big, 1, 1 << 20);
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.chunk_count, 2);
+    ck_assert(s.reserved_bytes >= (64 << 10) + (1 << 20));
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate(p, big));
+    ck_ok(mp_pool_trim(p, 0));
+    ck_assert_uint_eq(stats_of(p).chunk_count, 0);
+    ck_intact(p);
+    alloc_ok(p, 100);
+    ck_assert_uint_eq(stats_of(p).chunk_count, 1);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(max_size_limits_growth_exactly)
+{
+    mp_config c = cfg_variable(64 << 10);
+    c.max_size = 256 << 10;
+    mp_pool *p = new_pool("capped", c);
+    void *a = alloc_ok(p, 100 << 10);
+    void *x = (void *)1;
+    ck_status(mp_pool_allocate(p, 200 << 10, &x), MP_ERR_OUT_OF_MEMORY);
+    ck_detail_has("max_size");
+    ck_assert_ptr_null(x);
+    ck_assert(stats_of(p).reserved_bytes <= (256u << 10));
+    ck_assert_uint_eq(stats_of(p).failed_allocations, 1);
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate(p, a));
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(alignment_of_4096_gives_page_aligned_blocks)
+{
+    mp_config c = cfg_variable(1 << 20);
+    c.alignment = 4096;
+    mp_pool *p = new_pool("pages", c);
+    for (int i = 1; i < 50; i++)
+        ck_assert_uint_eq((uintptr_t)alloc_ok(p, (size_t)i * 37) % 4096, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(reset_restores_one_free_block_per_chunk)
+{
+    mp_pool *p = new_pool("reset", cfg_variable(1 << 16));
+    void *first = alloc_ok(p, 100);
+    for (int i = 0; i < 500; i++)
+        alloc_ok(p, (size_t)(i % 97) * 13 + 1);
+    size_t chunks = stats_of(p).chunk_count;
+    ck_ok(mp_pool_reset(p));
+    ck_intact(p);
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.live_allocations, 0);
+    ck_assert_uint_eq(s.chunk_count, chunks);
+    ck_status(mp_pool_deallocate(p, first), MP_ERR_INVALID_POINTER);
+    ck_ok(mp_pool_trim(p, 0));
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 0);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* Random allocate/free against a model: each live block's bytes carry its
+ * id and are checked before it is freed; blocks never overlap; counts and
+ * invariants hold after every step. */
+START_TEST(random_operations_match_a_model)
+{
+    mp_config c = cfg_variable(32 << 10);
+    c.growth_factor = 2;
+    mp_pool *p = new_pool("model", c);
+    enum { SLOTS = 300, STEPS = 6000 };
+    unsigned char *ptr[SLOTS] = {0};
+    size_t size[SLOTS] = {0};
+    size_t live = 0, used = 0;
+    unsigned seed = 12345;
+    for (int step = 0; step < STEPS; step++) {
+        int i = (int)(rand_r(&seed) % SLOTS);
+        if (ptr[i]) {
+            for (size_t k = 0; k < size[i]; k++)
+                ck_assert_msg(ptr[i][k] == (unsigned char)i, "block %d byte %zu overwritten", i, k);
+            ck_ok(mp_pool_deallocate(p, ptr[i]));
+            live--;
+            used -= size[i];
+            ptr[i] = NULL;
+        } else {
+            size[i] = 1 + rand_r(&seed) % (rand_r(&seed) % 8 == 0 ? 20000 : 300);
+            ptr[i] = alloc_ok(p, size[i]);
+            memset(ptr[i], i, size[i]);
+            live++;
+            used += size[i];
+        }
+        if (step % 50 == 0)
+            ck_intact(p);
+        mp_stats s = stats_of(p);
+        ck_assert_uint_eq(s.live_allocations, live);
+        ck_assert_uint_eq(s.current_used, used);
+    }
+    for (int i = 0; i < SLOTS; i++)
+        for (int j = i + 1; j < SLOTS; j++)
+            if (ptr[i] && ptr[j])
+                ck_assert(ptr[i] + size[i] <= ptr[j] || ptr[j] + size[j] <= ptr[i]);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+static Suite *variable_suite(void)
+{
+    Suite *s = suite_create("variable");
+    TCase *t = tcase_create("variable");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, sizes_from_one_byte_to_a_megabyte_are_served_aligned);
+    tcase_add_test(t, freeing_neighbours_coalesces_into_one_block);
+    tcase_add_test(t, fragmentation_ratio_follows_its_definition);
+    tcase_add_test(t, a_request_larger_than_the_pool_grows_it);
+    tcase_add_test(t, max_size_limits_growth_exactly);
+    tcase_add_test(t, alignment_of_4096_gives_page_aligned_blocks);
+    tcase_add_test(t, reset_restores_one_free_block_per_chunk);
+    tcase_add_test(t, random_operations_match_a_model);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+MP_TEST_MAIN(variable_suite)

@@ -1,0 +1,369 @@
+-- abigen: writes the C ABI's generated files from capi/mempool.abi.lua.
+--
+--   lua5.4 tools/abigen.lua [--root DIR] [--out DIR] [--release]
+--
+-- Reads DIR/capi/mempool.abi.lua and the template capi/mempool.h.in, checks the
+-- description against every frozen record capi/abi/released-*.lua, and writes
+-- under --out (default: --root) the header, the version script, docs/API.md
+-- and docs/abi-manifest.tsv.  --release freezes the current version as
+-- capi/abi/released-MAJOR.MINOR.lua.  Exit status 1 with a message on any
+-- problem; nothing is written then.
+
+local root, out, release = ".", nil, false
+do
+  local i = 1
+  while i <= #arg do
+    local a = arg[i]
+    if a == "--root" then root = arg[i + 1]; i = i + 1
+    elseif a == "--out" then out = arg[i + 1]; i = i + 1
+    elseif a == "--release" then release = true
+    else io.stderr:write("abigen: unknown argument " .. a .. "\n"); os.exit(2) end
+    i = i + 1
+  end
+end
+out = out or root
+
+local problems = {}
+local function problem(fmt, ...) problems[#problems + 1] = string.format(fmt, ...) end
+
+local function load_description(path)
+  local chunk, err = loadfile(path, "t", {})
+  if not chunk then io.stderr:write("abigen: " .. err .. "\n"); os.exit(1) end
+  return chunk()
+end
+
+local function read(path)
+  local f = assert(io.open(path, "rb"), "abigen: cannot read " .. path)
+  local s = f:read("a"); f:close(); return s
+end
+
+local abi = load_description(root .. "/capi/mempool.abi.lua")
+local V = abi.version
+local current = V.major .. "." .. V.minor
+
+-- Versions compare as numbers, major first.
+local function vkey(s)
+  local ma, mi = s:match("^(%d+)%.(%d+)$")
+  if not ma then return nil end
+  return tonumber(ma) * 1000 + tonumber(mi)
+end
+
+------------------------------------------------------------------ checks ----
+local groups, group_ids = {}, {}
+for i, g in ipairs(abi.groups) do groups[g.id] = i; group_ids[i] = g.id end
+
+local seen = {}
+local function check_common(kind, e)
+  if seen[e.name] then problem("%s %s is described twice", kind, e.name) end
+  seen[e.name] = true
+  if not groups[e.group] then problem("%s %s: unknown group %q", kind, e.name, tostring(e.group)) end
+  if not e.since or not vkey(e.since) then problem("%s %s: since must be \"MAJOR.MINOR\"", kind, e.name)
+  elseif vkey(e.since) > vkey(current) then
+    problem("%s %s: since %s is newer than the ABI version %s", kind, e.name, e.since, current)
+  end
+end
+
+local statuses = {}
+for _, e in ipairs(abi.enums) do
+  check_common("enum", e)
+  local numbers = {}
+  for _, v in ipairs(e.values) do
+    if numbers[v[2]] then problem("enum %s: value %d used twice", e.name, v[2]) end
+    numbers[v[2]] = true
+    if e.name == "mp_status" then statuses[v[1]:gsub("^MP_ERR_", "")] = v end
+  end
+end
+for _, s in ipairs(abi.structs) do
+  check_common("struct", s)
+  if s.fields[1][2] ~= "struct_size" then problem("struct %s: the first field must be struct_size", s.name) end
+end
+local langs = { cpp = true, java = true, go = true, lua = true }
+for _, f in ipairs(abi.functions) do
+  check_common("function", f)
+  if not f.name:match("^mp_[a-z0-9_]+$") then problem("function %s: names are mp_ plus lower case", f.name) end
+  if not f.doc or f.doc == "" then problem("function %s: no doc", f.name) end
+  for _, p in ipairs(f.params) do
+    if p.dir ~= "in" and p.dir ~= "out" and p.dir ~= "inout" then
+      problem("function %s: parameter %s has direction %q", f.name, p.name, tostring(p.dir))
+    end
+    if p.dir ~= "in" and not p.ctype:match("%*%s*$") then
+      problem("function %s: out-parameter %s is not a pointer", f.name, p.name)
+    end
+  end
+  for _, err in ipairs(f.errors) do
+    if not statuses[err] then problem("function %s: unknown status %s", f.name, err) end
+  end
+  for lang, why in pairs(f.skip or {}) do
+    if not langs[lang] then problem("function %s: skip names unknown language %s", f.name, lang) end
+    if type(why) ~= "string" or why == "" then problem("function %s: skip for %s needs a reason", f.name, lang) end
+  end
+end
+
+-- A released record is frozen: nothing in it may change, disappear or move.
+local function signature(f)
+  local t = {}
+  for _, p in ipairs(f.params) do t[#t + 1] = p.ctype end
+  return f.ret .. "(" .. table.concat(t, ",") .. ")"
+end
+
+local function index(list)
+  local t = {}
+  for _, e in ipairs(list) do t[e.name] = e end
+  return t
+end
+
+local function check_released(path, rel)
+  local rv = rel.version.major .. "." .. rel.version.minor
+  if rel.version.major ~= V.major then return end -- a new major may break
+  local fns, ens, sts = index(abi.functions), index(abi.enums), index(abi.structs)
+  for _, f in ipairs(rel.functions) do
+    local now = fns[f.name]
+    if not now then problem("%s: released function %s was removed", path, f.name)
+    else
+      if signature(now) ~= signature(f) then
+        problem("%s: released function %s changed from %s to %s", path, f.name, signature(f), signature(now))
+      end
+      if now.since ~= f.since then problem("%s: released function %s changed its since", path, f.name) end
+    end
+  end
+  for _, e in ipairs(rel.enums) do
+    local now = ens[e.name]
+    if not now then problem("%s: released enum %s was removed", path, e.name)
+    else
+      local vals = {}
+      for _, v in ipairs(now.values) do vals[v[1]] = v[2] end
+      for _, v in ipairs(e.values) do
+        if vals[v[1]] == nil then problem("%s: released value %s was removed", path, v[1])
+        elseif vals[v[1]] ~= v[2] then problem("%s: released value %s renumbered %d -> %d", path, v[1], v[2], vals[v[1]]) end
+      end
+    end
+  end
+  for _, s in ipairs(rel.structs) do
+    local now = sts[s.name]
+    if not now then problem("%s: released struct %s was removed", path, s.name)
+    else
+      for i, fld in ipairs(s.fields) do
+        local n = now.fields[i]
+        if not n or n[1] ~= fld[1] or n[2] ~= fld[2] then
+          problem("%s: released field %s.%s (#%d) was removed, reordered or retyped", path, s.name, fld[2], i)
+        end
+      end
+    end
+  end
+  -- What the record lacks is new, and must say so with a newer since.
+  local known = {}
+  for _, list in ipairs({ rel.functions, rel.enums, rel.structs }) do
+    for _, e in ipairs(list) do known[e.name] = true end
+  end
+  for _, list in ipairs({ abi.functions, abi.enums, abi.structs }) do
+    for _, e in ipairs(list) do
+      if not known[e.name] and vkey(e.since) and vkey(e.since) <= vkey(rv) then
+        problem("%s: %s is not in released %s but claims since %s", path, e.name, rv, e.since)
+      end
+    end
+  end
+end
+
+local abidir = root .. "/capi/abi"
+local p = io.popen('ls "' .. abidir .. '" 2>/dev/null')
+for name in p:lines() do
+  if name:match("^released%-%d+%.%d+%.lua$") then
+    check_released("capi/abi/" .. name, load_description(abidir .. "/" .. name))
+  end
+end
+p:close()
+
+if #problems > 0 then
+  io.stderr:write("abigen: the description is not valid:\n  " .. table.concat(problems, "\n  ") .. "\n")
+  os.exit(1)
+end
+
+--------------------------------------------------------------- emitters ----
+local function decl(ctype, name)
+  if ctype:match("%*$") then return ctype .. name end
+  return ctype .. " " .. name
+end
+
+local function by_group(list)
+  local t = {}
+  for _, e in ipairs(list) do
+    t[e.group] = t[e.group] or {}
+    table.insert(t[e.group], e)
+  end
+  return t
+end
+
+local function comment(doc, indent)
+  indent = indent or ""
+  local lines = {}
+  for line in (doc .. "\n"):gmatch("(.-)\n") do lines[#lines + 1] = line end
+  if #lines == 1 then return indent .. "/** " .. lines[1] .. " */\n" end
+  local s = indent .. "/** " .. lines[1] .. "\n"
+  for i = 2, #lines do s = s .. indent .. " *  " .. lines[i] .. "\n" end
+  return s .. indent .. " */\n"
+end
+
+local function pad(s, n) return s .. string.rep(" ", math.max(1, n - #s)) end
+
+local GEN = "Generated by tools/abigen.lua from capi/mempool.abi.lua: do not edit."
+
+local function header()
+  local enums, structs, fns = by_group(abi.enums), by_group(abi.structs), by_group(abi.functions)
+  local b = {}
+  for _, gid in ipairs(group_ids) do
+    local title = abi.groups[groups[gid]].title
+    b[#b + 1] = "/* ---- " .. title .. " " .. string.rep("-", math.max(3, 66 - #title)) .. " */\n\n"
+    for _, e in ipairs(enums[gid] or {}) do
+      b[#b + 1] = comment(e.doc .. " (since " .. e.since .. ")")
+      b[#b + 1] = "typedef enum " .. e.name .. " {\n"
+      for _, v in ipairs(e.values) do
+        local since = v.since and (" (since " .. v.since .. ")") or ""
+        b[#b + 1] = pad("    " .. v[1] .. " = " .. v[2] .. ",", 36) .. "/**< " .. v[3] .. since .. " */\n"
+      end
+      b[#b + 1] = "} " .. e.name .. ";\n\n"
+    end
+    for _, s in ipairs(structs[gid] or {}) do
+      b[#b + 1] = comment(s.doc .. " (since " .. s.since .. ")")
+      b[#b + 1] = "typedef struct " .. s.name .. " {\n"
+      for _, fld in ipairs(s.fields) do
+        local since = fld.since and (" (since " .. fld.since .. ")") or ""
+        b[#b + 1] = pad("    " .. decl(fld[1], fld[2]) .. ";", 36) .. "/**< " .. fld[3] .. since .. " */\n"
+      end
+      b[#b + 1] = "} " .. s.name .. ";\n\n"
+    end
+    for _, f in ipairs(fns[gid] or {}) do
+      local ps = {}
+      for _, prm in ipairs(f.params) do ps[#ps + 1] = decl(prm.ctype, prm.name) end
+      b[#b + 1] = comment(f.doc .. " (since " .. f.since .. ")")
+      b[#b + 1] = "MP_API " .. decl(f.ret, f.name) .. "(" .. (#ps > 0 and table.concat(ps, ", ") or "void") .. ");\n"
+    end
+    b[#b + 1] = "\n"
+  end
+  local tpl = read(root .. "/capi/mempool.h.in")
+  local text = table.concat(b):gsub("\n\n$", "\n")
+  local subs = {
+    ["@GENERATED@"] = "/* " .. GEN .. " */",
+    ["@MAJOR@"] = tostring(V.major), ["@MINOR@"] = tostring(V.minor), ["@PATCH@"] = tostring(V.patch),
+    ["@DECLARATIONS@"] = text,
+  }
+  return (tpl:gsub("@[A-Z]+@", function(k) return subs[k] end))
+end
+
+local function version_script()
+  local nodes, order = {}, {}
+  for _, f in ipairs(abi.functions) do
+    if not nodes[f.since] then nodes[f.since] = {}; order[#order + 1] = f.since end
+    table.insert(nodes[f.since], f.name)
+  end
+  table.sort(order, function(a, b) return vkey(a) < vkey(b) end)
+  local b = { "/* " .. GEN .. " */\n" }
+  for i, v in ipairs(order) do
+    table.sort(nodes[v])
+    b[#b + 1] = "\nMEMPOOL_" .. v .. " {\n  global:\n"
+    for _, n in ipairs(nodes[v]) do b[#b + 1] = "    " .. n .. ";\n" end
+    if i == 1 then b[#b + 1] = "  local:\n    *;\n}" else b[#b + 1] = "} MEMPOOL_" .. order[i - 1] end
+    b[#b + 1] = ";\n"
+  end
+  return table.concat(b)
+end
+
+local function api_md()
+  local enums, structs, fns = by_group(abi.enums), by_group(abi.structs), by_group(abi.functions)
+  local b = { "<!-- " .. GEN .. " -->\n",
+    "# mempool C ABI reference, version " .. V.major .. "." .. V.minor .. "." .. V.patch .. "\n\n",
+    "Header `<mempool/mempool.h>`, library `libmempool.so." .. V.major .. "`. Every function that can fail\n",
+    "returns an `mp_status`; on failure `mp_last_error_message()` holds the detail. Out-parameters\n",
+    "are written only on success unless said otherwise. Parameters may not be NULL unless marked.\n\n" }
+  for _, gid in ipairs(group_ids) do
+    b[#b + 1] = "## " .. abi.groups[groups[gid]].title .. "\n\n"
+    for _, e in ipairs(enums[gid] or {}) do
+      b[#b + 1] = "### enum `" .. e.name .. "` (since " .. e.since .. ")\n\n" .. e.doc:gsub("\n", " ") .. "\n\n"
+      b[#b + 1] = "| name | value | meaning |\n| --- | --- | --- |\n"
+      for _, v in ipairs(e.values) do
+        b[#b + 1] = "| `" .. v[1] .. "` | " .. v[2] .. " | " .. v[3] .. " |\n"
+      end
+      b[#b + 1] = "\n"
+    end
+    for _, s in ipairs(structs[gid] or {}) do
+      b[#b + 1] = "### struct `" .. s.name .. "` (since " .. s.since .. ")\n\n" .. s.doc:gsub("\n", " ") .. "\n\n"
+      b[#b + 1] = "| field | type | meaning |\n| --- | --- | --- |\n"
+      for _, fld in ipairs(s.fields) do
+        b[#b + 1] = "| `" .. fld[2] .. "` | `" .. fld[1] .. "` | " .. fld[3] .. " |\n"
+      end
+      b[#b + 1] = "\n"
+    end
+    for _, f in ipairs(fns[gid] or {}) do
+      local ps = {}
+      for _, prm in ipairs(f.params) do ps[#ps + 1] = decl(prm.ctype, prm.name) end
+      b[#b + 1] = "### `" .. f.name .. "` (since " .. f.since .. ")\n\n"
+      b[#b + 1] = "```c\n" .. decl(f.ret, f.name) .. "(" .. (#ps > 0 and table.concat(ps, ", ") or "void") .. ");\n```\n\n"
+      b[#b + 1] = f.doc:gsub("\n", " ") .. "\n\n"
+      if #f.params > 0 then
+        b[#b + 1] = "| parameter | direction | meaning |\n| --- | --- | --- |\n"
+        for _, prm in ipairs(f.params) do
+          b[#b + 1] = "| `" .. prm.name .. "` | " .. prm.dir .. (prm.null and ", may be NULL" or "") .. " | " .. prm.doc .. " |\n"
+        end
+        b[#b + 1] = "\n"
+      end
+      if f.ret == "mp_status" then
+        local errs = { "`MP_OK`" }
+        for _, e in ipairs(f.errors) do errs[#errs + 1] = "`MP_ERR_" .. e .. "`" end
+        b[#b + 1] = "Returns " .. table.concat(errs, ", ") .. ".\n\n"
+      end
+    end
+  end
+  return table.concat(b)
+end
+
+local function manifest()
+  local b = { "# " .. GEN .. "\n",
+    "# kind\tfields... (tab-separated; read by the bindings' parity and error-mapping tests)\n",
+    "version\t" .. V.major .. "." .. V.minor .. "." .. V.patch .. "\n" }
+  for _, e in ipairs(abi.enums) do
+    for _, v in ipairs(e.values) do
+      if e.name == "mp_status" then
+        b[#b + 1] = "status\t" .. v[1] .. "\t" .. v[2] .. "\t" .. v.error .. "\n"
+      else
+        b[#b + 1] = "enum\t" .. e.name .. "\t" .. v[1] .. "\t" .. v[2] .. "\n"
+      end
+    end
+  end
+  for _, s in ipairs(abi.structs) do
+    for _, fld in ipairs(s.fields) do b[#b + 1] = "field\t" .. s.name .. "\t" .. fld[2] .. "\t" .. fld[1] .. "\n" end
+  end
+  for _, f in ipairs(abi.functions) do
+    local outs, skips = {}, {}
+    for _, prm in ipairs(f.params) do
+      if prm.dir ~= "in" then outs[#outs + 1] = prm.name .. ":" .. prm.ctype:gsub("%s", "") end
+    end
+    local langs_sorted = {}
+    for lang in pairs(f.skip or {}) do langs_sorted[#langs_sorted + 1] = lang end
+    table.sort(langs_sorted)
+    for _, lang in ipairs(langs_sorted) do skips[#skips + 1] = lang .. "=" .. f.skip[lang] end
+    b[#b + 1] = table.concat({ "function", f.name, f.group, f.since, f.ret,
+      #outs > 0 and table.concat(outs, ",") or "-", #skips > 0 and table.concat(skips, ";") or "-" }, "\t") .. "\n"
+  end
+  return table.concat(b)
+end
+
+------------------------------------------------------------------ write ----
+local files = {
+  ["include/mempool/mempool.h"] = header(),
+  ["capi/mempool.map"] = version_script(),
+  ["docs/API.md"] = api_md(),
+  ["docs/abi-manifest.tsv"] = manifest(),
+}
+for path, text in pairs(files) do
+  local dir = (out .. "/" .. path):match("^(.*)/")
+  os.execute('mkdir -p "' .. dir .. '"')
+  local f = assert(io.open(out .. "/" .. path, "wb"))
+  f:write(text); f:close()
+end
+if release then
+  local dst = root .. "/capi/abi/released-" .. current .. ".lua"
+  os.execute('mkdir -p "' .. abidir .. '"')
+  local f = assert(io.open(dst, "wb"))
+  f:write("-- Frozen record of the released ABI " .. current .. ": never edit; abigen checks against it.\n")
+  f:write(read(root .. "/capi/mempool.abi.lua")); f:close()
+  print("abigen: froze " .. dst)
+end
