@@ -97,15 +97,17 @@ static mp_status add_chunk(mp_pool *pool, mp__arena *a, size_t size)
     if (s != MP_OK)
         return s;
     mp__chunk *c = calloc(1, sizeof *c);
-    if (!c || !table_insert(pool, c)) {
+    if (c) {
+        c->base = mp__addr(ext.base);
+        c->size = size;
+        c->extent = ext;
+        c->arena = a;
+    }
+    if (!c || !table_insert(pool, c)) { /* the table is sorted by base: set it first */
         free(c);
         a->backend->release(pool->device, &ext);
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for a chunk record", pool->name);
     }
-    c->base = mp__addr(ext.base);
-    c->size = size;
-    c->extent = ext;
-    c->arena = a;
     s = pool->strategy->attach(a->st, c);
     if (s != MP_OK) {
         table_remove(pool, c);

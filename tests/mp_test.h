@@ -4,6 +4,10 @@
 #ifndef MEMPOOL_TEST_H
 #define MEMPOOL_TEST_H
 
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* rand_r, clock_gettime under -std=c11 */
+#endif
+
 #include <check.h>
 #include <mempool/mempool.h>
 

@@ -237,6 +237,9 @@ int main(int argc, char **argv)
         return SKIP;
     }
     SRunner *sr = srunner_create(want_device ? device_suite() : nodevice_suite());
+    /* The device count above initialised CUDA, which does not survive fork:
+     * the tests run in this process. */
+    srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

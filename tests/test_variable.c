@@ -120,6 +120,36 @@ START_TEST(reset_restores_one_free_block_per_chunk)
 }
 END_TEST
 
+/* Chunks arrive at any address (a trimmed chunk leaves a hole that a later
+ * mapping fills); every block must still be found by its chunk. */
+START_TEST(chunks_arriving_in_any_address_order_are_all_found)
+{
+    mp_config c = cfg_variable(64 << 10);
+    c.growth_factor = 1;
+    mp_pool *p = new_pool("holes", c);
+    enum { N = 24 };
+    void *b[N], *again[N];
+    for (int i = 0; i < N; i++)
+        b[i] = alloc_ok(p, 60 << 10); /* one chunk each */
+    for (int i = 0; i < N; i += 2)
+        ck_ok(mp_pool_deallocate(p, b[i]));
+    ck_ok(mp_pool_trim(p, 0));
+    ck_intact(p);
+    for (int i = 0; i < N; i += 2)
+        again[i] = alloc_ok(p, 60 << 10);
+    ck_intact(p);
+    for (int i = 0; i < N; i++) {
+        bool owned = false;
+        void *x = i % 2 ? b[i] : again[i];
+        ck_ok(mp_pool_owns(p, x, &owned));
+        ck_assert_msg(owned, "block %d is not found", i);
+        ck_ok(mp_pool_deallocate(p, x));
+    }
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
 /* Random allocate/free against a model: each live block's bytes carry its
  * id and are checked before it is freed; blocks never overlap; counts and
  * invariants hold after every step. */
@@ -176,6 +206,7 @@ static Suite *variable_suite(void)
     tcase_add_test(t, max_size_limits_growth_exactly);
     tcase_add_test(t, alignment_of_4096_gives_page_aligned_blocks);
     tcase_add_test(t, reset_restores_one_free_block_per_chunk);
+    tcase_add_test(t, chunks_arriving_in_any_address_order_are_all_found);
     tcase_add_test(t, random_operations_match_a_model);
     suite_add_tcase(s, t);
     return s;
