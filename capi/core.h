@@ -29,6 +29,11 @@ static inline size_t mp__align_up(size_t x, size_t a) { return (x + a - 1) & ~(a
 
 static inline uintptr_t mp__addr(const void *p) { return (uintptr_t)p; }
 
+/* Returns arr (of *cap elements of elem bytes) grown to hold at least need,
+ * doubling; on lack of memory returns arr untouched and sets *ok false:
+ *     v = mp__grow(v, &cap, n + 1, sizeof *v, &ok); */
+void *mp__grow(void *arr, size_t *cap, size_t need, size_t elem, bool *ok);
+
 /* Index of the highest set bit; x != 0. */
 static inline unsigned mp__fls(uint64_t x) { return 63u - (unsigned)__builtin_clzll(x); }
 static inline unsigned mp__ffs(uint64_t x) { return (unsigned)__builtin_ctzll(x); }

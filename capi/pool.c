@@ -53,14 +53,10 @@ mp__chunk *mp__pool_find_chunk(const mp_pool *pool, uintptr_t a)
 
 static bool table_insert(mp_pool *pool, mp__chunk *c)
 {
-    if (pool->nchunks == pool->chunks_cap) {
-        size_t ncap = pool->chunks_cap ? pool->chunks_cap * 2 : 8;
-        mp__chunk **n = realloc(pool->chunks, ncap * sizeof *n);
-        if (!n)
-            return false;
-        pool->chunks = n;
-        pool->chunks_cap = ncap;
-    }
+    bool ok;
+    pool->chunks = mp__grow(pool->chunks, &pool->chunks_cap, pool->nchunks + 1, sizeof *pool->chunks, &ok);
+    if (!ok)
+        return false;
     size_t i = pool->nchunks;
     while (i > 0 && pool->chunks[i - 1]->base > c->base) {
         pool->chunks[i] = pool->chunks[i - 1];

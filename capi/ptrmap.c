@@ -1,9 +1,27 @@
 /* See ptrmap.h. Growth doubles the table and reinserts; it runs on the slow
- * path only, when an insert would pass half load. */
+ * path only, when an insert would pass half load. mp__grow, the
+ * growable-array helper of the other bookkeeping arrays, lives here too. */
 #include "ptrmap.h"
 
 #include <stdlib.h>
 #include <string.h>
+
+void *mp__grow(void *arr, size_t *cap, size_t need, size_t elem, bool *ok)
+{
+    *ok = true;
+    if (need <= *cap)
+        return arr;
+    size_t ncap = *cap ? *cap : 8;
+    while (ncap < need)
+        ncap *= 2;
+    void *n = realloc(arr, ncap * elem);
+    if (!n) {
+        *ok = false;
+        return arr;
+    }
+    *cap = ncap;
+    return n;
+}
 
 void mp__ptrmap_fini(mp__ptrmap *m)
 {

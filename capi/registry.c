@@ -34,16 +34,10 @@ static size_t nall, all_cap;
 void mp__pools_track(mp_pool *pool)
 {
     pthread_mutex_lock(&all_lock);
-    if (nall == all_cap) {
-        size_t ncap = all_cap ? all_cap * 2 : 16;
-        mp_pool **n = realloc(all, ncap * sizeof *n);
-        if (n) {
-            all = n;
-            all_cap = ncap;
-        }
-    }
-    if (nall < all_cap) /* without room the pool only loses owner hints */
-        all[nall++] = pool;
+    bool ok;
+    all = mp__grow(all, &all_cap, nall + 1, sizeof *all, &ok);
+    if (ok)
+        all[nall++] = pool; /* without room the pool only loses owner hints */
     pthread_mutex_unlock(&all_lock);
 }
 
@@ -92,14 +86,10 @@ static mp_status create_locked(const char *name, mp_memory_type type, const mp_c
 {
     if (find(name))
         return mp__fail(MP_ERR_ALREADY_EXISTS, "a pool named '%s' exists already", name);
-    if (nentries == entries_cap) {
-        size_t ncap = entries_cap ? entries_cap * 2 : 8;
-        entry *n = realloc(entries, ncap * sizeof *n);
-        if (!n)
-            return mp__fail(MP_ERR_OUT_OF_MEMORY, "no memory to register pool '%s'", name);
-        entries = n;
-        entries_cap = ncap;
-    }
+    bool ok;
+    entries = mp__grow(entries, &entries_cap, nentries + 1, sizeof *entries, &ok);
+    if (!ok)
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no memory to register pool '%s'", name);
     mp_pool *pool;
     mp_status s = mp__pool_new(name, type, config, true, &pool);
     if (s != MP_OK)

@@ -180,14 +180,6 @@ static const char *sync_name(const mp_pool *p)
     return p->cfg.sync_type == MP_SYNC_LOCK_FREE ? "lock-free" : "mutex";
 }
 
-static mp_status give(char *text, int n, char **out)
-{
-    if (n < 0) /* asprintf leaves text undefined then */
-        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no memory for a stats string");
-    *out = text;
-    return MP_OK;
-}
-
 /* A ratio in [0, 1] as "0.123456", whatever LC_NUMERIC says. */
 static void ratio_text(char buf[32], double r)
 {
@@ -206,59 +198,64 @@ void mp__json_name(char *dst, const char *name)
     *dst = 0;
 }
 
-mp_status mp_pool_stats_string(const mp_pool *pool, char **out_string)
+typedef unsigned long long ull;
+
+static int format_text(char **out, const mp_pool *p, const mp_stats *st, const char *ratio)
 {
-    if (!out_string && mp__pool_check_handle(pool) == MP_OK)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_string is NULL");
+    return asprintf(out,
+                    "pool '%s': %s, %s-size, %s memory, sync %s, tracking %s%s\n"
+                    "  in use:        %llu bytes in %llu allocations (peak %llu)\n"
+                    "  lifetime:      %llu allocations, %llu deallocations, %llu bytes, %llu failed\n"
+                    "  reserved:      %llu bytes in %llu chunks\n"
+                    "  fragmentation: %s\n",
+                    p->name, p->type == MP_MEMORY_GPU ? "gpu" : "cpu", p->strategy->name, p->arena[0].backend->name,
+                    sync_name(p), p->tracking ? "on" : "off", p->debug ? ", debug" : "", (ull)st->current_used,
+                    (ull)st->live_allocations, (ull)st->peak_usage, (ull)st->allocation_count,
+                    (ull)st->deallocation_count, (ull)st->total_allocated, (ull)st->failed_allocations,
+                    (ull)st->reserved_bytes, (ull)st->chunk_count, ratio);
+}
+
+static int format_json(char **out, const mp_pool *p, const mp_stats *st, const char *ratio)
+{
+    char name[2 * MP_NAME_MAX + 1];
+    mp__json_name(name, p->name);
+    return asprintf(out,
+                    "{\"name\":\"%s\",\"memory_type\":\"%s\",\"allocator\":\"%s\",\"backend\":\"%s\","
+                    "\"sync\":\"%s\",\"tracking\":%s,\"debug\":%s,\"total_allocated\":%llu,"
+                    "\"current_used\":%llu,\"peak_usage\":%llu,\"allocation_count\":%llu,"
+                    "\"deallocation_count\":%llu,\"fragmentation_ratio\":%s,\"reserved_bytes\":%llu,"
+                    "\"chunk_count\":%llu,\"failed_allocations\":%llu,\"live_allocations\":%llu}",
+                    name, p->type == MP_MEMORY_GPU ? "gpu" : "cpu", p->strategy->name, p->arena[0].backend->name,
+                    sync_name(p), p->tracking ? "true" : "false", p->debug ? "true" : "false",
+                    (ull)st->total_allocated, (ull)st->current_used, (ull)st->peak_usage, (ull)st->allocation_count,
+                    (ull)st->deallocation_count, ratio, (ull)st->reserved_bytes, (ull)st->chunk_count,
+                    (ull)st->failed_allocations, (ull)st->live_allocations);
+}
+
+static mp_status render(const mp_pool *pool, char **out, const char *out_name,
+                        int (*format)(char **, const mp_pool *, const mp_stats *, const char *))
+{
+    if (!out && mp__pool_check_handle(pool) == MP_OK)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s is NULL", out_name);
     mp_stats st;
     mp_status s = locked_snapshot(pool, &st);
     if (s != MP_OK)
         return s;
     char ratio[32];
     ratio_text(ratio, st.fragmentation_ratio);
-    char *text = NULL;
-    int n = asprintf(&text,
-                     "pool '%s': %s, %s-size, %s memory, sync %s, tracking %s%s\n"
-                     "  in use:        %llu bytes in %llu allocations (peak %llu)\n"
-                     "  lifetime:      %llu allocations, %llu deallocations, %llu bytes, %llu failed\n"
-                     "  reserved:      %llu bytes in %llu chunks\n"
-                     "  fragmentation: %s\n",
-                     pool->name, pool->type == MP_MEMORY_GPU ? "gpu" : "cpu", pool->strategy->name,
-                     pool->arena[0].backend->name, sync_name(pool), pool->tracking ? "on" : "off",
-                     pool->debug ? ", debug" : "", (unsigned long long)st.current_used,
-                     (unsigned long long)st.live_allocations, (unsigned long long)st.peak_usage,
-                     (unsigned long long)st.allocation_count, (unsigned long long)st.deallocation_count,
-                     (unsigned long long)st.total_allocated, (unsigned long long)st.failed_allocations,
-                     (unsigned long long)st.reserved_bytes, (unsigned long long)st.chunk_count, ratio);
-    return give(text, n, out_string);
+    char *text;
+    if (format(&text, pool, &st, ratio) < 0) /* asprintf leaves text undefined then */
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory for its stats text", pool->name);
+    *out = text;
+    return MP_OK;
+}
+
+mp_status mp_pool_stats_string(const mp_pool *pool, char **out_string)
+{
+    return render(pool, out_string, "out_string", format_text);
 }
 
 mp_status mp_pool_stats_json(const mp_pool *pool, char **out_json)
 {
-    if (!out_json && mp__pool_check_handle(pool) == MP_OK)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_json is NULL");
-    mp_stats st;
-    mp_status s = locked_snapshot(pool, &st);
-    if (s != MP_OK)
-        return s;
-    char name[2 * MP_NAME_MAX + 1];
-    mp__json_name(name, pool->name);
-    char ratio[32];
-    ratio_text(ratio, st.fragmentation_ratio);
-    char *text = NULL;
-    int n = asprintf(&text,
-                     "{\"name\":\"%s\",\"memory_type\":\"%s\",\"allocator\":\"%s\",\"backend\":\"%s\","
-                     "\"sync\":\"%s\",\"tracking\":%s,\"debug\":%s,\"total_allocated\":%llu,"
-                     "\"current_used\":%llu,\"peak_usage\":%llu,\"allocation_count\":%llu,"
-                     "\"deallocation_count\":%llu,\"fragmentation_ratio\":%s,\"reserved_bytes\":%llu,"
-                     "\"chunk_count\":%llu,\"failed_allocations\":%llu,\"live_allocations\":%llu}",
-                     name, pool->type == MP_MEMORY_GPU ? "gpu" : "cpu", pool->strategy->name,
-                     pool->arena[0].backend->name, sync_name(pool), pool->tracking ? "true" : "false",
-                     pool->debug ? "true" : "false", (unsigned long long)st.total_allocated,
-                     (unsigned long long)st.current_used, (unsigned long long)st.peak_usage,
-                     (unsigned long long)st.allocation_count, (unsigned long long)st.deallocation_count,
-                     ratio, (unsigned long long)st.reserved_bytes,
-                     (unsigned long long)st.chunk_count, (unsigned long long)st.failed_allocations,
-                     (unsigned long long)st.live_allocations);
-    return give(text, n, out_json);
+    return render(pool, out_json, "out_json", format_json);
 }

@@ -80,21 +80,6 @@ static size_t fixed_chunk_size_for(void *st, size_t size)
     return ((fixed *)st)->stride;
 }
 
-static bool grow_array(void **arr, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return true;
-    size_t ncap = *cap ? *cap : 8;
-    while (ncap < need)
-        ncap *= 2;
-    void *n = realloc(*arr, ncap * elem);
-    if (!n)
-        return false;
-    *arr = n;
-    *cap = ncap;
-    return true;
-}
-
 static mp_status fixed_attach(void *st, mp__chunk *chunk)
 {
     fixed *f = st;
@@ -107,8 +92,11 @@ static mp_status fixed_attach(void *st, mp__chunk *chunk)
     fc->state = calloc(n, 1);
     if (!fc->state || (f->keep_info && !(fc->info = calloc(n, sizeof *fc->info))))
         goto oom;
-    if (!grow_array((void **)&f->stack, &f->stack_cap, f->total_blocks + n, sizeof *f->stack) ||
-        !grow_array((void **)&f->chunks, &f->chunks_cap, f->nchunks + 1, sizeof *f->chunks))
+    bool ok1, ok2 = false;
+    f->stack = mp__grow(f->stack, &f->stack_cap, f->total_blocks + n, sizeof *f->stack, &ok1);
+    if (ok1)
+        f->chunks = mp__grow(f->chunks, &f->chunks_cap, f->nchunks + 1, sizeof *f->chunks, &ok2);
+    if (!ok2)
         goto oom;
     f->chunks[f->nchunks++] = fc;
     f->total_blocks += n;

@@ -196,16 +196,11 @@ static mp_status tlsf_attach(void *st, mp__chunk *chunk)
     tlsf *t = st;
     size_t size = chunk->size & ~(t->unit - 1);
     tblock *b = desc_get(t);
-    if (!b || size == 0 || t->nchunks == SIZE_MAX)
+    bool ok = false;
+    if (b && size > 0)
+        t->chunks = mp__grow(t->chunks, &t->chunks_cap, t->nchunks + 1, sizeof *t->chunks, &ok);
+    if (!ok)
         goto oom;
-    if (t->nchunks == t->chunks_cap) {
-        size_t ncap = t->chunks_cap ? t->chunks_cap * 2 : 8;
-        mp__chunk **n = realloc(t->chunks, ncap * sizeof *n);
-        if (!n)
-            goto oom;
-        t->chunks = n;
-        t->chunks_cap = ncap;
-    }
     t->chunks[t->nchunks++] = chunk;
     b->addr = chunk->base;
     b->size = size;
