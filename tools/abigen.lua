@@ -4,8 +4,8 @@
 --
 -- Reads DIR/capi/mempool.abi.lua and the template capi/mempool.h.in, checks the
 -- description against every frozen record capi/abi/released-*.lua, and writes
--- under --out (default: --root) the header, the version script, docs/API.md
--- and docs/abi-manifest.tsv.  --release freezes the current version as
+-- under --out (default: --root) the header, the version script, docs/API.md,
+-- docs/abi-manifest.tsv and the SWIG typemap applications swig/mempool_abi.i.  --release freezes the current version as
 -- capi/abi/released-MAJOR.MINOR.lua.  Exit status 1 with a message on any
 -- problem; nothing is written then.
 
@@ -346,12 +346,62 @@ local function manifest()
   return table.concat(b)
 end
 
+-- SWIG: each out-parameter's C type belongs to one shape, whose typemaps
+-- swig/mempool.i defines per language; a type without a shape is an error,
+-- so a new function's Java and Go form needs no hand edit.
+local swig_shapes = {
+  ["mp_pool **"] = "MP_OUT_HANDLE", ["void **"] = "MP_OUT_ADDRESS",
+  ["const char **"] = "MP_OUT_CSTRING", ["char **"] = "MP_OUT_STRING",
+  ["size_t *"] = "MP_OUT_VALUE", ["int *"] = "MP_OUT_VALUE", ["bool *"] = "MP_OUT_VALUE",
+  ["mp_memory_type *"] = "MP_OUT_VALUE", ["mp_backend_kind *"] = "MP_OUT_VALUE",
+  ["mp_config *"] = "MP_OUT_STRUCT", ["mp_stats *"] = "MP_OUT_STRUCT",
+  ["mp_allocation_info *"] = "MP_OUT_RECORDS",
+}
+
+local function swig_interface()
+  local applies, seen, order = {}, {}, {}
+  for _, f in ipairs(abi.functions) do
+    for _, prm in ipairs(f.params) do
+      if prm.dir ~= "in" then
+        local shape = swig_shapes[prm.ctype]
+        if not shape then
+          io.stderr:write(string.format("abigen: %s: out-parameter type %q has no SWIG shape in tools/abigen.lua\n",
+            f.name, prm.ctype))
+          os.exit(1)
+        end
+        local key = shape .. "\0" .. prm.ctype
+        if not applies[key] then applies[key] = {}; order[#order + 1] = key end
+        local d = decl(prm.ctype, prm.name)
+        if not seen[key .. d] then seen[key .. d] = true; table.insert(applies[key], d) end
+      end
+    end
+  end
+  local b = { "/* " .. GEN .. " */\n",
+    "/* Out-parameters by shape; swig/mempool.i defines each shape's typemaps. */\n" }
+  for _, key in ipairs(order) do
+    local shape, ctype = key:match("^(.-)%z(.*)$")
+    b[#b + 1] = "%apply " .. decl(ctype, shape) .. " { " .. table.concat(applies[key], ", ") .. " };\n"
+  end
+  b[#b + 1] = "\n/* Functions a language deliberately leaves out (reasons in the description). */\n"
+  for _, lang in ipairs({ "java", "go" }) do
+    local names = {}
+    for _, f in ipairs(abi.functions) do
+      if f.skip and f.skip[lang] then names[#names + 1] = "%ignore " .. f.name .. ";" end
+    end
+    if #names > 0 then
+      b[#b + 1] = "#if defined(SWIG" .. lang:upper() .. ")\n" .. table.concat(names, "\n") .. "\n#endif\n"
+    end
+  end
+  return table.concat(b)
+end
+
 ------------------------------------------------------------------ write ----
 local files = {
   ["include/mempool/mempool.h"] = header(),
   ["capi/mempool.map"] = version_script(),
   ["docs/API.md"] = api_md(),
   ["docs/abi-manifest.tsv"] = manifest(),
+  ["swig/mempool_abi.i"] = swig_interface(),
 }
 for path, text in pairs(files) do
   local dir = (out .. "/" .. path):match("^(.*)/")
