@@ -13,6 +13,98 @@
 %apply char **MP_OUT_STRING { char **out_string, char **out_json, char **out_names };
 %apply int *MP_OUT_VALUE { int *out_count, int *out_device };
 
+/* Calls that can fail: Java throws, Go returns an error (swig/mempool.i). */
+%apply mp_status MP_CHECKED {
+    mp_status mp_config_default_cpu,
+    mp_status mp_config_default_gpu,
+    mp_status mp_config_fixed_size_cpu,
+    mp_status mp_config_fixed_size_gpu,
+    mp_status mp_config_high_performance_cpu,
+    mp_status mp_config_high_performance_gpu,
+    mp_status mp_config_debug_cpu,
+    mp_status mp_config_debug_gpu,
+    mp_status mp_config_validate,
+    mp_status mp_pool_create,
+    mp_status mp_pool_destroy,
+    mp_status mp_pool_allocate,
+    mp_status mp_pool_allocate_flags,
+    mp_status mp_pool_deallocate,
+    mp_status mp_pool_reset,
+    mp_status mp_pool_trim,
+    mp_status mp_pool_get_memory_type,
+    mp_status mp_pool_get_backend,
+    mp_status mp_pool_get_name,
+    mp_status mp_pool_get_config,
+    mp_status mp_pool_owns,
+    mp_status mp_pool_check,
+    mp_status mp_pool_get_stats,
+    mp_status mp_pool_reset_stats,
+    mp_status mp_pool_set_tracking,
+    mp_status mp_pool_get_tracking,
+    mp_status mp_pool_has_leaks,
+    mp_status mp_pool_get_allocations,
+    mp_status mp_pool_stats_string,
+    mp_status mp_pool_stats_json,
+    mp_status mp_registry_create_cpu_pool,
+    mp_status mp_registry_create_gpu_pool,
+    mp_status mp_registry_get_cpu_pool,
+    mp_status mp_registry_get_gpu_pool,
+    mp_status mp_registry_destroy,
+    mp_status mp_registry_names,
+    mp_status mp_registry_stats_json,
+    mp_status mp_allocate,
+    mp_status mp_deallocate,
+    mp_status mp_allocate_gpu,
+    mp_status mp_deallocate_gpu,
+    mp_status mp_gpu_device_count,
+    mp_status mp_pool_set_device,
+    mp_status mp_pool_get_device,
+    mp_status mp_pool_set_stream,
+    mp_status mp_pool_get_stream,
+    mp_status mp_pool_copy_host_to_device,
+    mp_status mp_pool_copy_device_to_host,
+    mp_status mp_pool_copy_device_to_device
+};
+
+%{
+static const char *mpswig_error_name(int status)
+{
+    static const char *const names[] = {NULL, "InvalidArgument", "OutOfMemory", "InvalidPointer", "InvalidOperation", "Cuda", "NotFound", "AlreadyExists", "Unsupported", "Corruption", "BufferTooSmall"};
+    return status > 0 && status < (int)(sizeof names / sizeof *names) ? names[status] : NULL;
+}
+%}
+#if defined(SWIGGO)
+%insert(go_wrapper) %{
+// Sentinels, one per failure status; *Error unwraps to them.
+var (
+	// ErrInvalidArgument: a NULL, zero, out-of-range or malformed argument (MP_ERR_INVALID_ARGUMENT).
+	ErrInvalidArgument = errors.New("mempool: invalid argument")
+	// ErrOutOfMemory: the pool or its backend could not supply the memory (MP_ERR_OUT_OF_MEMORY).
+	ErrOutOfMemory = errors.New("mempool: out of memory")
+	// ErrInvalidPointer: a pointer the pool never handed out, or already freed (MP_ERR_INVALID_POINTER).
+	ErrInvalidPointer = errors.New("mempool: invalid pointer")
+	// ErrInvalidOperation: the call does not apply to this pool in its present state (MP_ERR_INVALID_OPERATION).
+	ErrInvalidOperation = errors.New("mempool: invalid operation")
+	// ErrCuda: the CUDA runtime failed; the detail names the CUDA error (MP_ERR_CUDA).
+	ErrCuda = errors.New("mempool: cuda")
+	// ErrNotFound: no pool of that name (MP_ERR_NOT_FOUND).
+	ErrNotFound = errors.New("mempool: not found")
+	// ErrAlreadyExists: a pool of that name exists already (MP_ERR_ALREADY_EXISTS).
+	ErrAlreadyExists = errors.New("mempool: already exists")
+	// ErrUnsupported: not available in this build or on this machine (no CUDA, no device) (MP_ERR_UNSUPPORTED).
+	ErrUnsupported = errors.New("mempool: unsupported")
+	// ErrCorruption: debug checks found overwritten guard bytes or broken bookkeeping (MP_ERR_CORRUPTION).
+	ErrCorruption = errors.New("mempool: corruption")
+	// ErrBufferTooSmall: the caller's array was too small; the count says how many exist (MP_ERR_BUFFER_TOO_SMALL).
+	ErrBufferTooSmall = errors.New("mempool: buffer too small")
+)
+
+var statusSentinels = []error{nil, ErrInvalidArgument, ErrOutOfMemory, ErrInvalidPointer, ErrInvalidOperation, ErrCuda, ErrNotFound, ErrAlreadyExists, ErrUnsupported, ErrCorruption, ErrBufferTooSmall}
+
+var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_MEMORY", "MP_ERR_INVALID_POINTER", "MP_ERR_INVALID_OPERATION", "MP_ERR_CUDA", "MP_ERR_NOT_FOUND", "MP_ERR_ALREADY_EXISTS", "MP_ERR_UNSUPPORTED", "MP_ERR_CORRUPTION", "MP_ERR_BUFFER_TOO_SMALL"}
+%}
+#endif
+
 /* Functions a language deliberately leaves out (reasons in the description). */
 #if defined(SWIGJAVA)
 %ignore mp_string_free;

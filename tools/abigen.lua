@@ -382,6 +382,42 @@ local function swig_interface()
     local shape, ctype = key:match("^(.-)%z(.*)$")
     b[#b + 1] = "%apply " .. decl(ctype, shape) .. " { " .. table.concat(applies[key], ", ") .. " };\n"
   end
+  local checked = {}
+  for _, f in ipairs(abi.functions) do
+    if f.ret == "mp_status" and #f.errors > 0 then checked[#checked + 1] = "mp_status " .. f.name end
+  end
+  b[#b + 1] = "\n/* Calls that can fail: Java throws, Go returns an error (swig/mempool.i). */\n"
+  b[#b + 1] = "%apply mp_status MP_CHECKED {\n    " .. table.concat(checked, ",\n    ") .. "\n};\n"
+  -- Status tables: the manifest's error names, in status order.
+  local errs, sentinels, names = {}, {}, {}
+  for _, e in ipairs(abi.enums) do
+    if e.name == "mp_status" then
+      for i, v in ipairs(e.values) do
+        if v[2] ~= i - 1 then io.stderr:write("abigen: mp_status values must be 0, 1, 2, ...\n"); os.exit(1) end
+        errs[#errs + 1] = v.error == "" and "NULL" or ('"' .. v.error .. '"')
+        names[#names + 1] = '"' .. v[1] .. '"'
+        if v.error ~= "" then
+          local words = v.error:gsub("(%l)(%u)", "%1 %2"):lower()
+          sentinels[#sentinels + 1] = string.format("\t// Err%s: %s (%s).\n\tErr%s = errors.New(\"mempool: %s\")",
+            v.error, v[3], v[1], v.error, words)
+        end
+      end
+    end
+  end
+  b[#b + 1] = "\n%{\nstatic const char *mpswig_error_name(int status)\n{\n"
+  b[#b + 1] = "    static const char *const names[] = {" .. table.concat(errs, ", ") .. "};\n"
+  b[#b + 1] = "    return status > 0 && status < (int)(sizeof names / sizeof *names) ? names[status] : NULL;\n}\n%}\n"
+  local sentinel_list = { "nil" }
+  for _, e in ipairs(abi.enums) do
+    if e.name == "mp_status" then
+      for _, v in ipairs(e.values) do if v.error ~= "" then sentinel_list[#sentinel_list + 1] = "Err" .. v.error end end
+    end
+  end
+  b[#b + 1] = "#if defined(SWIGGO)\n%insert(go_wrapper) %{\n// Sentinels, one per failure status; *Error unwraps to them.\nvar (\n"
+  b[#b + 1] = table.concat(sentinels, "\n") .. "\n)\n\n"
+  b[#b + 1] = "var statusSentinels = []error{" .. table.concat(sentinel_list, ", ") .. "}\n\n"
+  b[#b + 1] = "var statusNames = []string{" .. table.concat(names, ", ") .. "}\n%}\n#endif\n"
+
   b[#b + 1] = "\n/* Functions a language deliberately leaves out (reasons in the description). */\n"
   for _, lang in ipairs({ "java", "go" }) do
     local names = {}

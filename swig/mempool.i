@@ -1,0 +1,294 @@
+/* mempool's SWIG interface, one file for Java and Go.
+ *
+ * It maps types and nothing else: every rule lives in the C core. The
+ * generated swig/mempool_abi.i applies the shapes defined here to each
+ * out-parameter and the status handling to each call that can fail, so a
+ * function added to capi/mempool.abi.lua gets its Java and Go form without a
+ * hand edit here.
+ *
+ * Shapes (per language below):
+ *   MP_OUT_HANDLE, MP_OUT_ADDRESS   pool handles / addresses   Java long[]    Go []uintptr
+ *   MP_OUT_VALUE                    size_t, int, bool, enums   Java long[]/int[]/boolean[]  Go []uint64/[]int32/[]bool
+ *   MP_OUT_STRING, MP_OUT_CSTRING   returned strings           Java String[]  Go []string
+ *   MP_OUT_STRUCT, MP_OUT_RECORDS   structs with struct_size   proxy classes (struct_size preset)
+ *   MP_CHECKED (return mp_status)   Java: void, throws the exception named in the manifest
+ *                                   Go: error (*Error, which unwraps to a sentinel)
+ * Pool handles and addresses are plain integers (Java long, Go uintptr).
+ */
+%{
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+#include <mempool/mempool.h>
+%}
+
+%include <stdint.i>
+
+/* ---- structs: the constructor sets struct_size --------------------------- */
+%define MP_SIZED(T)
+%immutable T::struct_size;
+%extend T {
+    T() {
+        T *s = (T *)calloc(1, sizeof(T));
+        if (s) s->struct_size = sizeof(T);
+        return s;
+    }
+    ~T() { free($self); }
+}
+%enddef
+MP_SIZED(mp_config)
+MP_SIZED(mp_stats)
+MP_SIZED(mp_allocation_info)
+
+/* Arrays of allocation records for mp_pool_get_allocations. */
+%inline %{
+mp_allocation_info *mpswig_records(size_t n)
+{
+    mp_allocation_info *r = (mp_allocation_info *)calloc(n ? n : 1, sizeof *r);
+    if (r) r[0].struct_size = sizeof *r;
+    return r;
+}
+mp_allocation_info *mpswig_record_at(mp_allocation_info *records, size_t i) { return &records[i]; }
+void mpswig_records_free(mp_allocation_info *records) { free(records); }
+%}
+
+/* A failed call's status and detail, taken on the calling thread. The
+ * status names come from the generated part. */
+%{
+static const char *mpswig_error_name(int status);
+typedef struct mpswig_error { int status; char detail[512]; } mpswig_error;
+%}
+
+/* Structs given or filled by the caller keep SWIG's proxy classes. */
+%apply SWIGTYPE * { mp_config *MP_OUT_STRUCT, mp_stats *MP_OUT_STRUCT, mp_allocation_info *MP_OUT_RECORDS };
+
+#if defined(SWIGJAVA)
+/* ---- Java ------------------------------------------------------------------ */
+%include <enumtypeunsafe.swg>
+%javaconst(1);
+
+%typemap(jni) mp_pool *, const mp_pool *, void *, const void * "jlong"
+%typemap(jtype) mp_pool *, const mp_pool *, void *, const void * "long"
+%typemap(jstype) mp_pool *, const mp_pool *, void *, const void * "long"
+%typemap(javain) mp_pool *, const mp_pool *, void *, const void * "$javainput"
+%typemap(javaout) mp_pool *, const mp_pool *, void *, const void * { return $jnicall; }
+%typemap(in) mp_pool *, const mp_pool *, void *, const void * %{ $1 = ($1_ltype)(intptr_t)$input; %}
+%typemap(out) mp_pool *, const mp_pool *, void *, const void * %{ $result = (jlong)(intptr_t)$1; %}
+
+%{
+static int mpswig_java_room(JNIEnv *jenv, jarray a)
+{
+    if (a && (*jenv)->GetArrayLength(jenv, a) >= 1)
+        return 1;
+    jclass c = (*jenv)->FindClass(jenv, "java/lang/IllegalArgumentException");
+    if (c) (*jenv)->ThrowNew(jenv, c, "mempool: an out-array of length 1 or more is needed");
+    return 0;
+}
+
+static void mpswig_java_throw(JNIEnv *jenv, mp_status s)
+{
+    char cls[96];
+    const char *name = mpswig_error_name((int)s);
+    snprintf(cls, sizeof cls, "org/mempool/%sException", name ? name : "MemoryPool");
+    jclass c = (*jenv)->FindClass(jenv, cls);
+    if (!c) {
+        (*jenv)->ExceptionClear(jenv);
+        c = (*jenv)->FindClass(jenv, "org/mempool/MemoryPoolException");
+    }
+    jmethodID ctor = c ? (*jenv)->GetMethodID(jenv, c, "<init>", "(ILjava/lang/String;)V") : NULL;
+    if (!ctor) {
+        (*jenv)->ExceptionClear(jenv);
+        c = (*jenv)->FindClass(jenv, "java/lang/IllegalStateException");
+        if (c) (*jenv)->ThrowNew(jenv, c, mp_last_error_message());
+        return;
+    }
+    jobject e = (*jenv)->NewObject(jenv, c, ctor, (jint)s, (*jenv)->NewStringUTF(jenv, mp_last_error_message()));
+    if (e) (*jenv)->Throw(jenv, (jthrowable)e);
+}
+%}
+
+%define MP_JAVA_OUT(CTYPE, SHAPE, JNIARR, JARR, JELEM, SETREGION)
+%typemap(jni) CTYPE SHAPE #JNIARR
+%typemap(jtype) CTYPE SHAPE #JARR
+%typemap(jstype) CTYPE SHAPE #JARR
+%typemap(javain) CTYPE SHAPE "$javainput"
+%typemap(in) CTYPE SHAPE ($*1_ltype temp) %{
+    if (!mpswig_java_room(jenv, (jarray)$input)) return $null;
+    memset(&temp, 0, sizeof temp);
+    $1 = &temp;
+%}
+%typemap(argout) CTYPE SHAPE %{ { JELEM v = (JELEM)(intptr_t)temp$argnum; (*jenv)->SETREGION(jenv, $input, 0, 1, &v); } %}
+%enddef
+MP_JAVA_OUT(mp_pool **, MP_OUT_HANDLE, jlongArray, long[], jlong, SetLongArrayRegion)
+MP_JAVA_OUT(void **, MP_OUT_ADDRESS, jlongArray, long[], jlong, SetLongArrayRegion)
+MP_JAVA_OUT(size_t *, MP_OUT_VALUE, jlongArray, long[], jlong, SetLongArrayRegion)
+MP_JAVA_OUT(int *, MP_OUT_VALUE, jintArray, int[], jint, SetIntArrayRegion)
+MP_JAVA_OUT(bool *, MP_OUT_VALUE, jbooleanArray, boolean[], jboolean, SetBooleanArrayRegion)
+MP_JAVA_OUT(mp_memory_type *, MP_OUT_VALUE, jintArray, int[], jint, SetIntArrayRegion)
+MP_JAVA_OUT(mp_backend_kind *, MP_OUT_VALUE, jintArray, int[], jint, SetIntArrayRegion)
+
+%define MP_JAVA_OUT_STRING(CTYPE, SHAPE, RELEASE)
+%typemap(jni) CTYPE SHAPE "jobjectArray"
+%typemap(jtype) CTYPE SHAPE "String[]"
+%typemap(jstype) CTYPE SHAPE "String[]"
+%typemap(javain) CTYPE SHAPE "$javainput"
+%typemap(in) CTYPE SHAPE ($*1_ltype temp = NULL) %{
+    if (!mpswig_java_room(jenv, (jarray)$input)) return $null;
+    $1 = &temp;
+%}
+%typemap(argout) CTYPE SHAPE %{
+    if (temp$argnum) {
+        (*jenv)->SetObjectArrayElement(jenv, $input, 0, (*jenv)->NewStringUTF(jenv, temp$argnum));
+        RELEASE;
+    }
+%}
+%enddef
+MP_JAVA_OUT_STRING(char **, MP_OUT_STRING, mp_string_free(temp$argnum))
+MP_JAVA_OUT_STRING(const char **, MP_OUT_CSTRING, (void)0)
+
+/* Checked calls return nothing in Java and throw on failure. */
+%typemap(jstype) mp_status MP_CHECKED "void"
+%typemap(javaout) mp_status MP_CHECKED { $jnicall; }
+%typemap(out) mp_status MP_CHECKED %{
+    if ($1 != MP_OK) {
+        mpswig_java_throw(jenv, $1);
+        return $null;
+    }
+    $result = (jint)$1;
+%}
+
+/* A direct ByteBuffer over CPU memory. */
+%{
+typedef struct mpswig_bytes { void *address; size_t size; } mpswig_bytes;
+%}
+typedef struct mpswig_bytes { void *address; size_t size; } mpswig_bytes;
+%typemap(jni) mpswig_bytes "jobject"
+%typemap(jtype) mpswig_bytes "java.nio.ByteBuffer"
+%typemap(jstype) mpswig_bytes "java.nio.ByteBuffer"
+%typemap(javaout) mpswig_bytes { return $jnicall; }
+%typemap(out) mpswig_bytes %{ $result = (*jenv)->NewDirectByteBuffer(jenv, $1.address, (jlong)$1.size); %}
+%inline %{
+mpswig_bytes mpswig_view(void *address, size_t size)
+{
+    mpswig_bytes b = {address, size};
+    return b;
+}
+%}
+#endif
+
+#if defined(SWIGGO)
+/* ---- Go -------------------------------------------------------------------- */
+%go_import("errors", "unsafe")
+
+%typemap(gotype) mp_pool *, const mp_pool * "uintptr"
+%typemap(in) mp_pool *, const mp_pool * %{ $1 = ($1_ltype)$input; %}
+
+%define MP_GO_OUT(CTYPE, SHAPE, GOTYPE)
+%typemap(gotype) CTYPE SHAPE %{[]GOTYPE%}
+%typemap(in) CTYPE SHAPE ($*1_ltype temp) %{
+    if ($input.len == 0) _swig_gopanic("mempool: an out-slice of length 1 or more is needed");
+    memset(&temp, 0, sizeof temp);
+    $1 = &temp;
+%}
+%typemap(argout) CTYPE SHAPE %{ ((GOTYPE##_c *)$input.array)[0] = (GOTYPE##_c)(intptr_t)temp$argnum; %}
+%enddef
+%{
+typedef uintptr_t uintptr_c;
+typedef uint64_t uint64_c;
+typedef int32_t int32_c;
+typedef _Bool bool_c;
+%}
+MP_GO_OUT(mp_pool **, MP_OUT_HANDLE, uintptr)
+MP_GO_OUT(void **, MP_OUT_ADDRESS, uintptr)
+MP_GO_OUT(size_t *, MP_OUT_VALUE, uint64)
+MP_GO_OUT(int *, MP_OUT_VALUE, int32)
+MP_GO_OUT(bool *, MP_OUT_VALUE, bool)
+MP_GO_OUT(mp_memory_type *, MP_OUT_VALUE, int32)
+MP_GO_OUT(mp_backend_kind *, MP_OUT_VALUE, int32)
+
+%define MP_GO_OUT_STRING(CTYPE, SHAPE, RELEASE)
+%typemap(gotype) CTYPE SHAPE "[]string"
+%typemap(in) CTYPE SHAPE ($*1_ltype temp = NULL) %{
+    if ($input.len == 0) _swig_gopanic("mempool: an out-slice of length 1 or more is needed");
+    $1 = &temp;
+%}
+%typemap(argout) CTYPE SHAPE %{
+    ((_gostring_ *)$input.array)[0] = Swig_AllocateString(temp$argnum ? temp$argnum : "",
+                                                           temp$argnum ? strlen(temp$argnum) : 0);
+    if (temp$argnum) { RELEASE; }
+%}
+%typemap(goargout) CTYPE SHAPE %{ $input[0] = swigCopyString($input[0]) %}
+%enddef
+MP_GO_OUT_STRING(char **, MP_OUT_STRING, mp_string_free(temp$argnum))
+MP_GO_OUT_STRING(const char **, MP_OUT_CSTRING, (void)0)
+
+/* Checked calls return error: nil, or *Error captured on the calling thread
+ * (a goroutine may change threads between two cgo calls). */
+%{
+static uintptr_t mpswig_go_error(mp_status s)
+{
+    mpswig_error *e = (mpswig_error *)malloc(sizeof *e);
+    if (!e) return (uintptr_t)1; /* decoded as "out of memory while reporting" */
+    e->status = (int)s;
+    snprintf(e->detail, sizeof e->detail, "%s", mp_last_error_message());
+    return (uintptr_t)e;
+}
+%}
+%typemap(gotype) mp_status MP_CHECKED "error"
+%typemap(imtype) mp_status MP_CHECKED "uintptr"
+%typemap(out) mp_status MP_CHECKED %{ $result = $1 == MP_OK ? 0 : mpswig_go_error($1); %}
+%typemap(goout) mp_status MP_CHECKED %{ $result = takeError($1) %}
+
+%insert(go_wrapper) %{
+// Error is a failed mempool call: its status, the status's name and the
+// library's detail message. errors.Is(err, ErrOutOfMemory) and the like work
+// through Unwrap.
+type Error struct {
+	Status int
+	Name   string
+	Detail string
+}
+
+func (e *Error) Error() string { return "mempool: " + e.Name + ": " + e.Detail }
+
+// Unwrap gives the sentinel of the status (ErrOutOfMemory, ...).
+func (e *Error) Unwrap() error {
+	if e.Status > 0 && e.Status < len(statusSentinels) {
+		return statusSentinels[e.Status]
+	}
+	return nil
+}
+
+func takeError(p uintptr) error {
+	if p == 0 {
+		return nil
+	}
+	if p == 1 {
+		return &Error{Status: 2, Name: statusNames[2], Detail: "no memory to report an error"}
+	}
+	type raw struct {
+		status int32
+		detail [512]byte
+	}
+	r := (*raw)(unsafe.Pointer(p))
+	n := 0
+	for n < len(r.detail) && r.detail[n] != 0 {
+		n++
+	}
+	e := &Error{Status: int(r.status), Detail: string(r.detail[:n])}
+	if e.Status >= 0 && e.Status < len(statusNames) {
+		e.Name = statusNames[e.Status]
+	} else {
+		e.Name = "MP_ERR_UNKNOWN"
+	}
+	Swig_free(p)
+	return e
+}
+
+var _ = errors.New
+%}
+#endif
+
+%include "mempool_abi.i"
+%include <mempool/mempool.h>
