@@ -68,6 +68,15 @@ typedef struct mpswig_error { int status; char detail[512]; } mpswig_error;
 %include <enumtypeunsafe.swg>
 %javaconst(1);
 
+/* The JNI library loads with the first native call: from the path in the
+ * system property mempool.jni.library, else from java.library.path. */
+%pragma(java) jniclasscode=%{
+  static {
+    String path = System.getProperty("mempool.jni.library");
+    if (path != null && !path.isEmpty()) System.load(path); else System.loadLibrary("mempool_jni");
+  }
+%}
+
 %typemap(jni) mp_pool *, const mp_pool *, void *, const void * "jlong"
 %typemap(jtype) mp_pool *, const mp_pool *, void *, const void * "long"
 %typemap(jstype) mp_pool *, const mp_pool *, void *, const void * "long"

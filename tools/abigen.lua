@@ -1,6 +1,6 @@
 -- abigen: writes the C ABI's generated files from capi/mempool.abi.lua.
 --
---   lua5.4 tools/abigen.lua [--root DIR] [--out DIR] [--release]
+--   lua5.4 tools/abigen.lua [--root DIR] [--out DIR] [--release] [--list]
 --
 -- Reads DIR/capi/mempool.abi.lua and the template capi/mempool.h.in, checks the
 -- description against every frozen record capi/abi/released-*.lua, and writes
@@ -9,7 +9,7 @@
 -- capi/abi/released-MAJOR.MINOR.lua.  Exit status 1 with a message on any
 -- problem; nothing is written then.
 
-local root, out, release = ".", nil, false
+local root, out, release, list = ".", nil, false, false
 do
   local i = 1
   while i <= #arg do
@@ -17,6 +17,7 @@ do
     if a == "--root" then root = arg[i + 1]; i = i + 1
     elseif a == "--out" then out = arg[i + 1]; i = i + 1
     elseif a == "--release" then release = true
+    elseif a == "--list" then list = true
     else io.stderr:write("abigen: unknown argument " .. a .. "\n"); os.exit(2) end
     i = i + 1
   end
@@ -431,6 +432,43 @@ local function swig_interface()
   return table.concat(b)
 end
 
+-- Java: one exception class per failure status, named as the manifest says.
+local function java_exceptions(files)
+  for _, e in ipairs(abi.enums) do
+    if e.name == "mp_status" then
+      for _, v in ipairs(e.values) do
+        if v.error ~= "" then
+          files["bindings/java/src/main/java/org/mempool/" .. v.error .. "Exception.java"] = table.concat({
+            "// " .. GEN, "package org.mempool;", "",
+            "/** " .. v[3]:gsub("^%l", string.upper) .. " (" .. v[1] .. "). */",
+            "public class " .. v.error .. "Exception extends MemoryPoolException {",
+            "    public " .. v.error .. "Exception(int status, String detail) {",
+            "        super(status, detail);", "    }", "}", "" }, "\n")
+        end
+      end
+    end
+  end
+end
+
+-- Go: the idiomatic package re-exports the sentinels of the SWIG layer.
+local function go_errors()
+  local b = { "// " .. GEN, "", "package mempool", "", 'import "mempool/internal/capi"', "",
+    "// Sentinels for errors.Is, one per failure status.", "var (" }
+  for _, e in ipairs(abi.enums) do
+    if e.name == "mp_status" then
+      for _, v in ipairs(e.values) do
+        if v.error ~= "" then
+          b[#b + 1] = "\t// Err" .. v.error .. ": " .. v[3] .. " (" .. v[1] .. ")."
+          b[#b + 1] = "\tErr" .. v.error .. " = capi.Err" .. v.error
+        end
+      end
+    end
+  end
+  b[#b + 1] = ")"
+  b[#b + 1] = ""
+  return table.concat(b, "\n")
+end
+
 ------------------------------------------------------------------ write ----
 local files = {
   ["include/mempool/mempool.h"] = header(),
@@ -438,7 +476,16 @@ local files = {
   ["docs/API.md"] = api_md(),
   ["docs/abi-manifest.tsv"] = manifest(),
   ["swig/mempool_abi.i"] = swig_interface(),
+  ["bindings/go/errors_gen.go"] = go_errors(),
 }
+java_exceptions(files)
+if list then
+  local paths = {}
+  for path in pairs(files) do paths[#paths + 1] = path end
+  table.sort(paths)
+  print(table.concat(paths, "\n"))
+  os.exit(0)
+end
 for path, text in pairs(files) do
   local dir = (out .. "/" .. path):match("^(.*)/")
   os.execute('mkdir -p "' .. dir .. '"')

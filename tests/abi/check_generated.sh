@@ -8,7 +8,7 @@ out=$(mktemp -d) || exit 1
 trap 'rm -rf "$out"' EXIT
 "$lua" "$src/tools/abigen.lua" --root "$src" --out "$out" || exit 1
 status=0
-for f in include/mempool/mempool.h capi/mempool.map docs/API.md docs/abi-manifest.tsv swig/mempool_abi.i; do
+for f in $("$lua" "$src/tools/abigen.lua" --root "$src" --list); do
   if ! diff -u "$src/$f" "$out/$f" >"$out/diff" 2>&1; then
     echo "FAIL: $f differs from what capi/mempool.abi.lua generates (run: cmake --build build --target abigen)"
     head -n 20 "$out/diff"

@@ -8,10 +8,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 status=0
-for f in include/mempool/mempool.h capi/mempool.map docs/API.md docs/abi-manifest.tsv swig/mempool_abi.i; do
+for f in $("$lua" "$src/tools/abigen.lua" --root "$src" --list); do
   rm -rf "$tmp/src"
   mkdir -p "$tmp/src"
-  (cd "$src" && cp -r --parents capi tools include docs swig "$tmp/src/")
+  (cd "$src" && cp -r --parents capi tools include docs swig bindings "$tmp/src/")
   "$here/check_generated.sh" "$lua" "$tmp/src" >/dev/null || { echo "FAIL: the pristine copy does not pass"; exit 1; }
   echo "/* edited by hand */" >>"$tmp/src/$f"
   if "$here/check_generated.sh" "$lua" "$tmp/src" >/dev/null; then

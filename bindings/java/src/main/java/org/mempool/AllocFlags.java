@@ -1,0 +1,14 @@
+package org.mempool;
+
+import org.mempool.internal.mp_alloc_flags;
+
+/** Memory kind of one allocation (the seed's AllocFlags). */
+public enum AllocFlags {
+    NONE(mp_alloc_flags.MP_ALLOC_NONE),
+    PINNED(mp_alloc_flags.MP_ALLOC_PINNED),
+    MANAGED(mp_alloc_flags.MP_ALLOC_MANAGED);
+
+    final int value;
+
+    AllocFlags(int value) { this.value = value; }
+}

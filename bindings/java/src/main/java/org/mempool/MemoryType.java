@@ -1,0 +1,15 @@
+package org.mempool;
+
+import org.mempool.internal.mp_memory_type;
+
+/** Where a pool's memory lives (the seed's MemoryType). */
+public enum MemoryType {
+    CPU(mp_memory_type.MP_MEMORY_CPU),
+    GPU(mp_memory_type.MP_MEMORY_GPU);
+
+    final int value;
+
+    MemoryType(int value) { this.value = value; }
+
+    static MemoryType of(int value) { return value == GPU.value ? GPU : CPU; }
+}

@@ -1,0 +1,101 @@
+package org.mempool;
+
+import org.mempool.internal.MempoolNative;
+import org.mempool.internal.mp_config;
+
+/**
+ * Pool configuration (the seed's PoolConfig). The named presets come from
+ * the C library, so Java and C agree on every default.
+ */
+public final class PoolConfig {
+    public AllocatorType allocatorType;
+    public long initialSize;
+    public long blockSize;
+    public boolean threadSafe;
+    public SyncType syncType;
+    public boolean trackStats;
+    public boolean enableDebugging;
+    public int deviceId;
+    public boolean usePinnedMemory;
+    public boolean useManagedMemory;
+    public long alignment;
+    public long growthFactor;
+    public long maxSize;
+
+    private interface Preset { void fill(mp_config c); }
+
+    private static PoolConfig preset(Preset p) {
+        mp_config c = new mp_config();
+        try {
+            p.fill(c);
+            return fromNative(c);
+        } finally {
+            c.delete();
+        }
+    }
+
+    public static PoolConfig defaultCPU() { return preset(MempoolNative::mp_config_default_cpu); }
+    public static PoolConfig defaultGPU() { return preset(MempoolNative::mp_config_default_gpu); }
+    public static PoolConfig fixedSizeCPU(long blockSize) {
+        return preset(c -> MempoolNative.mp_config_fixed_size_cpu(c, blockSize));
+    }
+    public static PoolConfig fixedSizeGPU(long blockSize) { return fixedSizeGPU(blockSize, 0); }
+    public static PoolConfig fixedSizeGPU(long blockSize, int deviceId) {
+        return preset(c -> MempoolNative.mp_config_fixed_size_gpu(c, blockSize, deviceId));
+    }
+    public static PoolConfig highPerformanceCPU() { return preset(MempoolNative::mp_config_high_performance_cpu); }
+    public static PoolConfig highPerformanceGPU() { return highPerformanceGPU(0); }
+    public static PoolConfig highPerformanceGPU(int deviceId) {
+        return preset(c -> MempoolNative.mp_config_high_performance_gpu(c, deviceId));
+    }
+    public static PoolConfig debugCPU() { return preset(MempoolNative::mp_config_debug_cpu); }
+    public static PoolConfig debugGPU() { return debugGPU(0); }
+    public static PoolConfig debugGPU(int deviceId) { return preset(c -> MempoolNative.mp_config_debug_gpu(c, deviceId)); }
+
+    /** Checks this configuration for a pool of the given type without creating one. */
+    public void validate(MemoryType type) {
+        mp_config c = toNative();
+        try {
+            MempoolNative.mp_config_validate(c, type.value);
+        } finally {
+            c.delete();
+        }
+    }
+
+    /** The native struct; the caller deletes it. */
+    mp_config toNative() {
+        mp_config c = new mp_config();
+        c.setAllocator_type(allocatorType.value);
+        c.setInitial_size(initialSize);
+        c.setBlock_size(blockSize);
+        c.setThread_safe(threadSafe);
+        c.setSync_type(syncType.value);
+        c.setTrack_stats(trackStats);
+        c.setEnable_debugging(enableDebugging);
+        c.setDevice_id(deviceId);
+        c.setUse_pinned_memory(usePinnedMemory);
+        c.setUse_managed_memory(useManagedMemory);
+        c.setAlignment(alignment);
+        c.setGrowth_factor(growthFactor);
+        c.setMax_size(maxSize);
+        return c;
+    }
+
+    static PoolConfig fromNative(mp_config c) {
+        PoolConfig p = new PoolConfig();
+        p.allocatorType = AllocatorType.of(c.getAllocator_type());
+        p.initialSize = c.getInitial_size();
+        p.blockSize = c.getBlock_size();
+        p.threadSafe = c.getThread_safe();
+        p.syncType = SyncType.of(c.getSync_type());
+        p.trackStats = c.getTrack_stats();
+        p.enableDebugging = c.getEnable_debugging();
+        p.deviceId = c.getDevice_id();
+        p.usePinnedMemory = c.getUse_pinned_memory();
+        p.useManagedMemory = c.getUse_managed_memory();
+        p.alignment = c.getAlignment();
+        p.growthFactor = c.getGrowth_factor();
+        p.maxSize = c.getMax_size();
+        return p;
+    }
+}

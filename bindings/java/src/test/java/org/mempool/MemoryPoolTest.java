@@ -1,0 +1,133 @@
+package org.mempool;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class MemoryPoolTest {
+    @Test
+    void allocatedMemoryIsWritableThroughItsByteBuffer() {
+        try (MemoryPool pool = MemoryPool.create("java-rw", MemoryType.CPU, PoolConfig.defaultCPU());
+             Allocation a = pool.allocateBlock(1024)) {
+            ByteBuffer b = a.buffer();
+            assertTrue(b.isDirect());
+            assertEquals(1024, b.capacity());
+            for (int i = 0; i < 1024; i++)
+                b.put(i, (byte) i);
+            ByteBuffer again = MemoryPool.view(a.address(), 1024);
+            for (int i = 0; i < 1024; i++)
+                assertEquals((byte) i, again.get(i));
+            assertTrue(pool.owns(a.address()));
+        }
+    }
+
+    @Test
+    void statsCountAllocationsExactly() {
+        try (MemoryPool pool = MemoryPool.create("java-stats", MemoryType.CPU, PoolConfig.defaultCPU())) {
+            long a = pool.allocate(100), b = pool.allocate(200);
+            pool.deallocate(a);
+            MemoryStats s = pool.getStats();
+            assertEquals(300, s.getTotalAllocated());
+            assertEquals(200, s.getCurrentUsed());
+            assertEquals(300, s.getPeakUsage());
+            assertEquals(2, s.getAllocationCount());
+            assertEquals(1, s.getDeallocationCount());
+            assertEquals(1, s.getLiveAllocations());
+            assertEquals(1 << 20, s.getReservedBytes());
+            assertEquals(1, s.getChunkCount());
+            assertTrue(pool.hasMemoryLeaks());
+            List<AllocationInfo> live = pool.getActiveAllocations();
+            assertEquals(1, live.size());
+            assertEquals(b, live.get(0).address());
+            assertEquals(200, live.get(0).size());
+            assertEquals(2, live.get(0).sequence());
+            assertTrue(pool.getStatsString().contains("pool 'java-stats'"));
+            assertTrue(pool.getStatsJson().contains("\"current_used\":200"));
+            pool.resetStats();
+            assertEquals(0, pool.getStats().getAllocationCount());
+            pool.setTrackingEnabled(false);
+            assertFalse(pool.isTrackingEnabled());
+        }
+    }
+
+    @Test
+    void resetFreesEverything() {
+        try (MemoryPool pool = MemoryPool.create("java-reset", MemoryType.CPU, PoolConfig.fixedSizeCPU(64))) {
+            for (int i = 0; i < 100; i++)
+                pool.allocate(64);
+            pool.reset();
+            assertEquals(0, pool.getStats().getLiveAllocations());
+            assertFalse(pool.hasMemoryLeaks());
+            pool.check();
+            pool.trim(0);
+            assertEquals(0, pool.getStats().getReservedBytes());
+        }
+    }
+
+    @Test
+    void describesItself() {
+        PoolConfig c = PoolConfig.fixedSizeCPU(100);
+        c.alignment = 64;
+        try (MemoryPool pool = MemoryPool.create("java-desc", MemoryType.CPU, c)) {
+            assertEquals("java-desc", pool.getName());
+            assertEquals(MemoryType.CPU, pool.getMemoryType());
+            assertEquals(Backend.HOST, pool.getBackend());
+            PoolConfig got = pool.getConfig();
+            assertEquals(AllocatorType.FIXED_SIZE, got.allocatorType);
+            assertEquals(128, got.blockSize);
+            assertEquals(64, got.alignment);
+        }
+    }
+
+    @Test
+    void presetsComeFromTheLibrary() {
+        PoolConfig d = PoolConfig.defaultCPU();
+        assertEquals(AllocatorType.VARIABLE_SIZE, d.allocatorType);
+        assertEquals(1 << 20, d.initialSize);
+        assertTrue(d.threadSafe);
+        assertEquals(SyncType.MUTEX, d.syncType);
+        assertEquals(16, d.alignment);
+        assertEquals(2, d.growthFactor);
+        assertEquals(256, PoolConfig.defaultGPU().alignment);
+        assertEquals(SyncType.LOCK_FREE, PoolConfig.highPerformanceCPU().syncType);
+        assertFalse(PoolConfig.highPerformanceCPU().trackStats);
+        assertEquals(3, PoolConfig.highPerformanceGPU(3).deviceId);
+        assertTrue(PoolConfig.debugCPU().enableDebugging);
+        assertEquals(2, PoolConfig.debugGPU(2).deviceId);
+        assertEquals(4096, PoolConfig.fixedSizeGPU(4096, 1).blockSize);
+        PoolConfig.defaultCPU().validate(MemoryType.CPU);
+    }
+
+    @Test
+    void closingTwiceIsHarmlessAndUseAfterCloseThrows() {
+        MemoryPool pool = MemoryPool.create("java-close", MemoryType.CPU, PoolConfig.defaultCPU());
+        pool.close();
+        pool.close();
+        assertEquals(0, pool.handle());
+        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> pool.allocate(8));
+        assertTrue(e.getDetail().contains("pool is NULL"));
+    }
+
+    @Test
+    void allocationFreesOnceWhenClosed() {
+        try (MemoryPool pool = MemoryPool.create("java-alloc", MemoryType.CPU, PoolConfig.defaultCPU())) {
+            Allocation a = pool.allocateBlock(10);
+            a.close();
+            a.close();
+            assertEquals(0, pool.getStats().getLiveAllocations());
+            assertThrows(InvalidPointerException.class, () -> pool.deallocate(a.address()));
+        }
+    }
+
+    @Test
+    void globalHelpersUseTheDefaultPool() {
+        long p = Mempool.allocate(64);
+        assertTrue(MemoryPoolManager.getInstance().getCPUPool("default").owns(p));
+        Mempool.deallocate(p);
+        assertThrows(InvalidPointerException.class, () -> Mempool.deallocate(p, "default"));
+        assertTrue(Mempool.version().startsWith("1."));
+        assertEquals(1, Mempool.versionNumber() / 10000);
+    }
+}

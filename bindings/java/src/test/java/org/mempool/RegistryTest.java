@@ -1,0 +1,53 @@
+package org.mempool;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+class RegistryTest {
+    private final MemoryPoolManager manager = MemoryPoolManager.getInstance();
+
+    @Test
+    void createdPoolsAreFoundListedAndDestroyed() {
+        MemoryPool made = manager.createCPUPool("java-reg", PoolConfig.fixedSizeCPU(32));
+        MemoryPool found = manager.getCPUPool("java-reg");
+        assertEquals(made.handle(), found.handle());
+        long p = Mempool.allocate(32, "java-reg");
+        assertTrue(found.owns(p));
+        Map<String, String> all = manager.getAllStats();
+        assertTrue(all.get("java-reg").contains("pool 'java-reg'"));
+        assertTrue(manager.getAllStatsJson().contains("\"java-reg\":{\"name\":\"java-reg\""));
+        manager.resetAllPools();
+        assertEquals(0, found.getStats().getLiveAllocations());
+        found.close(); // a registry pool: closing does nothing
+        assertTrue(manager.destroyPool("java-reg"));
+        assertFalse(manager.destroyPool("java-reg"));
+        assertThrows(NotFoundException.class, () -> manager.getCPUPool("java-reg"));
+    }
+
+    @Test
+    void typesAreKeptApart() {
+        manager.getCPUPool("default");
+        InvalidOperationException e = assertThrows(InvalidOperationException.class, () -> manager.getGPUPool("default"));
+        assertTrue(e.getDetail().contains("CPU pool"));
+    }
+
+    @Test
+    void gpuPoolsAreSkippedWithoutADeviceAndWorkWithOne() {
+        if (Mempool.deviceCount() == 0) {
+            assertThrows(UnsupportedException.class, () -> Mempool.allocateGPU(64));
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, "no CUDA device: GPU round trip skipped");
+        }
+        try (MemoryPool gpu = MemoryPool.create("java-gpu", MemoryType.GPU, PoolConfig.defaultGPU());
+             MemoryPool host = MemoryPool.create("java-host", MemoryType.CPU, PoolConfig.defaultCPU())) {
+            long d = gpu.allocate(256);
+            long h = host.allocate(256);
+            MemoryPool.view(h, 256).put(7, (byte) 42);
+            gpu.copyHostToDevice(d, h, 256);
+            MemoryPool.view(h, 256).put(7, (byte) 0);
+            gpu.copyDeviceToHost(h, d, 256);
+            assertEquals(42, MemoryPool.view(h, 256).get(7));
+        }
+    }
+}
