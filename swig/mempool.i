@@ -189,6 +189,9 @@ mpswig_bytes mpswig_view(void *address, size_t size)
 #if defined(SWIGGO)
 /* ---- Go -------------------------------------------------------------------- */
 %go_import("errors", "unsafe")
+%insert(cgo_comment_typedefs) %{
+#cgo LDFLAGS: -lmempool
+%}
 
 %typemap(gotype) mp_pool *, const mp_pool * "uintptr"
 %typemap(in) mp_pool *, const mp_pool * %{ $1 = ($1_ltype)$input; %}

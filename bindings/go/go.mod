@@ -1,0 +1,3 @@
+module mempool
+
+go 1.19

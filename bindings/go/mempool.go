@@ -1,0 +1,435 @@
+// Package mempool is the Go binding of mempool: memory pools for CPU and
+// CUDA memory behind a stable C ABI. It is a thin layer over the SWIG
+// package mempool/internal/capi; every rule lives in the C library.
+//
+// Failed calls return *Error, which carries the status and the library's
+// detail message and unwraps to a sentinel: errors.Is(err, ErrOutOfMemory).
+package mempool
+
+import (
+	"strings"
+	"unsafe"
+
+	"mempool/internal/capi"
+)
+
+// Error is a failed call: Status, its C Name and the library's Detail.
+type Error = capi.Error
+
+// AllocatorType says how a pool carves its chunks.
+type AllocatorType int32
+
+// SyncType is the synchronisation of a thread-safe pool.
+type SyncType int32
+
+// MemoryType says where a pool's memory lives.
+type MemoryType int32
+
+// AllocFlags picks the memory kind of one allocation.
+type AllocFlags int32
+
+// Values of the enums, as the C library numbers them.
+var (
+	FixedSize    = AllocatorType(capi.MP_ALLOCATOR_FIXED_SIZE)
+	VariableSize = AllocatorType(capi.MP_ALLOCATOR_VARIABLE_SIZE)
+	Mutex        = SyncType(capi.MP_SYNC_MUTEX)
+	LockFree     = SyncType(capi.MP_SYNC_LOCK_FREE)
+	CPU          = MemoryType(capi.MP_MEMORY_CPU)
+	GPU          = MemoryType(capi.MP_MEMORY_GPU)
+	AllocNone    = AllocFlags(capi.MP_ALLOC_NONE)
+	AllocPinned  = AllocFlags(capi.MP_ALLOC_PINNED)
+	AllocManaged = AllocFlags(capi.MP_ALLOC_MANAGED)
+)
+
+// Config is a pool configuration (the seed's PoolConfig); start from a preset.
+type Config struct {
+	AllocatorType    AllocatorType
+	InitialSize      uint64
+	BlockSize        uint64
+	ThreadSafe       bool
+	SyncType         SyncType
+	TrackStats       bool
+	EnableDebugging  bool
+	DeviceID         int
+	UsePinnedMemory  bool
+	UseManagedMemory bool
+	Alignment        uint64
+	GrowthFactor     uint64
+	MaxSize          uint64
+}
+
+func fromNative(c capi.Mp_config) Config {
+	return Config{
+		AllocatorType:    AllocatorType(c.GetAllocator_type()),
+		InitialSize:      uint64(c.GetInitial_size()),
+		BlockSize:        uint64(c.GetBlock_size()),
+		ThreadSafe:       c.GetThread_safe(),
+		SyncType:         SyncType(c.GetSync_type()),
+		TrackStats:       c.GetTrack_stats(),
+		EnableDebugging:  c.GetEnable_debugging(),
+		DeviceID:         c.GetDevice_id(),
+		UsePinnedMemory:  c.GetUse_pinned_memory(),
+		UseManagedMemory: c.GetUse_managed_memory(),
+		Alignment:        uint64(c.GetAlignment()),
+		GrowthFactor:     uint64(c.GetGrowth_factor()),
+		MaxSize:          uint64(c.GetMax_size()),
+	}
+}
+
+// native returns the C struct; the caller deletes it.
+func (cfg Config) native() capi.Mp_config {
+	c := capi.NewMp_config()
+	c.SetAllocator_type(capi.Enum_SS_mp_allocator_type(cfg.AllocatorType))
+	c.SetInitial_size(int64(cfg.InitialSize))
+	c.SetBlock_size(int64(cfg.BlockSize))
+	c.SetThread_safe(cfg.ThreadSafe)
+	c.SetSync_type(capi.Enum_SS_mp_sync_type(cfg.SyncType))
+	c.SetTrack_stats(cfg.TrackStats)
+	c.SetEnable_debugging(cfg.EnableDebugging)
+	c.SetDevice_id(cfg.DeviceID)
+	c.SetUse_pinned_memory(cfg.UsePinnedMemory)
+	c.SetUse_managed_memory(cfg.UseManagedMemory)
+	c.SetAlignment(int64(cfg.Alignment))
+	c.SetGrowth_factor(int64(cfg.GrowthFactor))
+	c.SetMax_size(int64(cfg.MaxSize))
+	return c
+}
+
+func preset(fill func(capi.Mp_config) error) (Config, error) {
+	c := capi.NewMp_config()
+	defer capi.DeleteMp_config(c)
+	if err := fill(c); err != nil {
+		return Config{}, err
+	}
+	return fromNative(c), nil
+}
+
+// The seed's eight presets, as the C library defines them.
+
+func DefaultCPU() (Config, error) { return preset(capi.Mp_config_default_cpu) }
+func DefaultGPU() (Config, error) { return preset(capi.Mp_config_default_gpu) }
+func FixedSizeCPU(blockSize uint64) (Config, error) {
+	return preset(func(c capi.Mp_config) error { return capi.Mp_config_fixed_size_cpu(c, int64(blockSize)) })
+}
+func FixedSizeGPU(blockSize uint64, device int) (Config, error) {
+	return preset(func(c capi.Mp_config) error { return capi.Mp_config_fixed_size_gpu(c, int64(blockSize), device) })
+}
+func HighPerformanceCPU() (Config, error) { return preset(capi.Mp_config_high_performance_cpu) }
+func HighPerformanceGPU(device int) (Config, error) {
+	return preset(func(c capi.Mp_config) error { return capi.Mp_config_high_performance_gpu(c, device) })
+}
+func DebugCPU() (Config, error) { return preset(capi.Mp_config_debug_cpu) }
+func DebugGPU(device int) (Config, error) {
+	return preset(func(c capi.Mp_config) error { return capi.Mp_config_debug_gpu(c, device) })
+}
+
+// Validate checks the configuration for a pool of type t without creating one.
+func (cfg Config) Validate(t MemoryType) error {
+	c := cfg.native()
+	defer capi.DeleteMp_config(c)
+	return capi.Mp_config_validate(c, capi.Enum_SS_mp_memory_type(t))
+}
+
+// Stats is a snapshot of a pool's statistics.
+type Stats struct {
+	TotalAllocated, CurrentUsed, PeakUsage          uint64
+	AllocationCount, DeallocationCount              uint64
+	FragmentationRatio                              float64
+	ReservedBytes, ChunkCount, FailedAllocations    uint64
+	LiveAllocations                                 uint64
+}
+
+// AllocationInfo is one live allocation.
+type AllocationInfo struct {
+	Ptr      unsafe.Pointer
+	Size     uint64
+	Sequence uint64
+}
+
+// Pool is a memory pool. Pools from NewPool are closed by Close; pools of
+// the registry belong to it, and Close does nothing for them.
+type Pool struct {
+	h     uintptr
+	owned bool
+}
+
+// NewPool creates a standalone pool owned by the caller.
+func NewPool(name string, t MemoryType, cfg Config) (*Pool, error) {
+	c := cfg.native()
+	defer capi.DeleteMp_config(c)
+	out := []uintptr{0}
+	if err := capi.Mp_pool_create(name, capi.Enum_SS_mp_memory_type(t), c, out); err != nil {
+		return nil, err
+	}
+	return &Pool{h: out[0], owned: true}, nil
+}
+
+// Close destroys a standalone pool; closing twice does nothing.
+func (p *Pool) Close() error {
+	if !p.owned || p.h == 0 {
+		return nil
+	}
+	h := p.h
+	p.h = 0
+	return capi.Mp_pool_destroy(h)
+}
+
+// Allocate returns size bytes aligned to the pool's alignment.
+func (p *Pool) Allocate(size uint64) (unsafe.Pointer, error) {
+	out := []uintptr{0}
+	err := capi.Mp_pool_allocate(p.h, int64(size), out)
+	return unsafe.Pointer(out[0]), err
+}
+
+// AllocateFlags returns size bytes of the memory kind in flags.
+func (p *Pool) AllocateFlags(size uint64, flags AllocFlags) (unsafe.Pointer, error) {
+	out := []uintptr{0}
+	err := capi.Mp_pool_allocate_flags(p.h, int64(size), capi.Enum_SS_mp_alloc_flags(flags), out)
+	return unsafe.Pointer(out[0]), err
+}
+
+// Deallocate frees a block of this pool.
+func (p *Pool) Deallocate(ptr unsafe.Pointer) error { return capi.Mp_pool_deallocate(p.h, uintptr(ptr)) }
+
+// Bytes is a []byte view of size bytes of CPU memory at ptr; it does not
+// keep the block alive, and must not be used after Deallocate.
+func Bytes(ptr unsafe.Pointer, size int) []byte { return unsafe.Slice((*byte)(ptr), size) }
+
+func (p *Pool) Reset() error                { return capi.Mp_pool_reset(p.h) }
+func (p *Pool) Trim(keepBytes uint64) error { return capi.Mp_pool_trim(p.h, int64(keepBytes)) }
+
+// Check verifies the allocator's invariants and, in debug mode, every guard.
+func (p *Pool) Check() error { return capi.Mp_pool_check(p.h) }
+
+func (p *Pool) Owns(ptr unsafe.Pointer) (bool, error) {
+	out := []bool{false}
+	err := capi.Mp_pool_owns(p.h, uintptr(ptr), out)
+	return out[0], err
+}
+
+func (p *Pool) Name() (string, error) {
+	out := []string{""}
+	err := capi.Mp_pool_get_name(p.h, out)
+	return out[0], err
+}
+
+func (p *Pool) MemoryType() (MemoryType, error) {
+	out := []int32{0}
+	err := capi.Mp_pool_get_memory_type(p.h, out)
+	return MemoryType(out[0]), err
+}
+
+// Backend is the C enum value of the pool's own memory source (host, CUDA device, pinned, managed).
+func (p *Pool) Backend() (int, error) {
+	out := []int32{0}
+	err := capi.Mp_pool_get_backend(p.h, out)
+	return int(out[0]), err
+}
+
+func (p *Pool) Config() (Config, error) {
+	c := capi.NewMp_config()
+	defer capi.DeleteMp_config(c)
+	if err := capi.Mp_pool_get_config(p.h, c); err != nil {
+		return Config{}, err
+	}
+	return fromNative(c), nil
+}
+
+func (p *Pool) Stats() (Stats, error) {
+	s := capi.NewMp_stats()
+	defer capi.DeleteMp_stats(s)
+	if err := capi.Mp_pool_get_stats(p.h, s); err != nil {
+		return Stats{}, err
+	}
+	return Stats{
+		TotalAllocated: s.GetTotal_allocated(), CurrentUsed: s.GetCurrent_used(), PeakUsage: s.GetPeak_usage(),
+		AllocationCount: s.GetAllocation_count(), DeallocationCount: s.GetDeallocation_count(),
+		FragmentationRatio: s.GetFragmentation_ratio(), ReservedBytes: s.GetReserved_bytes(),
+		ChunkCount: s.GetChunk_count(), FailedAllocations: s.GetFailed_allocations(),
+		LiveAllocations: s.GetLive_allocations(),
+	}, nil
+}
+
+func (p *Pool) ResetStats() error               { return capi.Mp_pool_reset_stats(p.h) }
+func (p *Pool) SetTracking(enabled bool) error { return capi.Mp_pool_set_tracking(p.h, enabled) }
+
+func (p *Pool) Tracking() (bool, error) {
+	out := []bool{false}
+	err := capi.Mp_pool_get_tracking(p.h, out)
+	return out[0], err
+}
+
+func (p *Pool) HasLeaks() (bool, error) {
+	out := []bool{false}
+	err := capi.Mp_pool_has_leaks(p.h, out)
+	return out[0], err
+}
+
+// ActiveAllocations lists live tracked allocations, oldest first.
+func (p *Pool) ActiveAllocations() ([]AllocationInfo, error) {
+	count := []uint64{0}
+	if err := capi.Mp_pool_get_allocations(p.h, capi.SwigcptrMp_allocation_info(0), 0, count); err != nil {
+		return nil, err
+	}
+	for {
+		n := count[0]
+		recs := capi.Mpswig_records(int64(n))
+		err := capi.Mp_pool_get_allocations(p.h, recs, int64(n), count)
+		if err == nil {
+			list := make([]AllocationInfo, count[0])
+			for i := range list {
+				r := capi.Mpswig_record_at(recs, int64(i))
+				list[i] = AllocationInfo{unsafe.Pointer(r.GetPtr()), uint64(r.GetSize()), r.GetSequence()}
+			}
+			capi.Mpswig_records_free(recs)
+			return list, nil
+		}
+		capi.Mpswig_records_free(recs)
+		if e, ok := err.(*Error); !ok || !isStatus(e, ErrBufferTooSmall) {
+			return nil, err
+		} // more were allocated meanwhile: count holds the new number
+	}
+}
+
+func isStatus(e *Error, sentinel error) bool { return e.Unwrap() == sentinel }
+
+func (p *Pool) StatsString() (string, error) {
+	out := []string{""}
+	err := capi.Mp_pool_stats_string(p.h, out)
+	return out[0], err
+}
+
+func (p *Pool) StatsJSON() (string, error) {
+	out := []string{""}
+	err := capi.Mp_pool_stats_json(p.h, out)
+	return out[0], err
+}
+
+// ---- GPU ----------------------------------------------------------------------
+
+func (p *Pool) SetDevice(device int) error { return capi.Mp_pool_set_device(p.h, device) }
+
+func (p *Pool) Device() (int, error) {
+	out := []int32{0}
+	err := capi.Mp_pool_get_device(p.h, out)
+	return int(out[0]), err
+}
+
+// SetStream sets the cudaStream_t (0: the default stream) of the pool's copies.
+func (p *Pool) SetStream(stream uintptr) error { return capi.Mp_pool_set_stream(p.h, stream) }
+
+func (p *Pool) Stream() (uintptr, error) {
+	out := []uintptr{0}
+	err := capi.Mp_pool_get_stream(p.h, out)
+	return out[0], err
+}
+
+func (p *Pool) CopyHostToDevice(dst, src unsafe.Pointer, size uint64) error {
+	return capi.Mp_pool_copy_host_to_device(p.h, uintptr(dst), uintptr(src), int64(size))
+}
+
+func (p *Pool) CopyDeviceToHost(dst, src unsafe.Pointer, size uint64) error {
+	return capi.Mp_pool_copy_device_to_host(p.h, uintptr(dst), uintptr(src), int64(size))
+}
+
+func (p *Pool) CopyDeviceToDevice(dst, src unsafe.Pointer, size uint64) error {
+	return capi.Mp_pool_copy_device_to_device(p.h, uintptr(dst), uintptr(src), int64(size))
+}
+
+// ---- registry and global helpers ------------------------------------------------
+
+func registryPool(h uintptr, err error) (*Pool, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &Pool{h: h}, nil
+}
+
+// CPUPool finds a registry CPU pool; "default" is created on first use.
+func CPUPool(name string) (*Pool, error) {
+	out := []uintptr{0}
+	return registryPool(out[0], capi.Mp_registry_get_cpu_pool(name, out))
+}
+
+// GPUPool finds a registry GPU pool; "default_gpu" is created on first use.
+func GPUPool(name string) (*Pool, error) {
+	out := []uintptr{0}
+	return registryPool(out[0], capi.Mp_registry_get_gpu_pool(name, out))
+}
+
+func CreateCPUPool(name string, cfg Config) (*Pool, error) {
+	c := cfg.native()
+	defer capi.DeleteMp_config(c)
+	out := []uintptr{0}
+	err := capi.Mp_registry_create_cpu_pool(name, c, out)
+	return registryPool(out[0], err)
+}
+
+func CreateGPUPool(name string, cfg Config) (*Pool, error) {
+	c := cfg.native()
+	defer capi.DeleteMp_config(c)
+	out := []uintptr{0}
+	err := capi.Mp_registry_create_gpu_pool(name, c, out)
+	return registryPool(out[0], err)
+}
+
+func DestroyPool(name string) error { return capi.Mp_registry_destroy(name) }
+// ResetAllPools empties every registry pool.
+func ResetAllPools() { capi.Mp_registry_reset_all() }
+
+// PoolNames lists the registry's pools, sorted.
+func PoolNames() ([]string, error) {
+	out := []string{""}
+	if err := capi.Mp_registry_names(out); err != nil {
+		return nil, err
+	}
+	return strings.Fields(out[0]), nil
+}
+
+// AllStatsJSON is every registry pool's stats as one JSON object keyed by name.
+func AllStatsJSON() (string, error) {
+	out := []string{""}
+	err := capi.Mp_registry_stats_json(out)
+	return out[0], err
+}
+
+// Allocate takes size bytes from the registry CPU pool poolName.
+func Allocate(size uint64, poolName string) (unsafe.Pointer, error) {
+	out := []uintptr{0}
+	err := capi.Mp_allocate(poolName, int64(size), out)
+	return unsafe.Pointer(out[0]), err
+}
+
+func Deallocate(ptr unsafe.Pointer, poolName string) error { return capi.Mp_deallocate(poolName, uintptr(ptr)) }
+
+// AllocateGPU takes size bytes from the registry GPU pool poolName.
+func AllocateGPU(size uint64, poolName string) (unsafe.Pointer, error) {
+	out := []uintptr{0}
+	err := capi.Mp_allocate_gpu(poolName, int64(size), out)
+	return unsafe.Pointer(out[0]), err
+}
+
+func DeallocateGPU(ptr unsafe.Pointer, poolName string) error {
+	return capi.Mp_deallocate_gpu(poolName, uintptr(ptr))
+}
+
+// Version is the loaded library's version, e.g. "1.0.0 (cuda)".
+func Version() string { return capi.Mp_version_string() }
+
+// VersionNumber is MAJOR*10000 + MINOR*100 + PATCH of the loaded library.
+func VersionNumber() uint { return capi.Mp_version() }
+
+// DeviceCount is the number of usable CUDA devices (0 without CUDA or a device).
+func DeviceCount() (int, error) {
+	out := []int32{0}
+	err := capi.Mp_gpu_device_count(out)
+	return int(out[0]), err
+}
+
+// StatusName and StatusString describe a status value; LastError and
+// LastErrorMessage are this OS thread's last failure (an *Error already
+// carries its own, taken on the right thread).
+func StatusName(status int) string   { return capi.Mp_status_name(capi.Enum_SS_mp_status(status)) }
+func StatusString(status int) string { return capi.Mp_status_string(capi.Enum_SS_mp_status(status)) }
+func LastError() int                 { return int(capi.Mp_last_error()) }
+func LastErrorMessage() string       { return capi.Mp_last_error_message() }

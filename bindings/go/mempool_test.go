@@ -1,0 +1,368 @@
+package mempool
+
+import (
+	"bufio"
+	"errors"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"unsafe"
+)
+
+func mustPool(t *testing.T, name string, cfg Config, err error) *Pool {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := NewPool(name, CPU, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func TestAllocatedMemoryIsWritableThroughItsByteView(t *testing.T) {
+	cfg, err := DefaultCPU()
+	p := mustPool(t, "go-rw", cfg, err)
+	ptr, err := p.Allocate(1024)
+	if err != nil || ptr == nil {
+		t.Fatal(err)
+	}
+	b := Bytes(ptr, 1024)
+	for i := range b {
+		b[i] = byte(i)
+	}
+	again := Bytes(ptr, 1024)
+	for i := range again {
+		if again[i] != byte(i) {
+			t.Fatalf("byte %d lost", i)
+		}
+	}
+	if owned, err := p.Owns(ptr); err != nil || !owned {
+		t.Fatal("the pool does not own its block", err)
+	}
+	if err := p.Deallocate(ptr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStatsCountAllocationsExactly(t *testing.T) {
+	cfg, err := DefaultCPU()
+	p := mustPool(t, "go-stats", cfg, err)
+	a, _ := p.Allocate(100)
+	b, _ := p.Allocate(200)
+	if err := p.Deallocate(a); err != nil {
+		t.Fatal(err)
+	}
+	s, err := p.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The freed first block (100 bytes, 112 with alignment) is a hole before b.
+	hole := 112.0 / float64(1<<20-208)
+	if s.FragmentationRatio < hole-1e-12 || s.FragmentationRatio > hole+1e-12 {
+		t.Fatalf("fragmentation %v, want %v", s.FragmentationRatio, hole)
+	}
+	want := Stats{TotalAllocated: 300, CurrentUsed: 200, PeakUsage: 300, AllocationCount: 2, DeallocationCount: 1,
+		FragmentationRatio: s.FragmentationRatio, ReservedBytes: 1 << 20, ChunkCount: 1, LiveAllocations: 1}
+	if s != want {
+		t.Fatalf("stats %+v, want %+v", s, want)
+	}
+	live, err := p.ActiveAllocations()
+	if err != nil || len(live) != 1 || live[0].Ptr != b || live[0].Size != 200 || live[0].Sequence != 2 {
+		t.Fatalf("active allocations %+v (%v)", live, err)
+	}
+	if leaks, _ := p.HasLeaks(); !leaks {
+		t.Fatal("a live block is not a leak")
+	}
+	text, _ := p.StatsString()
+	js, _ := p.StatsJSON()
+	if !strings.Contains(text, "pool 'go-stats'") || !strings.Contains(js, `"current_used":200`) {
+		t.Fatal(text, js)
+	}
+	if err := p.ResetStats(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetTracking(false); err != nil {
+		t.Fatal(err)
+	}
+	if on, _ := p.Tracking(); on {
+		t.Fatal("tracking is still on")
+	}
+}
+
+func TestResetTrimAndDescription(t *testing.T) {
+	cfg, err := FixedSizeCPU(100)
+	cfg.Alignment = 64
+	p := mustPool(t, "go-fixed", cfg, err)
+	for i := 0; i < 50; i++ {
+		if _, err := p.Allocate(100); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := p.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Trim(0); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := p.Stats()
+	if s.LiveAllocations != 0 || s.ReservedBytes != 0 {
+		t.Fatalf("after reset and trim: %+v", s)
+	}
+	got, _ := p.Config()
+	name, _ := p.Name()
+	mt, _ := p.MemoryType()
+	backend, _ := p.Backend()
+	if got.BlockSize != 128 || got.AllocatorType != FixedSize || name != "go-fixed" || mt != CPU || backend != 0 {
+		t.Fatalf("config %+v name %q type %v backend %d", got, name, mt, backend)
+	}
+}
+
+func TestPresetsComeFromTheLibrary(t *testing.T) {
+	d, _ := DefaultCPU()
+	g, _ := DefaultGPU()
+	hp, _ := HighPerformanceCPU()
+	hg, _ := HighPerformanceGPU(3)
+	dc, _ := DebugCPU()
+	dg, _ := DebugGPU(2)
+	fg, _ := FixedSizeGPU(4096, 1)
+	if d.InitialSize != 1<<20 || d.Alignment != 16 || !d.ThreadSafe || d.SyncType != Mutex || d.GrowthFactor != 2 ||
+		g.Alignment != 256 || hp.SyncType != LockFree || hp.TrackStats || hg.DeviceID != 3 ||
+		!dc.EnableDebugging || dg.DeviceID != 2 || fg.BlockSize != 4096 || fg.AllocatorType != FixedSize {
+		t.Fatal("a preset differs from the library's")
+	}
+	if err := d.Validate(CPU); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := FixedSizeCPU(0); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+}
+
+func TestCloseTwiceIsHarmlessAndUseAfterCloseFails(t *testing.T) {
+	cfg, _ := DefaultCPU()
+	p, err := NewPool("go-close", CPU, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Allocate(8)
+	var e *Error
+	if !errors.As(err, &e) || !errors.Is(err, ErrInvalidArgument) || !strings.Contains(e.Detail, "pool is NULL") {
+		t.Fatalf("use after close: %v", err)
+	}
+}
+
+// Every failure status of the manifest has its sentinel, and *Error unwraps to it.
+func TestEveryStatusOfTheManifestHasItsSentinel(t *testing.T) {
+	sentinels := map[string]error{
+		"InvalidArgument": ErrInvalidArgument, "OutOfMemory": ErrOutOfMemory, "InvalidPointer": ErrInvalidPointer,
+		"InvalidOperation": ErrInvalidOperation, "Cuda": ErrCuda, "NotFound": ErrNotFound,
+		"AlreadyExists": ErrAlreadyExists, "Unsupported": ErrUnsupported, "Corruption": ErrCorruption,
+		"BufferTooSmall": ErrBufferTooSmall,
+	}
+	f, err := os.Open(os.Getenv("MEMPOOL_MANIFEST"))
+	if err != nil {
+		t.Fatal("set MEMPOOL_MANIFEST to docs/abi-manifest.tsv: ", err)
+	}
+	defer f.Close()
+	seen := 0
+	for sc := bufio.NewScanner(f); sc.Scan(); {
+		fields := strings.Split(sc.Text(), "\t")
+		if fields[0] != "status" || fields[3] == "" {
+			continue
+		}
+		status, _ := strconv.Atoi(fields[2])
+		want, ok := sentinels[fields[3]]
+		if !ok {
+			t.Fatalf("status %s (%s) has no sentinel Err%s", fields[1], fields[3], fields[3])
+		}
+		if err := error(&Error{Status: status}); !errors.Is(err, want) {
+			t.Fatalf("status %d does not unwrap to Err%s", status, fields[3])
+		}
+		if StatusName(status) != fields[1] {
+			t.Fatalf("status %d is named %s", status, StatusName(status))
+		}
+		seen++
+	}
+	if seen != len(sentinels) {
+		t.Fatalf("the manifest lists %d failure statuses, the test knows %d", seen, len(sentinels))
+	}
+}
+
+func expect(t *testing.T, err, sentinel error, word string) {
+	t.Helper()
+	var e *Error
+	if !errors.Is(err, sentinel) || !errors.As(err, &e) || !strings.Contains(e.Detail, word) {
+		t.Fatalf("got %v, want %v mentioning %q", err, sentinel, word)
+	}
+}
+
+func TestEachFailureReturnsItsError(t *testing.T) {
+	cfg, err := FixedSizeCPU(64)
+	cfg.InitialSize, cfg.MaxSize = 4096, 4096
+	p := mustPool(t, "go-errors", cfg, err)
+	_, err = p.Allocate(0)
+	expect(t, err, ErrInvalidArgument, "size 0")
+	_, err = p.Allocate(65)
+	expect(t, err, ErrInvalidArgument, "64-byte blocks")
+	for i := 0; i < 64; i++ {
+		if _, err := p.Allocate(64); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = p.Allocate(64)
+	expect(t, err, ErrOutOfMemory, "max_size")
+
+	dcfg, err := DebugCPU()
+	q := mustPool(t, "go-debug", dcfg, err)
+	a, _ := q.Allocate(40)
+	Bytes(a, 41)[40] = 0
+	expect(t, q.Check(), ErrCorruption, "overflow")
+	expect(t, q.Deallocate(a), ErrCorruption, "overflow")
+	expect(t, q.Deallocate(a), ErrInvalidPointer, "double free")
+	expect(t, q.SetDevice(0), ErrInvalidOperation, "host memory")
+
+	_, err = CPUPool("nowhere")
+	expect(t, err, ErrNotFound, "nowhere")
+	if _, err := CreateCPUPool("go-twice", cfg); err != nil {
+		t.Fatal(err)
+	}
+	_, err = CreateCPUPool("go-twice", cfg)
+	expect(t, err, ErrAlreadyExists, "go-twice")
+	if err := DestroyPool("go-twice"); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := DeviceCount(); n == 0 {
+		gcfg, _ := DefaultGPU()
+		_, err = NewPool("go-gpu", GPU, gcfg)
+		expect(t, err, ErrUnsupported, "")
+	}
+}
+
+func TestRegistryAndGlobalHelpers(t *testing.T) {
+	cfg, _ := FixedSizeCPU(32)
+	made, err := CreateCPUPool("go-reg", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, err := CPUPool("go-reg")
+	if err != nil || found.h != made.h {
+		t.Fatal("the registry returns another pool", err)
+	}
+	ptr, err := Allocate(32, "go-reg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if owned, _ := found.Owns(ptr); !owned {
+		t.Fatal("the named pool does not own the block")
+	}
+	expect(t, Deallocate(ptr, "default"), ErrInvalidPointer, "belongs to pool 'go-reg'")
+	names, _ := PoolNames()
+	js, _ := AllStatsJSON()
+	if !strings.Contains(strings.Join(names, ","), "go-reg") || !strings.Contains(js, `"go-reg":{"name":"go-reg"`) {
+		t.Fatal(names, js)
+	}
+	ResetAllPools()
+	if s, _ := found.Stats(); s.LiveAllocations != 0 {
+		t.Fatal("reset-all left blocks")
+	}
+	found.Close() // a registry pool: nothing happens
+	if err := DestroyPool("go-reg"); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, DestroyPool("go-reg"), ErrNotFound, "go-reg")
+	_, err = GPUPool("default")
+	expect(t, err, ErrInvalidOperation, "CPU pool")
+	if !strings.HasPrefix(Version(), "1.") || VersionNumber()/10000 != 1 {
+		t.Fatal(Version())
+	}
+}
+
+func TestGPURoundTripOrSkip(t *testing.T) {
+	n, err := DeviceCount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		_, err := AllocateGPU(64, "default_gpu")
+		expect(t, err, ErrUnsupported, "")
+		t.Skip("no CUDA device: GPU round trip skipped")
+	}
+	gcfg, _ := DefaultGPU()
+	gpu, err := NewPool("go-gpu", GPU, gcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gpu.Close()
+	d, _ := gpu.Allocate(256)
+	h := make([]byte, 256)
+	h[7] = 42
+	if err := gpu.CopyHostToDevice(d, unsafe.Pointer(&h[0]), 256); err != nil {
+		t.Fatal(err)
+	}
+	h[7] = 0
+	if err := gpu.CopyDeviceToHost(unsafe.Pointer(&h[0]), d, 256); err != nil || h[7] != 42 {
+		t.Fatal("round trip lost the byte", err)
+	}
+}
+
+func TestGoroutinesShareOnePool(t *testing.T) {
+	cfg, err := DefaultCPU()
+	p := mustPool(t, "go-threads", cfg, err)
+	const workers, rounds = 8, 3000
+	var wg sync.WaitGroup
+	failures := make(chan string, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(stamp byte) {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				size := 1 + (r*31+int(stamp))%500
+				ptr, err := p.Allocate(uint64(size))
+				if err != nil {
+					failures <- err.Error()
+					return
+				}
+				b := Bytes(ptr, size)
+				for i := range b {
+					b[i] = stamp
+				}
+				for i := range b {
+					if b[i] != stamp {
+						failures <- "a block was shared between goroutines"
+						return
+					}
+				}
+				if err := p.Deallocate(ptr); err != nil {
+					failures <- err.Error()
+					return
+				}
+			}
+		}(byte(w + 1))
+	}
+	wg.Wait()
+	close(failures)
+	for f := range failures {
+		t.Fatal(f)
+	}
+	s, _ := p.Stats()
+	if s.AllocationCount != workers*rounds || s.DeallocationCount != workers*rounds || s.LiveAllocations != 0 {
+		t.Fatalf("counts after the goroutines: %+v", s)
+	}
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
