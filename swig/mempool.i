@@ -167,6 +167,23 @@ MP_JAVA_OUT_STRING(const char **, MP_OUT_CSTRING, (void)0)
     $result = (jint)$1;
 %}
 
+/* Allocation fast path: the address itself, no out-array; a failure throws. */
+%typemap(out) void *mpswig_allocate %{
+    if (!$1) {
+        mpswig_java_throw(jenv, mp_last_error());
+        return $null;
+    }
+    $result = (jlong)(intptr_t)$1;
+%}
+%inline %{
+void *mpswig_allocate(mp_pool *pool, size_t size)
+{
+    void *p = NULL;
+    mp_pool_allocate(pool, size, &p);
+    return p;
+}
+%}
+
 /* A direct ByteBuffer over CPU memory. */
 %{
 typedef struct mpswig_bytes { void *address; size_t size; } mpswig_bytes;
@@ -252,7 +269,26 @@ static uintptr_t mpswig_go_error(mp_status s)
 %typemap(out) mp_status MP_CHECKED %{ $result = $1 == MP_OK ? 0 : mpswig_go_error($1); %}
 %typemap(goout) mp_status MP_CHECKED %{ $result = takeError($1) %}
 
+/* Allocation fast path: one integer, the address or, with the top bit set
+ * (never set in a user-space address), the captured error record. */
+%inline %{
+uintptr_t mpswig_allocate(mp_pool *pool, size_t size)
+{
+    void *p = NULL;
+    mp_status s = mp_pool_allocate(pool, size, &p);
+    return s == MP_OK ? (uintptr_t)p : (mpswig_go_error(s) | ((uintptr_t)1 << 63));
+}
+%}
+
 %insert(go_wrapper) %{
+// Address decodes Mpswig_allocate's result: the block's address, or the error.
+func Address(r uintptr) (uintptr, error) {
+	if r>>63 != 0 {
+		return 0, takeError(r &^ (1 << 63))
+	}
+	return r, nil
+}
+
 // Error is a failed mempool call: its status, the status's name and the
 // library's detail message. errors.Is(err, ErrOutOfMemory) and the like work
 // through Unwrap.

@@ -164,6 +164,9 @@ func NewPool(name string, t MemoryType, cfg Config) (*Pool, error) {
 	return &Pool{h: out[0], owned: true}, nil
 }
 
+// Handle is the C mp_pool * of the pool, for handing it to C code.
+func (p *Pool) Handle() uintptr { return p.h }
+
 // Close destroys a standalone pool; closing twice does nothing.
 func (p *Pool) Close() error {
 	if !p.owned || p.h == 0 {
@@ -176,9 +179,8 @@ func (p *Pool) Close() error {
 
 // Allocate returns size bytes aligned to the pool's alignment.
 func (p *Pool) Allocate(size uint64) (unsafe.Pointer, error) {
-	out := []uintptr{0}
-	err := capi.Mp_pool_allocate(p.h, int64(size), out)
-	return unsafe.Pointer(out[0]), err
+	addr, err := capi.Address(uintptr(capi.Mpswig_allocate(p.h, int64(size)))) // mp_pool_allocate, no out-slice
+	return unsafe.Pointer(addr), err
 }
 
 // AllocateFlags returns size bytes of the memory kind in flags.

@@ -6,7 +6,7 @@ set -eu
 src=$1 inc=$2 lib=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-awk '/^## C in five lines/ {on=1} on && /^```c$/ {grab=1; next} grab && /^```$/ {exit} grab {print}' \
+awk '/^### C$/ {on=1} on && /^```c$/ {grab=1; next} grab && /^```$/ {exit} grab {print}' \
   "$src/README.md" >"$tmp/snippet"
 [ -s "$tmp/snippet" ] || { echo "FAIL: no C example found in README.md"; exit 1; }
 { grep '^#include' "$tmp/snippet"; echo "int main(void) {"; grep -v '^#include' "$tmp/snippet"; echo "return 0; }"; } >"$tmp/example.c"

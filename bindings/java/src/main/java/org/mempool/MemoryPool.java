@@ -50,11 +50,9 @@ public final class MemoryPool implements AutoCloseable {
 
     // ---- allocation ---------------------------------------------------------
 
-    /** Allocates size bytes; returns the address. */
+    /** Allocates size bytes; returns the address (mp_pool_allocate, without an out-array). */
     public long allocate(long size) {
-        long[] out = new long[1];
-        MempoolNative.mp_pool_allocate(handle, size, out);
-        return out[0];
+        return MempoolNative.mpswig_allocate(handle, size);
     }
 
     /** Allocates size bytes of the memory kind in flags; returns the address. */
