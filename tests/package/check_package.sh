@@ -20,4 +20,9 @@ LD_LIBRARY_PATH="$lib" "$tmp/cm/consumer"
 export PKG_CONFIG_PATH="$lib/pkgconfig"
 cc -o "$tmp/pc-consumer" "$src/tests/package/consumer.c" $(pkg-config --cflags --libs mempool)
 LD_LIBRARY_PATH="$lib" "$tmp/pc-consumer"
+if command -v g++ >/dev/null 2>&1; then
+  g++ -std=c++17 -Wall -Wextra -Werror -o "$tmp/seed" "$src/tests/cpp/seed_program.cpp" $(pkg-config --cflags --libs mempool)
+  LD_LIBRARY_PATH="$lib" "$tmp/seed"
+  echo "ok: a program written from the seed's reference builds with g++ -std=c++17 against the installed headers"
+fi
 echo "ok: find_package(mempool CONFIG) and pkg-config both build a working consumer (SONAME $soname)"

@@ -1,0 +1,647 @@
+// mempool C++ API: the seed's classes (IMemoryPool, MemoryPoolManager,
+// PoolConfig, MemoryStats, GPUMemoryPool, the global helpers and the
+// exceptions), header-only, over the C ABI of <mempool/mempool.h>.
+//
+// A thin layer: every operation is one C call, every non-OK status becomes
+// the exception of its kind carrying the library's detail message, and no
+// allocator rule is written here again.
+#ifndef MEMPOOL_MEMPOOL_HPP
+#define MEMPOOL_MEMPOOL_HPP
+
+#include <mempool/mempool.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+// The CUDA runtime's stream type; the same declaration as cuda_runtime_api.h,
+// so this header needs no CUDA and mixes with it in either order.
+typedef struct CUstream_st *cudaStream_t;
+
+namespace mempool {
+
+// ---- enums and constants ------------------------------------------------------
+
+enum class AllocatorType { FixedSize = MP_ALLOCATOR_FIXED_SIZE, VariableSize = MP_ALLOCATOR_VARIABLE_SIZE };
+enum class SyncType { Mutex = MP_SYNC_MUTEX, LockFree = MP_SYNC_LOCK_FREE };
+enum class MemoryType { CPU = MP_MEMORY_CPU, GPU = MP_MEMORY_GPU };
+enum class AllocFlags { None = MP_ALLOC_NONE, Pinned = MP_ALLOC_PINNED, Managed = MP_ALLOC_MANAGED };
+
+constexpr size_t DEFAULT_ALIGNMENT = MP_DEFAULT_ALIGNMENT;
+
+// ---- exceptions -------------------------------------------------------------------
+
+/// A failed call: the C status and the library's detail message.
+class MemoryPoolException : public std::runtime_error {
+public:
+    MemoryPoolException(mp_status status, const std::string &detail)
+        : std::runtime_error(std::string(mp_status_name(status)) + ": " + detail), status_(status), detail_(detail) {}
+    mp_status status() const noexcept { return status_; }
+    const std::string &detail() const noexcept { return detail_; }
+
+private:
+    mp_status status_;
+    std::string detail_;
+};
+
+#define MEMPOOL_EXCEPTION(Name)                                                                    \
+    class Name : public MemoryPoolException {                                                      \
+    public:                                                                                        \
+        using MemoryPoolException::MemoryPoolException;                                            \
+    }
+MEMPOOL_EXCEPTION(OutOfMemoryException);      // MP_ERR_OUT_OF_MEMORY
+MEMPOOL_EXCEPTION(InvalidOperationException); // MP_ERR_INVALID_OPERATION
+MEMPOOL_EXCEPTION(InvalidPointerException);   // MP_ERR_INVALID_POINTER
+MEMPOOL_EXCEPTION(CudaException);             // MP_ERR_CUDA
+MEMPOOL_EXCEPTION(InvalidArgumentException);  // MP_ERR_INVALID_ARGUMENT
+MEMPOOL_EXCEPTION(NotFoundException);         // MP_ERR_NOT_FOUND
+MEMPOOL_EXCEPTION(AlreadyExistsException);    // MP_ERR_ALREADY_EXISTS
+MEMPOOL_EXCEPTION(UnsupportedException);      // MP_ERR_UNSUPPORTED
+MEMPOOL_EXCEPTION(CorruptionException);       // MP_ERR_CORRUPTION
+MEMPOOL_EXCEPTION(BufferTooSmallException);   // MP_ERR_BUFFER_TOO_SMALL
+#undef MEMPOOL_EXCEPTION
+
+namespace detail {
+
+/// Throws the exception of status with this thread's detail message.
+[[noreturn]] inline void raise(mp_status s)
+{
+    const std::string d = mp_last_error_message();
+    switch (s) {
+    case MP_ERR_OUT_OF_MEMORY: throw OutOfMemoryException(s, d);
+    case MP_ERR_INVALID_OPERATION: throw InvalidOperationException(s, d);
+    case MP_ERR_INVALID_POINTER: throw InvalidPointerException(s, d);
+    case MP_ERR_CUDA: throw CudaException(s, d);
+    case MP_ERR_INVALID_ARGUMENT: throw InvalidArgumentException(s, d);
+    case MP_ERR_NOT_FOUND: throw NotFoundException(s, d);
+    case MP_ERR_ALREADY_EXISTS: throw AlreadyExistsException(s, d);
+    case MP_ERR_UNSUPPORTED: throw UnsupportedException(s, d);
+    case MP_ERR_CORRUPTION: throw CorruptionException(s, d);
+    case MP_ERR_BUFFER_TOO_SMALL: throw BufferTooSmallException(s, d);
+    default: throw MemoryPoolException(s, d);
+    }
+}
+
+inline void check(mp_status s)
+{
+    if (s != MP_OK)
+        raise(s);
+}
+
+/// Copies a library string into a std::string and frees it.
+inline std::string take(char *s)
+{
+    std::string out = s ? s : "";
+    mp_string_free(s);
+    return out;
+}
+
+} // namespace detail
+
+// ---- configuration -------------------------------------------------------------------
+
+/// Pool configuration. The defaults and the eight presets come from the C library.
+struct PoolConfig {
+    AllocatorType allocatorType = AllocatorType::VariableSize;
+    size_t initialSize = 1024 * 1024;
+    size_t blockSize = 256;
+    bool threadSafe = true;
+    SyncType syncType = SyncType::Mutex;
+    bool trackStats = true;
+    bool enableDebugging = false;
+
+    // GPU-specific
+    int deviceId = 0;
+    bool usePinnedMemory = false;
+    bool useManagedMemory = false;
+
+    // Advanced
+    size_t alignment = DEFAULT_ALIGNMENT;
+    size_t growthFactor = 2;
+    size_t maxSize = 0;
+
+    static PoolConfig DefaultCPU() { return preset([](mp_config *c) { return mp_config_default_cpu(c); }); }
+    static PoolConfig DefaultGPU() { return preset([](mp_config *c) { return mp_config_default_gpu(c); }); }
+    static PoolConfig FixedSizeCPU(size_t blockSize)
+    {
+        return preset([=](mp_config *c) { return mp_config_fixed_size_cpu(c, blockSize); });
+    }
+    static PoolConfig FixedSizeGPU(size_t blockSize, int deviceId = 0)
+    {
+        return preset([=](mp_config *c) { return mp_config_fixed_size_gpu(c, blockSize, deviceId); });
+    }
+    static PoolConfig HighPerformanceCPU()
+    {
+        return preset([](mp_config *c) { return mp_config_high_performance_cpu(c); });
+    }
+    static PoolConfig HighPerformanceGPU(int deviceId = 0)
+    {
+        return preset([=](mp_config *c) { return mp_config_high_performance_gpu(c, deviceId); });
+    }
+    static PoolConfig DebugCPU() { return preset([](mp_config *c) { return mp_config_debug_cpu(c); }); }
+    static PoolConfig DebugGPU(int deviceId = 0)
+    {
+        return preset([=](mp_config *c) { return mp_config_debug_gpu(c, deviceId); });
+    }
+
+    /// Checks this configuration for a pool of the given type (throws on a bad field).
+    void validate(MemoryType type) const
+    {
+        mp_config c = toC();
+        detail::check(mp_config_validate(&c, static_cast<mp_memory_type>(type)));
+    }
+
+    mp_config toC() const
+    {
+        mp_config c{};
+        c.struct_size = sizeof c;
+        c.allocator_type = static_cast<mp_allocator_type>(allocatorType);
+        c.initial_size = initialSize;
+        c.block_size = blockSize;
+        c.thread_safe = threadSafe;
+        c.sync_type = static_cast<mp_sync_type>(syncType);
+        c.track_stats = trackStats;
+        c.enable_debugging = enableDebugging;
+        c.device_id = deviceId;
+        c.use_pinned_memory = usePinnedMemory;
+        c.use_managed_memory = useManagedMemory;
+        c.alignment = alignment;
+        c.growth_factor = growthFactor;
+        c.max_size = maxSize;
+        return c;
+    }
+
+    static PoolConfig fromC(const mp_config &c)
+    {
+        PoolConfig p;
+        p.allocatorType = static_cast<AllocatorType>(c.allocator_type);
+        p.initialSize = c.initial_size;
+        p.blockSize = c.block_size;
+        p.threadSafe = c.thread_safe;
+        p.syncType = static_cast<SyncType>(c.sync_type);
+        p.trackStats = c.track_stats;
+        p.enableDebugging = c.enable_debugging;
+        p.deviceId = c.device_id;
+        p.usePinnedMemory = c.use_pinned_memory;
+        p.useManagedMemory = c.use_managed_memory;
+        p.alignment = c.alignment;
+        p.growthFactor = c.growth_factor;
+        p.maxSize = c.max_size;
+        return p;
+    }
+
+private:
+    template <typename F> static PoolConfig preset(F fill)
+    {
+        mp_config c{};
+        c.struct_size = sizeof c;
+        detail::check(fill(&c));
+        return fromC(c);
+    }
+};
+
+// ---- statistics ---------------------------------------------------------------------------
+
+/// One live allocation: the address, the requested size and its sequence number.
+struct AllocationInfo {
+    void *ptr;
+    size_t size;
+    uint64_t sequence;
+};
+
+/// A pool's statistics. Each query asks the C library, so the figures are
+/// current and the object is safe to query from any thread.
+class MemoryStats {
+public:
+    explicit MemoryStats(mp_pool *pool) : pool_(pool) {}
+
+    size_t getTotalAllocated() const { return static_cast<size_t>(snapshot().total_allocated); }
+    size_t getCurrentUsed() const { return static_cast<size_t>(snapshot().current_used); }
+    size_t getPeakUsage() const { return static_cast<size_t>(snapshot().peak_usage); }
+    size_t getAllocationCount() const { return static_cast<size_t>(snapshot().allocation_count); }
+    size_t getDeallocationCount() const { return static_cast<size_t>(snapshot().deallocation_count); }
+    /// 1 - largest free block / total free bytes (0 for fixed-size pools).
+    double getFragmentationRatio() const { return snapshot().fragmentation_ratio; }
+
+    /// The whole snapshot at once (reserved bytes, chunks, failures, live blocks too).
+    mp_stats snapshot() const
+    {
+        mp_stats s{};
+        s.struct_size = sizeof s;
+        detail::check(mp_pool_get_stats(pool_, &s));
+        return s;
+    }
+
+    /// Live tracked allocations, oldest first.
+    std::vector<AllocationInfo> getActiveAllocations() const
+    {
+        size_t n = 0;
+        detail::check(mp_pool_get_allocations(pool_, nullptr, 0, &n));
+        for (;;) {
+            std::vector<mp_allocation_info> recs(n ? n : 1);
+            recs[0].struct_size = sizeof(mp_allocation_info);
+            mp_status s = mp_pool_get_allocations(pool_, recs.data(), n, &n);
+            if (s == MP_ERR_BUFFER_TOO_SMALL)
+                continue; // more were made meanwhile; n is the new count
+            detail::check(s);
+            std::vector<AllocationInfo> out;
+            out.reserve(n);
+            for (size_t i = 0; i < n; i++)
+                out.push_back({recs[i].ptr, recs[i].size, recs[i].sequence});
+            return out;
+        }
+    }
+
+    bool hasMemoryLeaks() const
+    {
+        bool leaks = false;
+        detail::check(mp_pool_has_leaks(pool_, &leaks));
+        return leaks;
+    }
+
+    std::string getStatsString() const
+    {
+        char *s = nullptr;
+        detail::check(mp_pool_stats_string(pool_, &s));
+        return detail::take(s);
+    }
+
+    std::string getStatsJson() const
+    {
+        char *s = nullptr;
+        detail::check(mp_pool_stats_json(pool_, &s));
+        return detail::take(s);
+    }
+
+    void setTrackingEnabled(bool enable) { detail::check(mp_pool_set_tracking(pool_, enable)); }
+
+    bool isTrackingEnabled() const
+    {
+        bool on = false;
+        detail::check(mp_pool_get_tracking(pool_, &on));
+        return on;
+    }
+
+    /// Zeroes the cumulative counters; what is live stays.
+    void reset() { detail::check(mp_pool_reset_stats(pool_)); }
+
+private:
+    mp_pool *pool_;
+};
+
+// ---- pools ----------------------------------------------------------------------------------
+
+/// The seed's abstract pool.
+class IMemoryPool {
+public:
+    virtual ~IMemoryPool() = default;
+
+    virtual void *allocate(size_t size) = 0;
+    virtual void deallocate(void *ptr) = 0;
+    virtual void *allocate(size_t size, AllocFlags flags) = 0;
+    virtual void reset() = 0;
+    virtual const MemoryStats &getStats() const = 0;
+    virtual MemoryType getMemoryType() const = 0;
+    virtual std::string getName() const = 0;
+    virtual const PoolConfig &getConfig() const = 0;
+};
+
+class MemoryPoolManager;
+
+/// A pool over one mp_pool handle; standalone pools are destroyed with the object.
+class BasicMemoryPool : public IMemoryPool {
+public:
+    BasicMemoryPool(const BasicMemoryPool &) = delete;
+    BasicMemoryPool &operator=(const BasicMemoryPool &) = delete;
+    ~BasicMemoryPool() override
+    {
+        if (owned_)
+            mp_pool_destroy(pool_);
+    }
+
+    void *allocate(size_t size) override
+    {
+        void *p = nullptr;
+        detail::check(mp_pool_allocate(pool_, size, &p));
+        return p;
+    }
+    void *allocate(size_t size, AllocFlags flags) override
+    {
+        void *p = nullptr;
+        detail::check(mp_pool_allocate_flags(pool_, size, static_cast<mp_alloc_flags>(flags), &p));
+        return p;
+    }
+    void deallocate(void *ptr) override { detail::check(mp_pool_deallocate(pool_, ptr)); }
+    void reset() override { detail::check(mp_pool_reset(pool_)); }
+    const MemoryStats &getStats() const override { return stats_; }
+    MemoryType getMemoryType() const override
+    {
+        mp_memory_type t;
+        detail::check(mp_pool_get_memory_type(pool_, &t));
+        return static_cast<MemoryType>(t);
+    }
+    std::string getName() const override
+    {
+        const char *name = nullptr;
+        detail::check(mp_pool_get_name(pool_, &name));
+        return name;
+    }
+    const PoolConfig &getConfig() const override { return config_; }
+
+    // Beyond the seed.
+    /// Returns wholly free chunks while more than keepBytes stay reserved.
+    void trim(size_t keepBytes) { detail::check(mp_pool_trim(pool_, keepBytes)); }
+    bool owns(const void *ptr) const
+    {
+        bool owned = false;
+        detail::check(mp_pool_owns(pool_, ptr, &owned));
+        return owned;
+    }
+    /// Verifies the allocator's invariants and debug guards; throws CorruptionException.
+    void check() const { detail::check(mp_pool_check(pool_)); }
+    mp_backend_kind getBackend() const
+    {
+        mp_backend_kind k;
+        detail::check(mp_pool_get_backend(pool_, &k));
+        return k;
+    }
+    MemoryStats &stats() { return stats_; }
+    mp_pool *handle() const noexcept { return pool_; }
+
+protected:
+    BasicMemoryPool(const std::string &name, MemoryType type, const PoolConfig &config)
+        : pool_(create(name, type, config)), owned_(true), stats_(pool_), config_(fetchConfig(pool_)) {}
+    explicit BasicMemoryPool(mp_pool *registryPool)
+        : pool_(registryPool), owned_(false), stats_(pool_), config_(fetchConfig(pool_)) {}
+
+private:
+    friend class MemoryPoolManager;
+
+    static mp_pool *create(const std::string &name, MemoryType type, const PoolConfig &config)
+    {
+        mp_config c = config.toC();
+        mp_pool *p = nullptr;
+        detail::check(mp_pool_create(name.c_str(), static_cast<mp_memory_type>(type), &c, &p));
+        return p;
+    }
+    static PoolConfig fetchConfig(mp_pool *p)
+    {
+        mp_config c{};
+        c.struct_size = sizeof c;
+        detail::check(mp_pool_get_config(p, &c));
+        return PoolConfig::fromC(c);
+    }
+
+    mp_pool *pool_;
+    bool owned_;
+    MemoryStats stats_;
+    PoolConfig config_;
+};
+
+/// A CPU pool (the seed names only the interface; this is its CPU side).
+class CPUMemoryPool : public BasicMemoryPool {
+public:
+    CPUMemoryPool(const std::string &name, const PoolConfig &config)
+        : BasicMemoryPool(name, MemoryType::CPU, config) {}
+
+private:
+    friend class MemoryPoolManager;
+    explicit CPUMemoryPool(mp_pool *registryPool) : BasicMemoryPool(registryPool) {}
+};
+
+/// A GPU pool with the seed's device, stream and copy helpers.
+class GPUMemoryPool : public BasicMemoryPool {
+public:
+    GPUMemoryPool(const std::string &name, const PoolConfig &config) : BasicMemoryPool(name, MemoryType::GPU, config) {}
+
+    void setDevice(int deviceId) { detail::check(mp_pool_set_device(handle(), deviceId)); }
+    int getDevice() const
+    {
+        int d = 0;
+        detail::check(mp_pool_get_device(handle(), &d));
+        return d;
+    }
+    void setStream(cudaStream_t stream) { detail::check(mp_pool_set_stream(handle(), stream)); }
+    cudaStream_t getStream() const
+    {
+        void *s = nullptr;
+        detail::check(mp_pool_get_stream(handle(), &s));
+        return static_cast<cudaStream_t>(s);
+    }
+
+    void copyHostToDevice(void *dst, const void *src, size_t size)
+    {
+        detail::check(mp_pool_copy_host_to_device(handle(), dst, src, size));
+    }
+    void copyDeviceToHost(void *dst, const void *src, size_t size)
+    {
+        detail::check(mp_pool_copy_device_to_host(handle(), dst, src, size));
+    }
+    void copyDeviceToDevice(void *dst, const void *src, size_t size)
+    {
+        detail::check(mp_pool_copy_device_to_device(handle(), dst, src, size));
+    }
+
+private:
+    friend class MemoryPoolManager;
+    explicit GPUMemoryPool(mp_pool *registryPool) : BasicMemoryPool(registryPool) {}
+};
+
+// ---- the registry ----------------------------------------------------------------------------
+
+/// The registry of named pools. Pools live in the C registry; this object
+/// keeps one C++ wrapper per registry pool so that IMemoryPool pointers stay
+/// valid until destroyPool.
+class MemoryPoolManager {
+public:
+    static MemoryPoolManager &getInstance()
+    {
+        static MemoryPoolManager instance;
+        return instance;
+    }
+
+    /// The CPU pool of that name, or nullptr; "default" is created on first use.
+    IMemoryPool *getCPUPool(const std::string &name) { return get(name, MemoryType::CPU); }
+    /// The GPU pool of that name, or nullptr; "default_gpu" is created on first use.
+    IMemoryPool *getGPUPool(const std::string &name) { return get(name, MemoryType::GPU); }
+
+    IMemoryPool *createCPUPool(const std::string &name, const PoolConfig &config)
+    {
+        return create(name, config, MemoryType::CPU);
+    }
+    IMemoryPool *createGPUPool(const std::string &name, const PoolConfig &config)
+    {
+        return create(name, config, MemoryType::GPU);
+    }
+
+    /// Destroys the pool; false if there is none of that name.
+    bool destroyPool(const std::string &name)
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        mp_status s = mp_registry_destroy(name.c_str());
+        wrappers_.erase(name);
+        if (s == MP_ERR_NOT_FOUND)
+            return false;
+        detail::check(s);
+        return true;
+    }
+
+    void resetAllPools() { detail::check(mp_registry_reset_all()); }
+
+    /// Each pool's human-readable statistics, by name.
+    std::map<std::string, std::string> getAllStats() const
+    {
+        std::map<std::string, std::string> all;
+        for (const std::string &name : poolNames()) {
+            mp_pool *p = nullptr;
+            if (mp_registry_get_cpu_pool(name.c_str(), &p) != MP_OK &&
+                mp_registry_get_gpu_pool(name.c_str(), &p) != MP_OK)
+                continue; // destroyed meanwhile
+            char *s = nullptr;
+            if (mp_pool_stats_string(p, &s) == MP_OK)
+                all[name] = detail::take(s);
+        }
+        return all;
+    }
+
+    // Beyond the seed.
+    std::vector<std::string> poolNames() const
+    {
+        char *s = nullptr;
+        detail::check(mp_registry_names(&s));
+        std::string all = detail::take(s);
+        std::vector<std::string> names;
+        for (size_t at = 0, nl; (nl = all.find('\n', at)) != std::string::npos; at = nl + 1)
+            names.push_back(all.substr(at, nl - at));
+        return names;
+    }
+    std::string getAllStatsJson() const
+    {
+        char *s = nullptr;
+        detail::check(mp_registry_stats_json(&s));
+        return detail::take(s);
+    }
+
+private:
+    MemoryPoolManager() = default;
+
+    IMemoryPool *wrap(const std::string &name, mp_pool *p, MemoryType type)
+    {
+        auto it = wrappers_.find(name);
+        if (it != wrappers_.end() && static_cast<BasicMemoryPool *>(it->second.get())->handle() == p)
+            return it->second.get();
+        std::unique_ptr<IMemoryPool> w;
+        if (type == MemoryType::GPU)
+            w.reset(new GPUMemoryPool(p));
+        else
+            w.reset(new CPUMemoryPool(p));
+        IMemoryPool *raw = w.get();
+        wrappers_[name] = std::move(w);
+        return raw;
+    }
+
+    IMemoryPool *get(const std::string &name, MemoryType type)
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        mp_pool *p = nullptr;
+        mp_status s = type == MemoryType::GPU ? mp_registry_get_gpu_pool(name.c_str(), &p)
+                                              : mp_registry_get_cpu_pool(name.c_str(), &p);
+        if (s == MP_ERR_NOT_FOUND)
+            return nullptr;
+        detail::check(s);
+        return wrap(name, p, type);
+    }
+
+    IMemoryPool *create(const std::string &name, const PoolConfig &config, MemoryType type)
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        mp_config c = config.toC();
+        mp_pool *p = nullptr;
+        detail::check(type == MemoryType::GPU ? mp_registry_create_gpu_pool(name.c_str(), &c, &p)
+                                              : mp_registry_create_cpu_pool(name.c_str(), &c, &p));
+        return wrap(name, p, type);
+    }
+
+    std::mutex mutex_;
+    std::map<std::string, std::unique_ptr<IMemoryPool>> wrappers_;
+};
+
+// ---- global helpers ------------------------------------------------------------------------------
+
+inline void *allocate(size_t size, const std::string &poolName = "default")
+{
+    void *p = nullptr;
+    detail::check(mp_allocate(poolName.c_str(), size, &p));
+    return p;
+}
+
+inline void deallocate(void *ptr, const std::string &poolName = "default")
+{
+    detail::check(mp_deallocate(poolName.c_str(), ptr));
+}
+
+inline void *allocateGPU(size_t size, const std::string &poolName = "default_gpu")
+{
+    void *p = nullptr;
+    detail::check(mp_allocate_gpu(poolName.c_str(), size, &p));
+    return p;
+}
+
+inline void deallocateGPU(void *ptr, const std::string &poolName = "default_gpu")
+{
+    detail::check(mp_deallocate_gpu(poolName.c_str(), ptr));
+}
+
+namespace detail {
+template <typename T> size_t bytes(size_t count)
+{
+    // count * sizeof(T) must not wrap: ask for an impossible size instead,
+    // which the library refuses with MP_ERR_OUT_OF_MEMORY.
+    return count > std::numeric_limits<size_t>::max() / sizeof(T) ? std::numeric_limits<size_t>::max()
+                                                                   : count * sizeof(T);
+}
+} // namespace detail
+
+template <typename T> T *allocate(size_t count = 1, const std::string &poolName = "default")
+{
+    return static_cast<T *>(allocate(detail::bytes<T>(count), poolName));
+}
+
+template <typename T> T *allocateGPU(size_t count = 1, const std::string &poolName = "default_gpu")
+{
+    return static_cast<T *>(allocateGPU(detail::bytes<T>(count), poolName));
+}
+
+template <typename T> void deallocate(T *ptr, const std::string &poolName = "default")
+{
+    deallocate(static_cast<void *>(ptr), poolName);
+}
+
+template <typename T> void deallocateGPU(T *ptr, const std::string &poolName = "default_gpu")
+{
+    deallocateGPU(static_cast<void *>(ptr), poolName);
+}
+
+// ---- library queries (beyond the seed) -----------------------------------------------------------
+
+inline std::string version() { return mp_version_string(); }
+inline unsigned versionNumber() { return mp_version(); }
+inline int deviceCount()
+{
+    int n = 0;
+    detail::check(mp_gpu_device_count(&n));
+    return n;
+}
+inline mp_status lastError() { return mp_last_error(); }
+inline std::string lastErrorMessage() { return mp_last_error_message(); }
+inline std::string statusString(mp_status s) { return mp_status_string(s); }
+
+} // namespace mempool
+
+#endif // MEMPOOL_MEMPOOL_HPP

@@ -1,0 +1,272 @@
+// The C++ API, following the seed's reference section by section: enums,
+// PoolConfig and its eight named constructors, IMemoryPool, MemoryStats,
+// MemoryPoolManager, the global helpers and typed templates, GPUMemoryPool,
+// and the exceptions thrown from the C statuses.
+#include <mempool/mempool.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <atomic>
+#include <functional>
+#include <map>
+#include <set>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+using namespace mempool;
+
+static int passed, failed, skipped;
+
+#define EXPECT(cond)                                                                               \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            throw std::runtime_error(std::string(__FILE__ ":") + std::to_string(__LINE__) + ": " #cond); \
+    } while (0)
+
+// Runs body; passes if it throws E and the detail contains word.
+template <typename E> static void expectThrow(const std::function<void()> &body, const char *word)
+{
+    try {
+        body();
+    } catch (const E &e) {
+        if (std::strstr(e.detail().c_str(), word) == nullptr)
+            throw std::runtime_error(std::string("detail \"") + e.detail() + "\" lacks \"" + word + "\"");
+        return;
+    }
+    throw std::runtime_error(std::string("expected an exception mentioning ") + word);
+}
+
+struct Skip {
+    const char *why;
+};
+
+static void run(const char *name, const std::function<void()> &test)
+{
+    try {
+        test();
+        passed++;
+        std::printf("PASS %s\n", name);
+    } catch (const Skip &s) {
+        skipped++;
+        std::printf("SKIP %s: %s\n", name, s.why);
+    } catch (const std::exception &e) {
+        failed++;
+        std::printf("FAIL %s: %s\n", name, e.what());
+    }
+}
+
+static void enumsHaveTheSeedsValues()
+{
+    static_assert(static_cast<int>(AllocFlags::None) == 0 && static_cast<int>(AllocFlags::Pinned) == 1 &&
+                      static_cast<int>(AllocFlags::Managed) == 2,
+                  "AllocFlags as in the seed");
+    static_assert(std::is_enum<AllocatorType>::value && std::is_enum<SyncType>::value &&
+                      std::is_enum<MemoryType>::value,
+                  "enum classes");
+    EXPECT(static_cast<int>(MemoryType::GPU) == MP_MEMORY_GPU);
+    EXPECT(DEFAULT_ALIGNMENT == 16);
+}
+
+static void poolConfigDefaultsAndPresets()
+{
+    PoolConfig d;
+    EXPECT(d.allocatorType == AllocatorType::VariableSize && d.initialSize == 1024 * 1024 && d.blockSize == 256);
+    EXPECT(d.threadSafe && d.syncType == SyncType::Mutex && d.trackStats && !d.enableDebugging);
+    EXPECT(d.deviceId == 0 && !d.usePinnedMemory && !d.useManagedMemory);
+    EXPECT(d.alignment == DEFAULT_ALIGNMENT && d.growthFactor == 2 && d.maxSize == 0);
+    PoolConfig cpu = PoolConfig::DefaultCPU();
+    EXPECT(cpu.initialSize == d.initialSize && cpu.alignment == d.alignment);
+    EXPECT(PoolConfig::DefaultGPU().alignment == MP_DEFAULT_GPU_ALIGNMENT);
+    PoolConfig f = PoolConfig::FixedSizeCPU(100);
+    EXPECT(f.allocatorType == AllocatorType::FixedSize && f.blockSize == 100);
+    PoolConfig fg = PoolConfig::FixedSizeGPU(4096, 2);
+    EXPECT(fg.blockSize == 4096 && fg.deviceId == 2 && PoolConfig::FixedSizeGPU(64).deviceId == 0);
+    EXPECT(PoolConfig::HighPerformanceCPU().syncType == SyncType::LockFree);
+    EXPECT(!PoolConfig::HighPerformanceCPU().trackStats);
+    EXPECT(PoolConfig::HighPerformanceGPU(1).deviceId == 1 && PoolConfig::HighPerformanceGPU().deviceId == 0);
+    EXPECT(PoolConfig::DebugCPU().enableDebugging);
+    EXPECT(PoolConfig::DebugGPU(3).deviceId == 3 && PoolConfig::DebugGPU().enableDebugging);
+    expectThrow<InvalidArgumentException>([] { PoolConfig::FixedSizeCPU(0); }, "block_size");
+    PoolConfig bad = PoolConfig::DefaultCPU();
+    bad.alignment = 24;
+    expectThrow<InvalidArgumentException>([&] { bad.validate(MemoryType::CPU); }, "alignment");
+}
+
+static void imemoryPoolInterface()
+{
+    std::unique_ptr<IMemoryPool> pool(new CPUMemoryPool("cpp-pool", PoolConfig::DefaultCPU()));
+    char *a = static_cast<char *>(pool->allocate(100));
+    std::memset(a, 7, 100);
+    void *b = pool->allocate(200, AllocFlags::None);
+    EXPECT(pool->getName() == "cpp-pool");
+    EXPECT(pool->getMemoryType() == MemoryType::CPU);
+    EXPECT(pool->getConfig().allocatorType == AllocatorType::VariableSize);
+    const MemoryStats &stats = pool->getStats();
+    EXPECT(stats.getAllocationCount() == 2 && stats.getCurrentUsed() == 300);
+    pool->deallocate(a);
+    EXPECT(stats.getDeallocationCount() == 1 && stats.getCurrentUsed() == 200);
+    pool->reset();
+    EXPECT(stats.getDeallocationCount() == 2 && stats.getCurrentUsed() == 0);
+    expectThrow<InvalidPointerException>([&] { pool->deallocate(b); }, "cpp-pool");
+}
+
+static void memoryStatsQueries()
+{
+    CPUMemoryPool pool("cpp-stats", PoolConfig::DefaultCPU());
+    void *a = pool.allocate(100);
+    void *b = pool.allocate(50);
+    pool.deallocate(a);
+    const MemoryStats &s = pool.getStats();
+    EXPECT(s.getTotalAllocated() == 150);
+    EXPECT(s.getCurrentUsed() == 50);
+    EXPECT(s.getPeakUsage() == 150);
+    EXPECT(s.getAllocationCount() == 2);
+    EXPECT(s.getDeallocationCount() == 1);
+    EXPECT(s.getFragmentationRatio() > 0.0 && s.getFragmentationRatio() < 0.01);
+    std::vector<AllocationInfo> live = s.getActiveAllocations();
+    EXPECT(live.size() == 1 && live[0].ptr == b && live[0].size == 50 && live[0].sequence == 2);
+    EXPECT(s.hasMemoryLeaks());
+    EXPECT(s.getStatsString().find("pool 'cpp-stats'") != std::string::npos);
+    EXPECT(s.isTrackingEnabled());
+    pool.stats().setTrackingEnabled(false);
+    EXPECT(!s.isTrackingEnabled());
+    pool.stats().reset();
+    EXPECT(s.getAllocationCount() == 0 && s.getCurrentUsed() == 50);
+    pool.deallocate(b);
+    EXPECT(!s.hasMemoryLeaks());
+}
+
+static void managerFunctions()
+{
+    MemoryPoolManager &m = MemoryPoolManager::getInstance();
+    EXPECT(&m == &MemoryPoolManager::getInstance());
+    IMemoryPool *dflt = m.getCPUPool("default");
+    EXPECT(dflt != nullptr && dflt->getName() == "default" && dflt == m.getCPUPool("default"));
+    EXPECT(m.getCPUPool("missing") == nullptr);
+    IMemoryPool *made = m.createCPUPool("cpp-made", PoolConfig::FixedSizeCPU(64));
+    EXPECT(made == m.getCPUPool("cpp-made"));
+    expectThrow<AlreadyExistsException>([&] { m.createCPUPool("cpp-made", PoolConfig::DefaultCPU()); }, "cpp-made");
+    expectThrow<InvalidOperationException>([&] { m.getGPUPool("cpp-made"); }, "CPU pool");
+    made->allocate(64);
+    std::map<std::string, std::string> all = m.getAllStats();
+    EXPECT(all.count("cpp-made") == 1 && all["cpp-made"].find("1 allocations") != std::string::npos);
+    m.resetAllPools();
+    EXPECT(made->getStats().getCurrentUsed() == 0);
+    EXPECT(m.destroyPool("cpp-made"));
+    EXPECT(!m.destroyPool("cpp-made"));
+    EXPECT(m.getCPUPool("cpp-made") == nullptr);
+}
+
+static void globalHelpersAndTemplates()
+{
+    void *p = allocate(64);
+    EXPECT(static_cast<CPUMemoryPool *>(MemoryPoolManager::getInstance().getCPUPool("default"))->owns(p));
+    deallocate(p);
+    expectThrow<InvalidPointerException>([&] { deallocate(p, "default"); }, "default");
+    double *d = allocate<double>(10);
+    for (int i = 0; i < 10; i++)
+        d[i] = i * 0.5;
+    EXPECT(d[9] == 4.5);
+    deallocate(d);
+    int *one = allocate<int>();
+    *one = 42;
+    deallocate<int>(one, "default");
+    expectThrow<OutOfMemoryException>([] { allocate<double>(std::numeric_limits<size_t>::max() / 4); }, "bytes");
+    expectThrow<NotFoundException>([] { allocate(8, "nowhere"); }, "nowhere");
+    if (deviceCount() == 0) {
+        expectThrow<UnsupportedException>([] { allocateGPU(64); }, "");
+        expectThrow<UnsupportedException>([] { allocateGPU<float>(16); }, "");
+    }
+}
+
+static void exceptionsFromStatuses()
+{
+    static_assert(std::is_base_of<MemoryPoolException, OutOfMemoryException>::value, "");
+    static_assert(std::is_base_of<MemoryPoolException, InvalidOperationException>::value, "");
+    static_assert(std::is_base_of<MemoryPoolException, InvalidPointerException>::value, "");
+    static_assert(std::is_base_of<MemoryPoolException, CudaException>::value, "");
+    static_assert(std::is_base_of<std::runtime_error, MemoryPoolException>::value, "");
+    PoolConfig capped = PoolConfig::FixedSizeCPU(64);
+    capped.initialSize = capped.maxSize = 4096;
+    CPUMemoryPool pool("cpp-errors", capped);
+    expectThrow<InvalidArgumentException>([&] { pool.allocate(0); }, "size 0");
+    for (int i = 0; i < 64; i++)
+        pool.allocate(64);
+    try {
+        pool.allocate(64);
+        throw std::runtime_error("no exception");
+    } catch (const OutOfMemoryException &e) {
+        EXPECT(e.status() == MP_ERR_OUT_OF_MEMORY);
+        EXPECT(std::string(e.what()).find("MP_ERR_OUT_OF_MEMORY: pool 'cpp-errors'") == 0);
+    }
+    CPUMemoryPool dbg("cpp-debug", PoolConfig::DebugCPU());
+    char *b = static_cast<char *>(dbg.allocate(40));
+    b[40] = 0;
+    expectThrow<CorruptionException>([&] { dbg.check(); }, "overflow");
+    expectThrow<CorruptionException>([&] { dbg.deallocate(b); }, "overflow");
+    expectThrow<InvalidPointerException>([&] { dbg.deallocate(b); }, "double free");
+}
+
+static void gpuMemoryPool()
+{
+    if (deviceCount() == 0) {
+        expectThrow<UnsupportedException>([] { GPUMemoryPool("cpp-gpu", PoolConfig::DefaultGPU()); }, "");
+        throw Skip{"no CUDA device: GPUMemoryPool round trip not run"};
+    }
+    GPUMemoryPool gpu("cpp-gpu", PoolConfig::DefaultGPU());
+    EXPECT(gpu.getMemoryType() == MemoryType::GPU && gpu.getDevice() == 0);
+    gpu.setDevice(0);
+    gpu.setStream(nullptr);
+    EXPECT(gpu.getStream() == nullptr);
+    char host[64] = "mempool", back[64] = {0};
+    void *d1 = gpu.allocate(64), *d2 = gpu.allocate(64);
+    gpu.copyHostToDevice(d1, host, 64);
+    gpu.copyDeviceToDevice(d2, d1, 64);
+    gpu.copyDeviceToHost(back, d2, 64);
+    EXPECT(std::strcmp(back, "mempool") == 0);
+    gpu.deallocate(d1);
+    gpu.deallocate(d2);
+    IMemoryPool *dg = MemoryPoolManager::getInstance().getGPUPool("default_gpu");
+    EXPECT(dynamic_cast<GPUMemoryPool *>(dg) != nullptr);
+    float *f = allocateGPU<float>(256);
+    deallocateGPU(f);
+}
+
+static void threadsShareAPool()
+{
+    CPUMemoryPool pool("cpp-threads", PoolConfig::DefaultCPU());
+    std::vector<std::thread> ts;
+    std::atomic<int> bad{0};
+    for (int t = 0; t < 4; t++)
+        ts.emplace_back([&, t] {
+            for (int r = 0; r < 5000; r++) {
+                size_t n = 1 + (r * 31 + t) % 300;
+                unsigned char *p = static_cast<unsigned char *>(pool.allocate(n));
+                std::memset(p, t + 1, n);
+                for (size_t i = 0; i < n; i++)
+                    bad += p[i] != t + 1;
+                pool.deallocate(p);
+            }
+        });
+    for (auto &t : ts)
+        t.join();
+    EXPECT(bad == 0);
+    EXPECT(pool.getStats().getAllocationCount() == 20000 && pool.getStats().getDeallocationCount() == 20000);
+    pool.check();
+}
+
+int main()
+{
+    run("enums have the seed's values", enumsHaveTheSeedsValues);
+    run("PoolConfig defaults and the eight presets", poolConfigDefaultsAndPresets);
+    run("IMemoryPool interface", imemoryPoolInterface);
+    run("MemoryStats queries", memoryStatsQueries);
+    run("MemoryPoolManager functions", managerFunctions);
+    run("global helpers and typed templates", globalHelpersAndTemplates);
+    run("exceptions from the C statuses", exceptionsFromStatuses);
+    run("GPUMemoryPool device, stream and copies", gpuMemoryPool);
+    run("threads share a pool", threadsShareAPool);
+    std::printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
+    return failed ? 1 : 0;
+}
