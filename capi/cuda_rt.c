@@ -96,6 +96,33 @@ mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, si
     return e == cudaSuccess ? MP_OK : cuda_fail(e, names[kind], size, device);
 }
 
+mp_status mp__cuda_event_record(int device, void *stream, void **event)
+{
+    cudaEvent_t ev = NULL;
+    ON_DEVICE(device, cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
+    if (e == cudaSuccess) {
+        cudaSetDevice(device);
+        e = cudaEventRecord(ev, (cudaStream_t)stream);
+        cudaSetDevice(prev_);
+        if (e != cudaSuccess)
+            cudaEventDestroy(ev);
+    }
+    if (e != cudaSuccess)
+        return cuda_fail(e, "cudaEventRecord", 0, device);
+    *event = ev;
+    return MP_OK;
+}
+
+bool mp__cuda_event_done(void *event)
+{
+    cudaError_t e = cudaEventQuery((cudaEvent_t)event);
+    if (e != cudaSuccess && e != cudaErrorNotReady)
+        cudaGetLastError();
+    return e == cudaSuccess;
+}
+
+void mp__cuda_event_drop(void *event) { cudaEventDestroy((cudaEvent_t)event); }
+
 #else /* built without CUDA */
 
 static mp_status no_cuda(void)
@@ -109,6 +136,13 @@ mp_status mp__cuda_malloc(int device, size_t size, void **out) { (void)device; (
 mp_status mp__cuda_malloc_host(size_t size, void **out) { (void)size; (void)out; return no_cuda(); }
 mp_status mp__cuda_malloc_managed(int device, size_t size, void **out) { (void)device; (void)size; (void)out; return no_cuda(); }
 void mp__cuda_free(int device, void *p) { (void)device; (void)p; }
+mp_status mp__cuda_event_record(int device, void *stream, void **event)
+{
+    (void)device; (void)stream; (void)event;
+    return no_cuda();
+}
+bool mp__cuda_event_done(void *event) { (void)event; return true; }
+void mp__cuda_event_drop(void *event) { (void)event; }
 void mp__cuda_free_host(void *p) { (void)p; }
 mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, size_t size, mp__copy_kind kind)
 {

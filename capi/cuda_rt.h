@@ -20,4 +20,11 @@ void mp__cuda_free_host(void *p);
 /* Copies on stream and waits for the stream. */
 mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, size_t size, mp__copy_kind kind);
 
+/* Events for stream-ordered reuse. record: an event on stream (created, or
+ * taken from *spare); done: whether it has completed (false while pending,
+ * or on an error, which the next query reports again); drop: destroys it. */
+mp_status mp__cuda_event_record(int device, void *stream, void **event);
+bool mp__cuda_event_done(void *event);
+void mp__cuda_event_drop(void *event);
+
 #endif

@@ -83,6 +83,17 @@ mp_status mp_pool_get_stream(const mp_pool *pool, void **out_stream)
     return MP_OK;
 }
 
+mp_status mp_pool_deallocate_on_stream(mp_pool *pool, void *ptr, void *stream)
+{
+    mp_status s = cuda_pool(pool, "mp_pool_deallocate_on_stream");
+    if (s != MP_OK)
+        return s;
+    mp__lock_acquire(&pool->lock);
+    bool own = stream == pool->stream;
+    mp__lock_release(&pool->lock);
+    return mp__pool_free_block(pool, ptr, !own, stream);
+}
+
 static mp_status copy(mp_pool *pool, void *dst, const void *src, size_t size, mp__copy_kind kind, const char *what)
 {
     mp_status s = cuda_pool(pool, what);

@@ -22,7 +22,7 @@ local CFG = function(doc) return P("out", "mp_config *", "config", doc or
 local STRING_ERR = { "INVALID_ARGUMENT", "OUT_OF_MEMORY" }
 
 return {
-  version = { major = 1, minor = 0, patch = 0 },
+  version = { major = 1, minor = 1, patch = 0 },
 
   groups = {
     { id = "version",  title = "Version" },
@@ -123,6 +123,7 @@ return {
         { "uint64_t", "chunk_count", "chunks held from the backend" },
         { "uint64_t", "failed_allocations", "allocations that returned an error after validation" },
         { "uint64_t", "live_allocations", "blocks currently allocated, tracked or not" },
+        { "uint64_t", "pending_frees", "blocks freed on another stream whose work has not finished", since = "1.1" },
       } },
     { name = "mp_allocation_info", group = "stats", since = "1.0",
       doc = "One live allocation (the seed's AllocationInfo).",
@@ -364,6 +365,13 @@ return {
       doc = "The pool's stream.",
       params = { CPOOL, P("out", "void **", "out_stream", "receives the stream") },
       errors = { "INVALID_ARGUMENT", "INVALID_OPERATION" } },
+    { name = "mp_pool_deallocate_on_stream", group = "gpu", since = "1.1", ret = "mp_status",
+      doc = "Frees a block that work queued on stream may still use: the pool records an event there\n" ..
+            "and hands the block out again only once it has completed. On the pool's own stream this is\n" ..
+            "mp_pool_deallocate, since later work on that stream runs after the work already queued.",
+      params = { POOL, P("in", "void *", "ptr", "a block from this pool"),
+                 P("in", "void *", "stream", "the cudaStream_t that may still use it (NULL: default stream)", true) },
+      errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "INVALID_OPERATION", "CUDA" } },
     { name = "mp_pool_copy_host_to_device", group = "gpu", since = "1.0", ret = "mp_status",
       doc = "Copies size bytes from host to device on the pool's stream and waits for it.",
       params = { POOL, P("in", "void *", "dst", "device address"), P("in", "const void *", "src", "host address"),

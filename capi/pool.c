@@ -256,6 +256,7 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
 void mp__pool_free(mp_pool *pool)
 {
     mp__pools_untrack(pool);
+    mp__stream_fini(&pool->pending);
     while (pool->nchunks)
         drop_chunk(pool, pool->chunks[pool->nchunks - 1]);
     for (int i = 0; i < MP__ARENAS; i++)
@@ -316,9 +317,15 @@ mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flag
         mp__lock_release(&pool->lock);
         return s;
     }
+    if (MP__UNLIKELY(pool->pending.count))
+        mp__stream_poll(pool, false);
     size_t need = pool->debug ? size + mp__debug_overhead(pool->debug) : size;
     mp__blockinfo info = {size, ++pool->next_seq, pool->tracking};
     void *block = pool->strategy->alloc(a->st, need, &info);
+    if (MP__UNLIKELY(!block) && pool->pending.count) {
+        mp__stream_poll(pool, true); /* completed stream frees first, growth second */
+        block = pool->strategy->alloc(a->st, need, &info);
+    }
     if (MP__UNLIKELY(!block)) {
         s = grow(pool, a, pool->strategy->chunk_size_for(a->st, need));
         if (s == MP_OK && !(block = pool->strategy->alloc(a->st, need, &info)))
@@ -358,7 +365,7 @@ static mp_status bad_pointer(const mp_pool *pool, const void *ptr, bool inside, 
     return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p was not allocated by this pool", pool->name, ptr);
 }
 
-mp_status mp_pool_deallocate(mp_pool *pool, void *ptr)
+mp_status mp__pool_free_block(mp_pool *pool, void *ptr, bool deferred, void *stream)
 {
     mp_status s = mp__pool_check_handle(pool);
     if (MP__UNLIKELY(s != MP_OK))
@@ -367,10 +374,15 @@ mp_status mp_pool_deallocate(mp_pool *pool, void *ptr)
         return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': ptr is NULL", pool->name);
     uintptr_t block = mp__addr(ptr) - (pool->debug ? mp__debug_front(pool->debug) : 0);
     mp__blockinfo info;
+    size_t block_size;
 
     mp__lock_acquire(&pool->lock);
     mp__chunk *c = mp__pool_find_chunk(pool, block);
-    if (MP__UNLIKELY(!c || pool->strategy->release(c->arena->st, c, block, &info) != MP_OK)) {
+    bool waiting = c && mp__stream_waiting(&pool->pending, block);
+    bool live = c && !waiting &&
+                (deferred ? pool->strategy->lookup(c->arena->st, c, block, &block_size, &info)
+                          : pool->strategy->release(c->arena->st, c, block, &info) == MP_OK);
+    if (MP__UNLIKELY(!live)) {
         mp__freed freed, *fp = NULL;
         if (pool->debug && mp__debug_find_freed(pool->debug, mp__addr(ptr))) {
             freed = *mp__debug_find_freed(pool->debug, mp__addr(ptr));
@@ -378,7 +390,14 @@ mp_status mp_pool_deallocate(mp_pool *pool, void *ptr)
         }
         bool inside = mp__pool_find_chunk(pool, mp__addr(ptr)) != NULL;
         mp__lock_release(&pool->lock);
+        if (waiting)
+            return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': double free of %p, already freed on a stream",
+                            pool->name, ptr);
         return bad_pointer(pool, ptr, inside, fp);
+    }
+    if (deferred && (s = mp__stream_defer(pool, c, block, stream)) != MP_OK) {
+        mp__lock_release(&pool->lock);
+        return s; /* the block stays allocated */
     }
     if (info.tracked)
         mp__stats_on_free(&pool->counters, info.requested);
@@ -388,6 +407,8 @@ mp_status mp_pool_deallocate(mp_pool *pool, void *ptr)
     return s;
 }
 
+mp_status mp_pool_deallocate(mp_pool *pool, void *ptr) { return mp__pool_free_block(pool, ptr, false, NULL); }
+
 /* ---- whole-pool operations -------------------------------------------- */
 
 mp_status mp_pool_reset(mp_pool *pool)
@@ -396,6 +417,7 @@ mp_status mp_pool_reset(mp_pool *pool)
     if (s != MP_OK)
         return s;
     mp__lock_acquire(&pool->lock);
+    mp__stream_forget(&pool->pending);
     for (int i = 0; i < MP__ARENAS; i++)
         if (pool->arena[i].st)
             pool->strategy->reset(pool->arena[i].st);
@@ -406,6 +428,7 @@ mp_status mp_pool_reset(mp_pool *pool)
 
 void mp__pool_trim_locked(mp_pool *pool, size_t keep)
 {
+    mp__stream_poll(pool, true);
     for (size_t i = pool->nchunks; i-- > 0 && pool->reserved > keep;) {
         mp__chunk *c = pool->chunks[i];
         if (pool->reserved - c->size >= keep && pool->strategy->idle(c->arena->st, c))
@@ -480,7 +503,7 @@ mp_status mp_pool_owns(const mp_pool *pool, const void *ptr, bool *out_owned)
     mp__blockinfo info;
     mp__lock_acquire(&p->lock);
     mp__chunk *c = ptr ? mp__pool_find_chunk(p, block) : NULL;
-    *out_owned = c && p->strategy->lookup(c->arena->st, c, block, &size, &info);
+    *out_owned = c && !mp__stream_waiting(&p->pending, block) && p->strategy->lookup(c->arena->st, c, block, &size, &info);
     mp__lock_release(&p->lock);
     return MP_OK;
 }

@@ -8,6 +8,7 @@
 #include "debug.h"
 #include "stats.h"
 #include "strategy.h"
+#include "stream.h"
 #include "sync.h"
 
 #define MP__POOL_MAGIC 0x6d70706f6f6c2131ull /* "mppool!1" */
@@ -37,10 +38,14 @@ struct mp_pool {
     uint64_t next_seq;
     mp__counters counters;
     mp__debug *debug; /* NULL unless enable_debugging */
+    mp__stream_queue pending; /* blocks freed on other streams, see stream.c */
     int device;
     void *stream;
     char name[MP_NAME_MAX + 1];
 };
+
+/* Frees ptr; with deferred, behind an event on stream (stream.c). */
+mp_status mp__pool_free_block(mp_pool *pool, void *ptr, bool deferred, void *stream);
 
 /* Handle check for every entry point: NULL or not a live pool. */
 mp_status mp__pool_check_handle(const mp_pool *pool);

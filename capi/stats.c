@@ -33,7 +33,8 @@ static void snapshot(mp_pool *pool, mp_stats *st)
         .reserved_bytes = pool->reserved,
         .chunk_count = pool->nchunks,
         .failed_allocations = c->failed,
-        .live_allocations = live,
+        .live_allocations = live - pool->pending.count,
+        .pending_frees = pool->pending.count,
     };
 }
 
@@ -114,13 +115,14 @@ typedef struct collect {
     mp_allocation_info *recs;
     size_t n, cap;
     size_t front;
+    const mp__stream_queue *pending;
 } collect;
 
 static void collect_one(void *ctx, uintptr_t block, size_t block_size, const mp__blockinfo *info)
 {
     (void)block_size;
     collect *c = ctx;
-    if (info->tracked && c->n < c->cap)
+    if (info->tracked && c->n < c->cap && !mp__stream_waiting(c->pending, block))
         c->recs[c->n++] = (mp_allocation_info){sizeof(mp_allocation_info), (void *)(block + c->front),
                                                info->requested, info->seq};
 }
@@ -146,7 +148,7 @@ mp_status mp_pool_get_allocations(const mp_pool *pool, mp_allocation_info *out, 
 
     mp_pool *p = (mp_pool *)pool;
     mp__lock_acquire(&p->lock);
-    collect c = {NULL, 0, p->counters.tracked_live, p->debug ? mp__debug_front(p->debug) : 0};
+    collect c = {NULL, 0, p->counters.tracked_live, p->debug ? mp__debug_front(p->debug) : 0, &p->pending};
     if (c.cap && !(c.recs = malloc(c.cap * sizeof *c.recs))) {
         mp__lock_release(&p->lock);
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory to list %zu allocations", p->name, c.cap);

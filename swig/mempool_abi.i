@@ -61,6 +61,7 @@
     mp_status mp_pool_get_device,
     mp_status mp_pool_set_stream,
     mp_status mp_pool_get_stream,
+    mp_status mp_pool_deallocate_on_stream,
     mp_status mp_pool_copy_host_to_device,
     mp_status mp_pool_copy_device_to_host,
     mp_status mp_pool_copy_device_to_device

@@ -76,6 +76,7 @@ START_TEST(null_pool_is_an_invalid_argument_everywhere)
         mp_pool_copy_host_to_device(NULL, &n, &n, 1),
         mp_pool_copy_device_to_host(NULL, &n, &n, 1),
         mp_pool_copy_device_to_device(NULL, &n, &n, 1),
+        mp_pool_deallocate_on_stream(NULL, &n, NULL),
     };
     for (size_t i = 0; i < sizeof results / sizeof *results; i++)
         ck_assert_msg(results[i] == MP_ERR_INVALID_ARGUMENT, "call %zu returned %s", i, mp_status_name(results[i]));
@@ -205,6 +206,9 @@ START_TEST(gpu_calls_on_a_host_pool_are_invalid_operations)
     REJECTS(p, mp_pool_copy_host_to_device(p, buf, buf, 8), MP_ERR_INVALID_OPERATION, "host memory");
     REJECTS(p, mp_pool_copy_device_to_host(p, buf, buf, 8), MP_ERR_INVALID_OPERATION, "host memory");
     REJECTS(p, mp_pool_copy_device_to_device(p, buf, buf, 8), MP_ERR_INVALID_OPERATION, "host memory");
+    void *b = alloc_ok(p, 8);
+    REJECTS(p, mp_pool_deallocate_on_stream(p, b, NULL), MP_ERR_INVALID_OPERATION, "host memory");
+    ck_ok(mp_pool_deallocate(p, b));
     mp_pool_destroy(p);
 }
 END_TEST

@@ -216,9 +216,15 @@ START_TEST(old_and_new_sized_stats_structs_are_served)
     memset(&old, 0xEE, sizeof old);
     old.struct_size = offsetof(mp_stats, live_allocations);
     ck_status(mp_pool_get_stats(p, &old), MP_ERR_INVALID_ARGUMENT); /* below the 1.0 size */
-    old.struct_size = sizeof old;
+    /* A program built against 1.0, whose mp_stats ends at live_allocations:
+     * served, and the 1.1 field past its end left alone. */
+    old.struct_size = offsetof(mp_stats, pending_frees);
     ck_ok(mp_pool_get_stats(p, &old));
     ck_assert_uint_eq(old.live_allocations, 1);
+    ck_assert_uint_eq(old.pending_frees, 0xEEEEEEEEEEEEEEEEull);
+    old.struct_size = sizeof old;
+    ck_ok(mp_pool_get_stats(p, &old));
+    ck_assert_uint_eq(old.pending_frees, 0);
     mp_pool_destroy(p);
 }
 END_TEST

@@ -132,11 +132,11 @@ func (cfg Config) Validate(t MemoryType) error {
 
 // Stats is a snapshot of a pool's statistics.
 type Stats struct {
-	TotalAllocated, CurrentUsed, PeakUsage          uint64
-	AllocationCount, DeallocationCount              uint64
-	FragmentationRatio                              float64
-	ReservedBytes, ChunkCount, FailedAllocations    uint64
-	LiveAllocations                                 uint64
+	TotalAllocated, CurrentUsed, PeakUsage       uint64
+	AllocationCount, DeallocationCount           uint64
+	FragmentationRatio                           float64
+	ReservedBytes, ChunkCount, FailedAllocations uint64
+	LiveAllocations, PendingFrees                uint64
 }
 
 // AllocationInfo is one live allocation.
@@ -191,7 +191,9 @@ func (p *Pool) AllocateFlags(size uint64, flags AllocFlags) (unsafe.Pointer, err
 }
 
 // Deallocate frees a block of this pool.
-func (p *Pool) Deallocate(ptr unsafe.Pointer) error { return capi.Mp_pool_deallocate(p.h, uintptr(ptr)) }
+func (p *Pool) Deallocate(ptr unsafe.Pointer) error {
+	return capi.Mp_pool_deallocate(p.h, uintptr(ptr))
+}
 
 // Bytes is a []byte view of size bytes of CPU memory at ptr; it does not
 // keep the block alive, and must not be used after Deallocate.
@@ -248,11 +250,11 @@ func (p *Pool) Stats() (Stats, error) {
 		AllocationCount: s.GetAllocation_count(), DeallocationCount: s.GetDeallocation_count(),
 		FragmentationRatio: s.GetFragmentation_ratio(), ReservedBytes: s.GetReserved_bytes(),
 		ChunkCount: s.GetChunk_count(), FailedAllocations: s.GetFailed_allocations(),
-		LiveAllocations: s.GetLive_allocations(),
+		LiveAllocations: s.GetLive_allocations(), PendingFrees: s.GetPending_frees(),
 	}, nil
 }
 
-func (p *Pool) ResetStats() error               { return capi.Mp_pool_reset_stats(p.h) }
+func (p *Pool) ResetStats() error              { return capi.Mp_pool_reset_stats(p.h) }
 func (p *Pool) SetTracking(enabled bool) error { return capi.Mp_pool_set_tracking(p.h, enabled) }
 
 func (p *Pool) Tracking() (bool, error) {
@@ -326,6 +328,12 @@ func (p *Pool) Stream() (uintptr, error) {
 	return out[0], err
 }
 
+// DeallocateOnStream frees a block that work on stream may still use; the
+// pool reuses it once that work is done.
+func (p *Pool) DeallocateOnStream(ptr unsafe.Pointer, stream uintptr) error {
+	return capi.Mp_pool_deallocate_on_stream(p.h, uintptr(ptr), stream)
+}
+
 func (p *Pool) CopyHostToDevice(dst, src unsafe.Pointer, size uint64) error {
 	return capi.Mp_pool_copy_host_to_device(p.h, uintptr(dst), uintptr(src), int64(size))
 }
@@ -376,6 +384,7 @@ func CreateGPUPool(name string, cfg Config) (*Pool, error) {
 }
 
 func DestroyPool(name string) error { return capi.Mp_registry_destroy(name) }
+
 // ResetAllPools empties every registry pool.
 func ResetAllPools() { capi.Mp_registry_reset_all() }
 
@@ -402,7 +411,9 @@ func Allocate(size uint64, poolName string) (unsafe.Pointer, error) {
 	return unsafe.Pointer(out[0]), err
 }
 
-func Deallocate(ptr unsafe.Pointer, poolName string) error { return capi.Mp_deallocate(poolName, uintptr(ptr)) }
+func Deallocate(ptr unsafe.Pointer, poolName string) error {
+	return capi.Mp_deallocate(poolName, uintptr(ptr))
+}
 
 // AllocateGPU takes size bytes from the registry GPU pool poolName.
 func AllocateGPU(size uint64, poolName string) (unsafe.Pointer, error) {

@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #define MP_VERSION_MAJOR 1
-#define MP_VERSION_MINOR 0
+#define MP_VERSION_MINOR 1
 #define MP_VERSION_PATCH 0
 #define MP_VERSION_NUMBER (MP_VERSION_MAJOR * 10000 + MP_VERSION_MINOR * 100 + MP_VERSION_PATCH)
 
@@ -219,6 +219,7 @@ typedef struct mp_stats {
     uint64_t chunk_count;           /**< chunks held from the backend */
     uint64_t failed_allocations;    /**< allocations that returned an error after validation */
     uint64_t live_allocations;      /**< blocks currently allocated, tracked or not */
+    uint64_t pending_frees;         /**< blocks freed on another stream whose work has not finished (since 1.1) */
 } mp_stats;
 
 /** One live allocation (the seed's AllocationInfo). (since 1.0) */
@@ -289,6 +290,11 @@ MP_API mp_status mp_pool_get_device(const mp_pool *pool, int *out_device);
 MP_API mp_status mp_pool_set_stream(mp_pool *pool, void *stream);
 /** The pool's stream. (since 1.0) */
 MP_API mp_status mp_pool_get_stream(const mp_pool *pool, void **out_stream);
+/** Frees a block that work queued on stream may still use: the pool records an event there
+ *  and hands the block out again only once it has completed. On the pool's own stream this is
+ *  mp_pool_deallocate, since later work on that stream runs after the work already queued. (since 1.1)
+ */
+MP_API mp_status mp_pool_deallocate_on_stream(mp_pool *pool, void *ptr, void *stream);
 /** Copies size bytes from host to device on the pool's stream and waits for it. (since 1.0) */
 MP_API mp_status mp_pool_copy_host_to_device(mp_pool *pool, void *dst, const void *src, size_t size);
 /** Copies size bytes from device to host on the pool's stream and waits for it. (since 1.0) */

@@ -420,6 +420,8 @@ class GPUMemoryPool : public BasicMemoryPool {
 public:
     GPUMemoryPool(const std::string &name, const PoolConfig &config) : BasicMemoryPool(name, MemoryType::GPU, config) {}
 
+    using BasicMemoryPool::deallocate;
+
     void setDevice(int deviceId) { detail::check(mp_pool_set_device(handle(), deviceId)); }
     int getDevice() const
     {
@@ -433,6 +435,12 @@ public:
         void *s = nullptr;
         detail::check(mp_pool_get_stream(handle(), &s));
         return static_cast<cudaStream_t>(s);
+    }
+
+    /// Frees a block that work on stream may still use; it is reused once that work is done.
+    void deallocate(void *ptr, cudaStream_t stream)
+    {
+        detail::check(mp_pool_deallocate_on_stream(handle(), ptr, stream));
     }
 
     void copyHostToDevice(void *dst, const void *src, size_t size)

@@ -202,6 +202,11 @@ public final class MemoryPool implements AutoCloseable {
         return out[0];
     }
 
+    /** Frees a block that work on stream may still use; the pool reuses it once that work is done. */
+    public void deallocateOnStream(long address, long stream) {
+        MempoolNative.mp_pool_deallocate_on_stream(handle, address, stream);
+    }
+
     public void copyHostToDevice(long dst, long src, long size) {
         MempoolNative.mp_pool_copy_host_to_device(handle, dst, src, size);
     }

@@ -5,7 +5,7 @@ import org.mempool.internal.mp_stats;
 /** A snapshot of a pool's statistics (the seed's MemoryStats queries). */
 public final class MemoryStats {
     private final long totalAllocated, currentUsed, peakUsage, allocationCount, deallocationCount;
-    private final long reservedBytes, chunkCount, failedAllocations, liveAllocations;
+    private final long reservedBytes, chunkCount, failedAllocations, liveAllocations, pendingFrees;
     private final double fragmentationRatio;
 
     MemoryStats(mp_stats s) {
@@ -19,6 +19,7 @@ public final class MemoryStats {
         chunkCount = s.getChunk_count().longValue();
         failedAllocations = s.getFailed_allocations().longValue();
         liveAllocations = s.getLive_allocations().longValue();
+        pendingFrees = s.getPending_frees().longValue();
     }
 
     public long getTotalAllocated() { return totalAllocated; }
@@ -32,4 +33,6 @@ public final class MemoryStats {
     public long getChunkCount() { return chunkCount; }
     public long getFailedAllocations() { return failedAllocations; }
     public long getLiveAllocations() { return liveAllocations; }
+    /** Blocks freed on another stream whose work has not finished yet. */
+    public long getPendingFrees() { return pendingFrees; }
 }
