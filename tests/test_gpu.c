@@ -7,6 +7,121 @@
 
 #define SKIP 77
 
+#ifdef MEMPOOL_TEST_CUDA
+#include <cuda_runtime_api.h>
+int mpt_fill(void *p, size_t words, unsigned seed, void *stream);
+int mpt_spin(void *p, double ms, void *stream);
+
+static mp_pool *fixed_gpu(const char *name, size_t block, size_t blocks)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_fixed_size_gpu(&c, block, 0));
+    c.initial_size = c.max_size = block * blocks;
+    mp_pool *p = NULL;
+    ck_ok(mp_pool_create(name, MP_MEMORY_GPU, &c, &p));
+    return p;
+}
+
+/* A kernel writes a pattern into pool memory; the host reads it back. */
+START_TEST(a_kernel_writes_pool_memory)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    mp_pool *p = NULL;
+    ck_ok(mp_pool_create("kernel", MP_MEMORY_GPU, &c, &p));
+    enum { WORDS = 1 << 18 };
+    unsigned *d = NULL, *h = malloc(WORDS * sizeof *h);
+    ck_ok(mp_pool_allocate(p, WORDS * sizeof *d, (void **)&d));
+    ck_assert_int_eq(mpt_fill(d, WORDS, 0xABCDu, NULL), 0);
+    ck_assert_int_eq(cudaMemsetAsync(d, 0, 16, NULL), 0); /* and cudaMemset on pool memory */
+    ck_ok(mp_pool_copy_device_to_host(p, h, d, WORDS * sizeof *d));
+    for (unsigned i = 0; i < WORDS; i++)
+        ck_assert_uint_eq(h[i], i < 4 ? 0u : (0xABCDu ^ (unsigned)(i * 2654435761u)));
+    ck_ok(mp_pool_deallocate(p, d));
+    free(h);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* A block that a long kernel on another stream still uses is not handed out
+ * again until the kernel is done, even when the pool is otherwise full. */
+START_TEST(a_block_in_use_on_another_stream_waits_for_it)
+{
+    cudaStream_t other;
+    ck_assert_int_eq(cudaStreamCreateWithFlags(&other, cudaStreamNonBlocking), 0);
+    mp_pool *p = fixed_gpu("stream-safe", 1 << 20, 2);
+    void *a, *b, *x = NULL;
+    ck_ok(mp_pool_allocate(p, 1 << 20, &a));
+    ck_ok(mp_pool_allocate(p, 1 << 20, &b));
+    ck_assert_int_eq(mpt_spin(a, 400.0, other), 0);
+    ck_ok(mp_pool_deallocate_on_stream(p, a, other));
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.pending_frees, 1);
+    ck_assert_uint_eq(s.live_allocations, 1);
+    ck_status(mp_pool_allocate(p, 1 << 20, &x), MP_ERR_OUT_OF_MEMORY); /* a is still busy */
+    ck_assert_int_eq(cudaStreamQuery(other), cudaErrorNotReady);      /* and the kernel still runs */
+    ck_status(mp_pool_deallocate(p, a), MP_ERR_INVALID_POINTER);
+    ck_detail_has("already freed on a stream");
+    bool owned = true;
+    ck_ok(mp_pool_owns(p, a, &owned));
+    ck_assert(!owned);
+    ck_intact(p);
+    ck_assert_int_eq(cudaStreamSynchronize(other), 0);
+    ck_ok(mp_pool_allocate(p, 1 << 20, &x));
+    ck_assert_ptr_eq(x, a); /* reused once the kernel finished */
+    ck_assert_uint_eq(stats_of(p).pending_frees, 0);
+    ck_ok(mp_pool_deallocate(p, x));
+    ck_ok(mp_pool_deallocate(p, b));
+    mp_pool_destroy(p);
+    cudaStreamDestroy(other);
+}
+END_TEST
+
+/* On the pool's own stream, reuse is immediate: later work on that stream
+ * runs after the kernel that used the block. */
+START_TEST(a_block_freed_on_the_pools_stream_is_reused_at_once)
+{
+    cudaStream_t own;
+    ck_assert_int_eq(cudaStreamCreateWithFlags(&own, cudaStreamNonBlocking), 0);
+    mp_pool *p = fixed_gpu("own-stream", 1 << 20, 2);
+    ck_ok(mp_pool_set_stream(p, own));
+    void *stream = NULL;
+    ck_ok(mp_pool_get_stream(p, &stream));
+    ck_assert_ptr_eq(stream, own);
+    void *a, *x;
+    ck_ok(mp_pool_allocate(p, 1 << 20, &a));
+    ck_assert_int_eq(mpt_spin(a, 200.0, own), 0);
+    ck_ok(mp_pool_deallocate_on_stream(p, a, own));
+    ck_assert_uint_eq(stats_of(p).pending_frees, 0);
+    ck_ok(mp_pool_allocate(p, 1 << 20, &x));
+    ck_assert_ptr_eq(x, a);
+    ck_assert_int_eq(cudaStreamQuery(own), cudaErrorNotReady); /* reused while the kernel runs: stream order */
+    ck_assert_int_eq(cudaStreamSynchronize(own), 0);
+    ck_ok(mp_pool_deallocate(p, x));
+    mp_pool_destroy(p);
+    cudaStreamDestroy(own);
+}
+END_TEST
+
+/* Device out of memory is MP_ERR_OUT_OF_MEMORY with the CUDA error named. */
+START_TEST(device_out_of_memory_is_out_of_memory)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    c.initial_size = 0;
+    mp_pool *p = NULL;
+    ck_ok(mp_pool_create("huge", MP_MEMORY_GPU, &c, &p));
+    void *x = (void *)1;
+    ck_status(mp_pool_allocate(p, (size_t)1 << 42, &x), MP_ERR_OUT_OF_MEMORY); /* 4 TiB */
+    ck_detail_has("cudaErrorMemoryAllocation");
+    ck_assert_ptr_null(x);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+#endif
+
 static mp_pool *gpu_pool(const char *name, mp_config c)
 {
     mp_pool *p = NULL;
@@ -100,6 +215,29 @@ START_TEST(allocation_flags_use_side_arenas)
     ck_ok(mp_pool_deallocate(p, managed));
     ck_ok(mp_pool_trim(p, 1 << 16));
     ck_assert_uint_eq(stats_of(p).chunk_count, 1);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(gpu_pool_serves_pinned_and_managed_flags)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    mp_pool *p = gpu_pool("gpu-flags", c);
+    unsigned char *pinned = NULL, *managed = NULL;
+    void *device = NULL;
+    ck_ok(mp_pool_allocate(p, 4096, &device));
+    ck_ok(mp_pool_allocate_flags(p, 4096, MP_ALLOC_PINNED, (void **)&pinned));
+    ck_ok(mp_pool_allocate_flags(p, 4096, MP_ALLOC_MANAGED, (void **)&managed));
+    memset(pinned, 0x5C, 4096); /* both are host-accessible */
+    ck_ok(mp_pool_copy_host_to_device(p, device, pinned, 4096));
+    ck_ok(mp_pool_copy_device_to_host(p, managed, device, 4096));
+    ck_assert_uint_eq(managed[4095], 0x5C);
+    ck_assert_uint_eq(stats_of(p).chunk_count, 3);
+    ck_ok(mp_pool_deallocate(p, pinned));
+    ck_ok(mp_pool_deallocate(p, managed));
+    ck_ok(mp_pool_deallocate(p, device));
+    ck_intact(p);
     mp_pool_destroy(p);
 }
 END_TEST
@@ -206,8 +344,15 @@ static Suite *device_suite(void)
     tcase_add_test(t, device_pools_round_trip_data);
     tcase_add_test(t, pinned_and_managed_pools_round_trip_data);
     tcase_add_test(t, allocation_flags_use_side_arenas);
+    tcase_add_test(t, gpu_pool_serves_pinned_and_managed_flags);
     tcase_add_test(t, live_device_blocks_never_overlap);
     tcase_add_test(t, device_selection_and_limits);
+#ifdef MEMPOOL_TEST_CUDA
+    tcase_add_test(t, a_kernel_writes_pool_memory);
+    tcase_add_test(t, a_block_in_use_on_another_stream_waits_for_it);
+    tcase_add_test(t, a_block_freed_on_the_pools_stream_is_reused_at_once);
+    tcase_add_test(t, device_out_of_memory_is_out_of_memory);
+#endif
     suite_add_tcase(s, t);
     return s;
 }
