@@ -60,7 +60,7 @@ return {
       doc = "Synchronisation of a pool with thread_safe set. In this version MP_SYNC_LOCK_FREE\n" ..
             "takes the same mutex path as MP_SYNC_MUTEX; the lock-free path comes in a later 1.x.",
       values = {
-        { "MP_SYNC_MUTEX", 0, "one mutex around each operation" },
+        { "MP_SYNC_MUTEX", 0, "one lock around each operation (one atomic when uncontended)" },
         { "MP_SYNC_LOCK_FREE", 1, "lock-free fast paths (currently the mutex path, see above)" },
       } },
     { name = "mp_memory_type", group = "config", since = "1.0",

@@ -10,6 +10,7 @@
  * that a pointer freed into the wrong pool is reported with its owner. */
 #include "pool.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -14,14 +14,19 @@
  * size and sequence number) live in host memory; a hash map finds the live
  * descriptor of an address. So the managed memory may be on a GPU, and a
  * foreign, interior or double-freed pointer is simply absent from the map.
- * A chunk's first descriptor never changes (merges keep the lower one), so
- * it stands for the chunk.
+ * chunk->sdata points at the chunk's first block (the paths that move a
+ * block boundary keep it current), which stands for the chunk.
  *
  * Invariants (checked by tlsf_check): a chunk's blocks tile it exactly;
  * no two neighbours are both free; each free block is in the list of its
  * class and each list's bit is set iff the list is non-empty; each live
  * block is in the map and the map holds nothing else; the byte and block
  * counters match.
+ *
+ * Fast path: a split or merge that leaves the free block in the size class
+ * it was in keeps its place in the list (only its address and size change),
+ * so the common allocate+free of a small block next to a large free one
+ * touches no list at all.
  *
  * Complexity: alloc and release O(1) (the map is O(1) expected).
  */
@@ -82,7 +87,8 @@ static tblock *desc_get(tlsf *t)
     }
     tblock *b = t->spare;
     t->spare = b->next_free;
-    memset(b, 0, sizeof *b);
+    b->prev_phys = b->next_phys = b->prev_free = b->next_free = NULL;
+    b->free = false;
     return b;
 }
 
@@ -93,7 +99,7 @@ static void desc_put(tlsf *t, tblock *b)
 }
 
 /* The class of a block of u units. */
-static void mapping(size_t u, unsigned *fl, unsigned *sl)
+static inline void mapping(size_t u, unsigned *fl, unsigned *sl)
 {
     if (u < SL_COUNT) {
         *fl = 0;
@@ -105,7 +111,15 @@ static void mapping(size_t u, unsigned *fl, unsigned *sl)
     }
 }
 
-static void insert_free(tlsf *t, tblock *b)
+static inline bool same_class(const tlsf *t, size_t a, size_t b)
+{
+    unsigned fa, sa, fb, sb;
+    mapping(a >> t->unit_log2, &fa, &sa);
+    mapping(b >> t->unit_log2, &fb, &sb);
+    return fa == fb && sa == sb;
+}
+
+static inline void insert_free(tlsf *t, tblock *b)
 {
     unsigned fl, sl;
     mapping(b->size >> t->unit_log2, &fl, &sl);
@@ -119,7 +133,7 @@ static void insert_free(tlsf *t, tblock *b)
     t->sl_bitmap[fl] |= 1u << sl;
 }
 
-static void remove_free(tlsf *t, tblock *b)
+static inline void remove_free(tlsf *t, tblock *b)
 {
     unsigned fl, sl;
     mapping(b->size >> t->unit_log2, &fl, &sl);
@@ -244,6 +258,27 @@ static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info)
     tblock *b = find_fit(t, need >> t->unit_log2);
     if (!b || !mp__ptrmap_reserve(&t->live))
         return NULL;
+    if (b->size - need >= t->unit && same_class(t, b->size - need, b->size)) {
+        /* The rest stays where b is listed: b becomes the rest, a new
+         * descriptor takes the front. */
+        tblock *front = desc_get(t);
+        if (front) {
+            front->addr = b->addr;
+            front->size = need;
+            front->chunk = b->chunk;
+            front->prev_phys = b->prev_phys;
+            front->next_phys = b;
+            if (front->prev_phys)
+                front->prev_phys->next_phys = front;
+            else
+                b->chunk->sdata = front; /* the chunk's first block */
+            b->prev_phys = front;
+            b->addr += need;
+            b->size -= need;
+            b = front;
+            goto found;
+        }
+    }
     remove_free(t, b);
     if (b->size - need >= t->unit) {
         tblock *rest = desc_get(t); /* without one, hand out the whole block */
@@ -260,6 +295,7 @@ static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info)
             insert_free(t, rest);
         }
     }
+found:
     b->info = *info;
     mp__ptrmap_put(&t->live, b->addr, b);
     t->free_bytes -= b->size;
@@ -278,6 +314,19 @@ static mp_status tlsf_release(void *st, mp__chunk *chunk, uintptr_t p, mp__block
     t->free_bytes += b->size;
     t->live_blocks--;
     tblock *next = b->next_phys;
+    tblock *prev = b->prev_phys;
+    if (next && next->free && !(prev && prev->free) && same_class(t, next->size + b->size, next->size)) {
+        /* next absorbs b where it is listed. */
+        next->addr = b->addr;
+        next->size += b->size;
+        next->prev_phys = prev;
+        if (prev)
+            prev->next_phys = next;
+        else
+            chunk->sdata = next;
+        desc_put(t, b);
+        return MP_OK;
+    }
     if (next && next->free) {
         remove_free(t, next);
         b->size += next->size;
@@ -286,7 +335,6 @@ static mp_status tlsf_release(void *st, mp__chunk *chunk, uintptr_t p, mp__block
             b->next_phys->prev_phys = b;
         desc_put(t, next);
     }
-    tblock *prev = b->prev_phys;
     if (prev && prev->free) {
         remove_free(t, prev);
         prev->size += b->size;

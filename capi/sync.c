@@ -1,23 +1,40 @@
-/* Sync modes. The lock-free mode shares the mutex until its own fast path
- * lands; the header says so in mp_sync_type's comment. */
+/* The pool lock's slow path. A waiter reads the flag until it looks free
+ * (no cache-line ping-pong while it spins), tries the exchange again, and
+ * after a bounded spin yields its CPU, so a holder that was preempted gets
+ * to run even when threads outnumber cores. Critical sections are a few
+ * dozen nanoseconds: sleeping in the kernel would cost more than it saves. */
 #include "sync.h"
 
-#include <string.h>
+#include <sched.h>
 
 mp_status mp__lock_init(mp__lock *lock, bool thread_safe, mp_sync_type type)
 {
     (void)type;
     lock->enabled = thread_safe;
-    if (!thread_safe)
-        return MP_OK;
-    int e = pthread_mutex_init(&lock->mutex, NULL);
-    if (e != 0)
-        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pthread_mutex_init failed: %s", strerror(e));
+    atomic_init(&lock->held, 0);
     return MP_OK;
 }
 
-void mp__lock_fini(mp__lock *lock)
+void mp__lock_fini(mp__lock *lock) { (void)lock; }
+
+static inline void cpu_relax(void)
 {
-    if (lock->enabled)
-        pthread_mutex_destroy(&lock->mutex);
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+void mp__lock_wait(mp__lock *lock)
+{
+    for (;;) {
+        for (int spin = 0; spin < 128; spin++) {
+            if (!atomic_load_explicit(&lock->held, memory_order_relaxed) &&
+                !atomic_exchange_explicit(&lock->held, 1, memory_order_acquire))
+                return;
+            cpu_relax();
+        }
+        sched_yield();
+    }
 }

@@ -97,7 +97,7 @@ typedef enum mp_allocator_type {
  *  takes the same mutex path as MP_SYNC_MUTEX; the lock-free path comes in a later 1.x. (since 1.0)
  */
 typedef enum mp_sync_type {
-    MP_SYNC_MUTEX = 0,              /**< one mutex around each operation */
+    MP_SYNC_MUTEX = 0,              /**< one lock around each operation (one atomic when uncontended) */
     MP_SYNC_LOCK_FREE = 1,          /**< lock-free fast paths (currently the mutex path, see above) */
 } mp_sync_type;
 
