@@ -6,6 +6,7 @@
  * table stays short. Every entry point validates all of its input before it
  * changes anything: a rejected call leaves the pool as it was. */
 #include "cuda_rt.h"
+#include "instrument.h"
 #include "pool.h"
 
 #include <stdlib.h>
@@ -31,6 +32,31 @@ mp_status mp__check_name(const char *name)
         if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
             return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name has a control character at byte %zu", i);
     return MP_OK;
+}
+
+/* ---- tools (instrument.h) ---------------------------------------------- */
+
+/* Whether the tools are told about this arena's blocks. */
+static inline bool tooled(const mp_pool *pool, const mp__arena *a)
+{
+    return !pool->debug && a->backend->host_accessible;
+}
+
+static void forget_block(void *ctx, uintptr_t block, size_t block_size, const mp__blockinfo *info)
+{
+    (void)ctx;
+    (void)info;
+    mp__tool_free((void *)block, block_size);
+}
+
+/* Every live block of the tooled arenas is about to vanish at once. */
+static void tools_forget_live(mp_pool *pool)
+{
+    if (!mp__tool_valgrind())
+        return; /* ASan needs no walk: the chunks are poisoned whole */
+    for (int i = 0; i < MP__ARENAS; i++)
+        if (pool->arena[i].st && tooled(pool, &pool->arena[i]))
+            pool->strategy->foreach_live(pool->arena[i].st, forget_block, NULL);
 }
 
 /* ---- chunk table ------------------------------------------------------ */
@@ -114,6 +140,8 @@ static mp_status add_chunk(mp_pool *pool, mp__arena *a, size_t size)
     pool->reserved += size;
     a->last_chunk = size;
     a->nchunks++;
+    if (tooled(pool, a))
+        mp__tool_chunk_added(ext.base, size);
     return MP_OK;
 }
 
@@ -122,6 +150,8 @@ static void drop_chunk(mp_pool *pool, mp__chunk *c)
     mp__arena *a = c->arena;
     pool->strategy->detach(a->st, c);
     table_remove(pool, c);
+    if (tooled(pool, a))
+        mp__tool_chunk_removed(c->extent.base, c->size);
     a->backend->release(pool->device, &c->extent);
     pool->reserved -= c->size;
     if (--a->nchunks == 0)
@@ -257,6 +287,7 @@ void mp__pool_free(mp_pool *pool)
 {
     mp__pools_untrack(pool);
     mp__stream_fini(&pool->pending);
+    tools_forget_live(pool);
     while (pool->nchunks)
         drop_chunk(pool, pool->chunks[pool->nchunks - 1]);
     for (int i = 0; i < MP__ARENAS; i++)
@@ -340,6 +371,8 @@ mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flag
         mp__stats_on_alloc(&pool->counters, size);
     if (pool->debug)
         block = mp__debug_on_alloc(pool->debug, mp__addr(block), size);
+    else if (tooled(pool, a))
+        mp__tool_alloc(block, size);
     mp__lock_release(&pool->lock);
     *out_ptr = block;
     return MP_OK;
@@ -403,6 +436,8 @@ mp_status mp__pool_free_block(mp_pool *pool, void *ptr, bool deferred, void *str
         mp__stats_on_free(&pool->counters, info.requested);
     if (pool->debug)
         s = mp__debug_on_free(pool->debug, pool->name, block, &info);
+    else if (tooled(pool, c->arena))
+        mp__tool_free((void *)block, info.requested ? info.requested : pool->params.stride);
     mp__lock_release(&pool->lock);
     return s;
 }
@@ -418,9 +453,13 @@ mp_status mp_pool_reset(mp_pool *pool)
         return s;
     mp__lock_acquire(&pool->lock);
     mp__stream_forget(&pool->pending);
+    tools_forget_live(pool);
     for (int i = 0; i < MP__ARENAS; i++)
         if (pool->arena[i].st)
             pool->strategy->reset(pool->arena[i].st);
+    for (size_t i = 0; i < pool->nchunks; i++)
+        if (tooled(pool, pool->chunks[i]->arena))
+            mp__tool_chunk_added(pool->chunks[i]->extent.base, pool->chunks[i]->size);
     mp__stats_on_reset(&pool->counters);
     mp__lock_release(&pool->lock);
     return MP_OK;
