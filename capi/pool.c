@@ -161,12 +161,13 @@ static void drop_chunk(mp_pool *pool, mp__chunk *c)
 
 static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
 
-/* Adds a chunk able to serve `need` bytes: the previous chunk times
- * growth_factor (initial_size first), clipped to max_size; if the backend
- * cannot supply that much, exactly `need`. */
-static mp_status grow(mp_pool *pool, mp__arena *a, size_t need)
+/* Adds a chunk able to serve `need` bytes: `want` bytes (0: the previous
+ * chunk times growth_factor, initial_size first), clipped to max_size; if
+ * the backend cannot supply that much, exactly `need`. */
+static mp_status grow(mp_pool *pool, mp__arena *a, size_t need, size_t want)
 {
-    size_t want = a->last_chunk ? mul_sat(a->last_chunk, pool->cfg.growth_factor) : pool->cfg.initial_size;
+    if (!want)
+        want = a->last_chunk ? mul_sat(a->last_chunk, pool->cfg.growth_factor) : pool->cfg.initial_size;
     if (want < need)
         want = need;
     if (want > 2 * MP__MAX_REQUEST)
@@ -182,6 +183,50 @@ static mp_status grow(mp_pool *pool, mp__arena *a, size_t need)
     mp_status s = add_chunk(pool, a, want);
     if (s == MP_ERR_OUT_OF_MEMORY && want > need)
         s = add_chunk(pool, a, need);
+    return s;
+}
+
+/* The slow path of an allocation: grow (by what the policy's grow hook
+ * says, else by growth_factor) and, if that fails, let the on_oom hook make
+ * room once. Hooks run with the lock released, on a copy of the policy.
+ * Called and returns with the lock held. */
+static mp_status allocate_slow(mp_pool *pool, mp__arena *a, size_t need, size_t size, const mp__blockinfo *info,
+                               void **out)
+{
+    size_t chunk = pool->strategy->chunk_size_for(a->st, need), want = 0;
+    char detail[256] = "";
+    mp_policy pol = pool->policy;
+    mp_status s = MP_OK;
+    if (pol.grow) {
+        mp__lock_release(&pool->lock);
+        s = pol.grow(pol.user, pool, chunk, &want, detail, sizeof detail);
+        mp__lock_acquire(&pool->lock);
+        if ((*out = pool->strategy->alloc(a->st, need, info)))
+            return MP_OK; /* another thread freed room meanwhile */
+        if (s != MP_OK)
+            s = mp__fail(s, "pool '%s': the growth policy refused %zu bytes: %s", pool->name, chunk, detail);
+        else if (want < chunk)
+            s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': the growth policy offered %zu bytes, %zu are needed",
+                         pool->name, want, chunk);
+    }
+    if (s == MP_OK)
+        s = grow(pool, a, chunk, want);
+    if (s == MP_OK && (*out = pool->strategy->alloc(a->st, need, info)))
+        return MP_OK;
+    if (s == MP_OK)
+        s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for bookkeeping", pool->name);
+    if (pol.on_oom) {
+        detail[0] = 0;
+        mp__lock_release(&pool->lock);
+        mp_status h = pol.on_oom(pol.user, pool, size, detail, sizeof detail);
+        mp__lock_acquire(&pool->lock);
+        if (h != MP_OK)
+            return mp__fail(h, "pool '%s': %zu bytes failed and the out-of-memory policy failed: %s", pool->name,
+                            size, detail);
+        if ((*out = pool->strategy->alloc(a->st, need, info)) ||
+            (grow(pool, a, chunk, 0) == MP_OK && (*out = pool->strategy->alloc(a->st, need, info))))
+            return MP_OK;
+    }
     return s;
 }
 
@@ -286,6 +331,8 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
 void mp__pool_free(mp_pool *pool)
 {
     mp__pools_untrack(pool);
+    if (pool->policy.release)
+        pool->policy.release(pool->policy.user);
     mp__stream_fini(&pool->pending);
     tools_forget_live(pool);
     while (pool->nchunks)
@@ -358,9 +405,7 @@ mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flag
         block = pool->strategy->alloc(a->st, need, &info);
     }
     if (MP__UNLIKELY(!block)) {
-        s = grow(pool, a, pool->strategy->chunk_size_for(a->st, need));
-        if (s == MP_OK && !(block = pool->strategy->alloc(a->st, need, &info)))
-            s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for bookkeeping", pool->name);
+        s = allocate_slow(pool, a, need, size, &info, &block);
         if (s != MP_OK) {
             pool->counters.failed++;
             mp__lock_release(&pool->lock);

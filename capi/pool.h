@@ -39,6 +39,7 @@ struct mp_pool {
     mp__counters counters;
     mp__debug *debug; /* NULL unless enable_debugging */
     mp__stream_queue pending; /* blocks freed on other streams, see stream.c */
+    mp_policy policy;         /* slow-path hooks, see policy.c */
     int device;
     void *stream;
     char name[MP_NAME_MAX + 1];
@@ -67,6 +68,7 @@ mp_status mp__check_name(const char *name);
 #define MP__CONFIG_SIZE_1_0 (offsetof(mp_config, max_size) + sizeof(size_t))
 #define MP__STATS_SIZE_1_0 (offsetof(mp_stats, live_allocations) + sizeof(uint64_t))
 #define MP__ALLOCINFO_SIZE_1_0 (offsetof(mp_allocation_info, sequence) + sizeof(uint64_t))
+#define MP__POLICY_SIZE_1_1 (offsetof(mp_policy, release) + sizeof(mp_release_fn))
 
 /* config.c: read a caller's struct by its struct_size, and validate. */
 mp_status mp__config_read(const mp_config *user, mp_config *out);

@@ -13,7 +13,8 @@
  *   MP_OUT_STRUCT, MP_OUT_RECORDS   structs with struct_size   proxy classes (struct_size preset)
  *   MP_CHECKED (return mp_status)   Java: void, throws the exception named in the manifest
  *                                   Go: error (*Error, which unwraps to a sentinel)
- * Pool handles and addresses are plain integers (Java long, Go uintptr).
+ * Pool and router handles and addresses are plain integers (Java long, Go uintptr).
+ * mp_policy holds C function pointers: Java and Go do not set policies.
  */
 %{
 #include <stdint.h>
@@ -77,13 +78,14 @@ typedef struct mpswig_error { int status; char detail[512]; } mpswig_error;
   }
 %}
 
-%typemap(jni) mp_pool *, const mp_pool *, void *, const void * "jlong"
-%typemap(jtype) mp_pool *, const mp_pool *, void *, const void * "long"
-%typemap(jstype) mp_pool *, const mp_pool *, void *, const void * "long"
-%typemap(javain) mp_pool *, const mp_pool *, void *, const void * "$javainput"
-%typemap(javaout) mp_pool *, const mp_pool *, void *, const void * { return $jnicall; }
-%typemap(in) mp_pool *, const mp_pool *, void *, const void * %{ $1 = ($1_ltype)(intptr_t)$input; %}
-%typemap(out) mp_pool *, const mp_pool *, void *, const void * %{ $result = (jlong)(intptr_t)$1; %}
+%define MP_JAVA_HANDLES mp_pool *, const mp_pool *, mp_router *, const mp_router *, void *, const void * %enddef
+%typemap(jni) MP_JAVA_HANDLES "jlong"
+%typemap(jtype) MP_JAVA_HANDLES "long"
+%typemap(jstype) MP_JAVA_HANDLES "long"
+%typemap(javain) MP_JAVA_HANDLES "$javainput"
+%typemap(javaout) MP_JAVA_HANDLES { return $jnicall; }
+%typemap(in) MP_JAVA_HANDLES %{ $1 = ($1_ltype)(intptr_t)$input; %}
+%typemap(out) MP_JAVA_HANDLES %{ $result = (jlong)(intptr_t)$1; %}
 
 %{
 static int mpswig_java_room(JNIEnv *jenv, jarray a)
@@ -130,6 +132,7 @@ static void mpswig_java_throw(JNIEnv *jenv, mp_status s)
 %typemap(argout) CTYPE SHAPE %{ { JELEM v = (JELEM)(intptr_t)temp$argnum; (*jenv)->SETREGION(jenv, $input, 0, 1, &v); } %}
 %enddef
 MP_JAVA_OUT(mp_pool **, MP_OUT_HANDLE, jlongArray, long[], jlong, SetLongArrayRegion)
+MP_JAVA_OUT(mp_router **, MP_OUT_HANDLE, jlongArray, long[], jlong, SetLongArrayRegion)
 MP_JAVA_OUT(void **, MP_OUT_ADDRESS, jlongArray, long[], jlong, SetLongArrayRegion)
 MP_JAVA_OUT(size_t *, MP_OUT_VALUE, jlongArray, long[], jlong, SetLongArrayRegion)
 MP_JAVA_OUT(int *, MP_OUT_VALUE, jintArray, int[], jint, SetIntArrayRegion)
@@ -210,8 +213,8 @@ mpswig_bytes mpswig_view(void *address, size_t size)
 #cgo LDFLAGS: -lmempool
 %}
 
-%typemap(gotype) mp_pool *, const mp_pool * "uintptr"
-%typemap(in) mp_pool *, const mp_pool * %{ $1 = ($1_ltype)$input; %}
+%typemap(gotype) mp_pool *, const mp_pool *, mp_router *, const mp_router * "uintptr"
+%typemap(in) mp_pool *, const mp_pool *, mp_router *, const mp_router * %{ $1 = ($1_ltype)$input; %}
 
 %define MP_GO_OUT(CTYPE, SHAPE, GOTYPE)
 %typemap(gotype) CTYPE SHAPE %{[]GOTYPE%}
@@ -229,6 +232,7 @@ typedef int32_t int32_c;
 typedef _Bool bool_c;
 %}
 MP_GO_OUT(mp_pool **, MP_OUT_HANDLE, uintptr)
+MP_GO_OUT(mp_router **, MP_OUT_HANDLE, uintptr)
 MP_GO_OUT(void **, MP_OUT_ADDRESS, uintptr)
 MP_GO_OUT(size_t *, MP_OUT_VALUE, uint64)
 MP_GO_OUT(int *, MP_OUT_VALUE, int32)

@@ -12,6 +12,7 @@
 %apply size_t *MP_OUT_VALUE { size_t *out_count };
 %apply char **MP_OUT_STRING { char **out_string, char **out_json, char **out_names };
 %apply int *MP_OUT_VALUE { int *out_count, int *out_device };
+%apply mp_router **MP_OUT_HANDLE { mp_router **out_router };
 
 /* Calls that can fail: Java throws, Go returns an error (swig/mempool.i). */
 %apply mp_status MP_CHECKED {
@@ -64,7 +65,15 @@
     mp_status mp_pool_deallocate_on_stream,
     mp_status mp_pool_copy_host_to_device,
     mp_status mp_pool_copy_device_to_host,
-    mp_status mp_pool_copy_device_to_device
+    mp_status mp_pool_copy_device_to_device,
+    mp_status mp_pool_set_policy,
+    mp_status mp_pool_trim_auto,
+    mp_status mp_router_create,
+    mp_status mp_router_destroy,
+    mp_status mp_router_add,
+    mp_status mp_router_pool_for,
+    mp_status mp_router_allocate,
+    mp_status mp_router_deallocate
 };
 
 %{
@@ -109,7 +118,9 @@ var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_ME
 /* Functions a language deliberately leaves out (reasons in the description). */
 #if defined(SWIGJAVA)
 %ignore mp_string_free;
+%ignore mp_pool_set_policy;
 #endif
 #if defined(SWIGGO)
 %ignore mp_string_free;
+%ignore mp_pool_set_policy;
 #endif

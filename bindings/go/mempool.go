@@ -202,6 +202,9 @@ func Bytes(ptr unsafe.Pointer, size int) []byte { return unsafe.Slice((*byte)(pt
 func (p *Pool) Reset() error                { return capi.Mp_pool_reset(p.h) }
 func (p *Pool) Trim(keepBytes uint64) error { return capi.Mp_pool_trim(p.h, int64(keepBytes)) }
 
+// TrimAuto trims to what the pool's policy keeps (without a policy: its initial size).
+func (p *Pool) TrimAuto() error { return capi.Mp_pool_trim_auto(p.h) }
+
 // Check verifies the allocator's invariants and, in debug mode, every guard.
 func (p *Pool) Check() error { return capi.Mp_pool_check(p.h) }
 
@@ -446,3 +449,49 @@ func StatusName(status int) string   { return capi.Mp_status_name(capi.Enum_SS_m
 func StatusString(status int) string { return capi.Mp_status_string(capi.Enum_SS_mp_status(status)) }
 func LastError() int                 { return int(capi.Mp_last_error()) }
 func LastErrorMessage() string       { return capi.Mp_last_error_message() }
+
+// Router sends each request to a pool by size range: add ranges in
+// increasing order, ^uint64(0) (SIZE_MAX) last for the rest. The pools must
+// outlive the router.
+type Router struct{ h uintptr }
+
+// NewRouter creates an empty router.
+func NewRouter(name string) (*Router, error) {
+	out := []uintptr{0}
+	if err := capi.Mp_router_create(name, out); err != nil {
+		return nil, err
+	}
+	return &Router{out[0]}, nil
+}
+
+// Add sends requests up to maxSize bytes (above the previous range) to pool.
+func (r *Router) Add(maxSize uint64, pool *Pool) error {
+	return capi.Mp_router_add(r.h, int64(maxSize), pool.h)
+}
+
+// PoolFor is the handle of the pool serving size bytes.
+func (r *Router) PoolFor(size uint64) (uintptr, error) {
+	out := []uintptr{0}
+	err := capi.Mp_router_pool_for(r.h, int64(size), out)
+	return out[0], err
+}
+
+func (r *Router) Allocate(size uint64) (unsafe.Pointer, error) {
+	out := []uintptr{0}
+	err := capi.Mp_router_allocate(r.h, int64(size), out)
+	return unsafe.Pointer(out[0]), err
+}
+
+func (r *Router) Deallocate(ptr unsafe.Pointer) error {
+	return capi.Mp_router_deallocate(r.h, uintptr(ptr))
+}
+
+// Close destroys the router (its pools stay); closing twice does nothing.
+func (r *Router) Close() error {
+	if r.h == 0 {
+		return nil
+	}
+	h := r.h
+	r.h = 0
+	return capi.Mp_router_destroy(h)
+}

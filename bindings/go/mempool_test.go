@@ -366,3 +366,42 @@ func TestGoroutinesShareOnePool(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRouterSendsEachSizeToItsPool(t *testing.T) {
+	fcfg, _ := FixedSizeCPU(64)
+	small := mustPool(t, "go-small", fcfg, nil)
+	vcfg, _ := DefaultCPU()
+	rest := mustPool(t, "go-rest", vcfg, nil)
+	r, err := NewRouter("go-router")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Add(64, small); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Add(^uint64(0), rest); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := r.PoolFor(65); h != rest.Handle() {
+		t.Fatal("65 bytes should go to the variable pool")
+	}
+	a, _ := r.Allocate(10)
+	b, _ := r.Allocate(1000)
+	if owned, _ := small.Owns(a); !owned {
+		t.Fatal("10 bytes did not come from the fixed pool")
+	}
+	if err := r.Deallocate(a); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Deallocate(b); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, r.Deallocate(a), ErrInvalidPointer, "")
+	expect(t, r.Add(32, small), ErrInvalidArgument, "above the last one")
+	if err := small.TrimAuto(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Close(); err != nil || r.Close() != nil {
+		t.Fatal("closing twice failed")
+	}
+}

@@ -47,6 +47,8 @@ extern "C" {
 
 /** A pool: opaque; created by mp_pool_create or the registry. */
 typedef struct mp_pool mp_pool;
+/** A size-class router over pools: opaque; created by mp_router_create. */
+typedef struct mp_router mp_router;
 
 /* ---- Version ----------------------------------------------------------- */
 
@@ -301,6 +303,53 @@ MP_API mp_status mp_pool_copy_host_to_device(mp_pool *pool, void *dst, const voi
 MP_API mp_status mp_pool_copy_device_to_host(mp_pool *pool, void *dst, const void *src, size_t size);
 /** Copies size bytes between device addresses on the pool's stream and waits for it. (since 1.0) */
 MP_API mp_status mp_pool_copy_device_to_device(mp_pool *pool, void *dst, const void *src, size_t size);
+
+/* ---- Policies (slow-path hooks) and the size-class router -------------- */
+
+/** How many bytes to add (*out_bytes >= need) when the pool must grow by need; any status
+ *  but MP_OK refuses, with a reason in detail. (since 1.1)
+ */
+typedef mp_status (*mp_grow_fn)(void *user, mp_pool *pool, size_t need, size_t *out_bytes, char *detail, size_t detail_cap);
+/** Called once when an allocation of size failed; may free or reset memory, then returns
+ *  MP_OK to have the allocation tried once more. (since 1.1)
+ */
+typedef mp_status (*mp_oom_fn)(void *user, mp_pool *pool, size_t size, char *detail, size_t detail_cap);
+/** How many reserved bytes mp_pool_trim_auto keeps (*out_keep). (since 1.1) */
+typedef mp_status (*mp_trim_fn)(void *user, mp_pool *pool, size_t reserved, size_t in_use, size_t *out_keep, char *detail, size_t detail_cap);
+/** Called once when the policy is replaced or its pool destroyed. (since 1.1) */
+typedef void (*mp_release_fn)(void *user);
+
+/** Slow-path hooks of a pool. Any hook may be NULL (the built-in behaviour). Hooks run
+ *  without the pool's lock, so they may call into the pool; they run on the thread that
+ *  needed them. The allocate and free fast paths never call them. (since 1.1)
+ */
+typedef struct mp_policy {
+    size_t struct_size;             /**< sizeof(mp_policy) as the caller compiled it */
+    void *user;                     /**< handed to every hook */
+    mp_grow_fn grow;                /**< growth: bytes to add, or refuse */
+    mp_oom_fn on_oom;               /**< out of memory: make room, ask for one retry */
+    mp_trim_fn trim;                /**< trim: bytes to keep */
+    mp_release_fn release;          /**< the policy is dropped */
+} mp_policy;
+
+/** Sets the pool's policy (copied; NULL clears it). The previous policy's release runs. (since 1.1) */
+MP_API mp_status mp_pool_set_policy(mp_pool *pool, const mp_policy *policy);
+/** Trims to what the policy's trim hook keeps (without one: initial_size). (since 1.1) */
+MP_API mp_status mp_pool_trim_auto(mp_pool *pool);
+/** A size-class router: one handle that sends each request to a pool by size. (since 1.1) */
+MP_API mp_status mp_router_create(const char *name, mp_router **out_router);
+/** Destroys the router; its pools stay. (since 1.1) */
+MP_API mp_status mp_router_destroy(mp_router *router);
+/** Sends requests up to max_size bytes (and above the previous range) to pool; SIZE_MAX
+ *  catches everything else. Ranges are added in increasing order. (since 1.1)
+ */
+MP_API mp_status mp_router_add(mp_router *router, size_t max_size, mp_pool *pool);
+/** The pool that serves a request of size bytes. (since 1.1) */
+MP_API mp_status mp_router_pool_for(const mp_router *router, size_t size, mp_pool **out_pool);
+/** Allocates from the pool of size's range. (since 1.1) */
+MP_API mp_status mp_router_allocate(mp_router *router, size_t size, void **out_ptr);
+/** Frees a block of any of the router's pools. (since 1.1) */
+MP_API mp_status mp_router_deallocate(mp_router *router, void *ptr);
 
 /** Initialisers that set struct_size: mp_config c = MP_CONFIG_INIT; */
 #ifdef __cplusplus

@@ -371,6 +371,10 @@ public:
         detail::check(mp_pool_get_backend(pool_, &k));
         return k;
     }
+    /// Slow-path hooks (growth, out of memory, trim); nullptr clears them.
+    void setPolicy(const mp_policy *policy) { detail::check(mp_pool_set_policy(pool_, policy)); }
+    /// Trims to what the policy's trim hook keeps (without one: initialSize).
+    void trimAuto() { detail::check(mp_pool_trim_auto(pool_)); }
     MemoryStats &stats() { return stats_; }
     mp_pool *handle() const noexcept { return pool_; }
 
@@ -578,6 +582,36 @@ private:
 
     std::mutex mutex_;
     std::map<std::string, std::unique_ptr<IMemoryPool>> wrappers_;
+};
+
+// ---- size-class router (beyond the seed) --------------------------------------------------------
+
+/// Sends each request to a pool by size range: add ranges in increasing
+/// order, SIZE_MAX last for the rest. The pools must outlive the router.
+class Router {
+public:
+    explicit Router(const std::string &name) { detail::check(mp_router_create(name.c_str(), &router_)); }
+    ~Router() { mp_router_destroy(router_); }
+    Router(const Router &) = delete;
+    Router &operator=(const Router &) = delete;
+
+    void add(size_t maxSize, BasicMemoryPool &pool) { detail::check(mp_router_add(router_, maxSize, pool.handle())); }
+    mp_pool *poolFor(size_t size) const
+    {
+        mp_pool *p = nullptr;
+        detail::check(mp_router_pool_for(router_, size, &p));
+        return p;
+    }
+    void *allocate(size_t size)
+    {
+        void *p = nullptr;
+        detail::check(mp_router_allocate(router_, size, &p));
+        return p;
+    }
+    void deallocate(void *ptr) { detail::check(mp_router_deallocate(router_, ptr)); }
+
+private:
+    mp_router *router_ = nullptr;
 };
 
 // ---- global helpers ------------------------------------------------------------------------------

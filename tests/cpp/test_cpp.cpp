@@ -233,6 +233,37 @@ static void gpuMemoryPool()
     deallocateGPU(f);
 }
 
+static mp_status growByFourPages(void *, mp_pool *, size_t need, size_t *out, char *, size_t)
+{
+    *out = need > 16384 ? need : 16384;
+    return MP_OK;
+}
+
+static void routerAndPolicy()
+{
+    CPUMemoryPool small("cpp-small", PoolConfig::FixedSizeCPU(64));
+    PoolConfig lazy = PoolConfig::DefaultCPU();
+    lazy.initialSize = 0;
+    CPUMemoryPool rest("cpp-rest", lazy);
+    mp_policy policy{};
+    policy.struct_size = sizeof policy;
+    policy.grow = growByFourPages;
+    rest.setPolicy(&policy);
+    Router r("cpp-router");
+    r.add(64, small);
+    r.add(std::numeric_limits<size_t>::max(), rest);
+    EXPECT(r.poolFor(1) == small.handle() && r.poolFor(65) == rest.handle());
+    void *a = r.allocate(10), *b = r.allocate(100);
+    EXPECT(small.owns(a) && rest.owns(b));
+    EXPECT(rest.getStats().snapshot().reserved_bytes == 16384); /* the policy chose the chunk */
+    r.deallocate(a);
+    r.deallocate(b);
+    expectThrow<InvalidPointerException>([&] { r.deallocate(a); }, "cpp-small"); // the owning pool says why
+    rest.setPolicy(nullptr);
+    rest.trimAuto();
+    EXPECT(rest.getStats().snapshot().reserved_bytes == 0);
+}
+
 static void threadsShareAPool()
 {
     CPUMemoryPool pool("cpp-threads", PoolConfig::DefaultCPU());
@@ -266,6 +297,7 @@ int main()
     run("global helpers and typed templates", globalHelpersAndTemplates);
     run("exceptions from the C statuses", exceptionsFromStatuses);
     run("GPUMemoryPool device, stream and copies", gpuMemoryPool);
+    run("router and policy (beyond the seed)", routerAndPolicy);
     run("threads share a pool", threadsShareAPool);
     std::printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;

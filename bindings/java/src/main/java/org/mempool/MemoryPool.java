@@ -81,6 +81,9 @@ public final class MemoryPool implements AutoCloseable {
     /** Returns wholly free chunks while more than keepBytes stay reserved. */
     public void trim(long keepBytes) { MempoolNative.mp_pool_trim(handle, keepBytes); }
 
+    /** Trims to what the pool's policy keeps (without a policy: its initial size). */
+    public void trimAuto() { MempoolNative.mp_pool_trim_auto(handle); }
+
     public boolean owns(long address) {
         boolean[] out = new boolean[1];
         MempoolNative.mp_pool_owns(handle, address, out);
