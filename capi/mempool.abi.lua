@@ -42,8 +42,8 @@ return {
             "but MP_OK refuses, with a reason in detail.",
       decl = "typedef mp_status (*mp_grow_fn)(void *user, mp_pool *pool, size_t need, size_t *out_bytes, char *detail, size_t detail_cap);" },
     { name = "mp_oom_fn", group = "policy", since = "1.1",
-      doc = "Called once when an allocation of size failed; may free or reset memory, then returns\n" ..
-            "MP_OK to have the allocation tried once more.",
+      doc = "Called once when an allocation of size failed; may free or reset memory. MP_OK: try the\n" ..
+            "allocation once more; MP_ERR_OUT_OF_MEMORY: decline (the first failure stands); else it failed.",
       decl = "typedef mp_status (*mp_oom_fn)(void *user, mp_pool *pool, size_t size, char *detail, size_t detail_cap);" },
     { name = "mp_trim_fn", group = "policy", since = "1.1",
       doc = "How many reserved bytes mp_pool_trim_auto keeps (*out_keep).",

@@ -9,6 +9,7 @@
 #include "instrument.h"
 #include "pool.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -216,10 +217,14 @@ static mp_status allocate_slow(mp_pool *pool, mp__arena *a, size_t need, size_t 
     if (s == MP_OK)
         s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for bookkeeping", pool->name);
     if (pol.on_oom) {
+        char last_detail[512];
+        snprintf(last_detail, sizeof last_detail, "%s", mp_last_error_message());
         detail[0] = 0;
         mp__lock_release(&pool->lock);
         mp_status h = pol.on_oom(pol.user, pool, size, detail, sizeof detail);
         mp__lock_acquire(&pool->lock);
+        if (h == MP_ERR_OUT_OF_MEMORY) /* declined: the first failure stands */
+            return mp__fail(s, "%s", last_detail);
         if (h != MP_OK)
             return mp__fail(h, "pool '%s': %zu bytes failed and the out-of-memory policy failed: %s", pool->name,
                             size, detail);

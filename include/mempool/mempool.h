@@ -310,8 +310,8 @@ MP_API mp_status mp_pool_copy_device_to_device(mp_pool *pool, void *dst, const v
  *  but MP_OK refuses, with a reason in detail. (since 1.1)
  */
 typedef mp_status (*mp_grow_fn)(void *user, mp_pool *pool, size_t need, size_t *out_bytes, char *detail, size_t detail_cap);
-/** Called once when an allocation of size failed; may free or reset memory, then returns
- *  MP_OK to have the allocation tried once more. (since 1.1)
+/** Called once when an allocation of size failed; may free or reset memory. MP_OK: try the
+ *  allocation once more; MP_ERR_OUT_OF_MEMORY: decline (the first failure stands); else it failed. (since 1.1)
  */
 typedef mp_status (*mp_oom_fn)(void *user, mp_pool *pool, size_t size, char *detail, size_t detail_cap);
 /** How many reserved bytes mp_pool_trim_auto keeps (*out_keep). (since 1.1) */

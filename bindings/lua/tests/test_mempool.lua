@@ -1,0 +1,299 @@
+-- Tests of the Lua module: every function, the Lua way of failing, policies,
+-- the router, to-be-closed variables and garbage collection.
+local mempool = require "mempool"
+
+local passed, failed = 0, 0
+local function test(name, body)
+  local ok, err = pcall(body)
+  if ok then
+    passed = passed + 1
+    print("PASS " .. name)
+  else
+    failed = failed + 1
+    print("FAIL " .. name .. ": " .. tostring(err))
+  end
+end
+
+-- A failed call: nil, a message mentioning `word`, and the status name.
+local function fails(status_name, word, ...)
+  local v, msg, status = ...
+  assert(v == nil, "expected a failure, got " .. tostring(v))
+  assert(status == status_name, ("status %s, expected %s (%s)"):format(tostring(status), status_name, tostring(msg)))
+  assert(msg:find(word, 1, true), ("message %q lacks %q"):format(msg, word))
+end
+
+-- A misuse: an error naming the argument.
+local function raises(word, f, ...)
+  local ok, err = pcall(f, ...)
+  assert(not ok, "expected an error")
+  assert(tostring(err):find(word, 1, true), ("error %q lacks %q"):format(tostring(err), word))
+end
+
+test("version and device count", function()
+  local text, number = mempool.version()
+  assert(text:match("^1%.%d+%.%d+"), text)
+  assert(number == mempool.VERSION_NUMBER and number // 10000 == 1)
+  assert(math.type(mempool.device_count()) == "integer")
+end)
+
+test("a pool allocates blocks whose bytes can be written and read", function()
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-rw", initial_size = 65536 })
+  local b = assert(pool:allocate(100))
+  assert(b:size() == 100 and math.type(b:address()) == "integer" and b:address() % 16 == 0)
+  b:write(10, "mempool")
+  assert(b:read(10, 7) == "mempool" and #b:read() == 100)
+  assert(b:pool() == pool and b:live() and pool:owns(b))
+  assert(pool:name() == "lua-rw" and pool:memory_type() == "cpu" and pool:backend() == "host")
+  assert(tostring(pool) == "mempool.pool 'lua-rw'" and tostring(b):find("100 bytes", 1, true))
+  assert(b:free() == true and not b:live() and not pool:owns(b))
+end)
+
+test("presets and fields come from the table", function()
+  local fixed <close> = assert(mempool.cpu_pool { name = "lua-fixed", allocator = "fixed", block_size = 100, alignment = 64 })
+  local c = fixed:config()
+  assert(c.allocator == "fixed" and c.block_size == 128 and c.alignment == 64 and c.sync == "mutex")
+  local hp <close> = assert(mempool.cpu_pool { name = "lua-hp", preset = "high_performance", initial_size = 4096 })
+  assert(hp:config().sync == "lock_free" and not hp:config().track_stats)
+  local dbg <close> = assert(mempool.cpu_pool { name = "lua-dbg", preset = "debug", thread_safe = false })
+  assert(dbg:config().debug and not dbg:config().thread_safe)
+  local capped <close> = assert(mempool.cpu_pool { name = "lua-capped", initial_size = 4096, max_size = 8192, growth_factor = 1 })
+  assert(capped:config().max_size == 8192 and capped:config().growth_factor == 1)
+end)
+
+test("stats, tracking, allocations and leaks", function()
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-stats", initial_size = 65536 })
+  local a, b = pool:allocate(100), pool:allocate(200)
+  a:free()
+  local s = pool:stats()
+  assert(s.total_allocated == 300 and s.current_used == 200 and s.peak_usage == 300)
+  assert(s.allocation_count == 2 and s.deallocation_count == 1 and s.live_allocations == 1)
+  assert(s.reserved_bytes == 65536 and s.chunk_count == 1 and s.failed_allocations == 0 and s.pending_frees == 0)
+  assert(s.fragmentation_ratio > 0)
+  local live = pool:allocations()
+  assert(#live == 1 and live[1].address == b:address() and live[1].size == 200 and live[1].sequence == 2)
+  assert(pool:has_leaks() == true and pool:tracking() == true)
+  assert(pool:stats_string():find("pool 'lua-stats'", 1, true))
+  assert(pool:stats_json():find('"current_used":200', 1, true))
+  assert(pool:set_tracking(false) and pool:tracking() == false)
+  assert(pool:reset_stats() and pool:stats().allocation_count == 0)
+  assert(pool:check() == true)
+end)
+
+test("reset frees everything and makes old blocks stale", function()
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-reset", allocator = "fixed", block_size = 64 })
+  local old = pool:allocate(64)
+  assert(pool:reset())
+  assert(not old:live() and pool:stats().live_allocations == 0)
+  local new = pool:allocate(64)
+  assert(new:address() == old:address())
+  assert(old:free() == true) -- stale: nothing happens to the new block
+  assert(new:live() and pool:stats().live_allocations == 1)
+  assert(pool:trim(0) and pool:trim())
+end)
+
+test("failures return nil, message and status name", function()
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-errors", allocator = "fixed", block_size = 64,
+    initial_size = 4096, max_size = 4096 })
+  fails("MP_ERR_INVALID_ARGUMENT", "size 0", pool:allocate(0))
+  fails("MP_ERR_INVALID_ARGUMENT", "64-byte blocks", pool:allocate(65))
+  local blocks = {}
+  for i = 1, 64 do blocks[i] = assert(pool:allocate(64)) end
+  fails("MP_ERR_OUT_OF_MEMORY", "max_size", pool:allocate(64))
+  local b = blocks[1]
+  assert(b:free())
+  fails("MP_ERR_INVALID_POINTER", "freed already", b:free())
+  fails("MP_ERR_INVALID_POINTER", "freed already", pool:deallocate(b))
+  fails("MP_ERR_INVALID_OPERATION", "host memory", pool:set_device(0))
+  fails("MP_ERR_INVALID_OPERATION", "host memory", pool:device())
+  fails("MP_ERR_INVALID_OPERATION", "host memory", pool:set_stream(0))
+  fails("MP_ERR_INVALID_OPERATION", "host memory", pool:stream())
+  fails("MP_ERR_INVALID_OPERATION", "host memory", pool:deallocate_on_stream(blocks[2], 0))
+  fails("MP_ERR_INVALID_OPERATION", "host memory", pool:copy_to_device(blocks[2], "x"))
+  fails("MP_ERR_INVALID_OPERATION", "host memory", pool:copy_from_device(blocks[2], 1))
+  fails("MP_ERR_INVALID_OPERATION", "host memory", pool:copy_device_to_device(blocks[2], blocks[3], 1))
+  fails("MP_ERR_INVALID_ARGUMENT", "alignment", mempool.cpu_pool { name = "bad", alignment = 24 })
+  fails("MP_ERR_INVALID_ARGUMENT", "name", mempool.cpu_pool { name = "" })
+  fails("MP_ERR_NOT_FOUND", "nowhere", mempool.get_cpu_pool("nowhere"))
+  if mempool.device_count() == 0 then
+    fails("MP_ERR_UNSUPPORTED", "", mempool.gpu_pool { name = "lua-gpu" })
+  end
+  local status, detail = mempool.last_error()
+  assert(status:match("^MP_") and #detail > 0)
+end)
+
+test("misuse raises errors naming the argument", function()
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-misuse" })
+  raises("bad argument #1", pool.allocate, "not a pool", 8)
+  raises("mempool.pool expected, got number", pool.allocate, 42)
+  raises("number expected", pool.allocate, pool, "eight")
+  raises("invalid option 'sideways'", pool.allocate, pool, 8, "sideways")
+  raises("must not be negative", pool.allocate, pool, -1)
+  raises("table expected", mempool.cpu_pool, "not a table")
+  raises("must be a non-negative integer", mempool.cpu_pool, { initial_size = "big" })
+  raises("invalid option", mempool.cpu_pool, { preset = "turbo" })
+  local b = pool:allocate(8)
+  raises("does not fit the block", b.write, b, 4, "too long")
+  raises("outside the block", b.read, b, 0, 9)
+  raises("must be a function", pool.set_policy, pool, { grow = 42 })
+  local other <close> = assert(mempool.cpu_pool { name = "lua-other" })
+  raises("block of another pool", other.deallocate, other, b)
+end)
+
+test("a closed pool answers as a NULL pool and blocks go stale", function()
+  local pool = assert(mempool.cpu_pool { name = "lua-closed" })
+  local b = pool:allocate(8)
+  pool:close()
+  pool:close() -- twice: nothing happens
+  fails("MP_ERR_INVALID_ARGUMENT", "pool is NULL", pool:allocate(8))
+  assert(not b:live() and b:free() == true)
+  raises("was freed", b.read, b)
+  assert(tostring(pool) == "mempool.pool (closed)")
+end)
+
+test("to-be-closed pools and blocks are released at scope end", function()
+  local keep
+  do
+    local pool <close> = assert(mempool.cpu_pool { name = "lua-scope" })
+    do
+      local b <close> = pool:allocate(32)
+      keep = pool
+    end
+    assert(pool:stats().live_allocations == 0)
+  end
+  fails("MP_ERR_INVALID_ARGUMENT", "pool is NULL", keep:stats())
+end)
+
+test("garbage collection frees blocks and pools in either order", function()
+  for round = 1, 3 do
+    local pool = assert(mempool.cpu_pool { name = "lua-gc" })
+    for i = 1, 100 do pool:allocate(16 * i) end -- live blocks, all garbage soon
+    local kept = pool:allocate(8)
+    collectgarbage() -- the 100 blocks go; the pool stays, a block holds it
+    assert(pool:stats().live_allocations == 1)
+    pool, kept = nil, nil
+    collectgarbage()
+    collectgarbage()
+  end
+end)
+
+test("registry: create, find, list, reset all and destroy", function()
+  local made = assert(mempool.cpu_pool { name = "lua-reg", registered = true })
+  assert(mempool.get_cpu_pool("lua-reg") == made)
+  local default = assert(mempool.get_cpu_pool())
+  assert(default:name() == "default")
+  fails("MP_ERR_ALREADY_EXISTS", "lua-reg", mempool.cpu_pool { name = "lua-reg", registered = true })
+  fails("MP_ERR_INVALID_OPERATION", "CPU pool", mempool.get_gpu_pool("lua-reg"))
+  local b = made:allocate(10)
+  local names = table.concat(mempool.pool_names(), ",")
+  assert(names:find("lua-reg", 1, true) and names:find("default", 1, true))
+  assert(mempool.all_stats()["lua-reg"].live_allocations == 1)
+  assert(mempool.all_stats_json():find('"lua-reg":{"name":"lua-reg"', 1, true))
+  assert(mempool.reset_all() and not b:live())
+  assert(mempool.destroy_pool("lua-reg"))
+  fails("MP_ERR_NOT_FOUND", "lua-reg", mempool.destroy_pool("lua-reg"))
+  fails("MP_ERR_INVALID_ARGUMENT", "pool is NULL", made:stats())
+end)
+
+test("policies run on the slow path only, and can refuse", function()
+  local calls = { grow = 0, on_oom = 0, trim = 0 }
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-policy", initial_size = 65536, growth_factor = 1 })
+  assert(pool:set_policy {
+    grow = function(p, need, stats)
+      assert(p == pool and stats.reserved_bytes >= 65536)
+      calls.grow = calls.grow + 1
+      if stats.reserved_bytes >= 4 * 65536 then return nil end -- refuse
+      return math.max(need, stats.reserved_bytes) -- double
+    end,
+    on_oom = function(p, size) calls.on_oom = calls.on_oom + 1; return false end,
+    trim = function(p, reserved, in_use) calls.trim = calls.trim + 1; return 65536 end,
+  })
+  for _ = 1, 1000 do pool:allocate(64):free() end
+  assert(calls.grow == 0 and calls.on_oom == 0, "a hook ran on the fast path")
+  local big = {}
+  for i = 1, 3 do big[i] = assert(pool:allocate(60000)) end
+  assert(calls.grow == 2 and pool:stats().reserved_bytes == 4 * 65536)
+  big[4] = assert(pool:allocate(60000)) -- fits the 128 KiB chunk
+  fails("MP_ERR_OUT_OF_MEMORY", "the Lua policy refused", pool:allocate(60000))
+  assert(calls.on_oom == 1, "on_oom ran " .. calls.on_oom .. " times")
+  for i = 1, 4 do big[i]:free() end
+  assert(pool:trim() and calls.trim == 1)
+  local left = pool:stats().reserved_bytes -- at least what the hook keeps, less than before
+  assert(left >= 65536 and left < 4 * 65536, left)
+  assert(pool:set_policy(nil))
+end)
+
+test("an error in a Lua policy fails the allocation with its message", function()
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-broken", allocator = "fixed", block_size = 64,
+    initial_size = 64, max_size = 64 })
+  assert(pool:set_policy { on_oom = function() error("policy exploded") end })
+  local keep = pool:allocate(64)
+  fails("MP_ERR_INVALID_OPERATION", "policy exploded", pool:allocate(64))
+  assert(pool:check() and keep:live())
+end)
+
+test("an on_oom policy makes room and the allocation is retried", function()
+  local scratch <close> = assert(mempool.cpu_pool { name = "lua-scratch", allocator = "fixed", block_size = 1024,
+    initial_size = 4096, max_size = 4096 })
+  assert(scratch:set_policy { on_oom = function(p) return p:reset() end })
+  local held = {}
+  for i = 1, 4 do held[i] = scratch:allocate(1024) end
+  local again = assert(scratch:allocate(1024))
+  assert(again:live() and not held[1]:live())
+end)
+
+test("a router sends each size to its pool", function()
+  local small <close> = assert(mempool.cpu_pool { name = "lua-small", allocator = "fixed", block_size = 64 })
+  local rest <close> = assert(mempool.cpu_pool { name = "lua-rest" })
+  local r <close> = assert(mempool.router { name = "lua-router", { max = 64, pool = small }, { pool = rest } })
+  assert(r:pool_for(10) == small and r:pool_for(65) == rest)
+  local a, b = r:allocate(10), r:allocate(1000)
+  assert(a:pool() == small and b:pool() == rest and small:owns(a) and rest:owns(b))
+  assert(a:free() and b:free())
+  local only <close> = assert(mempool.router { name = "lua-only", { max = 64, pool = small } })
+  fails("MP_ERR_NOT_FOUND", "no range holds 65 bytes", only:allocate(65))
+  fails("MP_ERR_INVALID_ARGUMENT", "above the last one",
+    mempool.router { name = "lua-bad", { max = 64, pool = small }, { max = 32, pool = rest } })
+end)
+
+test("GPU pools round-trip bytes or are unsupported", function()
+  if mempool.device_count() == 0 then
+    fails("MP_ERR_UNSUPPORTED", "", mempool.gpu_pool { name = "lua-gpu" })
+    fails("MP_ERR_UNSUPPORTED", "", mempool.get_gpu_pool())
+    return
+  end
+  local gpu <close> = assert(mempool.gpu_pool { name = "lua-gpu" })
+  local d = gpu:allocate(64)
+  assert(gpu:copy_to_device(d, "lua on the device"))
+  assert(gpu:copy_from_device(d, 17) == "lua on the device")
+  raises("not the host's", d.read, d)
+  assert(gpu:device() == 0 and gpu:set_stream(0) and gpu:stream() == 0)
+end)
+
+test("validate and the global helpers", function()
+  assert(mempool.validate { preset = "fixed", block_size = 64 })
+  fails("MP_ERR_INVALID_ARGUMENT", "growth_factor", mempool.validate { growth_factor = 0 })
+  if mempool.device_count() == 0 then
+    fails("MP_ERR_UNSUPPORTED", "", mempool.validate({}, "gpu"))
+    fails("MP_ERR_UNSUPPORTED", "", mempool.allocate_gpu(64))
+  end
+  local b = assert(mempool.allocate(100))
+  assert(b:pool():name() == "default" and b:pool():owns(b))
+  b:write(0, "global")
+  assert(mempool.deallocate(b))
+  fails("MP_ERR_INVALID_POINTER", "freed already", mempool.deallocate(b))
+  fails("MP_ERR_NOT_FOUND", "nowhere", mempool.allocate(8, "nowhere"))
+  local c = assert(mempool.allocate(8))
+  fails("MP_ERR_NOT_FOUND", "nowhere", mempool.deallocate(c, "nowhere"))
+  assert(c:free())
+end)
+
+test("router frees through itself", function()
+  local small <close> = assert(mempool.cpu_pool { name = "lua-rsmall", allocator = "fixed", block_size = 64 })
+  local r <close> = assert(mempool.router { name = "lua-r2", { max = 64, pool = small } })
+  local a = assert(r:allocate(40))
+  assert(r:deallocate(a) and not a:live())
+  fails("MP_ERR_INVALID_POINTER", "freed already", r:deallocate(a))
+end)
+
+print(("%d passed, %d failed"):format(passed, failed))
+os.exit(failed == 0 and 0 or 1)
