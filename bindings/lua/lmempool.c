@@ -678,6 +678,13 @@ static int pool_set_policy(lua_State *L)
     return 1;
 }
 
+/* The C mp_pool * as an integer, for handing the pool to C code. */
+static int pool_handle(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)(uintptr_t)check_pool(L, 1)->h);
+    return 1;
+}
+
 static int pool_tostring(lua_State *L)
 {
     lpool *p = check_pool(L, 1);
@@ -1066,7 +1073,8 @@ static const luaL_Reg pool_methods[] = {
     {"set_policy", pool_set_policy}, {"set_device", pool_set_device}, {"device", pool_device},
     {"set_stream", pool_set_stream}, {"stream", pool_stream}, {"deallocate_on_stream", pool_deallocate_on_stream},
     {"copy_to_device", pool_copy_to_device}, {"copy_from_device", pool_copy_from_device},
-    {"copy_device_to_device", pool_copy_device_to_device}, {"close", pool_close}, {NULL, NULL}};
+    {"copy_device_to_device", pool_copy_device_to_device}, {"handle", pool_handle}, {"close", pool_close},
+    {NULL, NULL}};
 
 static const luaL_Reg block_methods[] = {{"free", block_free}, {"address", block_address}, {"size", block_size},
                                          {"pool", block_pool}, {"live", block_live}, {"write", block_write},
