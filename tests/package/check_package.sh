@@ -25,4 +25,8 @@ if command -v g++ >/dev/null 2>&1; then
   LD_LIBRARY_PATH="$lib" "$tmp/seed"
   echo "ok: a program written from the seed's reference builds with g++ -std=c++17 against the installed headers"
 fi
+if [ -e "$lib/lua/5.4/mempool.so" ] && command -v lua5.4 >/dev/null 2>&1; then
+  v=$(LUA_CPATH="$lib/lua/5.4/?.so" LD_LIBRARY_PATH="$lib" lua5.4 -e 'print((require "mempool").version())')
+  echo "ok: require \"mempool\" loads the installed Lua module ($v)"
+fi
 echo "ok: find_package(mempool CONFIG) and pkg-config both build a working consumer (SONAME $soname)"
