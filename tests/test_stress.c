@@ -28,7 +28,7 @@ typedef struct shared {
     mp_pool *pool;
     size_t max_size;
     _Atomic(void *) exchange[EXCHANGE];
-    atomic_int stop, pause, paused, epoch;
+    atomic_int stop, pause_gen, resume_gen, paused, epoch; /* a barrier by generation */
     atomic_long ops, errors;
 } shared;
 
@@ -71,11 +71,13 @@ static void *work(void *arg)
     worker *w = arg;
     shared *sh = w->sh;
     void *mine[KEEP] = {0};
-    int epoch = atomic_load(&sh->epoch);
+    int epoch = atomic_load(&sh->epoch), acked = 0;
     while (!atomic_load(&sh->stop)) {
-        if (atomic_load(&sh->pause)) { /* barrier: the pool is about to be reset */
+        int gen = atomic_load(&sh->pause_gen);
+        if (gen != acked) { /* barrier: the pool is about to be reset; wait for that generation's resume */
+            acked = gen;
             atomic_fetch_add(&sh->paused, 1);
-            while (atomic_load(&sh->pause))
+            while (atomic_load(&sh->resume_gen) != gen && !atomic_load(&sh->stop))
                 sched_yield();
         }
         if (atomic_load(&sh->epoch) != epoch) { /* a reset freed every block */
@@ -147,7 +149,7 @@ static int stress(const char *label, mp_config cfg, size_t max_size, double seco
         checks++;
         if (now() >= next_reset) {
             atomic_store(&sh->paused, 0);
-            atomic_store(&sh->pause, 1);
+            int gen = atomic_fetch_add(&sh->pause_gen, 1) + 1;
             while (atomic_load(&sh->paused) < WORKERS)
                 sched_yield();
             for (int i = 0; i < EXCHANGE; i++)
@@ -159,7 +161,7 @@ static int stress(const char *label, mp_config cfg, size_t max_size, double seco
                 problems++;
             }
             atomic_fetch_add(&sh->epoch, 1);
-            atomic_store(&sh->pause, 0);
+            atomic_store(&sh->resume_gen, gen);
             resets++;
             next_reset = now() + seconds / 4;
         }
