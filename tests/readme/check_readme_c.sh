@@ -6,8 +6,7 @@ set -eu
 src=$1 inc=$2 lib=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-awk '/^### C$/ {on=1} on && /^```c$/ {grab=1; next} grab && /^```$/ {exit} grab {print}' \
-  "$src/README.md" >"$tmp/snippet"
+"$(dirname "$0")/extract.sh" "$src/README.md" '^### C$' c >"$tmp/snippet"
 [ -s "$tmp/snippet" ] || { echo "FAIL: no C example found in README.md"; exit 1; }
 { grep '^#include' "$tmp/snippet"; echo "int main(void) {"; grep -v '^#include' "$tmp/snippet"; echo "return 0; }"; } >"$tmp/example.c"
 cc -std=c11 -Wall -Werror -I"$inc" "$tmp/example.c" "$lib" -Wl,-rpath,"$(dirname "$lib")" -o "$tmp/example"

@@ -6,8 +6,7 @@ set -eu
 src=$1 cxx=$2 inc=$3 lib=$4
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-awk '/^### C\+\+/ {on=1} on && /^```cpp$/ {grab=1; next} grab && /^```$/ {exit} grab {print}' \
-  "$src/README.md" >"$tmp/snippet"
+"$(dirname "$0")/extract.sh" "$src/README.md" '^### C[+][+]' cpp >"$tmp/snippet"
 [ -s "$tmp/snippet" ] || { echo "FAIL: no C++ example found in README.md"; exit 1; }
 { grep -E '^(#include|using)' "$tmp/snippet"; echo "int main() {"; grep -vE '^(#include|using)' "$tmp/snippet"; echo "return 0; }"; } >"$tmp/example.cpp"
 "$cxx" -std=c++17 -Wall -Wextra -Werror -I"$inc" "$tmp/example.cpp" "$lib" -Wl,-rpath,"$(dirname "$lib")" -o "$tmp/example"

@@ -5,8 +5,7 @@ set -eu
 src=$1 javac=$2 java=$3 jar=$4 jni=$5
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-awk '/^### Java$/ {on=1} on && /^```java$/ {grab=1; next} grab && /^```$/ {exit} grab {print}' \
-  "$src/README.md" >"$tmp/Example.java"
+"$(dirname "$0")/extract.sh" "$src/README.md" '^### Java$' java >"$tmp/Example.java"
 [ -s "$tmp/Example.java" ] || { echo "FAIL: no Java example found in README.md"; exit 1; }
 "$javac" -Xlint:all -Werror -cp "$jar" -d "$tmp" "$tmp/Example.java"
 out=$("$java" -Dmempool.jni.library="$jni" -cp "$jar:$tmp" Example)
