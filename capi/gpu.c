@@ -57,7 +57,10 @@ mp_status mp_pool_get_device(const mp_pool *pool, int *out_device)
         return s;
     if (!out_device)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_device is NULL");
-    *out_device = pool->device;
+    mp_pool *p = (mp_pool *)pool; /* the lock orders this read after set_device */
+    mp__lock_acquire(&p->lock);
+    *out_device = p->device;
+    mp__lock_release(&p->lock);
     return MP_OK;
 }
 
@@ -79,7 +82,10 @@ mp_status mp_pool_get_stream(const mp_pool *pool, void **out_stream)
         return s;
     if (!out_stream)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_stream is NULL");
-    *out_stream = pool->stream;
+    mp_pool *p = (mp_pool *)pool;
+    mp__lock_acquire(&p->lock);
+    *out_stream = p->stream;
+    mp__lock_release(&p->lock);
     return MP_OK;
 }
 
