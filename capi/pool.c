@@ -578,8 +578,11 @@ mp_status mp_pool_get_config(const mp_pool *pool, mp_config *config)
     mp_status s = mp__pool_check_handle(pool);
     if (s != MP_OK)
         return s;
-    mp_config c = pool->cfg;
-    c.device_id = pool->device;
+    mp_pool *p = (mp_pool *)pool;
+    mp__lock_acquire(&p->lock); /* the device may be changing */
+    mp_config c = p->cfg;
+    c.device_id = p->device;
+    mp__lock_release(&p->lock);
     return mp__struct_out(config, &c, MP__CONFIG_SIZE_1_0, sizeof c, "config");
 }
 
