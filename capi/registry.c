@@ -174,6 +174,19 @@ static mp_status get(const char *name, mp_memory_type type, mp_pool **out_pool)
 mp_status mp_registry_get_cpu_pool(const char *name, mp_pool **out_pool) { return get(name, MP_MEMORY_CPU, out_pool); }
 mp_status mp_registry_get_gpu_pool(const char *name, mp_pool **out_pool) { return get(name, MP_MEMORY_GPU, out_pool); }
 
+mp_status mp_registry_find(const char *name, mp_pool **out_pool)
+{
+    if (!name || !out_pool)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s is NULL", name ? "out_pool" : "pool name");
+    pthread_rwlock_rdlock(&reg_lock);
+    mp_pool *p = find(name);
+    pthread_rwlock_unlock(&reg_lock);
+    if (!p)
+        return mp__fail(MP_ERR_NOT_FOUND, "no pool named '%s'", name);
+    *out_pool = p;
+    return MP_OK;
+}
+
 mp_status mp_registry_destroy(const char *name)
 {
     if (!name)

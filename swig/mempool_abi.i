@@ -50,6 +50,7 @@
     mp_status mp_registry_create_gpu_pool,
     mp_status mp_registry_get_cpu_pool,
     mp_status mp_registry_get_gpu_pool,
+    mp_status mp_registry_find,
     mp_status mp_registry_destroy,
     mp_status mp_registry_names,
     mp_status mp_registry_stats_json,

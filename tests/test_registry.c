@@ -20,6 +20,25 @@ START_TEST(created_pool_is_found_by_name)
 }
 END_TEST
 
+START_TEST(find_sees_either_type_and_never_creates)
+{
+    mp_config c = cfg_variable(1 << 16);
+    mp_pool *made = NULL, *found = NULL;
+    ck_ok(mp_registry_create_cpu_pool("findable", &c, &made));
+    ck_ok(mp_registry_find("findable", &found));
+    ck_assert_ptr_eq(found, made);
+    ck_status(mp_registry_find("default", &found), MP_ERR_NOT_FOUND); /* not made on first use */
+    char *names = NULL;
+    ck_ok(mp_registry_names(&names));
+    ck_assert_str_eq(names, "findable\n");
+    mp_string_free(names);
+    ck_status(mp_registry_find(NULL, &found), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_registry_find("findable", NULL), MP_ERR_INVALID_ARGUMENT);
+    ck_ok(mp_registry_destroy("findable"));
+    ck_status(mp_registry_find("findable", &found), MP_ERR_NOT_FOUND);
+}
+END_TEST
+
 START_TEST(duplicate_name_is_refused_and_the_first_pool_stays)
 {
     mp_config c = cfg_variable(1 << 16);
@@ -218,6 +237,7 @@ static Suite *registry_suite(void)
     TCase *t = tcase_create("registry");
     tcase_set_timeout(t, 60);
     tcase_add_test(t, created_pool_is_found_by_name);
+    tcase_add_test(t, find_sees_either_type_and_never_creates);
     tcase_add_test(t, duplicate_name_is_refused_and_the_first_pool_stays);
     tcase_add_test(t, default_cpu_pool_appears_on_first_use);
     tcase_add_test(t, default_gpu_pool_needs_a_device);

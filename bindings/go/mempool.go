@@ -370,6 +370,13 @@ func GPUPool(name string) (*Pool, error) {
 	return registryPool(out[0], capi.Mp_registry_get_gpu_pool(name, out))
 }
 
+// FindPool finds a registry pool of either type; unlike CPUPool and GPUPool it
+// never creates one.
+func FindPool(name string) (*Pool, error) {
+	out := []uintptr{0}
+	return registryPool(out[0], capi.Mp_registry_find(name, out))
+}
+
 func CreateCPUPool(name string, cfg Config) (*Pool, error) {
 	c := cfg.native()
 	defer capi.DeleteMp_config(c)

@@ -262,6 +262,11 @@ func TestRegistryAndGlobalHelpers(t *testing.T) {
 	if err != nil || found.h != made.h {
 		t.Fatal("the registry returns another pool", err)
 	}
+	if any, err := FindPool("go-reg"); err != nil || any.h != made.h {
+		t.Fatal("FindPool returns another pool", err)
+	}
+	_, err = FindPool("go-nowhere")
+	expect(t, err, ErrNotFound, "go-nowhere")
 	ptr, err := Allocate(32, "go-reg")
 	if err != nil {
 		t.Fatal(err)

@@ -150,27 +150,41 @@ static mp_status config_from(lua_State *L, int t, mp_memory_type type, mp_config
 
 /* ---- pools ------------------------------------------------------------------------------------ */
 
+/* The weak table from handle to pool object: records the value at index
+ * (nil forgets the handle). */
+static void remember_pool(lua_State *L, mp_pool *h, int index)
+{
+    index = lua_absindex(L, index);
+    lua_getfield(L, LUA_REGISTRYINDEX, POOLS_BY_HANDLE);
+    lua_pushlightuserdata(L, h);
+    lua_pushvalue(L, index);
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+}
+
+/* Pushes the pool object Lua has for a handle, or nil; returns it or NULL. */
+static lpool *known_pool(lua_State *L, mp_pool *h)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, POOLS_BY_HANDLE);
+    lua_pushlightuserdata(L, h);
+    lua_rawget(L, -2);
+    lua_remove(L, -2);
+    return lua_touserdata(L, -1);
+}
+
 static lpool *push_pool(lua_State *L, mp_pool *h, bool owned)
 {
     lpool *p = lua_newuserdatauv(L, sizeof *p, 0);
     *p = (lpool){h, owned, 0, L, {LUA_NOREF, LUA_NOREF, LUA_NOREF}};
     luaL_setmetatable(L, POOL);
-    lua_getfield(L, LUA_REGISTRYINDEX, POOLS_BY_HANDLE);
-    lua_pushlightuserdata(L, h);
-    lua_pushvalue(L, -3);
-    lua_rawset(L, -3);
-    lua_pop(L, 1);
+    remember_pool(L, h, -1);
     return p;
 }
 
 /* The pool object of a handle: reuse the one Lua already has. */
 static void push_pool_of(lua_State *L, mp_pool *h, bool owned)
 {
-    lua_getfield(L, LUA_REGISTRYINDEX, POOLS_BY_HANDLE);
-    lua_pushlightuserdata(L, h);
-    lua_rawget(L, -2);
-    lua_remove(L, -2);
-    if (lua_isnil(L, -1)) {
+    if (!known_pool(L, h)) {
         lua_pop(L, 1);
         push_pool(L, h, owned);
     }
@@ -206,23 +220,28 @@ static void drop_hooks(lua_State *L, lpool *p)
     }
 }
 
-static int pool_close(lua_State *L)
+/* The pool object stops standing for its handle: its blocks go stale and
+ * its Lua policy is dropped (the C pool may live on in the registry). */
+static void forget_pool(lua_State *L, lpool *p)
 {
-    lpool *p = check_pool(L, 1);
-    if (p->h && p->owned) {
-        mp_pool_set_policy(p->h, NULL);
-        mp_pool_destroy(p->h);
-    }
     if (p->h) {
-        lua_getfield(L, LUA_REGISTRYINDEX, POOLS_BY_HANDLE);
-        lua_pushlightuserdata(L, p->h);
+        mp_pool_set_policy(p->h, NULL);
         lua_pushnil(L);
-        lua_rawset(L, -3);
+        remember_pool(L, p->h, -1);
         lua_pop(L, 1);
     }
     drop_hooks(L, p);
     p->h = NULL;
     p->epoch++;
+}
+
+static int pool_close(lua_State *L)
+{
+    lpool *p = check_pool(L, 1);
+    mp_pool *h = p->h;
+    forget_pool(L, p);
+    if (h && p->owned)
+        mp_pool_destroy(h);
     return 0;
 }
 
@@ -262,15 +281,29 @@ static int pool_allocate(lua_State *L)
     return 1;
 }
 
+/* The pool was reset or closed since b was allocated: its memory went with it. */
+static bool stale(const lblock *b, const lpool *p) { return !p->h || b->epoch != p->epoch; }
+
 /* Frees b if it is still the pool's; returns the status. */
 static mp_status free_block(lua_State *L, lblock *b, lpool *p)
 {
     if (!b->live)
         return MP_OK;
     b->live = false;
-    if (!p->h || b->epoch != p->epoch)
-        return MP_OK; /* the pool was reset or closed: the memory went with it */
-    return mp_pool_deallocate(live(L, p), b->p);
+    return stale(b, p) ? MP_OK : mp_pool_deallocate(live(L, p), b->p);
+}
+
+/* Before b is freed some other way (by name, through a router): pushes the
+ * result and returns its count when nothing is left to free, else 0. */
+static int settled(lua_State *L, lblock *b, const lpool *p)
+{
+    if (!b->live)
+        return freed_already(L, b);
+    if (!stale(b, p))
+        return 0;
+    b->live = false;
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 static lpool *pool_of(lua_State *L, int block_index)
@@ -737,7 +770,7 @@ static int block_live(lua_State *L)
 {
     lblock *b = check_block(L, 1);
     lpool *p = pool_of(L, 1);
-    lua_pushboolean(L, b->live && p->h && b->epoch == p->epoch);
+    lua_pushboolean(L, b->live && !stale(b, p));
     return 1;
 }
 
@@ -747,7 +780,7 @@ static lblock *host_block(lua_State *L)
     lblock *b = check_block(L, 1);
     lpool *p = pool_of(L, 1);
     mp_memory_type t = MP_MEMORY_GPU;
-    if (!b->live || !p->h || b->epoch != p->epoch)
+    if (!b->live || stale(b, p))
         luaL_error(L, "the block was freed");
     mp_pool_get_memory_type(p->h, &t);
     if (t != MP_MEMORY_CPU)
@@ -805,18 +838,11 @@ static int l_destroy_pool(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 1);
     mp_pool *h = NULL;
-    if (mp_registry_get_cpu_pool(name, &h) == MP_OK || mp_registry_get_gpu_pool(name, &h) == MP_OK) {
-        lua_getfield(L, LUA_REGISTRYINDEX, POOLS_BY_HANDLE); /* Lua's object for it goes stale */
-        lua_pushlightuserdata(L, h);
-        lua_rawget(L, -2);
-        if (!lua_isnil(L, -1)) {
-            lpool *p = lua_touserdata(L, -1);
-            mp_pool_set_policy(h, NULL);
-            drop_hooks(L, p);
-            p->h = NULL;
-            p->epoch++;
-        }
-        lua_pop(L, 2);
+    if (mp_registry_find(name, &h) == MP_OK) {
+        lpool *p = known_pool(L, h); /* Lua's object for it goes stale */
+        if (p)
+            forget_pool(L, p);
+        lua_pop(L, 1);
     }
     return ok_or_fail(L, mp_registry_destroy(name));
 }
@@ -829,14 +855,12 @@ static int l_reset_all(lua_State *L)
     if (mp_registry_names(&names) == MP_OK) {
         for (char *n = strtok(names, "\n"); n; n = strtok(NULL, "\n")) {
             mp_pool *h = NULL;
-            if (mp_registry_get_cpu_pool(n, &h) != MP_OK && mp_registry_get_gpu_pool(n, &h) != MP_OK)
+            if (mp_registry_find(n, &h) != MP_OK)
                 continue;
-            lua_getfield(L, LUA_REGISTRYINDEX, POOLS_BY_HANDLE);
-            lua_pushlightuserdata(L, h);
-            lua_rawget(L, -2);
-            if (!lua_isnil(L, -1))
-                ((lpool *)lua_touserdata(L, -1))->epoch++;
-            lua_pop(L, 2);
+            lpool *p = known_pool(L, h);
+            if (p)
+                p->epoch++;
+            lua_pop(L, 1);
         }
         mp_string_free(names);
     }
@@ -878,8 +902,7 @@ static int l_all_stats(lua_State *L)
     for (char *n = strtok(names, "\n"); n; n = strtok(NULL, "\n")) {
         mp_pool *h = NULL;
         mp_stats st = MP_STATS_INIT;
-        if ((mp_registry_get_cpu_pool(n, &h) == MP_OK || mp_registry_get_gpu_pool(n, &h) == MP_OK) &&
-            mp_pool_get_stats(h, &st) == MP_OK) {
+        if (mp_registry_find(n, &h) == MP_OK && mp_pool_get_stats(h, &st) == MP_OK) {
             push_stats(L, &st);
             lua_setfield(L, -2, n);
         }
@@ -922,14 +945,9 @@ static int global_deallocate(lua_State *L, mp_memory_type t)
 {
     lblock *b = check_block(L, 1);
     const char *name = luaL_optstring(L, 2, t == MP_MEMORY_GPU ? "default_gpu" : "default");
-    lpool *p = pool_of(L, 1);
-    if (!b->live)
-        return freed_already(L, b);
-    if (!p->h || b->epoch != p->epoch) {
-        b->live = false;
-        lua_pushboolean(L, 1);
-        return 1;
-    }
+    int done = settled(L, b, pool_of(L, 1));
+    if (done)
+        return done;
     mp_status s = t == MP_MEMORY_GPU ? mp_deallocate_gpu(name, b->p) : mp_deallocate(name, b->p);
     if (s == MP_OK)
         b->live = false;
@@ -1039,14 +1057,9 @@ static int router_deallocate(lua_State *L)
 {
     lrouter *r = check_router(L);
     lblock *b = check_block(L, 2);
-    lpool *p = pool_of(L, 2);
-    if (!b->live)
-        return freed_already(L, b);
-    if (!p->h || b->epoch != p->epoch) {
-        b->live = false;
-        lua_pushboolean(L, 1);
-        return 1;
-    }
+    int done = settled(L, b, pool_of(L, 2));
+    if (done)
+        return done;
     mp_status s = mp_router_deallocate(r->h, b->p);
     if (s == MP_OK)
         b->live = false;

@@ -263,6 +263,8 @@ MP_API mp_status mp_registry_create_gpu_pool(const char *name, const mp_config *
 MP_API mp_status mp_registry_get_cpu_pool(const char *name, mp_pool **out_pool);
 /** Finds a GPU pool by name; "default_gpu" is created with mp_config_default_gpu on first use. (since 1.0) */
 MP_API mp_status mp_registry_get_gpu_pool(const char *name, mp_pool **out_pool);
+/** Finds a registry pool of either type by name; unlike the getters it never creates one. (since 1.1) */
+MP_API mp_status mp_registry_find(const char *name, mp_pool **out_pool);
 /** Destroys a registry pool and frees its name; its handles become invalid. (since 1.0) */
 MP_API mp_status mp_registry_destroy(const char *name);
 /** Calls mp_pool_reset on every registry pool. (since 1.0) */

@@ -512,8 +512,7 @@ public:
         std::map<std::string, std::string> all;
         for (const std::string &name : poolNames()) {
             mp_pool *p = nullptr;
-            if (mp_registry_get_cpu_pool(name.c_str(), &p) != MP_OK &&
-                mp_registry_get_gpu_pool(name.c_str(), &p) != MP_OK)
+            if (mp_registry_find(name.c_str(), &p) != MP_OK)
                 continue; // destroyed meanwhile
             char *s = nullptr;
             if (mp_pool_stats_string(p, &s) == MP_OK)

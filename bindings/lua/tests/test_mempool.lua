@@ -241,6 +241,16 @@ test("an on_oom policy makes room and the allocation is retried", function()
   assert(again:live() and not held[1]:live())
 end)
 
+test("closing the Lua object of a registry pool drops its Lua policy", function()
+  local p = assert(mempool.cpu_pool { name = "lua-regpol", registered = true, initial_size = 4096, growth_factor = 1 })
+  assert(p:set_policy { grow = function() error("a dropped hook ran") end })
+  p:close() -- the pool stays in the registry; the hook goes with the Lua object
+  local again = assert(mempool.get_cpu_pool("lua-regpol"))
+  assert(again ~= p)
+  local b = assert(again:allocate(8192)) -- must grow without the old hook
+  assert(b:free() and mempool.destroy_pool("lua-regpol"))
+end)
+
 test("a router sends each size to its pool", function()
   local small <close> = assert(mempool.cpu_pool { name = "lua-small", allocator = "fixed", block_size = 64 })
   local rest <close> = assert(mempool.cpu_pool { name = "lua-rest" })

@@ -70,7 +70,7 @@ public final class MemoryPoolManager {
             if (name.isEmpty())
                 continue;
             try {
-                all.put(name, getPool(name).getStatsString());
+                all.put(name, findPool(name).getStatsString());
             } catch (NotFoundException destroyedMeanwhile) {
                 // another thread destroyed it after the listing
             }
@@ -85,11 +85,10 @@ public final class MemoryPoolManager {
         return out[0];
     }
 
-    private MemoryPool getPool(String name) {
-        try {
-            return getCPUPool(name);
-        } catch (InvalidOperationException gpu) {
-            return getGPUPool(name);
-        }
+    /** A registry pool of either type; unlike the getters it never creates one (NotFoundException). */
+    public MemoryPool findPool(String name) {
+        long[] out = new long[1];
+        MempoolNative.mp_registry_find(name, out);
+        return new MemoryPool(out[0], false);
     }
 }

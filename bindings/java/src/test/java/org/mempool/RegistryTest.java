@@ -13,6 +13,8 @@ class RegistryTest {
         MemoryPool made = manager.createCPUPool("java-reg", PoolConfig.fixedSizeCPU(32));
         MemoryPool found = manager.getCPUPool("java-reg");
         assertEquals(made.handle(), found.handle());
+        assertEquals(made.handle(), manager.findPool("java-reg").handle());
+        assertThrows(NotFoundException.class, () -> manager.findPool("java-nowhere"));
         long p = Mempool.allocate(32, "java-reg");
         assertTrue(found.owns(p));
         Map<String, String> all = manager.getAllStats();
