@@ -77,4 +77,14 @@ static inline bool mp__tool_valgrind(void)
 #endif
 }
 
+/* Whether any tool wants to hear about blocks. */
+static inline bool mp__tools_on(void)
+{
+#ifdef MP__ASAN
+    return true;
+#else
+    return mp__tool_valgrind();
+#endif
+}
+
 #endif

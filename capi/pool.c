@@ -143,6 +143,8 @@ static mp_status add_chunk(mp_pool *pool, mp__arena *a, size_t size)
     a->nchunks++;
     if (tooled(pool, a))
         mp__tool_chunk_added(ext.base, size);
+    if (pool->lf)
+        mp__lf_publish(pool);
     return MP_OK;
 }
 
@@ -151,6 +153,8 @@ static void drop_chunk(mp_pool *pool, mp__chunk *c)
     mp__arena *a = c->arena;
     pool->strategy->detach(a->st, c);
     table_remove(pool, c);
+    if (pool->lf)
+        mp__lf_publish(pool); /* before the chunk record goes */
     if (tooled(pool, a))
         mp__tool_chunk_removed(c->extent.base, c->size);
     a->backend->release(pool->device, &c->extent);
@@ -308,12 +312,25 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     pool->params.stride = mp__align_up(cfg.block_size + overhead, cfg.alignment);
     pool->params.keep_info = cfg.track_stats || cfg.enable_debugging;
     pool->cfg = cfg;
+    /* Lock-free: per-thread caches, when nothing needs a per-allocation
+     * record (tracking and debugging keep one under the lock). */
+    if (cfg.thread_safe && cfg.sync_type == MP_SYNC_LOCK_FREE && !cfg.track_stats && !pool->debug) {
+        bool fixed = cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE;
+        if (!(pool->lf = mp__lf_new(pool, fixed, pool->params.unit, pool->params.stride,
+                                    mp__backend_get(kind)->host_accessible && mp__tools_on()))) {
+            free(pool);
+            return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the thread caches of pool '%s'", name);
+        }
+        pool->params.state_map = true;
+    }
     /* Flags pick an arena; a flag naming the pool's own kind uses its own. */
     pool->arena_of_flag[MP_ALLOC_NONE] = 0;
     pool->arena_of_flag[MP_ALLOC_PINNED] = kind == MP_BACKEND_CUDA_PINNED ? 0 : 1;
     pool->arena_of_flag[MP_ALLOC_MANAGED] = kind == MP_BACKEND_CUDA_MANAGED ? 0 : 2;
     s = mp__lock_init(&pool->lock, cfg.thread_safe, cfg.sync_type);
     if (s != MP_OK) {
+        if (pool->lf)
+            mp__lf_free(pool);
         free(pool->debug);
         free(pool);
         return s;
@@ -336,6 +353,8 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
 void mp__pool_free(mp_pool *pool)
 {
     mp__pools_untrack(pool);
+    if (pool->lf)
+        mp__lf_free(pool);
     if (pool->policy.release)
         pool->policy.release(pool->policy.user);
     mp__stream_fini(&pool->pending);
@@ -374,7 +393,11 @@ mp_status mp_pool_destroy(mp_pool *pool)
 
 /* ---- allocate and free ------------------------------------------------ */
 
-mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
+/* Everything but the lock-free fast path: every check with its message,
+ * then the strategy under the lock. Kept out of line so that the fast path
+ * pays no stack frame for it. */
+static __attribute__((noinline)) mp_status allocate_locked(mp_pool *pool, size_t size, mp_alloc_flags flags,
+                                                           void **out_ptr)
 {
     mp_status s = mp__pool_check_handle(pool);
     if (MP__UNLIKELY(s != MP_OK))
@@ -428,9 +451,46 @@ mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flag
     return MP_OK;
 }
 
+/* The lock-free path (tcache.h), for plainly valid requests of a cached
+ * class; errors and everything else take the locked path. The inline fast
+ * half makes no call, so the common case costs no stack frame. */
+static inline bool lock_free_request(const mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
+{
+    return MP__LIKELY(pool && out_ptr && flags == MP_ALLOC_NONE) && pool->magic == MP__POOL_MAGIC && pool->lf &&
+           size - 1 < pool->lf->max_cached;
+}
+
+static __attribute__((noinline)) mp_status allocate_slow_half(mp_pool *pool, size_t size, mp_alloc_flags flags,
+                                                              void **out_ptr)
+{
+    void *p = lock_free_request(pool, size, flags, out_ptr) ? mp__tc_alloc(pool, size) : NULL;
+    if (p) {
+        *out_ptr = p;
+        return MP_OK;
+    }
+    return allocate_locked(pool, size, flags, out_ptr);
+}
+
+static inline mp_status allocate(mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
+{
+    if (lock_free_request(pool, size, flags, out_ptr)) {
+        void *p = mp__tc_pop(pool->lf, size);
+        if (MP__LIKELY(p != NULL)) {
+            *out_ptr = p;
+            return MP_OK;
+        }
+    }
+    return allocate_slow_half(pool, size, flags, out_ptr);
+}
+
+mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
+{
+    return allocate(pool, size, flags, out_ptr);
+}
+
 mp_status mp_pool_allocate(mp_pool *pool, size_t size, void **out_ptr)
 {
-    return mp_pool_allocate_flags(pool, size, MP_ALLOC_NONE, out_ptr);
+    return allocate(pool, size, MP_ALLOC_NONE, out_ptr);
 }
 
 /* Says as precisely as it can why ptr is not a live block of pool. */
@@ -482,6 +542,9 @@ mp_status mp__pool_free_block(mp_pool *pool, void *ptr, bool deferred, void *str
         mp__lock_release(&pool->lock);
         return s; /* the block stays allocated */
     }
+    uint8_t *st = deferred ? mp__chunk_state(c, block) : NULL;
+    if (st) /* live, but off the thread caches' fast free while it waits */
+        __atomic_store_n(st, MP__ST_LIVE, __ATOMIC_RELAXED);
     if (info.tracked)
         mp__stats_on_free(&pool->counters, info.requested);
     if (pool->debug)
@@ -492,7 +555,19 @@ mp_status mp__pool_free_block(mp_pool *pool, void *ptr, bool deferred, void *str
     return s;
 }
 
-mp_status mp_pool_deallocate(mp_pool *pool, void *ptr) { return mp__pool_free_block(pool, ptr, false, NULL); }
+static __attribute__((noinline)) mp_status deallocate_slow_half(mp_pool *pool, void *ptr)
+{
+    if (pool && ptr && pool->magic == MP__POOL_MAGIC && pool->lf && mp__tc_free(pool, ptr))
+        return MP_OK;
+    return mp__pool_free_block(pool, ptr, false, NULL);
+}
+
+mp_status mp_pool_deallocate(mp_pool *pool, void *ptr)
+{
+    if (MP__LIKELY(pool && ptr) && pool->magic == MP__POOL_MAGIC && pool->lf && mp__tc_push(pool->lf, ptr))
+        return MP_OK;
+    return deallocate_slow_half(pool, ptr);
+}
 
 /* ---- whole-pool operations -------------------------------------------- */
 
@@ -501,7 +576,11 @@ mp_status mp_pool_reset(mp_pool *pool)
     mp_status s = mp__pool_check_handle(pool);
     if (s != MP_OK)
         return s;
+    if (pool->lf)
+        mp__lf_enter();
     mp__lock_acquire(&pool->lock);
+    if (pool->lf)
+        mp__lf_reset(pool);
     mp__stream_forget(&pool->pending);
     tools_forget_live(pool);
     for (int i = 0; i < MP__ARENAS; i++)
@@ -512,12 +591,16 @@ mp_status mp_pool_reset(mp_pool *pool)
             mp__tool_chunk_added(pool->chunks[i]->extent.base, pool->chunks[i]->size);
     mp__stats_on_reset(&pool->counters);
     mp__lock_release(&pool->lock);
+    if (pool->lf)
+        mp__lf_leave();
     return MP_OK;
 }
 
 void mp__pool_trim_locked(mp_pool *pool, size_t keep)
 {
     mp__stream_poll(pool, true);
+    if (pool->lf)
+        mp__lf_drain(pool); /* the caller's cache and the magazines: other threads' caches stay */
     for (size_t i = pool->nchunks; i-- > 0 && pool->reserved > keep;) {
         mp__chunk *c = pool->chunks[i];
         if (pool->reserved - c->size >= keep && pool->strategy->idle(c->arena->st, c))

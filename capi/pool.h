@@ -10,6 +10,7 @@
 #include "strategy.h"
 #include "stream.h"
 #include "sync.h"
+#include "tcache.h"
 
 #define MP__POOL_MAGIC 0x6d70706f6f6c2131ull /* "mppool!1" */
 #define MP__ARENAS 3 /* the pool's own memory, then pinned and managed side arenas */
@@ -25,6 +26,7 @@ struct mp_pool {
     uint64_t magic;
     const mp__strategy *strategy;
     mp__lock lock;
+    mp__lf *lf; /* the lock-free layer (tcache.h); NULL: every call takes the lock */
     mp__arena arena[MP__ARENAS];
     uint8_t arena_of_flag[MP__ARENAS]; /* mp_alloc_flags -> arena index */
     mp__chunk **chunks;                /* every arena's chunks, sorted by base */

@@ -20,6 +20,12 @@ static void snapshot(mp_pool *pool, mp_stats *st)
         if (u.largest_free > largest)
             largest = u.largest_free;
     }
+    if (pool->lf) { /* cached blocks are live to the strategy, free to the user */
+        size_t blocks, bytes;
+        mp__lf_cached(pool, &blocks, &bytes);
+        live -= blocks;
+        free_bytes += bytes;
+    }
     const mp__counters *c = &pool->counters;
     *st = (mp_stats){
         .struct_size = sizeof(mp_stats),
@@ -44,9 +50,13 @@ static mp_status locked_snapshot(const mp_pool *pool, mp_stats *st)
     if (s != MP_OK)
         return s;
     mp_pool *p = (mp_pool *)pool;
+    if (p->lf)
+        mp__lf_enter();
     mp__lock_acquire(&p->lock);
     snapshot(p, st);
     mp__lock_release(&p->lock);
+    if (p->lf)
+        mp__lf_leave();
     return MP_OK;
 }
 
@@ -75,6 +85,10 @@ mp_status mp_pool_set_tracking(mp_pool *pool, bool enabled)
     mp_status s = mp__pool_check_handle(pool);
     if (s != MP_OK)
         return s;
+    if (enabled && pool->lf)
+        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' runs lock-free (MP_SYNC_LOCK_FREE, created with "
+                        "track_stats off): tracking needs a record per allocation, kept under the lock; create "
+                        "the pool with track_stats on to track it", pool->name);
     mp__lock_acquire(&pool->lock);
     for (int i = 0; s == MP_OK && i < MP__ARENAS; i++)
         if (pool->arena[i].st)

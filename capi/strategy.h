@@ -23,12 +23,48 @@ typedef struct mp__chunk {
     mp__extent extent;
     struct mp__arena *arena;
     void *sdata; /* the strategy's per-chunk state */
+    /* The state map, where the strategy keeps one (fixed: always; TLSF:
+     * when params.state_map): one byte per grain bytes of the chunk, read by
+     * the lock-free layer (tcache.h) without the pool lock. */
+    uint8_t *smap;
+    size_t grain;
+    uint64_t magic; /* ceil(2^64 / grain) when grain < 2^32, else 0 */
 } mp__chunk;
+
+/* State bytes. A block start reads MP__ST_FREE when no live block starts
+ * there; 1..MP__ST_LIVE while the block is live (the strategy writes
+ * MP__ST_LIVE, or 1 for a fixed pool, whose blocks are all of cache class
+ * 1; the lock-free layer writes its class c); MP__ST_CACHED | c while a
+ * thread cache holds it: live to the strategy, free to the user. */
+#define MP__ST_FREE 0x00
+#define MP__ST_LIVE 0x7F
+#define MP__ST_CACHED 0x80
+
+static inline bool mp__st_live(unsigned s) { return s - 1u < MP__ST_LIVE; }
+
+static inline uint64_t mp__magic(size_t d) { return d < ((size_t)1 << 32) ? UINT64_MAX / d + 1 : 0; }
+
+/* off / d for d = the divisor of magic: a hardware divide costs tens of
+ * cycles; for 32-bit offsets and divisors the high half of
+ * off * ceil(2^64 / d) is the exact quotient (Lemire, Kaser, Kurz 2019). */
+static inline size_t mp__div(size_t off, size_t d, uint64_t magic)
+{
+    return magic && off < ((size_t)1 << 32) ? (size_t)(((unsigned __int128)magic * off) >> 64) : off / d;
+}
+
+/* The state byte of the block that would start at p, or NULL when p is
+ * not on a grain boundary of chunk c. */
+static inline uint8_t *mp__chunk_state(const mp__chunk *c, uintptr_t p)
+{
+    size_t off = (size_t)(p - c->base), idx = mp__div(off, c->grain, c->magic);
+    return c->smap && off < c->size && idx * c->grain == off ? c->smap + idx : NULL;
+}
 
 typedef struct mp__strategy_params {
     size_t unit;     /* every block starts and ends at a multiple of unit */
     size_t stride;   /* fixed-size: bytes per block, a multiple of unit */
     bool keep_info;  /* remember requested size and sequence per block */
+    bool state_map;  /* keep chunk->smap (fixed keeps one anyway) */
 } mp__strategy_params;
 
 typedef struct mp__usage {

@@ -5,13 +5,15 @@
  * blocks never handed out yet are carved lazily from a chunk's carve mark,
  * so attaching a chunk and resetting cost O(chunks), not O(blocks).
  *
- * Bookkeeping lives outside the chunks: a state byte per block (1 = live)
+ * Bookkeeping lives outside the chunks: a state byte per block, which is
+ * the chunk's state map (strategy.h: 0 free, 1 live, MP__ST_LIVE live and
+ * kept off the thread caches, MP__ST_CACHED | 1 held by a thread cache)
  * and, when asked for, an mp__blockinfo per block. That is what makes a
  * foreign, interior or double-freed pointer detectable in O(1) and keeps
  * GPU memory untouched.
  *
  * Invariants (checked by fixed_check): each block below a chunk's carve mark
- * is either live or on the free stack, exactly once; blocks at or above the
+ * is either live (cached counts as live here) or on the free stack, exactly once; blocks at or above the
  * mark are neither; live counts add up per chunk and in total; the stack has
  * room for every block of every chunk.
  *
@@ -52,7 +54,7 @@ static void *fixed_create(const mp__strategy_params *params)
     if (f) {
         f->stride = params->stride;
         f->keep_info = params->keep_info;
-        f->magic = f->stride < ((size_t)1 << 32) ? UINT64_MAX / f->stride + 1 : 0;
+        f->magic = mp__magic(f->stride);
     }
     return f;
 }
@@ -89,7 +91,7 @@ static mp_status fixed_attach(void *st, mp__chunk *chunk)
         goto oom;
     fc->chunk = chunk;
     fc->nblocks = n;
-    fc->state = calloc(n, 1);
+    fc->state = calloc(n + 1, 1); /* + 1: a stride-aligned offset in the tail reads 0 */
     if (!fc->state || (f->keep_info && !(fc->info = calloc(n, sizeof *fc->info))))
         goto oom;
     bool ok1, ok2 = false;
@@ -101,6 +103,9 @@ static mp_status fixed_attach(void *st, mp__chunk *chunk)
     f->chunks[f->nchunks++] = fc;
     f->total_blocks += n;
     chunk->sdata = fc;
+    chunk->smap = fc->state;
+    chunk->grain = f->stride;
+    chunk->magic = f->magic;
     return MP_OK;
 oom:
     if (fc)
@@ -166,12 +171,8 @@ static size_t block_index(const fixed *f, const mp__chunk *chunk, uintptr_t p)
 {
     const fchunk *fc = chunk->sdata;
     size_t off = (size_t)(p - chunk->base);
-    /* A hardware divide costs tens of cycles; for 32-bit offsets and strides
-     * the high half of off * ceil(2^64 / stride) is the exact quotient
-     * (Lemire, Kaser, Kurz 2019). */
-    size_t idx = f->magic && off < ((size_t)1 << 32) ? (size_t)(((unsigned __int128)f->magic * off) >> 64)
-                                                       : off / f->stride;
-    if (idx * f->stride != off || idx >= fc->carved || fc->state[idx] != 1)
+    size_t idx = mp__div(off, f->stride, f->magic);
+    if (idx * f->stride != off || idx >= fc->carved || !mp__st_live(fc->state[idx]))
         return SIZE_MAX;
     return idx;
 }
@@ -252,7 +253,7 @@ static void fixed_foreach_live(void *st, mp__live_fn fn, void *ctx)
     for (size_t i = 0; i < f->nchunks; i++) {
         const fchunk *fc = f->chunks[i];
         for (size_t b = 0; b < fc->carved; b++)
-            if (fc->state[b] == 1)
+            if (mp__st_live(__atomic_load_n(&fc->state[b], __ATOMIC_RELAXED)))
                 fn(ctx, fc->chunk->base + b * f->stride, f->stride, fc->info ? &fc->info[b] : &none);
     }
 }
@@ -262,7 +263,7 @@ static mp_status fixed_check(void *st)
     fixed *f = st;
     size_t live = 0, blocks = 0, onstack = 0;
     mp_status s = MP_OK;
-    /* Mark stacked blocks 2 to find strays and duplicates, then unmark. */
+    /* Mark stacked blocks 0xFF to find strays and duplicates, then unmark. */
     size_t marked = 0;
     for (; marked < f->top; marked++) {
         fentry e = f->stack[marked];
@@ -271,14 +272,14 @@ static mp_status fixed_check(void *st)
                          "or listed twice", marked, e.idx);
             break;
         }
-        e.fc->state[e.idx] = 2;
+        e.fc->state[e.idx] = 0xFF;
     }
     for (size_t i = 0; s == MP_OK && i < f->nchunks; i++) {
         const fchunk *fc = f->chunks[i];
         size_t l = 0, stacked = 0;
         for (size_t b = 0; b < fc->carved; b++) {
-            l += fc->state[b] == 1;
-            stacked += fc->state[b] == 2;
+            l += fc->state[b] != 0 && fc->state[b] != 0xFF;
+            stacked += fc->state[b] == 0xFF;
         }
         if (l != fc->live || l + stacked != fc->carved || fc->carved > fc->nblocks)
             s = mp__fail(MP_ERR_CORRUPTION, "fixed pool: chunk %zu has %zu live and %zu free of %zu carved "

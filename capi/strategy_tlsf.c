@@ -17,6 +17,11 @@
  * chunk->sdata points at the chunk's first block (the paths that move a
  * block boundary keep it current), which stands for the chunk.
  *
+ * With params.state_map each chunk also keeps a state map, one byte per
+ * unit (strategy.h): MP__ST_LIVE at the start of a block this file handed
+ * out, a class code once the lock-free layer owns it; 0 elsewhere. A block
+ * whose byte says "held by a thread cache" is not live to release/lookup.
+ *
  * Invariants (checked by tlsf_check): a chunk's blocks tile it exactly;
  * no two neighbours are both free; each free block is in the list of its
  * class and each list's bit is set iff the list is non-empty; each live
@@ -60,6 +65,7 @@ typedef struct desc_slab {
 
 typedef struct tlsf {
     size_t unit;
+    bool state_map;
     unsigned unit_log2;
     uint64_t fl_bitmap;
     uint32_t sl_bitmap[FL_COUNT];
@@ -177,6 +183,7 @@ static void *tlsf_create(const mp__strategy_params *params)
     if (t) {
         t->unit = params->unit;
         t->unit_log2 = mp__fls(params->unit);
+        t->state_map = params->state_map;
     }
     return t;
 }
@@ -209,13 +216,18 @@ static mp_status tlsf_attach(void *st, mp__chunk *chunk)
 {
     tlsf *t = st;
     size_t size = chunk->size & ~(t->unit - 1);
-    tblock *b = desc_get(t);
+    tblock *b = NULL;
     bool ok = false;
+    if (t->state_map && !(chunk->smap = calloc((chunk->size >> t->unit_log2) + 1, 1)))
+        goto oom;
+    b = desc_get(t);
     if (b && size > 0)
         t->chunks = mp__grow(t->chunks, &t->chunks_cap, t->nchunks + 1, sizeof *t->chunks, &ok);
     if (!ok)
         goto oom;
     t->chunks[t->nchunks++] = chunk;
+    chunk->grain = t->unit;
+    chunk->magic = mp__magic(t->unit);
     b->addr = chunk->base;
     b->size = size;
     b->chunk = chunk;
@@ -226,7 +238,24 @@ static mp_status tlsf_attach(void *st, mp__chunk *chunk)
 oom:
     if (b)
         desc_put(t, b);
+    free(chunk->smap);
+    chunk->smap = NULL;
     return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the bookkeeping of a %zu-byte chunk", chunk->size);
+}
+
+static inline uint8_t *state_of(const tlsf *t, const tblock *b)
+{
+    return b->chunk->smap ? b->chunk->smap + ((b->addr - b->chunk->base) >> t->unit_log2) : NULL;
+}
+
+/* The descriptor of the live block at p in chunk, or NULL. */
+static tblock *live_block(tlsf *t, const mp__chunk *chunk, uintptr_t p)
+{
+    tblock *b = mp__ptrmap_get(&t->live, p);
+    if (!b || b->chunk != chunk)
+        return NULL;
+    const uint8_t *st = state_of(t, b);
+    return !st || mp__st_live(__atomic_load_n(st, __ATOMIC_RELAXED)) ? b : NULL;
 }
 
 static bool tlsf_idle(void *st, const mp__chunk *chunk)
@@ -243,6 +272,8 @@ static void tlsf_detach(void *st, mp__chunk *chunk)
     remove_free(t, b);
     t->free_bytes -= b->size;
     desc_put(t, b);
+    free(chunk->smap);
+    chunk->smap = NULL;
     for (size_t i = 0; i < t->nchunks; i++) {
         if (t->chunks[i] == chunk) {
             t->chunks[i] = t->chunks[--t->nchunks];
@@ -297,6 +328,8 @@ static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info)
     }
 found:
     b->info = *info;
+    if (b->chunk->smap)
+        __atomic_store_n(state_of(t, b), MP__ST_LIVE, __ATOMIC_RELAXED);
     mp__ptrmap_put(&t->live, b->addr, b);
     t->free_bytes -= b->size;
     t->live_blocks++;
@@ -306,9 +339,11 @@ found:
 static mp_status tlsf_release(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info)
 {
     tlsf *t = st;
-    tblock *b = mp__ptrmap_get(&t->live, p);
-    if (!b || b->chunk != chunk)
+    tblock *b = live_block(t, chunk, p);
+    if (!b)
         return MP_ERR_INVALID_POINTER;
+    if (chunk->smap)
+        __atomic_store_n(state_of(t, b), MP__ST_FREE, __ATOMIC_RELAXED);
     mp__ptrmap_remove(&t->live, p);
     *info = b->info;
     t->free_bytes += b->size;
@@ -351,8 +386,8 @@ static mp_status tlsf_release(void *st, mp__chunk *chunk, uintptr_t p, mp__block
 static bool tlsf_lookup(void *st, const mp__chunk *chunk, uintptr_t p, size_t *block_size, mp__blockinfo *info)
 {
     tlsf *t = st;
-    tblock *b = mp__ptrmap_get(&t->live, p);
-    if (!b || b->chunk != chunk)
+    tblock *b = live_block(t, chunk, p);
+    if (!b)
         return false;
     *block_size = b->size;
     *info = b->info;
@@ -376,6 +411,8 @@ static void tlsf_reset(void *st)
     t->free_bytes = 0;
     t->live_blocks = 0;
     for (size_t i = 0; i < t->nchunks; i++) {
+        if (t->chunks[i]->smap)
+            memset(t->chunks[i]->smap, 0, (t->chunks[i]->size >> t->unit_log2) + 1);
         tblock *first = t->chunks[i]->sdata;
         for (tblock *b = first->next_phys, *n; b; b = n) {
             n = b->next_phys;
@@ -407,7 +444,8 @@ static void tlsf_foreach_live(void *st, mp__live_fn fn, void *ctx)
     tlsf *t = st;
     for (size_t i = 0; t->live.slots && i <= t->live.mask; i++) {
         const tblock *b = t->live.slots[i].value;
-        if (t->live.slots[i].key)
+        const uint8_t *s = t->live.slots[i].key ? state_of(t, b) : NULL;
+        if (t->live.slots[i].key && (!s || mp__st_live(__atomic_load_n(s, __ATOMIC_RELAXED))))
             fn(ctx, b->addr, b->size, &b->info);
     }
 }
@@ -431,6 +469,10 @@ static mp_status tlsf_check(void *st)
             if (b->free && b->next_phys && b->next_phys->free)
                 return mp__fail(MP_ERR_CORRUPTION, "tlsf: adjacent free blocks at %#lx were not coalesced",
                                 (unsigned long)b->addr);
+            const uint8_t *s = state_of(t, b);
+            if (s && (__atomic_load_n(s, __ATOMIC_RELAXED) == MP__ST_FREE) != b->free)
+                return mp__fail(MP_ERR_CORRUPTION, "tlsf: block %#lx is %s but its state byte is %#x",
+                                (unsigned long)b->addr, b->free ? "free" : "live", *s);
             if (b->free) {
                 free_bytes += b->size;
                 nfree++;

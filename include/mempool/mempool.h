@@ -95,12 +95,18 @@ typedef enum mp_allocator_type {
     MP_ALLOCATOR_VARIABLE_SIZE = 1, /**< TLSF good-fit with immediate coalescing: O(1) allocate and free */
 } mp_allocator_type;
 
-/** Synchronisation of a pool with thread_safe set. In this version MP_SYNC_LOCK_FREE
- *  takes the same mutex path as MP_SYNC_MUTEX; the lock-free path comes in a later 1.x. (since 1.0)
+/** Synchronisation of a pool with thread_safe set. MP_SYNC_LOCK_FREE with track_stats off
+ *  and no debugging gives each thread a cache of blocks per pool: allocate and free of a
+ *  cached class (any block of a fixed pool; up to 4096 units, at most 1 MiB, of a variable
+ *  pool) take no lock and no atomic read-modify-write; caches trade half their blocks with
+ *  the pool through lock-free stacks. Growth, larger blocks, pinned and managed flags and
+ *  whole-pool calls take the pool lock. Double and foreign frees are still refused.
+ *  A thread's cached blocks return to the pool when it exits, on reset, and count as free
+ *  in the stats. With track_stats or debugging on, LOCK_FREE takes the lock like MUTEX. (since 1.0)
  */
 typedef enum mp_sync_type {
     MP_SYNC_MUTEX = 0,              /**< one lock around each operation (one atomic when uncontended) */
-    MP_SYNC_LOCK_FREE = 1,          /**< lock-free fast paths (currently the mutex path, see above) */
+    MP_SYNC_LOCK_FREE = 1,          /**< per-thread caches, no lock on the common path (see above) */
 } mp_sync_type;
 
 /** Where a pool's memory lives, as the seed's MemoryType. (since 1.0) */
@@ -237,7 +243,8 @@ MP_API mp_status mp_pool_get_stats(const mp_pool *pool, mp_stats *out_stats);
 /** Zeroes the cumulative counters; current_used and live blocks stay, peak becomes current. (since 1.0) */
 MP_API mp_status mp_pool_reset_stats(mp_pool *pool);
 /** Turns counters and per-allocation records on or off; blocks keep the mode they were
- *  allocated under, so counts stay exact. (since 1.0)
+ *  allocated under, so counts stay exact. A pool running lock-free (MP_SYNC_LOCK_FREE,
+ *  created with track_stats off) refuses to turn tracking on: MP_ERR_INVALID_OPERATION. (since 1.0)
  */
 MP_API mp_status mp_pool_set_tracking(mp_pool *pool, bool enabled);
 /** Whether tracking is on. (since 1.0) */

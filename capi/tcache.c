@@ -1,0 +1,532 @@
+/* The lock-free layer's slow paths (tcache.h has the fast paths and what
+ * is lock-free).
+ *
+ * Structure. Each (thread, pool) pair gets one cache: a LIFO bin per size
+ * class (one class for a fixed pool; for a variable pool, four classes per
+ * power of two up to max_cached, each a multiple of the unit). A bin that
+ * runs dry pops a full magazine from its class's stack, or carves a batch
+ * from the strategy under the pool lock; a bin that fills pushes its older
+ * half as a magazine, or, past mag_limit magazines in the stack, hands it
+ * back to the strategy under the lock (where TLSF coalesces it).
+ *
+ * ABA. Magazines live in segments that are never freed while the pool
+ * lives and are named by a 32-bit index, so a stack head is one 64-bit word
+ * (index + 1, and a 32-bit tag bumped by every push and pop): a pop that
+ * read a stale "next" fails its compare-and-swap. A reader may read the
+ * next field of a magazine that was popped meanwhile; it is atomic and the
+ * memory stays valid.
+ *
+ * Life cycle. A thread's caches are freed by a pthread key destructor when
+ * it exits, their blocks handed back to the strategy. A pool's caches are
+ * listed under one process-wide mutex (mp__lf_enter), taken before any pool
+ * lock. Reset empties every thread's cache of the pool (the caller promises
+ * no concurrent use, as for any reset); destroy orphans them (pool = NULL)
+ * and each owner frees its orphans on its next slow path or at exit.
+ *
+ * Stats and mp_pool_check count cached blocks as free to the user; the
+ * counts are exact when no other thread is inside the pool. */
+#include "instrument.h"
+#include "pool.h"
+#include "tcache.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+__thread char mp__tc_id; /* mp__thread_id's fallback */
+
+/* Under tc_mutex: the live lock-free pools, and the next uid. */
+static pthread_mutex_t tc_mutex = PTHREAD_MUTEX_INITIALIZER;
+static mp__lf *live_pools;
+static uint64_t next_uid = 1;
+
+/* The calling thread's caches (slow paths and thread exit only). An entry
+ * is valid while a live pool has its lf and uid. */
+typedef struct mine_entry {
+    mp__lf *lf;
+    uint64_t uid;
+    mp__tcache *tc;
+} mine_entry;
+static __thread mine_entry *mine;
+static __thread size_t nmine, mine_cap;
+
+static pthread_once_t tc_once = PTHREAD_ONCE_INIT;
+static pthread_key_t tc_key;
+static bool tc_key_ok;
+
+void mp__lf_enter(void) { pthread_mutex_lock(&tc_mutex); }
+void mp__lf_leave(void) { pthread_mutex_unlock(&tc_mutex); }
+
+/* ---- magazine stacks --------------------------------------------------- */
+
+static inline mp__mag *mag_at(const mp__lf *lf, uint32_t i)
+{
+    return (mp__mag *)((char *)lf->dir[i / MP__TC_MAG_SEG] + (size_t)(i % MP__TC_MAG_SEG) * lf->mag_bytes);
+}
+
+static void stack_push(mp__lf *lf, _Atomic uint64_t *head, uint32_t i)
+{
+    mp__mag *m = mag_at(lf, i);
+    uint64_t h = atomic_load_explicit(head, memory_order_relaxed), n;
+    do {
+        atomic_store_explicit(&m->next, (uint32_t)h, memory_order_relaxed);
+        n = ((h >> 32) + 1) << 32 | (uint64_t)(i + 1);
+    } while (!atomic_compare_exchange_weak_explicit(head, &h, n, memory_order_release, memory_order_relaxed));
+}
+
+static bool stack_pop(mp__lf *lf, _Atomic uint64_t *head, uint32_t *out)
+{
+    uint64_t h = atomic_load_explicit(head, memory_order_acquire), n;
+    do {
+        uint32_t top = (uint32_t)h;
+        if (!top)
+            return false;
+        uint32_t next = atomic_load_explicit(&mag_at(lf, top - 1)->next, memory_order_relaxed);
+        n = ((h >> 32) + 1) << 32 | next;
+    } while (!atomic_compare_exchange_weak_explicit(head, &h, n, memory_order_acquire, memory_order_acquire));
+    *out = (uint32_t)h - 1;
+    return true;
+}
+
+/* An empty magazine: from the empty stack, else a new segment. */
+static bool mag_get(mp__lf *lf, uint32_t *out)
+{
+    if (stack_pop(lf, &lf->empty, out))
+        return true;
+    pthread_mutex_lock(&lf->mag_mutex);
+    bool ok = stack_pop(lf, &lf->empty, out);
+    uint32_t seg = atomic_load_explicit(&lf->nsegs, memory_order_relaxed);
+    void *mem = ok || seg == MP__TC_MAG_DIR ? NULL : calloc(MP__TC_MAG_SEG, lf->mag_bytes);
+    if (mem) {
+        lf->dir[seg] = mem;
+        atomic_store_explicit(&lf->nsegs, seg + 1, memory_order_release);
+        for (uint32_t i = 1; i < MP__TC_MAG_SEG; i++)
+            stack_push(lf, &lf->empty, seg * MP__TC_MAG_SEG + i);
+        *out = seg * MP__TC_MAG_SEG;
+        ok = true;
+    }
+    pthread_mutex_unlock(&lf->mag_mutex);
+    return ok;
+}
+
+/* ---- to and from the strategy (pool locked) ----------------------------- */
+
+static void to_strategy(mp_pool *pool, mp__tentry e, unsigned c)
+{
+    mp__chunk *ch = mp__pool_find_chunk(pool, (uintptr_t)e.p);
+    mp__blockinfo info;
+    __atomic_store_n(e.st, (uint8_t)c, __ATOMIC_RELAXED); /* live again, as release expects */
+    pool->strategy->release(ch->arena->st, ch, (uintptr_t)e.p, &info);
+}
+
+static void bin_to_strategy(mp_pool *pool, mp__tbin *b, unsigned c)
+{
+    for (uint32_t j = 0; j < b->n; j++)
+        to_strategy(pool, b->e[j], c);
+    __atomic_store_n(&b->n, 0, __ATOMIC_RELAXED);
+}
+
+static void cache_to_strategy(mp_pool *pool, mp__tcache *tc)
+{
+    for (unsigned c = 1; c <= tc->nbins; c++)
+        bin_to_strategy(pool, &tc->bins[c - 1], c);
+}
+
+static uint32_t refill(mp_pool *pool, mp__tcache *tc, unsigned c)
+{
+    mp__lf *lf = pool->lf;
+    mp__tbin *b = &tc->bins[c - 1];
+    uint32_t i, n = 0;
+    if (stack_pop(lf, &lf->full[c], &i)) {
+        mp__mag *m = mag_at(lf, i);
+        n = m->n;
+        memcpy(b->e, m->e, n * sizeof *m->e);
+        atomic_fetch_sub_explicit(&lf->nfull[c], 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&lf->gblocks[c], n, memory_order_relaxed);
+        stack_push(lf, &lf->empty, i);
+    } else {
+        /* Carve a batch without growing: when the strategy has no room, the
+         * caller takes the locked path, which grows and runs the policy. */
+        mp__blockinfo info = {lf->cls_size[c], 0, false};
+        mp__lock_acquire(&pool->lock);
+        if (pool->pending.count)
+            mp__stream_poll(pool, false);
+        mp__arena *a = &pool->arena[0];
+        for (; n < lf->mag_cap; n++) {
+            void *p = pool->strategy->alloc(a->st, lf->cls_size[c], &info);
+            if (!p)
+                break;
+            uint8_t *st = mp__chunk_state(mp__pool_find_chunk(pool, (uintptr_t)p), (uintptr_t)p);
+            __atomic_store_n(st, (uint8_t)(c | MP__ST_CACHED), __ATOMIC_RELAXED);
+            b->e[lf->mag_cap - 1 - n] = (mp__tentry){p, st}; /* lowest address on top */
+        }
+        mp__lock_release(&pool->lock);
+        if (n < lf->mag_cap)
+            memmove(b->e, b->e + (lf->mag_cap - n), n * sizeof *b->e);
+    }
+    __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
+    return n;
+}
+
+static uint32_t spill(mp_pool *pool, mp__tcache *tc, unsigned c)
+{
+    mp__lf *lf = pool->lf;
+    mp__tbin *b = &tc->bins[c - 1];
+    uint32_t k = lf->mag_cap, i; /* the older half, at the bottom */
+    if (atomic_load_explicit(&lf->nfull[c], memory_order_relaxed) < lf->mag_limit[c] && mag_get(lf, &i)) {
+        mp__mag *m = mag_at(lf, i);
+        memcpy(m->e, b->e, k * sizeof *b->e);
+        m->n = k;
+        atomic_fetch_add_explicit(&lf->gblocks[c], k, memory_order_relaxed);
+        atomic_fetch_add_explicit(&lf->nfull[c], 1, memory_order_relaxed);
+        stack_push(lf, &lf->full[c], i);
+    } else {
+        mp__lock_acquire(&pool->lock);
+        for (uint32_t j = 0; j < k; j++)
+            to_strategy(pool, b->e[j], c);
+        mp__lock_release(&pool->lock);
+    }
+    uint32_t n = b->n - k;
+    memmove(b->e, b->e + k, n * sizeof *b->e);
+    __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
+    return n;
+}
+
+/* ---- spans -------------------------------------------------------------- */
+
+static bool find_span(mp__tcache *tc, const mp__spantab *tab, uintptr_t a)
+{
+    if (!tab)
+        return false;
+    size_t lo = 0, hi = tab->n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (tab->s[mid].base <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0 || a - tab->s[lo - 1].base >= tab->s[lo - 1].size)
+        return false;
+    tc->hot = tab->s[lo - 1];
+    tc->tab = tab;
+    return true;
+}
+
+static void spantab_free(mp__spantab *t)
+{
+    while (t) {
+        mp__spantab *r = t->retired;
+        free(t);
+        t = r;
+    }
+}
+
+void mp__lf_publish(mp_pool *pool)
+{
+    mp__lf *lf = pool->lf;
+    mp__spantab *old = atomic_load_explicit(&lf->tab, memory_order_relaxed);
+    mp__spantab *t = malloc(sizeof *t + pool->nchunks * sizeof(mp__span));
+    if (t) {
+        t->n = 0;
+        for (size_t i = 0; i < pool->nchunks; i++) {
+            const mp__chunk *c = pool->chunks[i];
+            if (c->arena == &pool->arena[0] && c->smap) /* the other arenas take the lock */
+                t->s[t->n++] = (mp__span){c->base, c->size, c->grain,
+                                          c->size < ((size_t)1 << 32) ? c->magic : 0,
+                                          mp__is_pow2(c->grain) ? mp__fls(c->grain) : 0, c->smap};
+        }
+        t->retired = old;
+    } else if (old) {
+        /* No table: every free takes the lock until the next publish, for
+         * the old one may name a released chunk. Keep it to free later. */
+        mp__spantab *end = old;
+        while (end->retired)
+            end = end->retired;
+        end->retired = lf->orphan_tabs;
+        lf->orphan_tabs = old;
+    }
+    atomic_store_explicit(&lf->tab, t, memory_order_release);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+static bool is_live(const mp__lf *lf, uint64_t uid) /* under tc_mutex */
+{
+    for (const mp__lf *l = live_pools; l; l = l->next_live)
+        if (l == lf)
+            return l->uid == uid;
+    return false;
+}
+
+/* Gives the cache's blocks back and frees it for the next thread. Under
+ * tc_mutex; the pool is live. */
+static void release_cache(mp__lf *lf, mp__tcache *tc)
+{
+    mp_pool *pool = lf->pool;
+    mp__lock_acquire(&pool->lock);
+    cache_to_strategy(pool, tc);
+    mp__lock_release(&pool->lock);
+    unsigned h = mp__tc_slot(atomic_load_explicit(&tc->owner, memory_order_relaxed));
+    if (atomic_load_explicit(&lf->slot[h], memory_order_relaxed) == tc)
+        atomic_store_explicit(&lf->slot[h], NULL, memory_order_relaxed);
+    atomic_store_explicit(&tc->owner, 0, memory_order_release);
+}
+
+static void tc_thread_exit(void *arg)
+{
+    (void)arg;
+    mp__lf_enter();
+    for (size_t i = 0; i < nmine; i++)
+        if (is_live(mine[i].lf, mine[i].uid))
+            release_cache(mine[i].lf, mine[i].tc);
+    mp__lf_leave();
+    free(mine);
+    mine = NULL;
+    nmine = mine_cap = 0;
+}
+
+static void tc_key_init(void) { tc_key_ok = pthread_key_create(&tc_key, tc_thread_exit) == 0; }
+
+/* The calling thread's cache of lf from its own list, or NULL. */
+static mp__tcache *own_cache(const mp__lf *lf)
+{
+    for (size_t i = 0; i < nmine; i++)
+        if (mine[i].lf == lf && mine[i].uid == lf->uid)
+            return mine[i].tc;
+    return NULL;
+}
+
+static mp__tcache *attach(mp_pool *pool)
+{
+    mp__lf *lf = pool->lf;
+    mp__tcache *tc = own_cache(lf);
+    if (tc)
+        return tc; /* its slot belongs to another thread: the slow way it is */
+    pthread_once(&tc_once, tc_key_init);
+    if (!tc_key_ok || pthread_setspecific(tc_key, (void *)1) != 0) /* non-NULL: the destructor runs */
+        return NULL;
+    uintptr_t id = mp__thread_id();
+    mp__lf_enter();
+    /* Forget the entries of pools that are gone, then make room. */
+    size_t w = 0;
+    for (size_t i = 0; i < nmine; i++)
+        if (is_live(mine[i].lf, mine[i].uid))
+            mine[w++] = mine[i];
+    nmine = w;
+    bool ok = true;
+    mine = mp__grow(mine, &mine_cap, nmine + 1, sizeof *mine, &ok);
+    for (tc = lf->caches; ok && tc && atomic_load_explicit(&tc->owner, memory_order_acquire); tc = tc->next)
+        ;
+    size_t nb = lf->nclasses, cap = lf->bin_cap;
+    if (ok && !tc && (tc = calloc(1, sizeof *tc + nb * sizeof(mp__tbin) + nb * cap * sizeof(mp__tentry)))) {
+        mp__tentry *e = (mp__tentry *)&tc->bins[nb];
+        for (size_t i = 0; i < nb; i++)
+            tc->bins[i] = (mp__tbin){0, (uint32_t)cap, e + i * cap};
+        tc->nbins = (uint32_t)nb;
+        tc->next = lf->caches;
+        lf->caches = tc;
+    }
+    if (ok && tc) {
+        atomic_store_explicit(&tc->owner, id, memory_order_relaxed);
+        _Atomic(mp__tcache *) *slot = &lf->slot[mp__tc_slot(id)];
+        mp__tcache *held = atomic_load_explicit(slot, memory_order_relaxed);
+        if (!held || !atomic_load_explicit(&held->owner, memory_order_relaxed))
+            atomic_store_explicit(slot, tc, memory_order_relaxed);
+        mine[nmine++] = (mine_entry){lf, lf->uid, tc};
+    }
+    mp__lf_leave();
+    return ok ? tc : NULL; /* NULL: the locked path serves this thread */
+}
+
+/* ---- pool hooks --------------------------------------------------------- */
+
+mp__lf *mp__lf_new(mp_pool *pool, bool fixed, size_t unit, size_t stride, bool tooled)
+{
+    mp__lf *lf = calloc(1, sizeof *lf);
+    if (!lf)
+        return NULL;
+    lf->pool = pool;
+    lf->fixed = fixed;
+    lf->tooled = tooled;
+    if (fixed) {
+        lf->nclasses = 1;
+        lf->cls_size[1] = lf->max_cached = stride;
+        lf->bin_cap = 256;
+    } else {
+        /* Four classes per power of two, each a multiple of the unit, up to
+         * 4096 units or 1 MiB: at most 25% rounding on a cached block. */
+        lf->shift = mp__fls(unit);
+        size_t top = unit << 12 < ((size_t)1 << 20) ? unit << 12 : (size_t)1 << 20;
+        if (top < unit)
+            top = unit;
+        unsigned k = 0;
+        for (size_t c = unit; c <= top && k < MP__TC_CLASSES_MAX;) {
+            lf->cls_size[++k] = c;
+            size_t step = ((size_t)1 << mp__fls(c)) / 4;
+            c += step > unit ? step : unit;
+        }
+        lf->nclasses = k;
+        lf->max_cached = lf->cls_size[k];
+        size_t slots = lf->max_cached >> lf->shift;
+        if (!(lf->cls_of = malloc(slots))) {
+            free(lf);
+            return NULL;
+        }
+        for (size_t i = 0, c = 1; i < slots; i++) {
+            while (lf->cls_size[c] < (i + 1) << lf->shift)
+                c++;
+            lf->cls_of[i] = (uint8_t)c;
+        }
+        lf->bin_cap = 64;
+    }
+    lf->mag_cap = lf->bin_cap / 2;
+    /* The stacks may hold about 4 MiB of each class (at least 4 magazines)
+     * before spills go back to the strategy, where TLSF coalesces them. */
+    for (unsigned c = 1; c <= lf->nclasses; c++) {
+        size_t m = ((size_t)4 << 20) / (lf->mag_cap * lf->cls_size[c]);
+        lf->mag_limit[c] = (uint32_t)(m < 4 ? 4 : m > 4096 ? 4096 : m);
+    }
+    lf->mag_bytes = mp__align_up(sizeof(mp__mag) + lf->mag_cap * sizeof(mp__tentry), 64);
+    pthread_mutex_init(&lf->mag_mutex, NULL);
+    mp__lf_enter();
+    lf->uid = next_uid++;
+    lf->next_live = live_pools;
+    live_pools = lf;
+    mp__lf_leave();
+    return lf;
+}
+
+void mp__lf_free(mp_pool *pool)
+{
+    mp__lf *lf = pool->lf;
+    mp__lf_enter();
+    for (mp__lf **pp = &live_pools; *pp; pp = &(*pp)->next_live) {
+        if (*pp == lf) {
+            *pp = lf->next_live;
+            break;
+        }
+    }
+    mp__lf_leave();
+    for (mp__tcache *tc = lf->caches, *n; tc; tc = n) {
+        n = tc->next;
+        free(tc);
+    }
+    for (uint32_t s = 0; s < atomic_load_explicit(&lf->nsegs, memory_order_relaxed); s++)
+        free(lf->dir[s]);
+    spantab_free(atomic_load_explicit(&lf->tab, memory_order_relaxed));
+    spantab_free(lf->orphan_tabs);
+    pthread_mutex_destroy(&lf->mag_mutex);
+    free(lf->cls_of);
+    free(lf);
+    pool->lf = NULL;
+}
+
+void mp__lf_reset(mp_pool *pool)
+{
+    mp__lf *lf = pool->lf;
+    for (mp__tcache *tc = lf->caches; tc; tc = tc->next)
+        for (unsigned c = 0; c < tc->nbins; c++)
+            __atomic_store_n(&tc->bins[c].n, 0, __ATOMIC_RELAXED);
+    for (unsigned c = 1; c <= lf->nclasses; c++) {
+        atomic_store_explicit(&lf->full[c], 0, memory_order_relaxed);
+        atomic_store_explicit(&lf->nfull[c], 0, memory_order_relaxed);
+        atomic_store_explicit(&lf->gblocks[c], 0, memory_order_relaxed);
+    }
+    atomic_store_explicit(&lf->empty, 0, memory_order_relaxed);
+    uint32_t nmags = atomic_load_explicit(&lf->nsegs, memory_order_relaxed) * MP__TC_MAG_SEG;
+    for (uint32_t i = 0; i < nmags; i++)
+        stack_push(lf, &lf->empty, i);
+    mp__spantab *t = atomic_load_explicit(&lf->tab, memory_order_relaxed);
+    if (t) {
+        spantab_free(t->retired);
+        t->retired = NULL;
+    }
+    spantab_free(lf->orphan_tabs);
+    lf->orphan_tabs = NULL;
+}
+
+void mp__lf_drain(mp_pool *pool)
+{
+    mp__lf *lf = pool->lf;
+    mp__tcache *own = own_cache(lf);
+    if (own)
+        cache_to_strategy(pool, own);
+    for (unsigned c = 1; c <= lf->nclasses; c++) {
+        uint32_t i;
+        while (stack_pop(lf, &lf->full[c], &i)) {
+            mp__mag *m = mag_at(lf, i);
+            for (uint32_t j = 0; j < m->n; j++)
+                to_strategy(pool, m->e[j], c);
+            atomic_fetch_sub_explicit(&lf->nfull[c], 1, memory_order_relaxed);
+            atomic_fetch_sub_explicit(&lf->gblocks[c], m->n, memory_order_relaxed);
+            stack_push(lf, &lf->empty, i);
+        }
+    }
+}
+
+void mp__lf_cached(mp_pool *pool, size_t *blocks, size_t *bytes)
+{
+    const mp__lf *lf = pool->lf;
+    size_t nb = 0, nbytes = 0;
+    for (const mp__tcache *tc = lf->caches; tc; tc = tc->next) {
+        for (unsigned c = 1; c <= tc->nbins; c++) {
+            size_t n = __atomic_load_n(&tc->bins[c - 1].n, __ATOMIC_RELAXED);
+            nb += n;
+            nbytes += n * lf->cls_size[c];
+        }
+    }
+    for (unsigned c = 1; c <= lf->nclasses; c++) {
+        size_t n = atomic_load_explicit(&lf->gblocks[c], memory_order_relaxed);
+        nb += n;
+        nbytes += n * lf->cls_size[c];
+    }
+    *blocks = nb;
+    *bytes = nbytes;
+}
+
+/* ---- the slow halves of the fast paths ---------------------------------- */
+
+void *mp__tc_alloc(mp_pool *pool, size_t size)
+{
+    mp__lf *lf = pool->lf;
+    mp__tcache *tc = mp__tc_mine(lf);
+    if (!tc && !(tc = attach(pool)))
+        return NULL; /* the locked path serves this thread */
+    unsigned c = mp__tc_class(lf, size);
+    mp__tbin *b = &tc->bins[c - 1];
+    uint32_t n = b->n;
+    if (n == 0 && !(n = refill(pool, tc, c)))
+        return NULL;
+    mp__tentry e = b->e[--n];
+    __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
+    __atomic_store_n(e.st, (uint8_t)c, __ATOMIC_RELAXED);
+    if (lf->tooled)
+        mp__tool_alloc(e.p, size);
+    return e.p;
+}
+
+bool mp__tc_free(mp_pool *pool, void *ptr)
+{
+    mp__lf *lf = pool->lf;
+    mp__tcache *tc = mp__tc_mine(lf);
+    if (!tc && !(tc = attach(pool)))
+        return false;
+    uintptr_t a = (uintptr_t)ptr;
+    const mp__spantab *tab = atomic_load_explicit(&lf->tab, memory_order_acquire);
+    if ((tc->tab != tab || a - tc->hot.base >= tc->hot.size) && !find_span(tc, tab, a))
+        return false;
+    uint8_t *st = mp__tc_state(tc, a);
+    unsigned c = st ? __atomic_load_n(st, __ATOMIC_RELAXED) : 0;
+    if (c - 1u >= tc->nbins)
+        return false; /* the locked path names the error, or frees a larger block */
+    mp__tbin *b = &tc->bins[c - 1];
+    uint32_t n = b->n;
+    if (n == b->cap)
+        n = spill(pool, tc, c);
+    b->e[n] = (mp__tentry){ptr, st};
+    __atomic_store_n(st, (uint8_t)(c | MP__ST_CACHED), __ATOMIC_RELAXED);
+    __atomic_store_n(&b->n, n + 1, __ATOMIC_RELAXED);
+    if (lf->tooled)
+        mp__tool_free(ptr, lf->cls_size[c]);
+    return true;
+}

@@ -1,0 +1,212 @@
+/* The lock-free layer (sync seam, MP_SYNC_LOCK_FREE): per-thread caches of
+ * blocks in front of the locked strategy, and lock-free magazine stacks
+ * between threads. tcache.c holds the slow paths and the exact rules.
+ *
+ * What is lock-free, exactly:
+ *  - allocate, when the calling thread's cache for the pool has a block of
+ *    the request's class: no lock and no atomic read-modify-write at all;
+ *  - free of a block of a cache class (every block of a fixed pool, blocks
+ *    of up to max_cached bytes of a variable pool): the same;
+ *  - refilling an empty cache from, and spilling half of a full one to,
+ *    the pool's magazine stacks: one compare-and-swap on a tagged 64-bit
+ *    head (32-bit index, 32-bit ABA tag), twice.
+ * The pool lock is taken only to carve new blocks from the strategy in a
+ * batch (or grow), to hand blocks back to it (thread exit, a stack over its
+ * bound, trim), and by whole-pool operations.
+ *
+ * The always-on checks stay: every free reads the block's state byte (out
+ * of band, one per block start; strategy.h) and takes only a byte that says
+ * "live, class c"; anything else goes to the locked path, which names the
+ * error. So foreign, interior and double frees are caught whenever the two
+ * frees are ordered (one happens before the other). */
+#ifndef MEMPOOL_TCACHE_H
+#define MEMPOOL_TCACHE_H
+
+#include "strategy.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#define MP__TC_CLASSES_MAX 0x7E /* class codes 1..0x7E fit below MP__ST_LIVE */
+#define MP__TC_MAG_SEG 64       /* magazines per directory segment */
+#define MP__TC_MAG_DIR 1024     /* directory segments: 65,536 magazines */
+#define MP__TC_SLOTS 256
+
+struct mp_pool;
+
+typedef struct mp__tentry {
+    void *p;
+    uint8_t *st; /* the block's state byte */
+} mp__tentry;
+
+typedef struct mp__tbin {
+    uint32_t n, cap; /* n: written by the owner only, read by stats */
+    mp__tentry *e;
+} mp__tbin;
+
+/* A chunk's geometry, copied so that the fast path never reads a chunk
+ * record (a trim may free one at any time). */
+typedef struct mp__span {
+    uintptr_t base;
+    size_t size, grain;
+    uint64_t magic;  /* for a grain that is no power of two */
+    unsigned shift;  /* log2(grain), or 0: use magic */
+    uint8_t *smap;
+} mp__span;
+
+/* Immutable once published; replaced tables stay until reset or destroy. */
+typedef struct mp__spantab {
+    struct mp__spantab *retired;
+    size_t n;
+    mp__span s[];
+} mp__spantab;
+
+typedef struct mp__tcache {
+    _Atomic uintptr_t owner;  /* the owning thread's id (mp__thread_id); 0: free */
+    struct mp__tcache *next;  /* the pool's caches, under mp__lf_enter */
+    const mp__spantab *tab;   /* hot is valid while tab is current */
+    mp__span hot;
+    uint32_t nbins;
+    mp__tbin bins[]; /* class c in bins[c - 1]; entries follow */
+} mp__tcache;
+
+typedef struct mp__mag {
+    _Atomic uint32_t next; /* index + 1 of the next magazine in its stack */
+    uint32_t n;
+    mp__tentry e[];
+} mp__mag;
+
+typedef struct mp__lf {
+    bool fixed;  /* one class: every block */
+    bool tooled; /* tell ASan/Valgrind (instrument.h) */
+    unsigned shift;
+    size_t max_cached; /* fixed: the block size */
+    uint32_t nclasses, bin_cap, mag_cap;
+    uint32_t mag_limit[MP__TC_CLASSES_MAX + 1]; /* full magazines a class may hold */
+    size_t cls_size[MP__TC_CLASSES_MAX + 1];
+    uint8_t *cls_of; /* (size - 1) >> shift -> class */
+    _Atomic(mp__spantab *) tab;
+    mp__spantab *orphan_tabs; /* replaced tables no current one links to */
+    _Atomic uint64_t full[MP__TC_CLASSES_MAX + 1]; /* tagged heads */
+    _Atomic uint32_t nfull[MP__TC_CLASSES_MAX + 1];
+    _Atomic size_t gblocks[MP__TC_CLASSES_MAX + 1]; /* blocks in full magazines */
+    _Atomic uint64_t empty;
+    pthread_mutex_t mag_mutex; /* adding magazine segments */
+    size_t mag_bytes;
+    _Atomic uint32_t nsegs;
+    void *dir[MP__TC_MAG_DIR];
+    /* A thread finds its cache in slot[mp__tc_slot(its id)]: no TLS on
+     * the fast path. A thread whose slot is taken finds it the slow way. */
+    _Atomic(mp__tcache *) slot[MP__TC_SLOTS];
+    mp__tcache *caches; /* every cache, free ones too; freed with the pool */
+    struct mp_pool *pool;
+    uint64_t uid;               /* unique per pool life */
+    struct mp__lf *next_live;   /* the live pools, under mp__lf_enter */
+} mp__lf;
+
+/* A cheap, unique id of the calling thread while it lives: its thread
+ * pointer (one instruction), else the address of a thread-local byte. */
+static inline uintptr_t mp__thread_id(void)
+{
+#if defined(__x86_64__) && defined(__linux__)
+    uintptr_t tp;
+    __asm__("mov %%fs:0, %0" : "=r"(tp)); /* the TCB's self pointer */
+    return tp;
+#elif defined(__aarch64__)
+    return (uintptr_t)__builtin_thread_pointer();
+#else
+    extern __thread char mp__tc_id;
+    return (uintptr_t)&mp__tc_id;
+#endif
+}
+
+static inline unsigned mp__tc_slot(uintptr_t id) { return (unsigned)((id * 0x9E3779B97F4A7C15ull) >> 56); }
+
+/* Pool hooks (tcache.c). */
+mp__lf *mp__lf_new(struct mp_pool *pool, bool fixed, size_t unit, size_t stride, bool tooled);
+void mp__lf_free(struct mp_pool *pool);        /* destroy: frees every cache */
+void mp__lf_publish(struct mp_pool *pool);     /* chunks changed; pool locked */
+void mp__lf_reset(struct mp_pool *pool);       /* quiescent, inside mp__lf_enter, pool locked */
+void mp__lf_drain(struct mp_pool *pool);       /* trim: pool locked */
+void mp__lf_cached(struct mp_pool *pool, size_t *blocks, size_t *bytes); /* inside mp__lf_enter */
+void mp__lf_enter(void);                       /* the cache-list mutex: take it before a pool lock */
+void mp__lf_leave(void);
+
+/* The fast paths make no call, so they need no stack frame; whatever they
+ * cannot finish (no cache yet, an empty or full bin, a chunk not at hand,
+ * ASan or Valgrind watching) goes to the out-of-line slow paths, which
+ * fall back to the locked path in turn. */
+
+/* The calling thread's cache of the pool, if it holds its slot. */
+static inline mp__tcache *mp__tc_mine(const mp__lf *lf)
+{
+    uintptr_t id = mp__thread_id();
+    mp__tcache *tc = atomic_load_explicit(&lf->slot[mp__tc_slot(id)], memory_order_relaxed);
+    return MP__LIKELY(tc && atomic_load_explicit(&tc->owner, memory_order_relaxed) == id) ? tc : NULL;
+}
+
+static inline unsigned mp__tc_class(const mp__lf *lf, size_t size)
+{
+    return lf->fixed ? 1 : lf->cls_of[(size - 1) >> lf->shift];
+}
+
+/* A block for 1 <= size <= lf->max_cached from the thread's cache, or NULL. */
+static inline void *mp__tc_pop(const mp__lf *lf, size_t size)
+{
+    mp__tcache *tc = mp__tc_mine(lf);
+    if (MP__UNLIKELY(!tc || lf->tooled))
+        return NULL;
+    unsigned c = mp__tc_class(lf, size);
+    mp__tbin *b = &tc->bins[c - 1];
+    uint32_t n = b->n;
+    if (MP__UNLIKELY(n == 0))
+        return NULL;
+    mp__tentry e = b->e[--n];
+    __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
+    __atomic_store_n(e.st, (uint8_t)c, __ATOMIC_RELAXED);
+    return e.p;
+}
+
+/* The state byte of the block at a if a starts a block of tc->hot. */
+static inline uint8_t *mp__tc_state(const mp__tcache *tc, uintptr_t a)
+{
+    size_t off = a - tc->hot.base;
+    if (MP__LIKELY(tc->hot.shift)) /* a shift, not a 7-cycle multiply, on the dependency chain */
+        return off & (tc->hot.grain - 1) ? NULL : tc->hot.smap + (off >> tc->hot.shift);
+    size_t idx = MP__LIKELY(tc->hot.magic) ? (size_t)(((unsigned __int128)tc->hot.magic * off) >> 64)
+                                           : off / tc->hot.grain;
+    return idx * tc->hot.grain == off ? tc->hot.smap + idx : NULL;
+}
+
+/* Pushes ptr onto the thread's cache if its state byte says "live, of a
+ * cache class" and there is room; false: let the slow path decide. */
+static inline bool mp__tc_push(const mp__lf *lf, void *ptr)
+{
+    mp__tcache *tc = mp__tc_mine(lf);
+    uintptr_t a = (uintptr_t)ptr;
+    if (MP__UNLIKELY(!tc || lf->tooled || tc->tab != atomic_load_explicit(&lf->tab, memory_order_acquire) ||
+                     a - tc->hot.base >= tc->hot.size))
+        return false;
+    uint8_t *st = mp__tc_state(tc, a);
+    if (MP__UNLIKELY(!st))
+        return false;
+    unsigned c = __atomic_load_n(st, __ATOMIC_RELAXED);
+    if (MP__UNLIKELY(c - 1u >= tc->nbins)) /* 0, not a class, or cached */
+        return false;
+    /* A fixed pool's bin does not wait for the state byte: the check above
+     * is a predicted branch, not a link in the dependency chain. */
+    mp__tbin *b = lf->fixed ? &tc->bins[0] : &tc->bins[c - 1];
+    uint32_t n = b->n;
+    if (MP__UNLIKELY(n == b->cap))
+        return false;
+    b->e[n] = (mp__tentry){ptr, st};
+    __atomic_store_n(st, (uint8_t)(c | MP__ST_CACHED), __ATOMIC_RELAXED);
+    __atomic_store_n(&b->n, n + 1, __ATOMIC_RELAXED);
+    return true;
+}
+
+/* The same, doing whatever the fast paths could not (tcache.c). */
+void *mp__tc_alloc(struct mp_pool *pool, size_t size);
+bool mp__tc_free(struct mp_pool *pool, void *ptr);
+
+#endif

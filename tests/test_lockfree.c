@@ -1,0 +1,439 @@
+/* The lock-free layer (MP_SYNC_LOCK_FREE, tracking off): per-thread caches
+ * in front of fixed and variable pools. Under contention no block is handed
+ * out twice, every block comes back (exact counts, all chunks idle once the
+ * threads are gone), and the always-on checks still refuse double, foreign,
+ * interior and wrong-pool frees that go through the caches. */
+#include "mp_test.h"
+
+#include <pthread.h>
+
+static mp_config lf_fixed(size_t block, size_t initial)
+{
+    mp_config c = cfg_fixed(block, initial);
+    c.sync_type = MP_SYNC_LOCK_FREE;
+    c.track_stats = false;
+    return c;
+}
+
+static mp_config lf_variable(size_t initial)
+{
+    mp_config c = cfg_variable(initial);
+    c.sync_type = MP_SYNC_LOCK_FREE;
+    c.track_stats = false;
+    return c;
+}
+
+/* ---- contention ---------------------------------------------------------- */
+
+enum { THREADS = 4, ROUNDS = 40000, KEEP = 64 };
+
+/* A mailbox through which threads swap blocks, so that most frees of a
+ * block happen on a thread other than the one that allocated it. */
+typedef struct mailbox {
+    pthread_mutex_t m;
+    unsigned char *slot[THREADS * 8];
+    size_t len[THREADS * 8];
+} mailbox;
+
+typedef struct job {
+    mp_pool *pool;
+    mailbox *box;
+    int id;
+    size_t max_size;
+    long allocs, frees;
+    int error;
+} job;
+
+static bool stamped(const unsigned char *p, size_t n, unsigned char v)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != v)
+            return false;
+    return true;
+}
+
+/* Each block is filled with one byte value naming its current holder; a
+ * block handed out twice gets two holders and one of them sees the other's
+ * byte. Blocks taken from the mailbox are checked and restamped. */
+static void *hammer(void *arg)
+{
+    job *j = arg;
+    unsigned seed = (unsigned)j->id * 7919u + 11;
+    unsigned char *mine[KEEP] = {0};
+    size_t len[KEEP] = {0};
+    unsigned char me = (unsigned char)(0x40 + j->id);
+    for (int r = 0; r < ROUNDS && !j->error; r++) {
+        int k = (int)(rand_r(&seed) % KEEP);
+        if (mine[k] && !stamped(mine[k], len[k], me)) {
+            j->error = 1;
+            break;
+        }
+        if (mine[k] && rand_r(&seed) % 4 == 0) { /* swap with the mailbox */
+            pthread_mutex_lock(&j->box->m);
+            int s = (int)(rand_r(&seed) % (THREADS * 8));
+            unsigned char *theirs = j->box->slot[s];
+            size_t tlen = j->box->len[s];
+            j->box->slot[s] = mine[k];
+            j->box->len[s] = len[k];
+            memset(mine[k], 0x20, len[k]); /* "in the mailbox" */
+            pthread_mutex_unlock(&j->box->m);
+            mine[k] = theirs;
+            len[k] = tlen;
+            if (theirs) {
+                if (!stamped(theirs, tlen, 0x20)) {
+                    j->error = 2;
+                    break;
+                }
+                memset(theirs, me, tlen);
+            }
+        } else if (mine[k]) {
+            if (mp_pool_deallocate(j->pool, mine[k]) != MP_OK) {
+                j->error = 3;
+                break;
+            }
+            mine[k] = NULL;
+            j->frees++;
+        } else {
+            len[k] = 1 + rand_r(&seed) % j->max_size;
+            if (mp_pool_allocate(j->pool, len[k], (void **)&mine[k]) != MP_OK) {
+                j->error = 4;
+                break;
+            }
+            memset(mine[k], me, len[k]);
+            j->allocs++;
+        }
+    }
+    for (int k = 0; k < KEEP; k++)
+        if (mine[k] && mp_pool_deallocate(j->pool, mine[k]) == MP_OK)
+            j->frees++;
+    return NULL;
+}
+
+static void run_contention(mp_config c, size_t max_size)
+{
+    mp_pool *p = new_pool("lock-free", c);
+    mailbox box = {.m = PTHREAD_MUTEX_INITIALIZER};
+    pthread_t th[THREADS];
+    job jobs[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        jobs[i] = (job){p, &box, i, max_size, 0, 0, 0};
+        pthread_create(&th[i], NULL, hammer, &jobs[i]);
+    }
+    long allocs = 0, frees = 0;
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(jobs[i].error == 0, "thread %d failed with %d", i, jobs[i].error);
+        allocs += jobs[i].allocs;
+        frees += jobs[i].frees;
+    }
+    for (int s = 0; s < THREADS * 8; s++)
+        if (box.slot[s]) {
+            ck_ok(mp_pool_deallocate(p, box.slot[s]));
+            frees++;
+        }
+    ck_assert_int_eq(allocs, frees);
+    ck_assert_int_gt(allocs, ROUNDS); /* the threads did work */
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.live_allocations, 0);
+    ck_intact(p);
+    /* The threads are gone, so their caches came back: every chunk is idle. */
+    ck_ok(mp_pool_trim(p, 0));
+    s = stats_of(p);
+    ck_assert_uint_eq(s.reserved_bytes, 0);
+    ck_assert_uint_eq(s.chunk_count, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+
+START_TEST(contention_on_a_fixed_pool) { run_contention(lf_fixed(64, 1 << 12), 64); }
+END_TEST
+
+START_TEST(contention_on_a_variable_pool) { run_contention(lf_variable(1 << 16), 3000); }
+END_TEST
+
+/* Sizes past the cached classes take the locked path in the same run. */
+START_TEST(contention_with_large_blocks) { run_contention(lf_variable(1 << 20), 300000); }
+END_TEST
+
+/* ---- the checks on the fast path ------------------------------------------ */
+
+static void check_double_free(mp_config c)
+{
+    mp_pool *p = new_pool("lf-double", c);
+    void *a = alloc_ok(p, 48);
+    ck_ok(mp_pool_deallocate(p, a));                         /* into the cache */
+    ck_status(mp_pool_deallocate(p, a), MP_ERR_INVALID_POINTER); /* the cache says no */
+    ck_detail_has("lf-double");
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    /* Handed out once only: two allocations now get two blocks. */
+    void *b = alloc_ok(p, 48), *d = alloc_ok(p, 48);
+    ck_assert_ptr_ne(b, d);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 2);
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_ok(mp_pool_deallocate(p, d));
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+
+START_TEST(double_free_is_refused_fixed) { check_double_free(lf_fixed(64, 1 << 12)); }
+END_TEST
+
+START_TEST(double_free_is_refused_variable) { check_double_free(lf_variable(1 << 16)); }
+END_TEST
+
+static void check_foreign(mp_config c)
+{
+    mp_pool *p = new_pool("lf-mine", c), *q = new_pool("lf-other", c);
+    char *a = alloc_ok(p, 64), *b = alloc_ok(q, 64);
+    ck_ok(mp_pool_deallocate(p, alloc_ok(p, 64))); /* the cache knows its chunk now */
+    void *heap = malloc(64);
+    int local;
+    ck_status(mp_pool_deallocate(p, heap), MP_ERR_INVALID_POINTER);
+    ck_detail_has("not allocated by this pool");
+    ck_status(mp_pool_deallocate(p, &local), MP_ERR_INVALID_POINTER);
+    ck_status(mp_pool_deallocate(p, a + 16), MP_ERR_INVALID_POINTER);
+    ck_detail_has("not the start of a live block");
+    ck_status(mp_pool_deallocate(p, b), MP_ERR_INVALID_POINTER);
+    ck_detail_has("belongs to pool 'lf-other'");
+    ck_assert_uint_eq(stats_of(p).live_allocations, 1);
+    ck_assert_uint_eq(stats_of(q).live_allocations, 1);
+    bool owned = true;
+    ck_ok(mp_pool_owns(p, b, &owned));
+    ck_assert(!owned);
+    ck_ok(mp_pool_owns(p, a, &owned));
+    ck_assert(owned);
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_ok(mp_pool_owns(p, a, &owned)); /* cached is not owned by the caller */
+    ck_assert(!owned);
+    ck_ok(mp_pool_deallocate(q, b));
+    free(heap);
+    ck_intact(p);
+    ck_intact(q);
+    mp_pool_destroy(p);
+    mp_pool_destroy(q);
+}
+
+START_TEST(foreign_interior_and_wrong_pool_frees_are_refused_fixed) { check_foreign(lf_fixed(64, 1 << 12)); }
+END_TEST
+
+START_TEST(foreign_interior_and_wrong_pool_frees_are_refused_variable) { check_foreign(lf_variable(1 << 16)); }
+END_TEST
+
+static void *free_once(void *arg)
+{
+    void **args = arg;
+    args[2] = (void *)(intptr_t)mp_pool_deallocate(args[0], args[1]);
+    return NULL;
+}
+
+START_TEST(double_free_across_threads_is_refused)
+{
+    mp_pool *p = new_pool("lf-xthread", lf_fixed(64, 1 << 12));
+    void *a = alloc_ok(p, 64);
+    void *args[3] = {p, a, NULL};
+    pthread_t t;
+    pthread_create(&t, NULL, free_once, args); /* into that thread's cache, then back at its exit */
+    pthread_join(t, NULL);
+    ck_assert_int_eq((int)(intptr_t)args[2], MP_OK);
+    ck_status(mp_pool_deallocate(p, a), MP_ERR_INVALID_POINTER);
+    pthread_create(&t, NULL, free_once, args);
+    pthread_join(t, NULL);
+    ck_assert_int_eq((int)(intptr_t)args[2], MP_ERR_INVALID_POINTER);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(large_blocks_take_the_lock_and_keep_their_checks)
+{
+    mp_pool *p = new_pool("lf-large", lf_variable(1 << 20));
+    void *big = alloc_ok(p, 3 << 20); /* past every cached class */
+    ck_assert_uint_eq(stats_of(p).live_allocations, 1);
+    ck_ok(mp_pool_deallocate(p, big));
+    ck_status(mp_pool_deallocate(p, big), MP_ERR_INVALID_POINTER);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* ---- stats, reset, trim, tracking ----------------------------------------- */
+
+START_TEST(stats_count_cached_blocks_as_free)
+{
+    mp_pool *p = new_pool("lf-stats", lf_variable(1 << 16));
+    void *b[10];
+    for (int i = 0; i < 10; i++)
+        b[i] = alloc_ok(p, 100 + 50 * (size_t)i);
+    for (int i = 0; i < 5; i++)
+        ck_ok(mp_pool_deallocate(p, b[i]));
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.live_allocations, 5);
+    for (int i = 5; i < 10; i++)
+        ck_ok(mp_pool_deallocate(p, b[i]));
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(reset_empties_the_caches)
+{
+    mp_pool *p = new_pool("lf-reset", lf_fixed(64, 1 << 12));
+    void *b[300];
+    for (int i = 0; i < 300; i++)
+        b[i] = alloc_ok(p, 64);
+    for (int i = 0; i < 150; i++)
+        ck_ok(mp_pool_deallocate(p, b[i])); /* some cached, some in a magazine */
+    ck_ok(mp_pool_reset(p));
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_intact(p);
+    ck_status(mp_pool_deallocate(p, b[200]), MP_ERR_INVALID_POINTER); /* gone with the reset */
+    ck_status(mp_pool_deallocate(p, b[10]), MP_ERR_INVALID_POINTER);  /* the cache forgot it */
+    for (int i = 0; i < 300; i++)
+        b[i] = alloc_ok(p, 64);
+    for (int i = 0; i < 300; i++)
+        for (int k = i + 1; k < 300; k++)
+            ck_assert_ptr_ne(b[i], b[k]);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 300);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(trim_takes_the_callers_cache_and_the_magazines)
+{
+    mp_pool *p = new_pool("lf-trim", lf_variable(1 << 16));
+    void *b[500];
+    for (int i = 0; i < 500; i++)
+        b[i] = alloc_ok(p, 256);
+    for (int i = 0; i < 500; i++)
+        ck_ok(mp_pool_deallocate(p, b[i]));
+    ck_assert_uint_gt(stats_of(p).chunk_count, 0);
+    ck_ok(mp_pool_trim(p, 0));
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 0);
+    ck_intact(p);
+    b[0] = alloc_ok(p, 256); /* and it grows again */
+    ck_ok(mp_pool_deallocate(p, b[0]));
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(tracking_and_lock_free_do_not_mix)
+{
+    mp_pool *p = new_pool("lf-track", lf_fixed(64, 1 << 12));
+    ck_status(mp_pool_set_tracking(p, true), MP_ERR_INVALID_OPERATION);
+    ck_detail_has("lock-free");
+    ck_ok(mp_pool_set_tracking(p, false));
+    mp_pool_destroy(p);
+    /* Asked for with tracking, LOCK_FREE takes the lock and counts exactly. */
+    mp_config c = lf_fixed(64, 1 << 12);
+    c.track_stats = true;
+    p = new_pool("lf-tracked", c);
+    void *a = alloc_ok(p, 64);
+    ck_ok(mp_pool_deallocate(p, a));
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.allocation_count, 1);
+    ck_assert_uint_eq(s.deallocation_count, 1);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* ---- life cycle: pools and threads end in any order ------------------------ */
+
+typedef struct lingerer {
+    mp_pool *pool;
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    int stage;
+    int error;
+} lingerer;
+
+static void wait_stage(lingerer *l, int stage)
+{
+    pthread_mutex_lock(&l->m);
+    while (l->stage < stage)
+        pthread_cond_wait(&l->cv, &l->m);
+    pthread_mutex_unlock(&l->m);
+}
+
+static void set_stage(lingerer *l, int stage)
+{
+    pthread_mutex_lock(&l->m);
+    l->stage = stage;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->m);
+}
+
+static void *linger(void *arg)
+{
+    lingerer *l = arg;
+    void *b;
+    if (mp_pool_allocate(l->pool, 64, &b) != MP_OK || mp_pool_deallocate(l->pool, b) != MP_OK)
+        l->error = 1;
+    set_stage(l, 1);
+    wait_stage(l, 2); /* the pool is destroyed while this thread has a cache for it */
+    mp_pool *q;
+    mp_config c = lf_fixed(64, 1 << 12);
+    if (mp_pool_create("lf-next", MP_MEMORY_CPU, &c, &q) != MP_OK)
+        l->error = 2;
+    else {
+        for (int i = 0; i < 1000 && !l->error; i++)
+            if (mp_pool_allocate(q, 64, &b) != MP_OK || mp_pool_deallocate(q, b) != MP_OK)
+                l->error = 3;
+        mp_pool_destroy(q);
+    }
+    return NULL;
+}
+
+START_TEST(a_pool_may_die_before_the_threads_that_used_it)
+{
+    lingerer l = {.m = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    l.pool = new_pool("lf-dying", lf_fixed(64, 1 << 12));
+    pthread_t t;
+    pthread_create(&t, NULL, linger, &l);
+    wait_stage(&l, 1);
+    ck_ok(mp_pool_destroy(l.pool));
+    set_stage(&l, 2);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(l.error, 0);
+}
+END_TEST
+
+START_TEST(many_pools_one_thread)
+{
+    for (int i = 0; i < 300; i++) {
+        mp_pool *p = new_pool("lf-many", i % 2 ? lf_fixed(32, 1 << 12) : lf_variable(1 << 14));
+        void *a = alloc_ok(p, 32);
+        ck_ok(mp_pool_deallocate(p, a));
+        ck_status(mp_pool_deallocate(p, a), MP_ERR_INVALID_POINTER);
+        mp_pool_destroy(p);
+    }
+}
+END_TEST
+
+static Suite *lockfree_suite(void)
+{
+    Suite *s = suite_create("lockfree");
+    TCase *t = tcase_create("core");
+    tcase_set_timeout(t, 120);
+    tcase_add_test(t, contention_on_a_fixed_pool);
+    tcase_add_test(t, contention_on_a_variable_pool);
+    tcase_add_test(t, contention_with_large_blocks);
+    tcase_add_test(t, double_free_is_refused_fixed);
+    tcase_add_test(t, double_free_is_refused_variable);
+    tcase_add_test(t, foreign_interior_and_wrong_pool_frees_are_refused_fixed);
+    tcase_add_test(t, foreign_interior_and_wrong_pool_frees_are_refused_variable);
+    tcase_add_test(t, double_free_across_threads_is_refused);
+    tcase_add_test(t, large_blocks_take_the_lock_and_keep_their_checks);
+    tcase_add_test(t, stats_count_cached_blocks_as_free);
+    tcase_add_test(t, reset_empties_the_caches);
+    tcase_add_test(t, trim_takes_the_callers_cache_and_the_magazines);
+    tcase_add_test(t, tracking_and_lock_free_do_not_mix);
+    tcase_add_test(t, a_pool_may_die_before_the_threads_that_used_it);
+    tcase_add_test(t, many_pools_one_thread);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+MP_TEST_MAIN(lockfree_suite)
