@@ -2,9 +2,10 @@
  * takes nothing. Otherwise one lock per pool: taking it is one atomic
  * exchange and dropping it a plain release store, so an uncontended
  * operation pays a single atomic (a pthread mutex pays two); a contended
- * taker spins briefly on a read, then yields the CPU (see sync.c). In this
- * version MP_SYNC_LOCK_FREE takes the same lock. The calls are inline
- * because they sit on every fast path. */
+ * taker spins briefly on a read, then yields the CPU (see sync.c).
+ * MP_SYNC_LOCK_FREE adds the per-thread caches of tcache.h in front of this
+ * lock; the lock remains for what they cannot serve. The calls are inline
+ * because they sit on every locked path. */
 #ifndef MEMPOOL_SYNC_H
 #define MEMPOOL_SYNC_H
 

@@ -103,6 +103,49 @@ START_TEST(a_block_freed_on_the_pools_stream_is_reused_at_once)
 }
 END_TEST
 
+/* The high-performance preset runs lock-free (thread caches): device blocks
+ * cycle through the cache, a kernel writes them, a block freed on another
+ * stream stays off the cache until the stream is done, and double frees
+ * are refused on the fast path. */
+START_TEST(lock_free_gpu_pool_caches_device_blocks)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_high_performance_gpu(&c, 0));
+    ck_assert_int_eq(c.sync_type, MP_SYNC_LOCK_FREE);
+    c.initial_size = 64 << 20;
+    mp_pool *p = NULL;
+    ck_ok(mp_pool_create("lf-gpu", MP_MEMORY_GPU, &c, &p));
+    void *a, *b;
+    ck_ok(mp_pool_allocate(p, 4096, &a));
+    ck_ok(mp_pool_deallocate(p, a)); /* into this thread's cache */
+    ck_ok(mp_pool_allocate(p, 4096, &b));
+    ck_assert_ptr_eq(a, b); /* and straight back out */
+    struct cudaPointerAttributes attr;
+    ck_assert_int_eq(cudaPointerGetAttributes(&attr, b), 0);
+    ck_assert_int_eq(attr.type, cudaMemoryTypeDevice);
+    ck_assert_int_eq(mpt_fill(b, 1024, 7u, NULL), 0);
+    unsigned h[1024];
+    ck_ok(mp_pool_copy_device_to_host(p, h, b, sizeof h));
+    ck_assert_uint_eq(h[5], 7u ^ (unsigned)(5 * 2654435761u));
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_status(mp_pool_deallocate(p, b), MP_ERR_INVALID_POINTER);
+    cudaStream_t other;
+    ck_assert_int_eq(cudaStreamCreateWithFlags(&other, cudaStreamNonBlocking), 0);
+    ck_ok(mp_pool_allocate(p, 4096, &a));
+    ck_assert_int_eq(mpt_spin(a, 200.0, other), 0);
+    ck_ok(mp_pool_deallocate_on_stream(p, a, other));
+    ck_status(mp_pool_deallocate(p, a), MP_ERR_INVALID_POINTER); /* waiting: not the cache's */
+    ck_ok(mp_pool_allocate(p, 4096, &b));
+    ck_assert_ptr_ne(a, b); /* the busy block is not handed out */
+    ck_assert_int_eq(cudaStreamSynchronize(other), 0);
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+    cudaStreamDestroy(other);
+}
+END_TEST
+
 /* Device out of memory is MP_ERR_OUT_OF_MEMORY with the CUDA error named. */
 START_TEST(device_out_of_memory_is_out_of_memory)
 {
@@ -352,6 +395,7 @@ static Suite *device_suite(void)
     tcase_add_test(t, a_block_in_use_on_another_stream_waits_for_it);
     tcase_add_test(t, a_block_freed_on_the_pools_stream_is_reused_at_once);
     tcase_add_test(t, device_out_of_memory_is_out_of_memory);
+    tcase_add_test(t, lock_free_gpu_pool_caches_device_blocks);
 #endif
     suite_add_tcase(s, t);
     return s;
