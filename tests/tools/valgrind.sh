@@ -6,7 +6,7 @@ set -u
 b=$1
 vg="valgrind --quiet --error-exitcode=99 --trace-children=yes --child-silent-after-fork=no --leak-check=no"
 status=0
-for t in config fixed variable stats registry errors threads debug policy; do
+for t in config fixed variable stats registry errors threads lockfree debug policy; do
   if $vg "$b/tests/test_$t" >"$b/valgrind-$t.log" 2>&1; then
     echo "ok: test_$t is clean under memcheck"
   else
