@@ -497,12 +497,10 @@ void *mp__tc_alloc(mp_pool *pool, size_t size)
     uint32_t n = b->n;
     if (n == 0 && !(n = refill(pool, tc, c)))
         return NULL;
-    mp__tentry e = b->e[--n];
-    __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
-    __atomic_store_n(e.st, (uint8_t)c, __ATOMIC_RELAXED);
+    void *p = mp__tbin_take(b, n, c);
     if (lf->tooled)
-        mp__tool_alloc(e.p, size);
-    return e.p;
+        mp__tool_alloc(p, size);
+    return p;
 }
 
 bool mp__tc_free(mp_pool *pool, void *ptr)
@@ -523,9 +521,7 @@ bool mp__tc_free(mp_pool *pool, void *ptr)
     uint32_t n = b->n;
     if (n == b->cap)
         n = spill(pool, tc, c);
-    b->e[n] = (mp__tentry){ptr, st};
-    __atomic_store_n(st, (uint8_t)(c | MP__ST_CACHED), __ATOMIC_RELAXED);
-    __atomic_store_n(&b->n, n + 1, __ATOMIC_RELAXED);
+    mp__tbin_put(b, n, ptr, st, c);
     if (lf->tooled)
         mp__tool_free(ptr, lf->cls_size[c]);
     return true;

@@ -150,6 +150,23 @@ static inline unsigned mp__tc_class(const mp__lf *lf, size_t size)
     return lf->fixed ? 1 : lf->cls_of[(size - 1) >> lf->shift];
 }
 
+/* The two steps every path shares: take the top block of bin b (n > 0
+ * blocks) as class c, and put block ptr with state byte st on top. */
+static inline void *mp__tbin_take(mp__tbin *b, uint32_t n, unsigned c)
+{
+    mp__tentry e = b->e[--n];
+    __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
+    __atomic_store_n(e.st, (uint8_t)c, __ATOMIC_RELAXED);
+    return e.p;
+}
+
+static inline void mp__tbin_put(mp__tbin *b, uint32_t n, void *ptr, uint8_t *st, unsigned c)
+{
+    b->e[n] = (mp__tentry){ptr, st};
+    __atomic_store_n(st, (uint8_t)(c | MP__ST_CACHED), __ATOMIC_RELAXED);
+    __atomic_store_n(&b->n, n + 1, __ATOMIC_RELAXED);
+}
+
 /* A block for 1 <= size <= lf->max_cached from the thread's cache, or NULL. */
 static inline void *mp__tc_pop(const mp__lf *lf, size_t size)
 {
@@ -161,10 +178,7 @@ static inline void *mp__tc_pop(const mp__lf *lf, size_t size)
     uint32_t n = b->n;
     if (MP__UNLIKELY(n == 0))
         return NULL;
-    mp__tentry e = b->e[--n];
-    __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
-    __atomic_store_n(e.st, (uint8_t)c, __ATOMIC_RELAXED);
-    return e.p;
+    return mp__tbin_take(b, n, c);
 }
 
 /* The state byte of the block at a if a starts a block of tc->hot. */
@@ -199,9 +213,7 @@ static inline bool mp__tc_push(const mp__lf *lf, void *ptr)
     uint32_t n = b->n;
     if (MP__UNLIKELY(n == b->cap))
         return false;
-    b->e[n] = (mp__tentry){ptr, st};
-    __atomic_store_n(st, (uint8_t)(c | MP__ST_CACHED), __ATOMIC_RELAXED);
-    __atomic_store_n(&b->n, n + 1, __ATOMIC_RELAXED);
+    mp__tbin_put(b, n, ptr, st, c);
     return true;
 }
 
