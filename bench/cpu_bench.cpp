@@ -86,6 +86,24 @@ static void *mp_a(void *self, size_t n)
 }
 static void mp_f(void *self, void *p, size_t) { mp_pool_deallocate(static_cast<mp_pool *>(self), p); }
 
+// The thread-cache rows: each thread fetches its cache of pool I once and
+// then calls the inline mp_tcache_allocate / mp_tcache_deallocate.
+static mp_pool *tc_pool[2];
+static thread_local mp_tcache *tc_mine[2];
+template <int I> __attribute__((always_inline)) inline mp_tcache *tc_get()
+{
+    mp_tcache *t = tc_mine[I];
+    if (__builtin_expect(!t, 0) && mp_pool_thread_cache(tc_pool[I], &tc_mine[I]) == MP_OK)
+        t = tc_mine[I];
+    return t;
+}
+template <int I> __attribute__((always_inline)) inline void *tc_a(void *, size_t n)
+{
+    void *p;
+    return mp_tcache_allocate(tc_get<I>(), n, &p) == MP_OK ? p : nullptr;
+}
+template <int I> __attribute__((always_inline)) inline void tc_f(void *, void *p, size_t) { mp_tcache_deallocate(tc_get<I>(), p); }
+
 static void *boost_a(void *self, size_t) { return static_cast<boost::pool<> *>(self)->malloc(); }
 static void boost_f(void *self, void *p, size_t) { static_cast<boost::pool<> *>(self)->free(p); }
 
@@ -338,6 +356,10 @@ int main(int argc, char **argv)
             mp_pool_get_name(p, &name);
             all.push_back(make<mp_a, mp_f>(std::string("mempool ") + name, fixed, sync != 0, p));
         }
+    for (int fixed = 1; fixed >= 0; fixed--)
+        tc_pool[fixed] = make_pool(fixed, 2);
+    all.push_back(make<tc_a<1>, tc_f<1>>("mempool fixed-tcache", true, true));
+    all.push_back(make<tc_a<0>, tc_f<0>>("mempool variable-tcache", false, true));
     all.push_back(make<glibc_a, glibc_f>("glibc malloc", false, true));
     if (open_peer(0, "libjemalloc.so.2", "malloc", "free"))
         all.push_back(make<peer_a<0>, peer_f<0>>("jemalloc", false, true));
@@ -348,6 +370,11 @@ int main(int argc, char **argv)
     boost::pool<> bpool(64);
     all.push_back(make<boost_a, boost_f>("Boost.Pool", true, false, &bpool));
 
+    // MP_BENCH_ONLY=text keeps the allocators whose name contains it.
+    if (const char *only = std::getenv("MP_BENCH_ONLY"))
+        all.erase(std::remove_if(all.begin(), all.end(),
+                                 [&](const Allocator &a) { return a.name.find(only) == std::string::npos; }),
+                  all.end());
     const char *wl[] = {"pair", "batch", "churn", "xthr"};
     std::map<std::string, std::map<std::string, std::vector<double>>> runs;
     std::map<std::string, std::vector<Lat>> lats;

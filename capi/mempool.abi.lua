@@ -20,6 +20,12 @@ local CPOOL = P("in", "const mp_pool *", "pool", "the pool")
 local CFG = function(doc) return P("out", "mp_config *", "config", doc or
   "filled up to config->struct_size, which the caller sets first") end
 local STRING_ERR = { "INVALID_ARGUMENT", "OUT_OF_MEMORY" }
+local TC_SKIP = {
+  java = "the thread cache is an inline C fast path; a JNI call costs more than it saves: use allocate",
+  go = "the thread cache is an inline C fast path; a cgo call costs more than it saves: use Allocate",
+  lua = "the thread cache is an inline C fast path; Lua calls pay the interpreter anyway: use pool:alloc" }
+local TC_SLOW_SKIP = { java = TC_SKIP.java, go = TC_SKIP.go, lua = TC_SKIP.lua,
+  cpp = "called by the inline mp_tcache_allocate / mp_tcache_deallocate that ThreadCache uses" }
 
 return {
   version = { major = 1, minor = 1, patch = 0 },
@@ -29,6 +35,7 @@ return {
     { id = "status",   title = "Status codes, error details and returned strings" },
     { id = "config",   title = "Configuration and the eight presets" },
     { id = "pool",     title = "Pools" },
+    { id = "tcache",   title = "Thread caches: the inline fast path of lock-free pools" },
     { id = "stats",    title = "Statistics, tracking and leak checks" },
     { id = "registry", title = "Registry of named pools and global helpers" },
     { id = "gpu",      title = "GPU: devices, streams and copies" },
@@ -37,6 +44,26 @@ return {
 
   -- Function types of the policy hooks, emitted as written.
   typedefs = {
+    -- The thread cache's layout is part of the ABI: the inline functions below
+    -- are compiled into callers. Its fields are the library's to write.
+    { name = "mp_tcache_entry", group = "tcache", since = "1.1", nobind = true,
+      doc = "One cached block: its address and its state byte.",
+      decl = "typedef struct mp_tcache_entry {\n    void *p;\n    uint8_t *state;\n} mp_tcache_entry;" },
+    { name = "mp_tcache_bin", group = "tcache", since = "1.1", nobind = true,
+      doc = "One size class of a thread cache: n blocks in e[0..n), room for cap.",
+      decl = "typedef struct mp_tcache_bin {\n    uint32_t n;\n    uint32_t cap;\n    mp_tcache_entry *e;\n} mp_tcache_bin;" },
+    { name = "mp_tcache", group = "tcache", since = "1.1", nobind = true,
+      doc = "A thread's cache of one pool (mp_pool_thread_cache). Read by the inline functions, written\n" ..
+            "only by the library and by those functions on the owning thread.\n" ..
+            "owner: the owning thread's thread pointer (0: every call takes the exported path);\n" ..
+            "requests of 1..max_size bytes map to bin class_of[(size - 1) >> class_shift] - 1 (bin 0\n" ..
+            "when class_of is NULL); a free is checked against the hot chunk [hot_base, +hot_size),\n" ..
+            "one state byte per 2^hot_shift bytes, while *tab_now == hot_tab.",
+      decl = "typedef struct mp_tcache {\n" ..
+             "    uintptr_t owner;\n    mp_pool *pool;\n    size_t max_size;\n    const uint8_t *class_of;\n" ..
+             "    uint32_t class_shift;\n    uint32_t nbins;\n    mp_tcache_bin *bins;\n" ..
+             "    uintptr_t hot_base;\n    size_t hot_size;\n    uint8_t *hot_state;\n    uint32_t hot_shift;\n" ..
+             "    uint32_t reserved;\n    const void *hot_tab;\n    const void *const *tab_now;\n} mp_tcache;" },
     { name = "mp_grow_fn", group = "policy", since = "1.1",
       doc = "How many bytes to add (*out_bytes >= need) when the pool must grow by need; any status\n" ..
             "but MP_OK refuses, with a reason in detail.",
@@ -51,6 +78,129 @@ return {
     { name = "mp_release_fn", group = "policy", since = "1.1",
       doc = "Called once when the policy is replaced or its pool destroyed.",
       decl = "typedef void (*mp_release_fn)(void *user);" },
+  },
+
+  -- Inline functions, emitted as written after their group's functions (not for SWIG).
+  inlines = {
+    { name = "mp__tcache_pop", group = "tcache", since = "1.1",
+      signature = "void *mp__tcache_pop(mp_tcache *cache, size_t size)",
+      doc = "Helpers of the two inline calls (not API): the owner test, and a bin's pop and push, which\n" ..
+            "keep the always-on checks: a free is taken only if the block's state byte says \"live, of\n" ..
+            "a cached class\"; anything else goes to the exported path, which names the error.",
+      code = [[
+#if (defined(__x86_64__) || defined(__aarch64__)) && defined(__GNUC__)
+#  define MP_TCACHE_INLINE 1
+#else
+#  define MP_TCACHE_INLINE 0 /* mp_tcache_allocate and mp_tcache_deallocate just call */
+#endif
+#define MP_TCACHE_CACHED 0x80u /* state byte of a cached block: class | MP_TCACHE_CACHED */
+
+#if MP_TCACHE_INLINE
+static inline uintptr_t mp__tcache_self(void)
+{
+#  if defined(__x86_64__)
+    uintptr_t tp;
+    __asm__("mov %%fs:0, %0" : "=r"(tp)); /* the thread control block's self pointer */
+    return tp;
+#  else
+    return (uintptr_t)__builtin_thread_pointer();
+#  endif
+}
+#endif
+
+#if defined(__GNUC__)
+/* The steps every path shares: take the top block of bin b (n > 0 blocks)
+ * for class c, and put block ptr with state byte st on top. */
+static inline void *mp__tcache_take(mp_tcache_bin *b, uint32_t n, unsigned c)
+{
+    mp_tcache_entry e = b->e[--n];
+    __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
+    __atomic_store_n(e.state, (uint8_t)c, __ATOMIC_RELAXED);
+    return e.p;
+}
+
+static inline void mp__tcache_put(mp_tcache_bin *b, uint32_t n, void *ptr, uint8_t *st, unsigned c)
+{
+    b->e[n].p = ptr;
+    b->e[n].state = st;
+    __atomic_store_n(st, (uint8_t)(c | MP_TCACHE_CACHED), __ATOMIC_RELAXED);
+    __atomic_store_n(&b->n, n + 1, __ATOMIC_RELAXED);
+}
+
+static inline void *mp__tcache_pop(mp_tcache *t, size_t size)
+{
+    size_t i = size - 1;
+    if (__builtin_expect(i >= t->max_size, 0))
+        return NULL;
+    unsigned c = t->class_of ? t->class_of[i >> t->class_shift] : 1u;
+    mp_tcache_bin *b = &t->bins[c - 1];
+    uint32_t n = b->n;
+    if (__builtin_expect(n == 0, 0))
+        return NULL;
+    return mp__tcache_take(b, n, c);
+}
+
+static inline int mp__tcache_push(mp_tcache *t, void *ptr)
+{
+    uintptr_t off = (uintptr_t)ptr - t->hot_base;
+    if (__builtin_expect(off >= t->hot_size || (off & (((uintptr_t)1 << t->hot_shift) - 1)) != 0, 0))
+        return 0;
+    if (__builtin_expect(t->hot_tab != __atomic_load_n(t->tab_now, __ATOMIC_ACQUIRE), 0))
+        return 0; /* the pool's chunks changed: the exported path refreshes hot_* */
+    uint8_t *st = t->hot_state + (off >> t->hot_shift);
+    unsigned c = __atomic_load_n(st, __ATOMIC_RELAXED);
+    if (__builtin_expect(c - 1u >= t->nbins, 0))
+        return 0; /* free, cached (a double free), or not a cached class */
+    /* One class: the bin must not wait for the state byte (a branch, not a
+     * data dependency, as a select would be). */
+    mp_tcache_bin *b = t->bins;
+    if (t->class_of) {
+        b += c - 1;
+        __asm__("" : "+r"(b)); /* keeps the branch a branch */
+    }
+    uint32_t n = b->n;
+    if (__builtin_expect(n >= b->cap, 0))
+        return 0;
+    mp__tcache_put(b, n, ptr, st, c);
+    return 1;
+}
+#endif
+]] },
+    { name = "mp_tcache_allocate", group = "tcache", since = "1.1",
+      signature = "mp_status mp_tcache_allocate(mp_tcache *cache, size_t size, void **out_ptr)",
+      doc = "Allocates as mp_pool_allocate does on the cache's pool. Inline: a block of a cached class\n" ..
+            "comes off the calling thread's bin with no lock, no atomic read-modify-write and no call;\n" ..
+            "anything else calls mp_tcache_allocate_slow. Same statuses as mp_pool_allocate.",
+      code = [[
+static inline mp_status mp_tcache_allocate(mp_tcache *cache, size_t size, void **out_ptr)
+{
+#if MP_TCACHE_INLINE
+    if (__builtin_expect(cache && out_ptr && cache->owner == mp__tcache_self(), 1)) {
+        void *p = mp__tcache_pop(cache, size);
+        if (__builtin_expect(p != NULL, 1)) {
+            *out_ptr = p;
+            return MP_OK;
+        }
+    }
+#endif
+    return mp_tcache_allocate_slow(cache, size, out_ptr);
+}
+]] },
+    { name = "mp_tcache_deallocate", group = "tcache", since = "1.1",
+      signature = "mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)",
+      doc = "Frees as mp_pool_deallocate does. Inline: a live block of a cached class in the cache's hot\n" ..
+            "chunk goes onto the calling thread's bin; anything else, a double, foreign or interior\n" ..
+            "free included, calls mp_tcache_deallocate_slow, which names the error.",
+      code = [[
+static inline mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
+{
+#if MP_TCACHE_INLINE
+    if (__builtin_expect(cache && cache->owner == mp__tcache_self(), 1) && mp__tcache_push(cache, ptr))
+        return MP_OK;
+#endif
+    return mp_tcache_deallocate_slow(cache, ptr);
+}
+]] },
   },
 
   enums = {
@@ -304,6 +454,26 @@ return {
     { name = "mp_pool_reset_stats", group = "stats", since = "1.0", ret = "mp_status",
       doc = "Zeroes the cumulative counters; current_used and live blocks stay, peak becomes current.",
       params = { POOL }, errors = { "INVALID_ARGUMENT" } },
+    { name = "mp_pool_thread_cache", group = "tcache", since = "1.1", ret = "mp_status",
+      doc = "The calling thread's cache of the pool, for mp_tcache_allocate and mp_tcache_deallocate.\n" ..
+            "On a lock-free pool (MP_SYNC_LOCK_FREE, thread_safe, no stats, no debug) those calls are\n" ..
+            "inline and take no lock; on any other pool they call mp_pool_allocate and\n" ..
+            "mp_pool_deallocate. The cache belongs to this thread until it exits and lives as long\n" ..
+            "as the pool; another thread that uses it is served through its own cache instead.",
+      params = { POOL, P("out", "mp_tcache **", "out_cache", "receives the cache") },
+      errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY" }, skip = TC_SKIP },
+    { name = "mp_tcache_allocate_slow", group = "tcache", since = "1.1", ret = "mp_status",
+      doc = "What mp_tcache_allocate does when its inline half cannot: refills the bin from the\n" ..
+            "pool (lock-free from other threads' spills, else under the pool lock), or allocates as\n" ..
+            "mp_pool_allocate does, with its errors.",
+      params = { P("in", "mp_tcache *", "cache", "from mp_pool_thread_cache"), P("in", "size_t", "size", "bytes, > 0"),
+                 P("out", "void **", "out_ptr", "receives the block") },
+      errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY" }, skip = TC_SLOW_SKIP },
+    { name = "mp_tcache_deallocate_slow", group = "tcache", since = "1.1", ret = "mp_status",
+      doc = "What mp_tcache_deallocate does when its inline half cannot: spills half of a full bin,\n" ..
+            "or frees as mp_pool_deallocate does, naming a foreign, interior or double free.",
+      params = { P("in", "mp_tcache *", "cache", "from mp_pool_thread_cache"), P("in", "void *", "ptr", "a block of the cache's pool") },
+      errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "CORRUPTION" }, skip = TC_SLOW_SKIP },
     { name = "mp_pool_set_tracking", group = "stats", since = "1.0", ret = "mp_status",
       doc = "Turns counters and per-allocation records on or off; blocks keep the mode they were\n" ..
             "allocated under, so counts stay exact. A pool running lock-free (MP_SYNC_LOCK_FREE,\n" ..

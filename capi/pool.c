@@ -366,6 +366,7 @@ void mp__pool_free(mp_pool *pool)
             pool->strategy->destroy(pool->arena[i].st);
     free(pool->chunks);
     free(pool->debug);
+    free(pool->bypass);
     mp__lock_fini(&pool->lock);
     pool->magic = 0;
     free(pool);

@@ -27,6 +27,7 @@ struct mp_pool {
     const mp__strategy *strategy;
     mp__lock lock;
     mp__lf *lf; /* the lock-free layer (tcache.h); NULL: every call takes the lock */
+    struct mp__tcache *bypass; /* the thread cache handed out when lf is NULL (mp_pool_thread_cache) */
     mp__arena arena[MP__ARENAS];
     uint8_t arena_of_flag[MP__ARENAS]; /* mp_alloc_flags -> arena index */
     mp__chunk **chunks;                /* every arena's chunks, sorted by base */

@@ -114,7 +114,7 @@ static void to_strategy(mp_pool *pool, mp__tentry e, unsigned c)
 {
     mp__chunk *ch = mp__pool_find_chunk(pool, (uintptr_t)e.p);
     mp__blockinfo info;
-    __atomic_store_n(e.st, (uint8_t)c, __ATOMIC_RELAXED); /* live again, as release expects */
+    __atomic_store_n(e.state, (uint8_t)c, __ATOMIC_RELAXED); /* live again, as release expects */
     pool->strategy->release(ch->arena->st, ch, (uintptr_t)e.p, &info);
 }
 
@@ -127,7 +127,7 @@ static void bin_to_strategy(mp_pool *pool, mp__tbin *b, unsigned c)
 
 static void cache_to_strategy(mp_pool *pool, mp__tcache *tc)
 {
-    for (unsigned c = 1; c <= tc->nbins; c++)
+    for (unsigned c = 1; c <= tc->pub.nbins; c++)
         bin_to_strategy(pool, &tc->bins[c - 1], c);
 }
 
@@ -151,17 +151,18 @@ static uint32_t refill(mp_pool *pool, mp__tcache *tc, unsigned c)
         if (pool->pending.count)
             mp__stream_poll(pool, false);
         mp__arena *a = &pool->arena[0];
-        for (; n < lf->mag_cap; n++) {
+        uint32_t k = lf->bin_cap[c] / 2;
+        for (; n < k; n++) {
             void *p = pool->strategy->alloc(a->st, lf->cls_size[c], &info);
             if (!p)
                 break;
             uint8_t *st = mp__chunk_state(mp__pool_find_chunk(pool, (uintptr_t)p), (uintptr_t)p);
             __atomic_store_n(st, (uint8_t)(c | MP__ST_CACHED), __ATOMIC_RELAXED);
-            b->e[lf->mag_cap - 1 - n] = (mp__tentry){p, st}; /* lowest address on top */
+            b->e[k - 1 - n] = (mp__tentry){p, st}; /* lowest address on top */
         }
         mp__lock_release(&pool->lock);
-        if (n < lf->mag_cap)
-            memmove(b->e, b->e + (lf->mag_cap - n), n * sizeof *b->e);
+        if (n < k)
+            memmove(b->e, b->e + (k - n), n * sizeof *b->e);
     }
     __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
     return n;
@@ -171,7 +172,7 @@ static uint32_t spill(mp_pool *pool, mp__tcache *tc, unsigned c)
 {
     mp__lf *lf = pool->lf;
     mp__tbin *b = &tc->bins[c - 1];
-    uint32_t k = lf->mag_cap, i; /* the older half, at the bottom */
+    uint32_t k = lf->bin_cap[c] / 2, i; /* the older half, at the bottom */
     if (atomic_load_explicit(&lf->nfull[c], memory_order_relaxed) < lf->mag_limit[c] && mag_get(lf, &i)) {
         mp__mag *m = mag_at(lf, i);
         memcpy(m->e, b->e, k * sizeof *b->e);
@@ -209,6 +210,14 @@ static bool find_span(mp__tcache *tc, const mp__spantab *tab, uintptr_t a)
         return false;
     tc->hot = tab->s[lo - 1];
     tc->tab = tab;
+    /* The inline free checks the hot chunk itself when its grain is a
+     * power of two; otherwise it calls, and the slow path divides. */
+    bool inline_ok = !tc->lf->tooled && (tc->hot.shift || tc->hot.grain == 1);
+    tc->pub.hot_base = tc->hot.base;
+    tc->pub.hot_size = inline_ok ? tc->hot.size : 0;
+    tc->pub.hot_state = tc->hot.smap;
+    tc->pub.hot_shift = tc->hot.shift;
+    tc->pub.hot_tab = tab;
     return true;
 }
 
@@ -266,10 +275,10 @@ static void release_cache(mp__lf *lf, mp__tcache *tc)
     mp__lock_acquire(&pool->lock);
     cache_to_strategy(pool, tc);
     mp__lock_release(&pool->lock);
-    unsigned h = mp__tc_slot(atomic_load_explicit(&tc->owner, memory_order_relaxed));
+    unsigned h = mp__tc_slot(mp__tc_owner(tc));
     if (atomic_load_explicit(&lf->slot[h], memory_order_relaxed) == tc)
         atomic_store_explicit(&lf->slot[h], NULL, memory_order_relaxed);
-    atomic_store_explicit(&tc->owner, 0, memory_order_release);
+    __atomic_store_n(&tc->pub.owner, 0, __ATOMIC_RELEASE);
 }
 
 static void tc_thread_exit(void *arg)
@@ -315,22 +324,31 @@ static mp__tcache *attach(mp_pool *pool)
     nmine = w;
     bool ok = true;
     mine = mp__grow(mine, &mine_cap, nmine + 1, sizeof *mine, &ok);
-    for (tc = lf->caches; ok && tc && atomic_load_explicit(&tc->owner, memory_order_acquire); tc = tc->next)
+    for (tc = lf->caches; ok && tc && __atomic_load_n(&tc->pub.owner, __ATOMIC_ACQUIRE); tc = tc->next)
         ;
-    size_t nb = lf->nclasses, cap = lf->bin_cap;
-    if (ok && !tc && (tc = calloc(1, sizeof *tc + nb * sizeof(mp__tbin) + nb * cap * sizeof(mp__tentry)))) {
+    size_t nb = lf->nclasses, entries = 0;
+    for (unsigned c = 1; c <= nb; c++)
+        entries += lf->bin_cap[c];
+    if (ok && !tc && (tc = calloc(1, sizeof *tc + nb * sizeof(mp__tbin) + entries * sizeof(mp__tentry)))) {
         mp__tentry *e = (mp__tentry *)&tc->bins[nb];
-        for (size_t i = 0; i < nb; i++)
-            tc->bins[i] = (mp__tbin){0, (uint32_t)cap, e + i * cap};
-        tc->nbins = (uint32_t)nb;
+        for (unsigned c = 1; c <= nb; c++) {
+            tc->bins[c - 1] = (mp__tbin){0, lf->bin_cap[c], e};
+            e += lf->bin_cap[c];
+        }
+        tc->pub = (mp_tcache){.pool = pool, .max_size = lf->tooled ? 0 : lf->max_cached,
+                              .class_of = lf->fixed ? NULL : lf->cls_of, .class_shift = lf->shift,
+                              .nbins = (uint32_t)nb, .bins = tc->bins,
+                              .tab_now = (const void *const *)(const void *)&lf->tab};
+        tc->magic = MP__TC_MAGIC;
+        tc->lf = lf;
         tc->next = lf->caches;
         lf->caches = tc;
     }
     if (ok && tc) {
-        atomic_store_explicit(&tc->owner, id, memory_order_relaxed);
+        __atomic_store_n(&tc->pub.owner, id, __ATOMIC_RELAXED);
         _Atomic(mp__tcache *) *slot = &lf->slot[mp__tc_slot(id)];
         mp__tcache *held = atomic_load_explicit(slot, memory_order_relaxed);
-        if (!held || !atomic_load_explicit(&held->owner, memory_order_relaxed))
+        if (!held || !mp__tc_owner(held))
             atomic_store_explicit(slot, tc, memory_order_relaxed);
         mine[nmine++] = (mine_entry){lf, lf->uid, tc};
     }
@@ -351,7 +369,6 @@ mp__lf *mp__lf_new(mp_pool *pool, bool fixed, size_t unit, size_t stride, bool t
     if (fixed) {
         lf->nclasses = 1;
         lf->cls_size[1] = lf->max_cached = stride;
-        lf->bin_cap = 256;
     } else {
         /* Four classes per power of two, each a multiple of the unit, up to
          * 4096 units or 1 MiB: at most 25% rounding on a cached block. */
@@ -377,16 +394,22 @@ mp__lf *mp__lf_new(mp_pool *pool, bool fixed, size_t unit, size_t stride, bool t
                 c++;
             lf->cls_of[i] = (uint8_t)c;
         }
-        lf->bin_cap = 64;
     }
-    lf->mag_cap = lf->bin_cap / 2;
-    /* The stacks may hold about 4 MiB of each class (at least 4 magazines)
-     * before spills go back to the strategy, where TLSF coalesces them. */
+    /* A bin holds about 64 KiB of its class (256 KiB for a fixed pool), 16
+     * to 1024 blocks (2048): a batch of a thousand small blocks stays in
+     * the thread's cache. The stacks may hold about 4 MiB of each class (at
+     * least 4 magazines) before spills go back to the strategy, where TLSF
+     * coalesces them. */
+    size_t room = lf->fixed ? (size_t)256 << 10 : (size_t)64 << 10, most = lf->fixed ? 2048 : 1024, mag = 0;
     for (unsigned c = 1; c <= lf->nclasses; c++) {
-        size_t m = ((size_t)4 << 20) / (lf->mag_cap * lf->cls_size[c]);
+        size_t cap = room / lf->cls_size[c];
+        cap = cap < 16 ? 16 : cap > most ? most : cap & ~(size_t)1;
+        lf->bin_cap[c] = (uint32_t)cap;
+        mag = cap / 2 > mag ? cap / 2 : mag;
+        size_t m = ((size_t)4 << 20) / (cap / 2 * lf->cls_size[c]);
         lf->mag_limit[c] = (uint32_t)(m < 4 ? 4 : m > 4096 ? 4096 : m);
     }
-    lf->mag_bytes = mp__align_up(sizeof(mp__mag) + lf->mag_cap * sizeof(mp__tentry), 64);
+    lf->mag_bytes = mp__align_up(sizeof(mp__mag) + mag * sizeof(mp__tentry), 64);
     pthread_mutex_init(&lf->mag_mutex, NULL);
     mp__lf_enter();
     lf->uid = next_uid++;
@@ -425,7 +448,7 @@ void mp__lf_reset(mp_pool *pool)
 {
     mp__lf *lf = pool->lf;
     for (mp__tcache *tc = lf->caches; tc; tc = tc->next)
-        for (unsigned c = 0; c < tc->nbins; c++)
+        for (unsigned c = 0; c < tc->pub.nbins; c++)
             __atomic_store_n(&tc->bins[c].n, 0, __ATOMIC_RELAXED);
     for (unsigned c = 1; c <= lf->nclasses; c++) {
         atomic_store_explicit(&lf->full[c], 0, memory_order_relaxed);
@@ -469,7 +492,7 @@ void mp__lf_cached(mp_pool *pool, size_t *blocks, size_t *bytes)
     const mp__lf *lf = pool->lf;
     size_t nb = 0, nbytes = 0;
     for (const mp__tcache *tc = lf->caches; tc; tc = tc->next) {
-        for (unsigned c = 1; c <= tc->nbins; c++) {
+        for (unsigned c = 1; c <= tc->pub.nbins; c++) {
             size_t n = __atomic_load_n(&tc->bins[c - 1].n, __ATOMIC_RELAXED);
             nb += n;
             nbytes += n * lf->cls_size[c];
@@ -486,43 +509,131 @@ void mp__lf_cached(mp_pool *pool, size_t *blocks, size_t *bytes)
 
 /* ---- the slow halves of the fast paths ---------------------------------- */
 
-void *mp__tc_alloc(mp_pool *pool, size_t size)
+/* The state byte of the block at a if a starts a block of tc->hot. */
+static uint8_t *hot_state(const mp__tcache *tc, uintptr_t a)
+{
+    size_t off = a - tc->hot.base;
+    if (tc->hot.shift)
+        return off & (tc->hot.grain - 1) ? NULL : tc->hot.smap + (off >> tc->hot.shift);
+    size_t idx = tc->hot.magic ? (size_t)(((unsigned __int128)tc->hot.magic * off) >> 64) : off / tc->hot.grain;
+    return idx * tc->hot.grain == off ? tc->hot.smap + idx : NULL;
+}
+
+static void *tc_alloc(mp_pool *pool, mp__tcache *tc, size_t size)
 {
     mp__lf *lf = pool->lf;
-    mp__tcache *tc = mp__tc_mine(lf);
-    if (!tc && !(tc = attach(pool)))
-        return NULL; /* the locked path serves this thread */
     unsigned c = mp__tc_class(lf, size);
     mp__tbin *b = &tc->bins[c - 1];
     uint32_t n = b->n;
     if (n == 0 && !(n = refill(pool, tc, c)))
         return NULL;
-    void *p = mp__tbin_take(b, n, c);
+    void *p = mp__tcache_take(b, n, c);
     if (lf->tooled)
         mp__tool_alloc(p, size);
     return p;
 }
 
-bool mp__tc_free(mp_pool *pool, void *ptr)
+static bool tc_free(mp_pool *pool, mp__tcache *tc, void *ptr)
 {
     mp__lf *lf = pool->lf;
-    mp__tcache *tc = mp__tc_mine(lf);
-    if (!tc && !(tc = attach(pool)))
-        return false;
     uintptr_t a = (uintptr_t)ptr;
     const mp__spantab *tab = atomic_load_explicit(&lf->tab, memory_order_acquire);
     if ((tc->tab != tab || a - tc->hot.base >= tc->hot.size) && !find_span(tc, tab, a))
         return false;
-    uint8_t *st = mp__tc_state(tc, a);
+    uint8_t *st = hot_state(tc, a);
     unsigned c = st ? __atomic_load_n(st, __ATOMIC_RELAXED) : 0;
-    if (c - 1u >= tc->nbins)
+    if (c - 1u >= tc->pub.nbins)
         return false; /* the locked path names the error, or frees a larger block */
     mp__tbin *b = &tc->bins[c - 1];
     uint32_t n = b->n;
     if (n == b->cap)
         n = spill(pool, tc, c);
-    mp__tbin_put(b, n, ptr, st, c);
+    mp__tcache_put(b, n, ptr, st, c);
     if (lf->tooled)
         mp__tool_free(ptr, lf->cls_size[c]);
     return true;
+}
+
+/* The calling thread's cache of a lock-free pool, attached on first use. */
+static mp__tcache *mine_or_attach(mp_pool *pool)
+{
+    mp__tcache *tc = mp__tc_mine(pool->lf);
+    return tc ? tc : attach(pool);
+}
+
+void *mp__tc_alloc(mp_pool *pool, size_t size)
+{
+    mp__tcache *tc = mine_or_attach(pool);
+    return tc ? tc_alloc(pool, tc, size) : NULL; /* NULL: the locked path serves this thread */
+}
+
+bool mp__tc_free(mp_pool *pool, void *ptr)
+{
+    mp__tcache *tc = mine_or_attach(pool);
+    return tc && tc_free(pool, tc, ptr);
+}
+
+/* ---- the thread-cache calls (mempool.h) ---------------------------------- */
+
+mp_status mp_pool_thread_cache(mp_pool *pool, mp_tcache **out_cache)
+{
+    mp_status s = mp__pool_check_handle(pool);
+    if (s != MP_OK)
+        return s;
+    if (!out_cache)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_cache is NULL");
+    mp__tcache *tc = pool->lf ? mine_or_attach(pool) : NULL;
+    if (!tc) {
+        /* No lock-free layer (or no cache to be had): a cache whose owner
+         * is no thread, so that every call goes to the pool's own path. */
+        mp__lock_acquire(&pool->lock);
+        if (!pool->bypass && (pool->bypass = calloc(1, sizeof *pool->bypass))) {
+            pool->bypass->pub.pool = pool;
+            pool->bypass->magic = MP__TC_MAGIC;
+        }
+        tc = pool->bypass;
+        mp__lock_release(&pool->lock);
+        if (!tc)
+            return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory for a thread cache", pool->name);
+    }
+    *out_cache = &tc->pub;
+    return MP_OK;
+}
+
+static mp_status check_cache(const mp__tcache *tc)
+{
+    if (!tc)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "cache is NULL");
+    if (tc->magic != MP__TC_MAGIC)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%p is not a thread cache (see mp_pool_thread_cache)", (void *)tc);
+    return MP_OK;
+}
+
+/* The cache's own slow path when the caller owns it; anything else (a
+ * bypass cache, another thread, a request past the classes) is the pool's. */
+mp_status mp_tcache_allocate_slow(mp_tcache *cache, size_t size, void **out_ptr)
+{
+    mp__tcache *tc = (mp__tcache *)cache;
+    mp_status s = check_cache(tc);
+    if (s != MP_OK)
+        return s;
+    if (tc->lf && out_ptr && size - 1 < tc->lf->max_cached && mp__tc_owner(tc) == mp__thread_id()) {
+        void *p = tc_alloc(cache->pool, tc, size);
+        if (p) {
+            *out_ptr = p;
+            return MP_OK;
+        }
+    }
+    return mp_pool_allocate(cache->pool, size, out_ptr);
+}
+
+mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr)
+{
+    mp__tcache *tc = (mp__tcache *)cache;
+    mp_status s = check_cache(tc);
+    if (s != MP_OK)
+        return s;
+    if (tc->lf && ptr && mp__tc_owner(tc) == mp__thread_id() && tc_free(cache->pool, tc, ptr))
+        return MP_OK;
+    return mp_pool_deallocate(cache->pool, ptr);
 }

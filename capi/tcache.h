@@ -34,15 +34,11 @@
 
 struct mp_pool;
 
-typedef struct mp__tentry {
-    void *p;
-    uint8_t *st; /* the block's state byte */
-} mp__tentry;
-
-typedef struct mp__tbin {
-    uint32_t n, cap; /* n: written by the owner only, read by stats */
-    mp__tentry *e;
-} mp__tbin;
+/* The public face of a cache and its bins is mp_tcache (mempool.h): the
+ * inline mp_tcache_allocate and mp_tcache_deallocate, and this library's
+ * own fast paths below, run the same mp__tcache_pop and mp__tcache_push. */
+typedef mp_tcache_entry mp__tentry;
+typedef mp_tcache_bin mp__tbin;
 
 /* A chunk's geometry, copied so that the fast path never reads a chunk
  * record (a trim may free one at any time). */
@@ -61,13 +57,17 @@ typedef struct mp__spantab {
     mp__span s[];
 } mp__spantab;
 
+#define MP__TC_MAGIC 0x6d70746361636865ull /* "mptcache" */
+_Static_assert(MP__ST_CACHED == MP_TCACHE_CACHED, "mempool.h and strategy.h agree on the cached state");
+
 typedef struct mp__tcache {
-    _Atomic uintptr_t owner;  /* the owning thread's id (mp__thread_id); 0: free */
+    mp_tcache pub;            /* first; pub.owner: the owning thread's id (mp__thread_id), 0: free */
+    uint64_t magic;
+    struct mp__lf *lf;        /* NULL: a bypass cache (a pool without the lock-free layer) */
     struct mp__tcache *next;  /* the pool's caches, under mp__lf_enter */
     const mp__spantab *tab;   /* hot is valid while tab is current */
     mp__span hot;
-    uint32_t nbins;
-    mp__tbin bins[]; /* class c in bins[c - 1]; entries follow */
+    mp__tbin bins[];          /* pub.bins; entries follow */
 } mp__tcache;
 
 typedef struct mp__mag {
@@ -81,7 +81,8 @@ typedef struct mp__lf {
     bool tooled; /* tell ASan/Valgrind (instrument.h) */
     unsigned shift;
     size_t max_cached; /* fixed: the block size */
-    uint32_t nclasses, bin_cap, mag_cap;
+    uint32_t nclasses;
+    uint32_t bin_cap[MP__TC_CLASSES_MAX + 1]; /* a bin's room; a magazine holds half */
     uint32_t mag_limit[MP__TC_CLASSES_MAX + 1]; /* full magazines a class may hold */
     size_t cls_size[MP__TC_CLASSES_MAX + 1];
     uint8_t *cls_of; /* (size - 1) >> shift -> class */
@@ -105,19 +106,21 @@ typedef struct mp__lf {
 } mp__lf;
 
 /* A cheap, unique id of the calling thread while it lives: its thread
- * pointer (one instruction), else the address of a thread-local byte. */
+ * pointer (mempool.h's mp__tcache_self, one instruction), else the address
+ * of a thread-local byte. */
 static inline uintptr_t mp__thread_id(void)
 {
-#if defined(__x86_64__) && defined(__linux__)
-    uintptr_t tp;
-    __asm__("mov %%fs:0, %0" : "=r"(tp)); /* the TCB's self pointer */
-    return tp;
-#elif defined(__aarch64__)
-    return (uintptr_t)__builtin_thread_pointer();
+#if MP_TCACHE_INLINE
+    return mp__tcache_self();
 #else
     extern __thread char mp__tc_id;
     return (uintptr_t)&mp__tc_id;
 #endif
+}
+
+static inline uintptr_t mp__tc_owner(const mp__tcache *tc)
+{
+    return __atomic_load_n(&tc->pub.owner, __ATOMIC_RELAXED);
 }
 
 static inline unsigned mp__tc_slot(uintptr_t id) { return (unsigned)((id * 0x9E3779B97F4A7C15ull) >> 56); }
@@ -142,7 +145,7 @@ static inline mp__tcache *mp__tc_mine(const mp__lf *lf)
 {
     uintptr_t id = mp__thread_id();
     mp__tcache *tc = atomic_load_explicit(&lf->slot[mp__tc_slot(id)], memory_order_relaxed);
-    return MP__LIKELY(tc && atomic_load_explicit(&tc->owner, memory_order_relaxed) == id) ? tc : NULL;
+    return MP__LIKELY(tc && mp__tc_owner(tc) == id) ? tc : NULL;
 }
 
 static inline unsigned mp__tc_class(const mp__lf *lf, size_t size)
@@ -150,46 +153,11 @@ static inline unsigned mp__tc_class(const mp__lf *lf, size_t size)
     return lf->fixed ? 1 : lf->cls_of[(size - 1) >> lf->shift];
 }
 
-/* The two steps every path shares: take the top block of bin b (n > 0
- * blocks) as class c, and put block ptr with state byte st on top. */
-static inline void *mp__tbin_take(mp__tbin *b, uint32_t n, unsigned c)
-{
-    mp__tentry e = b->e[--n];
-    __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
-    __atomic_store_n(e.st, (uint8_t)c, __ATOMIC_RELAXED);
-    return e.p;
-}
-
-static inline void mp__tbin_put(mp__tbin *b, uint32_t n, void *ptr, uint8_t *st, unsigned c)
-{
-    b->e[n] = (mp__tentry){ptr, st};
-    __atomic_store_n(st, (uint8_t)(c | MP__ST_CACHED), __ATOMIC_RELAXED);
-    __atomic_store_n(&b->n, n + 1, __ATOMIC_RELAXED);
-}
-
 /* A block for 1 <= size <= lf->max_cached from the thread's cache, or NULL. */
 static inline void *mp__tc_pop(const mp__lf *lf, size_t size)
 {
     mp__tcache *tc = mp__tc_mine(lf);
-    if (MP__UNLIKELY(!tc || lf->tooled))
-        return NULL;
-    unsigned c = mp__tc_class(lf, size);
-    mp__tbin *b = &tc->bins[c - 1];
-    uint32_t n = b->n;
-    if (MP__UNLIKELY(n == 0))
-        return NULL;
-    return mp__tbin_take(b, n, c);
-}
-
-/* The state byte of the block at a if a starts a block of tc->hot. */
-static inline uint8_t *mp__tc_state(const mp__tcache *tc, uintptr_t a)
-{
-    size_t off = a - tc->hot.base;
-    if (MP__LIKELY(tc->hot.shift)) /* a shift, not a 7-cycle multiply, on the dependency chain */
-        return off & (tc->hot.grain - 1) ? NULL : tc->hot.smap + (off >> tc->hot.shift);
-    size_t idx = MP__LIKELY(tc->hot.magic) ? (size_t)(((unsigned __int128)tc->hot.magic * off) >> 64)
-                                           : off / tc->hot.grain;
-    return idx * tc->hot.grain == off ? tc->hot.smap + idx : NULL;
+    return MP__LIKELY(tc != NULL) ? mp__tcache_pop(&tc->pub, size) : NULL;
 }
 
 /* Pushes ptr onto the thread's cache if its state byte says "live, of a
@@ -197,24 +165,7 @@ static inline uint8_t *mp__tc_state(const mp__tcache *tc, uintptr_t a)
 static inline bool mp__tc_push(const mp__lf *lf, void *ptr)
 {
     mp__tcache *tc = mp__tc_mine(lf);
-    uintptr_t a = (uintptr_t)ptr;
-    if (MP__UNLIKELY(!tc || lf->tooled || tc->tab != atomic_load_explicit(&lf->tab, memory_order_acquire) ||
-                     a - tc->hot.base >= tc->hot.size))
-        return false;
-    uint8_t *st = mp__tc_state(tc, a);
-    if (MP__UNLIKELY(!st))
-        return false;
-    unsigned c = __atomic_load_n(st, __ATOMIC_RELAXED);
-    if (MP__UNLIKELY(c - 1u >= tc->nbins)) /* 0, not a class, or cached */
-        return false;
-    /* A fixed pool's bin does not wait for the state byte: the check above
-     * is a predicted branch, not a link in the dependency chain. */
-    mp__tbin *b = lf->fixed ? &tc->bins[0] : &tc->bins[c - 1];
-    uint32_t n = b->n;
-    if (MP__UNLIKELY(n == b->cap))
-        return false;
-    mp__tbin_put(b, n, ptr, st, c);
-    return true;
+    return MP__LIKELY(tc != NULL) && mp__tcache_push(&tc->pub, ptr);
 }
 
 /* The same, doing whatever the fast paths could not (tcache.c). */

@@ -133,6 +133,7 @@ static void mpswig_java_throw(JNIEnv *jenv, mp_status s)
 %enddef
 MP_JAVA_OUT(mp_pool **, MP_OUT_HANDLE, jlongArray, long[], jlong, SetLongArrayRegion)
 MP_JAVA_OUT(mp_router **, MP_OUT_HANDLE, jlongArray, long[], jlong, SetLongArrayRegion)
+MP_JAVA_OUT(mp_tcache **, MP_OUT_HANDLE, jlongArray, long[], jlong, SetLongArrayRegion)
 MP_JAVA_OUT(void **, MP_OUT_ADDRESS, jlongArray, long[], jlong, SetLongArrayRegion)
 MP_JAVA_OUT(size_t *, MP_OUT_VALUE, jlongArray, long[], jlong, SetLongArrayRegion)
 MP_JAVA_OUT(int *, MP_OUT_VALUE, jintArray, int[], jint, SetIntArrayRegion)
@@ -233,6 +234,7 @@ typedef _Bool bool_c;
 %}
 MP_GO_OUT(mp_pool **, MP_OUT_HANDLE, uintptr)
 MP_GO_OUT(mp_router **, MP_OUT_HANDLE, uintptr)
+MP_GO_OUT(mp_tcache **, MP_OUT_HANDLE, uintptr)
 MP_GO_OUT(void **, MP_OUT_ADDRESS, uintptr)
 MP_GO_OUT(size_t *, MP_OUT_VALUE, uint64)
 MP_GO_OUT(int *, MP_OUT_VALUE, int32)

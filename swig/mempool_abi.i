@@ -8,6 +8,7 @@
 %apply const char **MP_OUT_CSTRING { const char **out_name };
 %apply bool *MP_OUT_VALUE { bool *out_owned, bool *out_enabled, bool *out_leaks };
 %apply mp_stats *MP_OUT_STRUCT { mp_stats *out_stats };
+%apply mp_tcache **MP_OUT_HANDLE { mp_tcache **out_cache };
 %apply mp_allocation_info *MP_OUT_RECORDS { mp_allocation_info *out };
 %apply size_t *MP_OUT_VALUE { size_t *out_count };
 %apply char **MP_OUT_STRING { char **out_string, char **out_json, char **out_names };
@@ -40,6 +41,9 @@
     mp_status mp_pool_check,
     mp_status mp_pool_get_stats,
     mp_status mp_pool_reset_stats,
+    mp_status mp_pool_thread_cache,
+    mp_status mp_tcache_allocate_slow,
+    mp_status mp_tcache_deallocate_slow,
     mp_status mp_pool_set_tracking,
     mp_status mp_pool_get_tracking,
     mp_status mp_pool_has_leaks,
@@ -119,9 +123,15 @@ var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_ME
 /* Functions a language deliberately leaves out (reasons in the description). */
 #if defined(SWIGJAVA)
 %ignore mp_string_free;
+%ignore mp_pool_thread_cache;
+%ignore mp_tcache_allocate_slow;
+%ignore mp_tcache_deallocate_slow;
 %ignore mp_pool_set_policy;
 #endif
 #if defined(SWIGGO)
 %ignore mp_string_free;
+%ignore mp_pool_thread_cache;
+%ignore mp_tcache_allocate_slow;
+%ignore mp_tcache_deallocate_slow;
 %ignore mp_pool_set_policy;
 #endif

@@ -23,6 +23,35 @@ static mp_config lf_variable(size_t initial)
     return c;
 }
 
+/* The suite's front end: the pool calls, or the thread-cache calls
+ * (mp_tcache_allocate, inline), each test setting it first. */
+static bool via_tcache;
+
+static mp_tcache *my_cache(mp_pool *p)
+{
+    mp_tcache *t = NULL;
+    ck_ok(mp_pool_thread_cache(p, &t));
+    return t;
+}
+
+static mp_status lf_alloc(mp_pool *p, size_t n, void **out)
+{
+    return via_tcache ? mp_tcache_allocate(my_cache(p), n, out) : mp_pool_allocate(p, n, out);
+}
+
+static mp_status lf_free(mp_pool *p, void *ptr)
+{
+    return via_tcache ? mp_tcache_deallocate(my_cache(p), ptr) : mp_pool_deallocate(p, ptr);
+}
+
+static void *lf_alloc_ok(mp_pool *p, size_t n)
+{
+    void *a = NULL;
+    ck_ok(lf_alloc(p, n, &a));
+    ck_assert_ptr_nonnull(a);
+    return a;
+}
+
 /* ---- contention ---------------------------------------------------------- */
 
 enum { THREADS = 4, ROUNDS = 40000, KEEP = 64 };
@@ -93,7 +122,7 @@ static void *hammer(void *arg)
                 memset(theirs, me, STAMP_LEN(tlen));
             }
         } else if (mine[k]) {
-            if (mp_pool_deallocate(j->pool, mine[k]) != MP_OK) {
+            if (lf_free(j->pool, mine[k]) != MP_OK) {
                 j->error = 3;
                 break;
             }
@@ -101,7 +130,7 @@ static void *hammer(void *arg)
             j->frees++;
         } else {
             len[k] = 1 + rand_r(&seed) % j->max_size;
-            if (mp_pool_allocate(j->pool, len[k], (void **)&mine[k]) != MP_OK) {
+            if (lf_alloc(j->pool, len[k], (void **)&mine[k]) != MP_OK) {
                 j->error = 4;
                 break;
             }
@@ -110,7 +139,7 @@ static void *hammer(void *arg)
         }
     }
     for (int k = 0; k < KEEP; k++)
-        if (mine[k] && mp_pool_deallocate(j->pool, mine[k]) == MP_OK)
+        if (mine[k] && lf_free(j->pool, mine[k]) == MP_OK)
             j->frees++;
     return NULL;
 }
@@ -151,14 +180,14 @@ static void run_contention(mp_config c, size_t max_size)
     mp_pool_destroy(p);
 }
 
-START_TEST(contention_on_a_fixed_pool) { run_contention(lf_fixed(64, 1 << 12), 64); }
+START_TEST(contention_on_a_fixed_pool) { via_tcache = false; run_contention(lf_fixed(64, 1 << 12), 64); }
 END_TEST
 
-START_TEST(contention_on_a_variable_pool) { run_contention(lf_variable(1 << 16), 3000); }
+START_TEST(contention_on_a_variable_pool) { via_tcache = false; run_contention(lf_variable(1 << 16), 3000); }
 END_TEST
 
 /* Sizes past the cached classes take the locked path in the same run. */
-START_TEST(contention_with_large_blocks) { run_contention(lf_variable(1 << 20), 300000); }
+START_TEST(contention_with_large_blocks) { via_tcache = false; run_contention(lf_variable(1 << 20), 300000); }
 END_TEST
 
 /* ---- the checks on the fast path ------------------------------------------ */
@@ -166,40 +195,40 @@ END_TEST
 static void check_double_free(mp_config c)
 {
     mp_pool *p = new_pool("lf-double", c);
-    void *a = alloc_ok(p, 48);
-    ck_ok(mp_pool_deallocate(p, a));                         /* into the cache */
-    ck_status(mp_pool_deallocate(p, a), MP_ERR_INVALID_POINTER); /* the cache says no */
+    void *a = lf_alloc_ok(p, 48);
+    ck_ok(lf_free(p, a));                         /* into the cache */
+    ck_status(lf_free(p, a), MP_ERR_INVALID_POINTER); /* the cache says no */
     ck_detail_has("lf-double");
     ck_assert_uint_eq(stats_of(p).live_allocations, 0);
     /* Handed out once only: two allocations now get two blocks. */
-    void *b = alloc_ok(p, 48), *d = alloc_ok(p, 48);
+    void *b = lf_alloc_ok(p, 48), *d = lf_alloc_ok(p, 48);
     ck_assert_ptr_ne(b, d);
     ck_assert_uint_eq(stats_of(p).live_allocations, 2);
-    ck_ok(mp_pool_deallocate(p, b));
-    ck_ok(mp_pool_deallocate(p, d));
+    ck_ok(lf_free(p, b));
+    ck_ok(lf_free(p, d));
     ck_intact(p);
     mp_pool_destroy(p);
 }
 
-START_TEST(double_free_is_refused_fixed) { check_double_free(lf_fixed(64, 1 << 12)); }
+START_TEST(double_free_is_refused_fixed) { via_tcache = false; check_double_free(lf_fixed(64, 1 << 12)); }
 END_TEST
 
-START_TEST(double_free_is_refused_variable) { check_double_free(lf_variable(1 << 16)); }
+START_TEST(double_free_is_refused_variable) { via_tcache = false; check_double_free(lf_variable(1 << 16)); }
 END_TEST
 
 static void check_foreign(mp_config c)
 {
     mp_pool *p = new_pool("lf-mine", c), *q = new_pool("lf-other", c);
-    char *a = alloc_ok(p, 64), *b = alloc_ok(q, 64);
-    ck_ok(mp_pool_deallocate(p, alloc_ok(p, 64))); /* the cache knows its chunk now */
+    char *a = lf_alloc_ok(p, 64), *b = lf_alloc_ok(q, 64);
+    ck_ok(lf_free(p, lf_alloc_ok(p, 64))); /* the cache knows its chunk now */
     void *heap = malloc(64);
     int local;
-    ck_status(mp_pool_deallocate(p, heap), MP_ERR_INVALID_POINTER);
+    ck_status(lf_free(p, heap), MP_ERR_INVALID_POINTER);
     ck_detail_has("not allocated by this pool");
-    ck_status(mp_pool_deallocate(p, &local), MP_ERR_INVALID_POINTER);
-    ck_status(mp_pool_deallocate(p, a + 16), MP_ERR_INVALID_POINTER);
+    ck_status(lf_free(p, &local), MP_ERR_INVALID_POINTER);
+    ck_status(lf_free(p, a + 16), MP_ERR_INVALID_POINTER);
     ck_detail_has("not the start of a live block");
-    ck_status(mp_pool_deallocate(p, b), MP_ERR_INVALID_POINTER);
+    ck_status(lf_free(p, b), MP_ERR_INVALID_POINTER);
     ck_detail_has("belongs to pool 'lf-other'");
     ck_assert_uint_eq(stats_of(p).live_allocations, 1);
     ck_assert_uint_eq(stats_of(q).live_allocations, 1);
@@ -208,10 +237,10 @@ static void check_foreign(mp_config c)
     ck_assert(!owned);
     ck_ok(mp_pool_owns(p, a, &owned));
     ck_assert(owned);
-    ck_ok(mp_pool_deallocate(p, a));
+    ck_ok(lf_free(p, a));
     ck_ok(mp_pool_owns(p, a, &owned)); /* cached is not owned by the caller */
     ck_assert(!owned);
-    ck_ok(mp_pool_deallocate(q, b));
+    ck_ok(lf_free(q, b));
     free(heap);
     ck_intact(p);
     ck_intact(q);
@@ -219,10 +248,10 @@ static void check_foreign(mp_config c)
     mp_pool_destroy(q);
 }
 
-START_TEST(foreign_interior_and_wrong_pool_frees_are_refused_fixed) { check_foreign(lf_fixed(64, 1 << 12)); }
+START_TEST(foreign_interior_and_wrong_pool_frees_are_refused_fixed) { via_tcache = false; check_foreign(lf_fixed(64, 1 << 12)); }
 END_TEST
 
-START_TEST(foreign_interior_and_wrong_pool_frees_are_refused_variable) { check_foreign(lf_variable(1 << 16)); }
+START_TEST(foreign_interior_and_wrong_pool_frees_are_refused_variable) { via_tcache = false; check_foreign(lf_variable(1 << 16)); }
 END_TEST
 
 static void *free_once(void *arg)
@@ -418,6 +447,134 @@ START_TEST(many_pools_one_thread)
 }
 END_TEST
 
+START_TEST(tcache_contention_on_a_fixed_pool)
+{
+    via_tcache = true;
+    run_contention(lf_fixed(64, 1 << 12), 64);
+}
+END_TEST
+
+START_TEST(tcache_contention_with_large_blocks)
+{
+    via_tcache = true;
+    run_contention(lf_variable(1 << 20), 300000);
+}
+END_TEST
+
+START_TEST(tcache_refuses_double_foreign_interior_and_wrong_pool_frees)
+{
+    via_tcache = true;
+    check_double_free(lf_fixed(64, 1 << 12));
+    check_double_free(lf_variable(1 << 16));
+    check_foreign(lf_fixed(64, 1 << 12));
+    check_foreign(lf_variable(1 << 16));
+}
+END_TEST
+
+START_TEST(tcache_bad_input_is_refused_and_the_pool_stays_intact)
+{
+    mp_pool *p = new_pool("lf-tc-bad", lf_variable(1 << 16));
+    mp_tcache *t = my_cache(p), fake;
+    memset(&fake, 0, sizeof fake);
+    void *a = NULL;
+    ck_status(mp_pool_thread_cache(NULL, &t), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_pool_thread_cache(p, NULL), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_tcache_allocate(NULL, 64, &a), MP_ERR_INVALID_ARGUMENT);
+    ck_detail_has("cache is NULL");
+    ck_status(mp_tcache_deallocate(NULL, a), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_tcache_allocate(&fake, 64, &a), MP_ERR_INVALID_ARGUMENT);
+    ck_detail_has("not a thread cache");
+    ck_status(mp_tcache_deallocate(&fake, a), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_tcache_allocate(t, 0, &a), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_tcache_allocate(t, 64, NULL), MP_ERR_INVALID_ARGUMENT);
+    ck_assert_int_ne(mp_tcache_allocate(t, SIZE_MAX, &a), MP_OK);
+    ck_assert_ptr_null(a);
+    ck_status(mp_tcache_deallocate(t, NULL), MP_ERR_INVALID_POINTER);
+    /* Past the classes: the pool's locked path serves and checks it. */
+    void *big = NULL;
+    ck_ok(mp_tcache_allocate(t, 3 << 20, &big));
+    ck_ok(mp_tcache_deallocate(t, big));
+    ck_status(mp_tcache_deallocate(t, big), MP_ERR_INVALID_POINTER);
+    /* The front ends mix: a block of one is freed by the other. */
+    ck_ok(mp_tcache_allocate(t, 100, &a));
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_status(mp_tcache_deallocate(t, a), MP_ERR_INVALID_POINTER);
+    a = alloc_ok(p, 100);
+    ck_ok(mp_tcache_deallocate(t, a));
+    ck_status(mp_pool_deallocate(p, a), MP_ERR_INVALID_POINTER);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* A pool without the lock-free layer hands out a cache all the same; its
+ * calls are the pool's, tracked exactly. */
+START_TEST(tcache_of_a_mutex_pool_calls_the_pool)
+{
+    mp_config c = cfg_variable(1 << 16);
+    c.track_stats = true;
+    mp_pool *p = new_pool("lf-tc-mutex", c);
+    mp_tcache *t = my_cache(p), *again = my_cache(p);
+    ck_assert_ptr_eq(t, again);
+    void *a = NULL, *b = NULL;
+    ck_ok(mp_tcache_allocate(t, 40, &a));
+    ck_ok(mp_tcache_allocate(t, 40, &b));
+    ck_assert_ptr_ne(a, b);
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.live_allocations, 2);
+    ck_assert_uint_eq(s.current_used, 80);
+    ck_ok(mp_tcache_deallocate(t, a));
+    ck_status(mp_tcache_deallocate(t, a), MP_ERR_INVALID_POINTER);
+    ck_detail_has("lf-tc-mutex");
+    ck_ok(mp_tcache_deallocate(t, b));
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+typedef struct borrowed {
+    mp_tcache *t;
+    void *blocks[64];
+    int error;
+} borrowed;
+
+static void *use_borrowed(void *arg)
+{
+    borrowed *b = arg;
+    for (int i = 0; i < 64 && !b->error; i++)
+        if (mp_tcache_allocate(b->t, 64, &b->blocks[i]) != MP_OK)
+            b->error = 1;
+    for (int i = 0; i < 64 && !b->error; i++)
+        if (mp_tcache_deallocate(b->t, b->blocks[i]) != MP_OK)
+            b->error = 2;
+    return NULL;
+}
+
+/* Another thread that uses a cache it does not own is served through its
+ * own: the owner's bin is untouched. */
+START_TEST(tcache_used_by_another_thread_leaves_the_owners_bin_alone)
+{
+    mp_pool *p = new_pool("lf-tc-borrow", lf_fixed(64, 1 << 14));
+    mp_tcache *t = my_cache(p);
+    void *a = NULL;
+    ck_ok(mp_tcache_allocate(t, 64, &a));
+    ck_ok(mp_tcache_deallocate(t, a));
+    uint32_t held = t->bins[0].n;
+    ck_assert_uint_gt(held, 0);
+    borrowed b = {.t = t};
+    pthread_t th;
+    pthread_create(&th, NULL, use_borrowed, &b);
+    pthread_join(th, NULL);
+    ck_assert_int_eq(b.error, 0);
+    ck_assert_uint_eq(t->bins[0].n, held);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
 static Suite *lockfree_suite(void)
 {
     Suite *s = suite_create("lockfree");
@@ -438,6 +595,12 @@ static Suite *lockfree_suite(void)
     tcase_add_test(t, tracking_and_lock_free_do_not_mix);
     tcase_add_test(t, a_pool_may_die_before_the_threads_that_used_it);
     tcase_add_test(t, many_pools_one_thread);
+    tcase_add_test(t, tcache_contention_on_a_fixed_pool);
+    tcase_add_test(t, tcache_contention_with_large_blocks);
+    tcase_add_test(t, tcache_refuses_double_foreign_interior_and_wrong_pool_frees);
+    tcase_add_test(t, tcache_bad_input_is_refused_and_the_pool_stays_intact);
+    tcase_add_test(t, tcache_of_a_mutex_pool_calls_the_pool);
+    tcase_add_test(t, tcache_used_by_another_thread_leaves_the_owners_bin_alone);
     suite_add_tcase(s, t);
     return s;
 }

@@ -49,6 +49,8 @@ extern "C" {
 typedef struct mp_pool mp_pool;
 /** A size-class router over pools: opaque; created by mp_router_create. */
 typedef struct mp_router mp_router;
+/** A thread's cache of a pool: created by mp_pool_thread_cache; layout below. */
+typedef struct mp_tcache mp_tcache;
 
 /* ---- Version ----------------------------------------------------------- */
 
@@ -208,6 +210,182 @@ MP_API mp_status mp_pool_owns(const mp_pool *pool, const void *ptr, bool *out_ow
  *  mode, every live block's guard bytes. Returns MP_ERR_CORRUPTION with the first problem. (since 1.0)
  */
 MP_API mp_status mp_pool_check(const mp_pool *pool);
+
+/* ---- Thread caches: the inline fast path of lock-free pools ------------ */
+
+#ifndef SWIG /* layout for the inline functions, not for bindings */
+/** One cached block: its address and its state byte. (since 1.1) */
+typedef struct mp_tcache_entry {
+    void *p;
+    uint8_t *state;
+} mp_tcache_entry;
+#endif
+#ifndef SWIG /* layout for the inline functions, not for bindings */
+/** One size class of a thread cache: n blocks in e[0..n), room for cap. (since 1.1) */
+typedef struct mp_tcache_bin {
+    uint32_t n;
+    uint32_t cap;
+    mp_tcache_entry *e;
+} mp_tcache_bin;
+#endif
+#ifndef SWIG /* layout for the inline functions, not for bindings */
+/** A thread's cache of one pool (mp_pool_thread_cache). Read by the inline functions, written
+ *  only by the library and by those functions on the owning thread.
+ *  owner: the owning thread's thread pointer (0: every call takes the exported path);
+ *  requests of 1..max_size bytes map to bin class_of[(size - 1) >> class_shift] - 1 (bin 0
+ *  when class_of is NULL); a free is checked against the hot chunk [hot_base, +hot_size),
+ *  one state byte per 2^hot_shift bytes, while *tab_now == hot_tab. (since 1.1)
+ */
+typedef struct mp_tcache {
+    uintptr_t owner;
+    mp_pool *pool;
+    size_t max_size;
+    const uint8_t *class_of;
+    uint32_t class_shift;
+    uint32_t nbins;
+    mp_tcache_bin *bins;
+    uintptr_t hot_base;
+    size_t hot_size;
+    uint8_t *hot_state;
+    uint32_t hot_shift;
+    uint32_t reserved;
+    const void *hot_tab;
+    const void *const *tab_now;
+} mp_tcache;
+#endif
+
+/** The calling thread's cache of the pool, for mp_tcache_allocate and mp_tcache_deallocate.
+ *  On a lock-free pool (MP_SYNC_LOCK_FREE, thread_safe, no stats, no debug) those calls are
+ *  inline and take no lock; on any other pool they call mp_pool_allocate and
+ *  mp_pool_deallocate. The cache belongs to this thread until it exits and lives as long
+ *  as the pool; another thread that uses it is served through its own cache instead. (since 1.1)
+ */
+MP_API mp_status mp_pool_thread_cache(mp_pool *pool, mp_tcache **out_cache);
+/** What mp_tcache_allocate does when its inline half cannot: refills the bin from the
+ *  pool (lock-free from other threads' spills, else under the pool lock), or allocates as
+ *  mp_pool_allocate does, with its errors. (since 1.1)
+ */
+MP_API mp_status mp_tcache_allocate_slow(mp_tcache *cache, size_t size, void **out_ptr);
+/** What mp_tcache_deallocate does when its inline half cannot: spills half of a full bin,
+ *  or frees as mp_pool_deallocate does, naming a foreign, interior or double free. (since 1.1)
+ */
+MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
+
+#ifndef SWIG /* inline: compiled into the caller */
+
+/** Helpers of the two inline calls (not API): the owner test, and a bin's pop and push, which
+ *  keep the always-on checks: a free is taken only if the block's state byte says "live, of
+ *  a cached class"; anything else goes to the exported path, which names the error. (since 1.1)
+ */
+#if (defined(__x86_64__) || defined(__aarch64__)) && defined(__GNUC__)
+#  define MP_TCACHE_INLINE 1
+#else
+#  define MP_TCACHE_INLINE 0 /* mp_tcache_allocate and mp_tcache_deallocate just call */
+#endif
+#define MP_TCACHE_CACHED 0x80u /* state byte of a cached block: class | MP_TCACHE_CACHED */
+
+#if MP_TCACHE_INLINE
+static inline uintptr_t mp__tcache_self(void)
+{
+#  if defined(__x86_64__)
+    uintptr_t tp;
+    __asm__("mov %%fs:0, %0" : "=r"(tp)); /* the thread control block's self pointer */
+    return tp;
+#  else
+    return (uintptr_t)__builtin_thread_pointer();
+#  endif
+}
+#endif
+
+#if defined(__GNUC__)
+/* The steps every path shares: take the top block of bin b (n > 0 blocks)
+ * for class c, and put block ptr with state byte st on top. */
+static inline void *mp__tcache_take(mp_tcache_bin *b, uint32_t n, unsigned c)
+{
+    mp_tcache_entry e = b->e[--n];
+    __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
+    __atomic_store_n(e.state, (uint8_t)c, __ATOMIC_RELAXED);
+    return e.p;
+}
+
+static inline void mp__tcache_put(mp_tcache_bin *b, uint32_t n, void *ptr, uint8_t *st, unsigned c)
+{
+    b->e[n].p = ptr;
+    b->e[n].state = st;
+    __atomic_store_n(st, (uint8_t)(c | MP_TCACHE_CACHED), __ATOMIC_RELAXED);
+    __atomic_store_n(&b->n, n + 1, __ATOMIC_RELAXED);
+}
+
+static inline void *mp__tcache_pop(mp_tcache *t, size_t size)
+{
+    size_t i = size - 1;
+    if (__builtin_expect(i >= t->max_size, 0))
+        return NULL;
+    unsigned c = t->class_of ? t->class_of[i >> t->class_shift] : 1u;
+    mp_tcache_bin *b = &t->bins[c - 1];
+    uint32_t n = b->n;
+    if (__builtin_expect(n == 0, 0))
+        return NULL;
+    return mp__tcache_take(b, n, c);
+}
+
+static inline int mp__tcache_push(mp_tcache *t, void *ptr)
+{
+    uintptr_t off = (uintptr_t)ptr - t->hot_base;
+    if (__builtin_expect(off >= t->hot_size || (off & (((uintptr_t)1 << t->hot_shift) - 1)) != 0, 0))
+        return 0;
+    if (__builtin_expect(t->hot_tab != __atomic_load_n(t->tab_now, __ATOMIC_ACQUIRE), 0))
+        return 0; /* the pool's chunks changed: the exported path refreshes hot_* */
+    uint8_t *st = t->hot_state + (off >> t->hot_shift);
+    unsigned c = __atomic_load_n(st, __ATOMIC_RELAXED);
+    if (__builtin_expect(c - 1u >= t->nbins, 0))
+        return 0; /* free, cached (a double free), or not a cached class */
+    /* One class: the bin must not wait for the state byte (a branch, not a
+     * data dependency, as a select would be). */
+    mp_tcache_bin *b = t->bins;
+    if (t->class_of) {
+        b += c - 1;
+        __asm__("" : "+r"(b)); /* keeps the branch a branch */
+    }
+    uint32_t n = b->n;
+    if (__builtin_expect(n >= b->cap, 0))
+        return 0;
+    mp__tcache_put(b, n, ptr, st, c);
+    return 1;
+}
+#endif
+
+/** Allocates as mp_pool_allocate does on the cache's pool. Inline: a block of a cached class
+ *  comes off the calling thread's bin with no lock, no atomic read-modify-write and no call;
+ *  anything else calls mp_tcache_allocate_slow. Same statuses as mp_pool_allocate. (since 1.1)
+ */
+static inline mp_status mp_tcache_allocate(mp_tcache *cache, size_t size, void **out_ptr)
+{
+#if MP_TCACHE_INLINE
+    if (__builtin_expect(cache && out_ptr && cache->owner == mp__tcache_self(), 1)) {
+        void *p = mp__tcache_pop(cache, size);
+        if (__builtin_expect(p != NULL, 1)) {
+            *out_ptr = p;
+            return MP_OK;
+        }
+    }
+#endif
+    return mp_tcache_allocate_slow(cache, size, out_ptr);
+}
+
+/** Frees as mp_pool_deallocate does. Inline: a live block of a cached class in the cache's hot
+ *  chunk goes onto the calling thread's bin; anything else, a double, foreign or interior
+ *  free included, calls mp_tcache_deallocate_slow, which names the error. (since 1.1)
+ */
+static inline mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
+{
+#if MP_TCACHE_INLINE
+    if (__builtin_expect(cache && cache->owner == mp__tcache_self(), 1) && mp__tcache_push(cache, ptr))
+        return MP_OK;
+#endif
+    return mp_tcache_deallocate_slow(cache, ptr);
+}
+#endif
 
 /* ---- Statistics, tracking and leak checks ------------------------------ */
 

@@ -583,6 +583,29 @@ private:
     std::map<std::string, std::unique_ptr<IMemoryPool>> wrappers_;
 };
 
+// ---- thread cache (beyond the seed) -------------------------------------------------------------
+
+/// The calling thread's cache of a pool: on a lock-free pool, allocate and
+/// deallocate are inline and take no lock (mp_tcache_allocate); on any other
+/// pool they call the pool. Use it on the thread that made it; the pool must
+/// outlive it.
+class ThreadCache {
+public:
+    explicit ThreadCache(BasicMemoryPool &pool) { detail::check(mp_pool_thread_cache(pool.handle(), &cache_)); }
+
+    void *allocate(size_t size)
+    {
+        void *p = nullptr;
+        detail::check(mp_tcache_allocate(cache_, size, &p));
+        return p;
+    }
+    void deallocate(void *ptr) { detail::check(mp_tcache_deallocate(cache_, ptr)); }
+    mp_tcache *handle() const noexcept { return cache_; }
+
+private:
+    mp_tcache *cache_ = nullptr;
+};
+
 // ---- size-class router (beyond the seed) --------------------------------------------------------
 
 /// Sends each request to a pool by size range: add ranges in increasing

@@ -287,6 +287,52 @@ static void threadsShareAPool()
     pool.check();
 }
 
+// ThreadCache: per thread, inline on a lock-free pool, the pool's own calls
+// on a mutex pool; its errors are the pool's exceptions.
+static void threadCaches()
+{
+    CPUMemoryPool fast("cpp-tcache", PoolConfig::HighPerformanceCPU());
+    CPUMemoryPool plain("cpp-tcache-mutex", PoolConfig::DefaultCPU());
+    std::vector<std::thread> ts;
+    std::atomic<int> bad{0};
+    for (int t = 0; t < 4; t++)
+        ts.emplace_back([&, t] {
+            ThreadCache cache(fast);
+            std::vector<unsigned char *> held;
+            for (int r = 0; r < 20000; r++) {
+                size_t n = 1 + (r * 31 + t) % 500;
+                auto *p = static_cast<unsigned char *>(cache.allocate(n));
+                std::memset(p, t + 1, n < 64 ? n : 64);
+                held.push_back(p);
+                if (held.size() == 32) {
+                    for (unsigned char *q : held) {
+                        bad += q[0] != t + 1;
+                        cache.deallocate(q);
+                    }
+                    held.clear();
+                }
+            }
+            for (unsigned char *q : held)
+                cache.deallocate(q);
+        });
+    for (auto &t : ts)
+        t.join();
+    EXPECT(bad == 0);
+    EXPECT(fast.getStats().getCurrentUsed() == 0);
+    fast.check();
+
+    ThreadCache cache(fast), other(plain);
+    EXPECT(cache.handle() != nullptr && other.handle() != nullptr);
+    void *p = cache.allocate(100);
+    cache.deallocate(p);
+    expectThrow<InvalidPointerException>([&] { cache.deallocate(p); }, "cpp-tcache");
+    void *q = other.allocate(100);
+    EXPECT(plain.getStats().getCurrentUsed() == 100); // the mutex pool tracks it
+    expectThrow<InvalidPointerException>([&] { cache.deallocate(q); }, "belongs to pool 'cpp-tcache-mutex'");
+    other.deallocate(q);
+    expectThrow<InvalidArgumentException>([&] { cache.allocate(0); }, "size");
+}
+
 int main()
 {
     run("enums have the seed's values", enumsHaveTheSeedsValues);
@@ -299,6 +345,7 @@ int main()
     run("GPUMemoryPool device, stream and copies", gpuMemoryPool);
     run("router and policy (beyond the seed)", routerAndPolicy);
     run("threads share a pool", threadsShareAPool);
+    run("thread caches (beyond the seed)", threadCaches);
     std::printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;
 }
