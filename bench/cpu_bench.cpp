@@ -181,6 +181,8 @@ struct Live {
     std::vector<uint32_t> n;
 };
 
+static double tsc_step = 1; // the smallest step the TSC was seen to take, in ticks
+
 static double rdtsc_overhead()
 {
     std::vector<double> v;
@@ -190,6 +192,9 @@ static double rdtsc_overhead()
         uint64_t t1 = __rdtscp(&aux);
         v.push_back((double)(t1 - t0));
     }
+    std::sort(v.begin(), v.end());
+    auto pos = std::upper_bound(v.begin(), v.end(), 0.0);
+    tsc_step = pos != v.end() ? *pos : 1;
     return median(v);
 }
 
@@ -424,6 +429,9 @@ int main(int argc, char **argv)
         }
         std::printf("\n");
     }
+    std::printf("latency: one allocation timed with rdtscp, net of the timer's own median cost (%.1f ns);\n"
+                "the timer's resolution here is %.1f ns, so 0.0 means below it\n",
+                overhead / tsc_ghz, tsc_step / tsc_ghz);
     std::printf("\nratio: peer time / mempool's best (above 1: mempool is faster)\n");
     std::printf("%-24s %9s %9s %9s %9s\n", "", "pair64", "batch1000", "churn", "xthread");
     std::map<std::string, std::string> best;

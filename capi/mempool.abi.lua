@@ -58,12 +58,12 @@ return {
             "owner: the owning thread's thread pointer (0: every call takes the exported path);\n" ..
             "requests of 1..max_size bytes map to bin class_of[(size - 1) >> class_shift] - 1 (bin 0\n" ..
             "when class_of is NULL); a free is checked against the hot chunk [hot_base, +hot_size),\n" ..
-            "one state byte per 2^hot_shift bytes, while *tab_now == hot_tab.",
+            "one state byte per 2^hot_shift bytes, while *tab_now == hot_tab. magic is MP_TCACHE_MAGIC.",
       decl = "typedef struct mp_tcache {\n" ..
              "    uintptr_t owner;\n    mp_pool *pool;\n    size_t max_size;\n    const uint8_t *class_of;\n" ..
              "    uint32_t class_shift;\n    uint32_t nbins;\n    mp_tcache_bin *bins;\n" ..
              "    uintptr_t hot_base;\n    size_t hot_size;\n    uint8_t *hot_state;\n    uint32_t hot_shift;\n" ..
-             "    uint32_t reserved;\n    const void *hot_tab;\n    const void *const *tab_now;\n} mp_tcache;" },
+             "    uint32_t magic;\n    const void *hot_tab;\n    const void *const *tab_now;\n} mp_tcache;" },
     { name = "mp_grow_fn", group = "policy", since = "1.1",
       doc = "How many bytes to add (*out_bytes >= need) when the pool must grow by need; any status\n" ..
             "but MP_OK refuses, with a reason in detail.",
@@ -94,6 +94,7 @@ return {
 #  define MP_TCACHE_INLINE 0 /* mp_tcache_allocate and mp_tcache_deallocate just call */
 #endif
 #define MP_TCACHE_CACHED 0x80u /* state byte of a cached block: class | MP_TCACHE_CACHED */
+#define MP_TCACHE_MAGIC 0x74636163u /* "tcac": mp_tcache.magic of a live cache */
 
 #if MP_TCACHE_INLINE
 static inline uintptr_t mp__tcache_self(void)

@@ -366,6 +366,8 @@ void mp__pool_free(mp_pool *pool)
             pool->strategy->destroy(pool->arena[i].st);
     free(pool->chunks);
     free(pool->debug);
+    if (pool->bypass)
+        pool->bypass->pub.magic = 0;
     free(pool->bypass);
     mp__lock_fini(&pool->lock);
     pool->magic = 0;

@@ -338,8 +338,7 @@ static mp__tcache *attach(mp_pool *pool)
         tc->pub = (mp_tcache){.pool = pool, .max_size = lf->tooled ? 0 : lf->max_cached,
                               .class_of = lf->fixed ? NULL : lf->cls_of, .class_shift = lf->shift,
                               .nbins = (uint32_t)nb, .bins = tc->bins,
-                              .tab_now = (const void *const *)(const void *)&lf->tab};
-        tc->magic = MP__TC_MAGIC;
+                              .magic = MP_TCACHE_MAGIC, .tab_now = (const void *const *)(const void *)&lf->tab};
         tc->lf = lf;
         tc->next = lf->caches;
         lf->caches = tc;
@@ -432,6 +431,7 @@ void mp__lf_free(mp_pool *pool)
     mp__lf_leave();
     for (mp__tcache *tc = lf->caches, *n; tc; tc = n) {
         n = tc->next;
+        tc->pub.magic = 0;
         free(tc);
     }
     for (uint32_t s = 0; s < atomic_load_explicit(&lf->nsegs, memory_order_relaxed); s++)
@@ -589,7 +589,7 @@ mp_status mp_pool_thread_cache(mp_pool *pool, mp_tcache **out_cache)
         mp__lock_acquire(&pool->lock);
         if (!pool->bypass && (pool->bypass = calloc(1, sizeof *pool->bypass))) {
             pool->bypass->pub.pool = pool;
-            pool->bypass->magic = MP__TC_MAGIC;
+            pool->bypass->pub.magic = MP_TCACHE_MAGIC;
         }
         tc = pool->bypass;
         mp__lock_release(&pool->lock);
@@ -604,7 +604,7 @@ static mp_status check_cache(const mp__tcache *tc)
 {
     if (!tc)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "cache is NULL");
-    if (tc->magic != MP__TC_MAGIC)
+    if (tc->pub.magic != MP_TCACHE_MAGIC) /* reads only the public part */
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "%p is not a thread cache (see mp_pool_thread_cache)", (void *)tc);
     return MP_OK;
 }

@@ -57,12 +57,10 @@ typedef struct mp__spantab {
     mp__span s[];
 } mp__spantab;
 
-#define MP__TC_MAGIC 0x6d70746361636865ull /* "mptcache" */
 _Static_assert(MP__ST_CACHED == MP_TCACHE_CACHED, "mempool.h and strategy.h agree on the cached state");
 
 typedef struct mp__tcache {
     mp_tcache pub;            /* first; pub.owner: the owning thread's id (mp__thread_id), 0: free */
-    uint64_t magic;
     struct mp__lf *lf;        /* NULL: a bypass cache (a pool without the lock-free layer) */
     struct mp__tcache *next;  /* the pool's caches, under mp__lf_enter */
     const mp__spantab *tab;   /* hot is valid while tab is current */

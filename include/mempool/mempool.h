@@ -234,7 +234,7 @@ typedef struct mp_tcache_bin {
  *  owner: the owning thread's thread pointer (0: every call takes the exported path);
  *  requests of 1..max_size bytes map to bin class_of[(size - 1) >> class_shift] - 1 (bin 0
  *  when class_of is NULL); a free is checked against the hot chunk [hot_base, +hot_size),
- *  one state byte per 2^hot_shift bytes, while *tab_now == hot_tab. (since 1.1)
+ *  one state byte per 2^hot_shift bytes, while *tab_now == hot_tab. magic is MP_TCACHE_MAGIC. (since 1.1)
  */
 typedef struct mp_tcache {
     uintptr_t owner;
@@ -248,7 +248,7 @@ typedef struct mp_tcache {
     size_t hot_size;
     uint8_t *hot_state;
     uint32_t hot_shift;
-    uint32_t reserved;
+    uint32_t magic;
     const void *hot_tab;
     const void *const *tab_now;
 } mp_tcache;
@@ -283,6 +283,7 @@ MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 #  define MP_TCACHE_INLINE 0 /* mp_tcache_allocate and mp_tcache_deallocate just call */
 #endif
 #define MP_TCACHE_CACHED 0x80u /* state byte of a cached block: class | MP_TCACHE_CACHED */
+#define MP_TCACHE_MAGIC 0x74636163u /* "tcac": mp_tcache.magic of a live cache */
 
 #if MP_TCACHE_INLINE
 static inline uintptr_t mp__tcache_self(void)
