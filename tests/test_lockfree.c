@@ -183,6 +183,15 @@ static void run_contention(mp_config c, size_t max_size)
 START_TEST(contention_on_a_fixed_pool) { via_tcache = false; run_contention(lf_fixed(64, 1 << 12), 64); }
 END_TEST
 
+/* A bin holds about 256 KiB of a fixed pool's blocks: 16 KiB blocks make
+ * bins of 16, so that the threads trade through the magazine stacks. */
+START_TEST(contention_on_a_fixed_pool_through_the_magazines)
+{
+    via_tcache = false;
+    run_contention(lf_fixed(16384, 1 << 16), 16384);
+}
+END_TEST
+
 START_TEST(contention_on_a_variable_pool) { via_tcache = false; run_contention(lf_variable(1 << 16), 3000); }
 END_TEST
 
@@ -314,10 +323,10 @@ END_TEST
 
 START_TEST(reset_empties_the_caches)
 {
-    mp_pool *p = new_pool("lf-reset", lf_fixed(64, 1 << 12));
+    mp_pool *p = new_pool("lf-reset", lf_fixed(4096, 1 << 16)); /* bins of 64 */
     void *b[300];
     for (int i = 0; i < 300; i++)
-        b[i] = alloc_ok(p, 64);
+        b[i] = alloc_ok(p, 4096);
     for (int i = 0; i < 150; i++)
         ck_ok(mp_pool_deallocate(p, b[i])); /* some cached, some in a magazine */
     ck_ok(mp_pool_reset(p));
@@ -326,7 +335,7 @@ START_TEST(reset_empties_the_caches)
     ck_status(mp_pool_deallocate(p, b[200]), MP_ERR_INVALID_POINTER); /* gone with the reset */
     ck_status(mp_pool_deallocate(p, b[10]), MP_ERR_INVALID_POINTER);  /* the cache forgot it */
     for (int i = 0; i < 300; i++)
-        b[i] = alloc_ok(p, 64);
+        b[i] = alloc_ok(p, 4096);
     for (int i = 0; i < 300; i++)
         for (int k = i + 1; k < 300; k++)
             ck_assert_ptr_ne(b[i], b[k]);
@@ -450,7 +459,7 @@ END_TEST
 START_TEST(tcache_contention_on_a_fixed_pool)
 {
     via_tcache = true;
-    run_contention(lf_fixed(64, 1 << 12), 64);
+    run_contention(lf_fixed(16384, 1 << 16), 16384); /* bins of 16: the magazines too */
 }
 END_TEST
 
@@ -581,6 +590,7 @@ static Suite *lockfree_suite(void)
     TCase *t = tcase_create("core");
     tcase_set_timeout(t, 300);
     tcase_add_test(t, contention_on_a_fixed_pool);
+    tcase_add_test(t, contention_on_a_fixed_pool_through_the_magazines);
     tcase_add_test(t, contention_on_a_variable_pool);
     tcase_add_test(t, contention_with_large_blocks);
     tcase_add_test(t, double_free_is_refused_fixed);
