@@ -128,12 +128,17 @@ static inline void mp__tcache_put(mp_tcache_bin *b, uint32_t n, void *ptr, uint8
     __atomic_store_n(&b->n, n + 1, __ATOMIC_RELAXED);
 }
 
+/* The class (bin + 1) of a request of 1..max_size bytes. */
+static inline unsigned mp__tcache_class(const mp_tcache *t, size_t size)
+{
+    return t->class_of ? t->class_of[(size - 1) >> t->class_shift] : 1u;
+}
+
 static inline void *mp__tcache_pop(mp_tcache *t, size_t size)
 {
-    size_t i = size - 1;
-    if (__builtin_expect(i >= t->max_size, 0))
+    if (__builtin_expect(size - 1 >= t->max_size, 0))
         return NULL;
-    unsigned c = t->class_of ? t->class_of[i >> t->class_shift] : 1u;
+    unsigned c = mp__tcache_class(t, size);
     mp_tcache_bin *b = &t->bins[c - 1];
     uint32_t n = b->n;
     if (__builtin_expect(n == 0, 0))

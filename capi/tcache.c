@@ -522,7 +522,7 @@ static uint8_t *hot_state(const mp__tcache *tc, uintptr_t a)
 static void *tc_alloc(mp_pool *pool, mp__tcache *tc, size_t size)
 {
     mp__lf *lf = pool->lf;
-    unsigned c = mp__tc_class(lf, size);
+    unsigned c = mp__tcache_class(&tc->pub, size);
     mp__tbin *b = &tc->bins[c - 1];
     uint32_t n = b->n;
     if (n == 0 && !(n = refill(pool, tc, c)))

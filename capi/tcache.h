@@ -146,11 +146,6 @@ static inline mp__tcache *mp__tc_mine(const mp__lf *lf)
     return MP__LIKELY(tc && mp__tc_owner(tc) == id) ? tc : NULL;
 }
 
-static inline unsigned mp__tc_class(const mp__lf *lf, size_t size)
-{
-    return lf->fixed ? 1 : lf->cls_of[(size - 1) >> lf->shift];
-}
-
 /* A block for 1 <= size <= lf->max_cached from the thread's cache, or NULL. */
 static inline void *mp__tc_pop(const mp__lf *lf, size_t size)
 {
