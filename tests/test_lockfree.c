@@ -345,6 +345,53 @@ START_TEST(reset_empties_the_caches)
 }
 END_TEST
 
+/* A full bin spills half into a magazine and an empty one refills from
+ * the class's stack. 16 KiB blocks: bins of 16, magazines of 8, and the
+ * stack keeps up to 4 MiB (32 magazines) before blocks go back to the
+ * strategy. 200 freed blocks all stay cached, and 200 allocations take back
+ * exactly those; 1000 overflow the stack. Counts stay exact and the checks
+ * hold throughout. Both front ends (_i). */
+START_TEST(magazines_keep_every_block_and_overflow_to_the_strategy)
+{
+    enum { N = 200, M = 1000 };
+    static void *a[M], *b[N];
+    via_tcache = _i != 0;
+    mp_pool *p = new_pool("lf-mags", lf_fixed(16384, 1 << 24));
+    for (int i = 0; i < N; i++)
+        a[i] = lf_alloc_ok(p, 16384);
+    size_t reserved = stats_of(p).reserved_bytes;
+    for (int i = 0; i < N; i++)
+        ck_ok(lf_free(p, a[i]));
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_intact(p);
+    for (int i = 0; i < N; i++) {
+        b[i] = lf_alloc_ok(p, 16384);
+        bool cached = false;
+        for (int k = 0; k < N; k++)
+            cached |= b[i] == a[k];
+        ck_assert_msg(cached, "block %d is not one of the freed ones", i);
+        for (int k = 0; k < i; k++)
+            ck_assert_ptr_ne(b[i], b[k]);
+    }
+    ck_assert_uint_eq(stats_of(p).live_allocations, N);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, reserved);
+    for (int i = 0; i < N; i++)
+        ck_ok(lf_free(p, b[i]));
+    ck_status(lf_free(p, b[N / 2]), MP_ERR_INVALID_POINTER); /* a double free, in a magazine */
+    for (int i = 0; i < M; i++)
+        a[i] = lf_alloc_ok(p, 16384);
+    ck_assert_uint_eq(stats_of(p).live_allocations, M);
+    for (int i = 0; i < M; i++)
+        ck_ok(lf_free(p, a[i]));
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_intact(p);
+    ck_status(lf_free(p, a[7]), MP_ERR_INVALID_POINTER); /* handed back to the strategy */
+    ck_status(lf_free(p, a[M - 1]), MP_ERR_INVALID_POINTER);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(trim_takes_the_callers_cache_and_the_magazines)
 {
     mp_pool *p = new_pool("lf-trim", lf_variable(1 << 16));
@@ -601,6 +648,7 @@ static Suite *lockfree_suite(void)
     tcase_add_test(t, large_blocks_take_the_lock_and_keep_their_checks);
     tcase_add_test(t, stats_count_cached_blocks_as_free);
     tcase_add_test(t, reset_empties_the_caches);
+    tcase_add_loop_test(t, magazines_keep_every_block_and_overflow_to_the_strategy, 0, 2);
     tcase_add_test(t, trim_takes_the_callers_cache_and_the_magazines);
     tcase_add_test(t, tracking_and_lock_free_do_not_mix);
     tcase_add_test(t, a_pool_may_die_before_the_threads_that_used_it);
