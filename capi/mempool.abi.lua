@@ -122,6 +122,7 @@ static inline void *mp__tcache_take(mp_tcache_bin *b, uint32_t n, unsigned c)
 
 static inline void mp__tcache_put(mp_tcache_bin *b, uint32_t n, void *ptr, uint8_t *st, unsigned c)
 {
+    __builtin_prefetch(ptr, 0); /* a freed block is taken again soon: have its line at hand */
     b->e[n].p = ptr;
     b->e[n].state = st;
     __atomic_store_n(st, (uint8_t)(c | MP_TCACHE_CACHED), __ATOMIC_RELAXED);
