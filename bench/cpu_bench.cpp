@@ -104,6 +104,14 @@ template <int I> __attribute__((always_inline)) inline void *tc_a(void *, size_t
 }
 template <int I> __attribute__((always_inline)) inline void tc_f(void *, void *p, size_t) { mp_tcache_deallocate(tc_get<I>(), p); }
 
+// The timer's floor: an "allocator" that hands out slots of one big buffer
+// and does nothing else, timed by the same latency loop, so that its tail is
+// what the machine adds to any single timed operation.
+static char *floor_buf;
+static size_t floor_next;
+static void *floor_a(void *, size_t) { return floor_buf + (floor_next++ % 16384) * 4096; }
+static void floor_f(void *, void *, size_t) {}
+
 static void *boost_a(void *self, size_t) { return static_cast<boost::pool<> *>(self)->malloc(); }
 static void boost_f(void *self, void *p, size_t) { static_cast<boost::pool<> *>(self)->free(p); }
 
@@ -384,7 +392,11 @@ int main(int argc, char **argv)
     std::map<std::string, std::map<std::string, std::vector<double>>> runs;
     std::map<std::string, std::vector<Lat>> lats;
     double overhead = rdtsc_overhead();
+    floor_buf = static_cast<char *>(std::malloc((size_t)16384 * 4096));
+    std::vector<Lat> floor_lat;
     for (int r = -1; r < RUNS; r++) { // run -1 warms every allocator up
+        if (r >= 0)
+            floor_lat.push_back(W<floor_a, floor_f>::lat(nullptr, overhead));
         for (const Allocator &a : all) {
             double v[4] = {a.pair(a.self), a.batch(a.self), a.fixed_only ? -1 : a.churn(a.self),
                            a.fixed_only || !a.thread_safe ? -1 : a.xthr(a.self)};
@@ -407,6 +419,15 @@ int main(int argc, char **argv)
     std::printf("%-24s %9s %9s %9s %9s   %9s %9s %9s\n", "allocator", "pair64", "batch1000", "churn", "xthread",
                 "lat p50", "p99", "p99.9");
     std::map<std::string, Lat> latmed;
+    auto lat_median = [](const std::vector<Lat> &ls) {
+        std::vector<double> p50, p99, p999;
+        for (const Lat &l : ls) {
+            p50.push_back(l.p50);
+            p99.push_back(l.p99);
+            p999.push_back(l.p999);
+        }
+        return Lat{median(p50), median(p99), median(p999)};
+    };
     for (const Allocator &a : all) {
         std::printf("%-24s", a.name.c_str());
         for (const char *w : wl) {
@@ -417,20 +438,19 @@ int main(int argc, char **argv)
                 std::printf(" %9.2f", it->second);
         }
         if (lats.count(a.name)) {
-            std::vector<double> p50, p99, p999;
-            for (const Lat &l : lats[a.name]) {
-                p50.push_back(l.p50);
-                p99.push_back(l.p99);
-                p999.push_back(l.p999);
-            }
-            Lat m{median(p50), median(p99), median(p999)};
+            Lat m = lat_median(lats[a.name]);
             latmed[a.name] = m;
             std::printf("   %9.1f %9.1f %9.1f", m.p50, m.p99, m.p999);
         }
         std::printf("\n");
     }
+    Lat fl = lat_median(floor_lat);
+    latmed["(timer floor)"] = fl;
+    std::printf("%-24s %9s %9s %9s %9s   %9.1f %9.1f %9.1f\n", "(timer floor)", "", "", "", "", fl.p50, fl.p99,
+                fl.p999);
     std::printf("latency: one allocation timed with rdtscp, net of the timer's own median cost (%.1f ns);\n"
-                "the timer's resolution here is %.1f ns, so 0.0 means below it\n",
+                "the timer's resolution here is %.1f ns, so 0.0 means below it; (timer floor) times an\n"
+                "empty region in the same loop: no allocator's tail can be read below its own\n",
                 overhead / tsc_ghz, tsc_step / tsc_ghz);
     std::printf("\nratio: peer time / mempool's best (above 1: mempool is faster)\n");
     std::printf("%-24s %9s %9s %9s %9s\n", "", "pair64", "batch1000", "churn", "xthread");
