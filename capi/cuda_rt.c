@@ -6,6 +6,7 @@
 
 #ifdef MEMPOOL_HAVE_CUDA
 #include <cuda_runtime_api.h>
+#include <stdatomic.h>
 
 static mp_status cuda_fail(cudaError_t e, const char *what, size_t size, int device)
 {
@@ -81,19 +82,59 @@ void mp__cuda_free(int device, void *p)
 
 void mp__cuda_free_host(void *p) { cudaFreeHost(p); }
 
+/* The device whose memory p is (cudaMalloc'd), or -1: host, managed or
+ * unknown memory. */
+static int device_of(const void *p)
+{
+    struct cudaPointerAttributes a;
+    if (cudaPointerGetAttributes(&a, p) != cudaSuccess) {
+        cudaGetLastError();
+        return -1;
+    }
+    return a.type == cudaMemoryTypeDevice ? a.device : -1;
+}
+
+/* Lets device reach peer's memory directly where the hardware can, once per
+ * pair (0: not tried, 1: enabled, 2: not possible). Without it CUDA stages
+ * a copy between the two through host memory. */
+#define PEER_MAX 64
+static _Atomic unsigned char peer_state[PEER_MAX][PEER_MAX];
+
+static void enable_peer(int device, int peer)
+{
+    if (device >= PEER_MAX || peer >= PEER_MAX || atomic_load(&peer_state[device][peer]))
+        return;
+    int can = 0;
+    unsigned char state = 2;
+    if (cudaDeviceCanAccessPeer(&can, device, peer) == cudaSuccess && can) {
+        ON_DEVICE(device, cudaDeviceEnablePeerAccess(peer, 0));
+        if (e == cudaSuccess || e == cudaErrorPeerAccessAlreadyEnabled)
+            state = 1;
+    }
+    cudaGetLastError();
+    atomic_store(&peer_state[device][peer], state);
+}
+
 mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, size_t size, mp__copy_kind kind)
 {
     static const enum cudaMemcpyKind kinds[] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost,
                                                 cudaMemcpyDeviceToDevice};
     static const char *names[] = {"cudaMemcpyAsync host-to-device", "cudaMemcpyAsync device-to-host",
                                   "cudaMemcpyAsync device-to-device"};
-    ON_DEVICE(device, cudaMemcpyAsync(dst, src, size, kinds[kind], (cudaStream_t)stream));
+    int from = kind == MP__D2D ? device_of(src) : -1, to = kind == MP__D2D ? device_of(dst) : -1;
+    bool peer = from >= 0 && to >= 0 && from != to;
+    if (peer) { /* between two devices: directly where peer access is possible */
+        enable_peer(to, from);
+        enable_peer(from, to);
+    }
+    ON_DEVICE(device, peer ? cudaMemcpyPeerAsync(dst, to, src, from, size, (cudaStream_t)stream)
+                           : cudaMemcpyAsync(dst, src, size, kinds[kind], (cudaStream_t)stream));
     if (e == cudaSuccess) {
         cudaSetDevice(device);
         e = cudaStreamSynchronize((cudaStream_t)stream);
         cudaSetDevice(prev_);
     }
-    return e == cudaSuccess ? MP_OK : cuda_fail(e, names[kind], size, device);
+    return e == cudaSuccess ? MP_OK : cuda_fail(e, peer ? "cudaMemcpyPeerAsync" : names[kind], size, device);
 }
 
 mp_status mp__cuda_event_record(int device, void *stream, void **event)

@@ -604,7 +604,7 @@ static inline mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
                  P("in", "size_t", "size", "bytes, > 0") },
       errors = { "INVALID_ARGUMENT", "INVALID_OPERATION", "UNSUPPORTED", "CUDA" } },
     { name = "mp_pool_copy_device_to_device", group = "gpu", since = "1.0", ret = "mp_status",
-      doc = "Copies size bytes between device addresses on the pool's stream and waits for it.",
+      doc = "Copies size bytes between device addresses on the pool's stream and waits for it. dst and src may be on two devices: the copy then goes peer to peer, with peer access enabled where the hardware allows (else CUDA stages it through the host).",
       params = { POOL, P("in", "void *", "dst", "device address"), P("in", "const void *", "src", "device address"),
                  P("in", "size_t", "size", "bytes, > 0") },
       errors = { "INVALID_ARGUMENT", "INVALID_OPERATION", "UNSUPPORTED", "CUDA" } },

@@ -495,7 +495,7 @@ MP_API mp_status mp_pool_deallocate_on_stream(mp_pool *pool, void *ptr, void *st
 MP_API mp_status mp_pool_copy_host_to_device(mp_pool *pool, void *dst, const void *src, size_t size);
 /** Copies size bytes from device to host on the pool's stream and waits for it. (since 1.0) */
 MP_API mp_status mp_pool_copy_device_to_host(mp_pool *pool, void *dst, const void *src, size_t size);
-/** Copies size bytes between device addresses on the pool's stream and waits for it. (since 1.0) */
+/** Copies size bytes between device addresses on the pool's stream and waits for it. dst and src may be on two devices: the copy then goes peer to peer, with peer access enabled where the hardware allows (else CUDA stages it through the host). (since 1.0) */
 MP_API mp_status mp_pool_copy_device_to_device(mp_pool *pool, void *dst, const void *src, size_t size);
 
 /* ---- Policies (slow-path hooks) and the size-class router -------------- */
