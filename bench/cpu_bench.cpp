@@ -88,8 +88,8 @@ static void mp_f(void *self, void *p, size_t) { mp_pool_deallocate(static_cast<m
 
 // The thread-cache rows: each thread fetches its cache of pool I once and
 // then calls the inline mp_tcache_allocate / mp_tcache_deallocate.
-static mp_pool *tc_pool[2];
-static thread_local mp_tcache *tc_mine[2];
+static mp_pool *tc_pool[3]; // fixed, variable, variable with 16-byte alignment
+static thread_local mp_tcache *tc_mine[3];
 template <int I> __attribute__((always_inline)) inline mp_tcache *tc_get()
 {
     mp_tcache *t = tc_mine[I];
@@ -127,13 +127,17 @@ static bool open_peer(int i, const char *lib, const char *m, const char *f)
     return peer_malloc[i] && peer_free[i];
 }
 
-static mp_pool *make_pool(bool fixed, int sync)
+// Variable lock-free pools start from mp_config_high_performance_cpu
+// (alignment 64), unless align16 asks for the default 16-byte alignment.
+static mp_pool *make_pool(bool fixed, int sync, bool align16 = false)
 {
     mp_config c{};
     c.struct_size = sizeof c;
     if (fixed) {
         mp_config_fixed_size_cpu(&c, 64);
         c.initial_size = 1 << 22;
+    } else if (sync == 2 && !align16) {
+        mp_config_high_performance_cpu(&c);
     } else {
         mp_config_default_cpu(&c);
         c.initial_size = 64u << 20;
@@ -142,7 +146,7 @@ static mp_pool *make_pool(bool fixed, int sync)
     c.thread_safe = sync != 0;
     c.sync_type = sync == 2 ? MP_SYNC_LOCK_FREE : MP_SYNC_MUTEX;
     static const char *modes[] = {"none", "mutex", "lockfree"};
-    std::string name = std::string(fixed ? "fixed-" : "variable-") + modes[sync];
+    std::string name = std::string(fixed ? "fixed-" : "variable-") + modes[sync] + (align16 ? "-align16" : "");
     mp_pool *p = nullptr;
     if (mp_pool_create(name.c_str(), MP_MEMORY_CPU, &c, &p) != MP_OK) {
         std::fprintf(stderr, "mp_pool_create: %s\n", mp_last_error_message());
@@ -371,8 +375,10 @@ int main(int argc, char **argv)
         }
     for (int fixed = 1; fixed >= 0; fixed--)
         tc_pool[fixed] = make_pool(fixed, 2);
+    tc_pool[2] = make_pool(false, 2, true);
     all.push_back(make<tc_a<1>, tc_f<1>>("mempool fixed-tcache", true, true));
     all.push_back(make<tc_a<0>, tc_f<0>>("mempool variable-tcache", false, true));
+    all.push_back(make<tc_a<2>, tc_f<2>>("mempool variable-tcache-align16", false, true));
     all.push_back(make<glibc_a, glibc_f>("glibc malloc", false, true));
     if (open_peer(0, "libjemalloc.so.2", "malloc", "free"))
         all.push_back(make<peer_a<0>, peer_f<0>>("jemalloc", false, true));
@@ -532,5 +538,7 @@ int main(int argc, char **argv)
     for (const Allocator &a : all)
         if (a.name.rfind("mempool", 0) == 0)
             mp_pool_destroy(static_cast<mp_pool *>(a.self));
+    for (mp_pool *p : tc_pool)
+        mp_pool_destroy(p);
     return 0;
 }

@@ -377,7 +377,7 @@ static inline mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
       params = { CFG(), P("in", "size_t", "block_size", "largest request, > 0"),
                  P("in", "int", "device_id", "CUDA device, >= 0") }, errors = { "INVALID_ARGUMENT" } },
     { name = "mp_config_high_performance_cpu", group = "config", since = "1.0", ret = "mp_status",
-      doc = "Variable-size CPU pool, 64 MiB initial, lock-free sync, stats off.",
+      doc = "Variable-size CPU pool, 64 MiB initial, lock-free sync, stats off, alignment 64 (a cache line).",
       params = { CFG() }, errors = { "INVALID_ARGUMENT" } },
     { name = "mp_config_high_performance_gpu", group = "config", since = "1.0", ret = "mp_status",
       doc = "Variable-size GPU pool on device_id, 256 MiB initial, lock-free sync, stats off.",

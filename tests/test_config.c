@@ -40,6 +40,7 @@ START_TEST(each_preset_sets_its_distinguishing_fields)
     ck_assert_int_eq(c.sync_type, MP_SYNC_LOCK_FREE);
     ck_assert(!c.track_stats);
     ck_assert_uint_eq(c.initial_size, 64u << 20);
+    ck_assert_uint_eq(c.alignment, 64);
     ck_ok(mp_config_high_performance_gpu(&c, 1));
     ck_assert_int_eq(c.device_id, 1);
     ck_assert_uint_eq(c.initial_size, 256u << 20);

@@ -162,7 +162,7 @@ MP_API mp_status mp_config_default_gpu(mp_config *config);
 MP_API mp_status mp_config_fixed_size_cpu(mp_config *config, size_t block_size);
 /** Fixed-size GPU pool of block_size blocks on device_id. (since 1.0) */
 MP_API mp_status mp_config_fixed_size_gpu(mp_config *config, size_t block_size, int device_id);
-/** Variable-size CPU pool, 64 MiB initial, lock-free sync, stats off. (since 1.0) */
+/** Variable-size CPU pool, 64 MiB initial, lock-free sync, stats off, alignment 64 (a cache line). (since 1.0) */
 MP_API mp_status mp_config_high_performance_cpu(mp_config *config);
 /** Variable-size GPU pool on device_id, 256 MiB initial, lock-free sync, stats off. (since 1.0) */
 MP_API mp_status mp_config_high_performance_gpu(mp_config *config, int device_id);
