@@ -45,13 +45,16 @@ static inline mp_config cfg_fixed(size_t block, size_t initial)
     return c;
 }
 
-static inline mp_pool *new_pool(const char *name, mp_config c)
+static inline mp_pool *new_pool_of(const char *name, mp_memory_type type, mp_config c)
 {
     mp_pool *p = NULL;
-    ck_ok(mp_pool_create(name, MP_MEMORY_CPU, &c, &p));
+    ck_ok(mp_pool_create(name, type, &c, &p));
     ck_assert_ptr_nonnull(p);
     return p;
 }
+
+static inline mp_pool *new_pool(const char *name, mp_config c) { return new_pool_of(name, MP_MEMORY_CPU, c); }
+static inline mp_pool *new_gpu_pool(const char *name, mp_config c) { return new_pool_of(name, MP_MEMORY_GPU, c); }
 
 static inline mp_stats stats_of(const mp_pool *p)
 {

@@ -165,13 +165,6 @@ START_TEST(device_out_of_memory_is_out_of_memory)
 END_TEST
 #endif
 
-static mp_pool *gpu_pool(const char *name, mp_config c)
-{
-    mp_pool *p = NULL;
-    ck_ok(mp_pool_create(name, MP_MEMORY_GPU, &c, &p));
-    return p;
-}
-
 /* ---- with a device ------------------------------------------------------ */
 
 static void round_trip(mp_pool *p, size_t n)
@@ -198,14 +191,14 @@ START_TEST(device_pools_round_trip_data)
 {
     mp_config c = MP_CONFIG_INIT;
     ck_ok(mp_config_default_gpu(&c));
-    mp_pool *v = gpu_pool("gpu-var", c);
+    mp_pool *v = new_gpu_pool("gpu-var", c);
     mp_backend_kind k;
     ck_ok(mp_pool_get_backend(v, &k));
     ck_assert_int_eq(k, MP_BACKEND_CUDA_DEVICE);
     for (size_t n = 1; n <= (4u << 20); n *= 7)
         round_trip(v, n);
     ck_ok(mp_config_fixed_size_gpu(&c, 4096, 0));
-    mp_pool *f = gpu_pool("gpu-fixed", c);
+    mp_pool *f = new_gpu_pool("gpu-fixed", c);
     round_trip(f, 4096);
     round_trip(f, 1);
     mp_pool_destroy(v);
@@ -218,7 +211,7 @@ START_TEST(pinned_and_managed_pools_round_trip_data)
     mp_config c = MP_CONFIG_INIT;
     ck_ok(mp_config_default_gpu(&c));
     c.use_managed_memory = true;
-    mp_pool *m = gpu_pool("managed", c);
+    mp_pool *m = new_gpu_pool("managed", c);
     round_trip(m, 1 << 16);
     /* Managed memory is readable from the host directly. */
     unsigned char *b = NULL;
@@ -266,7 +259,7 @@ START_TEST(gpu_pool_serves_pinned_and_managed_flags)
 {
     mp_config c = MP_CONFIG_INIT;
     ck_ok(mp_config_default_gpu(&c));
-    mp_pool *p = gpu_pool("gpu-flags", c);
+    mp_pool *p = new_gpu_pool("gpu-flags", c);
     unsigned char *pinned = NULL, *managed = NULL;
     void *device = NULL;
     ck_ok(mp_pool_allocate(p, 4096, &device));
@@ -290,7 +283,7 @@ START_TEST(live_device_blocks_never_overlap)
     mp_config c = MP_CONFIG_INIT;
     ck_ok(mp_config_default_gpu(&c));
     c.initial_size = 1 << 20;
-    mp_pool *p = gpu_pool("overlap", c);
+    mp_pool *p = new_gpu_pool("overlap", c);
     enum { N = 200 };
     uintptr_t at[N];
     size_t len[N];
@@ -314,7 +307,7 @@ START_TEST(device_selection_and_limits)
     mp_config c = MP_CONFIG_INIT;
     ck_ok(mp_config_default_gpu(&c));
     c.max_size = 2 << 20;
-    mp_pool *p = gpu_pool("limits", c);
+    mp_pool *p = new_gpu_pool("limits", c);
     int dev = -1;
     ck_ok(mp_pool_get_device(p, &dev));
     ck_assert_int_eq(dev, 0);

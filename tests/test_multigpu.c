@@ -31,14 +31,6 @@ static int current_device(void)
     return d;
 }
 
-static mp_pool *gpu_pool(const char *name, mp_config c)
-{
-    mp_pool *p = NULL;
-    ck_ok(mp_pool_create(name, MP_MEMORY_GPU, &c, &p));
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
 static mp_config on_device(int device, mp_sync_type sync)
 {
     mp_config c = MP_CONFIG_INIT;
@@ -66,7 +58,7 @@ START_TEST(pools_on_both_devices_hand_out_their_own_memory)
     mp_pool *p[2];
     for (int d = 0; d < 2; d++) {
         mp_config c = on_device(d, syncs[_i]);
-        p[d] = gpu_pool(d ? "mg-1" : "mg-0", c);
+        p[d] = new_gpu_pool(d ? "mg-1" : "mg-0", c);
         int got = -1;
         ck_ok(mp_pool_get_device(p[d], &got));
         ck_assert_int_eq(got, d);
@@ -90,7 +82,7 @@ START_TEST(pools_on_both_devices_hand_out_their_own_memory)
     }
     mp_config f = MP_CONFIG_INIT;
     ck_ok(mp_config_fixed_size_gpu(&f, 1 << 16, 1));
-    mp_pool *fx = gpu_pool("mg-fixed-1", f);
+    mp_pool *fx = new_gpu_pool("mg-fixed-1", f);
     void *x;
     ck_ok(mp_pool_allocate(fx, 1 << 16, &x));
     ck_assert_int_eq(device_of(x), 1);
@@ -113,8 +105,8 @@ START_TEST(copies_between_devices_carry_the_data)
 {
     enum { WORDS = 1 << 20 };
     const size_t bytes = WORDS * sizeof(unsigned);
-    mp_pool *p0 = gpu_pool("mg-copy-0", on_device(0, MP_SYNC_LOCK_FREE));
-    mp_pool *p1 = gpu_pool("mg-copy-1", on_device(1, MP_SYNC_LOCK_FREE));
+    mp_pool *p0 = new_gpu_pool("mg-copy-0", on_device(0, MP_SYNC_LOCK_FREE));
+    mp_pool *p1 = new_gpu_pool("mg-copy-1", on_device(1, MP_SYNC_LOCK_FREE));
     unsigned *d0, *d1, *h = malloc(bytes);
     ck_ok(mp_pool_allocate(p0, bytes, (void **)&d0));
     ck_ok(mp_pool_allocate(p1, bytes, (void **)&d1));
@@ -225,7 +217,7 @@ START_TEST(stream_ordered_free_on_the_second_device)
     mp_config c = MP_CONFIG_INIT;
     ck_ok(mp_config_fixed_size_gpu(&c, 1 << 20, 1));
     c.initial_size = c.max_size = 2 << 20;
-    mp_pool *p = gpu_pool("mg-stream-1", c);
+    mp_pool *p = new_gpu_pool("mg-stream-1", c);
     void *a, *b, *x = NULL;
     ck_ok(mp_pool_allocate(p, 1 << 20, &a));
     ck_ok(mp_pool_allocate(p, 1 << 20, &b));
@@ -254,7 +246,7 @@ START_TEST(an_idle_pool_moves_to_the_other_device)
 {
     int n = 0;
     ck_ok(mp_gpu_device_count(&n));
-    mp_pool *p = gpu_pool("mg-move", on_device(0, MP_SYNC_MUTEX));
+    mp_pool *p = new_gpu_pool("mg-move", on_device(0, MP_SYNC_MUTEX));
     void *a;
     ck_ok(mp_pool_allocate(p, 4096, &a));
     ck_assert_int_eq(device_of(a), 0);
@@ -303,9 +295,9 @@ static void *churn_device(void *v)
 
 START_TEST(threads_on_both_devices_at_once)
 {
-    mp_pool *p[2] = {gpu_pool("mg-thr-0", on_device(0, MP_SYNC_MUTEX)), gpu_pool("mg-thr-1", on_device(1, MP_SYNC_MUTEX))};
-    mp_pool *q[2] = {gpu_pool("mg-thr-lf-0", on_device(0, MP_SYNC_LOCK_FREE)),
-                     gpu_pool("mg-thr-lf-1", on_device(1, MP_SYNC_LOCK_FREE))};
+    mp_pool *p[2] = {new_gpu_pool("mg-thr-0", on_device(0, MP_SYNC_MUTEX)), new_gpu_pool("mg-thr-1", on_device(1, MP_SYNC_MUTEX))};
+    mp_pool *q[2] = {new_gpu_pool("mg-thr-lf-0", on_device(0, MP_SYNC_LOCK_FREE)),
+                     new_gpu_pool("mg-thr-lf-1", on_device(1, MP_SYNC_LOCK_FREE))};
     churn_arg a[4] = {{p[0], 0, 0}, {p[1], 1, 0}, {q[0], 0, 0}, {q[1], 1, 0}};
     pthread_t t[4];
     for (int i = 0; i < 4; i++)
