@@ -434,15 +434,19 @@ int main(int argc, char **argv)
         }
         return Lat{median(p50), median(p99), median(p999)};
     };
-    for (const Allocator &a : all) {
+    // One allocator's row of workload cells: its median, or what cell() makes of it.
+    auto cells = [&](const Allocator &a, auto cell) {
         std::printf("%-24s", a.name.c_str());
         for (const char *w : wl) {
             auto it = med[w].find(a.name);
             if (it == med[w].end())
                 std::printf(" %9s", "n/a");
             else
-                std::printf(" %9.2f", it->second);
+                cell(w, it->second);
         }
+    };
+    for (const Allocator &a : all) {
+        cells(a, [](const char *, double v) { std::printf(" %9.2f", v); });
         if (lats.count(a.name)) {
             Lat m = lat_median(lats[a.name]);
             latmed[a.name] = m;
@@ -469,19 +473,17 @@ int main(int argc, char **argv)
     }
     std::printf("%-24s", "(mempool's best)");
     for (const char *w : wl)
-        std::printf(" %9s", best[w].substr(8).c_str());
+        std::printf(" %9s", best[w].empty() ? "n/a" : best[w].substr(8).c_str()); // no mempool row: MP_BENCH_ONLY
     std::printf("\n");
     for (const Allocator &a : all) {
         if (a.name.rfind("mempool", 0) == 0)
             continue;
-        std::printf("%-24s", a.name.c_str());
-        for (const char *w : wl) {
-            auto it = med[w].find(a.name);
-            if (it == med[w].end())
+        cells(a, [&](const char *w, double v) {
+            if (best[w].empty())
                 std::printf(" %9s", "n/a");
             else
-                std::printf(" %8.2fx", it->second / med[w][best[w]]);
-        }
+                std::printf(" %8.2fx", v / med[w][best[w]]);
+        });
         std::printf("\n");
     }
 

@@ -102,7 +102,7 @@ mp_status mp_config_high_performance_cpu(mp_config *config)
 {
     /* A cache line: blocks never share one (no false sharing between
      * threads), and the state map, a byte per 64 bytes instead of per 16, is
-     * dense enough to stay in cache (churn 15-20% faster; bench/RESULTS.md). */
+     * dense enough to stay in cache (churn about 14% faster; bench/RESULTS.md). */
     mp_config c = base(MP_ALLOCATOR_VARIABLE_SIZE, 64 * MIB, 64);
     c.sync_type = MP_SYNC_LOCK_FREE;
     c.track_stats = false;
