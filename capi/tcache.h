@@ -26,6 +26,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 
 #define MP__TC_CLASSES_MAX 0x7E /* class codes 1..0x7E fit below MP__ST_LIVE */
 #define MP__TC_MAG_SEG 64       /* magazines per directory segment */
@@ -59,14 +60,25 @@ typedef struct mp__spantab {
 
 _Static_assert(MP__ST_CACHED == MP_TCACHE_CACHED, "mempool.h and strategy.h agree on the cached state");
 
+/* The library's part comes first, so that the bins follow the public part
+ * (mp__tcache_bins); pub starts a cache line. */
 typedef struct mp__tcache {
-    mp_tcache pub;            /* first; pub.owner: the owning thread's id (mp__thread_id), 0: free */
     struct mp__lf *lf;        /* NULL: a bypass cache (a pool without the lock-free layer) */
-    struct mp__tcache *next;  /* the pool's caches, under mp__lf_enter */
+    struct mp__tcache *next;  /* the pool's caches: pushed under mp__lf_enter, never unlinked */
     const mp__spantab *tab;   /* hot is valid while tab is current */
     mp__span hot;
-    mp__tbin bins[];          /* pub.bins; entries follow */
+    _Alignas(64) mp_tcache pub; /* pub.owner: the owning thread's id (mp__thread_id), 0: free */
+    mp__tbin bins[];          /* entries follow */
 } mp__tcache;
+
+_Static_assert(offsetof(mp__tcache, bins) == offsetof(mp__tcache, pub) + sizeof(mp_tcache),
+               "the bins follow the public part, where mp__tcache_bins finds them");
+
+/* The cache whose public part is cache. */
+static inline mp__tcache *mp__tc_of(mp_tcache *cache)
+{
+    return (mp__tcache *)(void *)((char *)cache - offsetof(mp__tcache, pub));
+}
 
 typedef struct mp__mag {
     _Atomic uint32_t next; /* index + 1 of the next magazine in its stack */
@@ -97,7 +109,7 @@ typedef struct mp__lf {
     /* A thread finds its cache in slot[mp__tc_slot(its id)]: no TLS on
      * the fast path. A thread whose slot is taken finds it the slow way. */
     _Atomic(mp__tcache *) slot[MP__TC_SLOTS];
-    mp__tcache *caches; /* every cache, free ones too; freed with the pool */
+    _Atomic(mp__tcache *) caches; /* every cache, free ones too; freed with the pool */
     struct mp_pool *pool;
     uint64_t uid;               /* unique per pool life */
     struct mp__lf *next_live;   /* the live pools, under mp__lf_enter */

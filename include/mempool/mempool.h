@@ -221,11 +221,12 @@ typedef struct mp_tcache_entry {
 } mp_tcache_entry;
 #endif
 #ifndef SWIG /* layout for the inline functions, not for bindings */
-/** One size class of a thread cache: n blocks in e[0..n), room for cap. (since 1.1) */
+/** One size class of a thread cache: a stack of blocks below top, room up to end. The entry
+ *  below the first is a sentinel whose p is NULL, so that top[-1].p says whether it is empty. (since 1.1)
+ */
 typedef struct mp_tcache_bin {
-    uint32_t n;
-    uint32_t cap;
-    mp_tcache_entry *e;
+    mp_tcache_entry *top;
+    mp_tcache_entry *end;
 } mp_tcache_bin;
 #endif
 #ifndef SWIG /* layout for the inline functions, not for bindings */
@@ -233,24 +234,24 @@ typedef struct mp_tcache_bin {
  *  only by the library and by those functions on the owning thread.
  *  owner: the owning thread's thread pointer (0: every call takes the exported path);
  *  requests of 1..max_size bytes map to bin class_of[(size - 1) >> class_shift] - 1 (bin 0
- *  when class_of is NULL); a free is checked against the hot chunk [hot_base, +hot_size),
- *  one state byte per 2^hot_shift bytes, while *tab_now == hot_tab. magic is MP_TCACHE_MAGIC. (since 1.1)
+ *  when class_of is NULL); the nbins bins follow the struct (mp__tcache_bins); a free is
+ *  checked against the hot chunk: hot_grains grains of 2^hot_shift bytes from hot_base, one state
+ *  byte each from hot_state; hot_grains is read atomically: the library sets it to 0 from any
+ *  thread when the pool's chunks change, and frees then take the exported path, which
+ *  refreshes it. magic is MP_TCACHE_MAGIC. (since 1.1)
  */
 typedef struct mp_tcache {
     uintptr_t owner;
-    mp_pool *pool;
     size_t max_size;
     const uint8_t *class_of;
     uint32_t class_shift;
     uint32_t nbins;
-    mp_tcache_bin *bins;
     uintptr_t hot_base;
-    size_t hot_size;
+    size_t hot_grains;
     uint8_t *hot_state;
     uint32_t hot_shift;
     uint32_t magic;
-    const void *hot_tab;
-    const void *const *tab_now;
+    mp_pool *pool;
 } mp_tcache;
 #endif
 
@@ -282,11 +283,17 @@ MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 #else
 #  define MP_TCACHE_INLINE 0 /* mp_tcache_allocate and mp_tcache_deallocate just call */
 #endif
+#if MP_TCACHE_INLINE
+/* Always inlined: g++ at -O2 otherwise keeps the free out of line in a caller with many sites. */
+#  define MP__TC_INLINE static inline __attribute__((always_inline))
+#else
+#  define MP__TC_INLINE static inline
+#endif
 #define MP_TCACHE_CACHED 0x80u /* state byte of a cached block: class | MP_TCACHE_CACHED */
 #define MP_TCACHE_MAGIC 0x74636163u /* "tcac": mp_tcache.magic of a live cache */
 
 #if MP_TCACHE_INLINE
-static inline uintptr_t mp__tcache_self(void)
+MP__TC_INLINE uintptr_t mp__tcache_self(void)
 {
 #  if defined(__x86_64__)
     uintptr_t tp;
@@ -299,69 +306,80 @@ static inline uintptr_t mp__tcache_self(void)
 #endif
 
 #if defined(__GNUC__)
-/* The steps every path shares: take the top block of bin b (n > 0 blocks)
- * for class c, and put block ptr with state byte st on top. */
-static inline void *mp__tcache_take(mp_tcache_bin *b, uint32_t n, unsigned c)
+/* The steps every path shares: take block p, the top one of bin b (top is
+ * b->top), for class c; and put block ptr with state byte st on top, below
+ * end. The owner writes top atomically: statistics read it from other threads. */
+MP__TC_INLINE void *mp__tcache_take(mp_tcache_bin *b, mp_tcache_entry *top, void *p, unsigned c)
 {
-    mp_tcache_entry e = b->e[--n];
-    __atomic_store_n(&b->n, n, __ATOMIC_RELAXED);
-    __atomic_store_n(e.state, (uint8_t)c, __ATOMIC_RELAXED);
-    return e.p;
+    uint8_t *st = top[-1].state;
+    __atomic_store_n(&b->top, top - 1, __ATOMIC_RELAXED);
+    __atomic_store_n(st, (uint8_t)c, __ATOMIC_RELAXED);
+    return p;
 }
 
-static inline void mp__tcache_put(mp_tcache_bin *b, uint32_t n, void *ptr, uint8_t *st, unsigned c)
+MP__TC_INLINE void mp__tcache_put(mp_tcache_bin *b, mp_tcache_entry *top, void *ptr, uint8_t *st, unsigned c)
 {
     __builtin_prefetch(ptr, 0); /* a freed block is taken again soon: have its line at hand */
     /* Two 8-byte stores, never merged into one 16-byte vector store: the next
      * take loads the halves back, and forwarding a vector store to them
      * stalls (1.6 ns a pair on Zen 4). */
-    mp_tcache_entry *e = b->e + n;
-    __atomic_store_n(&e->p, ptr, __ATOMIC_RELAXED);
-    __atomic_store_n(&e->state, st, __ATOMIC_RELAXED);
+    __atomic_store_n(&top->p, ptr, __ATOMIC_RELAXED);
+    __atomic_store_n(&top->state, st, __ATOMIC_RELAXED);
     __atomic_store_n(st, (uint8_t)(c | MP_TCACHE_CACHED), __ATOMIC_RELAXED);
-    __atomic_store_n(&b->n, n + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&b->top, top + 1, __ATOMIC_RELAXED);
+}
+
+/* The cache's bins: they follow the struct, so no pointer is loaded to reach them. */
+MP__TC_INLINE mp_tcache_bin *mp__tcache_bins(mp_tcache *t)
+{
+    return (mp_tcache_bin *)(void *)(t + 1);
 }
 
 /* The class (bin + 1) of a request of 1..max_size bytes. */
-static inline unsigned mp__tcache_class(const mp_tcache *t, size_t size)
+MP__TC_INLINE unsigned mp__tcache_class(const mp_tcache *t, size_t size)
 {
     return t->class_of ? t->class_of[(size - 1) >> t->class_shift] : 1u;
 }
 
-static inline void *mp__tcache_pop(mp_tcache *t, size_t size)
+MP__TC_INLINE void *mp__tcache_pop(mp_tcache *t, size_t size)
 {
     if (__builtin_expect(size - 1 >= t->max_size, 0))
         return NULL;
     unsigned c = mp__tcache_class(t, size);
-    mp_tcache_bin *b = &t->bins[c - 1];
-    uint32_t n = b->n;
-    if (__builtin_expect(n == 0, 0))
-        return NULL;
-    return mp__tcache_take(b, n, c);
+    mp_tcache_bin *b = mp__tcache_bins(t) + (c - 1);
+    mp_tcache_entry *top = b->top;
+    void *p = top[-1].p;
+    if (__builtin_expect(p == NULL, 0))
+        return NULL; /* empty: the sentinel */
+    return mp__tcache_take(b, top, p, c);
 }
 
-static inline int mp__tcache_push(mp_tcache *t, void *ptr)
+MP__TC_INLINE int mp__tcache_push(mp_tcache *t, void *ptr)
 {
+    /* The grain's index, rotated: an offset that is no multiple of the grain
+     * (an interior pointer) sets high bits and fails the one bound check with
+     * an offset past the chunk. hot_grains is 0 once the pool's chunks
+     * changed: the exported path refreshes hot_*. */
     uintptr_t off = (uintptr_t)ptr - t->hot_base;
-    if (__builtin_expect(off >= t->hot_size || (off & (((uintptr_t)1 << t->hot_shift) - 1)) != 0, 0))
+    unsigned sh = t->hot_shift;
+    uintptr_t i = off >> sh | off << ((0u - sh) & (8 * sizeof off - 1));
+    if (__builtin_expect(i >= __atomic_load_n(&t->hot_grains, __ATOMIC_RELAXED), 0))
         return 0;
-    if (__builtin_expect(t->hot_tab != __atomic_load_n(t->tab_now, __ATOMIC_ACQUIRE), 0))
-        return 0; /* the pool's chunks changed: the exported path refreshes hot_* */
-    uint8_t *st = t->hot_state + (off >> t->hot_shift);
-    unsigned c = __atomic_load_n(st, __ATOMIC_RELAXED);
-    if (__builtin_expect(c - 1u >= t->nbins, 0))
+    uint8_t *st = t->hot_state + i;
+    unsigned c = __atomic_load_n(st, __ATOMIC_RELAXED), nbins = t->nbins;
+    if (__builtin_expect(c - 1u >= nbins, 0))
         return 0; /* free, cached (a double free), or not a cached class */
     /* One class: the bin must not wait for the state byte (a branch, not a
      * data dependency, as a select would be). */
-    mp_tcache_bin *b = t->bins;
-    if (t->class_of) {
+    mp_tcache_bin *b = mp__tcache_bins(t);
+    if (nbins != 1) {
         b += c - 1;
         __asm__("" : "+r"(b)); /* keeps the branch a branch */
     }
-    uint32_t n = b->n;
-    if (__builtin_expect(n >= b->cap, 0))
+    mp_tcache_entry *top = b->top;
+    if (__builtin_expect(top == b->end, 0))
         return 0;
-    mp__tcache_put(b, n, ptr, st, c);
+    mp__tcache_put(b, top, ptr, st, c);
     return 1;
 }
 #endif
@@ -370,7 +388,7 @@ static inline int mp__tcache_push(mp_tcache *t, void *ptr)
  *  comes off the calling thread's bin with no lock, no atomic read-modify-write and no call;
  *  anything else calls mp_tcache_allocate_slow. Same statuses as mp_pool_allocate. (since 1.1)
  */
-static inline mp_status mp_tcache_allocate(mp_tcache *cache, size_t size, void **out_ptr)
+MP__TC_INLINE mp_status mp_tcache_allocate(mp_tcache *cache, size_t size, void **out_ptr)
 {
 #if MP_TCACHE_INLINE
     if (__builtin_expect(cache && out_ptr && cache->owner == mp__tcache_self(), 1)) {
@@ -381,14 +399,20 @@ static inline mp_status mp_tcache_allocate(mp_tcache *cache, size_t size, void *
         }
     }
 #endif
-    return mp_tcache_allocate_slow(cache, size, out_ptr);
+    /* Through a local, so that the caller's variable never escapes and can
+     * stay in a register on the inline path. */
+    void *q = NULL;
+    mp_status s = mp_tcache_allocate_slow(cache, size, out_ptr ? &q : NULL);
+    if (out_ptr)
+        *out_ptr = q;
+    return s;
 }
 
 /** Frees as mp_pool_deallocate does. Inline: a live block of a cached class in the cache's hot
  *  chunk goes onto the calling thread's bin; anything else, a double, foreign or interior
  *  free included, calls mp_tcache_deallocate_slow, which names the error. (since 1.1)
  */
-static inline mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
+MP__TC_INLINE mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
 {
 #if MP_TCACHE_INLINE
     if (__builtin_expect(cache && cache->owner == mp__tcache_self(), 1) && mp__tcache_push(cache, ptr))
