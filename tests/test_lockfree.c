@@ -503,6 +503,53 @@ START_TEST(many_pools_one_thread)
 }
 END_TEST
 
+/* A thread that grows the pool. */
+static void *grow_pool(void *arg)
+{
+    mp_pool *p = arg;
+    void *b[256];
+    for (int i = 0; i < 256; i++)
+        if (mp_pool_allocate(p, 64, &b[i]) != MP_OK)
+            return (void *)1;
+    for (int i = 0; i < 256; i++)
+        if (mp_pool_deallocate(p, b[i]) != MP_OK)
+            return (void *)2;
+    return NULL;
+}
+
+/* When the pool's chunks change, every cache's inline free stops trusting its
+ * hot chunk (hot_grains 0, set from the thread that changed them) until the
+ * exported path refreshes it; a pointer into a released chunk is refused. */
+START_TEST(tcache_hot_chunk_is_dropped_when_chunks_change)
+{
+    mp_pool *p = new_pool("lf-tc-hot", lf_fixed(64, 1 << 12));
+    mp_tcache *t = my_cache(p);
+    void *a = NULL;
+    ck_ok(mp_tcache_allocate(t, 64, &a));
+    ck_ok(mp_tcache_deallocate(t, a)); /* the exported path sets the hot chunk */
+    ck_ok(mp_tcache_allocate(t, 64, &a));
+    ck_assert_uint_gt(__atomic_load_n(&t->hot_grains, __ATOMIC_RELAXED), 0);
+    size_t chunks = stats_of(p).chunk_count;
+    pthread_t th;
+    void *rc = (void *)3;
+    pthread_create(&th, NULL, grow_pool, p);
+    pthread_join(th, &rc);
+    ck_assert_ptr_null(rc);
+    ck_assert_uint_gt(stats_of(p).chunk_count, chunks); /* it grew, from another thread */
+    ck_assert_uint_eq(__atomic_load_n(&t->hot_grains, __ATOMIC_RELAXED), 0);
+    ck_ok(mp_tcache_deallocate(t, a)); /* refreshed by the exported path */
+    ck_assert_uint_gt(__atomic_load_n(&t->hot_grains, __ATOMIC_RELAXED), 0);
+    ck_status(mp_tcache_deallocate(t, a), MP_ERR_INVALID_POINTER); /* still a double free */
+    ck_ok(mp_pool_trim(p, 0));
+    ck_assert_uint_eq(stats_of(p).chunk_count, 0);
+    ck_assert_uint_eq(__atomic_load_n(&t->hot_grains, __ATOMIC_RELAXED), 0);
+    ck_status(mp_tcache_deallocate(t, a), MP_ERR_INVALID_POINTER); /* its chunk is gone */
+    ck_detail_has("not allocated by this pool");
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(tcache_contention_on_a_fixed_pool)
 {
     via_tcache = true;
@@ -658,6 +705,7 @@ static Suite *lockfree_suite(void)
     tcase_add_test(t, tcache_contention_on_a_fixed_pool);
     tcase_add_test(t, tcache_contention_with_large_blocks);
     tcase_add_test(t, tcache_refuses_double_foreign_interior_and_wrong_pool_frees);
+    tcase_add_test(t, tcache_hot_chunk_is_dropped_when_chunks_change);
     tcase_add_test(t, tcache_bad_input_is_refused_and_the_pool_stays_intact);
     tcase_add_test(t, tcache_of_a_mutex_pool_calls_the_pool);
     tcase_add_test(t, tcache_used_by_another_thread_leaves_the_owners_bin_alone);
