@@ -187,7 +187,7 @@ static uint32_t refill(mp_pool *pool, mp__tcache *tc, unsigned c)
     return n;
 }
 
-static uint32_t spill(mp_pool *pool, mp__tcache *tc, unsigned c)
+static void spill(mp_pool *pool, mp__tcache *tc, unsigned c)
 {
     mp__lf *lf = pool->lf;
     mp__tbin *b = &tc->bins[c - 1];
@@ -209,7 +209,6 @@ static uint32_t spill(mp_pool *pool, mp__tcache *tc, unsigned c)
     uint32_t n = bin_count(lf, b, c) - k;
     memmove(e, e + k, n * sizeof *e);
     bin_set(lf, b, c, n);
-    return n;
 }
 
 /* ---- spans -------------------------------------------------------------- */
@@ -570,7 +569,8 @@ static void *tc_alloc(mp_pool *pool, mp__tcache *tc, size_t size)
     mp__tbin *b = &tc->bins[c - 1];
     if (b->top[-1].p == NULL && !refill(pool, tc, c))
         return NULL;
-    void *p = mp__tcache_take(b, b->top, b->top[-1].p, c);
+    mp__tentry *top = b->top;
+    void *p = mp__tcache_take(b, top, top[-1].p, c);
     if (lf->tooled)
         mp__tool_alloc(p, size);
     return p;
@@ -589,7 +589,7 @@ static bool tc_free(mp_pool *pool, mp__tcache *tc, void *ptr)
         return false; /* the locked path names the error, or frees a larger block */
     mp__tbin *b = &tc->bins[c - 1];
     if (b->top == b->end)
-        spill(pool, tc, c);
+        spill(pool, tc, c); /* moves top down */
     mp__tcache_put(b, b->top, ptr, st, c);
     if (lf->tooled)
         mp__tool_free(ptr, lf->cls_size[c]);
