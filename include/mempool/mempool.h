@@ -293,9 +293,20 @@ MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 #define MP_TCACHE_MAGIC 0x74636163u /* "tcac": mp_tcache.magic of a live cache */
 
 #if MP_TCACHE_INLINE
+#  if defined(__has_builtin)
+#    if __has_builtin(__builtin_thread_pointer)
+#      define MP__HAS_THREAD_POINTER 1
+#    endif
+#  endif
+#  ifndef MP__HAS_THREAD_POINTER
+#    define MP__HAS_THREAD_POINTER 0
+#  endif
 MP__TC_INLINE uintptr_t mp__tcache_self(void)
 {
-#  if defined(__x86_64__)
+    /* A value the compiler knows is fixed for the thread, so a loop reads it
+     * once (GCC before 11 has no such builtin on x86-64: the asm reads it
+     * at every call). */
+#  if defined(__x86_64__) && !MP__HAS_THREAD_POINTER
     uintptr_t tp;
     __asm__("mov %%fs:0, %0" : "=r"(tp)); /* the thread control block's self pointer */
     return tp;
