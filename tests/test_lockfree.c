@@ -3,9 +3,7 @@
  * out twice, every block comes back (exact counts, all chunks idle once the
  * threads are gone), and the always-on checks still refuse double, foreign,
  * interior and wrong-pool frees that go through the caches. */
-#include "mp_test.h"
-
-#include <pthread.h>
+#include "mp_hammer.h"
 
 static mp_config lf_fixed(size_t block, size_t initial)
 {
@@ -54,114 +52,17 @@ static void *lf_alloc_ok(mp_pool *p, size_t n)
 
 /* ---- contention ---------------------------------------------------------- */
 
-enum { THREADS = 4, ROUNDS = 40000, KEEP = 64 };
-
-/* A mailbox through which threads swap blocks, so that most frees of a
- * block happen on a thread other than the one that allocated it. */
-typedef struct mailbox {
-    pthread_mutex_t m;
-    unsigned char *slot[THREADS * 8];
-    size_t len[THREADS * 8];
-} mailbox;
-
-typedef struct job {
-    mp_pool *pool;
-    mailbox *box;
-    int id;
-    size_t max_size;
-    long allocs, frees;
-    int error;
-} job;
-
-/* Stamps cover a block's first STAMP bytes: a block handed out twice starts
- * at the same address both times, and sanitizers stay fast on large ones. */
-enum { STAMP = 512 };
-#define STAMP_LEN(n) ((n) < STAMP ? (n) : (size_t)STAMP)
-
-static bool stamped(const unsigned char *p, size_t n, unsigned char v)
-{
-    n = STAMP_LEN(n);
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != v)
-            return false;
-    return true;
-}
-
-/* Each block is filled with one byte value naming its current holder; a
- * block handed out twice gets two holders and one of them sees the other's
- * byte. Blocks taken from the mailbox are checked and restamped. */
-static void *hammer(void *arg)
-{
-    job *j = arg;
-    unsigned seed = (unsigned)j->id * 7919u + 11;
-    unsigned char *mine[KEEP] = {0};
-    size_t len[KEEP] = {0};
-    unsigned char me = (unsigned char)(0x40 + j->id);
-    for (int r = 0; r < ROUNDS && !j->error; r++) {
-        int k = (int)(rand_r(&seed) % KEEP);
-        if (mine[k] && !stamped(mine[k], len[k], me)) {
-            j->error = 1;
-            break;
-        }
-        if (mine[k] && rand_r(&seed) % 4 == 0) { /* swap with the mailbox */
-            pthread_mutex_lock(&j->box->m);
-            int s = (int)(rand_r(&seed) % (THREADS * 8));
-            unsigned char *theirs = j->box->slot[s];
-            size_t tlen = j->box->len[s];
-            j->box->slot[s] = mine[k];
-            j->box->len[s] = len[k];
-            memset(mine[k], 0x20, STAMP_LEN(len[k])); /* "in the mailbox" */
-            pthread_mutex_unlock(&j->box->m);
-            mine[k] = theirs;
-            len[k] = tlen;
-            if (theirs) {
-                if (!stamped(theirs, tlen, 0x20)) {
-                    j->error = 2;
-                    break;
-                }
-                memset(theirs, me, STAMP_LEN(tlen));
-            }
-        } else if (mine[k]) {
-            if (lf_free(j->pool, mine[k]) != MP_OK) {
-                j->error = 3;
-                break;
-            }
-            mine[k] = NULL;
-            j->frees++;
-        } else {
-            len[k] = 1 + rand_r(&seed) % j->max_size;
-            if (lf_alloc(j->pool, len[k], (void **)&mine[k]) != MP_OK) {
-                j->error = 4;
-                break;
-            }
-            memset(mine[k], me, STAMP_LEN(len[k]));
-            j->allocs++;
-        }
-    }
-    for (int k = 0; k < KEEP; k++)
-        if (mine[k] && lf_free(j->pool, mine[k]) == MP_OK)
-            j->frees++;
-    return NULL;
-}
+enum { ROUNDS = 40000 };
 
 static void run_contention(mp_config c, size_t max_size)
 {
     mp_pool *p = new_pool("lock-free", c);
-    mailbox box = {.m = PTHREAD_MUTEX_INITIALIZER};
-    pthread_t th[THREADS];
-    job jobs[THREADS];
-    for (int i = 0; i < THREADS; i++) {
-        jobs[i] = (job){p, &box, i, max_size, 0, 0, 0};
-        pthread_create(&th[i], NULL, hammer, &jobs[i]);
-    }
-    long allocs = 0, frees = 0;
-    for (int i = 0; i < THREADS; i++) {
-        pthread_join(th[i], NULL);
-        ck_assert_msg(jobs[i].error == 0, "thread %d failed with %d", i, jobs[i].error);
-        allocs += jobs[i].allocs;
-        frees += jobs[i].frees;
-    }
-    for (int s = 0; s < THREADS * 8; s++)
+    mp_mailbox box = {.m = PTHREAD_MUTEX_INITIALIZER};
+    long allocs, frees;
+    mp_hammer_run(&(mp_hammer){.pool = p, .box = &box, .rounds = ROUNDS, .keep = 64, .max_size = max_size,
+                               .stamp = 512, .alloc = lf_alloc, .free = lf_free},
+                  &allocs, &frees);
+    for (int s = 0; s < MP_HAMMER_SLOTS; s++)
         if (box.slot[s]) {
             ck_ok(mp_pool_deallocate(p, box.slot[s]));
             frees++;

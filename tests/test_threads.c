@@ -1,69 +1,16 @@
 /* Threads on one mutex pool: no block is handed out twice, contents survive,
  * counts are exact at the end, and blocks freed by another thread return. */
-#include "mp_test.h"
+#include "mp_hammer.h"
 
-#include <pthread.h>
-
-enum { THREADS = 4, ROUNDS = 20000, KEEP = 32 };
-
-typedef struct job {
-    mp_pool *pool;
-    int id;
-    size_t max_size;
-    long allocs, frees;
-    int error;
-} job;
-
-/* Each thread keeps up to KEEP blocks stamped with its id and a serial,
- * checks the stamp before freeing, and never sees another thread's stamp. */
-static void *hammer(void *arg)
-{
-    job *j = arg;
-    unsigned seed = (unsigned)j->id * 7919u + 1;
-    unsigned char *mine[KEEP] = {0};
-    size_t len[KEEP] = {0};
-    for (int r = 0; r < ROUNDS && !j->error; r++) {
-        int k = (int)(rand_r(&seed) % KEEP);
-        if (mine[k]) {
-            for (size_t b = 0; b < len[k]; b++)
-                if (mine[k][b] != (unsigned char)(j->id * 16 + k))
-                    j->error = 1;
-            if (mp_pool_deallocate(j->pool, mine[k]) != MP_OK)
-                j->error = 2;
-            mine[k] = NULL;
-            j->frees++;
-        } else {
-            len[k] = 1 + rand_r(&seed) % j->max_size;
-            if (mp_pool_allocate(j->pool, len[k], (void **)&mine[k]) != MP_OK) {
-                j->error = 3;
-                break;
-            }
-            memset(mine[k], j->id * 16 + k, len[k]);
-            j->allocs++;
-        }
-    }
-    for (int k = 0; k < KEEP; k++)
-        if (mine[k] && mp_pool_deallocate(j->pool, mine[k]) == MP_OK)
-            j->frees++;
-    return NULL;
-}
-
+/* Each thread keeps up to 32 blocks stamped whole with its own byte, checks
+ * the stamp before freeing, and never sees another thread's stamp. */
 static void run_hammer(mp_config c, size_t max_size)
 {
     mp_pool *p = new_pool("shared", c);
-    pthread_t th[THREADS];
-    job jobs[THREADS];
-    for (int i = 0; i < THREADS; i++) {
-        jobs[i] = (job){p, i, max_size, 0, 0, 0};
-        pthread_create(&th[i], NULL, hammer, &jobs[i]);
-    }
-    long allocs = 0, frees = 0;
-    for (int i = 0; i < THREADS; i++) {
-        pthread_join(th[i], NULL);
-        ck_assert_msg(jobs[i].error == 0, "thread %d failed with %d", i, jobs[i].error);
-        allocs += jobs[i].allocs;
-        frees += jobs[i].frees;
-    }
+    long allocs, frees;
+    mp_hammer_run(&(mp_hammer){.pool = p, .rounds = 20000, .keep = 32, .max_size = max_size, .stamp = SIZE_MAX,
+                               .alloc = mp_pool_allocate, .free = mp_pool_deallocate},
+                  &allocs, &frees);
     ck_assert_int_eq(allocs, frees);
     mp_stats s = stats_of(p);
     ck_assert_uint_eq(s.allocation_count, (uint64_t)allocs);
