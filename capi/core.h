@@ -13,6 +13,9 @@
  * enough that rounding, guard bytes and chunk headers never overflow. */
 #define MP__MAX_REQUEST ((size_t)1 << 48)
 
+/* A pool as the library sees it (pool.h); an mp_pool * is only its handle. */
+typedef struct mp__pool mp__pool;
+
 #define MP__LIKELY(x) __builtin_expect(!!(x), 1)
 #define MP__UNLIKELY(x) __builtin_expect(!!(x), 0)
 

@@ -12,19 +12,22 @@ mp_status mp_gpu_device_count(int *out_count)
     return MP_OK;
 }
 
-static mp_status cuda_pool(const mp_pool *pool, const char *what)
+/* The live CUDA pool a handle names, or the failure. */
+static mp_status cuda_pool(const mp_pool *handle, const char *what, mp__pool **out)
 {
-    mp_status s = mp__pool_check_handle(pool);
+    mp_status s = mp__pool_get(handle, out);
     if (s != MP_OK)
         return s;
-    if (pool->arena[0].backend->kind == MP_BACKEND_HOST)
-        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' holds host memory; %s needs a CUDA pool", pool->name, what);
+    if ((*out)->arena[0].backend->kind == MP_BACKEND_HOST)
+        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' holds host memory; %s needs a CUDA pool", (*out)->name,
+                        what);
     return MP_OK;
 }
 
-mp_status mp_pool_set_device(mp_pool *pool, int device_id)
+mp_status mp_pool_set_device(mp_pool *handle, int device_id)
 {
-    mp_status s = cuda_pool(pool, "mp_pool_set_device");
+    mp__pool *pool;
+    mp_status s = cuda_pool(handle, "mp_pool_set_device", &pool);
     if (s != MP_OK)
         return s;
     if (device_id < 0)
@@ -50,23 +53,25 @@ mp_status mp_pool_set_device(mp_pool *pool, int device_id)
     return MP_OK;
 }
 
-mp_status mp_pool_get_device(const mp_pool *pool, int *out_device)
+mp_status mp_pool_get_device(const mp_pool *handle, int *out_device)
 {
-    mp_status s = cuda_pool(pool, "mp_pool_get_device");
+    mp__pool *pool;
+    mp_status s = cuda_pool(handle, "mp_pool_get_device", &pool);
     if (s != MP_OK)
         return s;
     if (!out_device)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_device is NULL");
-    mp_pool *p = (mp_pool *)pool; /* the lock orders this read after set_device */
+    mp__pool *p = pool; /* the lock orders this read after set_device */
     mp__lock_acquire(&p->lock);
     *out_device = p->device;
     mp__lock_release(&p->lock);
     return MP_OK;
 }
 
-mp_status mp_pool_set_stream(mp_pool *pool, void *stream)
+mp_status mp_pool_set_stream(mp_pool *handle, void *stream)
 {
-    mp_status s = cuda_pool(pool, "mp_pool_set_stream");
+    mp__pool *pool;
+    mp_status s = cuda_pool(handle, "mp_pool_set_stream", &pool);
     if (s != MP_OK)
         return s;
     mp__lock_acquire(&pool->lock);
@@ -75,23 +80,25 @@ mp_status mp_pool_set_stream(mp_pool *pool, void *stream)
     return MP_OK;
 }
 
-mp_status mp_pool_get_stream(const mp_pool *pool, void **out_stream)
+mp_status mp_pool_get_stream(const mp_pool *handle, void **out_stream)
 {
-    mp_status s = cuda_pool(pool, "mp_pool_get_stream");
+    mp__pool *pool;
+    mp_status s = cuda_pool(handle, "mp_pool_get_stream", &pool);
     if (s != MP_OK)
         return s;
     if (!out_stream)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_stream is NULL");
-    mp_pool *p = (mp_pool *)pool;
+    mp__pool *p = pool;
     mp__lock_acquire(&p->lock);
     *out_stream = p->stream;
     mp__lock_release(&p->lock);
     return MP_OK;
 }
 
-mp_status mp_pool_deallocate_on_stream(mp_pool *pool, void *ptr, void *stream)
+mp_status mp_pool_deallocate_on_stream(mp_pool *handle, void *ptr, void *stream)
 {
-    mp_status s = cuda_pool(pool, "mp_pool_deallocate_on_stream");
+    mp__pool *pool;
+    mp_status s = cuda_pool(handle, "mp_pool_deallocate_on_stream", &pool);
     if (s != MP_OK)
         return s;
     mp__lock_acquire(&pool->lock);
@@ -100,9 +107,10 @@ mp_status mp_pool_deallocate_on_stream(mp_pool *pool, void *ptr, void *stream)
     return mp__pool_free_block(pool, ptr, !own, stream);
 }
 
-static mp_status copy(mp_pool *pool, void *dst, const void *src, size_t size, mp__copy_kind kind, const char *what)
+static mp_status copy(mp_pool *handle, void *dst, const void *src, size_t size, mp__copy_kind kind, const char *what)
 {
-    mp_status s = cuda_pool(pool, what);
+    mp__pool *pool;
+    mp_status s = cuda_pool(handle, what, &pool);
     if (s != MP_OK)
         return s;
     if (!dst || !src)

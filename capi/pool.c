@@ -4,7 +4,12 @@
  * The chunk table (every arena's chunks sorted by address) answers "which
  * chunk holds this pointer" in O(log chunks); growth is geometric, so the
  * table stays short. Every entry point validates all of its input before it
- * changes anything: a rejected call leaves the pool as it was. */
+ * changes anything: a rejected call leaves the pool as it was.
+ *
+ * A chunk's state map (one byte per grain, strategy.h) belongs to the pool:
+ * the strategy reads and writes it, and the lock-free layer reads it with no
+ * lock, so a dropped chunk's map goes to tcache.c to be freed once no thread
+ * cache can still be reading it. */
 #include "cuda_rt.h"
 #include "instrument.h"
 #include "pool.h"
@@ -13,13 +18,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-mp_status mp__pool_check_handle(const mp_pool *pool)
+/* The length of the UTF-8 sequence at s (at most n bytes), or 0 when it is
+ * malformed: a stray continuation byte, a truncated or overlong sequence, a
+ * surrogate, or a code point above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
 {
-    if (!pool)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool is NULL");
-    if (pool->magic != MP__POOL_MAGIC)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%p is not a live mempool pool handle", (const void *)pool);
-    return MP_OK;
+    unsigned c = s[0];
+    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    uint32_t cp = len == 1 ? c : c & (0x7Fu >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    return len;
 }
 
 mp_status mp__check_name(const char *name)
@@ -29,16 +46,20 @@ mp_status mp__check_name(const char *name)
     size_t n = strnlen(name, MP_NAME_MAX + 1);
     if (n == 0 || n > MP_NAME_MAX)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name must be 1 to %d bytes long", MP_NAME_MAX);
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+    const unsigned char *u = (const unsigned char *)name;
+    for (size_t i = 0, len; i < n; i += len) {
+        if (u[i] < 0x20 || u[i] == 0x7f)
             return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name has a control character at byte %zu", i);
+        if (!(len = utf8_seq(u + i, n - i)))
+            return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is not valid UTF-8 at byte %zu", i);
+    }
     return MP_OK;
 }
 
 /* ---- tools (instrument.h) ---------------------------------------------- */
 
 /* Whether the tools are told about this arena's blocks. */
-static inline bool tooled(const mp_pool *pool, const mp__arena *a)
+static inline bool tooled(const mp__pool *pool, const mp__arena *a)
 {
     return !pool->debug && a->backend->host_accessible;
 }
@@ -51,7 +72,7 @@ static void forget_block(void *ctx, uintptr_t block, size_t block_size, const mp
 }
 
 /* Every live block of the tooled arenas is about to vanish at once. */
-static void tools_forget_live(mp_pool *pool)
+static void tools_forget_live(mp__pool *pool)
 {
     if (!mp__tool_valgrind())
         return; /* ASan needs no walk: the chunks are poisoned whole */
@@ -62,7 +83,7 @@ static void tools_forget_live(mp_pool *pool)
 
 /* ---- chunk table ------------------------------------------------------ */
 
-mp__chunk *mp__pool_find_chunk(const mp_pool *pool, uintptr_t a)
+mp__chunk *mp__pool_find_chunk(const mp__pool *pool, uintptr_t a)
 {
     size_t lo = 0, hi = pool->nchunks;
     while (lo < hi) {
@@ -78,7 +99,7 @@ mp__chunk *mp__pool_find_chunk(const mp_pool *pool, uintptr_t a)
     return a - c->base < c->size ? c : NULL;
 }
 
-static bool table_insert(mp_pool *pool, mp__chunk *c)
+static bool table_insert(mp__pool *pool, mp__chunk *c)
 {
     bool ok;
     pool->chunks = mp__grow(pool->chunks, &pool->chunks_cap, pool->nchunks + 1, sizeof *pool->chunks, &ok);
@@ -94,7 +115,7 @@ static bool table_insert(mp_pool *pool, mp__chunk *c)
     return true;
 }
 
-static void table_remove(mp_pool *pool, mp__chunk *c)
+static void table_remove(mp__pool *pool, mp__chunk *c)
 {
     for (size_t i = 0; i < pool->nchunks; i++) {
         if (pool->chunks[i] == c) {
@@ -107,35 +128,57 @@ static void table_remove(mp_pool *pool, mp__chunk *c)
 
 /* ---- growth ----------------------------------------------------------- */
 
-static size_t chunk_alignment(const mp_pool *pool)
+static size_t chunk_alignment(const mp__pool *pool)
 {
     size_t a = pool->cfg.alignment;
     return a < MP_DEFAULT_GPU_ALIGNMENT ? MP_DEFAULT_GPU_ALIGNMENT : a;
 }
 
-static mp_status add_chunk(mp_pool *pool, mp__arena *a, size_t size)
+/* A chunk record with its state map (when the pool keeps them), or NULL. */
+static mp__chunk *chunk_new(const mp__pool *pool, mp__arena *a, const mp__extent *ext, size_t size)
+{
+    mp__chunk *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->base = mp__addr(ext->base);
+    c->size = size;
+    c->extent = *ext;
+    c->arena = a;
+    c->grain = pool->strategy->grain(&pool->params);
+    c->magic = mp__magic(c->grain);
+    if (pool->params.state_map && !(c->smap = mp__smap_new(size / c->grain + 1))) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void chunk_free(mp__chunk *c)
+{
+    mp__smap_free(c->smap);
+    free(c);
+}
+
+static mp_status add_chunk(mp__pool *pool, mp__arena *a, size_t size)
 {
     mp__extent ext;
     mp_status s = a->backend->reserve(pool->device, size, chunk_alignment(pool), &ext);
     if (s != MP_OK)
         return s;
-    mp__chunk *c = calloc(1, sizeof *c);
-    if (c) {
-        c->base = mp__addr(ext.base);
-        c->size = size;
-        c->extent = ext;
-        c->arena = a;
-    }
+    mp__chunk *c = chunk_new(pool, a, &ext, size);
     if (!c || !table_insert(pool, c)) { /* the table is sorted by base: set it first */
-        free(c);
+        if (c)
+            chunk_free(c);
         a->backend->release(pool->device, &ext);
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for a chunk record", pool->name);
     }
-    s = pool->strategy->attach(a->st, c);
+    s = mp__owners_add(pool, c->base, size);
+    if (s == MP_OK && (s = pool->strategy->attach(a->st, c)) != MP_OK)
+        mp__owners_remove(c->base);
     if (s != MP_OK) {
         table_remove(pool, c);
         a->backend->release(pool->device, &ext);
-        free(c);
+        chunk_free(c);
         return s;
     }
     pool->reserved += size;
@@ -148,20 +191,27 @@ static mp_status add_chunk(mp_pool *pool, mp__arena *a, size_t size)
     return MP_OK;
 }
 
-static void drop_chunk(mp_pool *pool, mp__chunk *c)
+static void drop_chunk(mp__pool *pool, mp__chunk *c)
 {
     mp__arena *a = c->arena;
     pool->strategy->detach(a->st, c);
     table_remove(pool, c);
-    if (pool->lf)
-        mp__lf_publish(pool); /* before the chunk record goes */
+    mp__owners_remove(c->base);
+    if (pool->lf) {
+        /* Thread caches read state maps with no lock: the new table keeps
+         * them off this chunk, and tcache.c frees its map once none can
+         * still be reading it. */
+        mp__lf_retire_map(pool, c->smap);
+        c->smap = NULL;
+        mp__lf_publish(pool);
+    }
     if (tooled(pool, a))
         mp__tool_chunk_removed(c->extent.base, c->size);
     a->backend->release(pool->device, &c->extent);
     pool->reserved -= c->size;
     if (--a->nchunks == 0)
         a->last_chunk = 0;
-    free(c);
+    chunk_free(c);
 }
 
 static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
@@ -169,7 +219,7 @@ static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_
 /* Adds a chunk able to serve `need` bytes: `want` bytes (0: the previous
  * chunk times growth_factor, initial_size first), clipped to max_size; if
  * the backend cannot supply that much, exactly `need`. */
-static mp_status grow(mp_pool *pool, mp__arena *a, size_t need, size_t want)
+static mp_status grow(mp__pool *pool, mp__arena *a, size_t need, size_t want)
 {
     if (!want)
         want = a->last_chunk ? mul_sat(a->last_chunk, pool->cfg.growth_factor) : pool->cfg.initial_size;
@@ -193,18 +243,22 @@ static mp_status grow(mp_pool *pool, mp__arena *a, size_t need, size_t want)
 
 /* The slow path of an allocation: grow (by what the policy's grow hook
  * says, else by growth_factor) and, if that fails, let the on_oom hook make
- * room once. Hooks run with the lock released, on a copy of the policy.
+ * room once. Hooks run with the lock released, holding a reference to the
+ * policy (policy.c) that the caller drops (*hooks) once it has unlocked; a
+ * slow path nested in one of the pool's own hooks runs without them.
  * Called and returns with the lock held. */
-static mp_status allocate_slow(mp_pool *pool, mp__arena *a, size_t need, size_t size, const mp__blockinfo *info,
-                               void **out)
+static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t size, const mp__blockinfo *info,
+                               void **out, mp__hooks **hooks)
 {
+    static const mp_policy none;
     size_t chunk = pool->strategy->chunk_size_for(a->st, need), want = 0;
     char detail[256] = "";
-    mp_policy pol = pool->policy;
+    *hooks = mp__hooks_enter(pool);
+    const mp_policy pol = *hooks ? *mp__hooks_policy(*hooks) : none;
     mp_status s = MP_OK;
     if (pol.grow) {
         mp__lock_release(&pool->lock);
-        s = pol.grow(pol.user, pool, chunk, &want, detail, sizeof detail);
+        s = pol.grow(pol.user, pool->handle, chunk, &want, detail, sizeof detail);
         mp__lock_acquire(&pool->lock);
         if ((*out = pool->strategy->alloc(a->st, need, info)))
             return MP_OK; /* another thread freed room meanwhile */
@@ -225,7 +279,7 @@ static mp_status allocate_slow(mp_pool *pool, mp__arena *a, size_t need, size_t 
         snprintf(last_detail, sizeof last_detail, "%s", mp_last_error_message());
         detail[0] = 0;
         mp__lock_release(&pool->lock);
-        mp_status h = pol.on_oom(pol.user, pool, size, detail, sizeof detail);
+        mp_status h = pol.on_oom(pol.user, pool->handle, size, detail, sizeof detail);
         mp__lock_acquire(&pool->lock);
         if (h == MP_ERR_OUT_OF_MEMORY) /* declined: the first failure stands */
             return mp__fail(s, "%s", last_detail);
@@ -241,7 +295,7 @@ static mp_status allocate_slow(mp_pool *pool, mp__arena *a, size_t need, size_t 
 
 /* ---- arenas ----------------------------------------------------------- */
 
-static mp_status arena_open(mp_pool *pool, mp__arena *a, mp_backend_kind kind)
+static mp_status arena_open(mp__pool *pool, mp__arena *a, mp_backend_kind kind)
 {
     a->backend = mp__backend_get(kind);
     a->st = pool->strategy->create(&pool->params);
@@ -251,7 +305,7 @@ static mp_status arena_open(mp_pool *pool, mp__arena *a, mp_backend_kind kind)
 }
 
 /* The arena serving flags, opened on first use. Caller holds the lock. */
-static mp_status arena_for(mp_pool *pool, mp_alloc_flags flags, mp__arena **out)
+static mp_status arena_for(mp__pool *pool, mp_alloc_flags flags, mp__arena **out)
 {
     mp__arena *a = &pool->arena[pool->arena_of_flag[flags]];
     if (MP__LIKELY(a->st != NULL)) {
@@ -279,8 +333,21 @@ static mp_backend_kind own_backend(const mp_config *c, mp_memory_type type)
 
 /* ---- life cycle ------------------------------------------------------- */
 
+/* The first chunk: initial_size, at least what one block needs; within
+ * max_size, or the configuration cannot work. */
+static mp_status first_chunk(mp__pool *pool)
+{
+    size_t least = pool->strategy->chunk_size_for(pool->arena[0].st, 1), want = pool->cfg.initial_size;
+    if (pool->cfg.max_size && least > pool->cfg.max_size)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': max_size %zu is below the smallest chunk (%zu bytes, "
+                        "one block)", pool->name, pool->cfg.max_size, least);
+    if (want == 0)
+        return MP_OK;
+    return add_chunk(pool, &pool->arena[0], want > least ? want : least);
+}
+
 mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *config, bool registry_owned,
-                       mp_pool **out)
+                       mp__pool **out)
 {
     mp_config cfg;
     mp_status s = mp__check_name(name);
@@ -290,9 +357,13 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
         s = mp__config_check(&cfg, type);
     if (s != MP_OK)
         return s;
-    mp_pool *pool = calloc(1, sizeof *pool);
-    if (!pool)
-        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for pool '%s'", name);
+    mp__fork_init();
+    mp__slot *slot;
+    void *handle;
+    if ((s = mp__slot_take(&slot, &handle)) != MP_OK)
+        return s;
+    mp__pool *pool = (mp__pool *)(void *)slot;
+    pool->handle = handle;
     strcpy(pool->name, name);
     pool->type = type;
     pool->registry_owned = registry_owned;
@@ -302,7 +373,7 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     mp_backend_kind kind = own_backend(&cfg, type);
     if (cfg.enable_debugging &&
         !(pool->debug = mp__debug_new(mp__backend_get(kind)->host_accessible, cfg.alignment))) {
-        free(pool);
+        mp__slot_give_back(slot);
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the debug state of pool '%s'", name);
     }
     if (cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE)
@@ -311,6 +382,7 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     pool->params.unit = cfg.alignment < 16 ? 16 : cfg.alignment;
     pool->params.stride = mp__align_up(cfg.block_size + overhead, cfg.alignment);
     pool->params.keep_info = cfg.track_stats || cfg.enable_debugging;
+    pool->params.state_map = pool->strategy == &mp__strategy_fixed; /* fixed pools always keep one */
     pool->cfg = cfg;
     /* Lock-free: per-thread caches, when nothing needs a per-allocation
      * record (tracking and debugging keep one under the lock). */
@@ -318,7 +390,8 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
         bool fixed = cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE;
         if (!(pool->lf = mp__lf_new(pool, fixed, pool->params.unit, pool->params.stride,
                                     mp__backend_get(kind)->host_accessible && mp__tools_on()))) {
-            free(pool);
+            free(pool->debug);
+            mp__slot_give_back(slot);
             return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the thread caches of pool '%s'", name);
         }
         pool->params.state_map = true;
@@ -327,36 +400,25 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     pool->arena_of_flag[MP_ALLOC_NONE] = 0;
     pool->arena_of_flag[MP_ALLOC_PINNED] = kind == MP_BACKEND_CUDA_PINNED ? 0 : 1;
     pool->arena_of_flag[MP_ALLOC_MANAGED] = kind == MP_BACKEND_CUDA_MANAGED ? 0 : 2;
-    s = mp__lock_init(&pool->lock, cfg.thread_safe, cfg.sync_type);
-    if (s != MP_OK) {
-        if (pool->lf)
-            mp__lf_free(pool);
-        free(pool->debug);
-        free(pool);
-        return s;
-    }
-    pool->magic = MP__POOL_MAGIC;
+    mp__lock_init(&pool->lock, cfg.thread_safe);
     s = arena_open(pool, &pool->arena[0], kind);
-    if (s == MP_OK && cfg.initial_size > 0) {
-        size_t least = pool->strategy->chunk_size_for(pool->arena[0].st, 1);
-        s = add_chunk(pool, &pool->arena[0], cfg.initial_size > least ? cfg.initial_size : least);
-    }
+    if (s == MP_OK)
+        s = first_chunk(pool);
     if (s != MP_OK) {
         mp__pool_free(pool);
         return s;
     }
-    mp__pools_track(pool);
+    mp__slot_publish(slot, MP__SLOT_POOL);
     *out = pool;
     return MP_OK;
 }
 
-void mp__pool_free(mp_pool *pool)
+void mp__pool_free(mp__pool *pool)
 {
-    mp__pools_untrack(pool);
+    mp__slot_revoke(&pool->slot);
+    mp__hooks_drop(pool); /* the policy's release may call back in: it gets "destroyed" */
     if (pool->lf)
         mp__lf_free(pool);
-    if (pool->policy.release)
-        pool->policy.release(pool->policy.user);
     mp__stream_fini(&pool->pending);
     tools_forget_live(pool);
     while (pool->nchunks)
@@ -369,9 +431,7 @@ void mp__pool_free(mp_pool *pool)
     if (pool->bypass)
         pool->bypass->pub.magic = 0;
     free(pool->bypass);
-    mp__lock_fini(&pool->lock);
-    pool->magic = 0;
-    free(pool);
+    mp__slot_give_back(&pool->slot);
 }
 
 mp_status mp_pool_create(const char *name, mp_memory_type memory_type, const mp_config *config, mp_pool **out_pool)
@@ -379,32 +439,51 @@ mp_status mp_pool_create(const char *name, mp_memory_type memory_type, const mp_
     if (!out_pool)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_pool is NULL");
     *out_pool = NULL;
-    return mp__pool_new(name, memory_type, config, false, out_pool);
+    mp__pool *p;
+    mp_status s = mp__pool_new(name, memory_type, config, false, &p);
+    if (s == MP_OK)
+        *out_pool = p->handle;
+    return s;
 }
 
-mp_status mp_pool_destroy(mp_pool *pool)
+mp_status mp_pool_destroy(mp_pool *handle)
 {
-    mp_status s = mp__pool_check_handle(pool);
+    mp__pool *p;
+    mp_status s = mp__pool_get(handle, &p);
     if (s != MP_OK)
         return s;
-    if (pool->registry_owned)
+    if (p->registry_owned)
         return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' belongs to the registry; use mp_registry_destroy",
-                        pool->name);
-    mp__pool_free(pool);
+                        p->name);
+    if ((s = mp__hooks_idle(p, "mp_pool_destroy")) != MP_OK)
+        return s;
+    mp__pool_free(p);
     return MP_OK;
 }
 
 /* ---- allocate and free ------------------------------------------------ */
 
+/* Counts a new block and lays out its guards (debug) or opens it to the
+ * tools. Caller holds the lock. */
+static void on_allocated(mp__pool *pool, const mp__arena *a, const mp__blockinfo *info, size_t size, void **block)
+{
+    if (info->tracked)
+        mp__stats_on_alloc(&pool->counters, size);
+    if (pool->debug)
+        *block = mp__debug_on_alloc(pool->debug, mp__addr(*block), size);
+    else if (tooled(pool, a))
+        mp__tool_alloc(*block, size);
+}
+
 /* Everything but the lock-free fast path: every check with its message,
  * then the strategy under the lock. Kept out of line so that the fast path
  * pays no stack frame for it. */
-static __attribute__((noinline)) mp_status allocate_locked(mp_pool *pool, size_t size, mp_alloc_flags flags,
-                                                           void **out_ptr)
+static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__pool *pool, size_t size,
+                                                           mp_alloc_flags flags, void **out_ptr)
 {
-    mp_status s = mp__pool_check_handle(pool);
-    if (MP__UNLIKELY(s != MP_OK))
-        return s;
+    if (MP__UNLIKELY(!pool))
+        return mp__slot_refuse(handle, MP__SLOT_POOL);
+    mp_status s;
     if (MP__UNLIKELY(!out_ptr))
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_ptr is NULL");
     *out_ptr = NULL;
@@ -436,19 +515,18 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *pool, size_t
         block = pool->strategy->alloc(a->st, need, &info);
     }
     if (MP__UNLIKELY(!block)) {
-        s = allocate_slow(pool, a, need, size, &info, &block);
-        if (s != MP_OK) {
+        mp__hooks *hooks;
+        s = allocate_slow(pool, a, need, size, &info, &block, &hooks);
+        if (s != MP_OK)
             pool->counters.failed++;
-            mp__lock_release(&pool->lock);
-            return s;
-        }
+        else
+            on_allocated(pool, a, &info, size, &block);
+        mp__lock_release(&pool->lock);
+        mp__hooks_leave(pool, hooks);
+        *out_ptr = block;
+        return s;
     }
-    if (info.tracked)
-        mp__stats_on_alloc(&pool->counters, size);
-    if (pool->debug)
-        block = mp__debug_on_alloc(pool->debug, mp__addr(block), size);
-    else if (tooled(pool, a))
-        mp__tool_alloc(block, size);
+    on_allocated(pool, a, &info, size, &block);
     mp__lock_release(&pool->lock);
     *out_ptr = block;
     return MP_OK;
@@ -457,25 +535,25 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *pool, size_t
 /* The lock-free path (tcache.h), for plainly valid requests of a cached
  * class; errors and everything else take the locked path. The inline fast
  * half makes no call, so the common case costs no stack frame. */
-static inline bool lock_free_request(const mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
+static inline bool lock_free_request(const mp__pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
 {
-    return MP__LIKELY(pool && out_ptr && flags == MP_ALLOC_NONE) && pool->magic == MP__POOL_MAGIC && pool->lf &&
-           size - 1 < pool->lf->max_cached;
+    return MP__LIKELY(pool && out_ptr && flags == MP_ALLOC_NONE) && pool->lf && size - 1 < pool->lf->max_cached;
 }
 
-static __attribute__((noinline)) mp_status allocate_slow_half(mp_pool *pool, size_t size, mp_alloc_flags flags,
-                                                              void **out_ptr)
+static __attribute__((noinline)) mp_status allocate_slow_half(mp_pool *handle, mp__pool *pool, size_t size,
+                                                              mp_alloc_flags flags, void **out_ptr)
 {
     void *p = lock_free_request(pool, size, flags, out_ptr) ? mp__tc_alloc(pool, size) : NULL;
     if (p) {
         *out_ptr = p;
         return MP_OK;
     }
-    return allocate_locked(pool, size, flags, out_ptr);
+    return allocate_locked(handle, pool, size, flags, out_ptr);
 }
 
-static inline mp_status allocate(mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
+static inline mp_status allocate(mp_pool *handle, size_t size, mp_alloc_flags flags, void **out_ptr)
 {
+    mp__pool *pool = mp__pool_of(handle);
     if (lock_free_request(pool, size, flags, out_ptr)) {
         void *p = mp__tc_pop(pool->lf, size);
         if (MP__LIKELY(p != NULL)) {
@@ -483,7 +561,7 @@ static inline mp_status allocate(mp_pool *pool, size_t size, mp_alloc_flags flag
             return MP_OK;
         }
     }
-    return allocate_slow_half(pool, size, flags, out_ptr);
+    return allocate_slow_half(handle, pool, size, flags, out_ptr);
 }
 
 mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
@@ -497,7 +575,7 @@ mp_status mp_pool_allocate(mp_pool *pool, size_t size, void **out_ptr)
 }
 
 /* Says as precisely as it can why ptr is not a live block of pool. */
-static mp_status bad_pointer(const mp_pool *pool, const void *ptr, bool inside, const mp__freed *freed)
+static mp_status bad_pointer(const mp__pool *pool, const void *ptr, bool inside, const mp__freed *freed)
 {
     char owner[MP_NAME_MAX + 1];
     if (freed)
@@ -506,16 +584,14 @@ static mp_status bad_pointer(const mp_pool *pool, const void *ptr, bool inside, 
     if (inside)
         return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p is not the start of a live block (double free or "
                         "interior pointer)", pool->name, ptr);
-    if (mp__pools_owner_of(pool, mp__addr(ptr), owner, sizeof owner))
+    if (mp__owners_find(mp__addr(ptr), owner, sizeof owner))
         return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p belongs to pool '%s'", pool->name, ptr, owner);
     return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p was not allocated by this pool", pool->name, ptr);
 }
 
-mp_status mp__pool_free_block(mp_pool *pool, void *ptr, bool deferred, void *stream)
+mp_status mp__pool_free_block(mp__pool *pool, void *ptr, bool deferred, void *stream)
 {
-    mp_status s = mp__pool_check_handle(pool);
-    if (MP__UNLIKELY(s != MP_OK))
-        return s;
+    mp_status s = MP_OK;
     if (MP__UNLIKELY(!ptr))
         return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': ptr is NULL", pool->name);
     uintptr_t block = mp__addr(ptr) - (pool->debug ? mp__debug_front(pool->debug) : 0);
@@ -558,25 +634,29 @@ mp_status mp__pool_free_block(mp_pool *pool, void *ptr, bool deferred, void *str
     return s;
 }
 
-static __attribute__((noinline)) mp_status deallocate_slow_half(mp_pool *pool, void *ptr)
+static __attribute__((noinline)) mp_status deallocate_slow_half(mp_pool *handle, mp__pool *pool, void *ptr)
 {
-    if (pool && ptr && pool->magic == MP__POOL_MAGIC && pool->lf && mp__tc_free(pool, ptr))
+    if (!pool)
+        return mp__slot_refuse(handle, MP__SLOT_POOL);
+    if (ptr && pool->lf && mp__tc_free(pool, ptr))
         return MP_OK;
     return mp__pool_free_block(pool, ptr, false, NULL);
 }
 
-mp_status mp_pool_deallocate(mp_pool *pool, void *ptr)
+mp_status mp_pool_deallocate(mp_pool *handle, void *ptr)
 {
-    if (MP__LIKELY(pool && ptr) && pool->magic == MP__POOL_MAGIC && pool->lf && mp__tc_push(pool->lf, ptr))
+    mp__pool *pool = mp__pool_of(handle);
+    if (MP__LIKELY(pool && ptr) && pool->lf && mp__tc_push(pool->lf, ptr))
         return MP_OK;
-    return deallocate_slow_half(pool, ptr);
+    return deallocate_slow_half(handle, pool, ptr);
 }
 
 /* ---- whole-pool operations -------------------------------------------- */
 
-mp_status mp_pool_reset(mp_pool *pool)
+mp_status mp_pool_reset(mp_pool *handle)
 {
-    mp_status s = mp__pool_check_handle(pool);
+    mp__pool *pool;
+    mp_status s = mp__pool_get(handle, &pool);
     if (s != MP_OK)
         return s;
     if (pool->lf)
@@ -599,7 +679,7 @@ mp_status mp_pool_reset(mp_pool *pool)
     return MP_OK;
 }
 
-void mp__pool_trim_locked(mp_pool *pool, size_t keep)
+void mp__pool_trim_locked(mp__pool *pool, size_t keep)
 {
     mp__stream_poll(pool, true);
     if (pool->lf)
@@ -611,9 +691,10 @@ void mp__pool_trim_locked(mp_pool *pool, size_t keep)
     }
 }
 
-mp_status mp_pool_trim(mp_pool *pool, size_t keep_bytes)
+mp_status mp_pool_trim(mp_pool *handle, size_t keep_bytes)
 {
-    mp_status s = mp__pool_check_handle(pool);
+    mp__pool *pool;
+    mp_status s = mp__pool_get(handle, &pool);
     if (s != MP_OK)
         return s;
     mp__lock_acquire(&pool->lock);
@@ -622,49 +703,62 @@ mp_status mp_pool_trim(mp_pool *pool, size_t keep_bytes)
     return MP_OK;
 }
 
-void mp__pool_foreach_live(mp_pool *pool, mp__live_fn fn, void *ctx)
+void mp__pool_foreach_live(mp__pool *pool, mp__live_fn fn, void *ctx)
 {
     for (int i = 0; i < MP__ARENAS; i++)
         if (pool->arena[i].st)
             pool->strategy->foreach_live(pool->arena[i].st, fn, ctx);
 }
 
+size_t mp__pool_in_use(mp__pool *pool)
+{
+    size_t free_bytes = 0;
+    for (int i = 0; i < MP__ARENAS; i++) {
+        mp__usage u = {0};
+        if (pool->arena[i].st)
+            pool->strategy->usage(pool->arena[i].st, &u);
+        free_bytes += u.free_bytes;
+    }
+    return pool->reserved - free_bytes;
+}
+
 /* ---- queries ---------------------------------------------------------- */
 
-#define QUERY(pool, out, what)                                                                     \
-    mp_status s_ = mp__pool_check_handle(pool);                                                    \
+#define QUERY(handle, pool, out, what)                                                             \
+    mp__pool *pool;                                                                                \
+    mp_status s_ = mp__pool_get(handle, &pool);                                                    \
     if (s_ != MP_OK)                                                                               \
         return s_;                                                                                 \
     if (!(out))                                                                                    \
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s is NULL", what)
 
-mp_status mp_pool_get_memory_type(const mp_pool *pool, mp_memory_type *out_type)
+mp_status mp_pool_get_memory_type(const mp_pool *handle, mp_memory_type *out_type)
 {
-    QUERY(pool, out_type, "out_type");
+    QUERY(handle, pool, out_type, "out_type");
     *out_type = pool->type;
     return MP_OK;
 }
 
-mp_status mp_pool_get_backend(const mp_pool *pool, mp_backend_kind *out_kind)
+mp_status mp_pool_get_backend(const mp_pool *handle, mp_backend_kind *out_kind)
 {
-    QUERY(pool, out_kind, "out_kind");
+    QUERY(handle, pool, out_kind, "out_kind");
     *out_kind = pool->arena[0].backend->kind;
     return MP_OK;
 }
 
-mp_status mp_pool_get_name(const mp_pool *pool, const char **out_name)
+mp_status mp_pool_get_name(const mp_pool *handle, const char **out_name)
 {
-    QUERY(pool, out_name, "out_name");
+    QUERY(handle, pool, out_name, "out_name");
     *out_name = pool->name;
     return MP_OK;
 }
 
-mp_status mp_pool_get_config(const mp_pool *pool, mp_config *config)
+mp_status mp_pool_get_config(const mp_pool *handle, mp_config *config)
 {
-    mp_status s = mp__pool_check_handle(pool);
+    mp__pool *p;
+    mp_status s = mp__pool_get(handle, &p);
     if (s != MP_OK)
         return s;
-    mp_pool *p = (mp_pool *)pool;
     mp__lock_acquire(&p->lock); /* the device may be changing */
     mp_config c = p->cfg;
     c.device_id = p->device;
@@ -672,10 +766,9 @@ mp_status mp_pool_get_config(const mp_pool *pool, mp_config *config)
     return mp__struct_out(config, &c, MP__CONFIG_SIZE_1_0, sizeof c, "config");
 }
 
-mp_status mp_pool_owns(const mp_pool *pool, const void *ptr, bool *out_owned)
+mp_status mp_pool_owns(const mp_pool *handle, const void *ptr, bool *out_owned)
 {
-    QUERY(pool, out_owned, "out_owned");
-    mp_pool *p = (mp_pool *)pool;
+    QUERY(handle, p, out_owned, "out_owned");
     uintptr_t block = mp__addr(ptr) - (p->debug ? mp__debug_front(p->debug) : 0);
     size_t size;
     mp__blockinfo info;
@@ -687,7 +780,7 @@ mp_status mp_pool_owns(const mp_pool *pool, const void *ptr, bool *out_owned)
 }
 
 typedef struct guard_scan {
-    const mp_pool *pool;
+    const mp__pool *pool;
     mp_status status;
 } guard_scan;
 
@@ -699,12 +792,12 @@ static void scan_guards(void *ctx, uintptr_t block, size_t block_size, const mp_
         g->status = mp__debug_check_block(g->pool->debug, g->pool->name, block, info);
 }
 
-mp_status mp_pool_check(const mp_pool *pool)
+mp_status mp_pool_check(const mp_pool *handle)
 {
-    mp_status s = mp__pool_check_handle(pool);
+    mp__pool *p;
+    mp_status s = mp__pool_get(handle, &p);
     if (s != MP_OK)
         return s;
-    mp_pool *p = (mp_pool *)pool;
     mp__lock_acquire(&p->lock);
     size_t sum = 0;
     for (size_t i = 0; s == MP_OK && i < p->nchunks; i++) {

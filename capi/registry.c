@@ -1,22 +1,24 @@
 /* The registry (the seed's MemoryPoolManager): named pools, the default
  * pools made on first use, and the allocate/deallocate helpers by name.
  *
- * Locking: a read-write lock guards the name table. The helpers hold it for
- * reading across the whole pool call, and destroy takes it for writing, so a
- * pool is never freed under a helper that found it by name. Lock order is
- * registry, then pool; no pool lock is held while taking the registry lock.
- *
- * The file also keeps the list of every live pool, standalone ones too, so
- * that a pointer freed into the wrong pool is reported with its owner. */
+ * Locking: a read-write lock guards the name table. A helper finds its pool
+ * under the read lock and counts itself in the pool's helper_calls before
+ * dropping the lock; destroy unlinks the pool under the write lock, then
+ * waits for the helper calls in flight, so a pool is never freed under a
+ * helper that found it by name, and no registry lock is held while a pool
+ * call (and so a hook) runs: a hook may create or destroy registry pools.
+ * Lock order is registry, then pool; no pool lock is held while taking the
+ * registry lock. */
 #include "pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct entry {
-    mp_pool *pool; /* its name is pool->name */
+    mp__pool *pool; /* its name is pool->name */
 } entry;
 
 static pthread_rwlock_t reg_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -26,55 +28,12 @@ static size_t nentries, entries_cap;
 static const char DEFAULT_CPU[] = "default";
 static const char DEFAULT_GPU[] = "default_gpu";
 
-/* ---- every live pool -------------------------------------------------- */
-
-static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
-static mp_pool **all;
-static size_t nall, all_cap;
-
-void mp__pools_track(mp_pool *pool)
-{
-    pthread_mutex_lock(&all_lock);
-    bool ok;
-    all = mp__grow(all, &all_cap, nall + 1, sizeof *all, &ok);
-    if (ok)
-        all[nall++] = pool; /* without room the pool only loses owner hints */
-    pthread_mutex_unlock(&all_lock);
-}
-
-void mp__pools_untrack(mp_pool *pool)
-{
-    pthread_mutex_lock(&all_lock);
-    for (size_t i = 0; i < nall; i++) {
-        if (all[i] == pool) {
-            all[i] = all[--nall];
-            break;
-        }
-    }
-    pthread_mutex_unlock(&all_lock);
-}
-
-bool mp__pools_owner_of(const mp_pool *self, uintptr_t a, char *buf, size_t len)
-{
-    bool found = false;
-    pthread_mutex_lock(&all_lock);
-    for (size_t i = 0; i < nall && !found; i++) {
-        mp_pool *p = all[i];
-        if (p == self)
-            continue;
-        mp__lock_acquire(&p->lock);
-        found = mp__pool_find_chunk(p, a) != NULL;
-        mp__lock_release(&p->lock);
-        if (found)
-            snprintf(buf, len, "%s", p->name);
-    }
-    pthread_mutex_unlock(&all_lock);
-    return found;
-}
+void mp__registry_lock(void) { pthread_rwlock_wrlock(&reg_lock); }
+void mp__registry_unlock(void) { pthread_rwlock_unlock(&reg_lock); }
 
 /* ---- the name table --------------------------------------------------- */
 
-static mp_pool *find(const char *name)
+static mp__pool *find(const char *name)
 {
     for (size_t i = 0; i < nentries; i++)
         if (strcmp(entries[i].pool->name, name) == 0)
@@ -91,13 +50,13 @@ static mp_status create_locked(const char *name, mp_memory_type type, const mp_c
     entries = mp__grow(entries, &entries_cap, nentries + 1, sizeof *entries, &ok);
     if (!ok)
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "no memory to register pool '%s'", name);
-    mp_pool *pool;
+    mp__pool *pool;
     mp_status s = mp__pool_new(name, type, config, true, &pool);
     if (s != MP_OK)
         return s;
     entries[nentries++].pool = pool;
     if (out)
-        *out = pool;
+        *out = pool->handle;
     return MP_OK;
 }
 
@@ -126,14 +85,14 @@ static const char *type_name(mp_memory_type t) { return t == MP_MEMORY_GPU ? "GP
 
 /* On MP_OK the read lock is held and *out is the pool. The default pool of
  * the type is created on first use. */
-static mp_status acquire(const char *name, mp_memory_type type, mp_pool **out)
+static mp_status acquire(const char *name, mp_memory_type type, mp__pool **out)
 {
     const char *dflt = type == MP_MEMORY_GPU ? DEFAULT_GPU : DEFAULT_CPU;
     if (!name)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is NULL");
     for (int attempt = 0; attempt < 2; attempt++) {
         pthread_rwlock_rdlock(&reg_lock);
-        mp_pool *p = find(name);
+        mp__pool *p = find(name);
         if (p && p->type == type) {
             *out = p;
             return MP_OK;
@@ -162,10 +121,10 @@ static mp_status get(const char *name, mp_memory_type type, mp_pool **out_pool)
 {
     if (!out_pool)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_pool is NULL");
-    mp_pool *p;
+    mp__pool *p;
     mp_status s = acquire(name, type, &p);
     if (s == MP_OK) {
-        *out_pool = p;
+        *out_pool = p->handle;
         pthread_rwlock_unlock(&reg_lock);
     }
     return s;
@@ -179,11 +138,12 @@ mp_status mp_registry_find(const char *name, mp_pool **out_pool)
     if (!name || !out_pool)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s is NULL", name ? "out_pool" : "pool name");
     pthread_rwlock_rdlock(&reg_lock);
-    mp_pool *p = find(name);
+    mp__pool *p = find(name);
+    mp_pool *h = p ? p->handle : NULL;
     pthread_rwlock_unlock(&reg_lock);
-    if (!p)
+    if (!h)
         return mp__fail(MP_ERR_NOT_FOUND, "no pool named '%s'", name);
-    *out_pool = p;
+    *out_pool = h;
     return MP_OK;
 }
 
@@ -191,18 +151,25 @@ mp_status mp_registry_destroy(const char *name)
 {
     if (!name)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is NULL");
-    mp_pool *victim = NULL;
+    mp__pool *victim = NULL;
+    mp_status s = MP_OK;
     pthread_rwlock_wrlock(&reg_lock);
     for (size_t i = 0; i < nentries; i++) {
         if (strcmp(entries[i].pool->name, name) == 0) {
             victim = entries[i].pool;
-            entries[i] = entries[--nentries];
+            if ((s = mp__hooks_idle(victim, "mp_registry_destroy")) == MP_OK)
+                entries[i] = entries[--nentries];
             break;
         }
     }
     pthread_rwlock_unlock(&reg_lock);
     if (!victim)
         return mp__fail(MP_ERR_NOT_FOUND, "no pool named '%s'", name);
+    if (s != MP_OK)
+        return s;
+    /* Unlinked: no new helper call finds it; wait out those in flight. */
+    while (atomic_load_explicit(&victim->helper_calls, memory_order_acquire) > 0)
+        sched_yield();
     mp__pool_free(victim);
     return MP_OK;
 }
@@ -211,7 +178,7 @@ mp_status mp_registry_reset_all(void)
 {
     pthread_rwlock_rdlock(&reg_lock);
     for (size_t i = 0; i < nentries; i++)
-        mp_pool_reset(entries[i].pool);
+        mp_pool_reset(entries[i].pool->handle);
     pthread_rwlock_unlock(&reg_lock);
     return MP_OK;
 }
@@ -220,13 +187,13 @@ mp_status mp_registry_reset_all(void)
 
 static int by_name(const void *a, const void *b)
 {
-    return strcmp((*(mp_pool *const *)a)->name, (*(mp_pool *const *)b)->name);
+    return strcmp((*(mp__pool *const *)a)->name, (*(mp__pool *const *)b)->name);
 }
 
 /* The registered pools sorted by name; caller holds the read lock. */
-static mp_pool **sorted(void)
+static mp__pool **sorted(void)
 {
-    mp_pool **v = malloc((nentries + 1) * sizeof *v);
+    mp__pool **v = malloc((nentries + 1) * sizeof *v);
     if (v) {
         for (size_t i = 0; i < nentries; i++)
             v[i] = entries[i].pool;
@@ -269,7 +236,7 @@ static mp_status listing(char **out, bool json)
     text t = {0};
     append(&t, json ? "{" : "");
     pthread_rwlock_rdlock(&reg_lock);
-    mp_pool **v = sorted();
+    mp__pool **v = sorted();
     for (size_t i = 0; v && i < nentries; i++) {
         if (!json) {
             append(&t, v[i]->name);
@@ -277,7 +244,7 @@ static mp_status listing(char **out, bool json)
             continue;
         }
         char *one = NULL;
-        if (mp_pool_stats_json(v[i], &one) != MP_OK) {
+        if (mp_pool_stats_json(v[i]->handle, &one) != MP_OK) {
             free(t.s);
             t.s = NULL;
             break;
@@ -307,28 +274,42 @@ mp_status mp_registry_stats_json(char **out_json) { return listing(out_json, tru
 
 /* ---- global helpers --------------------------------------------------- */
 
+/* The pool named (default: the type's default pool), counted in its
+ * helper_calls: mp_registry_destroy waits for helper_done. */
+static mp_status helper_begin(const char *name, mp_memory_type type, mp__pool **out)
+{
+    mp_status s = acquire(name ? name : type == MP_MEMORY_GPU ? DEFAULT_GPU : DEFAULT_CPU, type, out);
+    if (s != MP_OK)
+        return s;
+    atomic_fetch_add_explicit(&(*out)->helper_calls, 1, memory_order_relaxed);
+    pthread_rwlock_unlock(&reg_lock);
+    return MP_OK;
+}
+
+static void helper_done(mp__pool *p) { atomic_fetch_sub_explicit(&p->helper_calls, 1, memory_order_release); }
+
 static mp_status helper_alloc(const char *name, mp_memory_type type, size_t size, void **out_ptr)
 {
     if (!out_ptr)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_ptr is NULL");
     *out_ptr = NULL;
-    mp_pool *p;
-    mp_status s = acquire(name ? name : type == MP_MEMORY_GPU ? DEFAULT_GPU : DEFAULT_CPU, type, &p);
+    mp__pool *p;
+    mp_status s = helper_begin(name, type, &p);
     if (s != MP_OK)
         return s;
-    s = mp_pool_allocate(p, size, out_ptr);
-    pthread_rwlock_unlock(&reg_lock);
+    s = mp_pool_allocate(p->handle, size, out_ptr);
+    helper_done(p);
     return s;
 }
 
 static mp_status helper_free(const char *name, mp_memory_type type, void *ptr)
 {
-    mp_pool *p;
-    mp_status s = acquire(name ? name : type == MP_MEMORY_GPU ? DEFAULT_GPU : DEFAULT_CPU, type, &p);
+    mp__pool *p;
+    mp_status s = helper_begin(name, type, &p);
     if (s != MP_OK)
         return s;
-    s = mp_pool_deallocate(p, ptr);
-    pthread_rwlock_unlock(&reg_lock);
+    s = mp_pool_deallocate(p->handle, ptr);
+    helper_done(p);
     return s;
 }
 

@@ -2,33 +2,37 @@
  * sends each request to a pool by size range, e.g. small sizes to fixed
  * pools and the rest to a variable one. Ranges are kept sorted by their
  * upper end; a request goes to the first range that holds it. A free finds
- * the pool whose chunks hold the pointer. Configure the ranges before the
- * router is shared; allocate and free are as thread-safe as its pools. */
+ * the pool whose chunks hold the pointer (owners.c). A router lives in a
+ * handle slot (handle.h), so a destroyed or garbage router handle is
+ * refused; a range whose pool was destroyed answers the pool's "stale
+ * handle" error. Configure the ranges before the router is shared;
+ * allocate and free are as thread-safe as its pools. */
 #include "pool.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#define ROUTER_MAGIC 0x6d70726f75746572ull /* "mprouter" */
 
 typedef struct range {
     size_t max_size;
     mp_pool *pool;
 } range;
 
-struct mp_router {
-    uint64_t magic;
+typedef struct router_state {
+    mp__slot slot; /* first: the handle's slot head */
+    mp_router *handle;
     range *ranges;
     size_t n, cap;
     char name[MP_NAME_MAX + 1];
-};
+} router_state;
 
-static mp_status check_router(const mp_router *r)
+_Static_assert(sizeof(router_state) <= MP__SLOT_SIZE, "a router fits its handle slot");
+
+static mp_status get_router(const mp_router *handle, router_state **out)
 {
+    router_state *r = (router_state *)(void *)mp__slot_of(handle, MP__SLOT_ROUTER);
     if (!r)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "router is NULL");
-    if (r->magic != ROUTER_MAGIC)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%p is not a live mempool router", (const void *)r);
+        return mp__slot_refuse(handle, MP__SLOT_ROUTER);
+    *out = r;
     return MP_OK;
 }
 
@@ -37,33 +41,36 @@ mp_status mp_router_create(const char *name, mp_router **out_router)
     if (!out_router)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_router is NULL");
     mp_status s = mp__check_name(name);
-    if (s != MP_OK)
+    mp__slot *slot;
+    void *h;
+    if (s != MP_OK || (s = mp__slot_take(&slot, &h)) != MP_OK)
         return s;
-    mp_router *r = calloc(1, sizeof *r);
-    if (!r)
-        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no memory for router '%s'", name);
-    r->magic = ROUTER_MAGIC;
+    router_state *r = (router_state *)(void *)slot;
     strcpy(r->name, name);
-    *out_router = r;
+    r->handle = h;
+    mp__slot_publish(slot, MP__SLOT_ROUTER);
+    *out_router = r->handle;
     return MP_OK;
 }
 
-mp_status mp_router_destroy(mp_router *router)
+mp_status mp_router_destroy(mp_router *handle)
 {
-    mp_status s = check_router(router);
+    router_state *r;
+    mp_status s = get_router(handle, &r);
     if (s != MP_OK)
         return s;
-    router->magic = 0;
-    free(router->ranges);
-    free(router);
+    mp__slot_revoke(&r->slot);
+    free(r->ranges);
+    mp__slot_give_back(&r->slot);
     return MP_OK;
 }
 
-mp_status mp_router_add(mp_router *router, size_t max_size, mp_pool *pool)
+mp_status mp_router_add(mp_router *handle, size_t max_size, mp_pool *pool)
 {
-    mp_status s = check_router(router);
-    if (s == MP_OK)
-        s = mp__pool_check_handle(pool);
+    router_state *router;
+    mp_status s = get_router(handle, &router);
+    if (s == MP_OK && !mp__pool_of(pool))
+        s = mp__slot_refuse(pool, MP__SLOT_POOL);
     if (s != MP_OK)
         return s;
     if (max_size == 0 || (router->n && max_size <= router->ranges[router->n - 1].max_size))
@@ -77,7 +84,7 @@ mp_status mp_router_add(mp_router *router, size_t max_size, mp_pool *pool)
     return MP_OK;
 }
 
-static mp_pool *pool_for(const mp_router *r, size_t size)
+static mp_pool *pool_for(const router_state *r, size_t size)
 {
     for (size_t i = 0; i < r->n; i++)
         if (size <= r->ranges[i].max_size)
@@ -85,9 +92,10 @@ static mp_pool *pool_for(const mp_router *r, size_t size)
     return NULL;
 }
 
-mp_status mp_router_pool_for(const mp_router *router, size_t size, mp_pool **out_pool)
+mp_status mp_router_pool_for(const mp_router *handle, size_t size, mp_pool **out_pool)
 {
-    mp_status s = check_router(router);
+    router_state *router;
+    mp_status s = get_router(handle, &router);
     if (s != MP_OK)
         return s;
     if (!out_pool)
@@ -97,9 +105,10 @@ mp_status mp_router_pool_for(const mp_router *router, size_t size, mp_pool **out
     return MP_OK;
 }
 
-mp_status mp_router_allocate(mp_router *router, size_t size, void **out_ptr)
+mp_status mp_router_allocate(mp_router *handle, size_t size, void **out_ptr)
 {
-    mp_status s = check_router(router);
+    router_state *router;
+    mp_status s = get_router(handle, &router);
     if (s != MP_OK)
         return s;
     if (!out_ptr)
@@ -111,20 +120,17 @@ mp_status mp_router_allocate(mp_router *router, size_t size, void **out_ptr)
     return mp_pool_allocate(p, size, out_ptr);
 }
 
-mp_status mp_router_deallocate(mp_router *router, void *ptr)
+mp_status mp_router_deallocate(mp_router *handle, void *ptr)
 {
-    mp_status s = check_router(router);
+    router_state *router;
+    mp_status s = get_router(handle, &router);
     if (s != MP_OK)
         return s;
     if (!ptr)
         return mp__fail(MP_ERR_INVALID_POINTER, "router '%s': ptr is NULL", router->name);
-    for (size_t i = 0; i < router->n; i++) {
-        mp_pool *p = router->ranges[i].pool;
-        mp__lock_acquire(&p->lock);
-        bool inside = mp__pool_find_chunk(p, mp__addr(ptr)) != NULL;
-        mp__lock_release(&p->lock);
-        if (inside)
-            return mp_pool_deallocate(p, ptr);
-    }
+    mp_pool *owner = mp__owners_find(mp__addr(ptr), NULL, 0);
+    for (size_t i = 0; owner && i < router->n; i++)
+        if (router->ranges[i].pool == owner)
+            return mp_pool_deallocate(owner, ptr);
     return mp__fail(MP_ERR_INVALID_POINTER, "router '%s': %p lies in none of its pools", router->name, ptr);
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void snapshot(mp_pool *pool, mp_stats *st)
+static void snapshot(mp__pool *pool, mp_stats *st)
 {
     size_t free_bytes = 0, largest = 0, live = 0;
     for (int i = 0; i < MP__ARENAS; i++) {
@@ -44,12 +44,12 @@ static void snapshot(mp_pool *pool, mp_stats *st)
     };
 }
 
-static mp_status locked_snapshot(const mp_pool *pool, mp_stats *st)
+static mp_status locked_snapshot(const mp_pool *handle, mp_stats *st)
 {
-    mp_status s = mp__pool_check_handle(pool);
+    mp__pool *p;
+    mp_status s = mp__pool_get(handle, &p);
     if (s != MP_OK)
         return s;
-    mp_pool *p = (mp_pool *)pool;
     if (p->lf)
         mp__lf_enter();
     mp__lock_acquire(&p->lock);
@@ -67,9 +67,10 @@ mp_status mp_pool_get_stats(const mp_pool *pool, mp_stats *out_stats)
     return s == MP_OK ? mp__struct_out(out_stats, &st, MP__STATS_SIZE_1_0, sizeof st, "out_stats") : s;
 }
 
-mp_status mp_pool_reset_stats(mp_pool *pool)
+mp_status mp_pool_reset_stats(mp_pool *handle)
 {
-    mp_status s = mp__pool_check_handle(pool);
+    mp__pool *pool;
+    mp_status s = mp__pool_get(handle, &pool);
     if (s != MP_OK)
         return s;
     mp__lock_acquire(&pool->lock);
@@ -80,9 +81,10 @@ mp_status mp_pool_reset_stats(mp_pool *pool)
     return MP_OK;
 }
 
-mp_status mp_pool_set_tracking(mp_pool *pool, bool enabled)
+mp_status mp_pool_set_tracking(mp_pool *handle, bool enabled)
 {
-    mp_status s = mp__pool_check_handle(pool);
+    mp__pool *pool;
+    mp_status s = mp__pool_get(handle, &pool);
     if (s != MP_OK)
         return s;
     if (enabled && pool->lf)
@@ -101,9 +103,10 @@ mp_status mp_pool_set_tracking(mp_pool *pool, bool enabled)
     return s;
 }
 
-mp_status mp_pool_get_tracking(const mp_pool *pool, bool *out_enabled)
+mp_status mp_pool_get_tracking(const mp_pool *handle, bool *out_enabled)
 {
-    mp_status s = mp__pool_check_handle(pool);
+    mp__pool *pool;
+    mp_status s = mp__pool_get(handle, &pool);
     if (s != MP_OK)
         return s;
     if (!out_enabled)
@@ -114,7 +117,7 @@ mp_status mp_pool_get_tracking(const mp_pool *pool, bool *out_enabled)
 
 mp_status mp_pool_has_leaks(const mp_pool *pool, bool *out_leaks)
 {
-    if (!out_leaks && mp__pool_check_handle(pool) == MP_OK)
+    if (!out_leaks && mp__pool_of(pool))
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_leaks is NULL");
     mp_stats st;
     mp_status s = locked_snapshot(pool, &st);
@@ -147,9 +150,10 @@ static int by_sequence(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-mp_status mp_pool_get_allocations(const mp_pool *pool, mp_allocation_info *out, size_t capacity, size_t *out_count)
+mp_status mp_pool_get_allocations(const mp_pool *handle, mp_allocation_info *out, size_t capacity, size_t *out_count)
 {
-    mp_status s = mp__pool_check_handle(pool);
+    mp__pool *p;
+    mp_status s = mp__pool_get(handle, &p);
     if (s != MP_OK)
         return s;
     if (!out_count)
@@ -160,7 +164,6 @@ mp_status mp_pool_get_allocations(const mp_pool *pool, mp_allocation_info *out, 
     if (out && (stride < MP__ALLOCINFO_SIZE_1_0 || stride > 4096))
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out->struct_size is %zu; set it to sizeof(mp_allocation_info)", stride);
 
-    mp_pool *p = (mp_pool *)pool;
     mp__lock_acquire(&p->lock);
     collect c = {NULL, 0, p->counters.tracked_live, p->debug ? mp__debug_front(p->debug) : 0, &p->pending};
     if (c.cap && !(c.recs = malloc(c.cap * sizeof *c.recs))) {
@@ -189,7 +192,7 @@ mp_status mp_pool_get_allocations(const mp_pool *pool, mp_allocation_info *out, 
 
 /* ---- text and JSON ---------------------------------------------------- */
 
-static const char *sync_name(const mp_pool *p)
+static const char *sync_name(const mp__pool *p)
 {
     if (!p->cfg.thread_safe)
         return "none";
@@ -216,7 +219,7 @@ void mp__json_name(char *dst, const char *name)
 
 typedef unsigned long long ull;
 
-static int format_text(char **out, const mp_pool *p, const mp_stats *st, const char *ratio)
+static int format_text(char **out, const mp__pool *p, const mp_stats *st, const char *ratio)
 {
     return asprintf(out,
                     "pool '%s': %s, %s-size, %s memory, sync %s, tracking %s%s\n"
@@ -231,7 +234,7 @@ static int format_text(char **out, const mp_pool *p, const mp_stats *st, const c
                     (ull)st->reserved_bytes, (ull)st->chunk_count, ratio);
 }
 
-static int format_json(char **out, const mp_pool *p, const mp_stats *st, const char *ratio)
+static int format_json(char **out, const mp__pool *p, const mp_stats *st, const char *ratio)
 {
     char name[2 * MP_NAME_MAX + 1];
     mp__json_name(name, p->name);
@@ -248,13 +251,14 @@ static int format_json(char **out, const mp_pool *p, const mp_stats *st, const c
                     (ull)st->failed_allocations, (ull)st->live_allocations);
 }
 
-static mp_status render(const mp_pool *pool, char **out, const char *out_name,
-                        int (*format)(char **, const mp_pool *, const mp_stats *, const char *))
+static mp_status render(const mp_pool *handle, char **out, const char *out_name,
+                        int (*format)(char **, const mp__pool *, const mp_stats *, const char *))
 {
-    if (!out && mp__pool_check_handle(pool) == MP_OK)
+    mp__pool *pool = mp__pool_of(handle);
+    if (!out && pool)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s is NULL", out_name);
     mp_stats st;
-    mp_status s = locked_snapshot(pool, &st);
+    mp_status s = locked_snapshot(handle, &st);
     if (s != MP_OK)
         return s;
     char ratio[32];

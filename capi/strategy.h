@@ -7,6 +7,8 @@
 
 #include "backend.h"
 
+#include <stdlib.h>
+
 /* What the pool remembers about a live block. */
 typedef struct mp__blockinfo {
     size_t requested; /* the caller's size (debug layouts need it) */
@@ -23,9 +25,9 @@ typedef struct mp__chunk {
     mp__extent extent;
     struct mp__arena *arena;
     void *sdata; /* the strategy's per-chunk state */
-    /* The state map, where the strategy keeps one (fixed: always; TLSF:
-     * when params.state_map): one byte per grain bytes of the chunk, read by
-     * the lock-free layer (tcache.h) without the pool lock. */
+    /* The state map, when params.state_map (fixed pools: always): one byte
+     * per grain bytes of the chunk, owned by the pool (pool.c), kept by the
+     * strategy, read by the lock-free layer (tcache.h) without the lock. */
     uint8_t *smap;
     size_t grain;
     uint64_t magic; /* ceil(2^64 / grain) when grain < 2^32, else 0 */
@@ -41,6 +43,27 @@ typedef struct mp__chunk {
 #define MP__ST_CACHED 0x80
 
 static inline bool mp__st_live(unsigned s) { return s - 1u < MP__ST_LIVE; }
+
+/* A state map of n bytes, zeroed, with a hidden link before byte 0 (which
+ * no reader of the map ever reads), so that a retired map can wait in a
+ * list (tcache.c) without an allocation. */
+typedef struct mp__map_link {
+    struct mp__map_link *next;
+} mp__map_link;
+
+static inline uint8_t *mp__smap_new(size_t n)
+{
+    mp__map_link *l = calloc(1, sizeof *l + n);
+    return l ? (uint8_t *)(l + 1) : NULL;
+}
+
+static inline mp__map_link *mp__smap_link(uint8_t *map) { return (mp__map_link *)(void *)map - 1; }
+
+static inline void mp__smap_free(uint8_t *map)
+{
+    if (map)
+        free(mp__smap_link(map));
+}
 
 static inline uint64_t mp__magic(size_t d) { return d < ((size_t)1 << 32) ? UINT64_MAX / d + 1 : 0; }
 
@@ -64,7 +87,7 @@ typedef struct mp__strategy_params {
     size_t unit;     /* every block starts and ends at a multiple of unit */
     size_t stride;   /* fixed-size: bytes per block, a multiple of unit */
     bool keep_info;  /* remember requested size and sequence per block */
-    bool state_map;  /* keep chunk->smap (fixed keeps one anyway) */
+    bool state_map;  /* chunks have a state map (fixed pools always do) */
 } mp__strategy_params;
 
 typedef struct mp__usage {
@@ -80,6 +103,8 @@ typedef struct mp__strategy {
     bool uniform; /* every free block serves every request: no fragmentation */
     void *(*create)(const mp__strategy_params *params);
     void (*destroy)(void *st);
+    /* The bytes one state byte covers: every block starts on a multiple. */
+    size_t (*grain)(const mp__strategy_params *params);
     /* Smallest chunk that can serve a request of size bytes. */
     size_t (*chunk_size_for)(void *st, size_t size);
     mp_status (*attach)(void *st, mp__chunk *chunk);

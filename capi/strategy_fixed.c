@@ -6,7 +6,7 @@
  * so attaching a chunk and resetting cost O(chunks), not O(blocks).
  *
  * Bookkeeping lives outside the chunks: a state byte per block, which is
- * the chunk's state map (strategy.h: 0 free, 1 live, MP__ST_LIVE live and
+ * the chunk's state map (the pool's; pool.c) (strategy.h: 0 free, 1 live, MP__ST_LIVE live and
  * kept off the thread caches, MP__ST_CACHED | 1 held by a thread cache)
  * and, when asked for, an mp__blockinfo per block. That is what makes a
  * foreign, interior or double-freed pointer detectable in O(1) and keeps
@@ -61,7 +61,6 @@ static void *fixed_create(const mp__strategy_params *params)
 
 static void fchunk_free(fchunk *fc)
 {
-    free(fc->state);
     free(fc->info);
     free(fc);
 }
@@ -75,6 +74,8 @@ static void fixed_destroy(void *st)
     free(f->stack);
     free(f);
 }
+
+static size_t fixed_grain(const mp__strategy_params *params) { return params->stride; }
 
 static size_t fixed_chunk_size_for(void *st, size_t size)
 {
@@ -91,8 +92,8 @@ static mp_status fixed_attach(void *st, mp__chunk *chunk)
         goto oom;
     fc->chunk = chunk;
     fc->nblocks = n;
-    fc->state = calloc(n + 1, 1); /* + 1: a stride-aligned offset in the tail reads 0 */
-    if (!fc->state || (f->keep_info && !(fc->info = calloc(n, sizeof *fc->info))))
+    fc->state = chunk->smap; /* n + 1 bytes: a stride-aligned offset in the tail reads 0 */
+    if (f->keep_info && !(fc->info = calloc(n, sizeof *fc->info)))
         goto oom;
     bool ok1, ok2 = false;
     f->stack = mp__grow(f->stack, &f->stack_cap, f->total_blocks + n, sizeof *f->stack, &ok1);
@@ -103,9 +104,6 @@ static mp_status fixed_attach(void *st, mp__chunk *chunk)
     f->chunks[f->nchunks++] = fc;
     f->total_blocks += n;
     chunk->sdata = fc;
-    chunk->smap = fc->state;
-    chunk->grain = f->stride;
-    chunk->magic = f->magic;
     return MP_OK;
 oom:
     if (fc)
@@ -302,6 +300,7 @@ const mp__strategy mp__strategy_fixed = {
     .uniform = true,
     .create = fixed_create,
     .destroy = fixed_destroy,
+    .grain = fixed_grain,
     .chunk_size_for = fixed_chunk_size_for,
     .attach = fixed_attach,
     .idle = fixed_idle,

@@ -17,8 +17,8 @@
  * chunk->sdata points at the chunk's first block (the paths that move a
  * block boundary keep it current), which stands for the chunk.
  *
- * With params.state_map each chunk also keeps a state map, one byte per
- * unit (strategy.h): MP__ST_LIVE at the start of a block this file handed
+ * With params.state_map each chunk also has a state map (the pool's), one
+ * byte per unit (strategy.h): MP__ST_LIVE at the start of a block this file handed
  * out, a class code once the lock-free layer owns it; 0 elsewhere. A block
  * whose byte says "held by a thread cache" is not live to release/lookup.
  *
@@ -65,7 +65,6 @@ typedef struct desc_slab {
 
 typedef struct tlsf {
     size_t unit;
-    bool state_map;
     unsigned unit_log2;
     uint64_t fl_bitmap;
     uint32_t sl_bitmap[FL_COUNT];
@@ -183,7 +182,6 @@ static void *tlsf_create(const mp__strategy_params *params)
     if (t) {
         t->unit = params->unit;
         t->unit_log2 = mp__fls(params->unit);
-        t->state_map = params->state_map;
     }
     return t;
 }
@@ -200,6 +198,8 @@ static void tlsf_destroy(void *st)
     free(t->chunks);
     free(t);
 }
+
+static size_t tlsf_grain(const mp__strategy_params *params) { return params->unit; }
 
 static size_t tlsf_chunk_size_for(void *st, size_t size)
 {
@@ -218,16 +218,12 @@ static mp_status tlsf_attach(void *st, mp__chunk *chunk)
     size_t size = chunk->size & ~(t->unit - 1);
     tblock *b = NULL;
     bool ok = false;
-    if (t->state_map && !(chunk->smap = calloc((chunk->size >> t->unit_log2) + 1, 1)))
-        goto oom;
     b = desc_get(t);
     if (b && size > 0)
         t->chunks = mp__grow(t->chunks, &t->chunks_cap, t->nchunks + 1, sizeof *t->chunks, &ok);
     if (!ok)
         goto oom;
     t->chunks[t->nchunks++] = chunk;
-    chunk->grain = t->unit;
-    chunk->magic = mp__magic(t->unit);
     b->addr = chunk->base;
     b->size = size;
     b->chunk = chunk;
@@ -238,8 +234,6 @@ static mp_status tlsf_attach(void *st, mp__chunk *chunk)
 oom:
     if (b)
         desc_put(t, b);
-    free(chunk->smap);
-    chunk->smap = NULL;
     return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the bookkeeping of a %zu-byte chunk", chunk->size);
 }
 
@@ -272,8 +266,6 @@ static void tlsf_detach(void *st, mp__chunk *chunk)
     remove_free(t, b);
     t->free_bytes -= b->size;
     desc_put(t, b);
-    free(chunk->smap);
-    chunk->smap = NULL;
     for (size_t i = 0; i < t->nchunks; i++) {
         if (t->chunks[i] == chunk) {
             t->chunks[i] = t->chunks[--t->nchunks];
@@ -516,6 +508,7 @@ const mp__strategy mp__strategy_tlsf = {
     .uniform = false,
     .create = tlsf_create,
     .destroy = tlsf_destroy,
+    .grain = tlsf_grain,
     .chunk_size_for = tlsf_chunk_size_for,
     .attach = tlsf_attach,
     .idle = tlsf_idle,

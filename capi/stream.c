@@ -14,7 +14,7 @@
 
 #include <stdlib.h>
 
-mp_status mp__stream_defer(mp_pool *pool, mp__chunk *chunk, uintptr_t block, void *stream)
+mp_status mp__stream_defer(mp__pool *pool, mp__chunk *chunk, uintptr_t block, void *stream)
 {
     mp__stream_queue *s = &pool->pending;
     if (s->count == s->cap) {
@@ -40,7 +40,7 @@ mp_status mp__stream_defer(mp_pool *pool, mp__chunk *chunk, uintptr_t block, voi
     return MP_OK;
 }
 
-void mp__stream_poll(mp_pool *pool, bool all)
+void mp__stream_poll(mp__pool *pool, bool all)
 {
     mp__stream_queue *s = &pool->pending;
     while (s->count) {

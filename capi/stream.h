@@ -19,12 +19,11 @@ typedef struct mp__stream_queue {
     mp__ptrmap index; /* block -> 1, to refuse a second free of a waiting block */
 } mp__stream_queue;
 
-struct mp_pool;
 /* Queues block (live in chunk) behind an event on stream. Caller holds the lock. */
-mp_status mp__stream_defer(struct mp_pool *pool, mp__chunk *chunk, uintptr_t block, void *stream);
+mp_status mp__stream_defer(mp__pool *pool, mp__chunk *chunk, uintptr_t block, void *stream);
 /* Returns completed blocks to the strategy: the oldest only, or all that
  * have completed. Caller holds the lock. */
-void mp__stream_poll(struct mp_pool *pool, bool all);
+void mp__stream_poll(mp__pool *pool, bool all);
 /* Whether block waits in the queue. */
 static inline bool mp__stream_waiting(const mp__stream_queue *s, uintptr_t block)
 {

@@ -7,16 +7,6 @@
 
 #include <sched.h>
 
-mp_status mp__lock_init(mp__lock *lock, bool thread_safe, mp_sync_type type)
-{
-    (void)type;
-    lock->enabled = thread_safe;
-    atomic_init(&lock->held, 0);
-    return MP_OK;
-}
-
-void mp__lock_fini(mp__lock *lock) { (void)lock; }
-
 static inline void cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

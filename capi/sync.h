@@ -18,8 +18,13 @@ typedef struct mp__lock {
     atomic_int held;
 } mp__lock;
 
-mp_status mp__lock_init(mp__lock *lock, bool thread_safe, mp_sync_type type);
-void mp__lock_fini(mp__lock *lock);
+/* thread_safe false: acquire and release do nothing. */
+static inline void mp__lock_init(mp__lock *lock, bool thread_safe)
+{
+    lock->enabled = thread_safe;
+    atomic_init(&lock->held, 0);
+}
+
 void mp__lock_wait(mp__lock *lock);
 
 static inline void mp__lock_acquire(mp__lock *lock)

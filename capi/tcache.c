@@ -16,12 +16,30 @@
  * next field of a magazine that was popped meanwhile; it is atomic and the
  * memory stays valid.
  *
- * Life cycle. A thread's caches are freed by a pthread key destructor when
- * it exits, their blocks handed back to the strategy. A pool's caches are
- * listed under one process-wide mutex (mp__lf_enter), taken before any pool
- * lock. Reset empties every thread's cache of the pool (the caller promises
- * no concurrent use, as for any reset); destroy orphans them (pool = NULL)
- * and each owner frees its orphans on its next slow path or at exit.
+ * Life cycle. When a thread exits, a pthread key destructor hands its
+ * caches' blocks back to the strategy and frees the caches for the next
+ * thread. A pool's caches are listed under one process-wide mutex
+ * (mp__lf_enter), taken before any pool lock. Reset empties every thread's
+ * cache of the pool (the caller promises no concurrent use, as for any
+ * reset); destroy frees them all, and each thread forgets its entry for
+ * the pool (its uid is gone from the live list) on its next attach or exit.
+ *
+ * Reclamation. The fast paths read a cache's hot chunk (its geometry is
+ * copied into the cache; its state map is not) and the slow path searches
+ * the current span table, all with no lock, while a trim on another thread
+ * may drop a chunk. So a dropped chunk's map and a replaced table are not
+ * freed at once but wait in the pool's limbo lists, and each cache
+ * publishes what it may be reading (hazard pointers, as Michael 2004):
+ *  - haz: the table its owner is searching, set before the search and
+ *    checked against the current table (the store-load pattern, with
+ *    sequentially consistent fences on both sides), cleared after it;
+ *  - pub.hot_state: the map of its hot chunk, for as long as it is hot
+ *    (an idle thread's cache keeps one map; exit clears it).
+ * After every new table (pool locked), limbo entries that no cache names
+ * are freed: a map waits while a hot_state names it, or while any cache
+ * searches a replaced table; a table while a haz names it. So limbo holds
+ * at most one map per cache and the tables being searched, and a grow/trim
+ * cycle leaks nothing. The inline fast path pays nothing for this.
  *
  * Stats and mp_pool_check count cached blocks as free to the user; the
  * counts are exact when no other thread is inside the pool. */
@@ -110,7 +128,7 @@ static bool mag_get(mp__lf *lf, uint32_t *out)
 
 /* ---- to and from the strategy (pool locked) ----------------------------- */
 
-static void to_strategy(mp_pool *pool, mp__tentry e, unsigned c)
+static void to_strategy(mp__pool *pool, mp__tentry e, unsigned c)
 {
     mp__chunk *ch = mp__pool_find_chunk(pool, (uintptr_t)e.p);
     mp__blockinfo info;
@@ -135,7 +153,7 @@ static inline void bin_set(const mp__lf *lf, mp__tbin *b, unsigned c, uint32_t n
     __atomic_store_n(&b->top, bin_base(lf, b, c) + n, __ATOMIC_RELAXED);
 }
 
-static void bin_to_strategy(mp_pool *pool, mp__tbin *b, unsigned c)
+static void bin_to_strategy(mp__pool *pool, mp__tbin *b, unsigned c)
 {
     const mp__tentry *e = bin_base(pool->lf, b, c);
     for (uint32_t j = 0, n = bin_count(pool->lf, b, c); j < n; j++)
@@ -143,13 +161,13 @@ static void bin_to_strategy(mp_pool *pool, mp__tbin *b, unsigned c)
     bin_set(pool->lf, b, c, 0);
 }
 
-static void cache_to_strategy(mp_pool *pool, mp__tcache *tc)
+static void cache_to_strategy(mp__pool *pool, mp__tcache *tc)
 {
     for (unsigned c = 1; c <= tc->pub.nbins; c++)
         bin_to_strategy(pool, &tc->bins[c - 1], c);
 }
 
-static uint32_t refill(mp_pool *pool, mp__tcache *tc, unsigned c)
+static uint32_t refill(mp__pool *pool, mp__tcache *tc, unsigned c)
 {
     mp__lf *lf = pool->lf;
     mp__tbin *b = &tc->bins[c - 1];
@@ -187,7 +205,7 @@ static uint32_t refill(mp_pool *pool, mp__tcache *tc, unsigned c)
     return n;
 }
 
-static void spill(mp_pool *pool, mp__tcache *tc, unsigned c)
+static void spill(mp__pool *pool, mp__tcache *tc, unsigned c)
 {
     mp__lf *lf = pool->lf;
     mp__tbin *b = &tc->bins[c - 1];
@@ -213,10 +231,33 @@ static void spill(mp_pool *pool, mp__tcache *tc, unsigned c)
 
 /* ---- spans -------------------------------------------------------------- */
 
-static bool find_span(mp__tcache *tc, const mp__spantab *tab, uintptr_t a)
+static bool search_span(mp__tcache *tc, const mp__spantab *tab, uint64_t gen, uintptr_t a);
+
+/* The current table, named by tc's hazard, and its generation. */
+static const mp__spantab *hazard_current(mp__tcache *tc, uint64_t *gen)
 {
-    if (!tab)
-        return false;
+    mp__lf *lf = tc->lf;
+    const mp__spantab *tab;
+    do {
+        *gen = atomic_load_explicit(&lf->gen, memory_order_acquire);
+        tab = atomic_load_explicit(&lf->tab, memory_order_acquire);
+        atomic_store_explicit(&tc->haz, tab, memory_order_seq_cst);
+    } while (atomic_load_explicit(&lf->tab, memory_order_seq_cst) != tab);
+    return tab;
+}
+
+/* Makes the span holding a (from the current table) tc's hot chunk. */
+static bool find_span(mp__tcache *tc, uintptr_t a)
+{
+    uint64_t gen;
+    const mp__spantab *tab = hazard_current(tc, &gen);
+    bool found = tab && search_span(tc, tab, gen, a);
+    atomic_store_explicit(&tc->haz, NULL, memory_order_release); /* hot_state pins the map now */
+    return found;
+}
+
+static bool search_span(mp__tcache *tc, const mp__spantab *tab, uint64_t gen, uintptr_t a)
+{
     size_t lo = 0, hi = tab->n;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
@@ -228,12 +269,12 @@ static bool find_span(mp__tcache *tc, const mp__spantab *tab, uintptr_t a)
     if (lo == 0 || a - tab->s[lo - 1].base >= tab->s[lo - 1].size)
         return false;
     tc->hot = tab->s[lo - 1];
-    tc->tab = tab;
+    tc->gen = gen;
     /* The inline free checks the hot chunk itself when its grain is a
      * power of two; otherwise it calls, and the slow path divides. */
     bool inline_ok = !tc->lf->tooled && (tc->hot.shift || tc->hot.grain == 1);
     tc->pub.hot_base = tc->hot.base;
-    tc->pub.hot_state = tc->hot.smap;
+    __atomic_store_n(&tc->pub.hot_state, tc->hot.smap, __ATOMIC_RELEASE);
     tc->pub.hot_shift = tc->hot.shift;
     __atomic_store_n(&tc->pub.hot_grains, inline_ok ? tc->hot.size >> tc->hot.shift : 0, __ATOMIC_RELAXED);
     /* Against mp__lf_publish (the store-load pattern, fences on both sides):
@@ -254,13 +295,84 @@ static void spantab_free(mp__spantab *t)
     }
 }
 
-void mp__lf_publish(mp_pool *pool)
+static void free_limbo(mp__lf *lf)
+{
+    spantab_free(lf->limbo_tabs);
+    lf->limbo_tabs = NULL;
+    for (mp__map_link *m = lf->limbo_maps, *n; m; m = n) {
+        n = m->next;
+        free(m);
+    }
+    lf->limbo_maps = NULL;
+}
+
+static bool named(const void *const *v, size_t n, const void *p)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == p)
+            return true;
+    return false;
+}
+
+/* Frees what no cache names any more (see "Reclamation"). Pool locked,
+ * after a new table was published and the caches were told (fence). */
+static void reclaim(mp__lf *lf)
+{
+    enum { MOST = 256 };
+    const void *tabs[MOST], *maps[MOST];
+    size_t ntabs = 0, nmaps = 0;
+    bool searching_old = false;
+    const mp__spantab *cur = atomic_load_explicit(&lf->tab, memory_order_relaxed);
+    for (mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_acquire); tc; tc = tc->next) {
+        const mp__spantab *h = atomic_load_explicit(&tc->haz, memory_order_seq_cst); /* before hot_state */
+        const uint8_t *m = __atomic_load_n(&tc->pub.hot_state, __ATOMIC_ACQUIRE);
+        if ((h && ntabs == MOST) || (m && nmaps == MOST))
+            return; /* more hazards than we hold: free them at a later publish */
+        if (h) {
+            tabs[ntabs++] = h;
+            searching_old = searching_old || h != cur;
+        }
+        if (m)
+            maps[nmaps++] = m;
+    }
+    for (mp__spantab **pp = &lf->limbo_tabs; *pp;) {
+        mp__spantab *t = *pp;
+        if (named(tabs, ntabs, t)) {
+            pp = &t->retired;
+        } else {
+            *pp = t->retired;
+            free(t);
+        }
+    }
+    for (mp__map_link **pp = &lf->limbo_maps; *pp && !searching_old;) {
+        mp__map_link *m = *pp;
+        if (named(maps, nmaps, m + 1)) {
+            pp = &m->next;
+        } else {
+            *pp = m->next;
+            free(m);
+        }
+    }
+}
+
+void mp__lf_retire_map(mp__pool *pool, uint8_t *map)
+{
+    if (!map)
+        return;
+    mp__map_link *l = mp__smap_link(map);
+    l->next = pool->lf->limbo_maps;
+    pool->lf->limbo_maps = l;
+}
+
+void mp__lf_publish(mp__pool *pool)
 {
     mp__lf *lf = pool->lf;
     mp__spantab *old = atomic_load_explicit(&lf->tab, memory_order_relaxed);
+    /* Without a table every free takes the lock until the next publish. */
     mp__spantab *t = malloc(sizeof *t + pool->nchunks * sizeof(mp__span));
     if (t) {
         t->n = 0;
+        t->retired = NULL;
         for (size_t i = 0; i < pool->nchunks; i++) {
             const mp__chunk *c = pool->chunks[i];
             if (c->arena == &pool->arena[0] && c->smap) /* the other arenas take the lock */
@@ -268,22 +380,19 @@ void mp__lf_publish(mp_pool *pool)
                                           c->size < ((size_t)1 << 32) ? c->magic : 0,
                                           mp__is_pow2(c->grain) ? mp__fls(c->grain) : 0, c->smap};
         }
-        t->retired = old;
-    } else if (old) {
-        /* No table: every free takes the lock until the next publish, for
-         * the old one may name a released chunk. Keep it to free later. */
-        mp__spantab *end = old;
-        while (end->retired)
-            end = end->retired;
-        end->retired = lf->orphan_tabs;
-        lf->orphan_tabs = old;
+    }
+    if (old) {
+        old->retired = lf->limbo_tabs;
+        lf->limbo_tabs = old;
     }
     atomic_store_explicit(&lf->tab, t, memory_order_release);
+    atomic_fetch_add_explicit(&lf->gen, 1, memory_order_release);
     /* Every cache's inline free now calls, and its slow path refreshes
      * hot_* from the new table (find_span). */
     atomic_thread_fence(memory_order_seq_cst);
     for (mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_acquire); tc; tc = tc->next)
         __atomic_store_n(&tc->pub.hot_grains, 0, __ATOMIC_RELAXED);
+    reclaim(lf);
 }
 
 /* ---- threads ------------------------------------------------------------ */
@@ -300,9 +409,13 @@ static bool is_live(const mp__lf *lf, uint64_t uid) /* under tc_mutex */
  * tc_mutex; the pool is live. */
 static void release_cache(mp__lf *lf, mp__tcache *tc)
 {
-    mp_pool *pool = lf->pool;
+    mp__pool *pool = lf->pool;
     mp__lock_acquire(&pool->lock);
     cache_to_strategy(pool, tc);
+    /* Its owner is done with the hot chunk: the map is no hazard now. */
+    __atomic_store_n(&tc->pub.hot_grains, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&tc->pub.hot_state, NULL, __ATOMIC_RELEASE);
+    tc->gen = 0;
     mp__lock_release(&pool->lock);
     unsigned h = mp__tc_slot(mp__tc_owner(tc));
     if (atomic_load_explicit(&lf->slot[h], memory_order_relaxed) == tc)
@@ -334,7 +447,7 @@ static mp__tcache *own_cache(const mp__lf *lf)
     return NULL;
 }
 
-static mp__tcache *attach(mp_pool *pool)
+static mp__tcache *attach(mp__pool *pool)
 {
     mp__lf *lf = pool->lf;
     mp__tcache *tc = own_cache(lf);
@@ -374,7 +487,7 @@ static mp__tcache *attach(mp_pool *pool)
             tc->bins[c - 1] = (mp__tbin){e, e + lf->bin_cap[c]};
             e += lf->bin_cap[c];
         }
-        tc->pub = (mp_tcache){.pool = pool, .max_size = lf->tooled ? 0 : lf->max_cached,
+        tc->pub = (mp_tcache){.pool = pool->handle, .max_size = lf->tooled ? 0 : lf->max_cached,
                               .class_of = lf->fixed ? NULL : lf->cls_of, .class_shift = lf->shift,
                               .nbins = (uint32_t)nb, .magic = MP_TCACHE_MAGIC};
         tc->lf = lf;
@@ -386,7 +499,7 @@ static mp__tcache *attach(mp_pool *pool)
         _Atomic(mp__tcache *) *slot = &lf->slot[mp__tc_slot(id)];
         mp__tcache *held = atomic_load_explicit(slot, memory_order_relaxed);
         if (!held || !mp__tc_owner(held))
-            atomic_store_explicit(slot, tc, memory_order_relaxed);
+            atomic_store_explicit(slot, tc, memory_order_release); /* mp__tc_mine reads its set-up */
         mine[nmine++] = (mine_entry){lf, lf->uid, tc};
     }
     mp__lf_leave();
@@ -395,7 +508,7 @@ static mp__tcache *attach(mp_pool *pool)
 
 /* ---- pool hooks --------------------------------------------------------- */
 
-mp__lf *mp__lf_new(mp_pool *pool, bool fixed, size_t unit, size_t stride, bool tooled)
+mp__lf *mp__lf_new(mp__pool *pool, bool fixed, size_t unit, size_t stride, bool tooled)
 {
     mp__lf *lf = calloc(1, sizeof *lf);
     if (!lf)
@@ -461,7 +574,7 @@ mp__lf *mp__lf_new(mp_pool *pool, bool fixed, size_t unit, size_t stride, bool t
     return lf;
 }
 
-void mp__lf_free(mp_pool *pool)
+void mp__lf_free(mp__pool *pool)
 {
     mp__lf *lf = pool->lf;
     mp__lf_enter();
@@ -480,19 +593,24 @@ void mp__lf_free(mp_pool *pool)
     for (uint32_t s = 0; s < atomic_load_explicit(&lf->nsegs, memory_order_relaxed); s++)
         free(lf->dir[s]);
     spantab_free(atomic_load_explicit(&lf->tab, memory_order_relaxed));
-    spantab_free(lf->orphan_tabs);
+    free_limbo(lf);
     pthread_mutex_destroy(&lf->mag_mutex);
     free(lf->cls_of);
     free(lf);
     pool->lf = NULL;
 }
 
-void mp__lf_reset(mp_pool *pool)
+void mp__lf_reset(mp__pool *pool)
 {
     mp__lf *lf = pool->lf;
-    for (mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_relaxed); tc; tc = tc->next)
+    for (mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_relaxed); tc; tc = tc->next) {
         for (unsigned c = 1; c <= tc->pub.nbins; c++)
             bin_set(lf, &tc->bins[c - 1], c, 0);
+        /* No call is in flight (the reset contract): no hazard either. */
+        __atomic_store_n(&tc->pub.hot_grains, 0, __ATOMIC_RELAXED);
+        __atomic_store_n(&tc->pub.hot_state, NULL, __ATOMIC_RELEASE);
+        tc->gen = 0;
+    }
     for (unsigned c = 1; c <= lf->nclasses; c++) {
         atomic_store_explicit(&lf->full[c], 0, memory_order_relaxed);
         atomic_store_explicit(&lf->nfull[c], 0, memory_order_relaxed);
@@ -502,16 +620,10 @@ void mp__lf_reset(mp_pool *pool)
     uint32_t nmags = atomic_load_explicit(&lf->nsegs, memory_order_relaxed) * MP__TC_MAG_SEG;
     for (uint32_t i = 0; i < nmags; i++)
         stack_push(lf, &lf->empty, i);
-    mp__spantab *t = atomic_load_explicit(&lf->tab, memory_order_relaxed);
-    if (t) {
-        spantab_free(t->retired);
-        t->retired = NULL;
-    }
-    spantab_free(lf->orphan_tabs);
-    lf->orphan_tabs = NULL;
+    free_limbo(lf);
 }
 
-void mp__lf_drain(mp_pool *pool)
+void mp__lf_drain(mp__pool *pool)
 {
     mp__lf *lf = pool->lf;
     mp__tcache *own = own_cache(lf);
@@ -530,7 +642,7 @@ void mp__lf_drain(mp_pool *pool)
     }
 }
 
-void mp__lf_cached(mp_pool *pool, size_t *blocks, size_t *bytes)
+void mp__lf_cached(mp__pool *pool, size_t *blocks, size_t *bytes)
 {
     const mp__lf *lf = pool->lf;
     size_t nb = 0, nbytes = 0;
@@ -562,7 +674,7 @@ static uint8_t *hot_state(const mp__tcache *tc, uintptr_t a)
     return idx * tc->hot.grain == off ? tc->hot.smap + idx : NULL;
 }
 
-static void *tc_alloc(mp_pool *pool, mp__tcache *tc, size_t size)
+static void *tc_alloc(mp__pool *pool, mp__tcache *tc, size_t size)
 {
     mp__lf *lf = pool->lf;
     unsigned c = mp__tcache_class(&tc->pub, size);
@@ -576,12 +688,12 @@ static void *tc_alloc(mp_pool *pool, mp__tcache *tc, size_t size)
     return p;
 }
 
-static bool tc_free(mp_pool *pool, mp__tcache *tc, void *ptr)
+static bool tc_free(mp__pool *pool, mp__tcache *tc, void *ptr)
 {
     mp__lf *lf = pool->lf;
     uintptr_t a = (uintptr_t)ptr;
-    const mp__spantab *tab = atomic_load_explicit(&lf->tab, memory_order_acquire);
-    if ((tc->tab != tab || a - tc->hot.base >= tc->hot.size) && !find_span(tc, tab, a))
+    bool hot = tc->gen == atomic_load_explicit(&lf->gen, memory_order_acquire) && a - tc->hot.base < tc->hot.size;
+    if (!hot && !find_span(tc, a))
         return false;
     uint8_t *st = hot_state(tc, a);
     unsigned c = st ? __atomic_load_n(st, __ATOMIC_RELAXED) : 0;
@@ -597,19 +709,19 @@ static bool tc_free(mp_pool *pool, mp__tcache *tc, void *ptr)
 }
 
 /* The calling thread's cache of a lock-free pool, attached on first use. */
-static mp__tcache *mine_or_attach(mp_pool *pool)
+static mp__tcache *mine_or_attach(mp__pool *pool)
 {
     mp__tcache *tc = mp__tc_mine(pool->lf);
     return tc ? tc : attach(pool);
 }
 
-void *mp__tc_alloc(mp_pool *pool, size_t size)
+void *mp__tc_alloc(mp__pool *pool, size_t size)
 {
     mp__tcache *tc = mine_or_attach(pool);
     return tc ? tc_alloc(pool, tc, size) : NULL; /* NULL: the locked path serves this thread */
 }
 
-bool mp__tc_free(mp_pool *pool, void *ptr)
+bool mp__tc_free(mp__pool *pool, void *ptr)
 {
     mp__tcache *tc = mine_or_attach(pool);
     return tc && tc_free(pool, tc, ptr);
@@ -617,9 +729,10 @@ bool mp__tc_free(mp_pool *pool, void *ptr)
 
 /* ---- the thread-cache calls (mempool.h) ---------------------------------- */
 
-mp_status mp_pool_thread_cache(mp_pool *pool, mp_tcache **out_cache)
+mp_status mp_pool_thread_cache(mp_pool *handle, mp_tcache **out_cache)
 {
-    mp_status s = mp__pool_check_handle(pool);
+    mp__pool *pool;
+    mp_status s = mp__pool_get(handle, &pool);
     if (s != MP_OK)
         return s;
     if (!out_cache)
@@ -631,7 +744,7 @@ mp_status mp_pool_thread_cache(mp_pool *pool, mp_tcache **out_cache)
         mp__lock_acquire(&pool->lock);
         if (!pool->bypass && (pool->bypass = aligned_alloc(64, sizeof *pool->bypass))) {
             memset(pool->bypass, 0, sizeof *pool->bypass);
-            pool->bypass->pub.pool = pool;
+            pool->bypass->pub.pool = handle;
             pool->bypass->pub.magic = MP_TCACHE_MAGIC;
         }
         tc = pool->bypass;
@@ -661,8 +774,9 @@ mp_status mp_tcache_allocate_slow(mp_tcache *cache, size_t size, void **out_ptr)
     if (s != MP_OK)
         return s;
     mp__tcache *tc = mp__tc_of(cache);
-    if (tc->lf && out_ptr && size - 1 < tc->lf->max_cached && mp__tc_owner(tc) == mp__thread_id()) {
-        void *p = tc_alloc(cache->pool, tc, size);
+    mp__pool *pool = mp__pool_of(cache->pool);
+    if (pool && tc->lf && out_ptr && size - 1 < tc->lf->max_cached && mp__tc_owner(tc) == mp__thread_id()) {
+        void *p = tc_alloc(pool, tc, size);
         if (p) {
             *out_ptr = p;
             return MP_OK;
@@ -677,7 +791,8 @@ mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr)
     if (s != MP_OK)
         return s;
     mp__tcache *tc = mp__tc_of(cache);
-    if (tc->lf && ptr && mp__tc_owner(tc) == mp__thread_id() && tc_free(cache->pool, tc, ptr))
+    mp__pool *pool = mp__pool_of(cache->pool);
+    if (pool && tc->lf && ptr && mp__tc_owner(tc) == mp__thread_id() && tc_free(pool, tc, ptr))
         return MP_OK;
     return mp_pool_deallocate(cache->pool, ptr);
 }

@@ -18,7 +18,13 @@
  * of band, one per block start; strategy.h) and takes only a byte that says
  * "live, class c"; anything else goes to the locked path, which names the
  * error. So foreign, interior and double frees are caught whenever the two
- * frees are ordered (one happens before the other). */
+ * frees are ordered (one happens before the other). Two frees of one block
+ * racing on two threads may both read "live" and both succeed: detecting
+ * that needs an atomic read-modify-write per free (see README, Guarantees).
+ *
+ * Memory the fast paths read without a lock (span tables, state maps of
+ * chunks that a trim drops) is reclaimed by hazard pointers, checked only
+ * on slow paths: tcache.c. */
 #ifndef MEMPOOL_TCACHE_H
 #define MEMPOOL_TCACHE_H
 
@@ -32,8 +38,6 @@
 #define MP__TC_MAG_SEG 64       /* magazines per directory segment */
 #define MP__TC_MAG_DIR 1024     /* directory segments: 65,536 magazines */
 #define MP__TC_SLOTS 256
-
-struct mp_pool;
 
 /* The public face of a cache and its bins is mp_tcache (mempool.h): the
  * inline mp_tcache_allocate and mp_tcache_deallocate, and this library's
@@ -51,7 +55,8 @@ typedef struct mp__span {
     uint8_t *smap;
 } mp__span;
 
-/* Immutable once published; replaced tables stay until reset or destroy. */
+/* Immutable once published; a replaced table waits in the limbo list
+ * (linked by retired) until no cache can be searching it. */
 typedef struct mp__spantab {
     struct mp__spantab *retired;
     size_t n;
@@ -65,8 +70,9 @@ _Static_assert(MP__ST_CACHED == MP_TCACHE_CACHED, "mempool.h and strategy.h agre
 typedef struct mp__tcache {
     struct mp__lf *lf;        /* NULL: a bypass cache (a pool without the lock-free layer) */
     struct mp__tcache *next;  /* the pool's caches: pushed under mp__lf_enter, never unlinked */
-    const mp__spantab *tab;   /* hot is valid while tab is current */
-    mp__span hot;
+    uint64_t gen;             /* hot is valid while lf->gen is this */
+    _Atomic(const mp__spantab *) haz; /* the table the owner is searching (hazard), or NULL */
+    mp__span hot;             /* pub.hot_state, its map, is a hazard too while set */
     _Alignas(64) mp_tcache pub; /* pub.owner: the owning thread's id (mp__thread_id), 0: free */
     mp__tbin bins[];          /* entries follow */
 } mp__tcache;
@@ -97,7 +103,9 @@ typedef struct mp__lf {
     size_t cls_size[MP__TC_CLASSES_MAX + 1];
     uint8_t *cls_of; /* (size - 1) >> shift -> class */
     _Atomic(mp__spantab *) tab;
-    mp__spantab *orphan_tabs; /* replaced tables no current one links to */
+    _Atomic uint64_t gen;      /* bumped after every new table */
+    mp__spantab *limbo_tabs;   /* replaced tables, until no hazard names them (pool locked) */
+    mp__map_link *limbo_maps;  /* dropped chunks' state maps, likewise */
     _Atomic uint64_t full[MP__TC_CLASSES_MAX + 1]; /* tagged heads */
     _Atomic uint32_t nfull[MP__TC_CLASSES_MAX + 1];
     _Atomic size_t gblocks[MP__TC_CLASSES_MAX + 1]; /* blocks in full magazines */
@@ -110,7 +118,7 @@ typedef struct mp__lf {
      * the fast path. A thread whose slot is taken finds it the slow way. */
     _Atomic(mp__tcache *) slot[MP__TC_SLOTS];
     _Atomic(mp__tcache *) caches; /* every cache, free ones too; freed with the pool */
-    struct mp_pool *pool;
+    mp__pool *pool;
     uint64_t uid;               /* unique per pool life */
     struct mp__lf *next_live;   /* the live pools, under mp__lf_enter */
 } mp__lf;
@@ -136,12 +144,13 @@ static inline uintptr_t mp__tc_owner(const mp__tcache *tc)
 static inline unsigned mp__tc_slot(uintptr_t id) { return (unsigned)((id * 0x9E3779B97F4A7C15ull) >> 56); }
 
 /* Pool hooks (tcache.c). */
-mp__lf *mp__lf_new(struct mp_pool *pool, bool fixed, size_t unit, size_t stride, bool tooled);
-void mp__lf_free(struct mp_pool *pool);        /* destroy: frees every cache */
-void mp__lf_publish(struct mp_pool *pool);     /* chunks changed; pool locked */
-void mp__lf_reset(struct mp_pool *pool);       /* quiescent, inside mp__lf_enter, pool locked */
-void mp__lf_drain(struct mp_pool *pool);       /* trim: pool locked */
-void mp__lf_cached(struct mp_pool *pool, size_t *blocks, size_t *bytes); /* inside mp__lf_enter */
+mp__lf *mp__lf_new(mp__pool *pool, bool fixed, size_t unit, size_t stride, bool tooled);
+void mp__lf_free(mp__pool *pool);        /* destroy: frees every cache */
+void mp__lf_publish(mp__pool *pool);     /* chunks changed; pool locked */
+void mp__lf_retire_map(mp__pool *pool, uint8_t *map); /* a dropped chunk's map; pool locked, publish follows */
+void mp__lf_reset(mp__pool *pool);       /* quiescent, inside mp__lf_enter, pool locked */
+void mp__lf_drain(mp__pool *pool);       /* trim: pool locked */
+void mp__lf_cached(mp__pool *pool, size_t *blocks, size_t *bytes); /* inside mp__lf_enter */
 void mp__lf_enter(void);                       /* the cache-list mutex: take it before a pool lock */
 void mp__lf_leave(void);
 
@@ -150,11 +159,12 @@ void mp__lf_leave(void);
  * ASan or Valgrind watching) goes to the out-of-line slow paths, which
  * fall back to the locked path in turn. */
 
-/* The calling thread's cache of the pool, if it holds its slot. */
+/* The calling thread's cache of the pool, if it holds its slot. The slot
+ * is read with acquire (a plain load on x86-64) to see the cache's set-up. */
 static inline mp__tcache *mp__tc_mine(const mp__lf *lf)
 {
     uintptr_t id = mp__thread_id();
-    mp__tcache *tc = atomic_load_explicit(&lf->slot[mp__tc_slot(id)], memory_order_relaxed);
+    mp__tcache *tc = atomic_load_explicit(&lf->slot[mp__tc_slot(id)], memory_order_acquire);
     return MP__LIKELY(tc && mp__tc_owner(tc) == id) ? tc : NULL;
 }
 
@@ -174,7 +184,7 @@ static inline bool mp__tc_push(const mp__lf *lf, void *ptr)
 }
 
 /* The same, doing whatever the fast paths could not (tcache.c). */
-void *mp__tc_alloc(struct mp_pool *pool, size_t size);
-bool mp__tc_free(struct mp_pool *pool, void *ptr);
+void *mp__tc_alloc(mp__pool *pool, size_t size);
+bool mp__tc_free(mp__pool *pool, void *ptr);
 
 #endif
