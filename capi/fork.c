@@ -5,10 +5,12 @@
  * does, the prepare handler takes every lock of the library in the one
  * order every path takes them (registry, cache lists, slot table, each
  * pool, each pool's magazine mutex, the owner table), so the fork happens
- * with no critical section half done; the parent and the child then
- * release them all. In the child, counts of threads that do not exist
- * there (hooks and helper calls in flight) start again from what the
- * forking thread itself holds.
+ * with no critical section half done; the parent releases them all. The
+ * child initialises them afresh rather than unlocking them: a lock may
+ * record waiters (threads that do not exist in the child), and a read-write
+ * lock would hand itself to them. Likewise counts of such threads (hooks
+ * and helper calls in flight) start again from what the forking thread
+ * itself holds.
  *
  * What the child gets: every CPU pool, with the blocks it had at the fork.
  * Blocks that other threads' caches held stay cached (allocated, not
@@ -41,8 +43,11 @@ static void unlock_pool(mp__slot *s, void *ctx)
 
 static void reset_pool(mp__slot *s, void *ctx)
 {
-    unlock_pool(s, ctx);
+    (void)ctx;
     mp__pool *p = (mp__pool *)(void *)s;
+    if (p->lf)
+        pthread_mutex_init(&p->lf->mag_mutex, NULL);
+    mp__lock_init(&p->lock, p->cfg.thread_safe);
     mp__hooks_after_fork(p);
     atomic_store_explicit(&p->helper_calls, 0, memory_order_relaxed);
 }
@@ -67,11 +72,11 @@ static void parent(void)
 
 static void child(void)
 {
-    mp__owners_unlock();
+    mp__owners_after_fork();
     mp__slots_foreach(MP__SLOT_POOL, reset_pool, NULL);
-    mp__slots_unlock();
-    mp__lf_leave();
-    mp__registry_unlock();
+    mp__slots_after_fork();
+    mp__lf_after_fork();
+    mp__registry_after_fork();
 }
 
 static void install(void) { pthread_atfork(prepare, parent, child); }

@@ -8,6 +8,7 @@
  * LIFO list, so a program that creates and destroys pools in a loop keeps
  * touching the same few pages. */
 #include "handle.h"
+#include "instrument.h"
 
 #include <pthread.h>
 #include <string.h>
@@ -30,6 +31,7 @@ static void reserve(void)
         if (m != MAP_FAILED) {
             mp__slots_base = (uintptr_t)m;
             nslots = n;
+            mp__tool_root(m, n * MP__SLOT_SIZE);
             uintptr_t mask = (~(uintptr_t)(n * MP__SLOT_SIZE - 1) & MP__HANDLE_ADDR) | (MP__SLOT_SIZE - 1);
             atomic_store_explicit(&mp__slots_mask, mask, memory_order_release);
             return;
@@ -41,6 +43,7 @@ static inline mp__slot *slot_at(size_t i) { return (mp__slot *)(mp__slots_base +
 
 void mp__slots_lock(void) { pthread_mutex_lock(&slots_lock); }
 void mp__slots_unlock(void) { pthread_mutex_unlock(&slots_lock); }
+void mp__slots_after_fork(void) { pthread_mutex_init(&slots_lock, NULL); }
 
 mp_status mp__slot_take(mp__slot **out, void **out_handle)
 {

@@ -87,5 +87,6 @@ void mp__slot_give_back(mp__slot *s);
 void mp__slots_foreach(mp__slot_kind kind, void (*fn)(mp__slot *s, void *ctx), void *ctx);
 void mp__slots_lock(void);
 void mp__slots_unlock(void);
+void mp__slots_after_fork(void); /* the child: a fresh lock (fork.c) */
 
 #endif

@@ -21,6 +21,7 @@
 #endif
 #ifdef MP__ASAN
 #include <sanitizer/asan_interface.h>
+#include <sanitizer/lsan_interface.h>
 #define MP__POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
 #define MP__UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #else
@@ -64,6 +65,18 @@ static inline void mp__tool_free(void *p, size_t size)
     MP__POISON(p, size);
 #ifdef MP__VALGRIND
     VALGRIND_FREELIKE_BLOCK(p, 0);
+#endif
+}
+
+/* Memory the library maps for its own bookkeeping (the handle slots, which
+ * point at heap blocks): a root the leak checkers must scan. */
+static inline void mp__tool_root(void *base, size_t size)
+{
+#ifdef MP__ASAN
+    __lsan_register_root_region(base, size);
+#else
+    (void)base;
+    (void)size;
 #endif
 }
 

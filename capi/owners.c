@@ -81,3 +81,4 @@ mp_pool *mp__owners_find(uintptr_t a, char *buf, size_t len)
 
 void mp__owners_lock(void) { pthread_rwlock_wrlock(&owners_lock); }
 void mp__owners_unlock(void) { pthread_rwlock_unlock(&owners_lock); }
+void mp__owners_after_fork(void) { pthread_rwlock_init(&owners_lock, NULL); }

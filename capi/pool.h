@@ -137,10 +137,12 @@ void mp__owners_remove(uintptr_t base);
 mp_pool *mp__owners_find(uintptr_t a, char *buf, size_t len);
 void mp__owners_lock(void); /* fork.c */
 void mp__owners_unlock(void);
+void mp__owners_after_fork(void);
 
 /* registry.c (fork.c) */
 void mp__registry_lock(void);
 void mp__registry_unlock(void);
+void mp__registry_after_fork(void);
 
 /* fork.c: installs the fork handlers once (first pool). */
 void mp__fork_init(void);

@@ -30,6 +30,7 @@ static const char DEFAULT_GPU[] = "default_gpu";
 
 void mp__registry_lock(void) { pthread_rwlock_wrlock(&reg_lock); }
 void mp__registry_unlock(void) { pthread_rwlock_unlock(&reg_lock); }
+void mp__registry_after_fork(void) { pthread_rwlock_init(&reg_lock, NULL); }
 
 /* ---- the name table --------------------------------------------------- */
 

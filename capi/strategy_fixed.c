@@ -48,6 +48,11 @@ typedef struct fixed {
     size_t live, total_blocks;
 } fixed;
 
+/* State bytes are read by the lock-free layer with no lock: every access
+ * here is atomic (relaxed: the pool lock orders the rest). */
+static inline uint8_t st_get(const fchunk *fc, size_t i) { return __atomic_load_n(&fc->state[i], __ATOMIC_RELAXED); }
+static inline void st_set(fchunk *fc, size_t i, uint8_t v) { __atomic_store_n(&fc->state[i], v, __ATOMIC_RELAXED); }
+
 static void *fixed_create(const mp__strategy_params *params)
 {
     fixed *f = calloc(1, sizeof *f);
@@ -156,7 +161,7 @@ static void *fixed_alloc(void *st, size_t size, const mp__blockinfo *info)
         fc = f->chunks[f->carve];
         idx = fc->carved++;
     }
-    fc->state[idx] = 1;
+    st_set(fc, idx, 1);
     fc->live++;
     f->live++;
     if (fc->info)
@@ -170,7 +175,7 @@ static size_t block_index(const fixed *f, const mp__chunk *chunk, uintptr_t p)
     const fchunk *fc = chunk->sdata;
     size_t off = (size_t)(p - chunk->base);
     size_t idx = mp__div(off, f->stride, f->magic);
-    if (idx * f->stride != off || idx >= fc->carved || !mp__st_live(fc->state[idx]))
+    if (idx * f->stride != off || idx >= fc->carved || !mp__st_live(st_get(fc, idx)))
         return SIZE_MAX;
     return idx;
 }
@@ -186,7 +191,7 @@ static mp_status fixed_release(void *st, mp__chunk *chunk, uintptr_t p, mp__bloc
         *info = fc->info[idx];
     else
         memset(info, 0, sizeof *info);
-    fc->state[idx] = 0;
+    st_set(fc, idx, 0);
     fc->live--;
     f->live--;
     f->stack[f->top++] = (fentry){fc, idx};
@@ -251,7 +256,7 @@ static void fixed_foreach_live(void *st, mp__live_fn fn, void *ctx)
     for (size_t i = 0; i < f->nchunks; i++) {
         const fchunk *fc = f->chunks[i];
         for (size_t b = 0; b < fc->carved; b++)
-            if (mp__st_live(__atomic_load_n(&fc->state[b], __ATOMIC_RELAXED)))
+            if (mp__st_live(st_get(fc, b)))
                 fn(ctx, fc->chunk->base + b * f->stride, f->stride, fc->info ? &fc->info[b] : &none);
     }
 }
@@ -265,19 +270,20 @@ static mp_status fixed_check(void *st)
     size_t marked = 0;
     for (; marked < f->top; marked++) {
         fentry e = f->stack[marked];
-        if (e.idx >= e.fc->carved || e.fc->state[e.idx] != 0) {
+        if (e.idx >= e.fc->carved || st_get(e.fc, e.idx) != 0) {
             s = mp__fail(MP_ERR_CORRUPTION, "fixed pool: free-stack entry %zu (block %zu) is live, uncarved "
                          "or listed twice", marked, e.idx);
             break;
         }
-        e.fc->state[e.idx] = 0xFF;
+        st_set(e.fc, e.idx, 0xFF);
     }
     for (size_t i = 0; s == MP_OK && i < f->nchunks; i++) {
         const fchunk *fc = f->chunks[i];
         size_t l = 0, stacked = 0;
         for (size_t b = 0; b < fc->carved; b++) {
-            l += fc->state[b] != 0 && fc->state[b] != 0xFF;
-            stacked += fc->state[b] == 0xFF;
+            uint8_t v = st_get(fc, b);
+            l += v != 0 && v != 0xFF;
+            stacked += v == 0xFF;
         }
         if (l != fc->live || l + stacked != fc->carved || fc->carved > fc->nblocks)
             s = mp__fail(MP_ERR_CORRUPTION, "fixed pool: chunk %zu has %zu live and %zu free of %zu carved "
@@ -287,7 +293,7 @@ static mp_status fixed_check(void *st)
         blocks += fc->nblocks;
     }
     for (size_t i = 0; i < marked; i++)
-        f->stack[i].fc->state[f->stack[i].idx] = 0;
+        st_set(f->stack[i].fc, f->stack[i].idx, 0);
     if (s == MP_OK && (live != f->live || onstack != f->top || blocks != f->total_blocks ||
                        f->stack_cap < f->total_blocks))
         s = mp__fail(MP_ERR_CORRUPTION, "fixed pool: totals disagree (live %zu/%zu, stacked %zu/%zu, blocks %zu/%zu)",

@@ -73,6 +73,7 @@ static bool tc_key_ok;
 
 void mp__lf_enter(void) { pthread_mutex_lock(&tc_mutex); }
 void mp__lf_leave(void) { pthread_mutex_unlock(&tc_mutex); }
+void mp__lf_after_fork(void) { pthread_mutex_init(&tc_mutex, NULL); }
 
 /* ---- magazine stacks --------------------------------------------------- */
 

@@ -153,6 +153,7 @@ void mp__lf_drain(mp__pool *pool);       /* trim: pool locked */
 void mp__lf_cached(mp__pool *pool, size_t *blocks, size_t *bytes); /* inside mp__lf_enter */
 void mp__lf_enter(void);                       /* the cache-list mutex: take it before a pool lock */
 void mp__lf_leave(void);
+void mp__lf_after_fork(void);                  /* the child: a fresh mutex (fork.c) */
 
 /* The fast paths make no call, so they need no stack frame; whatever they
  * cannot finish (no cache yet, an empty or full bin, a chunk not at hand,

@@ -9,6 +9,7 @@
 #include "mp_test.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 enum { MP_HAMMER_THREADS = 4, MP_HAMMER_KEEP_MAX = 64, MP_HAMMER_SLOTS = MP_HAMMER_THREADS * 8 };
 

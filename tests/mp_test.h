@@ -71,6 +71,16 @@ static inline void *alloc_ok(mp_pool *p, size_t n)
     return ptr;
 }
 
+/* n scaled by MP_TEST_SCALE percent (default 100): the Valgrind stage runs
+ * the long loops shorter, so that every stage stays bounded by its work. */
+static inline int mp_test_scaled(int n)
+{
+    const char *e = getenv("MP_TEST_SCALE");
+    long pct = e ? strtol(e, NULL, 10) : 100;
+    long v = (long)n * (pct > 0 ? pct : 100) / 100;
+    return v > 0 ? (int)v : 1;
+}
+
 /* Runs one suite; exit status 0 when every test passed. */
 #define MP_TEST_MAIN(make_suite)                                                                   \
     int main(void)                                                                                 \

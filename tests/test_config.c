@@ -120,6 +120,35 @@ END_TEST
 
 /* struct_size protocol: older (smaller) structs are refused below 1.0's
  * size; newer (larger) ones are served if their unknown tail is zero. */
+START_TEST(max_size_holds_from_the_first_chunk)
+{
+    /* Below the smallest chunk the pool can make: refused, naming max_size. */
+    mp_config tiny = cfg_variable(1);
+    tiny.max_size = 1;
+    mp_config fixed = cfg_fixed(4096, 4096);
+    fixed.initial_size = 0;
+    fixed.max_size = 100;
+    mp_config *bad[] = {&tiny, &fixed};
+    for (int i = 0; i < 2; i++) {
+        mp_pool *p = NULL;
+        ck_status(mp_pool_create("capped", MP_MEMORY_CPU, bad[i], &p), MP_ERR_INVALID_ARGUMENT);
+        ck_detail_has("max_size");
+        ck_assert_ptr_null(p);
+    }
+    /* Within it: never more reserved than max_size, from creation on. */
+    mp_config c = cfg_variable(1);
+    c.max_size = 4096;
+    mp_pool *p = new_pool("capped", c);
+    ck_assert_uint_le(stats_of(p).reserved_bytes, 4096);
+    void *x;
+    while (mp_pool_allocate(p, 256, &x) == MP_OK)
+        ck_assert_uint_le(stats_of(p).reserved_bytes, 4096);
+    ck_assert_uint_le(stats_of(p).reserved_bytes, 4096);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(larger_config_from_a_newer_caller_is_accepted_when_its_tail_is_zero)
 {
     struct {
@@ -224,6 +253,7 @@ static Suite *config_suite(void)
     tcase_add_test(t, presets_reject_bad_arguments);
     tcase_add_test(t, every_preset_validates_for_its_memory_type);
     tcase_add_test(t, invalid_fields_are_rejected_with_their_name);
+    tcase_add_test(t, max_size_holds_from_the_first_chunk);
     tcase_add_test(t, larger_config_from_a_newer_caller_is_accepted_when_its_tail_is_zero);
     tcase_add_test(t, preset_writes_zero_into_a_newer_callers_tail);
     tcase_add_test(t, struct_size_out_of_range_is_rejected);

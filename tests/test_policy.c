@@ -2,6 +2,8 @@
  * size-class router. */
 #include "mp_test.h"
 
+#include <pthread.h>
+
 typedef struct counts {
     int grow, oom, trim, release;
     size_t cap;       /* grow: refuse beyond this much reserved */
@@ -197,6 +199,214 @@ START_TEST(replacing_a_policy_releases_the_old_one_and_bad_policies_are_refused)
 }
 END_TEST
 
+/* ---- hooks that call back in (what a hook may do: README, Guarantees) ---- */
+
+typedef struct reentry {
+    mp_status destroy; /* what mp_pool_destroy / mp_registry_destroy said from inside */
+    const char *registry_name;
+    int grow_calls;
+    void *inner;        /* a block the grow hook allocated from its own pool */
+    int released;
+    bool released_during_hook;
+    mp_status after_release; /* what a call from the release callback got */
+    mp_pool *released_pool;
+} reentry;
+
+static mp_status oom_destroys_own_pool(void *user, mp_pool *pool, size_t size, char *detail, size_t cap)
+{
+    (void)size;
+    reentry *r = user;
+    r->destroy = r->registry_name ? mp_registry_destroy(r->registry_name) : mp_pool_destroy(pool);
+    snprintf(detail, cap, "%s", mp_last_error_message());
+    return MP_ERR_OUT_OF_MEMORY; /* decline: the first failure stands */
+}
+
+START_TEST(a_hook_cannot_destroy_its_own_pool)
+{
+    mp_config cfg = cfg_fixed(1024, 1024);
+    cfg.max_size = 1024;
+    reentry r = {0};
+    mp_policy pol = {sizeof pol, &r, NULL, oom_destroys_own_pool, NULL, NULL};
+    for (int registered = 0; registered < 2; registered++) {
+        mp_pool *p;
+        if (registered) {
+            ck_ok(mp_registry_create_cpu_pool("hooked", &cfg, &p));
+            r.registry_name = "hooked";
+        } else {
+            p = new_pool("hooked", cfg);
+        }
+        ck_ok(mp_pool_set_policy(p, &pol));
+        void *a = alloc_ok(p, 1024), *x = NULL;
+        ck_status(mp_pool_allocate(p, 1024, &x), MP_ERR_OUT_OF_MEMORY); /* full: on_oom runs */
+        ck_assert_int_eq(r.destroy, MP_ERR_INVALID_OPERATION);
+        ck_intact(p); /* alive and whole */
+        ck_ok(mp_pool_deallocate(p, a));
+        ck_ok(registered ? mp_registry_destroy("hooked") : mp_pool_destroy(p));
+    }
+}
+END_TEST
+
+static mp_status grow_allocates_from_own_pool(void *user, mp_pool *pool, size_t need, size_t *out, char *detail,
+                                              size_t cap)
+{
+    (void)detail;
+    (void)cap;
+    reentry *r = user;
+    r->grow_calls++;
+    /* Needs growth too: served by growth_factor, without calling this hook again. */
+    if (mp_pool_allocate(pool, 3000, &r->inner) != MP_OK)
+        return MP_ERR_OUT_OF_MEMORY;
+    *out = need;
+    return MP_OK;
+}
+
+START_TEST(a_grow_hook_may_allocate_from_its_own_pool)
+{
+    mp_pool *p = new_pool("self-fed", cfg_variable(4096));
+    reentry r = {0};
+    mp_policy pol = {sizeof pol, &r, grow_allocates_from_own_pool, NULL, NULL, NULL};
+    ck_ok(mp_pool_set_policy(p, &pol));
+    void *a = alloc_ok(p, 3000), *b = alloc_ok(p, 3000); /* the second grows: the hook runs once */
+    ck_assert_int_eq(r.grow_calls, 1);
+    ck_assert_ptr_nonnull(r.inner);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 3);
+    ck_ok(mp_pool_deallocate(p, r.inner));
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+static mp_status grow_edits_the_registry(void *user, mp_pool *pool, size_t need, size_t *out, char *detail,
+                                         size_t cap)
+{
+    (void)user;
+    (void)pool;
+    mp_config c = cfg_variable(4096);
+    mp_status s = mp_registry_create_cpu_pool("made-in-hook", &c, NULL);
+    if (s == MP_OK)
+        s = mp_registry_destroy("doomed");
+    snprintf(detail, cap, "%s", mp_last_error_message());
+    *out = need;
+    return s;
+}
+
+START_TEST(a_hook_reached_by_name_may_create_and_destroy_registry_pools)
+{
+    mp_config c = cfg_variable(4096);
+    ck_ok(mp_registry_create_cpu_pool("by-name", &c, NULL));
+    ck_ok(mp_registry_create_cpu_pool("doomed", &c, NULL));
+    mp_pool *p;
+    ck_ok(mp_registry_get_cpu_pool("by-name", &p));
+    mp_policy pol = {sizeof pol, NULL, grow_edits_the_registry, NULL, NULL, NULL};
+    ck_ok(mp_pool_set_policy(p, &pol));
+    void *x;
+    ck_ok(mp_allocate("by-name", 8000, &x)); /* grows: the hook runs under no registry lock */
+    mp_pool *found;
+    ck_ok(mp_registry_find("made-in-hook", &found));
+    ck_status(mp_registry_find("doomed", &found), MP_ERR_NOT_FOUND);
+    ck_ok(mp_deallocate("by-name", x));
+    ck_ok(mp_registry_destroy("by-name"));
+    ck_ok(mp_registry_destroy("made-in-hook"));
+}
+END_TEST
+
+static void note_release(void *user)
+{
+    reentry *r = user;
+    r->released++;
+    void *x;
+    r->after_release = mp_pool_allocate(r->released_pool, 8, &x); /* the pool is going: refused */
+}
+
+static mp_status grow_replaces_policy(void *user, mp_pool *pool, size_t need, size_t *out, char *detail, size_t cap)
+{
+    (void)detail;
+    (void)cap;
+    reentry *r = user;
+    mp_pool_set_policy(pool, NULL); /* frees nothing this hook still uses */
+    r->released_during_hook = r->released > 0;
+    *out = need;
+    return MP_OK;
+}
+
+START_TEST(a_hook_may_replace_its_policy_and_release_runs_after_it)
+{
+    mp_pool *p = new_pool("replaced", cfg_variable(4096));
+    reentry r = {.released_pool = p};
+    mp_policy pol = {sizeof pol, &r, grow_replaces_policy, NULL, NULL, NULL};
+    pol.release = NULL;
+    mp_policy with_release = pol;
+    with_release.release = (mp_release_fn)note_release;
+    ck_ok(mp_pool_set_policy(p, &with_release));
+    void *x = alloc_ok(p, 8000);
+    ck_assert(!r.released_during_hook);
+    ck_assert_int_eq(r.released, 1); /* once the hook had returned */
+    ck_ok(r.after_release);          /* the pool itself lives on */
+    ck_ok(mp_pool_deallocate(p, x));
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(a_release_callback_that_calls_back_into_a_destroyed_pool_is_refused)
+{
+    mp_pool *p = new_pool("released", cfg_variable(4096));
+    reentry r = {.released_pool = p};
+    mp_policy pol = {sizeof pol, &r, NULL, NULL, NULL, (mp_release_fn)note_release};
+    ck_ok(mp_pool_set_policy(p, &pol));
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_int_eq(r.released, 1);
+    ck_assert_int_eq(r.after_release, MP_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+typedef struct parked {
+    mp_pool *pool;
+    pthread_barrier_t in_hook, let_go;
+} parked;
+
+static mp_status grow_parks(void *user, mp_pool *pool, size_t need, size_t *out, char *detail, size_t cap)
+{
+    (void)pool;
+    (void)detail;
+    (void)cap;
+    parked *k = user;
+    pthread_barrier_wait(&k->in_hook);
+    pthread_barrier_wait(&k->let_go);
+    *out = need;
+    return MP_OK;
+}
+
+static void *grow_in_thread(void *arg)
+{
+    parked *k = arg;
+    void *x;
+    if (mp_pool_allocate(k->pool, 8000, &x) == MP_OK)
+        mp_pool_deallocate(k->pool, x);
+    return NULL;
+}
+
+START_TEST(destroy_waits_for_no_one_while_another_thread_runs_a_hook)
+{
+    parked k = {.pool = new_pool("parked", cfg_variable(4096))};
+    pthread_barrier_init(&k.in_hook, NULL, 2);
+    pthread_barrier_init(&k.let_go, NULL, 2);
+    mp_policy pol = {sizeof pol, &k, grow_parks, NULL, NULL, NULL};
+    ck_ok(mp_pool_set_policy(k.pool, &pol));
+    pthread_t t;
+    pthread_create(&t, NULL, grow_in_thread, &k);
+    pthread_barrier_wait(&k.in_hook);
+    ck_status(mp_pool_destroy(k.pool), MP_ERR_INVALID_OPERATION);
+    ck_detail_has("running on another thread");
+    pthread_barrier_wait(&k.let_go);
+    pthread_join(t, NULL);
+    ck_ok(mp_pool_destroy(k.pool));
+    pthread_barrier_destroy(&k.in_hook);
+    pthread_barrier_destroy(&k.let_go);
+}
+END_TEST
+
 START_TEST(router_sends_each_size_to_its_pool)
 {
     mp_pool *small = new_pool("small", cfg_fixed(64, 4096));
@@ -276,6 +486,15 @@ static Suite *policy_suite(void)
     tcase_add_test(t, router_sends_each_size_to_its_pool);
     tcase_add_test(t, router_refuses_bad_input);
     suite_add_tcase(s, t);
+    TCase *r = tcase_create("re-entrant hooks");
+    tcase_set_timeout(r, 30); /* a deadlock fails here */
+    tcase_add_test(r, a_hook_cannot_destroy_its_own_pool);
+    tcase_add_test(r, a_grow_hook_may_allocate_from_its_own_pool);
+    tcase_add_test(r, a_hook_reached_by_name_may_create_and_destroy_registry_pools);
+    tcase_add_test(r, a_hook_may_replace_its_policy_and_release_runs_after_it);
+    tcase_add_test(r, a_release_callback_that_calls_back_into_a_destroyed_pool_is_refused);
+    tcase_add_test(r, destroy_waits_for_no_one_while_another_thread_runs_a_hook);
+    suite_add_tcase(s, r);
     return s;
 }
 

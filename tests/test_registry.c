@@ -127,6 +127,29 @@ START_TEST(bad_names_are_refused)
 }
 END_TEST
 
+START_TEST(names_must_be_valid_utf8)
+{
+    mp_config c = cfg_variable(0);
+    mp_pool *p;
+    const char *bad[] = {"\xff", "caf\xc3", "\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                         "a\x80z", "\xf8\x88\x80\x80\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_status(mp_registry_create_cpu_pool(bad[i], &c, &p), MP_ERR_INVALID_ARGUMENT);
+        ck_detail_has("not valid UTF-8");
+        ck_status(mp_pool_create(bad[i], MP_MEMORY_CPU, &c, &p), MP_ERR_INVALID_ARGUMENT);
+    }
+    const char *good[] = {"caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x90\x8d pool", "\xef\xbf\xbd"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        ck_ok(mp_registry_create_cpu_pool(good[i], &c, &p));
+    char *json = NULL;
+    ck_ok(mp_registry_stats_json(&json));
+    ck_assert_ptr_nonnull(strstr(json, "\"caf\xc3\xa9\":{"));
+    mp_string_free(json);
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        ck_ok(mp_registry_destroy(good[i]));
+}
+END_TEST
+
 START_TEST(reset_all_empties_every_registry_pool)
 {
     mp_config c = cfg_variable(1 << 16);
@@ -244,6 +267,7 @@ static Suite *registry_suite(void)
     tcase_add_test(t, pool_of_the_other_type_is_an_invalid_operation);
     tcase_add_test(t, registry_pools_are_destroyed_only_through_the_registry);
     tcase_add_test(t, bad_names_are_refused);
+    tcase_add_test(t, names_must_be_valid_utf8);
     tcase_add_test(t, reset_all_empties_every_registry_pool);
     tcase_add_test(t, names_and_stats_list_every_pool_sorted);
     tcase_add_test(t, global_helpers_use_the_named_pool);

@@ -5,8 +5,11 @@
 set -u
 b=$1
 vg="valgrind --quiet --error-exitcode=99 --trace-children=yes --child-silent-after-fork=no --leak-check=no"
+# Check's per-test timeouts are set for native speed; memcheck runs 20-50x slower.
+export CK_TIMEOUT_MULTIPLIER=${CK_TIMEOUT_MULTIPLIER:-25}
+export MP_TEST_SCALE=${MP_TEST_SCALE:-25}
 status=0
-for t in config fixed variable stats registry errors threads lockfree debug policy; do
+for t in config fixed variable stats registry errors threads lockfree debug policy handles races fork; do
   if $vg "$b/tests/test_$t" >"$b/valgrind-$t.log" 2>&1; then
     echo "ok: test_$t is clean under memcheck"
   else
