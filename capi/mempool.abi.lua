@@ -351,8 +351,12 @@ MP__TC_INLINE mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
       } },
     { name = "mp_policy", group = "policy", since = "1.1",
       doc = "Slow-path hooks of a pool. Any hook may be NULL (the built-in behaviour). Hooks run\n" ..
-            "without the pool's lock, so they may call into the pool; they run on the thread that\n" ..
-            "needed them. The allocate and free fast paths never call them.",
+            "without the pool's lock, on the thread that needed them, so they may call any mempool\n" ..
+            "function, on their own pool too: an allocation there that needs to grow grows by\n" ..
+            "growth_factor without calling the hooks again; destroying the pool is refused\n" ..
+            "(MP_ERR_INVALID_OPERATION); replacing its policy is allowed (release runs once the\n" ..
+            "last running hook returns). A hook must return: no longjmp or C++ exception out of it.\n" ..
+            "The allocate and free fast paths never call them.",
       fields = {
         { "size_t", "struct_size", "sizeof(mp_policy) as the caller compiled it" },
         { "void *", "user", "handed to every hook" },
@@ -435,15 +439,18 @@ MP__TC_INLINE mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
     -- pool ---------------------------------------------------------------
     { name = "mp_pool_create", group = "pool", since = "1.0", ret = "mp_status",
       doc = "Creates a standalone pool owned by the caller (not in the registry) and reserves\n" ..
-            "initial_size. Destroy it with mp_pool_destroy.",
-      params = { P("in", "const char *", "name", "1 to 63 printable bytes"),
+            "initial_size (max_size, when set, must hold at least one chunk). Destroy it with\n" ..
+            "mp_pool_destroy.",
+      params = { P("in", "const char *", "name", "1 to 63 bytes of valid UTF-8, no control characters"),
                  P("in", "mp_memory_type", "memory_type", "CPU or GPU"),
                  P("in", "const mp_config *", "config", "the configuration"),
                  P("out", "mp_pool **", "out_pool", "receives the new pool") },
       errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY", "UNSUPPORTED", "CUDA" } },
     { name = "mp_pool_destroy", group = "pool", since = "1.0", ret = "mp_status",
       doc = "Releases every chunk of a standalone pool and the pool itself; live blocks die with it.\n" ..
-            "Registry pools are destroyed with mp_registry_destroy.",
+            "Registry pools are destroyed with mp_registry_destroy. Refused while one of the pool's\n" ..
+            "hooks runs. Afterwards every call with the handle gets MP_ERR_INVALID_ARGUMENT; no\n" ..
+            "other thread may be inside a call on the pool meanwhile.",
       params = { P("in", "mp_pool *", "pool", "a standalone pool") },
       errors = { "INVALID_ARGUMENT", "INVALID_OPERATION" } },
     { name = "mp_pool_allocate", group = "pool", since = "1.0", ret = "mp_status",
@@ -578,8 +585,10 @@ MP__TC_INLINE mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
                  P("out", "mp_pool **", "out_pool", "receives the pool") },
       errors = { "INVALID_ARGUMENT", "NOT_FOUND" } },
     { name = "mp_registry_destroy", group = "registry", since = "1.0", ret = "mp_status",
-      doc = "Destroys a registry pool and frees its name; its handles become invalid.",
-      params = { P("in", "const char *", "name", "pool name") }, errors = { "INVALID_ARGUMENT", "NOT_FOUND" } },
+      doc = "Destroys a registry pool and frees its name; its handles become invalid. Waits for calls\n" ..
+            "by name (mp_allocate and the like) in flight; refused while one of its hooks runs.",
+      params = { P("in", "const char *", "name", "pool name") },
+      errors = { "INVALID_ARGUMENT", "NOT_FOUND", "INVALID_OPERATION" } },
     { name = "mp_registry_reset_all", group = "registry", since = "1.0", ret = "mp_status",
       doc = "Calls mp_pool_reset on every registry pool.",
       params = {}, errors = {} },
@@ -653,7 +662,8 @@ MP__TC_INLINE mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
 
     -- policy -------------------------------------------------------------
     { name = "mp_pool_set_policy", group = "policy", since = "1.1", ret = "mp_status",
-      doc = "Sets the pool's policy (copied; NULL clears it). The previous policy's release runs.",
+      doc = "Sets the pool's policy (copied; NULL clears it). The previous policy's release runs now,\n" ..
+            "or, if hooks of it are running, when the last of them returns.",
       params = { POOL, P("in", "const mp_policy *", "policy", "hooks, struct_size set", true) },
       errors = { "INVALID_ARGUMENT", "UNSUPPORTED" },
       skip = { java = "hooks are C function pointers; set policies from C, C++ or Lua",

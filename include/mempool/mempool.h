@@ -176,11 +176,14 @@ MP_API mp_status mp_config_validate(const mp_config *config, mp_memory_type memo
 /* ---- Pools ------------------------------------------------------------- */
 
 /** Creates a standalone pool owned by the caller (not in the registry) and reserves
- *  initial_size. Destroy it with mp_pool_destroy. (since 1.0)
+ *  initial_size (max_size, when set, must hold at least one chunk). Destroy it with
+ *  mp_pool_destroy. (since 1.0)
  */
 MP_API mp_status mp_pool_create(const char *name, mp_memory_type memory_type, const mp_config *config, mp_pool **out_pool);
 /** Releases every chunk of a standalone pool and the pool itself; live blocks die with it.
- *  Registry pools are destroyed with mp_registry_destroy. (since 1.0)
+ *  Registry pools are destroyed with mp_registry_destroy. Refused while one of the pool's
+ *  hooks runs. Afterwards every call with the handle gets MP_ERR_INVALID_ARGUMENT; no
+ *  other thread may be inside a call on the pool meanwhile. (since 1.0)
  */
 MP_API mp_status mp_pool_destroy(mp_pool *pool);
 /** Allocates size bytes aligned to the pool's alignment. (since 1.0) */
@@ -496,7 +499,9 @@ MP_API mp_status mp_registry_get_cpu_pool(const char *name, mp_pool **out_pool);
 MP_API mp_status mp_registry_get_gpu_pool(const char *name, mp_pool **out_pool);
 /** Finds a registry pool of either type by name; unlike the getters it never creates one. (since 1.1) */
 MP_API mp_status mp_registry_find(const char *name, mp_pool **out_pool);
-/** Destroys a registry pool and frees its name; its handles become invalid. (since 1.0) */
+/** Destroys a registry pool and frees its name; its handles become invalid. Waits for calls
+ *  by name (mp_allocate and the like) in flight; refused while one of its hooks runs. (since 1.0)
+ */
 MP_API mp_status mp_registry_destroy(const char *name);
 /** Calls mp_pool_reset on every registry pool. (since 1.0) */
 MP_API mp_status mp_registry_reset_all(void);
@@ -553,8 +558,12 @@ typedef mp_status (*mp_trim_fn)(void *user, mp_pool *pool, size_t reserved, size
 typedef void (*mp_release_fn)(void *user);
 
 /** Slow-path hooks of a pool. Any hook may be NULL (the built-in behaviour). Hooks run
- *  without the pool's lock, so they may call into the pool; they run on the thread that
- *  needed them. The allocate and free fast paths never call them. (since 1.1)
+ *  without the pool's lock, on the thread that needed them, so they may call any mempool
+ *  function, on their own pool too: an allocation there that needs to grow grows by
+ *  growth_factor without calling the hooks again; destroying the pool is refused
+ *  (MP_ERR_INVALID_OPERATION); replacing its policy is allowed (release runs once the
+ *  last running hook returns). A hook must return: no longjmp or C++ exception out of it.
+ *  The allocate and free fast paths never call them. (since 1.1)
  */
 typedef struct mp_policy {
     size_t struct_size;             /**< sizeof(mp_policy) as the caller compiled it */
@@ -565,7 +574,9 @@ typedef struct mp_policy {
     mp_release_fn release;          /**< the policy is dropped */
 } mp_policy;
 
-/** Sets the pool's policy (copied; NULL clears it). The previous policy's release runs. (since 1.1) */
+/** Sets the pool's policy (copied; NULL clears it). The previous policy's release runs now,
+ *  or, if hooks of it are running, when the last of them returns. (since 1.1)
+ */
 MP_API mp_status mp_pool_set_policy(mp_pool *pool, const mp_policy *policy);
 /** Trims to what the policy's trim hook keeps (without one: initial_size). (since 1.1) */
 MP_API mp_status mp_pool_trim_auto(mp_pool *pool);
