@@ -24,7 +24,7 @@ public final class Allocation implements AutoCloseable {
      */
     public ByteBuffer buffer() {
         if (pool.getMemoryType() != MemoryType.CPU)
-            throw new InvalidOperationException(org.mempool.internal.mp_status.MP_ERR_INVALID_OPERATION,
+            throw new InvalidOperationException(mp_status.MP_ERR_INVALID_OPERATION,
                     "pool '" + pool.getName() + "' holds GPU memory; copy it to the host first");
         return MemoryPool.view(address, size);
     }

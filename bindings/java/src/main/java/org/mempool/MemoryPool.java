@@ -3,10 +3,6 @@ package org.mempool;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import org.mempool.internal.MempoolNative;
-import org.mempool.internal.mp_allocation_info;
-import org.mempool.internal.mp_config;
-import org.mempool.internal.mp_stats;
 
 /**
  * A pool (the seed's IMemoryPool and GPUMemoryPool). A standalone pool is

@@ -2,8 +2,6 @@ package org.mempool;
 
 import java.util.LinkedHashMap;
 import java.util.Map;
-import org.mempool.internal.MempoolNative;
-import org.mempool.internal.mp_config;
 
 /** The registry of named pools (the seed's MemoryPoolManager). */
 public final class MemoryPoolManager {

@@ -1,6 +1,5 @@
 package org.mempool;
 
-import org.mempool.internal.MempoolNative;
 
 /** The seed's global helpers: allocate and free by pool name, version, devices. */
 public final class Mempool {

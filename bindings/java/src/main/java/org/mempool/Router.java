@@ -1,6 +1,5 @@
 package org.mempool;
 
-import org.mempool.internal.MempoolNative;
 
 /**
  * A size-class router: sends each request to a pool by size range. Add

@@ -6,8 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.mempool.internal.MempoolNative;
-import org.mempool.internal.mp_allocation_info;
 
 /** Each status of the manifest maps to its exception class, and each reachable one is raised for real. */
 class ErrorMappingTest {
