@@ -8,4 +8,8 @@
 %typemap(javaclassmodifiers) enum SWIGTYPE "final class"
 %pragma(java) moduleclassmodifiers="final class"
 %pragma(java) jniclassclassmodifiers="final class"
+/* SWIG would put the header's #define constants in a public interface,
+ * MempoolNativeConstants; Java reads none of them (Mempool.versionNumber()
+ * asks the library), so they are left out. */
+%rename("$ignore", %$isconstant) "";
 %include "mempool.i"
