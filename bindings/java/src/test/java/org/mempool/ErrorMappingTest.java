@@ -78,7 +78,7 @@ class ErrorMappingTest {
     void overwrittenGuardBytesRaiseCorruption() {
         try (MemoryPool pool = MemoryPool.create("java-debug", MemoryType.CPU, PoolConfig.debugCPU())) {
             long a = pool.allocate(40);
-            MemoryPool.view(a, 41).put(40, (byte) 0);
+            MempoolNative.mpswig_view(a, 41).put(40, (byte) 0); // the raw layer: no public call reaches past a block
             raises(CorruptionException.class, "overflow", pool::check);
             raises(CorruptionException.class, "overflow", () -> pool.deallocate(a));
         }
