@@ -56,6 +56,7 @@ public final class Allocation implements AutoCloseable {
 
     public long address() { return address; }
     public long size() { return size; }
+    public MemoryPool pool() { return pool; }
 
     /** Closed by close(), or by the pool's reset() or close(). */
     public boolean isClosed() { return (state & CLOSED) != 0; }
