@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.StampedLock;
 import java.util.function.LongConsumer;
 import java.util.function.LongFunction;
 
@@ -38,6 +39,15 @@ public final class MemoryPool implements AutoCloseable {
     /* Live Allocations by address. Added and removed under a shared entry,
      * cleared under an exclusive one or once closed. */
     final ConcurrentHashMap<Long, Allocation> blocks = new ConcurrentHashMap<>();
+    /* Once the pool has made an Allocation, a raw free holds making's write
+     * lock from its check to its C call, and an Allocation's allocation and
+     * free hold the read lock from the C call to the (un)registration: so no
+     * raw free, even a double free that the C library cannot tell from a
+     * good one because the block was handed out again, frees a block under
+     * an Allocation, and none is refused for a block freed a moment ago.
+     * Pools that never made one keep raw frees at a read of this flag. */
+    private volatile boolean managed;
+    private final StampedLock making = new StampedLock();
     /* ByteBuffers handed out by Allocation.buffer() and not yet collected,
      * and whether close() left the native destroy to the last of them. */
     final Object pinLock = new Object();
@@ -162,49 +172,87 @@ public final class MemoryPool implements AutoCloseable {
      * and offers checked accessors (and a ByteBuffer) over CPU memory.
      */
     public Allocation allocateBlock(long size) {
+        if (!managed)
+            becomeManaged();
         Guard.Slot t = guard.enter();
         try {
-            long address = MempoolNative.mpswig_allocate(handle, size);
+            long stamp = making.readLock();
             try {
-                Allocation a = new Allocation(this, address, size);
-                blocks.put(address, a);
-                return a;
-            } catch (RuntimeException | Error e) {
-                MempoolNative.mp_pool_deallocate(handle, address);
-                throw e;
+                long address = MempoolNative.mpswig_allocate(handle, size);
+                try {
+                    Allocation a = new Allocation(this, address, size);
+                    blocks.put(address, a);
+                    return a;
+                } catch (RuntimeException | Error e) {
+                    MempoolNative.mp_pool_deallocate(handle, address);
+                    throw e;
+                }
+            } finally {
+                making.unlockRead(stamp);
             }
         } finally {
             guard.exit(t);
         }
     }
 
+    /* Alone, so that every raw free that saw the flag clear has returned. */
+    private void becomeManaged() {
+        guard.enterExclusive();
+        managed = true;
+        guard.exitExclusive();
+    }
+
     /** Frees a block from allocate(); an Allocation's block is freed by closing the Allocation. */
     public void deallocate(long address) {
         Guard.Slot t = guard.enter();
         try {
-            if (!blocks.isEmpty())
-                refuseManaged(address);
-            MempoolNative.mp_pool_deallocate(handle, address);
+            long stamp = holdForRawFree(address);
+            try {
+                MempoolNative.mp_pool_deallocate(handle, address);
+            } finally {
+                releaseRawFree(stamp);
+            }
         } finally {
             guard.exit(t);
         }
     }
 
-    /* A raw free must not take a block that an Allocation (and maybe a ByteBuffer) still uses. */
-    void refuseManaged(long address) {
-        if (blocks.containsKey(address))
+    /*
+     * Before a raw free of address on this pool (caller entered the guard):
+     * refuses a block that an Allocation (and maybe a ByteBuffer) still uses,
+     * and holds off new Allocations until releaseRawFree. Returns 0 for a
+     * pool that never made an Allocation.
+     */
+    long holdForRawFree(long address) {
+        if (!managed)
+            return 0;
+        long stamp = making.writeLock();
+        if (blocks.containsKey(address)) {
+            making.unlockWrite(stamp);
             throw new InvalidOperationException(mp_status.MP_ERR_INVALID_OPERATION, String.format(
                     "pool '%s': block 0x%x belongs to an Allocation; close the Allocation instead", name, address));
+        }
+        return stamp;
+    }
+
+    void releaseRawFree(long stamp) {
+        if (stamp != 0)
+            making.unlockWrite(stamp);
     }
 
     /* Allocation.close() and the last unpin: frees a block that is still the Allocation's. Caller entered. */
     void free(Allocation a) {
-        if (blocks.get(a.address()) != a)
-            return; // reset or close took it, and the address may be another block's now
+        long stamp = making.readLock(); // a raw free sees the block registered and live, or neither
         try {
-            MempoolNative.mp_pool_deallocate(handle, a.address());
+            if (blocks.get(a.address()) != a)
+                return; // reset or close took it, and the address may be another block's now
+            try {
+                MempoolNative.mp_pool_deallocate(handle, a.address());
+            } finally {
+                blocks.remove(a.address(), a);
+            }
         } finally {
-            blocks.remove(a.address(), a);
+            making.unlockRead(stamp);
         }
     }
 
@@ -425,9 +473,12 @@ public final class MemoryPool implements AutoCloseable {
     /** Frees a block that work on stream may still use; the pool reuses it once that work is done. */
     public void deallocateOnStream(long address, long stream) {
         run(h -> {
-            if (!blocks.isEmpty())
-                refuseManaged(address);
-            MempoolNative.mp_pool_deallocate_on_stream(h, address, stream);
+            long stamp = holdForRawFree(address);
+            try {
+                MempoolNative.mp_pool_deallocate_on_stream(h, address, stream);
+            } finally {
+                releaseRawFree(stamp);
+            }
         });
     }
 

@@ -60,9 +60,12 @@ public final class Mempool {
         }
         Guard.Slot t = p.guard.enter();
         try {
-            if (!p.blocks.isEmpty())
-                p.refuseManaged(address);
-            c.call(name, address);
+            long stamp = p.holdForRawFree(address);
+            try {
+                c.call(name, address);
+            } finally {
+                p.releaseRawFree(stamp);
+            }
         } finally {
             p.guard.exit(t);
         }

@@ -85,12 +85,17 @@ public final class Router implements AutoCloseable {
         try {
             MemoryPool[] ps = pools;
             Guard.Slot[] held = MemoryPool.enterAll(ps);
+            long[] stamps = new long[ps.length];
+            int n = 0;
             try {
-                for (MemoryPool p : ps)
-                    if (!p.blocks.isEmpty())
-                        p.refuseManaged(address);
+                for (; n < ps.length; n++) // in id order, as every holder of several
+                    stamps[n] = ps[n].holdForRawFree(address);
                 MempoolNative.mp_router_deallocate(handle, address);
             } finally {
+                while (n > 0) {
+                    n--;
+                    ps[n].releaseRawFree(stamps[n]);
+                }
                 MemoryPool.exitAll(ps, held, ps.length);
             }
         } finally {

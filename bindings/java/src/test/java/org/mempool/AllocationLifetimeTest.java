@@ -179,4 +179,45 @@ class AllocationLifetimeTest {
     void accessorsRacingThePoolsCloseNeverReachUnmappedMemory() throws Exception {
         raceAccessorsAgainst("java-race-pool-close", blocks -> blocks.get(0).pool().close());
     }
+
+    @Test
+    void aRawDoubleFreeNeverFreesABlockThatAnAllocationGotMeanwhile() throws Exception {
+        try (MemoryPool pool = MemoryPool.create("java-raw-aba", MemoryType.CPU, PoolConfig.fixedSizeCPU(64))) {
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            List<Future<Integer>> done = new ArrayList<>();
+            for (int t = 0; t < THREADS; t++) {
+                final long stamp = 0xab0000L + t;
+                final boolean raw = t % 2 == 0;
+                done.add(workers.submit(() -> {
+                    int refused = 0;
+                    for (int n = 0; n < 60000 && !stop.get(); n++) {
+                        if (raw) {
+                            // Bugs in raw code: each thread frees its block twice, and the second free may
+                            // take another thread's raw block, which that thread then frees in vain. As in C.
+                            long x = pool.allocate(64);
+                            for (int twice = 0; twice < 2; twice++) {
+                                try {
+                                    pool.deallocate(x);
+                                } catch (InvalidPointerException | InvalidOperationException refusedFree) {
+                                    refused++;
+                                }
+                            }
+                        } else {
+                            try (Allocation a = pool.allocateBlock(64)) {
+                                for (int i = 0; i < 8; i++) {
+                                    a.putLong(i * 8, stamp);
+                                    assertEquals(stamp, a.getLong(i * 8), "a raw double free gave this block to another owner");
+                                }
+                            }
+                        }
+                    }
+                    stop.set(true);
+                    return refused;
+                }));
+            }
+            for (Future<Integer> f : done)
+                f.get(60, TimeUnit.SECONDS);
+            pool.check();
+        }
+    }
 }
