@@ -220,4 +220,27 @@ class AllocationLifetimeTest {
             pool.check();
         }
     }
+
+    /* A view derived from the block's buffer, with the buffer itself dropped. */
+    private static java.nio.LongBuffer derivedView(Allocation a) {
+        return a.buffer().slice(8, 16).order(java.nio.ByteOrder.nativeOrder()).asLongBuffer();
+    }
+
+    @Test
+    void aSliceOrTypedViewOfTheBufferPinsTheBlockToo() {
+        try (MemoryPool pool = MemoryPool.create("java-derived-pin", MemoryType.CPU, PoolConfig.defaultCPU())) {
+            Allocation a = pool.allocateBlock(64);
+            java.nio.LongBuffer longs = derivedView(a);
+            a.close();
+            for (int i = 0; i < 5; i++)
+                System.gc();
+            assertEquals(1, pool.pinnedBuffers(), "the derived view keeps the buffer, and so the block");
+            assertEquals(1, pool.getStats().getLiveAllocations());
+            longs.put(1, 42);
+            assertEquals(42, longs.get(1));
+            Reference.reachabilityFence(longs);
+            longs = null;
+            Gc.until("the block is freed", () -> pool.getStats().getLiveAllocations() == 0);
+        }
+    }
 }
