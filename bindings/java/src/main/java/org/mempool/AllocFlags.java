@@ -1,6 +1,5 @@
 package org.mempool;
 
-import org.mempool.internal.mp_alloc_flags;
 
 /** Memory kind of one allocation (the seed's AllocFlags). */
 public enum AllocFlags {

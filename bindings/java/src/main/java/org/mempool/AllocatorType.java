@@ -1,6 +1,5 @@
 package org.mempool;
 
-import org.mempool.internal.mp_allocator_type;
 
 /** How a pool carves its chunks (the seed's AllocatorType). */
 public enum AllocatorType {

@@ -1,6 +1,5 @@
 package org.mempool;
 
-import org.mempool.internal.mp_backend_kind;
 
 /** The source of a pool's chunks. */
 public enum Backend {

@@ -1,26 +1,66 @@
 package org.mempool;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import org.mempool.internal.MempoolNative;
-import org.mempool.internal.mp_allocation_info;
-import org.mempool.internal.mp_config;
-import org.mempool.internal.mp_stats;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.StampedLock;
+import java.util.function.LongConsumer;
+import java.util.function.LongFunction;
 
 /**
  * A pool (the seed's IMemoryPool and GPUMemoryPool). A standalone pool is
  * created with {@link #create} and destroyed by {@link #close}; pools of the
- * registry come from {@link MemoryPoolManager}, and closing them does nothing.
- * Every failure throws the {@link MemoryPoolException} subclass of its status.
+ * registry come from {@link MemoryPoolManager} and are destroyed by its
+ * destroyPool (their close() does nothing). Every failure throws the
+ * {@link MemoryPoolException} subclass of its status.
+ *
+ * <p>Lifetimes. Every call holds the pool's {@link Guard}: close() waits for
+ * the calls in flight on other threads and then refuses every later call
+ * with InvalidOperationException ("pool 'x' is closed"); reset() runs alone.
+ * Blocks handed out as {@link Allocation}s are tracked here by address: close()
+ * and reset() close them all (waiting for their accessors), and a raw
+ * deallocate of such a block is refused. A ByteBuffer from
+ * {@link Allocation#buffer()} pins its block: reset() is refused while one may
+ * be reachable, and close() defers the native destroy until none is.
+ * Raw addresses (allocate/deallocate with long) are C pointers: the caller
+ * owns them as in C, and no Java view is ever made over one.
  */
 public final class MemoryPool implements AutoCloseable {
-    private long handle;
-    private final boolean owned;
+    private static final AtomicLong IDS = new AtomicLong();
 
-    MemoryPool(long handle, boolean owned) {
+    /** A global order: code that holds several guards enters them by increasing id. */
+    final long id = IDS.getAndIncrement();
+    private final long handle;
+    private final String name;
+    private final MemoryType type;
+    private final boolean owned;
+    final Guard guard;
+    /* Live Allocations by address. Added and removed under a shared entry,
+     * cleared under an exclusive one or once closed. */
+    final ConcurrentHashMap<Long, Allocation> blocks = new ConcurrentHashMap<>();
+    /* Once the pool has made an Allocation, a raw free holds making's write
+     * lock from its check to its C call, and an Allocation's allocation and
+     * free hold the read lock from the C call to the (un)registration: so no
+     * raw free, even a double free that the C library cannot tell from a
+     * good one because the block was handed out again, frees a block under
+     * an Allocation, and none is refused for a block freed a moment ago.
+     * Pools that never made one keep raw frees at a read of this flag. */
+    private volatile boolean managed;
+    private final StampedLock making = new StampedLock();
+    /* ByteBuffers handed out by Allocation.buffer() and not yet collected,
+     * and whether close() left the native destroy to the last of them. */
+    final Object pinLock = new Object();
+    private int pinned;
+    private boolean destroyPending;
+    private volatile boolean destroyed;
+
+    private MemoryPool(long handle, String name, MemoryType type, boolean threadSafe, boolean owned) {
         this.handle = handle;
+        this.name = name;
+        this.type = type;
         this.owned = owned;
+        this.guard = new Guard("pool '" + name + "'", !threadSafe);
     }
 
     /** A standalone pool owned by the caller. */
@@ -29,130 +69,351 @@ public final class MemoryPool implements AutoCloseable {
         long[] out = new long[1];
         try {
             MempoolNative.mp_pool_create(name, type.value, c, out);
+            MempoolNative.mp_pool_get_config(out[0], c);
+            return new MemoryPool(out[0], name, type, c.getThread_safe(), true);
+        } catch (RuntimeException | Error e) {
+            if (out[0] != 0)
+                MempoolNative.mp_pool_destroy(out[0]);
+            throw e;
         } finally {
             c.delete();
         }
-        return new MemoryPool(out[0], true);
     }
 
-    /** The native handle (0 once closed). */
-    public long handle() { return handle; }
+    /** A registry pool's object; MemoryPoolManager makes one per pool, under its lock. */
+    static MemoryPool ofRegistry(long handle, String name) {
+        int[] type = new int[1];
+        MempoolNative.mp_pool_get_memory_type(handle, type);
+        mp_config c = new mp_config();
+        try {
+            MempoolNative.mp_pool_get_config(handle, c);
+            return new MemoryPool(handle, name, MemoryType.of(type[0]), c.getThread_safe(), false);
+        } finally {
+            c.delete();
+        }
+    }
 
-    /** Destroys a standalone pool; a second close, or closing a registry pool, does nothing. */
+    /** The native handle (0 once closed); for comparing with Router.poolFor and for C code. */
+    public long handle() { return guard.isClosed() ? 0 : handle; }
+
+    long rawHandle() { return handle; }
+    String name() { return name; }
+    MemoryType type() { return type; }
+
+    public boolean isClosed() { return guard.isClosed(); }
+
+    /**
+     * Destroys a standalone pool once the calls in flight on other threads
+     * have returned; later calls throw InvalidOperationException. Its
+     * Allocations are closed. If a ByteBuffer over one of its blocks may still
+     * be reachable, the memory is released once the last one is collected.
+     * A second close, or closing a registry pool, does nothing.
+     */
     @Override
     public void close() {
-        if (owned && handle != 0) {
-            long h = handle;
-            handle = 0;
-            MempoolNative.mp_pool_destroy(h);
+        if (owned)
+            end("closed");
+    }
+
+    /* close() and MemoryPoolManager.destroyPool: false when ended already. */
+    boolean end(String as) {
+        if (!guard.close(as))
+            return false;
+        killAll();
+        synchronized (pinLock) {
+            if (pinned > 0) {
+                destroyPending = true;
+                return true;
+            }
         }
+        destroyNative();
+        return true;
+    }
+
+    private void destroyNative() {
+        destroyed = true;
+        if (owned)
+            MempoolNative.mp_pool_destroy(handle);
+        else
+            MemoryPoolManager.getInstance().destroyNative(this);
+    }
+
+    /** Whether the native pool is gone (close() may leave that to the last ByteBuffer's collection). */
+    boolean isDestroyed() { return destroyed; }
+
+    /* Closes every Allocation (waiting for its accessors); caller holds the pool alone or closed it. */
+    private void killAll() {
+        for (Allocation a : blocks.values())
+            a.kill();
+        blocks.clear();
     }
 
     // ---- allocation ---------------------------------------------------------
 
     /** Allocates size bytes; returns the address (mp_pool_allocate, without an out-array). */
     public long allocate(long size) {
-        return MempoolNative.mpswig_allocate(handle, size);
+        Guard.Slot t = guard.enter();
+        try {
+            return MempoolNative.mpswig_allocate(handle, size);
+        } finally {
+            guard.exit(t);
+        }
     }
 
     /** Allocates size bytes of the memory kind in flags; returns the address. */
     public long allocate(long size, AllocFlags flags) {
         long[] out = new long[1];
-        MempoolNative.mp_pool_allocate_flags(handle, size, flags.value, out);
+        run(h -> MempoolNative.mp_pool_allocate_flags(h, size, flags.value, out));
         return out[0];
     }
 
-    /** Allocates a block that knows its size and pool, with a ByteBuffer view for CPU memory. */
+    /**
+     * Allocates a block that knows its size and pool, frees it once on close(),
+     * and offers checked accessors (and a ByteBuffer) over CPU memory.
+     */
     public Allocation allocateBlock(long size) {
-        return new Allocation(this, allocate(size), size);
+        if (!managed)
+            becomeManaged();
+        Guard.Slot t = guard.enter();
+        try {
+            long stamp = making.readLock();
+            try {
+                long address = MempoolNative.mpswig_allocate(handle, size);
+                try {
+                    Allocation a = new Allocation(this, address, size);
+                    blocks.put(address, a);
+                    return a;
+                } catch (RuntimeException | Error e) {
+                    MempoolNative.mp_pool_deallocate(handle, address);
+                    throw e;
+                }
+            } finally {
+                making.unlockRead(stamp);
+            }
+        } finally {
+            guard.exit(t);
+        }
     }
 
-    public void deallocate(long address) { MempoolNative.mp_pool_deallocate(handle, address); }
+    /* Alone, so that every raw free that saw the flag clear has returned. */
+    private void becomeManaged() {
+        guard.enterExclusive();
+        managed = true;
+        guard.exitExclusive();
+    }
 
-    /**
-     * A direct ByteBuffer over size bytes at address. It does not check that
-     * the memory is the host's or that the range is live: Allocation.buffer()
-     * is the checked way.
+    /** Frees a block from allocate(); an Allocation's block is freed by closing the Allocation. */
+    public void deallocate(long address) {
+        Guard.Slot t = guard.enter();
+        try {
+            long stamp = holdForRawFree(address);
+            try {
+                MempoolNative.mp_pool_deallocate(handle, address);
+            } finally {
+                releaseRawFree(stamp);
+            }
+        } finally {
+            guard.exit(t);
+        }
+    }
+
+    /*
+     * Before a raw free of address on this pool (caller entered the guard):
+     * refuses a block that an Allocation (and maybe a ByteBuffer) still uses,
+     * and holds off new Allocations until releaseRawFree. Returns 0 for a
+     * pool that never made an Allocation.
      */
-    public static ByteBuffer view(long address, long size) { return MempoolNative.mpswig_view(address, size); }
+    long holdForRawFree(long address) {
+        if (!managed)
+            return 0;
+        long stamp = making.writeLock();
+        if (blocks.containsKey(address)) {
+            making.unlockWrite(stamp);
+            throw new InvalidOperationException(mp_status.MP_ERR_INVALID_OPERATION, String.format(
+                    "pool '%s': block 0x%x belongs to an Allocation; close the Allocation instead", name, address));
+        }
+        return stamp;
+    }
 
-    public void reset() { MempoolNative.mp_pool_reset(handle); }
+    void releaseRawFree(long stamp) {
+        if (stamp != 0)
+            making.unlockWrite(stamp);
+    }
+
+    /* Allocation.close() and the last unpin: frees a block that is still the Allocation's. Caller entered. */
+    void free(Allocation a) {
+        long stamp = making.readLock(); // a raw free sees the block registered and live, or neither
+        try {
+            if (blocks.get(a.address()) != a)
+                return; // reset or close took it, and the address may be another block's now
+            try {
+                MempoolNative.mp_pool_deallocate(handle, a.address());
+            } finally {
+                blocks.remove(a.address(), a);
+            }
+        } finally {
+            making.unlockRead(stamp);
+        }
+    }
+
+    /* Allocation.buffer() handed out a ByteBuffer over a block; caller entered. */
+    void pin(Allocation a) {
+        synchronized (pinLock) {
+            a.pins++;
+            pinned++;
+        }
+    }
+
+    /* The Cleaner saw such a ByteBuffer unreachable. Runs on the Cleaner's thread. */
+    void unpin(Allocation a) {
+        boolean free, destroy;
+        synchronized (pinLock) {
+            a.pins--;
+            pinned--;
+            free = a.pins == 0 && a.freeWhenUnpinned;
+            destroy = pinned == 0 && destroyPending;
+            if (destroy)
+                destroyPending = false;
+        }
+        if (destroy) {
+            destroyNative();
+            return;
+        }
+        Guard.Slot t = free ? guard.tryEnter() : null;
+        if (t != null) {
+            try {
+                free(a);
+            } finally {
+                guard.exit(t);
+            }
+        }
+    }
+
+    /* Allocation.close(): whether the free waits for the block's ByteBuffers. Caller entered. */
+    boolean deferFree(Allocation a) {
+        synchronized (pinLock) {
+            if (a.pins == 0)
+                return false;
+            a.freeWhenUnpinned = true;
+            return true;
+        }
+    }
+
+    /** Blocks with ByteBuffers that may be reachable still (for tests and messages). */
+    int pinnedBuffers() {
+        synchronized (pinLock) {
+            return pinned;
+        }
+    }
+
+    /* Caller holds the pool alone. */
+    void refuseIfPinned(String what) {
+        int n = pinnedBuffers();
+        if (n > 0)
+            throw new InvalidOperationException(mp_status.MP_ERR_INVALID_OPERATION, String.format(
+                    "pool '%s': %s would free blocks that %d ByteBuffer(s) from Allocation.buffer() may still reach; "
+                    + "close those Allocations and drop the buffers (they are released once collected)", name, what, n));
+    }
+
+    /** Frees every live block at once, chunks kept; every Allocation of the pool is closed. */
+    public void reset() {
+        guard.enterExclusive();
+        try {
+            refuseIfPinned("reset");
+            killAll();
+            MempoolNative.mp_pool_reset(handle);
+        } finally {
+            guard.exitExclusive();
+        }
+    }
+
+    /* MemoryPoolManager.resetAllPools, which holds this pool alone. */
+    void prepareReset() {
+        refuseIfPinned("resetAllPools");
+        killAll();
+    }
 
     /** Returns wholly free chunks while more than keepBytes stay reserved. */
-    public void trim(long keepBytes) { MempoolNative.mp_pool_trim(handle, keepBytes); }
+    public void trim(long keepBytes) { run(h -> MempoolNative.mp_pool_trim(h, keepBytes)); }
 
     /** Trims to what the pool's policy keeps (without a policy: its initial size). */
-    public void trimAuto() { MempoolNative.mp_pool_trim_auto(handle); }
+    public void trimAuto() { run(MempoolNative::mp_pool_trim_auto); }
 
     public boolean owns(long address) {
         boolean[] out = new boolean[1];
-        MempoolNative.mp_pool_owns(handle, address, out);
+        run(h -> MempoolNative.mp_pool_owns(h, address, out));
         return out[0];
     }
 
     /** Verifies the allocator's invariants and, in debug mode, every guard; throws CorruptionException. */
-    public void check() { MempoolNative.mp_pool_check(handle); }
+    public void check() { run(MempoolNative::mp_pool_check); }
 
     // ---- description ---------------------------------------------------------
 
     public String getName() {
         String[] out = new String[1];
-        MempoolNative.mp_pool_get_name(handle, out);
+        run(h -> MempoolNative.mp_pool_get_name(h, out));
         return out[0];
     }
 
     public MemoryType getMemoryType() {
         int[] out = new int[1];
-        MempoolNative.mp_pool_get_memory_type(handle, out);
+        run(h -> MempoolNative.mp_pool_get_memory_type(h, out));
         return MemoryType.of(out[0]);
     }
 
     public Backend getBackend() {
         int[] out = new int[1];
-        MempoolNative.mp_pool_get_backend(handle, out);
+        run(h -> MempoolNative.mp_pool_get_backend(h, out));
         return Backend.of(out[0]);
     }
 
     public PoolConfig getConfig() {
-        mp_config c = new mp_config();
-        try {
-            MempoolNative.mp_pool_get_config(handle, c);
-            return PoolConfig.fromNative(c);
-        } finally {
-            c.delete();
-        }
+        return call(h -> {
+            mp_config c = new mp_config();
+            try {
+                MempoolNative.mp_pool_get_config(h, c);
+                return PoolConfig.fromNative(c);
+            } finally {
+                c.delete();
+            }
+        });
     }
 
     // ---- statistics ------------------------------------------------------------
 
     public MemoryStats getStats() {
-        mp_stats s = new mp_stats();
-        try {
-            MempoolNative.mp_pool_get_stats(handle, s);
-            return new MemoryStats(s);
-        } finally {
-            s.delete();
-        }
+        return call(h -> {
+            mp_stats s = new mp_stats();
+            try {
+                MempoolNative.mp_pool_get_stats(h, s);
+                return new MemoryStats(s);
+            } finally {
+                s.delete();
+            }
+        });
     }
 
-    public void resetStats() { MempoolNative.mp_pool_reset_stats(handle); }
+    public void resetStats() { run(MempoolNative::mp_pool_reset_stats); }
 
-    public void setTrackingEnabled(boolean enabled) { MempoolNative.mp_pool_set_tracking(handle, enabled); }
+    public void setTrackingEnabled(boolean enabled) { run(h -> MempoolNative.mp_pool_set_tracking(h, enabled)); }
 
     public boolean isTrackingEnabled() {
         boolean[] out = new boolean[1];
-        MempoolNative.mp_pool_get_tracking(handle, out);
+        run(h -> MempoolNative.mp_pool_get_tracking(h, out));
         return out[0];
     }
 
     public boolean hasMemoryLeaks() {
         boolean[] out = new boolean[1];
-        MempoolNative.mp_pool_has_leaks(handle, out);
+        run(h -> MempoolNative.mp_pool_has_leaks(h, out));
         return out[0];
     }
 
     /** Live tracked allocations, oldest first. */
-    public List<AllocationInfo> getActiveAllocations() {
+    public List<AllocationInfo> getActiveAllocations() { return call(MemoryPool::activeAllocations); }
+
+    private static List<AllocationInfo> activeAllocations(long handle) {
         long[] count = new long[1];
         MempoolNative.mp_pool_get_allocations(handle, null, 0, count);
         while (true) {
@@ -176,49 +437,141 @@ public final class MemoryPool implements AutoCloseable {
 
     public String getStatsString() {
         String[] out = new String[1];
-        MempoolNative.mp_pool_stats_string(handle, out);
+        run(h -> MempoolNative.mp_pool_stats_string(h, out));
         return out[0];
     }
 
     public String getStatsJson() {
         String[] out = new String[1];
-        MempoolNative.mp_pool_stats_json(handle, out);
+        run(h -> MempoolNative.mp_pool_stats_json(h, out));
         return out[0];
     }
 
     // ---- GPU -----------------------------------------------------------------------
 
-    public void setDevice(int deviceId) { MempoolNative.mp_pool_set_device(handle, deviceId); }
+    public void setDevice(int deviceId) { run(h -> MempoolNative.mp_pool_set_device(h, deviceId)); }
 
     public int getDevice() {
         int[] out = new int[1];
-        MempoolNative.mp_pool_get_device(handle, out);
+        run(h -> MempoolNative.mp_pool_get_device(h, out));
         return out[0];
     }
 
-    /** Sets the cudaStream_t (as an address; 0 is the default stream) used by the copies. */
-    public void setStream(long stream) { MempoolNative.mp_pool_set_stream(handle, stream); }
+    /**
+     * Sets the cudaStream_t (as an address; 0 is the default stream) used by
+     * the copies. The stream is the caller's: it must stay a live CUDA stream
+     * while the pool uses it, which Java cannot check.
+     */
+    public void setStream(long stream) { run(h -> MempoolNative.mp_pool_set_stream(h, stream)); }
 
     public long getStream() {
         long[] out = new long[1];
-        MempoolNative.mp_pool_get_stream(handle, out);
+        run(h -> MempoolNative.mp_pool_get_stream(h, out));
         return out[0];
     }
 
     /** Frees a block that work on stream may still use; the pool reuses it once that work is done. */
     public void deallocateOnStream(long address, long stream) {
-        MempoolNative.mp_pool_deallocate_on_stream(handle, address, stream);
+        run(h -> {
+            long stamp = holdForRawFree(address);
+            try {
+                MempoolNative.mp_pool_deallocate_on_stream(h, address, stream);
+            } finally {
+                releaseRawFree(stamp);
+            }
+        });
     }
 
-    public void copyHostToDevice(long dst, long src, long size) {
-        MempoolNative.mp_pool_copy_host_to_device(handle, dst, src, size);
+    /** Copies src (all of it) to the start of dst, a block of a GPU pool, on this GPU pool's stream. */
+    public void copyHostToDevice(Allocation dst, Allocation src) { copyHostToDevice(dst, 0, src, 0, size(src)); }
+
+    /** Copies size bytes of host block src from srcOffset to GPU block dst at dstOffset. */
+    public void copyHostToDevice(Allocation dst, long dstOffset, Allocation src, long srcOffset, long size) {
+        copy(dst, dstOffset, MemoryType.GPU, src, srcOffset, MemoryType.CPU, size, MempoolNative::mp_pool_copy_host_to_device);
     }
 
-    public void copyDeviceToHost(long dst, long src, long size) {
-        MempoolNative.mp_pool_copy_device_to_host(handle, dst, src, size);
+    /** Copies GPU block src (all of it) to the start of host block dst. */
+    public void copyDeviceToHost(Allocation dst, Allocation src) { copyDeviceToHost(dst, 0, src, 0, size(src)); }
+
+    public void copyDeviceToHost(Allocation dst, long dstOffset, Allocation src, long srcOffset, long size) {
+        copy(dst, dstOffset, MemoryType.CPU, src, srcOffset, MemoryType.GPU, size, MempoolNative::mp_pool_copy_device_to_host);
     }
 
-    public void copyDeviceToDevice(long dst, long src, long size) {
-        MempoolNative.mp_pool_copy_device_to_device(handle, dst, src, size);
+    /** Copies GPU block src (all of it) to the start of GPU block dst, peer to peer across devices. */
+    public void copyDeviceToDevice(Allocation dst, Allocation src) { copyDeviceToDevice(dst, 0, src, 0, size(src)); }
+
+    public void copyDeviceToDevice(Allocation dst, long dstOffset, Allocation src, long srcOffset, long size) {
+        copy(dst, dstOffset, MemoryType.GPU, src, srcOffset, MemoryType.GPU, size, MempoolNative::mp_pool_copy_device_to_device);
+    }
+
+    private interface Copy { void run(long pool, long dst, long src, long size); }
+
+    private static long size(Allocation a) {
+        if (a == null)
+            throw new InvalidArgumentException(mp_status.MP_ERR_INVALID_ARGUMENT, "the source Allocation is null");
+        return a.size();
+    }
+
+    /* Both blocks stay live through the copy (their accessor gates are held), in range, and of the right memory. */
+    private void copy(Allocation dst, long dstOffset, MemoryType dstType, Allocation src, long srcOffset,
+                      MemoryType srcType, long size, Copy c) {
+        Allocation.checkSpan("destination", dst, dstType, dstOffset, size);
+        Allocation.checkSpan("source", src, srcType, srcOffset, size);
+        Guard.Slot t = guard.enter();
+        try {
+            dst.enterGate();
+            try {
+                src.enterGate();
+                try {
+                    c.run(handle, dst.address() + dstOffset, src.address() + srcOffset, size);
+                } finally {
+                    src.exitGate();
+                }
+            } finally {
+                dst.exitGate();
+            }
+        } finally {
+            guard.exit(t);
+        }
+    }
+
+    // ---- calls under the guard -------------------------------------------------------
+
+    /* Enters the guards of pools sorted by id (the global order); on a closed one, leaves the others and throws. */
+    static Guard.Slot[] enterAll(MemoryPool[] ps) {
+        Guard.Slot[] held = new Guard.Slot[ps.length];
+        int n = 0;
+        try {
+            for (; n < ps.length; n++)
+                held[n] = ps[n].guard.enter();
+        } catch (RuntimeException closed) {
+            exitAll(ps, held, n);
+            throw closed;
+        }
+        return held;
+    }
+
+    static void exitAll(MemoryPool[] ps, Guard.Slot[] held, int n) {
+        for (int i = n - 1; i >= 0; i--)
+            ps[i].guard.exit(held[i]);
+    }
+
+
+    private void run(LongConsumer c) {
+        Guard.Slot t = guard.enter();
+        try {
+            c.accept(handle);
+        } finally {
+            guard.exit(t);
+        }
+    }
+
+    private <T> T call(LongFunction<T> c) {
+        Guard.Slot t = guard.enter();
+        try {
+            return c.apply(handle);
+        } finally {
+            guard.exit(t);
+        }
     }
 }

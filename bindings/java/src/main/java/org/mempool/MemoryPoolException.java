@@ -1,6 +1,5 @@
 package org.mempool;
 
-import org.mempool.internal.MempoolNative;
 
 /**
  * A failed mempool call (the seed's MemoryPoolException). The subclass names

@@ -1,6 +1,5 @@
 package org.mempool;
 
-import org.mempool.internal.mp_stats;
 
 /** A snapshot of a pool's statistics (the seed's MemoryStats queries). */
 public final class MemoryStats {

@@ -1,6 +1,5 @@
 package org.mempool;
 
-import org.mempool.internal.mp_memory_type;
 
 /** Where a pool's memory lives (the seed's MemoryType). */
 public enum MemoryType {

@@ -1,7 +1,5 @@
 package org.mempool;
 
-import org.mempool.internal.MempoolNative;
-import org.mempool.internal.mp_config;
 
 /**
  * Pool configuration (the seed's PoolConfig). The named presets come from

@@ -1,6 +1,5 @@
 package org.mempool;
 
-import org.mempool.internal.mp_sync_type;
 
 /** Synchronisation of a thread-safe pool (the seed's SyncType). */
 public enum SyncType {

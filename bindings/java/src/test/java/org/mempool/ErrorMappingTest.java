@@ -6,8 +6,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.mempool.internal.MempoolNative;
-import org.mempool.internal.mp_allocation_info;
 
 /** Each status of the manifest maps to its exception class, and each reachable one is raised for real. */
 class ErrorMappingTest {
@@ -80,7 +78,7 @@ class ErrorMappingTest {
     void overwrittenGuardBytesRaiseCorruption() {
         try (MemoryPool pool = MemoryPool.create("java-debug", MemoryType.CPU, PoolConfig.debugCPU())) {
             long a = pool.allocate(40);
-            MemoryPool.view(a, 41).put(40, (byte) 0);
+            MempoolNative.mpswig_view(a, 41).put(40, (byte) 0); // the raw layer: no public call reaches past a block
             raises(CorruptionException.class, "overflow", pool::check);
             raises(CorruptionException.class, "overflow", () -> pool.deallocate(a));
         }

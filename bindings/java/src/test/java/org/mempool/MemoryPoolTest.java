@@ -16,9 +16,11 @@ class MemoryPoolTest {
             assertEquals(1024, b.capacity());
             for (int i = 0; i < 1024; i++)
                 b.put(i, (byte) i);
-            ByteBuffer again = MemoryPool.view(a.address(), 1024);
+            ByteBuffer again = a.buffer();
             for (int i = 0; i < 1024; i++)
                 assertEquals((byte) i, again.get(i));
+            for (int i = 0; i < 1024; i++)
+                assertEquals((byte) i, a.getByte(i));
             assertTrue(pool.owns(a.address()));
         }
     }
@@ -106,8 +108,10 @@ class MemoryPoolTest {
         pool.close();
         pool.close();
         assertEquals(0, pool.handle());
-        InvalidArgumentException e = assertThrows(InvalidArgumentException.class, () -> pool.allocate(8));
-        assertTrue(e.getDetail().contains("pool is NULL"));
+        assertTrue(pool.isClosed());
+        InvalidOperationException e = assertThrows(InvalidOperationException.class, () -> pool.allocate(8));
+        assertEquals("pool 'java-close' is closed", e.getDetail());
+        assertThrows(InvalidOperationException.class, pool::getStats);
     }
 
     @Test

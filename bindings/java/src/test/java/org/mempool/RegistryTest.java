@@ -43,13 +43,15 @@ class RegistryTest {
         }
         try (MemoryPool gpu = MemoryPool.create("java-gpu", MemoryType.GPU, PoolConfig.defaultGPU());
              MemoryPool host = MemoryPool.create("java-host", MemoryType.CPU, PoolConfig.defaultCPU())) {
-            long d = gpu.allocate(256);
-            long h = host.allocate(256);
-            MemoryPool.view(h, 256).put(7, (byte) 42);
-            gpu.copyHostToDevice(d, h, 256);
-            MemoryPool.view(h, 256).put(7, (byte) 0);
-            gpu.copyDeviceToHost(h, d, 256);
-            assertEquals(42, MemoryPool.view(h, 256).get(7));
+            Allocation d = gpu.allocateBlock(256);
+            Allocation h = host.allocateBlock(256);
+            h.putByte(7, (byte) 42);
+            gpu.copyHostToDevice(d, h);
+            h.putByte(7, (byte) 0);
+            gpu.copyDeviceToHost(h, d);
+            assertEquals(42, h.getByte(7));
+            assertThrows(InvalidOperationException.class, () -> d.getByte(0)); // device memory
+            assertThrows(InvalidArgumentException.class, () -> gpu.copyHostToDevice(h, d)); // roles swapped
         }
     }
 }

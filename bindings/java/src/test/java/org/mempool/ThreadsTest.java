@@ -2,7 +2,6 @@ package org.mempool;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.*;
@@ -21,15 +20,15 @@ class ThreadsTest {
                     int done = 0;
                     for (int r = 0; r < rounds; r++) {
                         int size = 1 + (r * 31 + stamp) % 500;
-                        long a = pool.allocate(size);
-                        ByteBuffer b = MemoryPool.view(a, size);
+                        byte[] seen = new byte[size];
+                        try (Allocation a = pool.allocateBlock(size)) {
+                            a.fill(0, size, stamp);
+                            Thread.yield();
+                            a.get(0, seen);
+                        }
                         for (int i = 0; i < size; i++)
-                            b.put(i, stamp);
-                        Thread.yield();
-                        for (int i = 0; i < size; i++)
-                            if (b.get(i) != stamp)
+                            if (seen[i] != stamp)
                                 throw new AssertionError("block shared between threads");
-                        pool.deallocate(a);
                         done++;
                     }
                     return done;
