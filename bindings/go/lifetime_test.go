@@ -77,3 +77,53 @@ func TestCloseWaitsForCallsInFlightAndLaterCallsReturnErrClosed(t *testing.T) {
 		}
 	}
 }
+
+func TestDestroyPoolWaitsForCallsOnItsRegistryPool(t *testing.T) {
+	cfg, _ := DefaultCPU()
+	for round := 0; round < raceRounds; round++ {
+		if _, err := CreateCPUPool("go-destroy-race", cfg); err != nil {
+			t.Fatal(err)
+		}
+		p, err := CPUPool("go-destroy-race")
+		if err != nil {
+			t.Fatal(err)
+		}
+		hammer(t, allocateAndFree(p.Allocate, p.Deallocate), func() error { return DestroyPool("go-destroy-race") })
+		if _, err := p.Allocate(8); !errors.Is(err, ErrClosed) {
+			t.Fatalf("allocate after DestroyPool: %v", err)
+		}
+	}
+}
+
+func TestTheRegistryHandsOutOneGoPoolPerNameUntilItIsDestroyed(t *testing.T) {
+	cfg, _ := DefaultCPU()
+	made, err := CreateCPUPool("go-one-per-name", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, _ := CPUPool("go-one-per-name")
+	any, _ := FindPool("go-one-per-name")
+	if found != made || any != made {
+		t.Fatal("one registry pool, several Go pools")
+	}
+	if err := made.Close(); err != nil { // a registry pool: nothing happens
+		t.Fatal(err)
+	}
+	if err := DestroyPool("go-one-per-name"); err != nil {
+		t.Fatal(err)
+	}
+	again, err := CreateCPUPool("go-one-per-name", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer DestroyPool("go-one-per-name")
+	if again == made {
+		t.Fatal("a new pool of the same name reuses the destroyed one's Go pool")
+	}
+	if _, err := made.Stats(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("the destroyed pool's Go value: %v", err)
+	}
+	if _, err := again.Stats(); err != nil {
+		t.Fatal(err)
+	}
+}

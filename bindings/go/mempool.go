@@ -9,7 +9,6 @@ package mempool
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -567,93 +566,6 @@ func (p *Pool) CopyDeviceToDevice(dst, src unsafe.Pointer, size uint64) error {
 	return p.call(func(h uintptr) error {
 		return capi.Mp_pool_copy_device_to_device(h, uintptr(dst), uintptr(src), int64(size))
 	})
-}
-
-// ---- registry and global helpers ------------------------------------------------
-
-func registryPool(h uintptr, err error) (*Pool, error) {
-	if err != nil {
-		return nil, err
-	}
-	return &Pool{h: h}, nil
-}
-
-// CPUPool finds a registry CPU pool; "default" is created on first use.
-func CPUPool(name string) (*Pool, error) {
-	out := []uintptr{0}
-	return registryPool(out[0], capi.Mp_registry_get_cpu_pool(name, out))
-}
-
-// GPUPool finds a registry GPU pool; "default_gpu" is created on first use.
-func GPUPool(name string) (*Pool, error) {
-	out := []uintptr{0}
-	return registryPool(out[0], capi.Mp_registry_get_gpu_pool(name, out))
-}
-
-// FindPool finds a registry pool of either type; unlike CPUPool and GPUPool it
-// never creates one.
-func FindPool(name string) (*Pool, error) {
-	out := []uintptr{0}
-	return registryPool(out[0], capi.Mp_registry_find(name, out))
-}
-
-func CreateCPUPool(name string, cfg Config) (*Pool, error) {
-	c := cfg.native()
-	defer capi.DeleteMp_config(c)
-	out := []uintptr{0}
-	err := capi.Mp_registry_create_cpu_pool(name, c, out)
-	return registryPool(out[0], err)
-}
-
-func CreateGPUPool(name string, cfg Config) (*Pool, error) {
-	c := cfg.native()
-	defer capi.DeleteMp_config(c)
-	out := []uintptr{0}
-	err := capi.Mp_registry_create_gpu_pool(name, c, out)
-	return registryPool(out[0], err)
-}
-
-func DestroyPool(name string) error { return capi.Mp_registry_destroy(name) }
-
-// ResetAllPools empties every registry pool.
-func ResetAllPools() { capi.Mp_registry_reset_all() }
-
-// PoolNames lists the registry's pools, sorted.
-func PoolNames() ([]string, error) {
-	out := []string{""}
-	if err := capi.Mp_registry_names(out); err != nil {
-		return nil, err
-	}
-	return strings.Fields(out[0]), nil
-}
-
-// AllStatsJSON is every registry pool's stats as one JSON object keyed by name.
-func AllStatsJSON() (string, error) {
-	out := []string{""}
-	err := capi.Mp_registry_stats_json(out)
-	return out[0], err
-}
-
-// Allocate takes size bytes from the registry CPU pool poolName.
-func Allocate(size uint64, poolName string) (unsafe.Pointer, error) {
-	out := []uintptr{0}
-	err := capi.Mp_allocate(poolName, int64(size), out)
-	return unsafe.Pointer(out[0]), err
-}
-
-func Deallocate(ptr unsafe.Pointer, poolName string) error {
-	return capi.Mp_deallocate(poolName, uintptr(ptr))
-}
-
-// AllocateGPU takes size bytes from the registry GPU pool poolName.
-func AllocateGPU(size uint64, poolName string) (unsafe.Pointer, error) {
-	out := []uintptr{0}
-	err := capi.Mp_allocate_gpu(poolName, int64(size), out)
-	return unsafe.Pointer(out[0]), err
-}
-
-func DeallocateGPU(ptr unsafe.Pointer, poolName string) error {
-	return capi.Mp_deallocate_gpu(poolName, uintptr(ptr))
 }
 
 // Version is the loaded library's version, e.g. "1.0.0 (cuda)".
