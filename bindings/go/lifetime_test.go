@@ -127,3 +127,87 @@ func TestTheRegistryHandsOutOneGoPoolPerNameUntilItIsDestroyed(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRouterCloseWaitsForRouterCallsInFlight(t *testing.T) {
+	cfg, _ := DefaultCPU()
+	p := mustPool(t, "go-router-race", cfg, nil)
+	for round := 0; round < raceRounds; round++ {
+		r, err := NewRouter("go-router-race")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Add(^uint64(0), p); err != nil {
+			t.Fatal(err)
+		}
+		hammer(t, func() error {
+			ptr, err := r.Allocate(64)
+			if err != nil {
+				return err
+			}
+			if err := r.Deallocate(ptr); err != nil {
+				p.Deallocate(ptr) // the router closed between the two calls
+				return err
+			}
+			return nil
+		}, r.Close)
+		if _, err := r.PoolFor(8); !errors.Is(err, ErrClosed) {
+			t.Fatalf("a router call after close: %v", err)
+		}
+	}
+	if s, _ := p.Stats(); s.LiveAllocations != 0 {
+		t.Fatalf("%d blocks leaked through the router", s.LiveAllocations)
+	}
+}
+
+func TestARouterRefusesToReachAPoolClosedUnderIt(t *testing.T) {
+	cfg, _ := DefaultCPU()
+	p, err := NewPool("go-routed", CPU, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := NewRouter("go-router-closed-pool")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := r.Add(^uint64(0), p); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 1000; i++ { // the old code reached the freed pool: an error some times, a crash others
+		if _, err := r.Allocate(64); !errors.Is(err, ErrClosed) {
+			t.Fatalf("allocate through a router whose pool is closed: %v", err)
+		}
+	}
+}
+
+// The C router must be configured before it is shared; the Go one need not.
+func TestRouterAddWhileOtherGoroutinesRouteThroughIt(t *testing.T) {
+	cfg, _ := DefaultCPU()
+	p := mustPool(t, "go-router-add", cfg, nil)
+	for round := 0; round < raceRounds; round++ {
+		r, err := NewRouter("go-router-add")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Add(8, p); err != nil {
+			t.Fatal(err)
+		}
+		hammer(t, func() error {
+			ptr, err := r.Allocate(8)
+			if err != nil {
+				return err
+			}
+			return r.Deallocate(ptr)
+		}, func() error {
+			for max := uint64(16); max <= 1024; max += 8 { // each Add may move the C router's ranges
+				if err := r.Add(max, p); err != nil {
+					return err
+				}
+			}
+			return r.Close()
+		})
+	}
+}
