@@ -37,7 +37,7 @@ func hammer(t *testing.T, op func() error, closeIt func() error) {
 			}
 		}()
 	}
-	for calls.Load() < 4*raceWorkers {
+	for calls.Load() < 4*raceWorkers && len(errs) < raceWorkers {
 	}
 	if err := closeIt(); err != nil {
 		t.Fatal("close: ", err)
