@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"io"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"unsafe"
 
@@ -138,43 +136,28 @@ func TestBlockAccessorsHoldOffResetTrimAndClose(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var calls atomic.Int64
-		var wg sync.WaitGroup
-		failures := make(chan error, raceWorkers)
-		for w := 0; w < raceWorkers; w++ {
-			wg.Add(1)
-			go func(stamp byte) {
-				defer wg.Done()
-				fill := bytes.Repeat([]byte{stamp}, 4096)
-				got := make([]byte, 4096)
-				for {
-					b, err := p.AllocateBlock(4096)
-					if err == nil {
-						_, err = b.WriteAt(fill, 0)
-					}
-					if err == nil {
-						_, err = b.ReadAt(got, 0)
-						if err == nil && !bytes.Equal(got, fill) {
-							err = errors.New("a block changed under its owner")
-						}
-					}
-					if err == nil {
-						err = b.Free()
-					}
-					if errors.Is(err, ErrClosed) && p.Handle() != 0 {
-						continue // a Reset killed the block: the pool lives on
-					}
-					if err != nil {
-						failures <- err
-						return
-					}
-					calls.Add(1)
-				}
-			}(byte(w + 1))
-		}
-		for i := 0; i < 3; i++ {
-			for target := calls.Load() + raceWorkers; calls.Load() < target && len(failures) < raceWorkers; {
+		c := startCrew(func(w int) error {
+			fill := bytes.Repeat([]byte{byte(w + 1)}, 4096)
+			got := make([]byte, 4096)
+			b, err := p.AllocateBlock(4096)
+			if err == nil {
+				_, err = b.WriteAt(fill, 0)
 			}
+			if err == nil {
+				_, err = b.ReadAt(got, 0)
+				if err == nil && !bytes.Equal(got, fill) {
+					err = errors.New("a block changed under its owner")
+				}
+			}
+			if err == nil {
+				err = b.Free()
+			}
+			return err
+		}, func(err error) bool {
+			return errors.Is(err, ErrClosed) && p.Handle() != 0 // a Reset killed the block: the pool lives on
+		})
+		for i := 0; i < 3; i++ {
+			c.await(raceWorkers)
 			if err := p.Reset(); err != nil {
 				t.Fatal(err)
 			}
@@ -183,13 +166,7 @@ func TestBlockAccessorsHoldOffResetTrimAndClose(t *testing.T) {
 			}
 		}
 		p.Close()
-		wg.Wait()
-		close(failures)
-		for err := range failures {
-			if !errors.Is(err, ErrClosed) {
-				t.Fatal(err)
-			}
-		}
+		c.finish(t)
 	}
 }
 

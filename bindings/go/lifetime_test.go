@@ -15,40 +15,75 @@ import (
 
 const raceRounds, raceWorkers = 200, 8
 
-// hammer runs raceWorkers goroutines that call op until it fails, waits
-// until they have made some calls, runs closeIt and then waits for them. An
-// error other than ErrClosed fails the test, and so does a worker that
-// never sees ErrClosed.
-func hammer(t *testing.T, op func() error, closeIt func() error) {
-	t.Helper()
-	var calls atomic.Int64
+// crew is raceWorkers goroutines, each calling op until op fails for good.
+type crew struct {
+	calls atomic.Int64  // successful calls so far
+	done  chan struct{} // closed when every worker has returned
+	errs  chan error    // the error that ended each worker
+}
+
+// startCrew starts the workers; an error for which again is true does not
+// end a worker.
+func startCrew(op func(worker int) error, again func(error) bool) *crew {
+	c := &crew{done: make(chan struct{}), errs: make(chan error, raceWorkers)}
 	var wg sync.WaitGroup
-	errs := make(chan error, raceWorkers)
 	for w := 0; w < raceWorkers; w++ {
 		wg.Add(1)
-		go func() {
+		go func(w int) {
 			defer wg.Done()
 			for {
-				if err := op(); err != nil {
-					errs <- err
+				if err := op(w); err != nil && !again(err) {
+					c.errs <- err
 					return
 				}
-				calls.Add(1)
+				c.calls.Add(1)
 			}
-		}()
+		}(w)
 	}
-	for calls.Load() < 4*raceWorkers && len(errs) < raceWorkers {
+	go func() {
+		wg.Wait()
+		close(c.errs)
+		close(c.done)
+	}()
+	return c
+}
+
+// await returns after n more calls, or once every worker has returned. It
+// spins: a closer parked on a channel would wait for a worker's time slice
+// to end (the workers never block), 10 ms a wake-up.
+func (c *crew) await(n int64) {
+	for target := c.calls.Load() + n; c.calls.Load() < target; {
+		select {
+		case <-c.done:
+			return
+		default:
+		}
 	}
-	if err := closeIt(); err != nil {
-		t.Fatal("close: ", err)
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+}
+
+// finish waits for the workers and fails unless each one ended with ErrClosed.
+func (c *crew) finish(t *testing.T) {
+	t.Helper()
+	<-c.done
+	for err := range c.errs {
 		if !errors.Is(err, ErrClosed) {
 			t.Fatalf("a call racing close got %v, want ErrClosed", err)
 		}
 	}
+}
+
+func never(error) bool { return false }
+
+// hammer runs a crew of op, lets it make some calls, runs closeIt and checks
+// that every worker then stopped with ErrClosed.
+func hammer(t *testing.T, op func() error, closeIt func() error) {
+	t.Helper()
+	c := startCrew(func(int) error { return op() }, never)
+	c.await(4 * raceWorkers)
+	if err := closeIt(); err != nil {
+		t.Fatal("close: ", err)
+	}
+	c.finish(t)
 }
 
 func allocateAndFree(alloc func(uint64) (unsafe.Pointer, error), free func(unsafe.Pointer) error) func() error {
@@ -209,5 +244,55 @@ func TestRouterAddWhileOtherGoroutinesRouteThroughIt(t *testing.T) {
 			}
 			return r.Close()
 		})
+	}
+}
+
+// A pool configured without ThreadSafe has no lock in C; Go serialises it.
+func TestAPoolThatIsNotThreadSafeIsSerialisedAcrossGoroutines(t *testing.T) {
+	cfg, err := DefaultCPU()
+	cfg.ThreadSafe = false
+	p := mustPool(t, "go-unlocked", cfg, err)
+	const rounds = 20000
+	var wg sync.WaitGroup
+	failures := make(chan error, raceWorkers)
+	for w := 0; w < raceWorkers; w++ {
+		wg.Add(1)
+		go func(stamp byte) {
+			defer wg.Done()
+			for r := 0; r < rounds; r++ {
+				size := 1 + (r*31+int(stamp))%500
+				ptr, err := p.Allocate(uint64(size))
+				if err == nil {
+					b := Bytes(ptr, size)
+					for i := range b {
+						b[i] = stamp
+					}
+					for i := range b {
+						if b[i] != stamp {
+							err = errors.New("a block was handed to two goroutines")
+							break
+						}
+					}
+				}
+				if err == nil {
+					err = p.Deallocate(ptr)
+				}
+				if err != nil {
+					failures <- err
+					return
+				}
+			}
+		}(byte(w + 1))
+	}
+	wg.Wait()
+	close(failures)
+	for err := range failures {
+		t.Fatal(err)
+	}
+	if s, _ := p.Stats(); s.AllocationCount != raceWorkers*rounds || s.LiveAllocations != 0 {
+		t.Fatalf("counts after the goroutines: %+v", s)
+	}
+	if err := p.Check(); err != nil {
+		t.Fatal(err)
 	}
 }
