@@ -1,9 +1,24 @@
 // Package mempool is the Go binding of mempool: memory pools for CPU and
 // CUDA memory behind a stable C ABI. It is a thin layer over the SWIG
-// package mempool/internal/capi; every rule lives in the C library.
+// package mempool/internal/capi; every rule about pointers, sizes and
+// configurations lives in the C library. The Go layer adds lifetimes only.
 //
 // Failed calls return *Error, which carries the status and the library's
 // detail message and unwraps to a sentinel: errors.Is(err, ErrOutOfMemory).
+//
+// Lifetimes. Pools, routers and Blocks may be used from any goroutine, and
+// Close, DestroyPool, Reset and Trim may race the other calls: they wait for
+// the calls in flight, and a call on a closed pool or router, or a freed
+// Block, returns an error with errors.Is(err, ErrClosed). No native object is
+// destroyed under a call and no closed handle reaches C.
+//
+// Memory. Block (Pool.AllocateBlock) is the checked way to reach pool
+// memory: ReadAt and WriteAt check liveness and bounds. A raw pointer (from
+// Allocate, Block.Pointer, ActiveAllocations) is the explicit unsafe step:
+// Bytes, the GPU copies and C code trust it as unsafe.Slice does, and nothing
+// stops its use after the block is freed or its pool reset, trimmed or
+// closed, which reaches freed or unmapped memory. Deallocate and Owns take
+// raw pointers safely: the C library checks them.
 package mempool
 
 import (
