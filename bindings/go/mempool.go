@@ -185,7 +185,7 @@ type AllocationInfo struct {
 // serialised here, one call at a time.
 type Pool struct {
 	// mu is the pool's lifetime guard. Calls hold it shared: one atomic add on
-	// entry and one on exit, nothing between goroutines unless a writer waits.
+	// entry and one on exit, on a word that all goroutines of the pool share.
 	// Close, Reset, Trim and TrimAuto, the calls that free or unmap memory
 	// wholesale, hold it exclusively, so they wait for the calls in flight and
 	// never run under a Block accessor. In C a destroy during a call is
@@ -232,8 +232,9 @@ func hostAddressable(backend int) bool {
 }
 
 // enter holds the pool for one call: shared, or exclusive for a pool that is
-// not thread-safe. It fails once the pool is closed. Small enough to inline:
-// the shared path is one atomic add and a load.
+// not thread-safe. It fails once the pool is closed. The shared path is one
+// atomic add and a load; the compiler does not inline it, so Allocate and
+// Deallocate write it out.
 func (p *Pool) enter() error {
 	if p == nil || p.serial {
 		return p.enterSerial()
