@@ -58,18 +58,33 @@ func (p *Pool) AllocateBlock(size uint64) (*Block, error) {
 	return &Block{pool: p, ptr: unsafe.Pointer(addr), size: int64(size), epoch: p.epoch}, nil
 }
 
-// Size is the block's length in bytes, as requested.
-func (b *Block) Size() int64 { return b.size }
+// Size is the block's length in bytes, as requested (0 for a nil Block).
+func (b *Block) Size() int64 {
+	if b == nil {
+		return 0
+	}
+	return b.size
+}
 
 // Pool is the pool the block came from.
-func (b *Block) Pool() *Pool { return b.pool }
+func (b *Block) Pool() *Pool {
+	if b == nil {
+		return nil
+	}
+	return b.pool
+}
 
 // Pointer is the block's address, for Bytes, the copy functions or C code.
 // This is the unsafe step: the pointer is not checked and does not keep the
 // block alive. It must not be used once the block is freed or its pool reset,
 // trimmed or closed, and the block must be freed only by Free: Deallocate of
 // this pointer leaves the Block believing it is live.
-func (b *Block) Pointer() unsafe.Pointer { return b.ptr }
+func (b *Block) Pointer() unsafe.Pointer {
+	if b == nil {
+		return nil
+	}
+	return b.ptr
+}
 
 // hold holds the pool (as a call does) and the block (shared, or exclusive
 // for Free) and fails when either is dead. release undoes it.

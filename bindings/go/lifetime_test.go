@@ -296,3 +296,40 @@ func TestAPoolThatIsNotThreadSafeIsSerialisedAcrossGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A constructor's nil result, used after its error was ignored, fails cleanly.
+func TestANilPoolRouterOrBlockReturnsErrorsInsteadOfPanicking(t *testing.T) {
+	var p *Pool
+	var r *Router
+	var b *Block
+	if _, err := p.Allocate(8); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+	if _, err := p.AllocateBlock(8); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+	if err := p.Deallocate(nil); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+	if _, err := p.Stats(); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+	if err := p.Reset(); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+	if _, err := r.Allocate(8); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+	if err := r.Add(8, p); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+	if _, err := b.ReadAt(make([]byte, 1), 0); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+	if err := b.Free(); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+	if p.Close() != nil || r.Close() != nil || p.Handle() != 0 || b.Size() != 0 || b.Pointer() != nil {
+		t.Fatal("closing nothing should do nothing")
+	}
+}
