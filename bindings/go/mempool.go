@@ -1,13 +1,31 @@
 // Package mempool is the Go binding of mempool: memory pools for CPU and
 // CUDA memory behind a stable C ABI. It is a thin layer over the SWIG
-// package mempool/internal/capi; every rule lives in the C library.
+// package mempool/internal/capi; every rule about pointers, sizes and
+// configurations lives in the C library. The Go layer adds lifetimes only.
 //
 // Failed calls return *Error, which carries the status and the library's
 // detail message and unwraps to a sentinel: errors.Is(err, ErrOutOfMemory).
+//
+// Lifetimes. Pools, routers and Blocks may be used from any goroutine, and
+// Close, DestroyPool, Reset and Trim may race the other calls: they wait for
+// the calls in flight, and a call on a closed pool or router, or a freed
+// Block, returns an error with errors.Is(err, ErrClosed). No native object is
+// destroyed under a call and no closed handle reaches C.
+//
+// Memory. Block (Pool.AllocateBlock) is the checked way to reach pool
+// memory: ReadAt and WriteAt check liveness and bounds. A raw pointer (from
+// Allocate, Block.Pointer, ActiveAllocations) is the explicit unsafe step:
+// Bytes, the GPU copies and C code trust it as unsafe.Slice does, and nothing
+// stops its use after the block is freed or its pool reset, trimmed or
+// closed, which reaches freed or unmapped memory. Deallocate and Owns take
+// raw pointers safely: the C library checks them.
 package mempool
 
 import (
-	"strings"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"mempool/internal/capi"
@@ -15,6 +33,17 @@ import (
 
 // Error is a failed call: Status, its C Name and the library's Detail.
 type Error = capi.Error
+
+// ErrClosed: the pool or router was closed, its registry pool destroyed, or
+// the Block freed (by Free, or with every block by Reset or Close) before the
+// call. The binding reports it without calling C; no C status maps to it.
+var ErrClosed = errors.New("mempool: closed")
+
+// closedError is ErrClosed with what was closed.
+type closedError string
+
+func (e closedError) Error() string        { return "mempool: " + string(e) }
+func (e closedError) Is(target error) bool { return target == ErrClosed }
 
 // AllocatorType says how a pool carves its chunks.
 type AllocatorType int32
@@ -147,10 +176,112 @@ type AllocationInfo struct {
 }
 
 // Pool is a memory pool. Pools from NewPool are closed by Close; pools of
-// the registry belong to it, and Close does nothing for them.
+// the registry belong to it, and Close does nothing for them (DestroyPool
+// destroys them).
+//
+// Any goroutine may call any method at any time, Close included: Close waits
+// for the calls in flight, and every call after it returns an error that
+// errors.Is(err, ErrClosed). A pool whose configuration is not ThreadSafe is
+// serialised here, one call at a time.
 type Pool struct {
-	h     uintptr
-	owned bool
+	// mu is the pool's lifetime guard. Calls hold it shared: one atomic add on
+	// entry and one on exit, on a word that all goroutines of the pool share.
+	// Close, Reset, Trim and TrimAuto, the calls that free or unmap memory
+	// wholesale, hold it exclusively, so they wait for the calls in flight and
+	// never run under a Block accessor. In C a destroy during a call is
+	// undefined; here it cannot happen.
+	mu     sync.RWMutex
+	closed bool   // under mu
+	epoch  uint64 // under mu: Resets so far; a Block from an earlier epoch is dead
+
+	h         uintptr // the native handle; never passed to C once closed
+	owned     bool    // from NewPool: Close destroys it
+	serial    bool    // not ThreadSafe: calls take mu exclusively
+	host      bool    // the pool's own memory is host-addressable (host, pinned, managed)
+	id        uint64  // lock order when one call holds several pools (routers, ResetAllPools)
+	errClosed error
+}
+
+var (
+	poolIDs    atomic.Uint64
+	errNilPool = fmt.Errorf("%w: nil *Pool", ErrInvalidArgument)
+)
+
+// wrap makes the Go pool of a native one; it reads what the guard needs.
+func wrap(h uintptr, name string, owned bool) (*Pool, error) {
+	p := &Pool{h: h, owned: owned, id: poolIDs.Add(1), errClosed: closedError("pool '" + name + "' is closed")}
+	cfg, err := p.Config()
+	if err != nil {
+		return nil, err
+	}
+	backend, err := p.Backend()
+	if err != nil {
+		return nil, err
+	}
+	p.serial = !cfg.ThreadSafe
+	p.host = hostAddressable(backend)
+	return p, nil
+}
+
+func hostAddressable(backend int) bool {
+	switch capi.Enum_SS_mp_backend_kind(backend) {
+	case capi.MP_BACKEND_HOST, capi.MP_BACKEND_CUDA_PINNED, capi.MP_BACKEND_CUDA_MANAGED:
+		return true
+	}
+	return false
+}
+
+// enter holds the pool for one call: shared, or exclusive for a pool that is
+// not thread-safe. It fails once the pool is closed. The shared path is one
+// atomic add and a load; the compiler does not inline it, so Allocate and
+// Deallocate write it out.
+func (p *Pool) enter() error {
+	if p == nil || p.serial {
+		return p.enterSerial()
+	}
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return p.errClosed
+	}
+	return nil
+}
+
+func (p *Pool) enterSerial() error {
+	if p == nil {
+		return errNilPool
+	}
+	return p.lock()
+}
+
+func (p *Pool) leave() {
+	if p.serial {
+		p.mu.Unlock()
+		return
+	}
+	p.mu.RUnlock()
+}
+
+// lock holds the pool exclusively: no other call and no Block accessor runs.
+func (p *Pool) lock() error {
+	if p == nil {
+		return errNilPool
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return p.errClosed
+	}
+	return nil
+}
+
+// call runs f on the native handle while the pool is held for one call.
+func (p *Pool) call(f func(h uintptr) error) error {
+	if err := p.enter(); err != nil {
+		return err
+	}
+	defer p.leave()
+	return f(p.h)
 }
 
 // NewPool creates a standalone pool owned by the caller.
@@ -161,82 +292,162 @@ func NewPool(name string, t MemoryType, cfg Config) (*Pool, error) {
 	if err := capi.Mp_pool_create(name, capi.Enum_SS_mp_memory_type(t), c, out); err != nil {
 		return nil, err
 	}
-	return &Pool{h: out[0], owned: true}, nil
+	p, err := wrap(out[0], name, true)
+	if err != nil {
+		capi.Mp_pool_destroy(out[0])
+		return nil, err
+	}
+	return p, nil
 }
 
-// Handle is the C mp_pool * of the pool, for handing it to C code.
-func (p *Pool) Handle() uintptr { return p.h }
+// Handle is the C mp_pool * of the pool, for handing it to C code, or 0 once
+// the pool is closed. C code that keeps it is outside the guard: it must
+// stop using it before Close.
+func (p *Pool) Handle() uintptr {
+	if p.enter() != nil {
+		return 0
+	}
+	defer p.leave()
+	return p.h
+}
 
-// Close destroys a standalone pool; closing twice does nothing.
+// Close destroys a standalone pool once the calls in flight have returned;
+// later calls return ErrClosed. Closing twice, or a registry pool, does nothing.
+// Every block of the pool dies with it: pointers and Bytes views of them must
+// not be used after Close.
 func (p *Pool) Close() error {
-	if !p.owned || p.h == 0 {
+	if p == nil || !p.owned {
 		return nil
 	}
-	h := p.h
-	p.h = 0
-	return capi.Mp_pool_destroy(h)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	return capi.Mp_pool_destroy(p.h)
 }
 
-// Allocate returns size bytes aligned to the pool's alignment.
+// Allocate returns size bytes aligned to the pool's alignment. The pointer is
+// raw memory: see Bytes, and AllocateBlock for checked access.
 func (p *Pool) Allocate(size uint64) (unsafe.Pointer, error) {
+	// enter and leave written out: the hot path saves two calls (about 2 ns a pair).
+	if p == nil || p.serial {
+		return p.allocateSerial(size)
+	}
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return nil, p.errClosed
+	}
 	addr, err := capi.Address(uintptr(capi.Mpswig_allocate(p.h, int64(size)))) // mp_pool_allocate, no out-slice
+	p.mu.RUnlock()
+	return unsafe.Pointer(addr), err
+}
+
+func (p *Pool) allocateSerial(size uint64) (unsafe.Pointer, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	defer p.leave()
+	addr, err := capi.Address(uintptr(capi.Mpswig_allocate(p.h, int64(size))))
 	return unsafe.Pointer(addr), err
 }
 
 // AllocateFlags returns size bytes of the memory kind in flags.
 func (p *Pool) AllocateFlags(size uint64, flags AllocFlags) (unsafe.Pointer, error) {
 	out := []uintptr{0}
-	err := capi.Mp_pool_allocate_flags(p.h, int64(size), capi.Enum_SS_mp_alloc_flags(flags), out)
+	err := p.call(func(h uintptr) error {
+		return capi.Mp_pool_allocate_flags(h, int64(size), capi.Enum_SS_mp_alloc_flags(flags), out)
+	})
 	return unsafe.Pointer(out[0]), err
 }
 
-// Deallocate frees a block of this pool.
+// Deallocate frees a block of this pool; the C library refuses a pointer it
+// did not hand out, or one already freed.
 func (p *Pool) Deallocate(ptr unsafe.Pointer) error {
-	return capi.Mp_pool_deallocate(p.h, uintptr(ptr))
+	if p == nil || p.serial {
+		return p.call(func(h uintptr) error { return capi.Mp_pool_deallocate(h, uintptr(ptr)) })
+	}
+	p.mu.RLock()
+	if p.closed {
+		p.mu.RUnlock()
+		return p.errClosed
+	}
+	err := capi.Mp_pool_deallocate(p.h, uintptr(ptr))
+	p.mu.RUnlock()
+	return err
 }
 
-// Bytes is a []byte view of size bytes of CPU memory at ptr; it does not
-// keep the block alive, and must not be used after Deallocate.
+// Bytes is a []byte view of size bytes of CPU memory at ptr, made with
+// unsafe.Slice and as unsafe: nothing checks ptr or size, and the view does
+// not keep the block alive. It must not be used once the block is freed
+// (Deallocate) or its pool is reset, trimmed or closed; reading or writing it
+// then reaches freed or unmapped memory. Block.ReadAt and Block.WriteAt are
+// the checked way.
 func Bytes(ptr unsafe.Pointer, size int) []byte { return unsafe.Slice((*byte)(ptr), size) }
 
-func (p *Pool) Reset() error                { return capi.Mp_pool_reset(p.h) }
-func (p *Pool) Trim(keepBytes uint64) error { return capi.Mp_pool_trim(p.h, int64(keepBytes)) }
+// Reset frees every block of the pool at once, after the calls in flight.
+func (p *Pool) Reset() error {
+	if err := p.lock(); err != nil {
+		return err
+	}
+	defer p.mu.Unlock()
+	p.epoch++ // even if C fails: a Block that might be dead is treated as dead
+	return capi.Mp_pool_reset(p.h)
+}
+
+// Trim returns wholly free chunks to the system while more than keepBytes
+// stay reserved, after the calls in flight.
+func (p *Pool) Trim(keepBytes uint64) error {
+	if err := p.lock(); err != nil {
+		return err
+	}
+	defer p.mu.Unlock()
+	return capi.Mp_pool_trim(p.h, int64(keepBytes))
+}
 
 // TrimAuto trims to what the pool's policy keeps (without a policy: its initial size).
-func (p *Pool) TrimAuto() error { return capi.Mp_pool_trim_auto(p.h) }
+func (p *Pool) TrimAuto() error {
+	if err := p.lock(); err != nil {
+		return err
+	}
+	defer p.mu.Unlock()
+	return capi.Mp_pool_trim_auto(p.h)
+}
 
 // Check verifies the allocator's invariants and, in debug mode, every guard.
-func (p *Pool) Check() error { return capi.Mp_pool_check(p.h) }
+func (p *Pool) Check() error { return p.call(capi.Mp_pool_check) }
 
 func (p *Pool) Owns(ptr unsafe.Pointer) (bool, error) {
 	out := []bool{false}
-	err := capi.Mp_pool_owns(p.h, uintptr(ptr), out)
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_owns(h, uintptr(ptr), out) })
 	return out[0], err
 }
 
 func (p *Pool) Name() (string, error) {
 	out := []string{""}
-	err := capi.Mp_pool_get_name(p.h, out)
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_get_name(h, out) })
 	return out[0], err
 }
 
 func (p *Pool) MemoryType() (MemoryType, error) {
 	out := []int32{0}
-	err := capi.Mp_pool_get_memory_type(p.h, out)
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_get_memory_type(h, out) })
 	return MemoryType(out[0]), err
 }
 
 // Backend is the C enum value of the pool's own memory source (host, CUDA device, pinned, managed).
 func (p *Pool) Backend() (int, error) {
 	out := []int32{0}
-	err := capi.Mp_pool_get_backend(p.h, out)
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_get_backend(h, out) })
 	return int(out[0]), err
 }
 
 func (p *Pool) Config() (Config, error) {
 	c := capi.NewMp_config()
 	defer capi.DeleteMp_config(c)
-	if err := capi.Mp_pool_get_config(p.h, c); err != nil {
+	if err := p.call(func(h uintptr) error { return capi.Mp_pool_get_config(h, c) }); err != nil {
 		return Config{}, err
 	}
 	return fromNative(c), nil
@@ -245,7 +456,7 @@ func (p *Pool) Config() (Config, error) {
 func (p *Pool) Stats() (Stats, error) {
 	s := capi.NewMp_stats()
 	defer capi.DeleteMp_stats(s)
-	if err := capi.Mp_pool_get_stats(p.h, s); err != nil {
+	if err := p.call(func(h uintptr) error { return capi.Mp_pool_get_stats(h, s) }); err != nil {
 		return Stats{}, err
 	}
 	return Stats{
@@ -257,31 +468,42 @@ func (p *Pool) Stats() (Stats, error) {
 	}, nil
 }
 
-func (p *Pool) ResetStats() error              { return capi.Mp_pool_reset_stats(p.h) }
-func (p *Pool) SetTracking(enabled bool) error { return capi.Mp_pool_set_tracking(p.h, enabled) }
+func (p *Pool) ResetStats() error { return p.call(capi.Mp_pool_reset_stats) }
+
+func (p *Pool) SetTracking(enabled bool) error {
+	return p.call(func(h uintptr) error { return capi.Mp_pool_set_tracking(h, enabled) })
+}
 
 func (p *Pool) Tracking() (bool, error) {
 	out := []bool{false}
-	err := capi.Mp_pool_get_tracking(p.h, out)
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_get_tracking(h, out) })
 	return out[0], err
 }
 
 func (p *Pool) HasLeaks() (bool, error) {
 	out := []bool{false}
-	err := capi.Mp_pool_has_leaks(p.h, out)
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_has_leaks(h, out) })
 	return out[0], err
 }
 
 // ActiveAllocations lists live tracked allocations, oldest first.
-func (p *Pool) ActiveAllocations() ([]AllocationInfo, error) {
+func (p *Pool) ActiveAllocations() (list []AllocationInfo, err error) {
+	err = p.call(func(h uintptr) error {
+		list, err = activeAllocations(h)
+		return err
+	})
+	return list, err
+}
+
+func activeAllocations(h uintptr) ([]AllocationInfo, error) {
 	count := []uint64{0}
-	if err := capi.Mp_pool_get_allocations(p.h, capi.SwigcptrMp_allocation_info(0), 0, count); err != nil {
+	if err := capi.Mp_pool_get_allocations(h, capi.SwigcptrMp_allocation_info(0), 0, count); err != nil {
 		return nil, err
 	}
 	for {
 		n := count[0]
 		recs := capi.Mpswig_records(int64(n))
-		err := capi.Mp_pool_get_allocations(p.h, recs, int64(n), count)
+		err := capi.Mp_pool_get_allocations(h, recs, int64(n), count)
 		if err == nil {
 			list := make([]AllocationInfo, count[0])
 			for i := range list {
@@ -302,138 +524,64 @@ func isStatus(e *Error, sentinel error) bool { return e.Unwrap() == sentinel }
 
 func (p *Pool) StatsString() (string, error) {
 	out := []string{""}
-	err := capi.Mp_pool_stats_string(p.h, out)
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_stats_string(h, out) })
 	return out[0], err
 }
 
 func (p *Pool) StatsJSON() (string, error) {
 	out := []string{""}
-	err := capi.Mp_pool_stats_json(p.h, out)
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_stats_json(h, out) })
 	return out[0], err
 }
 
 // ---- GPU ----------------------------------------------------------------------
 
-func (p *Pool) SetDevice(device int) error { return capi.Mp_pool_set_device(p.h, device) }
+func (p *Pool) SetDevice(device int) error {
+	return p.call(func(h uintptr) error { return capi.Mp_pool_set_device(h, device) })
+}
 
 func (p *Pool) Device() (int, error) {
 	out := []int32{0}
-	err := capi.Mp_pool_get_device(p.h, out)
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_get_device(h, out) })
 	return int(out[0]), err
 }
 
 // SetStream sets the cudaStream_t (0: the default stream) of the pool's copies.
-func (p *Pool) SetStream(stream uintptr) error { return capi.Mp_pool_set_stream(p.h, stream) }
+func (p *Pool) SetStream(stream uintptr) error {
+	return p.call(func(h uintptr) error { return capi.Mp_pool_set_stream(h, stream) })
+}
 
 func (p *Pool) Stream() (uintptr, error) {
 	out := []uintptr{0}
-	err := capi.Mp_pool_get_stream(p.h, out)
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_get_stream(h, out) })
 	return out[0], err
 }
 
 // DeallocateOnStream frees a block that work on stream may still use; the
 // pool reuses it once that work is done.
 func (p *Pool) DeallocateOnStream(ptr unsafe.Pointer, stream uintptr) error {
-	return capi.Mp_pool_deallocate_on_stream(p.h, uintptr(ptr), stream)
+	return p.call(func(h uintptr) error { return capi.Mp_pool_deallocate_on_stream(h, uintptr(ptr), stream) })
 }
 
+// The copies take raw pointers, as Bytes does: the caller vouches for the
+// host side; the C library checks the device side against the pool.
+
 func (p *Pool) CopyHostToDevice(dst, src unsafe.Pointer, size uint64) error {
-	return capi.Mp_pool_copy_host_to_device(p.h, uintptr(dst), uintptr(src), int64(size))
+	return p.call(func(h uintptr) error {
+		return capi.Mp_pool_copy_host_to_device(h, uintptr(dst), uintptr(src), int64(size))
+	})
 }
 
 func (p *Pool) CopyDeviceToHost(dst, src unsafe.Pointer, size uint64) error {
-	return capi.Mp_pool_copy_device_to_host(p.h, uintptr(dst), uintptr(src), int64(size))
+	return p.call(func(h uintptr) error {
+		return capi.Mp_pool_copy_device_to_host(h, uintptr(dst), uintptr(src), int64(size))
+	})
 }
 
 func (p *Pool) CopyDeviceToDevice(dst, src unsafe.Pointer, size uint64) error {
-	return capi.Mp_pool_copy_device_to_device(p.h, uintptr(dst), uintptr(src), int64(size))
-}
-
-// ---- registry and global helpers ------------------------------------------------
-
-func registryPool(h uintptr, err error) (*Pool, error) {
-	if err != nil {
-		return nil, err
-	}
-	return &Pool{h: h}, nil
-}
-
-// CPUPool finds a registry CPU pool; "default" is created on first use.
-func CPUPool(name string) (*Pool, error) {
-	out := []uintptr{0}
-	return registryPool(out[0], capi.Mp_registry_get_cpu_pool(name, out))
-}
-
-// GPUPool finds a registry GPU pool; "default_gpu" is created on first use.
-func GPUPool(name string) (*Pool, error) {
-	out := []uintptr{0}
-	return registryPool(out[0], capi.Mp_registry_get_gpu_pool(name, out))
-}
-
-// FindPool finds a registry pool of either type; unlike CPUPool and GPUPool it
-// never creates one.
-func FindPool(name string) (*Pool, error) {
-	out := []uintptr{0}
-	return registryPool(out[0], capi.Mp_registry_find(name, out))
-}
-
-func CreateCPUPool(name string, cfg Config) (*Pool, error) {
-	c := cfg.native()
-	defer capi.DeleteMp_config(c)
-	out := []uintptr{0}
-	err := capi.Mp_registry_create_cpu_pool(name, c, out)
-	return registryPool(out[0], err)
-}
-
-func CreateGPUPool(name string, cfg Config) (*Pool, error) {
-	c := cfg.native()
-	defer capi.DeleteMp_config(c)
-	out := []uintptr{0}
-	err := capi.Mp_registry_create_gpu_pool(name, c, out)
-	return registryPool(out[0], err)
-}
-
-func DestroyPool(name string) error { return capi.Mp_registry_destroy(name) }
-
-// ResetAllPools empties every registry pool.
-func ResetAllPools() { capi.Mp_registry_reset_all() }
-
-// PoolNames lists the registry's pools, sorted.
-func PoolNames() ([]string, error) {
-	out := []string{""}
-	if err := capi.Mp_registry_names(out); err != nil {
-		return nil, err
-	}
-	return strings.Fields(out[0]), nil
-}
-
-// AllStatsJSON is every registry pool's stats as one JSON object keyed by name.
-func AllStatsJSON() (string, error) {
-	out := []string{""}
-	err := capi.Mp_registry_stats_json(out)
-	return out[0], err
-}
-
-// Allocate takes size bytes from the registry CPU pool poolName.
-func Allocate(size uint64, poolName string) (unsafe.Pointer, error) {
-	out := []uintptr{0}
-	err := capi.Mp_allocate(poolName, int64(size), out)
-	return unsafe.Pointer(out[0]), err
-}
-
-func Deallocate(ptr unsafe.Pointer, poolName string) error {
-	return capi.Mp_deallocate(poolName, uintptr(ptr))
-}
-
-// AllocateGPU takes size bytes from the registry GPU pool poolName.
-func AllocateGPU(size uint64, poolName string) (unsafe.Pointer, error) {
-	out := []uintptr{0}
-	err := capi.Mp_allocate_gpu(poolName, int64(size), out)
-	return unsafe.Pointer(out[0]), err
-}
-
-func DeallocateGPU(ptr unsafe.Pointer, poolName string) error {
-	return capi.Mp_deallocate_gpu(poolName, uintptr(ptr))
+	return p.call(func(h uintptr) error {
+		return capi.Mp_pool_copy_device_to_device(h, uintptr(dst), uintptr(src), int64(size))
+	})
 }
 
 // Version is the loaded library's version, e.g. "1.0.0 (cuda)".
@@ -456,49 +604,3 @@ func StatusName(status int) string   { return capi.Mp_status_name(capi.Enum_SS_m
 func StatusString(status int) string { return capi.Mp_status_string(capi.Enum_SS_mp_status(status)) }
 func LastError() int                 { return int(capi.Mp_last_error()) }
 func LastErrorMessage() string       { return capi.Mp_last_error_message() }
-
-// Router sends each request to a pool by size range: add ranges in
-// increasing order, ^uint64(0) (SIZE_MAX) last for the rest. The pools must
-// outlive the router.
-type Router struct{ h uintptr }
-
-// NewRouter creates an empty router.
-func NewRouter(name string) (*Router, error) {
-	out := []uintptr{0}
-	if err := capi.Mp_router_create(name, out); err != nil {
-		return nil, err
-	}
-	return &Router{out[0]}, nil
-}
-
-// Add sends requests up to maxSize bytes (above the previous range) to pool.
-func (r *Router) Add(maxSize uint64, pool *Pool) error {
-	return capi.Mp_router_add(r.h, int64(maxSize), pool.h)
-}
-
-// PoolFor is the handle of the pool serving size bytes.
-func (r *Router) PoolFor(size uint64) (uintptr, error) {
-	out := []uintptr{0}
-	err := capi.Mp_router_pool_for(r.h, int64(size), out)
-	return out[0], err
-}
-
-func (r *Router) Allocate(size uint64) (unsafe.Pointer, error) {
-	out := []uintptr{0}
-	err := capi.Mp_router_allocate(r.h, int64(size), out)
-	return unsafe.Pointer(out[0]), err
-}
-
-func (r *Router) Deallocate(ptr unsafe.Pointer) error {
-	return capi.Mp_router_deallocate(r.h, uintptr(ptr))
-}
-
-// Close destroys the router (its pools stay); closing twice does nothing.
-func (r *Router) Close() error {
-	if r.h == 0 {
-		return nil
-	}
-	h := r.h
-	r.h = 0
-	return capi.Mp_router_destroy(h)
-}

@@ -159,9 +159,11 @@ func TestCloseTwiceIsHarmlessAndUseAfterCloseFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = p.Allocate(8)
-	var e *Error
-	if !errors.As(err, &e) || !errors.Is(err, ErrInvalidArgument) || !strings.Contains(e.Detail, "pool is NULL") {
+	if !errors.Is(err, ErrClosed) || err.Error() != "mempool: pool 'go-close' is closed" {
 		t.Fatalf("use after close: %v", err)
+	}
+	if h := p.Handle(); h != 0 {
+		t.Fatalf("a closed pool hands out its old handle %#x", h)
 	}
 }
 

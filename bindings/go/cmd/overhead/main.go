@@ -1,5 +1,7 @@
 // Command overhead measures allocate+free from Go against the same loop in
-// C, on the same pool, in one process, and prints medians and the ratio.
+// C, on the same pool, in one process, and prints medians and the ratio; a
+// second line per pool does the same with checked blocks (AllocateBlock and
+// Block.Free).
 //
 //	go run ./cmd/overhead [-runs 9] [-pairs 1000000]
 package main
@@ -20,6 +22,15 @@ func goPairs(p *mempool.Pool, size uint64, n int) float64 {
 	for i := 0; i < n; i++ {
 		ptr, _ := p.Allocate(size)
 		p.Deallocate(ptr)
+	}
+	return float64(time.Since(t0).Nanoseconds()) / float64(n)
+}
+
+func blockPairs(p *mempool.Pool, size uint64, n int) float64 {
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		b, _ := p.AllocateBlock(size)
+		b.Free()
 	}
 	return float64(time.Since(t0).Nanoseconds()) / float64(n)
 }
@@ -47,17 +58,20 @@ func main() {
 		}
 		goPairs(p, 64, *pairs)
 		benchc.CPairs(p.Handle(), 64, *pairs)
-		tg, tc := make([]float64, *runs), make([]float64, *runs)
+		blockPairs(p, 64, *pairs)
+		tg, tc, tb := make([]float64, *runs), make([]float64, *runs), make([]float64, *runs)
 		for r := 0; r < *runs; r++ {
 			tg[r] = goPairs(p, 64, *pairs)
 			tc[r] = benchc.CPairs(p.Handle(), 64, *pairs)
+			tb[r] = blockPairs(p, 64, *pairs)
 		}
-		g, cc := median(tg), median(tc)
+		g, cc, b := median(tg), median(tc), median(tb)
 		if cc < 0 {
 			fmt.Fprintln(os.Stderr, "the C loop failed:", mempool.LastErrorMessage())
 			os.Exit(1)
 		}
 		fmt.Printf("go    %-14s C %7.1f ns/pair   Go   %7.1f ns/pair   Go/C   %5.2fx\n", c.name, cc, g, g/cc)
+		fmt.Printf("go    %-14s C %7.1f ns/pair   Block%7.1f ns/pair   Block/C%5.2fx\n", c.name, cc, b, b/cc)
 		p.Close()
 	}
 }
