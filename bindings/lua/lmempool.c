@@ -15,6 +15,7 @@
 #include <lua.h>
 #include <mempool/mempool.h>
 
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -78,18 +79,33 @@ static lblock *check_block(lua_State *L, int i) { return luaL_checkudata(L, i, B
 
 /* ---- configuration from a table ------------------------------------------------------ */
 
-static size_t opt_size(lua_State *L, int t, const char *k, size_t dflt)
+/* An integer field of the table at t, dflt if absent. A value that is not
+ * an integer, or that the C field cannot hold (lo .. hi), raises: it is
+ * refused, never truncated. */
+static lua_Integer opt_int(lua_State *L, int t, const char *k, lua_Integer lo, lua_Integer hi, lua_Integer dflt)
 {
     lua_getfield(L, t, k);
-    size_t v = dflt;
+    lua_Integer v = dflt;
     if (!lua_isnil(L, -1)) {
-        lua_Integer n = lua_tointeger(L, -1);
-        if (!lua_isinteger(L, -1) || n < 0)
-            luaL_error(L, "field '%s' must be a non-negative integer", k);
-        v = (size_t)n;
+        int isint = 0;
+        if (lua_type(L, -1) == LUA_TNUMBER)
+            v = lua_tointegerx(L, -1, &isint);
+        if (!isint || v < lo || v > hi) {
+            if (lo == 0 && hi == LUA_MAXINTEGER)
+                luaL_argerror(L, 1, lua_pushfstring(L, "field '%s' must be a non-negative integer", k));
+            luaL_argerror(L, 1, lua_pushfstring(L, "field '%s' must be an integer from %I to %I", k, lo, hi));
+        }
     }
     lua_pop(L, 1);
     return v;
+}
+
+static size_t opt_size(lua_State *L, int t, const char *k, size_t dflt)
+{
+    lua_getfield(L, t, k);
+    bool absent = lua_isnil(L, -1);
+    lua_pop(L, 1);
+    return absent ? dflt : (size_t)opt_int(L, t, k, 0, LUA_MAXINTEGER, 0);
 }
 
 static bool opt_bool(lua_State *L, int t, const char *k, bool dflt)
@@ -112,7 +128,7 @@ static mp_status config_from(lua_State *L, int t, mp_memory_type type, mp_config
         preset = 1;
     lua_pop(L, 1);
     size_t block = opt_size(L, t, "block_size", 256);
-    int device = (int)opt_size(L, t, "device", 0);
+    int device = (int)opt_int(L, t, "device", INT_MIN, INT_MAX, 0); /* a negative one: the library refuses it */
     bool gpu = type == MP_MEMORY_GPU;
     mp_status s;
     switch (preset) {
@@ -517,10 +533,18 @@ static int pool_allocations(lua_State *L)
 
 /* ---- GPU ------------------------------------------------------------------------------------------ */
 
+static int c_int(lua_State *L, int arg)
+{
+    lua_Integer v = luaL_checkinteger(L, arg);
+    luaL_argcheck(L, v >= INT_MIN && v <= INT_MAX, arg, "device must be an integer that fits a C int");
+    return (int)v;
+}
+
 static int pool_set_device(lua_State *L)
 {
     lpool *p = check_pool(L, 1);
-    return ok_or_fail(L, mp_pool_set_device(live(L, p), (int)luaL_checkinteger(L, 2)));
+    int d = c_int(L, 2);
+    return ok_or_fail(L, mp_pool_set_device(live(L, p), d));
 }
 
 static int pool_device(lua_State *L)
@@ -561,6 +585,12 @@ static int pool_deallocate_on_stream(lua_State *L)
     return ok_or_fail(L, s);
 }
 
+/* The bytes [off, off + n) lie inside a block of size bytes (no overflow). */
+static bool inside(lua_Integer off, lua_Integer n, size_t size)
+{
+    return off >= 0 && n >= 0 && (lua_Unsigned)off <= size && (lua_Unsigned)n <= size - (size_t)off;
+}
+
 /* pool:copy_to_device(block, bytes [, offset]) */
 static int pool_copy_to_device(lua_State *L)
 {
@@ -569,7 +599,7 @@ static int pool_copy_to_device(lua_State *L)
     size_t n;
     const char *src = luaL_checklstring(L, 3, &n);
     lua_Integer off = luaL_optinteger(L, 4, 0);
-    luaL_argcheck(L, off >= 0 && (size_t)off <= b->size && n <= b->size - (size_t)off, 3, "does not fit the block");
+    luaL_argcheck(L, inside(off, (lua_Integer)n, b->size), 3, "does not fit the block");
     return ok_or_fail(L, mp_pool_copy_host_to_device(live(L, p), (char *)b->p + off, src, n));
 }
 
@@ -579,8 +609,8 @@ static int pool_copy_from_device(lua_State *L)
     lpool *p = check_pool(L, 1);
     lblock *b = check_block(L, 2);
     lua_Integer off = luaL_optinteger(L, 4, 0);
-    lua_Integer n = luaL_optinteger(L, 3, (lua_Integer)b->size - off);
-    luaL_argcheck(L, off >= 0 && n >= 0 && (size_t)(off + n) <= b->size, 3, "outside the block");
+    lua_Integer n = luaL_opt(L, luaL_checkinteger, 3, off >= 0 && (size_t)off <= b->size ? (lua_Integer)b->size - off : -1);
+    luaL_argcheck(L, inside(off, n, b->size), 3, "outside the block");
     luaL_Buffer buf;
     char *dst = luaL_buffinitsize(L, &buf, (size_t)n);
     mp_status s = mp_pool_copy_device_to_host(live(L, p), dst, (char *)b->p + off, (size_t)n);
@@ -795,7 +825,7 @@ static int block_write(lua_State *L)
     lua_Integer off = luaL_checkinteger(L, 2);
     size_t n;
     const char *s = luaL_checklstring(L, 3, &n);
-    luaL_argcheck(L, off >= 0 && (size_t)off <= b->size && n <= b->size - (size_t)off, 3, "does not fit the block");
+    luaL_argcheck(L, inside(off, (lua_Integer)n, b->size), 3, "does not fit the block");
     memcpy((char *)b->p + off, s, n);
     return 0;
 }
@@ -805,8 +835,8 @@ static int block_read(lua_State *L)
 {
     lblock *b = host_block(L);
     lua_Integer off = luaL_optinteger(L, 2, 0);
-    lua_Integer n = luaL_optinteger(L, 3, (lua_Integer)b->size - off);
-    luaL_argcheck(L, off >= 0 && n >= 0 && (size_t)(off + n) <= b->size, 3, "outside the block");
+    lua_Integer n = luaL_opt(L, luaL_checkinteger, 3, off >= 0 && (size_t)off <= b->size ? (lua_Integer)b->size - off : -1);
+    luaL_argcheck(L, inside(off, n, b->size), 3, "outside the block");
     lua_pushlstring(L, (const char *)b->p + off, (size_t)n);
     return 1;
 }
@@ -1032,6 +1062,7 @@ static int router_pool_for(lua_State *L)
 {
     lrouter *r = check_router(L);
     lua_Integer size = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, size >= 0, 2, "size must not be negative");
     if (!push_router_pool(L, r, (size_t)size))
         return fail(L, mp_last_error());
     return 1;
