@@ -7,7 +7,7 @@
  *
  * The files: this one (the module table, the state, records, configuration
  * tables, the registry and global helpers), lpool.c (pool and block
- * objects), lrouter.c (routers), lpolicy.c (Lua hooks).
+ * objects), lrouter.c (routers), lpolicy.c (Lua hooks and their budget).
  *
  * Each C pool this Lua state uses has one record (lhandle, see lmempool.h)
  * shared by all of its Lua objects and blocks; closing or destroying a
@@ -32,6 +32,14 @@ const char mpl_key_policies = 0; /* weak: lightuserdata(lhandle) -> the object t
 lstate *mpl_S(lua_State *L)
 {
     lstate **slot = lua_touserdata(L, lua_upvalueindex(1));
+    return slot ? *slot : NULL;
+}
+
+lstate *mpl_state(lua_State *L)
+{
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &mpl_key_state);
+    lstate **slot = lua_touserdata(L, -1);
+    lua_pop(L, 1);
     return slot ? *slot : NULL;
 }
 
@@ -496,6 +504,7 @@ static void push_sentinel(lua_State *L)
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
     S->main = lua_tothread(L, -1);
     lua_pop(L, 1);
+    mpl_watch_init(L, S);
     lua_pushvalue(L, -1);
     lua_rawsetp(L, LUA_REGISTRYINDEX, &mpl_key_state);
 }
@@ -534,6 +543,8 @@ LUAMOD_API __attribute__((visibility("default"))) int luaopen_mempool(lua_State 
     luaL_setfuncs(L, functions, 1);
     lua_pushinteger(L, MP_VERSION_NUMBER);
     lua_setfield(L, -2, "VERSION_NUMBER");
+    lua_pushinteger(L, MPL_DEFAULT_BUDGET);
+    lua_setfield(L, -2, "DEFAULT_BUDGET");
     return 1;
 }
 

@@ -28,10 +28,17 @@
 #define BLOCK "mempool.block"
 #define ROUTER "mempool.router"
 
+/* Instructions a hook may run unless its policy says otherwise. */
+#define MPL_DEFAULT_BUDGET 5000000
+
 /* One per Lua state that loaded the module. */
 typedef struct lstate {
     lua_State *main;       /* the main thread: lives as long as the state */
     lua_State *caller;     /* the thread of the module call in progress that may reach a hook, or NULL */
+    struct mpl_budget *frame; /* the innermost hook running now, NULL outside hooks */
+    lua_CFunction co_resume, co_wrap, co_close, db_sethook; /* calls a hook is watched for */
+    lua_Alloc alloc;       /* the state's allocator while a spent hook makes allocations fail */
+    void *alloc_ud;
     unsigned refs;         /* the sentinel and every record */
     bool open;             /* false once the Lua state is closing: no hook runs any more */
 } lstate;
@@ -51,6 +58,7 @@ typedef struct lhandle {
 
 typedef struct lpool {
     lhandle *rec;          /* NULL once collected */
+    lua_Integer budget;    /* instructions per hook call */
     bool owner;            /* this object made the pool and destroys it */
     bool closed;           /* close() ran: the object answers as a closed pool */
 } lpool;
@@ -68,6 +76,7 @@ extern const char mpl_key_state, mpl_key_handles, mpl_key_pools, mpl_key_policie
 
 /* lmempool.c: the state, results, records, configuration tables */
 lstate *mpl_S(lua_State *L);              /* from the calling function's upvalue; NULL while the state closes */
+lstate *mpl_state(lua_State *L);          /* the same from the registry, for debug hooks */
 lua_State *mpl_enter(lstate *S, lua_State *L); /* around a C call that may reach a hook: it runs from L */
 void mpl_leave(lstate *S, lua_State *prev);
 int mpl_fail(lua_State *L, mp_status s);  /* nil, the library's message, status name */
@@ -106,5 +115,6 @@ int mpl_router(lua_State *L);
 int mpl_pool_set_policy(lua_State *L);
 void mpl_drop_policy(lua_State *L, lpool *p);         /* clears it in the C pool if this object set it */
 void mpl_forget_policy(lua_State *L, lhandle *r);     /* no object holds the pool's policy any more */
+void mpl_watch_init(lua_State *L, lstate *S);         /* finds the calls that a budget watches */
 
 #endif

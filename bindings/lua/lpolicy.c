@@ -11,8 +11,29 @@
  * call that reached it (from the main thread when C code outside the module
  * reached it), and inside a pcall there. The coroutine lives for the whole
  * call; Lua counts its C-stack depth with the caller's, so hooks nested
- * through many pools end in a "C stack overflow" error, not a crash; and its
- * pcall closes the hook's to-be-closed variables however the hook ends.
+ * through many pools end in a "C stack overflow" error, not a crash; its
+ * debug hook belongs to this file alone, and hooks run in it even when the
+ * allocation came from a finalizer or a debug hook, where Lua runs none on
+ * the caller; and its pcall restores that and closes the hook's to-be-closed
+ * variables with hooks on, however the hook ends.
+ *
+ * The budget: a count hook charges the hook's instructions, a slice at a
+ * time, to it and to every hook it runs inside. A coroutine that the hook
+ * resumes, closes or calls through coroutine.wrap is watched the same way
+ * (its own debug hook is put back afterwards), and each resume costs a
+ * slice, the most it could have run uncounted. Once a budget is spent every
+ * instruction stops: the hook's coroutine with a memory error (Lua calls no
+ * message handler for one, and allocations fail until the hook is over),
+ * another coroutine by yielding where it can, so no pcall, xpcall handler
+ * or __close outlasts the budget, and the allocation fails even if the hook
+ * then returns. debug.sethook inside a hook stops it the same way.
+ *
+ * Not counted: time inside C functions (a long string.rep, io.read), and
+ * finalizers, which Lua runs with hooks off. Lua keeps hooks off in a
+ * coroutine killed by an error raised from a debug hook: a coroutine that
+ * the budget must stop where it cannot yield (inside a C call such as a
+ * string.gsub callback) then runs its to-be-closed variables unwatched if
+ * the hook closes it.
  *
  * Invariants: no Lua error leaves a hook (everything that may raise runs
  * under lua_pcall); a hook never runs Lua for a pool one of whose hooks runs
@@ -27,19 +48,242 @@
 enum { HOOK_GROW, HOOK_OOM, HOOK_TRIM, HOOKS };
 static const char *const hook_names[HOOKS] = {"grow", "on_oom", "trim"};
 
+
+#define SLICE 1000                          /* instructions between two count events */
+#define WATCHED (LUA_MASKCALL | LUA_MASKCOUNT)
+
+typedef struct mpl_budget {
+    struct mpl_budget *outer; /* the hook this one runs inside, or NULL */
+    lua_State *thread;        /* the hook's own coroutine */
+    lua_Integer total, left;
+    int why;                  /* FINE, or why the hook is being stopped */
+    int saved;                /* registry ref of { coroutine = its own debug hook }, or LUA_NOREF */
+} mpl_budget;
+
+typedef struct saved_hook {
+    lua_Hook fn;
+    int mask, count;
+} saved_hook;
+
 /* One hook call: what the C pool passed in, and what the Lua function gave back. */
 typedef struct hookcall {
     int kind;
     lhandle *rec;
     mp_pool *pool;
     lua_Integer a, b;     /* grow: need; on_oom: size; trim: reserved, in_use */
+    lua_Integer budget;
     bool failed;          /* the message is in detail */
-    bool ran;             /* the Lua function returned */
+    bool ran;             /* the Lua function returned within its budget */
     bool isint, truthy;   /* its first result */
     lua_Integer value;
     char *detail;         /* the C pool's buffer for a failure's message */
     size_t cap;
 } hookcall;
+
+/* ---- the budget ------------------------------------------------------------------------------ */
+
+enum { FINE, OUT_OF_BUDGET, SET_HOOK };
+
+static void on_event(lua_State *L, lua_Debug *ar);
+
+static int slice_of(const mpl_budget *b) { return b->total < SLICE ? (int)b->total : SLICE; }
+
+/* Charges n instructions to the running hook and to every hook it runs
+ * inside; true when one of them is spent (now or before). */
+static bool spend(mpl_budget *b, lua_Integer n)
+{
+    bool spent = false;
+    for (mpl_budget *f = b; f; f = f->outer) {
+        f->left = f->left > n ? f->left - n : 0;
+        if (f->left == 0 && !f->why)
+            f->why = OUT_OF_BUDGET;
+        spent = spent || f->why;
+    }
+    return spent;
+}
+
+static void *failing_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    lstate *S = ud;
+    if (nsize == 0 || (ptr && nsize <= osize)) /* frees and shrinks: Lua counts on them */
+        return S->alloc(S->alloc_ud, ptr, osize, nsize);
+    return NULL;
+}
+
+static void restore_alloc(lua_State *L, lstate *S)
+{
+    void *ud = NULL;
+    if (lua_getallocf(L, &ud) == failing_alloc && ud == S)
+        lua_setallocf(L, S->alloc, S->alloc_ud);
+}
+
+/* Stops the hook's Lua code with a memory error: unlike lua_error, it calls
+ * no message handler (Lua would run one here, inside a debug hook, with hooks
+ * off and so beyond the budget). Allocations fail until the hook is over. */
+static int raise_spent(lua_State *L, lstate *S)
+{
+    void *ud = NULL;
+    lua_Alloc f = lua_getallocf(L, &ud);
+    if (f != failing_alloc) {
+        S->alloc = f;
+        S->alloc_ud = ud;
+        lua_setallocf(L, failing_alloc, S);
+    }
+    lua_newuserdatauv(L, 1, 0); /* fails: LUA_ERRMEM */
+    return lua_error(L);
+}
+
+/* The hook is spent: from now on every instruction of this thread comes
+ * here. The hook's own coroutine is stopped with an error that its pcall
+ * catches; another coroutine is suspended when it can be, as an error
+ * raised from a debug hook would leave it dead with hooks off, and its
+ * to-be-closed variables would then run unwatched when it is closed. */
+static void stop(lua_State *L, lstate *S, mpl_budget *b, bool may_yield)
+{
+    lua_sethook(L, on_event, WATCHED, 1);
+    if (may_yield && L != b->thread && lua_isyieldable(L)) {
+        lua_yield(L, 0);
+        return;
+    }
+    raise_spent(L, S);
+}
+
+/* A coroutine the hook is about to run (it is at index co): it runs under
+ * the budget too, and gets its own debug hook back when the hook ends.
+ * Resuming costs a slice, the most it may have run since it was counted. */
+static void adopt(lua_State *L, mpl_budget *b, lua_State *co, int index)
+{
+    spend(b, SLICE);
+    if (lua_gethook(co) == on_event)
+        return;
+    index = lua_absindex(L, index);
+    if (b->saved == LUA_NOREF) {
+        lua_newtable(L);
+        b->saved = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, b->saved);
+    lua_pushvalue(L, index);
+    saved_hook *s = lua_newuserdatauv(L, sizeof *s, 0);
+    *s = (saved_hook){lua_gethook(co), lua_gethookmask(co), lua_gethookcount(co)};
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
+    lua_sethook(co, on_event, WATCHED, slice_of(b));
+}
+
+/* A call inside a hook: the calls that run code on another coroutine, or
+ * that would take the budget's debug hook away. */
+static void watch_call(lua_State *L, lua_Debug *ar, lstate *S, mpl_budget *b)
+{
+    if (!lua_getinfo(L, "f", ar))
+        return;
+    lua_CFunction f = lua_tocfunction(L, -1);
+    if (f && f == S->db_sethook) {
+        for (mpl_budget *o = b; o; o = o->outer)
+            o->why = o->why ? o->why : SET_HOOK;
+        stop(L, S, b, false);
+    }
+    if (f && (f == S->co_resume || f == S->co_close || f == S->co_wrap)) {
+        const char *found = f == S->co_wrap ? lua_getupvalue(L, -1, 1) : lua_getlocal(L, ar, 1);
+        if (found) {
+            lua_State *co = lua_tothread(L, -1);
+            if (co && co != L)
+                adopt(L, b, co, -1);
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+}
+
+static void on_event(lua_State *L, lua_Debug *ar)
+{
+    lstate *S = mpl_state(L);
+    mpl_budget *b = S ? S->frame : NULL;
+    if (!b) { /* a coroutine made inside a hook that has ended */
+        lua_sethook(L, NULL, 0, 0);
+        return;
+    }
+    if (ar->event != LUA_HOOKCOUNT)
+        watch_call(L, ar, S, b);
+    else if (spend(b, lua_gethookcount(L)))
+        stop(L, S, b, true);
+}
+
+static void budget_begin(lstate *S, mpl_budget *b, lua_State *T, lua_Integer total)
+{
+    *b = (mpl_budget){S->frame, T, total, total, FINE, LUA_NOREF};
+    S->frame = b;
+}
+
+/* Gives the coroutines the hook adopted their own debug hooks back. Raises nothing. */
+static void budget_end(lua_State *L, lstate *S, mpl_budget *b)
+{
+    S->frame = b->outer;
+    if (b->saved == LUA_NOREF)
+        return;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, b->saved);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_State *co = lua_tothread(L, -2);
+        const saved_hook *s = lua_touserdata(L, -1);
+        if (co && s && lua_gethook(co) == on_event)
+            lua_sethook(co, s->fn, s->mask, s->count);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    luaL_unref(L, LUA_REGISTRYINDEX, b->saved);
+}
+
+/* Weak references to the host's own C functions (lualib.h): the pristine
+ * coroutine and debug libraries, whatever a program did to the globals. */
+extern int luaopen_coroutine(lua_State *L) __attribute__((weak));
+extern int luaopen_debug(lua_State *L) __attribute__((weak));
+
+static int nothing(lua_State *L)
+{
+    (void)L;
+    return 0;
+}
+
+static lua_CFunction field_cfunction(lua_State *L, const char *k)
+{
+    lua_getfield(L, -1, k);
+    lua_CFunction f = lua_tocfunction(L, -1);
+    lua_pop(L, 1);
+    return f;
+}
+
+/* Pushes a fresh copy of library lib (open), else the loaded one, else nil. */
+static void push_library(lua_State *L, lua_CFunction open, const char *lib)
+{
+    if (open) {
+        lua_pushcfunction(L, open);
+        lua_call(L, 0, 1);
+        return;
+    }
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    lua_getfield(L, -1, lib);
+    lua_remove(L, -2);
+}
+
+void mpl_watch_init(lua_State *L, lstate *S)
+{
+    push_library(L, luaopen_coroutine, "coroutine");
+    if (lua_istable(L, -1)) {
+        S->co_resume = field_cfunction(L, "resume");
+        S->co_close = field_cfunction(L, "close");
+        if (lua_getfield(L, -1, "wrap") == LUA_TFUNCTION) {
+            lua_pushcfunction(L, nothing);
+            lua_call(L, 1, 1); /* a wrapped function: its C function is the one all of them share */
+            S->co_wrap = lua_tocfunction(L, -1);
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    push_library(L, luaopen_debug, "debug");
+    if (lua_istable(L, -1))
+        S->db_sethook = field_cfunction(L, "sethook");
+    lua_pop(L, 1);
+}
 
 /* ---- running a hook ---------------------------------------------------------------------------- */
 
@@ -79,10 +323,11 @@ static int hook_main(lua_State *T)
 
 /* Runs under lua_pcall on the calling thread, with the hookcall, the pool
  * object and the hook function as arguments: makes the hook's coroutine
- * and resumes it. */
+ * and resumes it under the budget. */
 static int hook_body(lua_State *L)
 {
     hookcall *c = lua_touserdata(L, 1);
+    lstate *S = c->rec->S;
     lua_State *T = lua_newthread(L);
     lua_pushcfunction(L, hook_main);
     lua_pushvalue(L, 1);
@@ -102,11 +347,24 @@ static int hook_body(lua_State *L)
     if (!lua_checkstack(T, n + 1))
         return luaL_error(L, "no stack left for a Lua hook");
     lua_xmove(L, T, n + 1);
-    int nres = 0;
-    if (lua_resume(T, L, n, &nres) != LUA_OK) { /* the resume itself failed, as a C stack overflow does */
+    mpl_budget b;
+    budget_begin(S, &b, T, c->budget);
+    lua_sethook(T, on_event, WATCHED, slice_of(&b));
+    int nres = 0, st = lua_resume(T, L, n, &nres);
+    restore_alloc(L, S);
+    if (b.why) {
+        c->failed = true;
+        c->ran = false;
+        if (b.why == SET_HOOK)
+            snprintf(c->detail, c->cap, "a policy hook may not change the debug hooks (debug.sethook)");
+        else
+            snprintf(c->detail, c->cap, "the Lua hook ran out of its budget of " LUA_INTEGER_FMT " instructions",
+                     (LUAI_UACINT)b.total);
+    } else if (st != LUA_OK) { /* the resume itself failed, as a C stack overflow does */
         copy_error(T, c->detail, c->cap);
         c->failed = true;
     }
+    budget_end(L, S, &b);
     return 0;
 }
 
@@ -151,6 +409,7 @@ static int run(hookcall *c)
         lua_settop(L, top);
         return 0;
     }
+    c->budget = ((lpool *)lua_touserdata(L, -2))->budget;
     r->refs++; /* the record outlives the call whatever the hook closes */
     r->busy++;
     int st = lua_pcall(L, 3, 0, 0);
@@ -239,7 +498,7 @@ void mpl_drop_policy(lua_State *L, lpool *p)
     mpl_forget_policy(L, p->rec);
 }
 
-/* pool:set_policy{ grow = f, on_oom = f, trim = f } or pool:set_policy(nil) */
+/* pool:set_policy{ grow = f, on_oom = f, trim = f, budget = n } or pool:set_policy(nil) */
 int mpl_pool_set_policy(lua_State *L)
 {
     lpool *p = luaL_checkudata(L, 1, POOL);
@@ -267,6 +526,7 @@ int mpl_pool_set_policy(lua_State *L)
     pol.on_oom = lua_rawgeti(L, 3, HOOK_OOM + 1) == LUA_TFUNCTION ? hook_oom : NULL;
     pol.trim = lua_rawgeti(L, 3, HOOK_TRIM + 1) == LUA_TFUNCTION ? hook_trim : NULL;
     lua_settop(L, 3);
+    lua_Integer budget = mpl_opt_int(L, 2, 2, "budget", 1, LUA_MAXINTEGER, MPL_DEFAULT_BUDGET);
     if (!mpl_handle(p))
         return mpl_fail_msg(L, MP_ERR_INVALID_ARGUMENT, "pool is NULL");
     lhandle *r = p->rec;
@@ -287,6 +547,7 @@ int mpl_pool_set_policy(lua_State *L)
     r->holder = p;
     lua_pushvalue(L, 3);
     lua_setiuservalue(L, 1, 1);
+    p->budget = budget;
     lua_pushboolean(L, 1);
     return 1;
 }

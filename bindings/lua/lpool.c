@@ -32,7 +32,7 @@ mp_pool *mpl_handle(const lpool *p) { return p->rec && !p->closed ? p->rec->h : 
 static lpool *new_pool(lua_State *L, lhandle *r, bool owner)
 {
     lpool *p = lua_newuserdatauv(L, sizeof *p, 1); /* uservalue 1: the policy's hooks */
-    *p = (lpool){NULL, owner, false};
+    *p = (lpool){NULL, MPL_DEFAULT_BUDGET, owner, false};
     luaL_setmetatable(L, POOL);
     if (r) {
         p->rec = r;

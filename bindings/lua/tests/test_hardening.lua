@@ -166,7 +166,77 @@ test("a router over a registry pool destroyed by name refuses it", function()
   ]]
 end)
 
--- ---- hooks that fail ---------------------------------------------------------
+-- ---- the budget of a hook ---------------------------------------------------
+
+test("a hook that never returns fails the allocation when its budget runs out", function()
+  in_child([[
+    local pool = assert(mempool.cpu_pool { name = "loop", initial_size = 4096, growth_factor = 1 })
+    assert(pool:set_policy { grow = function() while true do end end, budget = 100000 })
+    fails("MP_ERR_INVALID_OPERATION", "budget of 100000 instructions", pool:allocate(8192))
+    assert(pool:set_policy { grow = function() local t = {} for i = 1, 1e9 do t[i % 7] = i end end, budget = 100000 })
+    fails("MP_ERR_INVALID_OPERATION", "budget", pool:allocate(8192))
+    assert(pool:set_policy(nil) and pool:allocate(8192) and pool:check())
+  ]], 10)
+end)
+
+test("the default budget stops a runaway hook", function()
+  assert(math.type(mempool.DEFAULT_BUDGET) == "integer" and mempool.DEFAULT_BUDGET >= 1000000)
+  in_child([[
+    local pool = assert(mempool.cpu_pool { name = "loop-default", allocator = "fixed", block_size = 64,
+      initial_size = 64, max_size = 64 })
+    assert(pool:set_policy { on_oom = function() while true do end end })
+    local keep = assert(pool:allocate(64))
+    fails("MP_ERR_INVALID_OPERATION", "budget of " .. mempool.DEFAULT_BUDGET, pool:allocate(64))
+    assert(keep:live() and pool:check())
+  ]], 10)
+end)
+
+test("a hook cannot escape its budget with pcall, coroutines, handlers or debug hooks", function()
+  in_child([[
+    local pool = assert(mempool.cpu_pool { name = "escape", initial_size = 4096, growth_factor = 1 })
+    local spin = function() while true do end end
+    local outside = coroutine.create(spin) -- made before the hook runs: no hook inherited
+    local wrapped = coroutine.wrap(spin)
+    local closing = coroutine.create(function()
+      local t <close> = setmetatable({}, { __close = spin })
+      coroutine.yield()
+    end)
+    coroutine.resume(closing)
+    local handled = coroutine.create(function()
+      xpcall(function() coroutine.yield(); spin() end, spin)
+    end)
+    coroutine.resume(handled) -- suspended inside an xpcall whose handler never returns
+    local spinner = setmetatable({}, { __close = spin })
+    local escapes = {
+      pcall_loop = function() while true do pcall(spin) end end,
+      error_handler = function() while true do xpcall(error, spin) end end,
+      handler_of_stopped_code = function() xpcall(spin, spin) end,
+      handler_set_before = function() coroutine.resume(handled) end,
+      wrapped_with_close = function() coroutine.wrap(function() local t <close> = spinner; spin() end)() end,
+      resumed_forever = function() local co = coroutine.wrap(function() while true do coroutine.yield() end end)
+        while true do co() end end,
+      meta_loop = function() local t = setmetatable({}, { __index = function() spin() end }); return t.x end,
+      resume_outside = function() coroutine.resume(outside) end,
+      resume_wrapped = function() wrapped() end,
+      close_suspended = function() coroutine.close(closing) end,
+      new_coroutine = function() coroutine.wrap(spin)() end,
+      to_be_closed = function() local t <close> = setmetatable({}, { __close = spin }); error("x") end,
+      catch_and_return = function(p, need) pcall(spin); return need end,
+      string_callbacks = function() ("x"):rep(100):gsub(".", function() spin() end) end,
+      remove_hook = function() debug.sethook(); spin() end,
+      remove_hook_via_pcall = function() pcall(debug.sethook); spin() end,
+    }
+    for name, grow in pairs(escapes) do
+      assert(pool:set_policy { grow = grow, budget = 200000 })
+      local b, msg, status = pool:allocate(8192)
+      assert(b == nil and status == "MP_ERR_INVALID_OPERATION", name .. ": " .. tostring(msg))
+      assert(msg:find("budget", 1, true) or msg:find("debug hook", 1, true), name .. ": " .. msg)
+    end
+    assert(pool:check() and pool:stats().live_allocations == 0)
+    -- the hooks set for the budget are gone from the coroutines afterwards
+    assert(debug.gethook(outside) == nil and debug.gethook() == nil)
+  ]], 20)
+end)
 
 test("a hook that errors fails the allocation with its message, whatever it throws", function()
   local pool <close> = assert(mempool.cpu_pool { name = "throws", initial_size = 4096, growth_factor = 1 })
@@ -179,6 +249,32 @@ test("a hook that errors fails the allocation with its message, whatever it thro
   assert(pool:set_policy { grow = function() return "many" end })
   fails("MP_ERR_OUT_OF_MEMORY", "byte count", pool:allocate(8192))
   assert(pool:check() and pool:stats().live_allocations == 0)
+end)
+
+test("the program's own debug hooks survive a policy hook", function()
+  local pool <close> = assert(mempool.cpu_pool { name = "user-hook", initial_size = 4096, growth_factor = 1 })
+  local co = coroutine.create(function() while true do coroutine.yield() end end)
+  local function mine() end
+  debug.sethook(mine, "r", 7)
+  debug.sethook(co, mine, "c", 11)
+  assert(pool:set_policy { grow = function(p, need) coroutine.resume(co); return need end })
+  local b = assert(pool:allocate(8192))
+  local f, mask, count = debug.gethook()
+  local cf, cmask, ccount = debug.gethook(co)
+  debug.sethook()
+  assert(f == mine and mask == "r" and count == 7, ("main thread: %s %s %s"):format(f, mask, count))
+  assert(cf == mine and cmask == "c" and ccount == 11, ("coroutine: %s %s %s"):format(cf, cmask, ccount))
+  assert(b:free())
+end)
+
+test("set_policy refuses a budget that is not a positive integer", function()
+  local pool <close> = assert(mempool.cpu_pool { name = "budgets" })
+  local f = function() end
+  for _, bad in ipairs { 0, -1, 1.5, "many", math.huge } do
+    raises("budget", pool.set_policy, pool, { grow = f, budget = bad })
+  end
+  assert(pool:set_policy { grow = f, budget = 1 } and pool:set_policy { grow = f, budget = math.maxinteger })
+  assert(pool:set_policy { grow = f, budget = 2.0 ^ 20 })
 end)
 
 -- ---- hooks that use the registry and their own pool --------------------------
