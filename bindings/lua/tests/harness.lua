@@ -73,12 +73,14 @@ end
 
 -- Runs source in a child interpreter, killed after `seconds`. Returns its
 -- output and a description of how it ended ("exit 0", "signal 11", ...).
-function H.child(source, seconds)
+-- leaks: the program leaks on purpose (LeakSanitizer is told so).
+function H.child(source, seconds, leaks)
   local path = os.tmpname()
   local f = assert(io.open(path, "w"))
   f:write(PRELUDE, source, "\nio.write('child reached its end\\n')\n")
   f:close()
-  local cmd = ("timeout -k 2 %d %s %s 2>&1"):format(seconds or 20, shell_quote(LUA), shell_quote(path))
+  local cmd = ("%stimeout -k 2 %d %s %s 2>&1"):format(leaks and 'ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" ' or "",
+    seconds or 20, shell_quote(LUA), shell_quote(path))
   local p = assert(io.popen(cmd))
   local out = p:read("a")
   local _, how, code = p:close()
@@ -91,8 +93,8 @@ function H.child(source, seconds)
 end
 
 -- Runs source in a child interpreter that must reach its end and exit 0.
-function H.in_child(source, seconds)
-  local out, ended = H.child(source, seconds)
+function H.in_child(source, seconds, leaks)
+  local out, ended = H.child(source, seconds, leaks)
   assert(ended == "exit 0" and out:find("child reached its end", 1, true),
     ("the child %s:\n%s"):format(ended, out))
   return out

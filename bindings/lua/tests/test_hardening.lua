@@ -432,7 +432,7 @@ test("a registry pool's policy goes with the object that set it, even one the co
     for i = 1, 2000 do junk[i] = ("\255"):rep(40 + i % 200) end
     assert(assert(mempool.allocate(20000, "reg-gc-policy")):free())
     assert(mempool.destroy_pool("reg-gc-policy"))
-  ]])
+  ]], nil, "the record of the object without a finalizer is never released")
 end)
 
 -- ---- integer options ----------------------------------------------------------------
