@@ -2,32 +2,8 @@
 -- the router, to-be-closed variables and garbage collection.
 local mempool = require "mempool"
 
-local passed, failed = 0, 0
-local function test(name, body)
-  local ok, err = pcall(body)
-  if ok then
-    passed = passed + 1
-    print("PASS " .. name)
-  else
-    failed = failed + 1
-    print("FAIL " .. name .. ": " .. tostring(err))
-  end
-end
-
--- A failed call: nil, a message mentioning `word`, and the status name.
-local function fails(status_name, word, ...)
-  local v, msg, status = ...
-  assert(v == nil, "expected a failure, got " .. tostring(v))
-  assert(status == status_name, ("status %s, expected %s (%s)"):format(tostring(status), status_name, tostring(msg)))
-  assert(msg:find(word, 1, true), ("message %q lacks %q"):format(msg, word))
-end
-
--- A misuse: an error naming the argument.
-local function raises(word, f, ...)
-  local ok, err = pcall(f, ...)
-  assert(not ok, "expected an error")
-  assert(tostring(err):find(word, 1, true), ("error %q lacks %q"):format(tostring(err), word))
-end
+local H = require "tests.harness"
+local test, fails, raises = H.test, H.fails, H.raises
 
 test("version and device count", function()
   local text, number = mempool.version()
@@ -305,5 +281,4 @@ test("router frees through itself", function()
   fails("MP_ERR_INVALID_POINTER", "freed already", r:deallocate(a))
 end)
 
-print(("%d passed, %d failed"):format(passed, failed))
-os.exit(failed == 0 and 0 or 1)
+H.done()
