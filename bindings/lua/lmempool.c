@@ -51,6 +51,7 @@ lua_State *mpl_enter(lstate *S, lua_State *L)
         return NULL;
     lua_State *prev = S->caller;
     S->caller = L;
+    atomic_store_explicit(&S->thread, pthread_self(), memory_order_relaxed);
     return prev;
 }
 
@@ -501,6 +502,7 @@ static void push_sentinel(lua_State *L)
     *slot = S;
     S->refs = 1;
     S->open = true;
+    atomic_init(&S->thread, pthread_self());
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
     S->main = lua_tothread(L, -1);
     lua_pop(L, 1);

@@ -19,6 +19,8 @@
 #include <lua.h>
 #include <mempool/mempool.h>
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -41,6 +43,10 @@ typedef struct lstate {
     void *alloc_ud;
     unsigned refs;         /* the sentinel and every record */
     bool open;             /* false once the Lua state is closing: no hook runs any more */
+    /* The thread that last called into the module: a Lua state runs on one
+     * thread at a time, so a hook reached from any other thread (C code
+     * using the pool) is refused rather than run on a state in use. */
+    _Atomic(pthread_t) thread;
 } lstate;
 
 /* What this state knows about one C pool, shared by all its Lua objects. */

@@ -395,6 +395,11 @@ static int run(hookcall *c)
 {
     lhandle *r = c->rec;
     lstate *S = r->S;
+    if (S && !pthread_equal(atomic_load_explicit(&S->thread, memory_order_relaxed), pthread_self())) {
+        snprintf(c->detail, c->cap, "pool '%s' has a Lua policy, and Lua hooks run only on the thread that uses "
+                 "their Lua state; this thread is another", r->name);
+        return -1; /* nothing of the state is touched */
+    }
     if (!S || !S->open || r->busy)
         return 0;
     lua_State *L = S->caller ? S->caller : S->main;
