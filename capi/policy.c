@@ -63,9 +63,12 @@ void mp__hooks_leave(mp__pool *pool, mp__hooks *h)
 {
     if (!h)
         return;
+    /* A release this triggers still runs inside the hook, as far as the
+     * pool can tell: it cannot destroy the pool under the call that is
+     * returning a block of it, nor wait for that call (registry). */
+    unref(h);
     nrunning--;
     atomic_fetch_sub_explicit(&pool->hooks_running, 1, memory_order_release);
-    unref(h);
 }
 
 const mp_policy *mp__hooks_policy(const mp__hooks *h) { return &h->policy; }

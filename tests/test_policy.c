@@ -361,6 +361,40 @@ START_TEST(a_release_callback_that_calls_back_into_a_destroyed_pool_is_refused)
 }
 END_TEST
 
+static mp_status destroy_in_release_status;
+
+static void release_destroys_by_name(void *user)
+{
+    destroy_in_release_status = mp_registry_destroy((const char *)user);
+}
+
+static mp_status grow_drops_policy(void *user, mp_pool *pool, size_t need, size_t *out, char *detail, size_t cap)
+{
+    (void)user;
+    (void)detail;
+    (void)cap;
+    mp_pool_set_policy(pool, NULL); /* its release runs as this hook returns */
+    *out = need;
+    return MP_OK;
+}
+
+START_TEST(a_release_that_runs_as_a_hook_returns_cannot_destroy_the_pool)
+{
+    mp_config c = cfg_variable(4096);
+    mp_pool *p;
+    ck_ok(mp_registry_create_cpu_pool("released-by-name", &c, &p));
+    mp_policy pol = {sizeof pol, (void *)"released-by-name", grow_drops_policy, NULL, NULL, release_destroys_by_name};
+    ck_ok(mp_pool_set_policy(p, &pol));
+    void *x;
+    ck_ok(mp_allocate("released-by-name", 8000, &x)); /* grows: the hook, then the release, run */
+    ck_assert_int_eq(destroy_in_release_status, MP_ERR_INVALID_OPERATION);
+    memset(x, 1, 8000); /* the block's pool is alive */
+    ck_ok(mp_deallocate("released-by-name", x));
+    ck_intact(p);
+    ck_ok(mp_registry_destroy("released-by-name"));
+}
+END_TEST
+
 typedef struct parked {
     mp_pool *pool;
     pthread_barrier_t in_hook, let_go;
@@ -494,6 +528,7 @@ static Suite *policy_suite(void)
     tcase_add_test(r, a_hook_may_replace_its_policy_and_release_runs_after_it);
     tcase_add_test(r, a_release_callback_that_calls_back_into_a_destroyed_pool_is_refused);
     tcase_add_test(r, destroy_waits_for_no_one_while_another_thread_runs_a_hook);
+    tcase_add_test(r, a_release_that_runs_as_a_hook_returns_cannot_destroy_the_pool);
     suite_add_tcase(s, r);
     return s;
 }
