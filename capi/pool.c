@@ -209,9 +209,14 @@ static void drop_chunk(mp__pool *pool, mp__chunk *c)
         mp__tool_chunk_removed(c->extent.base, c->size);
     a->backend->release(pool->device, &c->extent);
     pool->reserved -= c->size;
-    if (--a->nchunks == 0)
-        a->last_chunk = 0;
+    a->nchunks--;
     chunk_free(c);
+    /* Growth goes on from the largest chunk that stays, not from one that
+     * trim gave back: grow/trim cycles would double it each time. */
+    a->last_chunk = 0;
+    for (size_t i = 0; i < pool->nchunks; i++)
+        if (pool->chunks[i]->arena == a && pool->chunks[i]->size > a->last_chunk)
+            a->last_chunk = pool->chunks[i]->size;
 }
 
 static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }

@@ -307,28 +307,40 @@ static void free_limbo(mp__lf *lf)
     lf->limbo_maps = NULL;
 }
 
-static bool named(const void *const *v, size_t n, const void *p)
+static int by_address(const void *a, const void *b)
 {
-    for (size_t i = 0; i < n; i++)
-        if (v[i] == p)
-            return true;
-    return false;
+    uintptr_t x = (uintptr_t) * (const void *const *)a, y = (uintptr_t) * (const void *const *)b;
+    return (x > y) - (x < y);
+}
+
+static bool named(const void **v, size_t n, const void *p)
+{
+    return n && bsearch(&p, v, n, sizeof *v, by_address) != NULL;
 }
 
 /* Frees what no cache names any more (see "Reclamation"). Pool locked,
- * after a new table was published and the caches were told (fence). */
+ * after a new table was published and the caches were told (fence).
+ * O((caches + limbo) log caches). */
 static void reclaim(mp__lf *lf)
 {
-    enum { MOST = 256 };
-    const void *tabs[MOST], *maps[MOST];
+    if (!lf->limbo_tabs && !lf->limbo_maps)
+        return;
+    /* Caches are pushed at the head: one added after this snapshot attached
+     * after the new table was published, so it names nothing in limbo. */
+    mp__tcache *head = atomic_load_explicit(&lf->caches, memory_order_acquire);
+    size_t ncaches = 0;
+    for (mp__tcache *tc = head; tc; tc = tc->next)
+        ncaches++;
+    const void **tabs = malloc((2 * ncaches + 1) * sizeof *tabs);
+    if (!tabs)
+        return; /* no memory to look: free them at a later publish */
+    const void **maps = tabs + ncaches;
     size_t ntabs = 0, nmaps = 0;
     bool searching_old = false;
     const mp__spantab *cur = atomic_load_explicit(&lf->tab, memory_order_relaxed);
-    for (mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_acquire); tc; tc = tc->next) {
+    for (mp__tcache *tc = head; tc; tc = tc->next) {
         const mp__spantab *h = atomic_load_explicit(&tc->haz, memory_order_seq_cst); /* before hot_state */
         const uint8_t *m = __atomic_load_n(&tc->pub.hot_state, __ATOMIC_ACQUIRE);
-        if ((h && ntabs == MOST) || (m && nmaps == MOST))
-            return; /* more hazards than we hold: free them at a later publish */
         if (h) {
             tabs[ntabs++] = h;
             searching_old = searching_old || h != cur;
@@ -336,6 +348,8 @@ static void reclaim(mp__lf *lf)
         if (m)
             maps[nmaps++] = m;
     }
+    qsort(tabs, ntabs, sizeof *tabs, by_address);
+    qsort(maps, nmaps, sizeof *maps, by_address);
     for (mp__spantab **pp = &lf->limbo_tabs; *pp;) {
         mp__spantab *t = *pp;
         if (named(tabs, ntabs, t)) {
@@ -354,6 +368,7 @@ static void reclaim(mp__lf *lf)
             free(m);
         }
     }
+    free(tabs);
 }
 
 void mp__lf_retire_map(mp__pool *pool, uint8_t *map)

@@ -108,6 +108,82 @@ static void *use_once(void *arg)
 #  define HEAP_IS_MEASURABLE 1
 #endif
 
+/* Bytes malloc hands out, from its heap or from mappings of their own. */
+static size_t heap_bytes(void)
+{
+    struct mallinfo2 m = mallinfo2();
+    return m.uordblks + m.hblkhd;
+}
+
+typedef struct idlers {
+    mp_pool *pool;
+    pthread_barrier_t attached;
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    bool done;
+} idlers;
+
+static void *attach_and_idle(void *arg)
+{
+    idlers *d = arg;
+    use_once(d->pool); /* a live thread's cache holds a hot chunk: a hazard */
+    pthread_barrier_wait(&d->attached);
+    pthread_mutex_lock(&d->m);
+    while (!d->done)
+        pthread_cond_wait(&d->cv, &d->m);
+    pthread_mutex_unlock(&d->m);
+    return NULL;
+}
+
+/* Grow/trim cycles on p, each adding and dropping a chunk for `size`
+ * bytes: the heap grows by less than 1 MiB once the tables are warm. */
+static void cycle_grow_and_trim(mp_pool *p, size_t size, int cycles)
+{
+    size_t before = 0;
+    for (int i = 0; i < cycles; i++) {
+        if (i == 10) /* after the first cycles have warmed every table up */
+            before = heap_bytes();
+        void *big = take(p, size); /* past the chunks: growth, a new span table */
+        OK(mp_pool_deallocate(p, big));
+        OK(mp_pool_trim(p, 1 << 20)); /* the new chunk goes: another table */
+    }
+    size_t after = heap_bytes();
+    NONE_FAILED();
+    if (HEAP_IS_MEASURABLE)
+        ck_assert_msg(after < before + (1 << 20), "the heap grew by %zu bytes over %d grow/trim cycles",
+                      after - before, cycles - 10);
+}
+
+START_TEST(grow_trim_cycles_keep_the_heap_flat_with_hundreds_of_live_caches)
+{
+    enum { N = 300 }; /* more caches than any fixed-size hazard list would hold */
+    mp_config c = MP_CONFIG_INIT;
+    mp_config_high_performance_cpu(&c);
+    c.initial_size = 1 << 20;
+    idlers d = {.pool = new_pool("crowded", c), .m = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    int n = mp_test_scaled(N);
+    pthread_barrier_init(&d.attached, NULL, (unsigned)n + 1);
+    pthread_t *t = malloc((size_t)n * sizeof *t);
+    pthread_attr_t small;
+    pthread_attr_init(&small);
+    pthread_attr_setstacksize(&small, 64 << 10);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(pthread_create(&t[i], &small, attach_and_idle, &d), 0);
+    pthread_barrier_wait(&d.attached);
+    cycle_grow_and_trim(d.pool, 32 << 20, mp_test_scaled(400)); /* a 512 KiB state map per chunk */
+    pthread_mutex_lock(&d.m);
+    d.done = true;
+    pthread_cond_broadcast(&d.cv);
+    pthread_mutex_unlock(&d.m);
+    for (int i = 0; i < n; i++)
+        pthread_join(t[i], NULL);
+    free(t);
+    ck_intact(d.pool);
+    mp_pool_destroy(d.pool);
+    pthread_barrier_destroy(&d.attached);
+}
+END_TEST
+
 START_TEST(grow_trim_cycles_keep_the_heap_flat)
 {
     mp_pool *p = new_pool("cycles", lock_free(cfg_variable(1 << 16)));
@@ -118,7 +194,7 @@ START_TEST(grow_trim_cycles_keep_the_heap_flat)
     size_t before = 0;
     for (int i = 0; i < 10000; i++) {
         if (i == 100) /* after the first cycles have warmed every table up */
-            before = mallinfo2().uordblks;
+            before = heap_bytes();
         void *big = take(p, 200 << 10); /* past the chunk: growth, a new span table */
         void *small = take(p, 64);
         OK(mp_pool_deallocate(p, small));
@@ -126,7 +202,7 @@ START_TEST(grow_trim_cycles_keep_the_heap_flat)
         OK(mp_pool_trim(p, 0)); /* every chunk goes: another table */
     }
     NONE_FAILED();
-    size_t after = mallinfo2().uordblks;
+    size_t after = heap_bytes();
     if (HEAP_IS_MEASURABLE)
         ck_assert_msg(after < before + (256 << 10), "the heap grew by %zu bytes over 9,900 grow/trim cycles",
                       after - before);
@@ -294,6 +370,7 @@ static Suite *races_suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, double_frees_racing_a_trim_never_touch_freed_bookkeeping);
     tcase_add_test(t, grow_trim_cycles_keep_the_heap_flat);
+    tcase_add_test(t, grow_trim_cycles_keep_the_heap_flat_with_hundreds_of_live_caches);
     tcase_add_test(t, a_bad_free_never_reads_a_pool_that_has_no_lock);
     tcase_add_test(t, racing_double_frees_are_refused_once_on_mutex_pools);
     tcase_add_test(t, racing_double_frees_are_refused_once_on_debug_pools);

@@ -196,6 +196,27 @@ START_TEST(random_operations_match_a_model)
 }
 END_TEST
 
+START_TEST(grow_trim_cycles_do_not_compound_growth)
+{
+    mp_pool *p = new_pool("cycles", cfg_variable(1 << 20));
+    void *pin = alloc_ok(p, 64); /* keeps the first chunk */
+    size_t first = 0;
+    for (int i = 0; i < 12; i++) {
+        void *big = alloc_ok(p, 32 << 20);
+        mp_stats s = stats_of(p);
+        if (i == 0)
+            first = s.reserved_bytes;
+        /* A chunk that trim gave back is no base for the next one. */
+        ck_assert_uint_eq(s.reserved_bytes, first);
+        ck_ok(mp_pool_deallocate(p, big));
+        ck_ok(mp_pool_trim(p, 1 << 20));
+    }
+    ck_ok(mp_pool_deallocate(p, pin));
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
 static Suite *variable_suite(void)
 {
     Suite *s = suite_create("variable");
@@ -210,6 +231,7 @@ static Suite *variable_suite(void)
     tcase_add_test(t, reset_restores_one_free_block_per_chunk);
     tcase_add_test(t, chunks_arriving_in_any_address_order_are_all_found);
     tcase_add_test(t, random_operations_match_a_model);
+    tcase_add_test(t, grow_trim_cycles_do_not_compound_growth);
     suite_add_tcase(s, t);
     return s;
 }
