@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The length of the UTF-8 sequence at s (at most n bytes), or 0 when it is
- * malformed: a stray continuation byte, a truncated or overlong sequence, a
- * surrogate, or a code point above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+/* The length of the UTF-8 sequence at s (at most n bytes) and its code
+ * point, or 0 when it is malformed: a stray continuation byte, a truncated
+ * or overlong sequence, a surrogate, or a code point above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *out)
 {
     unsigned c = s[0];
     size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
@@ -36,6 +36,7 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
     if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         return 0;
+    *out = cp;
     return len;
 }
 
@@ -48,10 +49,11 @@ mp_status mp__check_name(const char *name)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name must be 1 to %d bytes long", MP_NAME_MAX);
     const unsigned char *u = (const unsigned char *)name;
     for (size_t i = 0, len; i < n; i += len) {
-        if (u[i] < 0x20 || u[i] == 0x7f)
-            return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name has a control character at byte %zu", i);
-        if (!(len = utf8_seq(u + i, n - i)))
+        uint32_t cp;
+        if (!(len = utf8_seq(u + i, n - i, &cp)))
             return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is not valid UTF-8 at byte %zu", i);
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) /* C0, DEL and C1 (U+009B is a terminal's CSI) */
+            return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name has a control character at byte %zu", i);
     }
     return MP_OK;
 }

@@ -138,7 +138,12 @@ START_TEST(names_must_be_valid_utf8)
         ck_detail_has("not valid UTF-8");
         ck_status(mp_pool_create(bad[i], MP_MEMORY_CPU, &c, &p), MP_ERR_INVALID_ARGUMENT);
     }
-    const char *good[] = {"caf\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x90\x8d pool", "\xef\xbf\xbd"};
+    const char *c1[] = {"\xc2\x80", "esc\xc2\x9b[2J", "\xc2\x9f", "\x7f"}; /* C1 controls and DEL */
+    for (size_t i = 0; i < sizeof c1 / sizeof *c1; i++) {
+        ck_status(mp_registry_create_cpu_pool(c1[i], &c, &p), MP_ERR_INVALID_ARGUMENT);
+        ck_detail_has("control character");
+    }
+    const char *good[] = {"caf\xc3\xa9", "\xc2\xa0nbsp", "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x90\x8d pool", "\xef\xbf\xbd"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         ck_ok(mp_registry_create_cpu_pool(good[i], &c, &p));
     char *json = NULL;
