@@ -497,7 +497,8 @@ public:
     {
         std::lock_guard<std::mutex> lock(mutex_);
         mp_status s = mp_registry_destroy(name.c_str());
-        wrappers_.erase(name);
+        if (s == MP_OK || s == MP_ERR_NOT_FOUND) /* refused (a hook runs): the pool and its object live on */
+            wrappers_.erase(name);
         if (s == MP_ERR_NOT_FOUND)
             return false;
         detail::check(s);

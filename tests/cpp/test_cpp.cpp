@@ -333,6 +333,38 @@ static void threadCaches()
     expectThrow<InvalidArgumentException>([&] { cache.allocate(0); }, "size");
 }
 
+static bool destroyFromHookRefused;
+
+static mp_status growDestroysItsPool(void *, mp_pool *, size_t need, size_t *out, char *, size_t)
+{
+    try {
+        MemoryPoolManager::getInstance().destroyPool("cpp-hooked");
+    } catch (const InvalidOperationException &) {
+        destroyFromHookRefused = true;
+    }
+    *out = need;
+    return MP_OK;
+}
+
+/* A destroy the C library refuses (from the pool's own hook) leaves the
+ * manager's object alive: the caller's IMemoryPool * stays valid. */
+static void refusedDestroyKeepsThePool()
+{
+    MemoryPoolManager &m = MemoryPoolManager::getInstance();
+    PoolConfig lazy = PoolConfig::DefaultCPU();
+    lazy.initialSize = 0;
+    IMemoryPool *p = m.createCPUPool("cpp-hooked", lazy);
+    mp_policy pol{};
+    pol.struct_size = sizeof pol;
+    pol.grow = growDestroysItsPool;
+    static_cast<BasicMemoryPool *>(p)->setPolicy(&pol);
+    void *q = p->allocate(100); /* grows: the hook's destroyPool is refused */
+    EXPECT(destroyFromHookRefused);
+    p->deallocate(q); /* p is the same, live object */
+    EXPECT(m.getCPUPool("cpp-hooked") == p);
+    EXPECT(m.destroyPool("cpp-hooked"));
+}
+
 int main()
 {
     run("enums have the seed's values", enumsHaveTheSeedsValues);
@@ -346,6 +378,7 @@ int main()
     run("router and policy (beyond the seed)", routerAndPolicy);
     run("threads share a pool", threadsShareAPool);
     run("thread caches (beyond the seed)", threadCaches);
+    run("a refused destroyPool keeps the pool and its object", refusedDestroyKeepsThePool);
     std::printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
     return failed ? 1 : 0;
 }
