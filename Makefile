@@ -29,6 +29,7 @@ test-asan: deps
 	cmake --preset asan
 	cmake --build --preset asan
 	ctest --preset asan
+	bindings/lua/tests/asan.sh build-lua-asan
 
 test-tsan: deps
 	cmake --preset tsan
@@ -41,4 +42,4 @@ test-valgrind: test-nocuda
 test: test-quick test-valgrind test-asan test-tsan
 
 clean:
-	rm -rf build build-nocuda build-asan build-tsan build-device
+	rm -rf build build-nocuda build-asan build-tsan build-device build-lua-asan

@@ -630,10 +630,20 @@ static int block_pool(lua_State *L)
     return 1;
 }
 
+/* Whether a registry pool (which another Lua state or C code may reset,
+ * trim or destroy) still has b live. */
+static bool live_elsewhere(const lblock *b)
+{
+    bool owned = true;
+    if (b->rec->mapped && (mp_pool_owns(b->rec->h, b->p, &owned) != MP_OK))
+        owned = false;
+    return owned;
+}
+
 static int block_live(lua_State *L)
 {
     lblock *b = mpl_check_block(L, 1);
-    lua_pushboolean(L, b->live && !stale(b));
+    lua_pushboolean(L, b->live && !stale(b) && live_elsewhere(b));
     return 1;
 }
 
@@ -645,6 +655,12 @@ static lblock *host_block(lua_State *L, lblock *b)
     mp_memory_type t = MP_MEMORY_GPU;
     if (!b->live || stale(b))
         luaL_error(L, "the block was freed");
+    /* A registry pool may also be reset, trimmed or destroyed from another
+     * Lua state or from C, which this state's records do not see: ask the
+     * pool that the block is still live (a block freed and handed out
+     * again there cannot be told apart; README, Lua). */
+    if (!live_elsewhere(b))
+        luaL_error(L, "the block was freed (its registry pool was reset, trimmed or destroyed elsewhere)");
     mp_pool_get_memory_type(b->rec->h, &t);
     if (t != MP_MEMORY_CPU)
         luaL_error(L, "a GPU block's bytes are not the host's: use pool:copy_to_device/copy_from_device");

@@ -25,6 +25,12 @@ gcc -std=gnu11 -O1 -g -shared -fPIC -fsanitize=address,undefined -fno-sanitize-r
   -I"${LUA_INCLUDE:-/usr/include/lua5.4}" -I"$src/include" \
   "$src"/bindings/lua/l*.c \
   -L"$dir" -lmempool -Wl,-rpath,"$dir" -o "$dir/lua/mempool.so"
+# shellcheck disable=SC2086
+gcc -std=gnu11 -O1 -g -shared -fPIC -fsanitize=address,undefined -fno-sanitize-recover=all \
+  -fno-omit-frame-pointer -fvisibility=hidden -Wall -Wextra ${LUA_CFLAGS:-} \
+  -I"${LUA_INCLUDE:-/usr/include/lua5.4}" -I"$src/include" \
+  "$src"/bindings/lua/tests/thread_helper.c -pthread \
+  -L"$dir" -lmempool -Wl,-rpath,"$dir" -o "$dir/lua/mempool_thread_helper.so"
 
 export LUA_CPATH="$dir/lua/?.so" LUA_PATH="$src/bindings/lua/?.lua"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1

@@ -375,6 +375,26 @@ test("a hook reached from C code on another thread is refused, and the state is 
   assert(pool:check())
 end)
 
+test("a registry pool trimmed or destroyed from another Lua state leaves this state's blocks refused, not read", function()
+  local helper = require "mempool_thread_helper"
+  for _, other in ipairs {
+    "local m = require 'mempool'; local p = m.get_cpu_pool('two-states'); assert(p:reset()); assert(p:trim(0)); return 'trimmed'",
+    "local m = require 'mempool'; assert(m.destroy_pool('two-states')); return 'destroyed'",
+  } do
+    local pool = assert(mempool.cpu_pool { name = "two-states", registered = true, initial_size = 0 })
+    local b = assert(pool:allocate(4096))
+    b:write(0, "this state's data")
+    assert(helper.in_other_state(other))
+    assert(b:live() == false)
+    local ok, err = pcall(b.read, b, 0, 4)
+    assert(not ok and err:find("freed", 1, true), err)
+    ok, err = pcall(b.write, b, 0, "x")
+    assert(not ok and err:find("freed", 1, true), err)
+    pool:close()
+    mempool.destroy_pool("two-states")
+  end
+end)
+
 test("an allocation inside its own grow hook grows by the growth factor", function()
   local pool <close> = assert(mempool.cpu_pool { name = "own-factor", initial_size = 65536, growth_factor = 2 })
   local runs, inner, grown = 0, nil, nil

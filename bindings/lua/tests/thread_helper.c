@@ -1,8 +1,10 @@
-/* A test helper module for the Lua suite: C code on another thread that
- * allocates from a pool given by its handle (pool:handle()), as a host
- * program sharing a Lua-policied pool with its worker threads would. */
+/* A test helper module for the Lua suite, playing a host program: C code on
+ * another thread that allocates from a pool given by its handle
+ * (pool:handle()), as a host sharing a Lua-policied pool with its worker
+ * threads would, and a second Lua state in the same process. */
 #include <lauxlib.h>
 #include <lua.h>
+#include <lualib.h>
 #include <mempool/mempool.h>
 
 #include <pthread.h>
@@ -40,10 +42,40 @@ static int allocate_on_thread(lua_State *L)
     return 2;
 }
 
+/* helper.in_other_state(code) -> what the chunk returned (a string), or nil,
+ * message: runs code in a new Lua state of this process, with the caller's
+ * package.cpath, then closes that state. */
+static int in_other_state(lua_State *L)
+{
+    const char *code = luaL_checkstring(L, 1);
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "cpath");
+    const char *cpath = lua_tostring(L, -1);
+    lua_State *O = luaL_newstate();
+    if (!O)
+        return luaL_error(L, "no memory for a Lua state");
+    luaL_openlibs(O);
+    lua_getglobal(O, "package");
+    lua_pushstring(O, cpath ? cpath : "");
+    lua_setfield(O, -2, "cpath");
+    lua_pop(O, 1);
+    int ok = luaL_dostring(O, code) == LUA_OK;
+    if (ok)
+        lua_pushstring(L, lua_tostring(O, -1) ? lua_tostring(O, -1) : "");
+    else {
+        lua_pushnil(L);
+        lua_pushstring(L, lua_tostring(O, -1));
+    }
+    lua_close(O);
+    return ok ? 1 : 2;
+}
+
 LUAMOD_API __attribute__((visibility("default"))) int luaopen_mempool_thread_helper(lua_State *L)
 {
     lua_newtable(L);
     lua_pushcfunction(L, allocate_on_thread);
     lua_setfield(L, -2, "allocate_on_thread");
+    lua_pushcfunction(L, in_other_state);
+    lua_setfield(L, -2, "in_other_state");
     return 1;
 }
