@@ -97,7 +97,137 @@ static int mpswig_java_room(JNIEnv *jenv, jarray a)
     return 0;
 }
 
-static void mpswig_java_throw(JNIEnv *jenv, mp_status s)
+/* Strings cross as standard UTF-8. JNI's own conversions (GetStringUTFChars,
+ * NewStringUTF) use modified UTF-8: a character outside the BMP becomes two
+ * 3-byte surrogate sequences, which the library rightly refuses as not
+ * UTF-8, and NUL becomes two bytes; NewStringUTF of a 4-byte sequence is
+ * undefined. So the binding converts from and to UTF-16 itself. */
+
+/* C's UTF-8 as a Java String; malformed bytes read as U+FFFD. */
+static jstring mpswig_java_string(JNIEnv *jenv, const char *s)
+{
+    if (!s)
+        return NULL;
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), i = 0, k = 0;
+    while (i < n && p[i] < 0x80)
+        i++;
+    if (i == n) /* ASCII: modified UTF-8 says the same */
+        return (*jenv)->NewStringUTF(jenv, s);
+    jchar *u = (jchar *)malloc(n * sizeof *u); /* never more units than bytes */
+    if (!u) {
+        jclass c = (*jenv)->FindClass(jenv, "java/lang/OutOfMemoryError");
+        if (c) (*jenv)->ThrowNew(jenv, c, "mempool: no memory to convert a string");
+        return NULL;
+    }
+    for (i = 0; i < n;) {
+        uint32_t c = p[i], min;
+        size_t len, j;
+        if (c < 0x80) {
+            u[k++] = (jchar)c;
+            i++;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0) len = 2, c &= 0x1F, min = 0x80;
+        else if ((c & 0xF0) == 0xE0) len = 3, c &= 0x0F, min = 0x800;
+        else if ((c & 0xF8) == 0xF0) len = 4, c &= 0x07, min = 0x10000;
+        else len = 0, min = 0;
+        for (j = 1; len && j < len; j++) {
+            if (i + j >= n || (p[i + j] & 0xC0) != 0x80)
+                len = 0;
+            else
+                c = c << 6 | (p[i + j] & 0x3F);
+        }
+        if (!len || c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) {
+            u[k++] = 0xFFFD;
+            i++;
+            continue;
+        }
+        if (c >= 0x10000) {
+            c -= 0x10000;
+            u[k++] = (jchar)(0xD800 + (c >> 10));
+            u[k++] = (jchar)(0xDC00 + (c & 0x3FF));
+        } else {
+            u[k++] = (jchar)c;
+        }
+        i += len;
+    }
+    jstring r = (*jenv)->NewString(jenv, u, (jsize)k);
+    free(u);
+    return r;
+}
+
+static void mpswig_java_throw_detail(JNIEnv *jenv, mp_status s, const char *detail);
+
+/* A Java String as standard UTF-8, NUL-terminated, in malloc'ed memory (NULL
+ * for null). A NUL character, which C would take for the end, and an unpaired
+ * surrogate, which no UTF-8 can carry, are refused with
+ * InvalidArgumentException: then *failed is set and NULL returned. */
+static char *mpswig_java_utf8(JNIEnv *jenv, jstring js, const char *what, int *failed)
+{
+    *failed = 0;
+    if (!js)
+        return NULL;
+    jsize n = (*jenv)->GetStringLength(jenv, js), i;
+    const jchar *u = (*jenv)->GetStringChars(jenv, js, NULL);
+    char *out = u ? (char *)malloc((size_t)n * 3 + 1) : NULL;
+    char detail[160];
+    size_t k = 0;
+    detail[0] = 0;
+    if (!out) {
+        if (u) {
+            jclass c = (*jenv)->FindClass(jenv, "java/lang/OutOfMemoryError");
+            if (c) (*jenv)->ThrowNew(jenv, c, "mempool: no memory to convert a string");
+        }
+        goto fail;
+    }
+    for (i = 0; i < n; i++) {
+        uint32_t c = u[i];
+        if (c == 0) {
+            snprintf(detail, sizeof detail, "%s contains a NUL character (U+0000) at index %d, where C would end it",
+                     what, (int)i);
+            goto fail;
+        }
+        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < n && u[i + 1] >= 0xDC00 && u[i + 1] <= 0xDFFF) {
+            c = 0x10000 + ((c - 0xD800) << 10) + (u[i + 1] - 0xDC00u);
+            i++;
+        } else if (c >= 0xD800 && c <= 0xDFFF) {
+            snprintf(detail, sizeof detail, "%s has an unpaired surrogate U+%04X at index %d: not Unicode text",
+                     what, (unsigned)c, (int)i);
+            goto fail;
+        }
+        if (c < 0x80) {
+            out[k++] = (char)c;
+        } else if (c < 0x800) {
+            out[k++] = (char)(0xC0 | c >> 6);
+            out[k++] = (char)(0x80 | (c & 0x3F));
+        } else if (c < 0x10000) {
+            out[k++] = (char)(0xE0 | c >> 12);
+            out[k++] = (char)(0x80 | (c >> 6 & 0x3F));
+            out[k++] = (char)(0x80 | (c & 0x3F));
+        } else {
+            out[k++] = (char)(0xF0 | c >> 18);
+            out[k++] = (char)(0x80 | (c >> 12 & 0x3F));
+            out[k++] = (char)(0x80 | (c >> 6 & 0x3F));
+            out[k++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    out[k] = 0;
+    (*jenv)->ReleaseStringChars(jenv, js, u);
+    return out;
+fail:
+    free(out);
+    if (u)
+        (*jenv)->ReleaseStringChars(jenv, js, u);
+    if (detail[0])
+        mpswig_java_throw_detail(jenv, MP_ERR_INVALID_ARGUMENT, detail);
+    *failed = 1;
+    return NULL;
+}
+
+static void mpswig_java_throw(JNIEnv *jenv, mp_status s) { mpswig_java_throw_detail(jenv, s, mp_last_error_message()); }
+
+static void mpswig_java_throw_detail(JNIEnv *jenv, mp_status s, const char *detail)
 {
     char cls[96];
     const char *name = mpswig_error_name((int)s);
@@ -111,13 +241,22 @@ static void mpswig_java_throw(JNIEnv *jenv, mp_status s)
     if (!ctor) {
         (*jenv)->ExceptionClear(jenv);
         c = (*jenv)->FindClass(jenv, "java/lang/IllegalStateException");
-        if (c) (*jenv)->ThrowNew(jenv, c, mp_last_error_message());
+        if (c) (*jenv)->ThrowNew(jenv, c, "mempool: the exception classes are missing");
         return;
     }
-    jobject e = (*jenv)->NewObject(jenv, c, ctor, (jint)s, (*jenv)->NewStringUTF(jenv, mp_last_error_message()));
+    jstring d = mpswig_java_string(jenv, detail);
+    jobject e = d ? (*jenv)->NewObject(jenv, c, ctor, (jint)s, d) : NULL;
     if (e) (*jenv)->Throw(jenv, (jthrowable)e);
 }
 %}
+
+/* String arguments and results (see mpswig_java_utf8 and mpswig_java_string). */
+%typemap(in, noblock=1) char *, const char * (int failed) {
+    $1 = ($1_ltype)mpswig_java_utf8(jenv, $input, "$1_name", &failed);
+    if (failed) return $null;
+}
+%typemap(freearg, noblock=1) char *, const char * { free((void *)$1); }
+%typemap(out, noblock=1) char *, const char * { $result = mpswig_java_string(jenv, (const char *)$1); }
 
 %define MP_JAVA_OUT(CTYPE, SHAPE, JNIARR, JARR, JELEM, SETREGION)
 %typemap(jni) CTYPE SHAPE #JNIARR
@@ -129,7 +268,9 @@ static void mpswig_java_throw(JNIEnv *jenv, mp_status s)
     memset(&temp, 0, sizeof temp);
     $1 = &temp;
 %}
-%typemap(argout) CTYPE SHAPE %{ { JELEM v = (JELEM)(intptr_t)temp$argnum; (*jenv)->SETREGION(jenv, $input, 0, 1, &v); } %}
+%typemap(argout) CTYPE SHAPE %{
+    if (!(*jenv)->ExceptionCheck(jenv)) { JELEM v = (JELEM)(intptr_t)temp$argnum; (*jenv)->SETREGION(jenv, $input, 0, 1, &v); }
+%}
 %enddef
 MP_JAVA_OUT(mp_pool **, MP_OUT_HANDLE, jlongArray, long[], jlong, SetLongArrayRegion)
 MP_JAVA_OUT(mp_router **, MP_OUT_HANDLE, jlongArray, long[], jlong, SetLongArrayRegion)
@@ -152,7 +293,10 @@ MP_JAVA_OUT(mp_backend_kind *, MP_OUT_VALUE, jintArray, int[], jint, SetIntArray
 %}
 %typemap(argout) CTYPE SHAPE %{
     if (temp$argnum) {
-        (*jenv)->SetObjectArrayElement(jenv, $input, 0, (*jenv)->NewStringUTF(jenv, temp$argnum));
+        if (!(*jenv)->ExceptionCheck(jenv)) {
+            jstring s = mpswig_java_string(jenv, temp$argnum);
+            if (s) (*jenv)->SetObjectArrayElement(jenv, $input, 0, s);
+        }
         RELEASE;
     }
 %}
@@ -160,14 +304,14 @@ MP_JAVA_OUT(mp_backend_kind *, MP_OUT_VALUE, jintArray, int[], jint, SetIntArray
 MP_JAVA_OUT_STRING(char **, MP_OUT_STRING, mp_string_free(temp$argnum))
 MP_JAVA_OUT_STRING(const char **, MP_OUT_CSTRING, (void)0)
 
-/* Checked calls return nothing in Java and throw on failure. */
+/* Checked calls return nothing in Java and throw on failure. The wrapper
+ * goes on after the throw, so that the string arguments are freed; the
+ * out-parameters are left alone while the exception is pending. */
 %typemap(jstype) mp_status MP_CHECKED "void"
 %typemap(javaout) mp_status MP_CHECKED { $jnicall; }
 %typemap(out) mp_status MP_CHECKED %{
-    if ($1 != MP_OK) {
+    if ($1 != MP_OK)
         mpswig_java_throw(jenv, $1);
-        return $null;
-    }
     $result = (jint)$1;
 %}
 

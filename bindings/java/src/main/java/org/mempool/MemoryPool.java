@@ -19,8 +19,10 @@ import java.util.function.LongFunction;
  * the calls in flight on other threads and then refuses every later call
  * with InvalidOperationException ("pool 'x' is closed"); reset() runs alone.
  * Blocks handed out as {@link Allocation}s are tracked here by address: close()
- * and reset() close them all (waiting for their accessors), and a raw
- * deallocate of such a block is refused. A ByteBuffer from
+ * and reset() close them all (waiting for their accessors), a raw
+ * deallocate of such a block is refused, and a block that the C pool hands
+ * out while an Allocation holds it (after a racing raw double free, which C
+ * does not detect on lock-free pools) is refused with CorruptionException. A ByteBuffer from
  * {@link Allocation#buffer()} pins its block: reset() is refused while one may
  * be reachable, and close() defers the native destroy until none is.
  * Raw addresses (allocate/deallocate with long) are C pointers: the caller
@@ -65,7 +67,8 @@ public final class MemoryPool implements AutoCloseable {
 
     /** A standalone pool owned by the caller. */
     public static MemoryPool create(String name, MemoryType type, PoolConfig config) {
-        mp_config c = config.toNative();
+        Args.notNull(type, "the memory type");
+        mp_config c = Args.notNull(config, "the PoolConfig").toNative();
         long[] out = new long[1];
         try {
             MempoolNative.mp_pool_create(name, type.value, c, out);
@@ -162,6 +165,7 @@ public final class MemoryPool implements AutoCloseable {
 
     /** Allocates size bytes of the memory kind in flags; returns the address. */
     public long allocate(long size, AllocFlags flags) {
+        Args.notNull(flags, "the AllocFlags");
         long[] out = new long[1];
         run(h -> MempoolNative.mp_pool_allocate_flags(h, size, flags.value, out));
         return out[0];
@@ -179,20 +183,38 @@ public final class MemoryPool implements AutoCloseable {
             long stamp = making.readLock();
             try {
                 long address = MempoolNative.mpswig_allocate(handle, size);
+                Allocation a;
                 try {
-                    Allocation a = new Allocation(this, address, size);
-                    blocks.put(address, a);
-                    return a;
+                    a = new Allocation(this, address, size);
                 } catch (RuntimeException | Error e) {
                     MempoolNative.mp_pool_deallocate(handle, address);
                     throw e;
                 }
+                Allocation holder = blocks.putIfAbsent(address, a);
+                if (holder != null)
+                    throw handedOutTwice(address, holder);
+                return a;
             } finally {
                 making.unlockRead(stamp);
             }
         } finally {
             guard.exit(t);
         }
+    }
+
+    /*
+     * The C pool handed out a block that an open Allocation holds. Only a
+     * double free can do that: two raw frees of one block racing on a
+     * lock-free pool, which the C library does not detect (they ran before
+     * the pool made its first Allocation; raw frees are serialised since).
+     * The block stays the holder's; this request gets nothing and frees
+     * nothing, so the map and the holder stay right.
+     */
+    private CorruptionException handedOutTwice(long address, Allocation holder) {
+        return new CorruptionException(mp_status.MP_ERR_CORRUPTION, String.format(
+                "pool '%s' handed out block 0x%x again while an open Allocation of %d bytes holds it: the block "
+                + "was freed twice, by raw frees that raced (undetected on a lock-free pool); "
+                + "it stays that Allocation's, and this request is refused", name, address, holder.size()));
     }
 
     /* Alone, so that every raw free that saw the flag clear has returned. */
@@ -244,13 +266,12 @@ public final class MemoryPool implements AutoCloseable {
     void free(Allocation a) {
         long stamp = making.readLock(); // a raw free sees the block registered and live, or neither
         try {
-            if (blocks.get(a.address()) != a)
+            // Unregistered first: once C has the block back, another thread's
+            // allocateBlock may get it and must find the address free here.
+            // Raw frees wait on the read lock, so none sees the gap.
+            if (!blocks.remove(a.address(), a))
                 return; // reset or close took it, and the address may be another block's now
-            try {
-                MempoolNative.mp_pool_deallocate(handle, a.address());
-            } finally {
-                blocks.remove(a.address(), a);
-            }
+            MempoolNative.mp_pool_deallocate(handle, a.address());
         } finally {
             making.unlockRead(stamp);
         }

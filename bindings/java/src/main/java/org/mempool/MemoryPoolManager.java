@@ -63,7 +63,7 @@ public final class MemoryPoolManager {
         private final MemoryType type;
 
         Create(PoolConfig config, MemoryType type) {
-            this.config = config;
+            this.config = Args.notNull(config, "the PoolConfig");
             this.type = type;
         }
 

@@ -1,74 +1,56 @@
 package org.mempool;
 
 
-/** The seed's global helpers: allocate and free by pool name, version, devices. */
+/**
+ * The seed's global helpers: allocate and free by pool name, version, devices.
+ *
+ * <p>The by-name calls are the registry pool's own calls: each one finds the
+ * pool's one {@link MemoryPool} object (see MemoryPoolManager) and calls its
+ * allocate or deallocate, so it holds that pool's guard (destroyPool and
+ * reset wait for it, a pool that is not thread-safe serves one call at a
+ * time) and a raw free of an Allocation's block is refused. A null name is
+ * the default pool of the type, "default" (CPU) or "default_gpu" (GPU), as in
+ * C and as the overloads without a name. They are the counterparts of C's
+ * mp_allocate, mp_deallocate, mp_allocate_gpu and mp_deallocate_gpu, which
+ * look the pool up again by name: the pool's own calls (mp_pool_allocate and
+ * mp_pool_deallocate on the object's handle) are sure to reach the pool whose
+ * guard is held.
+ */
 public final class Mempool {
     private Mempool() {}
 
-    public static long allocate(long size) { return allocate(size, "default"); }
+    public static long allocate(long size) { return allocate(size, DEFAULT_CPU); }
 
-    /** Allocates from the registry CPU pool poolName, through that pool's guard (see MemoryPoolManager). */
-    public static long allocate(long size, String poolName) {
-        return allocate(size, poolName, MemoryType.CPU, MempoolNative::mp_allocate);
-    }
+    /** Allocates from the registry CPU pool poolName (null: "default"), through that pool's guard. */
+    public static long allocate(long size, String poolName) { return registry(poolName, MemoryType.CPU).allocate(size); }
 
-    public static void deallocate(long address) { deallocate(address, "default"); }
+    public static void deallocate(long address) { deallocate(address, DEFAULT_CPU); }
 
+    /** Frees a block of the registry CPU pool poolName (null: "default"); an Allocation's block is refused. */
     public static void deallocate(long address, String poolName) {
-        deallocate(address, poolName, MemoryType.CPU, MempoolNative::mp_deallocate);
+        registry(poolName, MemoryType.CPU).deallocate(address);
     }
 
-    public static long allocateGPU(long size) { return allocateGPU(size, "default_gpu"); }
+    public static long allocateGPU(long size) { return allocateGPU(size, DEFAULT_GPU); }
 
+    /** Allocates from the registry GPU pool poolName (null: "default_gpu"), through that pool's guard. */
     public static long allocateGPU(long size, String poolName) {
-        return allocate(size, poolName, MemoryType.GPU, MempoolNative::mp_allocate_gpu);
+        return registry(poolName, MemoryType.GPU).allocate(size);
     }
 
-    public static void deallocateGPU(long address) { deallocateGPU(address, "default_gpu"); }
+    public static void deallocateGPU(long address) { deallocateGPU(address, DEFAULT_GPU); }
 
     public static void deallocateGPU(long address, String poolName) {
-        deallocate(address, poolName, MemoryType.GPU, MempoolNative::mp_deallocate_gpu);
+        registry(poolName, MemoryType.GPU).deallocate(address);
     }
 
-    private interface ByNameAllocate { void call(String name, long size, long[] out); }
-    private interface ByNameFree { void call(String name, long address); }
+    private static final String DEFAULT_CPU = "default", DEFAULT_GPU = "default_gpu";
 
-    /* The C helper by name, inside the guard of the pool's object, so that
-     * destroyPool never runs under it and a pool that is not thread-safe
-     * serves one call at a time. A null name goes to C, which refuses it. */
-    private static long allocate(long size, String name, MemoryType type, ByNameAllocate c) {
-        long[] out = new long[1];
-        MemoryPool p = name == null ? null : MemoryPoolManager.getInstance().forHelper(name, type);
-        if (p == null) {
-            c.call(name, size, out);
-            return out[0];
-        }
-        Guard.Slot t = p.guard.enter();
-        try {
-            c.call(name, size, out);
-            return out[0];
-        } finally {
-            p.guard.exit(t);
-        }
-    }
-
-    private static void deallocate(long address, String name, MemoryType type, ByNameFree c) {
-        MemoryPool p = name == null ? null : MemoryPoolManager.getInstance().forHelper(name, type);
-        if (p == null) {
-            c.call(name, address);
-            return;
-        }
-        Guard.Slot t = p.guard.enter();
-        try {
-            long stamp = p.holdForRawFree(address);
-            try {
-                c.call(name, address);
-            } finally {
-                p.releaseRawFree(stamp);
-            }
-        } finally {
-            p.guard.exit(t);
-        }
+    /* The object of the registry pool that a by-name call means. */
+    private static MemoryPool registry(String name, MemoryType type) {
+        if (name == null)
+            name = type == MemoryType.GPU ? DEFAULT_GPU : DEFAULT_CPU;
+        return MemoryPoolManager.getInstance().forHelper(name, type);
     }
 
     /** The library's version, e.g. "1.0.0 (cuda)". */

@@ -52,22 +52,25 @@ public final class PoolConfig {
 
     /** Checks this configuration for a pool of the given type without creating one. */
     public void validate(MemoryType type) {
+        int t = Args.notNull(type, "the memory type").value;
         mp_config c = toNative();
         try {
-            MempoolNative.mp_config_validate(c, type.value);
+            MempoolNative.mp_config_validate(c, t);
         } finally {
             c.delete();
         }
     }
 
-    /** The native struct; the caller deletes it. */
+    /** The native struct; the caller deletes it. A null enum field throws InvalidArgumentException. */
     mp_config toNative() {
+        int allocator = Args.notNull(allocatorType, "PoolConfig.allocatorType").value;
+        int sync = Args.notNull(syncType, "PoolConfig.syncType").value;
         mp_config c = new mp_config();
-        c.setAllocator_type(allocatorType.value);
+        c.setAllocator_type(allocator);
         c.setInitial_size(initialSize);
         c.setBlock_size(blockSize);
         c.setThread_safe(threadSafe);
-        c.setSync_type(syncType.value);
+        c.setSync_type(sync);
         c.setTrack_stats(trackStats);
         c.setEnable_debugging(enableDebugging);
         c.setDevice_id(deviceId);
