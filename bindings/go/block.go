@@ -8,6 +8,9 @@ package mempool
 // block, and a Reset of the pool moves the pool to a new epoch, which kills
 // every Block of the earlier one without asking C. A dead Block never passes
 // its address to C again, since the address may belong to a newer block.
+// The pool keeps its live Blocks by address (Pool.blocks), so that a raw
+// free of a live Block's memory is refused, and so is a second Block over
+// memory that C handed out twice.
 
 import (
 	"fmt"
@@ -46,16 +49,64 @@ var errNilBlock = fmt.Errorf("%w: nil *Block", ErrInvalidArgument)
 
 // AllocateBlock allocates size bytes from the pool, as Allocate does, and
 // returns them as a Block.
+//
+// If C hands out memory that a live Block of the pool holds, which only a
+// double free can cause (two raw Deallocates of one block racing on a
+// lock-free pool, which C does not detect), AllocateBlock frees nothing and
+// returns an error that errors.Is ErrCorruption: the memory stays the live
+// Block's.
 func (p *Pool) AllocateBlock(size uint64) (*Block, error) {
+	if p != nil && !p.managed.Load() {
+		if err := p.becomeManaged(); err != nil {
+			return nil, err
+		}
+	}
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
 	defer p.leave()
+	p.making.RLock()
+	defer p.making.RUnlock()
 	addr, err := capi.Address(uintptr(capi.Mpswig_allocate(p.h, int64(size))))
 	if err != nil {
 		return nil, err
 	}
-	return &Block{pool: p, ptr: unsafe.Pointer(addr), size: int64(size), epoch: p.epoch}, nil
+	b := &Block{pool: p, ptr: unsafe.Pointer(addr), size: int64(size), epoch: p.epoch}
+	p.blocksMu.Lock()
+	holder := p.blocks[addr]
+	if holder == nil {
+		p.blocks[addr] = b
+	}
+	p.blocksMu.Unlock()
+	if holder != nil {
+		return nil, refusal(capi.MP_ERR_CORRUPTION, "the pool handed out %p again while a live Block of %d bytes holds it: "+
+			"the memory was freed twice, by raw Deallocates that raced (undetected on a lock-free pool); "+
+			"it stays that Block's, and this request gets nothing", b.ptr, holder.size)
+	}
+	return b, nil
+}
+
+// becomeManaged turns on the Block bookkeeping, with the pool held alone so
+// that every raw free that saw it off has returned.
+func (p *Pool) becomeManaged() error {
+	if err := p.lock(); err != nil {
+		return err
+	}
+	if p.blocks == nil {
+		p.blocks = map[uintptr]*Block{}
+	}
+	p.managed.Store(true)
+	p.mu.Unlock()
+	return nil
+}
+
+// killBlocks ends every Block of the pool (Reset, ResetAllPools); the caller
+// holds the pool exclusively.
+func (p *Pool) killBlocks() {
+	p.epoch++ // even if C fails: a Block that might be dead is treated as dead
+	if len(p.blocks) > 0 {
+		p.blocks = map[uintptr]*Block{}
+	}
 }
 
 // Size is the block's length in bytes, as requested (0 for a nil Block).
@@ -77,8 +128,9 @@ func (b *Block) Pool() *Pool {
 // Pointer is the block's address, for Bytes, the copy functions or C code.
 // This is the unsafe step: the pointer is not checked and does not keep the
 // block alive. It must not be used once the block is freed or its pool reset,
-// trimmed or closed, and the block must be freed only by Free: Deallocate of
-// this pointer leaves the Block believing it is live.
+// trimmed or closed. The block is freed by Free: a raw free of this pointer
+// (Deallocate, DeallocateOnStream, a Router's Deallocate, the by-name
+// Deallocate) is refused with ErrInvalidOperation while the Block is live.
 func (b *Block) Pointer() unsafe.Pointer {
 	if b == nil {
 		return nil
@@ -130,7 +182,18 @@ func (b *Block) Free() error {
 	}
 	defer b.release(true)
 	b.freed = true // even if C reports corruption: a debug pool frees the block all the same
-	return capi.Mp_pool_deallocate(b.pool.h, uintptr(b.ptr))
+	p := b.pool
+	p.making.RLock()
+	defer p.making.RUnlock()
+	// Unregistered before C has the memory back: another goroutine's
+	// AllocateBlock may get it at once and must find the address free.
+	// Raw frees wait on making, so none sees the gap.
+	p.blocksMu.Lock()
+	if p.blocks[uintptr(b.ptr)] == b {
+		delete(p.blocks, uintptr(b.ptr))
+	}
+	p.blocksMu.Unlock()
+	return capi.Mp_pool_deallocate(p.h, uintptr(b.ptr))
 }
 
 // hostBytes is the block as a []byte, for a caller that holds it.

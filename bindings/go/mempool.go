@@ -18,12 +18,17 @@
 // Bytes, the GPU copies and C code trust it as unsafe.Slice does, and nothing
 // stops its use after the block is freed or its pool reset, trimmed or
 // closed, which reaches freed or unmapped memory. Deallocate and Owns take
-// raw pointers safely: the C library checks them.
+// raw pointers safely: the C library checks them, and a raw free of a live
+// Block's memory is refused (ErrInvalidOperation).
+//
+// Names. A pool or router name holding a NUL byte is refused
+// (ErrInvalidArgument) before any C call: C would see it cut at the NUL.
 package mempool
 
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -198,8 +203,24 @@ type Pool struct {
 	owned     bool    // from NewPool: Close destroys it
 	serial    bool    // not ThreadSafe: calls take mu exclusively
 	host      bool    // the pool's own memory is host-addressable (host, pinned, managed)
+	gpu       bool    // a GPU pool (the by-name helpers pick registry pools by type)
 	id        uint64  // lock order when one call holds several pools (routers, ResetAllPools)
 	errClosed error
+
+	// The live Blocks by address. Once the pool has made a Block (managed), a
+	// raw free (Deallocate, DeallocateOnStream, a router's Deallocate) holds
+	// making exclusively from its look-up in blocks to its C call, and
+	// AllocateBlock and Block.Free hold it shared from their C call to the
+	// (un)registration. So no raw free frees a live Block's memory, even a
+	// double free that C cannot tell from a good one because the block was
+	// handed out again; and a block that C hands out while a live Block holds
+	// it (after raw frees that raced on a lock-free pool, which C does not
+	// detect) is refused. A pool that never made a Block keeps raw frees at
+	// one atomic load.
+	managed  atomic.Bool
+	making   sync.RWMutex
+	blocksMu sync.Mutex         // for writers, who hold making shared
+	blocks   map[uintptr]*Block // under blocksMu, or making held exclusively, or mu held exclusively
 }
 
 var (
@@ -218,9 +239,29 @@ func wrap(h uintptr, name string, owned bool) (*Pool, error) {
 	if err != nil {
 		return nil, err
 	}
+	t, err := p.MemoryType()
+	if err != nil {
+		return nil, err
+	}
 	p.serial = !cfg.ThreadSafe
 	p.host = hostAddressable(backend)
+	p.gpu = t == GPU
 	return p, nil
+}
+
+// refusal is an error of the binding's own checks that stands for a C
+// status: an *Error, as from C, so errors.Is and errors.As work alike.
+func refusal(status capi.Enum_SS_mp_status, format string, args ...interface{}) *Error {
+	return &Error{Status: int(status), Name: StatusName(int(status)), Detail: fmt.Sprintf(format, args...)}
+}
+
+// checkName refuses a name with a NUL byte: C would end it there, so
+// "a\x00x" would name the pool "a" in C and another one in Go.
+func checkName(what, name string) error {
+	if i := strings.IndexByte(name, 0); i >= 0 {
+		return refusal(capi.MP_ERR_INVALID_ARGUMENT, "%s name %q has a NUL byte at %d, where C would end it", what, name, i)
+	}
+	return nil
 }
 
 func hostAddressable(backend int) bool {
@@ -286,6 +327,9 @@ func (p *Pool) call(f func(h uintptr) error) error {
 
 // NewPool creates a standalone pool owned by the caller.
 func NewPool(name string, t MemoryType, cfg Config) (*Pool, error) {
+	if err := checkName("pool", name); err != nil {
+		return nil, err
+	}
 	c := cfg.native()
 	defer capi.DeleteMp_config(c)
 	out := []uintptr{0}
@@ -325,6 +369,7 @@ func (p *Pool) Close() error {
 		return nil
 	}
 	p.closed = true
+	p.blocks = nil
 	return capi.Mp_pool_destroy(p.h)
 }
 
@@ -364,19 +409,54 @@ func (p *Pool) AllocateFlags(size uint64, flags AllocFlags) (unsafe.Pointer, err
 }
 
 // Deallocate frees a block of this pool; the C library refuses a pointer it
-// did not hand out, or one already freed.
+// did not hand out, or one already freed, and the binding refuses the memory
+// of a live Block (ErrInvalidOperation: free it with Block.Free).
 func (p *Pool) Deallocate(ptr unsafe.Pointer) error {
 	if p == nil || p.serial {
-		return p.call(func(h uintptr) error { return capi.Mp_pool_deallocate(h, uintptr(ptr)) })
+		return p.call(func(h uintptr) error {
+			return p.rawFree(ptr, func() error { return capi.Mp_pool_deallocate(h, uintptr(ptr)) })
+		})
 	}
 	p.mu.RLock()
 	if p.closed {
 		p.mu.RUnlock()
 		return p.errClosed
 	}
-	err := capi.Mp_pool_deallocate(p.h, uintptr(ptr))
+	var err error
+	if p.managed.Load() {
+		err = p.rawFreeManaged(ptr, func() error { return capi.Mp_pool_deallocate(p.h, uintptr(ptr)) })
+	} else {
+		err = capi.Mp_pool_deallocate(p.h, uintptr(ptr))
+	}
 	p.mu.RUnlock()
 	return err
+}
+
+// rawFree runs free, the C call of a raw free of ptr, for a caller that holds
+// the pool: refused when ptr is a live Block's memory.
+func (p *Pool) rawFree(ptr unsafe.Pointer, free func() error) error {
+	if !p.managed.Load() {
+		return free()
+	}
+	return p.rawFreeManaged(ptr, free)
+}
+
+func (p *Pool) rawFreeManaged(ptr unsafe.Pointer, free func() error) error {
+	p.making.Lock()
+	defer p.making.Unlock()
+	if err := p.refuseBlock(ptr); err != nil {
+		return err
+	}
+	return free()
+}
+
+// refuseBlock: the caller holds making exclusively.
+func (p *Pool) refuseBlock(ptr unsafe.Pointer) error {
+	if b := p.blocks[uintptr(ptr)]; b != nil {
+		return refusal(capi.MP_ERR_INVALID_OPERATION, "%p is the memory of a live Block of %d bytes: free it with Block.Free",
+			ptr, b.size)
+	}
+	return nil
 }
 
 // Bytes is a []byte view of size bytes of CPU memory at ptr, made with
@@ -393,7 +473,7 @@ func (p *Pool) Reset() error {
 		return err
 	}
 	defer p.mu.Unlock()
-	p.epoch++ // even if C fails: a Block that might be dead is treated as dead
+	p.killBlocks()
 	return capi.Mp_pool_reset(p.h)
 }
 
@@ -560,7 +640,9 @@ func (p *Pool) Stream() (uintptr, error) {
 // DeallocateOnStream frees a block that work on stream may still use; the
 // pool reuses it once that work is done.
 func (p *Pool) DeallocateOnStream(ptr unsafe.Pointer, stream uintptr) error {
-	return p.call(func(h uintptr) error { return capi.Mp_pool_deallocate_on_stream(h, uintptr(ptr), stream) })
+	return p.call(func(h uintptr) error {
+		return p.rawFree(ptr, func() error { return capi.Mp_pool_deallocate_on_stream(h, uintptr(ptr), stream) })
+	})
 }
 
 // The copies take raw pointers, as Bytes does: the caller vouches for the

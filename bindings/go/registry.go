@@ -8,12 +8,19 @@ package mempool
 // calls), destroys the native pool and drops the name; old *Pool values then
 // return ErrClosed, and a new pool of the same name gets a new object.
 //
-// Lock order: registry.mu, then pools by id, then a Block's own lock.
+// The by-name helpers (Allocate, Deallocate, AllocateGPU, DeallocateGPU) are
+// that object's own calls, so they hold its guard as method calls do: Reset,
+// Trim, ResetAllPools and DestroyPool wait for them.
+//
+// Lock order: registry.mu, then pools by id, then a Block's own lock, then
+// the pools' Block tables (making, by id, then blocksMu).
 
 import (
+	"errors"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"mempool/internal/capi"
@@ -22,11 +29,26 @@ import (
 var registry = struct {
 	mu    sync.Mutex // held across the C lookup, so a handle found is not destroyed before it is wrapped
 	pools map[string]*Pool
+	// known is a copy of pools for the by-name helpers, which read it
+	// without the lock; it is replaced, never changed, under mu.
+	known atomic.Pointer[map[string]*Pool]
 }{pools: map[string]*Pool{}}
+
+// published copies the table for the helpers; the caller holds registry.mu.
+func published() {
+	m := make(map[string]*Pool, len(registry.pools))
+	for n, p := range registry.pools {
+		m[n] = p
+	}
+	registry.known.Store(&m)
+}
 
 // registryPool runs lookup (which fills out with a handle) under the
 // registry lock and returns the one *Pool of that name.
 func registryPool(name string, lookup func(out []uintptr) error) (*Pool, error) {
+	if err := checkName("pool", name); err != nil {
+		return nil, err
+	}
 	registry.mu.Lock()
 	defer registry.mu.Unlock()
 	out := []uintptr{0}
@@ -45,12 +67,14 @@ func registryPool(name string, lookup func(out []uintptr) error) (*Pool, error) 
 		return nil, err
 	}
 	registry.pools[name] = p
+	published()
 	return p, nil
 }
 
 func (p *Pool) markClosed() {
 	p.mu.Lock()
 	p.closed = true
+	p.blocks = nil
 	p.mu.Unlock()
 }
 
@@ -85,6 +109,9 @@ func CreateGPUPool(name string, cfg Config) (*Pool, error) {
 // DestroyPool destroys a registry pool once the calls in flight on it have
 // returned; its *Pool then returns ErrClosed, and its blocks are gone.
 func DestroyPool(name string) error {
+	if err := checkName("pool", name); err != nil {
+		return err
+	}
 	registry.mu.Lock()
 	defer registry.mu.Unlock()
 	p := registry.pools[name]
@@ -94,7 +121,9 @@ func DestroyPool(name string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(registry.pools, name)
+	published()
 	p.closed = true
+	p.blocks = nil
 	return capi.Mp_registry_destroy(name)
 }
 
@@ -113,18 +142,26 @@ func ResetAllPools() {
 	}
 	capi.Mp_registry_reset_all()
 	for _, p := range held {
-		p.epoch++
+		p.killBlocks()
 		p.mu.Unlock()
 	}
 }
 
-// PoolNames lists the registry's pools, sorted.
+// PoolNames lists the registry's pools, sorted. Names may hold spaces; C
+// lists one a line, and no name holds a line break (control characters are
+// refused).
 func PoolNames() ([]string, error) {
 	out := []string{""}
 	if err := capi.Mp_registry_names(out); err != nil {
 		return nil, err
 	}
-	return strings.Fields(out[0]), nil
+	names := []string{}
+	for _, n := range strings.Split(out[0], "\n") {
+		if n != "" {
+			names = append(names, n)
+		}
+	}
+	return names, nil
 }
 
 // AllStatsJSON is every registry pool's stats as one JSON object keyed by name.
@@ -134,27 +171,76 @@ func AllStatsJSON() (string, error) {
 	return out[0], err
 }
 
-// The helpers by name find the pool inside the C library, which holds its
-// registry lock across the call; DestroyPool cannot free a pool under them.
+// The helpers by name are calls of the registry pool's one *Pool: they hold
+// its guard (Reset, Trim, ResetAllPools and DestroyPool wait for them), and
+// Deallocate refuses the memory of a live Block as Pool.Deallocate does.
+// They are the counterparts of C's mp_allocate, mp_deallocate,
+// mp_allocate_gpu and mp_deallocate_gpu, which look the pool up again by
+// name: the pool's own calls on the *Pool's handle are sure to reach the
+// pool whose guard is held.
 
-// Allocate takes size bytes from the registry CPU pool poolName.
-func Allocate(size uint64, poolName string) (unsafe.Pointer, error) {
-	out := []uintptr{0}
-	err := capi.Mp_allocate(poolName, int64(size), out)
-	return unsafe.Pointer(out[0]), err
+// helperPool is the registry pool of that name and type; the GPU side finds
+// GPU pools only, the CPU side CPU pools, as in C.
+func helperPool(name string, gpu bool) (*Pool, error) {
+	if err := checkName("pool", name); err != nil {
+		return nil, err
+	}
+	if known := registry.known.Load(); known != nil {
+		if p := (*known)[name]; p != nil && p.gpu == gpu {
+			return p, nil
+		}
+	}
+	if gpu {
+		return GPUPool(name)
+	}
+	return CPUPool(name)
 }
 
+// byName runs call on the registry pool of that name. A *Pool closed behind
+// the helpers' back (its C pool destroyed and made again by C code) is
+// looked up once more.
+func byName(name string, gpu bool, call func(p *Pool) error) error {
+	p, err := helperPool(name, gpu)
+	if err != nil {
+		return err
+	}
+	err = call(p)
+	if errors.Is(err, ErrClosed) {
+		var again *Pool
+		if again, err = helperPool(name, gpu); err == nil {
+			if again == p {
+				return p.errClosed
+			}
+			err = call(again)
+		}
+	}
+	return err
+}
+
+// Allocate takes size bytes from the registry CPU pool poolName.
+func Allocate(size uint64, poolName string) (ptr unsafe.Pointer, err error) {
+	err = byName(poolName, false, func(p *Pool) (e error) {
+		ptr, e = p.Allocate(size)
+		return e
+	})
+	return ptr, err
+}
+
+// Deallocate frees a block of the registry CPU pool poolName.
 func Deallocate(ptr unsafe.Pointer, poolName string) error {
-	return capi.Mp_deallocate(poolName, uintptr(ptr))
+	return byName(poolName, false, func(p *Pool) error { return p.Deallocate(ptr) })
 }
 
 // AllocateGPU takes size bytes from the registry GPU pool poolName.
-func AllocateGPU(size uint64, poolName string) (unsafe.Pointer, error) {
-	out := []uintptr{0}
-	err := capi.Mp_allocate_gpu(poolName, int64(size), out)
-	return unsafe.Pointer(out[0]), err
+func AllocateGPU(size uint64, poolName string) (ptr unsafe.Pointer, err error) {
+	err = byName(poolName, true, func(p *Pool) (e error) {
+		ptr, e = p.Allocate(size)
+		return e
+	})
+	return ptr, err
 }
 
+// DeallocateGPU frees a block of the registry GPU pool poolName.
 func DeallocateGPU(ptr unsafe.Pointer, poolName string) error {
-	return capi.Mp_deallocate_gpu(poolName, uintptr(ptr))
+	return byName(poolName, true, func(p *Pool) error { return p.Deallocate(ptr) })
 }

@@ -36,6 +36,9 @@ var errNilRouter = fmt.Errorf("%w: nil *Router", ErrInvalidArgument)
 
 // NewRouter creates an empty router.
 func NewRouter(name string) (*Router, error) {
+	if err := checkName("router", name); err != nil {
+		return nil, err
+	}
 	out := []uintptr{0}
 	if err := capi.Mp_router_create(name, out); err != nil {
 		return nil, err
@@ -114,11 +117,31 @@ func (r *Router) Allocate(size uint64) (unsafe.Pointer, error) {
 	return unsafe.Pointer(out[0]), err
 }
 
+// Deallocate frees a block of one of the router's pools; the memory of a
+// live Block is refused (ErrInvalidOperation), as Pool.Deallocate does.
 func (r *Router) Deallocate(ptr unsafe.Pointer) error {
 	if err := r.enter(); err != nil {
 		return err
 	}
 	defer r.leave()
+	// Each pool that has made Blocks is held from the check to the C call, in
+	// id order (as every holder of several).
+	var held []*Pool
+	defer func() {
+		for i := len(held) - 1; i >= 0; i-- {
+			held[i].making.Unlock()
+		}
+	}()
+	for _, p := range r.pools {
+		if !p.managed.Load() {
+			continue
+		}
+		p.making.Lock()
+		held = append(held, p)
+		if err := p.refuseBlock(ptr); err != nil {
+			return err
+		}
+	}
 	return capi.Mp_router_deallocate(r.h, uintptr(ptr))
 }
 
