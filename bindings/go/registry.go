@@ -174,10 +174,9 @@ func AllStatsJSON() (string, error) {
 // The helpers by name are calls of the registry pool's one *Pool: they hold
 // its guard (Reset, Trim, ResetAllPools and DestroyPool wait for them), and
 // Deallocate refuses the memory of a live Block as Pool.Deallocate does.
-// They are the counterparts of C's mp_allocate, mp_deallocate,
-// mp_allocate_gpu and mp_deallocate_gpu, which look the pool up again by
-// name: the pool's own calls on the *Pool's handle are sure to reach the
-// pool whose guard is held.
+// They do not call C's helpers by name, which look the pool up again: the
+// pool's own calls on the *Pool's handle are sure to reach the pool whose
+// guard is held (the ABI description lists them as skipped for Go).
 
 // helperPool is the registry pool of that name and type; the GPU side finds
 // GPU pools only, the CPU side CPU pools, as in C.

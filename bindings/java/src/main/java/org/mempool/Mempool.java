@@ -10,11 +10,10 @@ package org.mempool;
  * reset wait for it, a pool that is not thread-safe serves one call at a
  * time) and a raw free of an Allocation's block is refused. A null name is
  * the default pool of the type, "default" (CPU) or "default_gpu" (GPU), as in
- * C and as the overloads without a name. They are the counterparts of C's
- * mp_allocate, mp_deallocate, mp_allocate_gpu and mp_deallocate_gpu, which
- * look the pool up again by name: the pool's own calls (mp_pool_allocate and
- * mp_pool_deallocate on the object's handle) are sure to reach the pool whose
- * guard is held.
+ * C and as the overloads without a name. They do not call C's helpers by
+ * name, which look the pool up again: the pool's own calls on the object's
+ * handle are sure to reach the pool whose guard is held (the ABI description
+ * lists them as skipped for Java, with this reason).
  */
 public final class Mempool {
     private Mempool() {}
