@@ -126,6 +126,10 @@ var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_ME
 %ignore mp_pool_thread_cache;
 %ignore mp_tcache_allocate_slow;
 %ignore mp_tcache_deallocate_slow;
+%ignore mp_allocate;
+%ignore mp_deallocate;
+%ignore mp_allocate_gpu;
+%ignore mp_deallocate_gpu;
 %ignore mp_pool_set_policy;
 #endif
 #if defined(SWIGGO)
@@ -133,5 +137,9 @@ var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_ME
 %ignore mp_pool_thread_cache;
 %ignore mp_tcache_allocate_slow;
 %ignore mp_tcache_deallocate_slow;
+%ignore mp_allocate;
+%ignore mp_deallocate;
+%ignore mp_allocate_gpu;
+%ignore mp_deallocate_gpu;
 %ignore mp_pool_set_policy;
 #endif
