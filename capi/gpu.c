@@ -61,10 +61,9 @@ mp_status mp_pool_get_device(const mp_pool *handle, int *out_device)
         return s;
     if (!out_device)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_device is NULL");
-    mp__pool *p = pool; /* the lock orders this read after set_device */
-    mp__lock_acquire(&p->lock);
-    *out_device = p->device;
-    mp__lock_release(&p->lock);
+    mp__lock_acquire(&pool->lock); /* orders this read after set_device */
+    *out_device = pool->device;
+    mp__lock_release(&pool->lock);
     return MP_OK;
 }
 
@@ -88,10 +87,9 @@ mp_status mp_pool_get_stream(const mp_pool *handle, void **out_stream)
         return s;
     if (!out_stream)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_stream is NULL");
-    mp__pool *p = pool;
-    mp__lock_acquire(&p->lock);
-    *out_stream = p->stream;
-    mp__lock_release(&p->lock);
+    mp__lock_acquire(&pool->lock);
+    *out_stream = pool->stream;
+    mp__lock_release(&pool->lock);
     return MP_OK;
 }
 
