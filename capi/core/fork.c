@@ -1,0 +1,84 @@
+/* fork(): the child gets a library that works.
+ *
+ * Another thread may hold a lock at the moment of fork; the child has no
+ * such thread, so it would wait for that lock forever. As glibc's malloc
+ * does, the prepare handler takes every lock of the library in the one
+ * order every path takes them (registry, cache lists, slot table, each
+ * pool, each pool's magazine mutex, the owner table), so the fork happens
+ * with no critical section half done; the parent releases them all. The
+ * child initialises them afresh rather than unlocking them: a lock may
+ * record waiters (threads that do not exist in the child), and a read-write
+ * lock would hand itself to them. Likewise counts of such threads (hooks
+ * and helper calls in flight) start again from what the forking thread
+ * itself holds.
+ *
+ * What the child gets: every CPU pool, with the blocks it had at the fork.
+ * Blocks that other threads' caches held stay cached (allocated, not
+ * lost to corruption); a free of one in the child works as usual. GPU
+ * pools: CUDA does not support a forked child, so GPU calls there fail as
+ * the CUDA runtime decides (MP_ERR_CUDA). */
+#include "core/pool.h"
+
+#include <pthread.h>
+
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void lock_pool(mp__slot *s, void *ctx)
+{
+    (void)ctx;
+    mp__pool *p = (mp__pool *)(void *)s;
+    mp__lock_acquire(&p->lock);
+    if (p->lf)
+        pthread_mutex_lock(&p->lf->mag_mutex);
+}
+
+static void unlock_pool(mp__slot *s, void *ctx)
+{
+    (void)ctx;
+    mp__pool *p = (mp__pool *)(void *)s;
+    if (p->lf)
+        pthread_mutex_unlock(&p->lf->mag_mutex);
+    mp__lock_release(&p->lock);
+}
+
+static void reset_pool(mp__slot *s, void *ctx)
+{
+    (void)ctx;
+    mp__pool *p = (mp__pool *)(void *)s;
+    if (p->lf)
+        pthread_mutex_init(&p->lf->mag_mutex, NULL);
+    mp__lock_init(&p->lock, p->cfg.thread_safe);
+    mp__hooks_after_fork(p);
+    atomic_store_explicit(&p->helper_calls, 0, memory_order_relaxed);
+}
+
+static void prepare(void)
+{
+    mp__registry_lock();
+    mp__lf_enter();
+    mp__slots_lock();
+    mp__slots_foreach(MP__SLOT_POOL, lock_pool, NULL);
+    mp__owners_lock();
+}
+
+static void parent(void)
+{
+    mp__owners_unlock();
+    mp__slots_foreach(MP__SLOT_POOL, unlock_pool, NULL);
+    mp__slots_unlock();
+    mp__lf_leave();
+    mp__registry_unlock();
+}
+
+static void child(void)
+{
+    mp__owners_after_fork();
+    mp__slots_foreach(MP__SLOT_POOL, reset_pool, NULL);
+    mp__slots_after_fork();
+    mp__lf_after_fork();
+    mp__registry_after_fork();
+}
+
+static void install(void) { pthread_atfork(prepare, parent, child); }
+
+void mp__fork_init(void) { pthread_once(&fork_once, install); }

@@ -1,0 +1,829 @@
+/* Pool composition: one strategy carving chunks from one backend per arena,
+ * behind one lock, with stats and the debug layer around the fast path.
+ *
+ * The chunk table (every arena's chunks sorted by address) answers "which
+ * chunk holds this pointer" in O(log chunks); growth is geometric, so the
+ * table stays short. Every entry point validates all of its input before it
+ * changes anything: a rejected call leaves the pool as it was.
+ *
+ * A chunk's state map (one byte per grain, strategy.h) belongs to the pool:
+ * the strategy reads and writes it, and the lock-free layer reads it with no
+ * lock, so a dropped chunk's map goes to tcache.c to be freed once no thread
+ * cache can still be reading it. */
+#include "backend/cuda_rt.h"
+#include "core/instrument.h"
+#include "core/pool.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The length of the UTF-8 sequence at s (at most n bytes) and its code
+ * point, or 0 when it is malformed: a stray continuation byte, a truncated
+ * or overlong sequence, a surrogate, or a code point above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *out)
+{
+    unsigned c = s[0];
+    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    uint32_t cp = len == 1 ? c : c & (0x7Fu >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    *out = cp;
+    return len;
+}
+
+mp_status mp__check_name(const char *name)
+{
+    if (!name)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is NULL");
+    size_t n = strnlen(name, MP_NAME_MAX + 1);
+    if (n == 0 || n > MP_NAME_MAX)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name must be 1 to %d bytes long", MP_NAME_MAX);
+    const unsigned char *u = (const unsigned char *)name;
+    for (size_t i = 0, len; i < n; i += len) {
+        uint32_t cp;
+        if (!(len = utf8_seq(u + i, n - i, &cp)))
+            return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is not valid UTF-8 at byte %zu", i);
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) /* C0, DEL and C1 (U+009B is a terminal's CSI) */
+            return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name has a control character at byte %zu", i);
+    }
+    return MP_OK;
+}
+
+/* ---- tools (instrument.h) ---------------------------------------------- */
+
+/* Whether the tools are told about this arena's blocks. */
+static inline bool tooled(const mp__pool *pool, const mp__arena *a)
+{
+    return !pool->debug && a->backend->host_accessible;
+}
+
+static void forget_block(void *ctx, uintptr_t block, size_t block_size, const mp__blockinfo *info)
+{
+    (void)ctx;
+    (void)info;
+    mp__tool_free((void *)block, block_size);
+}
+
+/* Every live block of the tooled arenas is about to vanish at once. */
+static void tools_forget_live(mp__pool *pool)
+{
+    if (!mp__tool_valgrind())
+        return; /* ASan needs no walk: the chunks are poisoned whole */
+    for (int i = 0; i < MP__ARENAS; i++)
+        if (pool->arena[i].st && tooled(pool, &pool->arena[i]))
+            pool->strategy->foreach_live(pool->arena[i].st, forget_block, NULL);
+}
+
+/* ---- chunk table ------------------------------------------------------ */
+
+mp__chunk *mp__pool_find_chunk(const mp__pool *pool, uintptr_t a)
+{
+    size_t lo = 0, hi = pool->nchunks;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (pool->chunks[mid]->base <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return NULL;
+    mp__chunk *c = pool->chunks[lo - 1];
+    return a - c->base < c->size ? c : NULL;
+}
+
+static bool table_insert(mp__pool *pool, mp__chunk *c)
+{
+    bool ok;
+    pool->chunks = mp__grow(pool->chunks, &pool->chunks_cap, pool->nchunks + 1, sizeof *pool->chunks, &ok);
+    if (!ok)
+        return false;
+    size_t i = pool->nchunks;
+    while (i > 0 && pool->chunks[i - 1]->base > c->base) {
+        pool->chunks[i] = pool->chunks[i - 1];
+        i--;
+    }
+    pool->chunks[i] = c;
+    pool->nchunks++;
+    return true;
+}
+
+static void table_remove(mp__pool *pool, mp__chunk *c)
+{
+    for (size_t i = 0; i < pool->nchunks; i++) {
+        if (pool->chunks[i] == c) {
+            memmove(&pool->chunks[i], &pool->chunks[i + 1], (pool->nchunks - i - 1) * sizeof *pool->chunks);
+            pool->nchunks--;
+            return;
+        }
+    }
+}
+
+/* ---- growth ----------------------------------------------------------- */
+
+static size_t chunk_alignment(const mp__pool *pool)
+{
+    size_t a = pool->cfg.alignment;
+    return a < MP_DEFAULT_GPU_ALIGNMENT ? MP_DEFAULT_GPU_ALIGNMENT : a;
+}
+
+/* A chunk record with its state map (when the pool keeps them), or NULL. */
+static mp__chunk *chunk_new(const mp__pool *pool, mp__arena *a, const mp__extent *ext, size_t size)
+{
+    mp__chunk *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->base = mp__addr(ext->base);
+    c->size = size;
+    c->extent = *ext;
+    c->arena = a;
+    c->grain = pool->strategy->grain(&pool->params);
+    c->magic = mp__magic(c->grain);
+    if (pool->params.state_map && !(c->smap = mp__smap_new(size / c->grain + 1))) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void chunk_free(mp__chunk *c)
+{
+    mp__smap_free(c->smap);
+    free(c);
+}
+
+static mp_status add_chunk(mp__pool *pool, mp__arena *a, size_t size)
+{
+    mp__extent ext;
+    mp_status s = a->backend->reserve(pool->device, size, chunk_alignment(pool), &ext);
+    if (s != MP_OK)
+        return s;
+    mp__chunk *c = chunk_new(pool, a, &ext, size);
+    if (!c || !table_insert(pool, c)) { /* the table is sorted by base: set it first */
+        if (c)
+            chunk_free(c);
+        a->backend->release(pool->device, &ext);
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for a chunk record", pool->name);
+    }
+    s = mp__owners_add(pool, c->base, size);
+    if (s == MP_OK && (s = pool->strategy->attach(a->st, c)) != MP_OK)
+        mp__owners_remove(c->base);
+    if (s != MP_OK) {
+        table_remove(pool, c);
+        a->backend->release(pool->device, &ext);
+        chunk_free(c);
+        return s;
+    }
+    pool->reserved += size;
+    a->last_chunk = size;
+    a->nchunks++;
+    if (tooled(pool, a))
+        mp__tool_chunk_added(ext.base, size);
+    if (pool->lf)
+        mp__lf_publish(pool);
+    return MP_OK;
+}
+
+static void drop_chunk(mp__pool *pool, mp__chunk *c)
+{
+    mp__arena *a = c->arena;
+    pool->strategy->detach(a->st, c);
+    table_remove(pool, c);
+    mp__owners_remove(c->base);
+    if (pool->lf) {
+        /* Thread caches read state maps with no lock: the new table keeps
+         * them off this chunk, and tcache.c frees its map once none can
+         * still be reading it. */
+        mp__lf_retire_map(pool, c->smap);
+        c->smap = NULL;
+        mp__lf_publish(pool);
+    }
+    if (tooled(pool, a))
+        mp__tool_chunk_removed(c->extent.base, c->size);
+    a->backend->release(pool->device, &c->extent);
+    pool->reserved -= c->size;
+    a->nchunks--;
+    chunk_free(c);
+    /* Growth goes on from the largest chunk that stays, not from one that
+     * trim gave back: grow/trim cycles would double it each time. */
+    a->last_chunk = 0;
+    for (size_t i = 0; i < pool->nchunks; i++)
+        if (pool->chunks[i]->arena == a && pool->chunks[i]->size > a->last_chunk)
+            a->last_chunk = pool->chunks[i]->size;
+}
+
+static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
+
+/* Adds a chunk able to serve `need` bytes: `want` bytes (0: the previous
+ * chunk times growth_factor, initial_size first), clipped to max_size; if
+ * the backend cannot supply that much, exactly `need`. */
+static mp_status grow(mp__pool *pool, mp__arena *a, size_t need, size_t want)
+{
+    if (!want)
+        want = a->last_chunk ? mul_sat(a->last_chunk, pool->cfg.growth_factor) : pool->cfg.initial_size;
+    if (want < need)
+        want = need;
+    if (want > 2 * MP__MAX_REQUEST)
+        want = 2 * MP__MAX_REQUEST;
+    if (pool->cfg.max_size) {
+        size_t room = pool->cfg.max_size > pool->reserved ? pool->cfg.max_size - pool->reserved : 0;
+        if (need > room)
+            return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': a %zu-byte chunk would pass max_size %zu (%zu reserved)",
+                            pool->name, need, pool->cfg.max_size, pool->reserved);
+        if (want > room)
+            want = room;
+    }
+    mp_status s = add_chunk(pool, a, want);
+    if (s == MP_ERR_OUT_OF_MEMORY && want > need)
+        s = add_chunk(pool, a, need);
+    return s;
+}
+
+/* The slow path of an allocation: grow (by what the policy's grow hook
+ * says, else by growth_factor) and, if that fails, let the on_oom hook make
+ * room once. Hooks run with the lock released, holding a reference to the
+ * policy (policy.c) that the caller drops (*hooks) once it has unlocked; a
+ * slow path nested in one of the pool's own hooks runs without them.
+ * Called and returns with the lock held. */
+static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t size, const mp__blockinfo *info,
+                               void **out, mp__hooks **hooks)
+{
+    static const mp_policy none;
+    size_t chunk = pool->strategy->chunk_size_for(a->st, need), want = 0;
+    char detail[256] = "";
+    *hooks = mp__hooks_enter(pool);
+    const mp_policy pol = *hooks ? *mp__hooks_policy(*hooks) : none;
+    mp_status s = MP_OK;
+    if (pol.grow) {
+        mp__lock_release(&pool->lock);
+        s = pol.grow(pol.user, pool->handle, chunk, &want, detail, sizeof detail);
+        mp__lock_acquire(&pool->lock);
+        if ((*out = pool->strategy->alloc(a->st, need, info)))
+            return MP_OK; /* another thread freed room meanwhile */
+        if (s != MP_OK)
+            s = mp__fail(s, "pool '%s': the growth policy refused %zu bytes: %s", pool->name, chunk, detail);
+        else if (want < chunk)
+            s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': the growth policy offered %zu bytes, %zu are needed",
+                         pool->name, want, chunk);
+    }
+    if (s == MP_OK)
+        s = grow(pool, a, chunk, want);
+    if (s == MP_OK && (*out = pool->strategy->alloc(a->st, need, info)))
+        return MP_OK;
+    if (s == MP_OK)
+        s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for bookkeeping", pool->name);
+    if (pol.on_oom) {
+        char last_detail[512];
+        snprintf(last_detail, sizeof last_detail, "%s", mp_last_error_message());
+        detail[0] = 0;
+        mp__lock_release(&pool->lock);
+        mp_status h = pol.on_oom(pol.user, pool->handle, size, detail, sizeof detail);
+        mp__lock_acquire(&pool->lock);
+        if (h == MP_ERR_OUT_OF_MEMORY) /* declined: the first failure stands */
+            return mp__fail(s, "%s", last_detail);
+        if (h != MP_OK)
+            return mp__fail(h, "pool '%s': %zu bytes failed and the out-of-memory policy failed: %s", pool->name,
+                            size, detail);
+        if ((*out = pool->strategy->alloc(a->st, need, info)) ||
+            (grow(pool, a, chunk, 0) == MP_OK && (*out = pool->strategy->alloc(a->st, need, info))))
+            return MP_OK;
+    }
+    return s;
+}
+
+/* ---- arenas ----------------------------------------------------------- */
+
+static mp_status arena_open(mp__pool *pool, mp__arena *a, mp_backend_kind kind)
+{
+    a->backend = mp__backend_get(kind);
+    a->st = pool->strategy->create(&pool->params);
+    if (!a->st)
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for allocator state", pool->name);
+    return MP_OK;
+}
+
+/* The arena serving flags, opened on first use. Caller holds the lock. */
+static mp_status arena_for(mp__pool *pool, mp_alloc_flags flags, mp__arena **out)
+{
+    mp__arena *a = &pool->arena[pool->arena_of_flag[flags]];
+    if (MP__LIKELY(a->st != NULL)) {
+        *out = a;
+        return MP_OK;
+    }
+    mp_status s = flags == MP_ALLOC_MANAGED ? mp__cuda_check_device(pool->device)
+                  : mp__cuda_device_count() ? MP_OK
+                                            : mp__cuda_check_device(0);
+    if (s != MP_OK)
+        return s;
+    s = arena_open(pool, a, flags == MP_ALLOC_MANAGED ? MP_BACKEND_CUDA_MANAGED : MP_BACKEND_CUDA_PINNED);
+    *out = a;
+    return s;
+}
+
+static mp_backend_kind own_backend(const mp_config *c, mp_memory_type type)
+{
+    if (c->use_managed_memory)
+        return MP_BACKEND_CUDA_MANAGED;
+    if (c->use_pinned_memory)
+        return MP_BACKEND_CUDA_PINNED;
+    return type == MP_MEMORY_GPU ? MP_BACKEND_CUDA_DEVICE : MP_BACKEND_HOST;
+}
+
+/* ---- life cycle ------------------------------------------------------- */
+
+/* The first chunk: initial_size, at least what one block needs; within
+ * max_size, or the configuration cannot work. */
+static mp_status first_chunk(mp__pool *pool)
+{
+    size_t least = pool->strategy->chunk_size_for(pool->arena[0].st, 1), want = pool->cfg.initial_size;
+    if (pool->cfg.max_size && least > pool->cfg.max_size)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': max_size %zu is below the smallest chunk (%zu bytes, "
+                        "one block)", pool->name, pool->cfg.max_size, least);
+    if (want == 0)
+        return MP_OK;
+    return add_chunk(pool, &pool->arena[0], want > least ? want : least);
+}
+
+mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *config, bool registry_owned,
+                       mp__pool **out)
+{
+    mp_config cfg;
+    mp_status s = mp__check_name(name);
+    if (s == MP_OK)
+        s = mp__config_read(config, &cfg);
+    if (s == MP_OK)
+        s = mp__config_check(&cfg, type);
+    if (s != MP_OK)
+        return s;
+    mp__fork_init();
+    mp__slot *slot;
+    void *handle;
+    if ((s = mp__slot_take(&slot, &handle)) != MP_OK)
+        return s;
+    mp__pool *pool = (mp__pool *)(void *)slot;
+    pool->handle = handle;
+    strcpy(pool->name, name);
+    pool->type = type;
+    pool->registry_owned = registry_owned;
+    pool->device = cfg.device_id;
+    pool->tracking = cfg.track_stats;
+    pool->strategy = cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE ? &mp__strategy_fixed : &mp__strategy_tlsf;
+    mp_backend_kind kind = own_backend(&cfg, type);
+    if (cfg.enable_debugging &&
+        !(pool->debug = mp__debug_new(mp__backend_get(kind)->host_accessible, cfg.alignment))) {
+        mp__slot_give_back(slot);
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the debug state of pool '%s'", name);
+    }
+    if (cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE)
+        cfg.block_size = mp__align_up(cfg.block_size, cfg.alignment);
+    size_t overhead = pool->debug ? mp__debug_overhead(pool->debug) : 0;
+    pool->params.unit = cfg.alignment < 16 ? 16 : cfg.alignment;
+    pool->params.stride = mp__align_up(cfg.block_size + overhead, cfg.alignment);
+    pool->params.keep_info = cfg.track_stats || cfg.enable_debugging;
+    pool->params.state_map = pool->strategy == &mp__strategy_fixed; /* fixed pools always keep one */
+    pool->cfg = cfg;
+    /* Lock-free: per-thread caches, when nothing needs a per-allocation
+     * record (tracking and debugging keep one under the lock). */
+    if (cfg.thread_safe && cfg.sync_type == MP_SYNC_LOCK_FREE && !cfg.track_stats && !pool->debug) {
+        bool fixed = cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE;
+        if (!(pool->lf = mp__lf_new(pool, fixed, pool->params.unit, pool->params.stride,
+                                    mp__backend_get(kind)->host_accessible && mp__tools_on()))) {
+            free(pool->debug);
+            mp__slot_give_back(slot);
+            return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the thread caches of pool '%s'", name);
+        }
+        pool->params.state_map = true;
+    }
+    /* Flags pick an arena; a flag naming the pool's own kind uses its own. */
+    pool->arena_of_flag[MP_ALLOC_NONE] = 0;
+    pool->arena_of_flag[MP_ALLOC_PINNED] = kind == MP_BACKEND_CUDA_PINNED ? 0 : 1;
+    pool->arena_of_flag[MP_ALLOC_MANAGED] = kind == MP_BACKEND_CUDA_MANAGED ? 0 : 2;
+    mp__lock_init(&pool->lock, cfg.thread_safe);
+    s = arena_open(pool, &pool->arena[0], kind);
+    if (s == MP_OK)
+        s = first_chunk(pool);
+    if (s != MP_OK) {
+        mp__pool_free(pool);
+        return s;
+    }
+    mp__slot_publish(slot, MP__SLOT_POOL);
+    *out = pool;
+    return MP_OK;
+}
+
+void mp__pool_free(mp__pool *pool)
+{
+    mp__slot_revoke(&pool->slot);
+    mp__hooks_drop(pool); /* the policy's release may call back in: it gets "destroyed" */
+    if (pool->lf)
+        mp__lf_free(pool);
+    mp__stream_fini(&pool->pending);
+    tools_forget_live(pool);
+    while (pool->nchunks)
+        drop_chunk(pool, pool->chunks[pool->nchunks - 1]);
+    for (int i = 0; i < MP__ARENAS; i++)
+        if (pool->arena[i].st)
+            pool->strategy->destroy(pool->arena[i].st);
+    free(pool->chunks);
+    free(pool->debug);
+    if (pool->bypass)
+        pool->bypass->pub.magic = 0;
+    free(pool->bypass);
+    mp__slot_give_back(&pool->slot);
+}
+
+mp_status mp_pool_create(const char *name, mp_memory_type memory_type, const mp_config *config, mp_pool **out_pool)
+{
+    if (!out_pool)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_pool is NULL");
+    *out_pool = NULL;
+    mp__pool *p;
+    mp_status s = mp__pool_new(name, memory_type, config, false, &p);
+    if (s == MP_OK)
+        *out_pool = p->handle;
+    return s;
+}
+
+mp_status mp_pool_destroy(mp_pool *handle)
+{
+    mp__pool *p;
+    mp_status s = mp__pool_get(handle, &p);
+    if (s != MP_OK)
+        return s;
+    if (p->registry_owned)
+        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' belongs to the registry; use mp_registry_destroy",
+                        p->name);
+    if ((s = mp__hooks_idle(p, "mp_pool_destroy")) != MP_OK)
+        return s;
+    mp__pool_free(p);
+    return MP_OK;
+}
+
+/* ---- allocate and free ------------------------------------------------ */
+
+/* Counts a new block and lays out its guards (debug) or opens it to the
+ * tools. Caller holds the lock. */
+static void on_allocated(mp__pool *pool, const mp__arena *a, const mp__blockinfo *info, size_t size, void **block)
+{
+    if (info->tracked)
+        mp__stats_on_alloc(&pool->counters, size);
+    if (pool->debug)
+        *block = mp__debug_on_alloc(pool->debug, mp__addr(*block), size);
+    else if (tooled(pool, a))
+        mp__tool_alloc(*block, size);
+}
+
+/* Everything but the lock-free fast path: every check with its message,
+ * then the strategy under the lock. Kept out of line so that the fast path
+ * pays no stack frame for it. */
+static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__pool *pool, size_t size,
+                                                           mp_alloc_flags flags, void **out_ptr)
+{
+    if (MP__UNLIKELY(!pool))
+        return mp__slot_refuse(handle, MP__SLOT_POOL);
+    mp_status s;
+    if (MP__UNLIKELY(!out_ptr))
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_ptr is NULL");
+    *out_ptr = NULL;
+    if (MP__UNLIKELY(size == 0))
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': size 0 requested", pool->name);
+    if (MP__UNLIKELY((unsigned)flags > MP_ALLOC_MANAGED))
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': allocation flags %d are unknown", pool->name, (int)flags);
+    if (MP__UNLIKELY(pool->cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE && size > pool->cfg.block_size))
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': %zu bytes requested from a fixed pool of %zu-byte blocks",
+                        pool->name, size, pool->cfg.block_size);
+    if (MP__UNLIKELY(size > MP__MAX_REQUEST))
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': %zu bytes requested, beyond the 2^48-byte limit",
+                        pool->name, size);
+
+    mp__lock_acquire(&pool->lock);
+    mp__arena *a;
+    s = arena_for(pool, flags, &a);
+    if (MP__UNLIKELY(s != MP_OK)) {
+        mp__lock_release(&pool->lock);
+        return s;
+    }
+    if (MP__UNLIKELY(pool->pending.count))
+        mp__stream_poll(pool, false);
+    size_t need = pool->debug ? size + mp__debug_overhead(pool->debug) : size;
+    mp__blockinfo info = {size, ++pool->next_seq, pool->tracking};
+    void *block = pool->strategy->alloc(a->st, need, &info);
+    if (MP__UNLIKELY(!block) && pool->pending.count) {
+        mp__stream_poll(pool, true); /* completed stream frees first, growth second */
+        block = pool->strategy->alloc(a->st, need, &info);
+    }
+    if (MP__UNLIKELY(!block)) {
+        mp__hooks *hooks;
+        s = allocate_slow(pool, a, need, size, &info, &block, &hooks);
+        if (s != MP_OK)
+            pool->counters.failed++;
+        else
+            on_allocated(pool, a, &info, size, &block);
+        mp__lock_release(&pool->lock);
+        mp__hooks_leave(pool, hooks);
+        *out_ptr = block;
+        return s;
+    }
+    on_allocated(pool, a, &info, size, &block);
+    mp__lock_release(&pool->lock);
+    *out_ptr = block;
+    return MP_OK;
+}
+
+/* The lock-free path (tcache.h), for plainly valid requests of a cached
+ * class; errors and everything else take the locked path. The inline fast
+ * half makes no call, so the common case costs no stack frame. */
+static inline bool lock_free_request(const mp__pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
+{
+    return MP__LIKELY(pool && out_ptr && flags == MP_ALLOC_NONE) && pool->lf && size - 1 < pool->lf->max_cached;
+}
+
+static __attribute__((noinline)) mp_status allocate_slow_half(mp_pool *handle, mp__pool *pool, size_t size,
+                                                              mp_alloc_flags flags, void **out_ptr)
+{
+    void *p = lock_free_request(pool, size, flags, out_ptr) ? mp__tc_alloc(pool, size) : NULL;
+    if (p) {
+        *out_ptr = p;
+        return MP_OK;
+    }
+    return allocate_locked(handle, pool, size, flags, out_ptr);
+}
+
+static inline mp_status allocate(mp_pool *handle, size_t size, mp_alloc_flags flags, void **out_ptr)
+{
+    mp__pool *pool = mp__pool_of(handle);
+    if (lock_free_request(pool, size, flags, out_ptr)) {
+        void *p = mp__tc_pop(pool->lf, size);
+        if (MP__LIKELY(p != NULL)) {
+            *out_ptr = p;
+            return MP_OK;
+        }
+    }
+    return allocate_slow_half(handle, pool, size, flags, out_ptr);
+}
+
+mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
+{
+    return allocate(pool, size, flags, out_ptr);
+}
+
+mp_status mp_pool_allocate(mp_pool *pool, size_t size, void **out_ptr)
+{
+    return allocate(pool, size, MP_ALLOC_NONE, out_ptr);
+}
+
+/* Says as precisely as it can why ptr is not a live block of pool. */
+static mp_status bad_pointer(const mp__pool *pool, const void *ptr, bool inside, const mp__freed *freed)
+{
+    char owner[MP_NAME_MAX + 1];
+    if (freed)
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': double free of %p (allocation #%llu, %zu bytes)",
+                        pool->name, ptr, (unsigned long long)freed->seq, freed->size);
+    if (inside)
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p is not the start of a live block (double free or "
+                        "interior pointer)", pool->name, ptr);
+    if (mp__owners_find(mp__addr(ptr), owner, sizeof owner))
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p belongs to pool '%s'", pool->name, ptr, owner);
+    return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p was not allocated by this pool", pool->name, ptr);
+}
+
+mp_status mp__pool_free_block(mp__pool *pool, void *ptr, bool deferred, void *stream)
+{
+    mp_status s = MP_OK;
+    if (MP__UNLIKELY(!ptr))
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': ptr is NULL", pool->name);
+    uintptr_t block = mp__addr(ptr) - (pool->debug ? mp__debug_front(pool->debug) : 0);
+    mp__blockinfo info;
+    size_t block_size;
+
+    mp__lock_acquire(&pool->lock);
+    mp__chunk *c = mp__pool_find_chunk(pool, block);
+    bool waiting = c && mp__stream_waiting(&pool->pending, block);
+    bool live = c && !waiting &&
+                (deferred ? pool->strategy->lookup(c->arena->st, c, block, &block_size, &info)
+                          : pool->strategy->release(c->arena->st, c, block, &info) == MP_OK);
+    if (MP__UNLIKELY(!live)) {
+        mp__freed freed, *fp = NULL;
+        if (pool->debug && mp__debug_find_freed(pool->debug, mp__addr(ptr))) {
+            freed = *mp__debug_find_freed(pool->debug, mp__addr(ptr));
+            fp = &freed;
+        }
+        bool inside = mp__pool_find_chunk(pool, mp__addr(ptr)) != NULL;
+        mp__lock_release(&pool->lock);
+        if (waiting)
+            return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': double free of %p, already freed on a stream",
+                            pool->name, ptr);
+        return bad_pointer(pool, ptr, inside, fp);
+    }
+    if (deferred && (s = mp__stream_defer(pool, c, block, stream)) != MP_OK) {
+        mp__lock_release(&pool->lock);
+        return s; /* the block stays allocated */
+    }
+    uint8_t *st = deferred ? mp__chunk_state(c, block) : NULL;
+    if (st) /* live, but off the thread caches' fast free while it waits */
+        __atomic_store_n(st, MP__ST_LIVE, __ATOMIC_RELAXED);
+    if (info.tracked)
+        mp__stats_on_free(&pool->counters, info.requested);
+    if (pool->debug)
+        s = mp__debug_on_free(pool->debug, pool->name, block, &info);
+    else if (tooled(pool, c->arena))
+        mp__tool_free((void *)block, info.requested ? info.requested : pool->params.stride);
+    mp__lock_release(&pool->lock);
+    return s;
+}
+
+static __attribute__((noinline)) mp_status deallocate_slow_half(mp_pool *handle, mp__pool *pool, void *ptr)
+{
+    if (!pool)
+        return mp__slot_refuse(handle, MP__SLOT_POOL);
+    if (ptr && pool->lf && mp__tc_free(pool, ptr))
+        return MP_OK;
+    return mp__pool_free_block(pool, ptr, false, NULL);
+}
+
+mp_status mp_pool_deallocate(mp_pool *handle, void *ptr)
+{
+    mp__pool *pool = mp__pool_of(handle);
+    if (MP__LIKELY(pool && ptr) && pool->lf && mp__tc_push(pool->lf, ptr))
+        return MP_OK;
+    return deallocate_slow_half(handle, pool, ptr);
+}
+
+/* ---- whole-pool operations -------------------------------------------- */
+
+mp_status mp_pool_reset(mp_pool *handle)
+{
+    mp__pool *pool;
+    mp_status s = mp__pool_get(handle, &pool);
+    if (s != MP_OK)
+        return s;
+    if (pool->lf)
+        mp__lf_enter();
+    mp__lock_acquire(&pool->lock);
+    if (pool->lf)
+        mp__lf_reset(pool);
+    mp__stream_forget(&pool->pending);
+    tools_forget_live(pool);
+    for (int i = 0; i < MP__ARENAS; i++)
+        if (pool->arena[i].st)
+            pool->strategy->reset(pool->arena[i].st);
+    for (size_t i = 0; i < pool->nchunks; i++)
+        if (tooled(pool, pool->chunks[i]->arena))
+            mp__tool_chunk_added(pool->chunks[i]->extent.base, pool->chunks[i]->size);
+    mp__stats_on_reset(&pool->counters);
+    mp__lock_release(&pool->lock);
+    if (pool->lf)
+        mp__lf_leave();
+    return MP_OK;
+}
+
+void mp__pool_trim_locked(mp__pool *pool, size_t keep)
+{
+    mp__stream_poll(pool, true);
+    if (pool->lf)
+        mp__lf_drain(pool); /* the caller's cache and the magazines: other threads' caches stay */
+    for (size_t i = pool->nchunks; i-- > 0 && pool->reserved > keep;) {
+        mp__chunk *c = pool->chunks[i];
+        if (pool->reserved - c->size >= keep && pool->strategy->idle(c->arena->st, c))
+            drop_chunk(pool, c);
+    }
+}
+
+mp_status mp_pool_trim(mp_pool *handle, size_t keep_bytes)
+{
+    mp__pool *pool;
+    mp_status s = mp__pool_get(handle, &pool);
+    if (s != MP_OK)
+        return s;
+    mp__lock_acquire(&pool->lock);
+    mp__pool_trim_locked(pool, keep_bytes);
+    mp__lock_release(&pool->lock);
+    return MP_OK;
+}
+
+void mp__pool_foreach_live(mp__pool *pool, mp__live_fn fn, void *ctx)
+{
+    for (int i = 0; i < MP__ARENAS; i++)
+        if (pool->arena[i].st)
+            pool->strategy->foreach_live(pool->arena[i].st, fn, ctx);
+}
+
+size_t mp__pool_in_use(mp__pool *pool)
+{
+    size_t free_bytes = 0;
+    for (int i = 0; i < MP__ARENAS; i++) {
+        mp__usage u = {0};
+        if (pool->arena[i].st)
+            pool->strategy->usage(pool->arena[i].st, &u);
+        free_bytes += u.free_bytes;
+    }
+    return pool->reserved - free_bytes;
+}
+
+/* ---- queries ---------------------------------------------------------- */
+
+#define QUERY(handle, pool, out, what)                                                             \
+    mp__pool *pool;                                                                                \
+    mp_status s_ = mp__pool_get(handle, &pool);                                                    \
+    if (s_ != MP_OK)                                                                               \
+        return s_;                                                                                 \
+    if (!(out))                                                                                    \
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s is NULL", what)
+
+mp_status mp_pool_get_memory_type(const mp_pool *handle, mp_memory_type *out_type)
+{
+    QUERY(handle, pool, out_type, "out_type");
+    *out_type = pool->type;
+    return MP_OK;
+}
+
+mp_status mp_pool_get_backend(const mp_pool *handle, mp_backend_kind *out_kind)
+{
+    QUERY(handle, pool, out_kind, "out_kind");
+    *out_kind = pool->arena[0].backend->kind;
+    return MP_OK;
+}
+
+mp_status mp_pool_get_name(const mp_pool *handle, const char **out_name)
+{
+    QUERY(handle, pool, out_name, "out_name");
+    *out_name = pool->name;
+    return MP_OK;
+}
+
+mp_status mp_pool_get_config(const mp_pool *handle, mp_config *config)
+{
+    mp__pool *p;
+    mp_status s = mp__pool_get(handle, &p);
+    if (s != MP_OK)
+        return s;
+    mp__lock_acquire(&p->lock); /* the device may be changing */
+    mp_config c = p->cfg;
+    c.device_id = p->device;
+    mp__lock_release(&p->lock);
+    return mp__struct_out(config, &c, MP__CONFIG_SIZE_1_0, sizeof c, "config");
+}
+
+mp_status mp_pool_owns(const mp_pool *handle, const void *ptr, bool *out_owned)
+{
+    QUERY(handle, p, out_owned, "out_owned");
+    uintptr_t block = mp__addr(ptr) - (p->debug ? mp__debug_front(p->debug) : 0);
+    size_t size;
+    mp__blockinfo info;
+    mp__lock_acquire(&p->lock);
+    mp__chunk *c = ptr ? mp__pool_find_chunk(p, block) : NULL;
+    *out_owned = c && !mp__stream_waiting(&p->pending, block) && p->strategy->lookup(c->arena->st, c, block, &size, &info);
+    mp__lock_release(&p->lock);
+    return MP_OK;
+}
+
+typedef struct guard_scan {
+    const mp__pool *pool;
+    mp_status status;
+} guard_scan;
+
+static void scan_guards(void *ctx, uintptr_t block, size_t block_size, const mp__blockinfo *info)
+{
+    (void)block_size;
+    guard_scan *g = ctx;
+    if (g->status == MP_OK)
+        g->status = mp__debug_check_block(g->pool->debug, g->pool->name, block, info);
+}
+
+mp_status mp_pool_check(const mp_pool *handle)
+{
+    mp__pool *p;
+    mp_status s = mp__pool_get(handle, &p);
+    if (s != MP_OK)
+        return s;
+    mp__lock_acquire(&p->lock);
+    size_t sum = 0;
+    for (size_t i = 0; s == MP_OK && i < p->nchunks; i++) {
+        const mp__chunk *c = p->chunks[i];
+        sum += c->size;
+        if (i > 0 && p->chunks[i - 1]->base + p->chunks[i - 1]->size > c->base)
+            s = mp__fail(MP_ERR_CORRUPTION, "pool '%s': chunks %zu and %zu overlap", p->name, i - 1, i);
+    }
+    if (s == MP_OK && sum != p->reserved)
+        s = mp__fail(MP_ERR_CORRUPTION, "pool '%s': chunks hold %zu bytes but %zu are counted", p->name, sum,
+                     p->reserved);
+    for (int i = 0; s == MP_OK && i < MP__ARENAS; i++)
+        if (p->arena[i].st)
+            s = p->strategy->check(p->arena[i].st);
+    if (s == MP_OK && p->debug) {
+        guard_scan g = {p, MP_OK};
+        mp__pool_foreach_live(p, scan_guards, &g);
+        s = g.status;
+    }
+    mp__lock_release(&p->lock);
+    return s;
+}

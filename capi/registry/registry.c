@@ -1,0 +1,329 @@
+/* The registry (the seed's MemoryPoolManager): named pools, the default
+ * pools made on first use, and the allocate/deallocate helpers by name.
+ *
+ * Locking: a read-write lock guards the name table. A helper finds its pool
+ * under the read lock and counts itself in the pool's helper_calls before
+ * dropping the lock; destroy unlinks the pool under the write lock, then
+ * waits for the helper calls in flight, so a pool is never freed under a
+ * helper that found it by name, and no registry lock is held while a pool
+ * call (and so a hook) runs: a hook may create or destroy registry pools.
+ * Lock order is registry, then pool; no pool lock is held while taking the
+ * registry lock. */
+#include "core/pool.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct entry {
+    mp__pool *pool; /* its name is pool->name */
+} entry;
+
+static pthread_rwlock_t reg_lock = PTHREAD_RWLOCK_INITIALIZER;
+static entry *entries;
+static size_t nentries, entries_cap;
+
+static const char DEFAULT_CPU[] = "default";
+static const char DEFAULT_GPU[] = "default_gpu";
+
+void mp__registry_lock(void) { pthread_rwlock_wrlock(&reg_lock); }
+void mp__registry_unlock(void) { pthread_rwlock_unlock(&reg_lock); }
+void mp__registry_after_fork(void) { pthread_rwlock_init(&reg_lock, NULL); }
+
+/* ---- the name table --------------------------------------------------- */
+
+static mp__pool *find(const char *name)
+{
+    for (size_t i = 0; i < nentries; i++)
+        if (strcmp(entries[i].pool->name, name) == 0)
+            return entries[i].pool;
+    return NULL;
+}
+
+/* Creates and registers a pool. Caller holds the write lock. */
+static mp_status create_locked(const char *name, mp_memory_type type, const mp_config *config, mp_pool **out)
+{
+    if (find(name))
+        return mp__fail(MP_ERR_ALREADY_EXISTS, "a pool named '%s' exists already", name);
+    bool ok;
+    entries = mp__grow(entries, &entries_cap, nentries + 1, sizeof *entries, &ok);
+    if (!ok)
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no memory to register pool '%s'", name);
+    mp__pool *pool;
+    mp_status s = mp__pool_new(name, type, config, true, &pool);
+    if (s != MP_OK)
+        return s;
+    entries[nentries++].pool = pool;
+    if (out)
+        *out = pool->handle;
+    return MP_OK;
+}
+
+static mp_status create(const char *name, mp_memory_type type, const mp_config *config, mp_pool **out)
+{
+    mp_status s = mp__check_name(name);
+    if (s != MP_OK)
+        return s;
+    pthread_rwlock_wrlock(&reg_lock);
+    s = create_locked(name, type, config, out);
+    pthread_rwlock_unlock(&reg_lock);
+    return s;
+}
+
+mp_status mp_registry_create_cpu_pool(const char *name, const mp_config *config, mp_pool **out_pool)
+{
+    return create(name, MP_MEMORY_CPU, config, out_pool);
+}
+
+mp_status mp_registry_create_gpu_pool(const char *name, const mp_config *config, mp_pool **out_pool)
+{
+    return create(name, MP_MEMORY_GPU, config, out_pool);
+}
+
+static const char *type_name(mp_memory_type t) { return t == MP_MEMORY_GPU ? "GPU" : "CPU"; }
+
+/* On MP_OK the read lock is held and *out is the pool. The default pool of
+ * the type is created on first use. */
+static mp_status acquire(const char *name, mp_memory_type type, mp__pool **out)
+{
+    const char *dflt = type == MP_MEMORY_GPU ? DEFAULT_GPU : DEFAULT_CPU;
+    if (!name)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is NULL");
+    for (int attempt = 0; attempt < 2; attempt++) {
+        pthread_rwlock_rdlock(&reg_lock);
+        mp__pool *p = find(name);
+        if (p && p->type == type) {
+            *out = p;
+            return MP_OK;
+        }
+        pthread_rwlock_unlock(&reg_lock);
+        if (p)
+            return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' is a %s pool, not a %s pool", name,
+                            type_name(p->type), type_name(type));
+        if (strcmp(name, dflt) != 0 || attempt > 0)
+            break;
+        mp_config cfg = MP_CONFIG_INIT;
+        if (type == MP_MEMORY_GPU)
+            mp_config_default_gpu(&cfg);
+        else
+            mp_config_default_cpu(&cfg);
+        pthread_rwlock_wrlock(&reg_lock);
+        mp_status s = find(name) ? MP_OK : create_locked(name, type, &cfg, NULL);
+        pthread_rwlock_unlock(&reg_lock);
+        if (s != MP_OK)
+            return s;
+    }
+    return mp__fail(MP_ERR_NOT_FOUND, "no %s pool named '%s'", type_name(type), name);
+}
+
+static mp_status get(const char *name, mp_memory_type type, mp_pool **out_pool)
+{
+    if (!out_pool)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_pool is NULL");
+    mp__pool *p;
+    mp_status s = acquire(name, type, &p);
+    if (s == MP_OK) {
+        *out_pool = p->handle;
+        pthread_rwlock_unlock(&reg_lock);
+    }
+    return s;
+}
+
+mp_status mp_registry_get_cpu_pool(const char *name, mp_pool **out_pool) { return get(name, MP_MEMORY_CPU, out_pool); }
+mp_status mp_registry_get_gpu_pool(const char *name, mp_pool **out_pool) { return get(name, MP_MEMORY_GPU, out_pool); }
+
+mp_status mp_registry_find(const char *name, mp_pool **out_pool)
+{
+    if (!name || !out_pool)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s is NULL", name ? "out_pool" : "pool name");
+    pthread_rwlock_rdlock(&reg_lock);
+    mp__pool *p = find(name);
+    mp_pool *h = p ? p->handle : NULL;
+    pthread_rwlock_unlock(&reg_lock);
+    if (!h)
+        return mp__fail(MP_ERR_NOT_FOUND, "no pool named '%s'", name);
+    *out_pool = h;
+    return MP_OK;
+}
+
+mp_status mp_registry_destroy(const char *name)
+{
+    if (!name)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is NULL");
+    mp__pool *victim = NULL;
+    mp_status s = MP_OK;
+    pthread_rwlock_wrlock(&reg_lock);
+    for (size_t i = 0; i < nentries; i++) {
+        if (strcmp(entries[i].pool->name, name) == 0) {
+            victim = entries[i].pool;
+            if ((s = mp__hooks_idle(victim, "mp_registry_destroy")) == MP_OK)
+                entries[i] = entries[--nentries];
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&reg_lock);
+    if (!victim)
+        return mp__fail(MP_ERR_NOT_FOUND, "no pool named '%s'", name);
+    if (s != MP_OK)
+        return s;
+    /* Unlinked: no new helper call finds it; wait out those in flight. */
+    while (atomic_load_explicit(&victim->helper_calls, memory_order_acquire) > 0)
+        sched_yield();
+    mp__pool_free(victim);
+    return MP_OK;
+}
+
+mp_status mp_registry_reset_all(void)
+{
+    pthread_rwlock_rdlock(&reg_lock);
+    for (size_t i = 0; i < nentries; i++)
+        mp_pool_reset(entries[i].pool->handle);
+    pthread_rwlock_unlock(&reg_lock);
+    return MP_OK;
+}
+
+/* ---- listings --------------------------------------------------------- */
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(mp__pool *const *)a)->name, (*(mp__pool *const *)b)->name);
+}
+
+/* The registered pools sorted by name; caller holds the read lock. */
+static mp__pool **sorted(void)
+{
+    mp__pool **v = malloc((nentries + 1) * sizeof *v);
+    if (v) {
+        for (size_t i = 0; i < nentries; i++)
+            v[i] = entries[i].pool;
+        qsort(v, nentries, sizeof *v, by_name);
+    }
+    return v;
+}
+
+/* A growable string; on allocation failure it turns NULL and stays so. */
+typedef struct text {
+    char *s;
+    size_t len, cap;
+} text;
+
+static void append(text *t, const char *s)
+{
+    size_t n = strlen(s);
+    if (!t->s && t->cap)
+        return;
+    if (t->len + n + 1 > t->cap) {
+        size_t ncap = (t->len + n + 1) * 2;
+        char *ns = realloc(t->s, ncap);
+        if (!ns) {
+            free(t->s);
+            t->s = NULL;
+            t->cap = 1;
+            return;
+        }
+        t->s = ns;
+        t->cap = ncap;
+    }
+    memcpy(t->s + t->len, s, n + 1);
+    t->len += n;
+}
+
+static mp_status listing(char **out, bool json)
+{
+    if (!out)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out-parameter is NULL");
+    text t = {0};
+    append(&t, json ? "{" : "");
+    pthread_rwlock_rdlock(&reg_lock);
+    mp__pool **v = sorted();
+    for (size_t i = 0; v && i < nentries; i++) {
+        if (!json) {
+            append(&t, v[i]->name);
+            append(&t, "\n");
+            continue;
+        }
+        char *one = NULL;
+        if (mp_pool_stats_json(v[i]->handle, &one) != MP_OK) {
+            free(t.s);
+            t.s = NULL;
+            break;
+        }
+        char key[2 * MP_NAME_MAX + 1];
+        mp__json_name(key, v[i]->name);
+        append(&t, i ? ",\"" : "\"");
+        append(&t, key);
+        append(&t, "\":");
+        append(&t, one);
+        free(one);
+    }
+    pthread_rwlock_unlock(&reg_lock);
+    append(&t, json ? "}" : "");
+    if (!v || !t.s) {
+        free(v);
+        free(t.s);
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no memory for the registry listing");
+    }
+    free(v);
+    *out = t.s;
+    return MP_OK;
+}
+
+mp_status mp_registry_names(char **out_names) { return listing(out_names, false); }
+mp_status mp_registry_stats_json(char **out_json) { return listing(out_json, true); }
+
+/* ---- global helpers --------------------------------------------------- */
+
+/* The pool named (default: the type's default pool), counted in its
+ * helper_calls: mp_registry_destroy waits for helper_done. */
+static mp_status helper_begin(const char *name, mp_memory_type type, mp__pool **out)
+{
+    mp_status s = acquire(name ? name : type == MP_MEMORY_GPU ? DEFAULT_GPU : DEFAULT_CPU, type, out);
+    if (s != MP_OK)
+        return s;
+    atomic_fetch_add_explicit(&(*out)->helper_calls, 1, memory_order_relaxed);
+    pthread_rwlock_unlock(&reg_lock);
+    return MP_OK;
+}
+
+static void helper_done(mp__pool *p) { atomic_fetch_sub_explicit(&p->helper_calls, 1, memory_order_release); }
+
+static mp_status helper_alloc(const char *name, mp_memory_type type, size_t size, void **out_ptr)
+{
+    if (!out_ptr)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_ptr is NULL");
+    *out_ptr = NULL;
+    mp__pool *p;
+    mp_status s = helper_begin(name, type, &p);
+    if (s != MP_OK)
+        return s;
+    s = mp_pool_allocate(p->handle, size, out_ptr);
+    helper_done(p);
+    return s;
+}
+
+static mp_status helper_free(const char *name, mp_memory_type type, void *ptr)
+{
+    mp__pool *p;
+    mp_status s = helper_begin(name, type, &p);
+    if (s != MP_OK)
+        return s;
+    s = mp_pool_deallocate(p->handle, ptr);
+    helper_done(p);
+    return s;
+}
+
+mp_status mp_allocate(const char *pool_name, size_t size, void **out_ptr)
+{
+    return helper_alloc(pool_name, MP_MEMORY_CPU, size, out_ptr);
+}
+
+mp_status mp_deallocate(const char *pool_name, void *ptr) { return helper_free(pool_name, MP_MEMORY_CPU, ptr); }
+
+mp_status mp_allocate_gpu(const char *pool_name, size_t size, void **out_ptr)
+{
+    return helper_alloc(pool_name, MP_MEMORY_GPU, size, out_ptr);
+}
+
+mp_status mp_deallocate_gpu(const char *pool_name, void *ptr) { return helper_free(pool_name, MP_MEMORY_GPU, ptr); }

@@ -1,0 +1,524 @@
+/* Variable-size strategy: TLSF (two-level segregated fit) with immediate
+ * coalescing and out-of-band block descriptors.
+ *
+ * Algorithm. Sizes are counted in units (the pool's alignment, at least 16
+ * bytes). Free blocks sit in lists indexed by (fl, sl): fl is the size's
+ * highest bit, sl the next SL_LOG2 bits, so each power-of-two range is split
+ * into SL_COUNT classes. Two bitmaps say which lists are non-empty; a
+ * request is rounded up to the next class boundary, so the head of any list
+ * found by two find-first-set operations fits it: good fit in O(1). The
+ * block is split when the rest is at least one unit. A freed block merges at
+ * once with free physical neighbours, so no two free blocks are adjacent.
+ *
+ * Descriptors (address, size, physical and free-list links, the caller's
+ * size and sequence number) live in host memory; a hash map finds the live
+ * descriptor of an address. So the managed memory may be on a GPU, and a
+ * foreign, interior or double-freed pointer is simply absent from the map.
+ * chunk->sdata points at the chunk's first block (the paths that move a
+ * block boundary keep it current), which stands for the chunk.
+ *
+ * With params.state_map each chunk also has a state map (the pool's), one
+ * byte per unit (strategy.h): MP__ST_LIVE at the start of a block this file handed
+ * out, a class code once the lock-free layer owns it; 0 elsewhere. A block
+ * whose byte says "held by a thread cache" is not live to release/lookup.
+ *
+ * Invariants (checked by tlsf_check): a chunk's blocks tile it exactly;
+ * no two neighbours are both free; each free block is in the list of its
+ * class and each list's bit is set iff the list is non-empty; each live
+ * block is in the map and the map holds nothing else; the byte and block
+ * counters match.
+ *
+ * Fast path: a split or merge that leaves the free block in the size class
+ * it was in keeps its place in the list (only its address and size change),
+ * so the common allocate+free of a small block next to a large free one
+ * touches no list at all.
+ *
+ * Complexity: alloc and release O(1) (the map is O(1) expected).
+ */
+#include "core/ptrmap.h"
+#include "strategy/strategy.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SL_LOG2 4
+#define SL_COUNT (1u << SL_LOG2)
+#define FL_COUNT 64
+#define DESC_SLAB 64
+
+_Static_assert(SL_COUNT <= 32, "sl bitmaps are 32-bit");
+
+typedef struct tblock {
+    uintptr_t addr;
+    size_t size;
+    struct tblock *prev_phys, *next_phys;
+    struct tblock *prev_free, *next_free; /* next_free also links spare descriptors */
+    mp__chunk *chunk;
+    mp__blockinfo info;
+    bool free;
+} tblock;
+
+typedef struct desc_slab {
+    struct desc_slab *next;
+    tblock descs[DESC_SLAB];
+} desc_slab;
+
+typedef struct tlsf {
+    size_t unit;
+    unsigned unit_log2;
+    uint64_t fl_bitmap;
+    uint32_t sl_bitmap[FL_COUNT];
+    tblock *heads[FL_COUNT][SL_COUNT];
+    mp__ptrmap live;
+    tblock *spare;
+    desc_slab *slabs;
+    mp__chunk **chunks;
+    size_t nchunks, chunks_cap;
+    size_t free_bytes, live_blocks;
+} tlsf;
+
+static tblock *desc_get(tlsf *t)
+{
+    if (!t->spare) {
+        desc_slab *s = malloc(sizeof *s);
+        if (!s)
+            return NULL;
+        s->next = t->slabs;
+        t->slabs = s;
+        for (int i = 0; i < DESC_SLAB; i++) {
+            s->descs[i].next_free = t->spare;
+            t->spare = &s->descs[i];
+        }
+    }
+    tblock *b = t->spare;
+    t->spare = b->next_free;
+    b->prev_phys = b->next_phys = b->prev_free = b->next_free = NULL;
+    b->free = false;
+    return b;
+}
+
+static void desc_put(tlsf *t, tblock *b)
+{
+    b->next_free = t->spare;
+    t->spare = b;
+}
+
+/* The class of a block of u units. */
+static inline void mapping(size_t u, unsigned *fl, unsigned *sl)
+{
+    if (u < SL_COUNT) {
+        *fl = 0;
+        *sl = (unsigned)u;
+    } else {
+        unsigned f = mp__fls(u);
+        *sl = (unsigned)(u >> (f - SL_LOG2)) ^ SL_COUNT;
+        *fl = f - SL_LOG2 + 1;
+    }
+}
+
+static inline bool same_class(const tlsf *t, size_t a, size_t b)
+{
+    unsigned fa, sa, fb, sb;
+    mapping(a >> t->unit_log2, &fa, &sa);
+    mapping(b >> t->unit_log2, &fb, &sb);
+    return fa == fb && sa == sb;
+}
+
+static inline void insert_free(tlsf *t, tblock *b)
+{
+    unsigned fl, sl;
+    mapping(b->size >> t->unit_log2, &fl, &sl);
+    b->free = true;
+    b->prev_free = NULL;
+    b->next_free = t->heads[fl][sl];
+    if (b->next_free)
+        b->next_free->prev_free = b;
+    t->heads[fl][sl] = b;
+    t->fl_bitmap |= 1ull << fl;
+    t->sl_bitmap[fl] |= 1u << sl;
+}
+
+static inline void remove_free(tlsf *t, tblock *b)
+{
+    unsigned fl, sl;
+    mapping(b->size >> t->unit_log2, &fl, &sl);
+    if (b->prev_free)
+        b->prev_free->next_free = b->next_free;
+    else
+        t->heads[fl][sl] = b->next_free;
+    if (b->next_free)
+        b->next_free->prev_free = b->prev_free;
+    if (!t->heads[fl][sl]) {
+        t->sl_bitmap[fl] &= ~(1u << sl);
+        if (!t->sl_bitmap[fl])
+            t->fl_bitmap &= ~(1ull << fl);
+    }
+    b->free = false;
+}
+
+/* A free block of at least u units, or NULL. */
+static tblock *find_fit(tlsf *t, size_t u)
+{
+    if (u >= SL_COUNT)
+        u += ((size_t)1 << (mp__fls(u) - SL_LOG2)) - 1; /* round up to the next class */
+    unsigned fl, sl;
+    mapping(u, &fl, &sl);
+    if (fl >= FL_COUNT)
+        return NULL;
+    uint32_t slmap = t->sl_bitmap[fl] & (~0u << sl);
+    if (!slmap) {
+        uint64_t flmap = fl + 1 < FL_COUNT ? t->fl_bitmap & (~0ull << (fl + 1)) : 0;
+        if (!flmap)
+            return NULL;
+        fl = mp__ffs(flmap);
+        slmap = t->sl_bitmap[fl];
+    }
+    return t->heads[fl][mp__ffs(slmap)];
+}
+
+static void *tlsf_create(const mp__strategy_params *params)
+{
+    tlsf *t = calloc(1, sizeof *t);
+    if (t) {
+        t->unit = params->unit;
+        t->unit_log2 = mp__fls(params->unit);
+    }
+    return t;
+}
+
+static void tlsf_destroy(void *st)
+{
+    tlsf *t = st;
+    while (t->slabs) {
+        desc_slab *n = t->slabs->next;
+        free(t->slabs);
+        t->slabs = n;
+    }
+    mp__ptrmap_fini(&t->live);
+    free(t->chunks);
+    free(t);
+}
+
+static size_t tlsf_grain(const mp__strategy_params *params) { return params->unit; }
+
+static size_t tlsf_chunk_size_for(void *st, size_t size)
+{
+    tlsf *t = st;
+    size_t u = mp__align_up(size, t->unit) >> t->unit_log2;
+    /* A chunk of exactly u units lands in u's class; the search rounds up to
+     * the next class, so add one class width. */
+    if (u >= SL_COUNT)
+        u += (size_t)1 << (mp__fls(u) - SL_LOG2);
+    return u << t->unit_log2;
+}
+
+static mp_status tlsf_attach(void *st, mp__chunk *chunk)
+{
+    tlsf *t = st;
+    size_t size = chunk->size & ~(t->unit - 1);
+    tblock *b = NULL;
+    bool ok = false;
+    b = desc_get(t);
+    if (b && size > 0)
+        t->chunks = mp__grow(t->chunks, &t->chunks_cap, t->nchunks + 1, sizeof *t->chunks, &ok);
+    if (!ok)
+        goto oom;
+    t->chunks[t->nchunks++] = chunk;
+    b->addr = chunk->base;
+    b->size = size;
+    b->chunk = chunk;
+    chunk->sdata = b;
+    insert_free(t, b);
+    t->free_bytes += size;
+    return MP_OK;
+oom:
+    if (b)
+        desc_put(t, b);
+    return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the bookkeeping of a %zu-byte chunk", chunk->size);
+}
+
+static inline uint8_t *state_of(const tlsf *t, const tblock *b)
+{
+    return b->chunk->smap ? b->chunk->smap + ((b->addr - b->chunk->base) >> t->unit_log2) : NULL;
+}
+
+/* The descriptor of the live block at p in chunk, or NULL. */
+static tblock *live_block(tlsf *t, const mp__chunk *chunk, uintptr_t p)
+{
+    tblock *b = mp__ptrmap_get(&t->live, p);
+    if (!b || b->chunk != chunk)
+        return NULL;
+    const uint8_t *st = state_of(t, b);
+    return !st || mp__st_live(__atomic_load_n(st, __ATOMIC_RELAXED)) ? b : NULL;
+}
+
+static bool tlsf_idle(void *st, const mp__chunk *chunk)
+{
+    (void)st;
+    const tblock *b = chunk->sdata;
+    return b->free && !b->next_phys;
+}
+
+static void tlsf_detach(void *st, mp__chunk *chunk)
+{
+    tlsf *t = st;
+    tblock *b = chunk->sdata;
+    remove_free(t, b);
+    t->free_bytes -= b->size;
+    desc_put(t, b);
+    for (size_t i = 0; i < t->nchunks; i++) {
+        if (t->chunks[i] == chunk) {
+            t->chunks[i] = t->chunks[--t->nchunks];
+            break;
+        }
+    }
+}
+
+static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info)
+{
+    tlsf *t = st;
+    size_t need = mp__align_up(size, t->unit);
+    tblock *b = find_fit(t, need >> t->unit_log2);
+    if (!b || !mp__ptrmap_reserve(&t->live))
+        return NULL;
+    if (b->size - need >= t->unit && same_class(t, b->size - need, b->size)) {
+        /* The rest stays where b is listed: b becomes the rest, a new
+         * descriptor takes the front. */
+        tblock *front = desc_get(t);
+        if (front) {
+            front->addr = b->addr;
+            front->size = need;
+            front->chunk = b->chunk;
+            front->prev_phys = b->prev_phys;
+            front->next_phys = b;
+            if (front->prev_phys)
+                front->prev_phys->next_phys = front;
+            else
+                b->chunk->sdata = front; /* the chunk's first block */
+            b->prev_phys = front;
+            b->addr += need;
+            b->size -= need;
+            b = front;
+            goto found;
+        }
+    }
+    remove_free(t, b);
+    if (b->size - need >= t->unit) {
+        tblock *rest = desc_get(t); /* without one, hand out the whole block */
+        if (rest) {
+            rest->addr = b->addr + need;
+            rest->size = b->size - need;
+            rest->chunk = b->chunk;
+            rest->prev_phys = b;
+            rest->next_phys = b->next_phys;
+            if (rest->next_phys)
+                rest->next_phys->prev_phys = rest;
+            b->next_phys = rest;
+            b->size = need;
+            insert_free(t, rest);
+        }
+    }
+found:
+    b->info = *info;
+    if (b->chunk->smap)
+        __atomic_store_n(state_of(t, b), MP__ST_LIVE, __ATOMIC_RELAXED);
+    mp__ptrmap_put(&t->live, b->addr, b);
+    t->free_bytes -= b->size;
+    t->live_blocks++;
+    return (void *)b->addr;
+}
+
+static mp_status tlsf_release(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info)
+{
+    tlsf *t = st;
+    tblock *b = live_block(t, chunk, p);
+    if (!b)
+        return MP_ERR_INVALID_POINTER;
+    if (chunk->smap)
+        __atomic_store_n(state_of(t, b), MP__ST_FREE, __ATOMIC_RELAXED);
+    mp__ptrmap_remove(&t->live, p);
+    *info = b->info;
+    t->free_bytes += b->size;
+    t->live_blocks--;
+    tblock *next = b->next_phys;
+    tblock *prev = b->prev_phys;
+    if (next && next->free && !(prev && prev->free) && same_class(t, next->size + b->size, next->size)) {
+        /* next absorbs b where it is listed. */
+        next->addr = b->addr;
+        next->size += b->size;
+        next->prev_phys = prev;
+        if (prev)
+            prev->next_phys = next;
+        else
+            chunk->sdata = next;
+        desc_put(t, b);
+        return MP_OK;
+    }
+    if (next && next->free) {
+        remove_free(t, next);
+        b->size += next->size;
+        b->next_phys = next->next_phys;
+        if (b->next_phys)
+            b->next_phys->prev_phys = b;
+        desc_put(t, next);
+    }
+    if (prev && prev->free) {
+        remove_free(t, prev);
+        prev->size += b->size;
+        prev->next_phys = b->next_phys;
+        if (prev->next_phys)
+            prev->next_phys->prev_phys = prev;
+        desc_put(t, b);
+        b = prev;
+    }
+    insert_free(t, b);
+    return MP_OK;
+}
+
+static bool tlsf_lookup(void *st, const mp__chunk *chunk, uintptr_t p, size_t *block_size, mp__blockinfo *info)
+{
+    tlsf *t = st;
+    tblock *b = live_block(t, chunk, p);
+    if (!b)
+        return false;
+    *block_size = b->size;
+    *info = b->info;
+    return true;
+}
+
+static mp_status tlsf_keep_info(void *st, bool on)
+{
+    (void)st;
+    (void)on; /* descriptors always carry the record */
+    return MP_OK;
+}
+
+static void tlsf_reset(void *st)
+{
+    tlsf *t = st;
+    mp__ptrmap_clear(&t->live);
+    memset(t->heads, 0, sizeof t->heads);
+    memset(t->sl_bitmap, 0, sizeof t->sl_bitmap);
+    t->fl_bitmap = 0;
+    t->free_bytes = 0;
+    t->live_blocks = 0;
+    for (size_t i = 0; i < t->nchunks; i++) {
+        if (t->chunks[i]->smap)
+            memset(t->chunks[i]->smap, 0, (t->chunks[i]->size >> t->unit_log2) + 1);
+        tblock *first = t->chunks[i]->sdata;
+        for (tblock *b = first->next_phys, *n; b; b = n) {
+            n = b->next_phys;
+            first->size += b->size;
+            desc_put(t, b);
+        }
+        first->next_phys = NULL;
+        insert_free(t, first);
+        t->free_bytes += first->size;
+    }
+}
+
+static void tlsf_usage(void *st, mp__usage *u)
+{
+    tlsf *t = st;
+    u->live_blocks = t->live_blocks;
+    u->free_bytes = t->free_bytes;
+    u->largest_free = 0;
+    if (t->fl_bitmap) {
+        unsigned fl = mp__fls(t->fl_bitmap);
+        for (const tblock *b = t->heads[fl][mp__fls(t->sl_bitmap[fl])]; b; b = b->next_free)
+            if (b->size > u->largest_free)
+                u->largest_free = b->size;
+    }
+}
+
+static void tlsf_foreach_live(void *st, mp__live_fn fn, void *ctx)
+{
+    tlsf *t = st;
+    for (size_t i = 0; t->live.slots && i <= t->live.mask; i++) {
+        const tblock *b = t->live.slots[i].value;
+        const uint8_t *s = t->live.slots[i].key ? state_of(t, b) : NULL;
+        if (t->live.slots[i].key && (!s || mp__st_live(__atomic_load_n(s, __ATOMIC_RELAXED))))
+            fn(ctx, b->addr, b->size, &b->info);
+    }
+}
+
+static mp_status tlsf_check(void *st)
+{
+    tlsf *t = st;
+    size_t free_bytes = 0, live = 0, nfree = 0, listed = 0;
+    for (size_t i = 0; i < t->nchunks; i++) {
+        const mp__chunk *c = t->chunks[i];
+        const tblock *b = c->sdata;
+        uintptr_t at = c->base;
+        if (b->prev_phys)
+            return mp__fail(MP_ERR_CORRUPTION, "tlsf: chunk %zu's first block has a predecessor", i);
+        for (; b; b = b->next_phys) {
+            if (b->addr != at || b->size == 0 || (b->size & (t->unit - 1)) || b->chunk != c)
+                return mp__fail(MP_ERR_CORRUPTION, "tlsf: block at %#lx (size %zu) breaks the tiling of chunk %zu",
+                                (unsigned long)b->addr, b->size, i);
+            if (b->next_phys && b->next_phys->prev_phys != b)
+                return mp__fail(MP_ERR_CORRUPTION, "tlsf: broken physical links at %#lx", (unsigned long)b->addr);
+            if (b->free && b->next_phys && b->next_phys->free)
+                return mp__fail(MP_ERR_CORRUPTION, "tlsf: adjacent free blocks at %#lx were not coalesced",
+                                (unsigned long)b->addr);
+            const uint8_t *s = state_of(t, b);
+            if (s && (__atomic_load_n(s, __ATOMIC_RELAXED) == MP__ST_FREE) != b->free)
+                return mp__fail(MP_ERR_CORRUPTION, "tlsf: block %#lx is %s but its state byte is %#x",
+                                (unsigned long)b->addr, b->free ? "free" : "live", *s);
+            if (b->free) {
+                free_bytes += b->size;
+                nfree++;
+            } else {
+                live++;
+                if (mp__ptrmap_get(&t->live, b->addr) != b)
+                    return mp__fail(MP_ERR_CORRUPTION, "tlsf: live block %#lx is missing from the map",
+                                    (unsigned long)b->addr);
+            }
+            at += b->size;
+        }
+        if (at - c->base != (c->size & ~(t->unit - 1)))
+            return mp__fail(MP_ERR_CORRUPTION, "tlsf: chunk %zu's blocks cover %zu of %zu bytes", i,
+                            (size_t)(at - c->base), c->size);
+    }
+    for (unsigned fl = 0; fl < FL_COUNT; fl++) {
+        for (unsigned sl = 0; sl < SL_COUNT; sl++) {
+            bool bit = (t->sl_bitmap[fl] >> sl) & 1;
+            if (bit != (t->heads[fl][sl] != NULL) || (bit && !((t->fl_bitmap >> fl) & 1)))
+                return mp__fail(MP_ERR_CORRUPTION, "tlsf: bitmap disagrees with list (%u,%u)", fl, sl);
+            for (const tblock *b = t->heads[fl][sl]; b; b = b->next_free) {
+                unsigned bfl, bsl;
+                mapping(b->size >> t->unit_log2, &bfl, &bsl);
+                if (!b->free || bfl != fl || bsl != sl)
+                    return mp__fail(MP_ERR_CORRUPTION, "tlsf: block %#lx of size %zu sits in list (%u,%u)",
+                                    (unsigned long)b->addr, b->size, fl, sl);
+                listed++;
+            }
+        }
+        if (!t->sl_bitmap[fl] && ((t->fl_bitmap >> fl) & 1))
+            return mp__fail(MP_ERR_CORRUPTION, "tlsf: first-level bit %u set over empty lists", fl);
+    }
+    if (listed != nfree || free_bytes != t->free_bytes || live != t->live_blocks || live != t->live.count)
+        return mp__fail(MP_ERR_CORRUPTION, "tlsf: counts disagree (free %zu/%zu listed, %zu/%zu bytes, live %zu/%zu/%zu)",
+                        nfree, listed, free_bytes, t->free_bytes, live, t->live_blocks, t->live.count);
+    return MP_OK;
+}
+
+const mp__strategy mp__strategy_tlsf = {
+    .name = "variable",
+    .uniform = false,
+    .create = tlsf_create,
+    .destroy = tlsf_destroy,
+    .grain = tlsf_grain,
+    .chunk_size_for = tlsf_chunk_size_for,
+    .attach = tlsf_attach,
+    .idle = tlsf_idle,
+    .detach = tlsf_detach,
+    .alloc = tlsf_alloc,
+    .release = tlsf_release,
+    .lookup = tlsf_lookup,
+    .keep_info = tlsf_keep_info,
+    .reset = tlsf_reset,
+    .usage = tlsf_usage,
+    .foreach_live = tlsf_foreach_live,
+    .check = tlsf_check,
+};
