@@ -6,7 +6,8 @@
  * rest taking defaults; a larger one is accepted when the bytes we do not
  * know are zero, so a newer program's unused fields cost nothing. */
 #include "backend/cuda_rt.h"
-#include "core/pool.h"
+#include "core/config.h"
+#include "strategy/strategy.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -159,13 +160,14 @@ mp_status mp__config_check(const mp_config *c, mp_memory_type type)
 {
     if ((unsigned)type > MP_MEMORY_GPU)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "memory_type %d is neither MP_MEMORY_CPU nor MP_MEMORY_GPU", (int)type);
-    if ((unsigned)c->allocator_type > MP_ALLOCATOR_VARIABLE_SIZE)
+    const mp__strategy *strategy = mp__strategy_for(c->allocator_type);
+    if (!strategy)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "allocator_type %d is unknown", (int)c->allocator_type);
     if ((unsigned)c->sync_type > MP_SYNC_LOCK_FREE)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "sync_type %d is unknown", (int)c->sync_type);
     if (!mp__is_pow2(c->alignment) || c->alignment > ((size_t)1 << 30))
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "alignment %zu is not a power of two up to 1 GiB", c->alignment);
-    if (c->allocator_type == MP_ALLOCATOR_FIXED_SIZE && (c->block_size == 0 || c->block_size > MP__MAX_REQUEST))
+    if (strategy->one_size && (c->block_size == 0 || c->block_size > MP__MAX_REQUEST))
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "block_size %zu of a fixed-size pool is out of range (1 .. 2^48)",
                         c->block_size);
     if (c->growth_factor < 1 || c->growth_factor > 64)
@@ -191,4 +193,44 @@ mp_status mp_config_validate(const mp_config *config, mp_memory_type memory_type
     mp_config c;
     mp_status s = mp__config_read(config, &c);
     return s == MP_OK ? mp__config_check(&c, memory_type) : s;
+}
+
+/* The length of the UTF-8 sequence at s (at most n bytes) and its code
+ * point, or 0 when it is malformed: a stray continuation byte, a truncated
+ * or overlong sequence, a surrogate, or a code point above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *out)
+{
+    unsigned c = s[0];
+    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (len == 0 || len > n)
+        return 0;
+    uint32_t cp = len == 1 ? c : c & (0x7Fu >> len);
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3Fu);
+    }
+    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+        return 0;
+    *out = cp;
+    return len;
+}
+
+mp_status mp__check_name(const char *name)
+{
+    if (!name)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is NULL");
+    size_t n = strnlen(name, MP_NAME_MAX + 1);
+    if (n == 0 || n > MP_NAME_MAX)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name must be 1 to %d bytes long", MP_NAME_MAX);
+    const unsigned char *u = (const unsigned char *)name;
+    for (size_t i = 0, len; i < n; i += len) {
+        uint32_t cp;
+        if (!(len = utf8_seq(u + i, n - i, &cp)))
+            return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is not valid UTF-8 at byte %zu", i);
+        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) /* C0, DEL and C1 (U+009B is a terminal's CSI) */
+            return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name has a control character at byte %zu", i);
+    }
+    return MP_OK;
 }

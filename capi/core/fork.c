@@ -17,39 +17,29 @@
  * lost to corruption); a free of one in the child works as usual. GPU
  * pools: CUDA does not support a forked child, so GPU calls there fail as
  * the CUDA runtime decides (MP_ERR_CUDA). */
+#include "core/owners.h"
 #include "core/pool.h"
+#include "lockfree/tcache.h"
+#include "registry/registry.h"
 
 #include <pthread.h>
-
-static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
 
 static void lock_pool(mp__slot *s, void *ctx)
 {
     (void)ctx;
-    mp__pool *p = (mp__pool *)(void *)s;
-    mp__lock_acquire(&p->lock);
-    if (p->lf)
-        pthread_mutex_lock(&p->lf->mag_mutex);
+    mp__pool_fork_lock((mp__pool *)(void *)s);
 }
 
 static void unlock_pool(mp__slot *s, void *ctx)
 {
     (void)ctx;
-    mp__pool *p = (mp__pool *)(void *)s;
-    if (p->lf)
-        pthread_mutex_unlock(&p->lf->mag_mutex);
-    mp__lock_release(&p->lock);
+    mp__pool_fork_unlock((mp__pool *)(void *)s);
 }
 
 static void reset_pool(mp__slot *s, void *ctx)
 {
     (void)ctx;
-    mp__pool *p = (mp__pool *)(void *)s;
-    if (p->lf)
-        pthread_mutex_init(&p->lf->mag_mutex, NULL);
-    mp__lock_init(&p->lock, p->cfg.thread_safe);
-    mp__hooks_after_fork(p);
-    atomic_store_explicit(&p->helper_calls, 0, memory_order_relaxed);
+    mp__pool_fork_child((mp__pool *)(void *)s);
 }
 
 static void prepare(void)
@@ -79,6 +69,7 @@ static void child(void)
     mp__registry_after_fork();
 }
 
-static void install(void) { pthread_atfork(prepare, parent, child); }
-
-void mp__fork_init(void) { pthread_once(&fork_once, install); }
+/* Installed when the library loads: nothing calls this file. pool.c holds
+ * a reference to the anchor, so a static link keeps it too. */
+__attribute__((constructor)) static void install(void) { pthread_atfork(prepare, parent, child); }
+const char mp__fork_anchor = 1;

@@ -8,7 +8,7 @@
  * Chunks are added and removed on the slow paths only (growth, trim,
  * destroy), under their pool's lock where it has one; lookups take the
  * lock for reading. O(log chunks) per lookup, O(chunks) per change. */
-#include "core/pool.h"
+#include "core/owners.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -17,7 +17,8 @@
 typedef struct owner {
     uintptr_t base;
     size_t size;
-    mp__pool *pool;
+    mp_pool *handle;
+    const char *name; /* the pool's own: it lives as long as the pool's chunks */
 } owner;
 
 static pthread_rwlock_t owners_lock = PTHREAD_RWLOCK_INITIALIZER;
@@ -38,7 +39,7 @@ static size_t upper(uintptr_t a)
     return lo;
 }
 
-mp_status mp__owners_add(mp__pool *pool, uintptr_t base, size_t size)
+mp_status mp__owners_add(mp_pool *handle, const char *name, uintptr_t base, size_t size)
 {
     bool ok;
     pthread_rwlock_wrlock(&owners_lock);
@@ -46,11 +47,11 @@ mp_status mp__owners_add(mp__pool *pool, uintptr_t base, size_t size)
     if (ok) {
         size_t i = upper(base);
         memmove(&table[i + 1], &table[i], (n - i) * sizeof *table);
-        table[i] = (owner){base, size, pool};
+        table[i] = (owner){base, size, handle, name};
         n++;
     }
     pthread_rwlock_unlock(&owners_lock);
-    return ok ? MP_OK : mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory to record a chunk", pool->name);
+    return ok ? MP_OK : mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory to record a chunk", name);
 }
 
 void mp__owners_remove(uintptr_t base)
@@ -70,10 +71,9 @@ mp_pool *mp__owners_find(uintptr_t a, char *buf, size_t len)
     pthread_rwlock_rdlock(&owners_lock);
     size_t i = upper(a);
     if (i > 0 && a - table[i - 1].base < table[i - 1].size) {
-        const mp__pool *p = table[i - 1].pool;
-        h = p->handle; /* NULL while the pool is being created */
+        h = table[i - 1].handle;
         if (buf)
-            snprintf(buf, len, "%s", p->name);
+            snprintf(buf, len, "%s", table[i - 1].name);
     }
     pthread_rwlock_unlock(&owners_lock);
     return h;

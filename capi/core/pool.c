@@ -1,62 +1,88 @@
-/* Pool composition: one strategy carving chunks from one backend per arena,
- * behind one lock, with stats and the debug layer around the fast path.
+/* The pool: one strategy carving chunks from one backend per arena, behind
+ * one lock, with the lock-free front, stats and the debug layer around the
+ * fast path. This file alone defines and touches struct mp__pool; the rest
+ * of the library reaches a pool through pool.h.
  *
- * The chunk table (every arena's chunks sorted by address) answers "which
- * chunk holds this pointer" in O(log chunks); growth is geometric, so the
- * table stays short. Every entry point validates all of its input before it
- * changes anything: a rejected call leaves the pool as it was.
+ * Arenas. Arena 0 holds the pool's own memory; pinned and managed
+ * allocations (mp_pool_allocate_flags) go to side arenas opened on first
+ * use. Each arena has its own strategy and backend, and arena_for is the
+ * one place that maps a request to an arena: a pool that serves small and
+ * large sizes from two strategies (a size split) is an arena table and a
+ * line there.
+ *
+ * The chunk table (every arena's chunks as spans sorted by address,
+ * strategy.h) answers "which chunk holds this pointer" in O(log chunks);
+ * growth is geometric, so the table stays short. Every entry point
+ * validates all of its input before it changes anything: a rejected call
+ * leaves the pool as it was.
  *
  * A chunk's state map (one byte per grain, strategy.h) belongs to the pool:
  * the strategy reads and writes it, and the lock-free layer reads it with no
- * lock, so a dropped chunk's map goes to tcache.c to be freed once no thread
- * cache can still be reading it. */
+ * lock, so a dropped chunk's map goes to the lock-free layer to be freed
+ * once no thread cache can still be reading it.
+ *
+ * Calls go one way: this file calls the strategies, backends, the
+ * lock-free layer, the stream queue, the hooks, the debug layer and the
+ * owner table; they call back only through the function tables the pool
+ * hands them (mp__lf_source, mp__stream_release_fn). */
 #include "backend/cuda_rt.h"
+#include "core/debug.h"
 #include "core/instrument.h"
+#include "core/owners.h"
 #include "core/pool.h"
+#include "core/sync.h"
+#include "gpu/stream.h"
+#include "lockfree/tcache.h"
+#include "policy/hooks.h"
+#include "strategy/strategy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The length of the UTF-8 sequence at s (at most n bytes) and its code
- * point, or 0 when it is malformed: a stray continuation byte, a truncated
- * or overlong sequence, a surrogate, or a code point above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *out)
-{
-    unsigned c = s[0];
-    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-    if (len == 0 || len > n)
-        return 0;
-    uint32_t cp = len == 1 ? c : c & (0x7Fu >> len);
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = cp << 6 | (s[i] & 0x3Fu);
-    }
-    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};
-    if (cp < least[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    *out = cp;
-    return len;
-}
+#define MP__ARENAS 3 /* the pool's own memory, then pinned and managed side arenas */
 
-mp_status mp__check_name(const char *name)
-{
-    if (!name)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is NULL");
-    size_t n = strnlen(name, MP_NAME_MAX + 1);
-    if (n == 0 || n > MP_NAME_MAX)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name must be 1 to %d bytes long", MP_NAME_MAX);
-    const unsigned char *u = (const unsigned char *)name;
-    for (size_t i = 0, len; i < n; i += len) {
-        uint32_t cp;
-        if (!(len = utf8_seq(u + i, n - i, &cp)))
-            return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is not valid UTF-8 at byte %zu", i);
-        if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) /* C0, DEL and C1 (U+009B is a terminal's CSI) */
-            return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name has a control character at byte %zu", i);
-    }
-    return MP_OK;
-}
+typedef struct mp__arena {
+    const mp__backend *backend;
+    const mp__strategy *strategy;
+    void *state;       /* the strategy's state; NULL until the arena is first used */
+    size_t last_chunk; /* size of the newest chunk, the base of growth */
+    size_t nchunks;
+} mp__arena;
+
+struct mp__pool {
+    mp__slot slot;       /* first: the handle's slot head */
+    mp_pool *handle;     /* what callers and hooks hold */
+    mp__lf *lf;          /* the lock-free front (tcache.h); NULL: every call takes the lock */
+    mp__tcache *bypass;  /* the thread cache handed out when there is no cache to give */
+    mp__lock lock;
+    mp__arena arena[MP__ARENAS];
+    uint8_t arena_of_flag[MP__ARENAS]; /* mp_alloc_flags -> arena index */
+    mp__span *chunks;                  /* every arena's chunks, sorted by base */
+    size_t nchunks, chunks_cap;
+    size_t reserved;
+    mp__strategy_params params;
+    mp_config cfg; /* normalised */
+    mp_memory_type type;
+    bool registry_owned;
+    bool tracking;
+    uint64_t next_seq;
+    mp__counters counters;
+    mp__debug *debug;         /* NULL unless enable_debugging */
+    mp__stream_queue pending; /* blocks freed on other streams (stream.c) */
+    mp__hookset hooks;        /* slow-path hooks (hooks.c) */
+    int device;
+    void *stream;
+    char name[MP_NAME_MAX + 1];
+};
+
+/* fork.c installs its handlers from a constructor; this reference keeps
+ * it in a static link (it is no call: fork.c calls the pool, not back). */
+extern const char mp__fork_anchor;
+__attribute__((used)) static const char *const fork_anchor = &mp__fork_anchor;
+
+_Static_assert(sizeof(mp__pool) <= MP__SLOT_SIZE, "a pool fits its handle slot");
+_Static_assert(offsetof(mp__pool, slot) == 0, "the slot head comes first");
 
 /* ---- tools (instrument.h) ---------------------------------------------- */
 
@@ -79,26 +105,17 @@ static void tools_forget_live(mp__pool *pool)
     if (!mp__tool_valgrind())
         return; /* ASan needs no walk: the chunks are poisoned whole */
     for (int i = 0; i < MP__ARENAS; i++)
-        if (pool->arena[i].st && tooled(pool, &pool->arena[i]))
-            pool->strategy->foreach_live(pool->arena[i].st, forget_block, NULL);
+        if (pool->arena[i].state && tooled(pool, &pool->arena[i]))
+            pool->arena[i].strategy->foreach_live(pool->arena[i].state, forget_block, NULL);
 }
 
 /* ---- chunk table ------------------------------------------------------ */
 
-mp__chunk *mp__pool_find_chunk(const mp__pool *pool, uintptr_t a)
+/* The chunk holding address a, or NULL. Caller holds the lock. */
+static mp__chunk *find_chunk(const mp__pool *pool, uintptr_t a)
 {
-    size_t lo = 0, hi = pool->nchunks;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (pool->chunks[mid]->base <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0)
-        return NULL;
-    mp__chunk *c = pool->chunks[lo - 1];
-    return a - c->base < c->size ? c : NULL;
+    const mp__span *s = mp__span_find(pool->chunks, pool->nchunks, a);
+    return s ? s->chunk : NULL;
 }
 
 static bool table_insert(mp__pool *pool, mp__chunk *c)
@@ -108,24 +125,31 @@ static bool table_insert(mp__pool *pool, mp__chunk *c)
     if (!ok)
         return false;
     size_t i = pool->nchunks;
-    while (i > 0 && pool->chunks[i - 1]->base > c->base) {
+    while (i > 0 && pool->chunks[i - 1].base > c->span.base) {
         pool->chunks[i] = pool->chunks[i - 1];
         i--;
     }
-    pool->chunks[i] = c;
+    pool->chunks[i] = c->span;
     pool->nchunks++;
     return true;
 }
 
-static void table_remove(mp__pool *pool, mp__chunk *c)
+static void table_remove(mp__pool *pool, const mp__chunk *c)
 {
     for (size_t i = 0; i < pool->nchunks; i++) {
-        if (pool->chunks[i] == c) {
+        if (pool->chunks[i].chunk == c) {
             memmove(&pool->chunks[i], &pool->chunks[i + 1], (pool->nchunks - i - 1) * sizeof *pool->chunks);
             pool->nchunks--;
             return;
         }
     }
+}
+
+/* The caches search a copy of the table. Caller holds the lock. */
+static void publish(mp__pool *pool)
+{
+    if (pool->lf)
+        mp__lf_publish(pool->lf, pool->chunks, pool->nchunks);
 }
 
 /* ---- growth ----------------------------------------------------------- */
@@ -142,13 +166,13 @@ static mp__chunk *chunk_new(const mp__pool *pool, mp__arena *a, const mp__extent
     mp__chunk *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->base = mp__addr(ext->base);
-    c->size = size;
+    size_t grain = a->strategy->grain(&pool->params);
+    c->span = mp__span_make(mp__addr(ext->base), size, grain);
+    c->span.chunk = c;
+    c->span.arena = (unsigned)(a - pool->arena);
     c->extent = *ext;
     c->arena = a;
-    c->grain = pool->strategy->grain(&pool->params);
-    c->magic = mp__magic(c->grain);
-    if (pool->params.state_map && !(c->smap = mp__smap_new(size / c->grain + 1))) {
+    if (pool->params.state_map && !(c->span.smap = mp__smap_new(size / grain + 1))) {
         free(c);
         return NULL;
     }
@@ -157,7 +181,7 @@ static mp__chunk *chunk_new(const mp__pool *pool, mp__arena *a, const mp__extent
 
 static void chunk_free(mp__chunk *c)
 {
-    mp__smap_free(c->smap);
+    mp__smap_free(c->span.smap);
     free(c);
 }
 
@@ -174,9 +198,9 @@ static mp_status add_chunk(mp__pool *pool, mp__arena *a, size_t size)
         a->backend->release(pool->device, &ext);
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for a chunk record", pool->name);
     }
-    s = mp__owners_add(pool, c->base, size);
-    if (s == MP_OK && (s = pool->strategy->attach(a->st, c)) != MP_OK)
-        mp__owners_remove(c->base);
+    s = mp__owners_add(pool->handle, pool->name, c->span.base, size);
+    if (s == MP_OK && (s = a->strategy->attach(a->state, c)) != MP_OK)
+        mp__owners_remove(c->span.base);
     if (s != MP_OK) {
         table_remove(pool, c);
         a->backend->release(pool->device, &ext);
@@ -188,37 +212,36 @@ static mp_status add_chunk(mp__pool *pool, mp__arena *a, size_t size)
     a->nchunks++;
     if (tooled(pool, a))
         mp__tool_chunk_added(ext.base, size);
-    if (pool->lf)
-        mp__lf_publish(pool);
+    publish(pool);
     return MP_OK;
 }
 
 static void drop_chunk(mp__pool *pool, mp__chunk *c)
 {
     mp__arena *a = c->arena;
-    pool->strategy->detach(a->st, c);
+    a->strategy->detach(a->state, c);
     table_remove(pool, c);
-    mp__owners_remove(c->base);
+    mp__owners_remove(c->span.base);
     if (pool->lf) {
         /* Thread caches read state maps with no lock: the new table keeps
-         * them off this chunk, and tcache.c frees its map once none can
-         * still be reading it. */
-        mp__lf_retire_map(pool, c->smap);
-        c->smap = NULL;
-        mp__lf_publish(pool);
+         * them off this chunk, and the lock-free layer frees its map once
+         * none can still be reading it. */
+        mp__lf_retire_map(pool->lf, c->span.smap);
+        c->span.smap = NULL;
+        publish(pool);
     }
     if (tooled(pool, a))
-        mp__tool_chunk_removed(c->extent.base, c->size);
+        mp__tool_chunk_removed(c->extent.base, c->span.size);
     a->backend->release(pool->device, &c->extent);
-    pool->reserved -= c->size;
+    pool->reserved -= c->span.size;
     a->nchunks--;
     chunk_free(c);
     /* Growth goes on from the largest chunk that stays, not from one that
      * trim gave back: grow/trim cycles would double it each time. */
     a->last_chunk = 0;
     for (size_t i = 0; i < pool->nchunks; i++)
-        if (pool->chunks[i]->arena == a && pool->chunks[i]->size > a->last_chunk)
-            a->last_chunk = pool->chunks[i]->size;
+        if (pool->chunks[i].chunk->arena == a && pool->chunks[i].size > a->last_chunk)
+            a->last_chunk = pool->chunks[i].size;
 }
 
 static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_MAX : a * b; }
@@ -248,26 +271,40 @@ static mp_status grow(mp__pool *pool, mp__arena *a, size_t need, size_t want)
     return s;
 }
 
+/* A block freed on a stream whose event has completed (stream.c). */
+static void release_waiting(void *ctx, mp__chunk *c, uintptr_t block)
+{
+    (void)ctx;
+    mp__blockinfo info;
+    c->arena->strategy->release(c->arena->state, c, block, &info);
+}
+
+static void poll_streams(mp__pool *pool, bool all)
+{
+    mp__stream_poll(&pool->pending, all, release_waiting, NULL);
+}
+
 /* The slow path of an allocation: grow (by what the policy's grow hook
  * says, else by growth_factor) and, if that fails, let the on_oom hook make
  * room once. Hooks run with the lock released, holding a reference to the
- * policy (policy.c) that the caller drops (*hooks) once it has unlocked; a
+ * policy (hooks.c) that the caller drops (*hooks) once it has unlocked; a
  * slow path nested in one of the pool's own hooks runs without them.
  * Called and returns with the lock held. */
 static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t size, const mp__blockinfo *info,
                                void **out, mp__hooks **hooks)
 {
     static const mp_policy none;
-    size_t chunk = pool->strategy->chunk_size_for(a->st, need), want = 0;
+    const mp__strategy *strat = a->strategy;
+    size_t chunk = strat->chunk_size_for(a->state, need), want = 0;
     char detail[256] = "";
-    *hooks = mp__hooks_enter(pool);
+    *hooks = mp__hooks_enter(&pool->hooks);
     const mp_policy pol = *hooks ? *mp__hooks_policy(*hooks) : none;
     mp_status s = MP_OK;
     if (pol.grow) {
         mp__lock_release(&pool->lock);
         s = pol.grow(pol.user, pool->handle, chunk, &want, detail, sizeof detail);
         mp__lock_acquire(&pool->lock);
-        if ((*out = pool->strategy->alloc(a->st, need, info)))
+        if ((*out = strat->alloc(a->state, need, info)))
             return MP_OK; /* another thread freed room meanwhile */
         if (s != MP_OK)
             s = mp__fail(s, "pool '%s': the growth policy refused %zu bytes: %s", pool->name, chunk, detail);
@@ -277,7 +314,7 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
     }
     if (s == MP_OK)
         s = grow(pool, a, chunk, want);
-    if (s == MP_OK && (*out = pool->strategy->alloc(a->st, need, info)))
+    if (s == MP_OK && (*out = strat->alloc(a->state, need, info)))
         return MP_OK;
     if (s == MP_OK)
         s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for bookkeeping", pool->name);
@@ -293,8 +330,8 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
         if (h != MP_OK)
             return mp__fail(h, "pool '%s': %zu bytes failed and the out-of-memory policy failed: %s", pool->name,
                             size, detail);
-        if ((*out = pool->strategy->alloc(a->st, need, info)) ||
-            (grow(pool, a, chunk, 0) == MP_OK && (*out = pool->strategy->alloc(a->st, need, info))))
+        if ((*out = strat->alloc(a->state, need, info)) ||
+            (grow(pool, a, chunk, 0) == MP_OK && (*out = strat->alloc(a->state, need, info))))
             return MP_OK;
     }
     return s;
@@ -305,17 +342,19 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
 static mp_status arena_open(mp__pool *pool, mp__arena *a, mp_backend_kind kind)
 {
     a->backend = mp__backend_get(kind);
-    a->st = pool->strategy->create(&pool->params);
-    if (!a->st)
+    a->strategy = mp__strategy_for(pool->cfg.allocator_type);
+    a->state = a->strategy->create(&pool->params);
+    if (!a->state)
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for allocator state", pool->name);
     return MP_OK;
 }
 
-/* The arena serving flags, opened on first use. Caller holds the lock. */
+/* The arena serving a request with flags, opened on first use. Caller
+ * holds the lock. */
 static mp_status arena_for(mp__pool *pool, mp_alloc_flags flags, mp__arena **out)
 {
     mp__arena *a = &pool->arena[pool->arena_of_flag[flags]];
-    if (MP__LIKELY(a->st != NULL)) {
+    if (MP__LIKELY(a->state != NULL)) {
         *out = a;
         return MP_OK;
     }
@@ -338,19 +377,71 @@ static mp_backend_kind own_backend(const mp_config *c, mp_memory_type type)
     return type == MP_MEMORY_GPU ? MP_BACKEND_CUDA_DEVICE : MP_BACKEND_HOST;
 }
 
+/* ---- the lock-free layer's batches (mp__lf_source) ---------------------- */
+
+static uint32_t carve_batch(void *ctx, size_t size, uint32_t n, mp__tentry *out, uint8_t state)
+{
+    mp__pool *pool = ctx;
+    mp__arena *a = &pool->arena[0];
+    mp__blockinfo info = {size, 0, false};
+    uint32_t k = 0;
+    mp__lock_acquire(&pool->lock);
+    if (pool->pending.count)
+        poll_streams(pool, false);
+    for (; k < n; k++) {
+        void *p = a->strategy->alloc(a->state, size, &info);
+        if (!p)
+            break;
+        uint8_t *st = mp__span_state(&find_chunk(pool, (uintptr_t)p)->span, (uintptr_t)p);
+        __atomic_store_n(st, state, __ATOMIC_RELAXED);
+        out[k] = (mp__tentry){p, st};
+    }
+    mp__lock_release(&pool->lock);
+    return k;
+}
+
+static void give_back_batch(void *ctx, const mp__tentry *e, uint32_t n, uint8_t live)
+{
+    mp__pool *pool = ctx;
+    mp__blockinfo info;
+    mp__lock_acquire(&pool->lock);
+    for (uint32_t j = 0; j < n; j++) {
+        mp__chunk *c = find_chunk(pool, (uintptr_t)e[j].p);
+        __atomic_store_n(e[j].state, live, __ATOMIC_RELAXED); /* live again, as release expects */
+        c->arena->strategy->release(c->arena->state, c, (uintptr_t)e[j].p, &info);
+    }
+    mp__lock_release(&pool->lock);
+}
+
 /* ---- life cycle ------------------------------------------------------- */
 
 /* The first chunk: initial_size, at least what one block needs; within
  * max_size, or the configuration cannot work. */
 static mp_status first_chunk(mp__pool *pool)
 {
-    size_t least = pool->strategy->chunk_size_for(pool->arena[0].st, 1), want = pool->cfg.initial_size;
+    mp__arena *a = &pool->arena[0];
+    size_t least = a->strategy->chunk_size_for(a->state, 1), want = pool->cfg.initial_size;
     if (pool->cfg.max_size && least > pool->cfg.max_size)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': max_size %zu is below the smallest chunk (%zu bytes, "
                         "one block)", pool->name, pool->cfg.max_size, least);
     if (want == 0)
         return MP_OK;
-    return add_chunk(pool, &pool->arena[0], want > least ? want : least);
+    return add_chunk(pool, a, want > least ? want : least);
+}
+
+/* The lock-free front, when nothing needs a per-allocation record
+ * (tracking and debugging keep one under the lock). */
+static mp_status open_lock_free(mp__pool *pool, const mp__strategy *strategy, mp_backend_kind kind)
+{
+    const mp_config *cfg = &pool->cfg;
+    if (!cfg->thread_safe || cfg->sync_type != MP_SYNC_LOCK_FREE || cfg->track_stats || pool->debug)
+        return MP_OK;
+    const mp__lf_source src = {pool, carve_batch, give_back_batch};
+    if (!(pool->lf = mp__lf_new(pool->handle, &src, strategy->one_size, pool->params.unit, pool->params.stride,
+                                mp__backend_get(kind)->host_accessible && mp__tools_on())))
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the thread caches of pool '%s'", pool->name);
+    pool->params.state_map = true;
+    return MP_OK;
 }
 
 mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *config, bool registry_owned,
@@ -364,7 +455,6 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
         s = mp__config_check(&cfg, type);
     if (s != MP_OK)
         return s;
-    mp__fork_init();
     mp__slot *slot;
     void *handle;
     if ((s = mp__slot_take(&slot, &handle)) != MP_OK)
@@ -376,39 +466,29 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     pool->registry_owned = registry_owned;
     pool->device = cfg.device_id;
     pool->tracking = cfg.track_stats;
-    pool->strategy = cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE ? &mp__strategy_fixed : &mp__strategy_tlsf;
+    const mp__strategy *strategy = mp__strategy_for(cfg.allocator_type);
     mp_backend_kind kind = own_backend(&cfg, type);
     if (cfg.enable_debugging &&
         !(pool->debug = mp__debug_new(mp__backend_get(kind)->host_accessible, cfg.alignment))) {
         mp__slot_give_back(slot);
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the debug state of pool '%s'", name);
     }
-    if (cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE)
+    if (strategy->one_size)
         cfg.block_size = mp__align_up(cfg.block_size, cfg.alignment);
     size_t overhead = pool->debug ? mp__debug_overhead(pool->debug) : 0;
     pool->params.unit = cfg.alignment < 16 ? 16 : cfg.alignment;
     pool->params.stride = mp__align_up(cfg.block_size + overhead, cfg.alignment);
     pool->params.keep_info = cfg.track_stats || cfg.enable_debugging;
-    pool->params.state_map = pool->strategy == &mp__strategy_fixed; /* fixed pools always keep one */
+    pool->params.state_map = strategy->state_map;
     pool->cfg = cfg;
-    /* Lock-free: per-thread caches, when nothing needs a per-allocation
-     * record (tracking and debugging keep one under the lock). */
-    if (cfg.thread_safe && cfg.sync_type == MP_SYNC_LOCK_FREE && !cfg.track_stats && !pool->debug) {
-        bool fixed = cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE;
-        if (!(pool->lf = mp__lf_new(pool, fixed, pool->params.unit, pool->params.stride,
-                                    mp__backend_get(kind)->host_accessible && mp__tools_on()))) {
-            free(pool->debug);
-            mp__slot_give_back(slot);
-            return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the thread caches of pool '%s'", name);
-        }
-        pool->params.state_map = true;
-    }
     /* Flags pick an arena; a flag naming the pool's own kind uses its own. */
     pool->arena_of_flag[MP_ALLOC_NONE] = 0;
     pool->arena_of_flag[MP_ALLOC_PINNED] = kind == MP_BACKEND_CUDA_PINNED ? 0 : 1;
     pool->arena_of_flag[MP_ALLOC_MANAGED] = kind == MP_BACKEND_CUDA_MANAGED ? 0 : 2;
     mp__lock_init(&pool->lock, cfg.thread_safe);
-    s = arena_open(pool, &pool->arena[0], kind);
+    s = open_lock_free(pool, strategy, kind);
+    if (s == MP_OK)
+        s = arena_open(pool, &pool->arena[0], kind);
     if (s == MP_OK)
         s = first_chunk(pool);
     if (s != MP_OK) {
@@ -423,23 +503,24 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
 void mp__pool_free(mp__pool *pool)
 {
     mp__slot_revoke(&pool->slot);
-    mp__hooks_drop(pool); /* the policy's release may call back in: it gets "destroyed" */
+    mp__hooks_drop(&pool->hooks); /* the policy's release may call back in: it gets "destroyed" */
     if (pool->lf)
-        mp__lf_free(pool);
+        mp__lf_free(pool->lf);
+    pool->lf = NULL;
     mp__stream_fini(&pool->pending);
     tools_forget_live(pool);
     while (pool->nchunks)
-        drop_chunk(pool, pool->chunks[pool->nchunks - 1]);
+        drop_chunk(pool, pool->chunks[pool->nchunks - 1].chunk);
     for (int i = 0; i < MP__ARENAS; i++)
-        if (pool->arena[i].st)
-            pool->strategy->destroy(pool->arena[i].st);
+        if (pool->arena[i].state)
+            pool->arena[i].strategy->destroy(pool->arena[i].state);
     free(pool->chunks);
     free(pool->debug);
-    if (pool->bypass)
-        pool->bypass->pub.magic = 0;
-    free(pool->bypass);
+    mp__tc_bypass_free(pool->bypass);
     mp__slot_give_back(&pool->slot);
 }
+
+mp_status mp__pool_idle(mp__pool *pool, const char *what) { return mp__hooks_idle(&pool->hooks, pool->name, what); }
 
 mp_status mp_pool_create(const char *name, mp_memory_type memory_type, const mp_config *config, mp_pool **out_pool)
 {
@@ -462,7 +543,7 @@ mp_status mp_pool_destroy(mp_pool *handle)
     if (p->registry_owned)
         return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' belongs to the registry; use mp_registry_destroy",
                         p->name);
-    if ((s = mp__hooks_idle(p, "mp_pool_destroy")) != MP_OK)
+    if ((s = mp__pool_idle(p, "mp_pool_destroy")) != MP_OK)
         return s;
     mp__pool_free(p);
     return MP_OK;
@@ -498,7 +579,7 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': size 0 requested", pool->name);
     if (MP__UNLIKELY((unsigned)flags > MP_ALLOC_MANAGED))
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': allocation flags %d are unknown", pool->name, (int)flags);
-    if (MP__UNLIKELY(pool->cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE && size > pool->cfg.block_size))
+    if (MP__UNLIKELY(pool->arena[0].strategy->one_size && size > pool->cfg.block_size))
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': %zu bytes requested from a fixed pool of %zu-byte blocks",
                         pool->name, size, pool->cfg.block_size);
     if (MP__UNLIKELY(size > MP__MAX_REQUEST))
@@ -513,13 +594,13 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
         return s;
     }
     if (MP__UNLIKELY(pool->pending.count))
-        mp__stream_poll(pool, false);
+        poll_streams(pool, false);
     size_t need = pool->debug ? size + mp__debug_overhead(pool->debug) : size;
     mp__blockinfo info = {size, ++pool->next_seq, pool->tracking};
-    void *block = pool->strategy->alloc(a->st, need, &info);
+    void *block = a->strategy->alloc(a->state, need, &info);
     if (MP__UNLIKELY(!block) && pool->pending.count) {
-        mp__stream_poll(pool, true); /* completed stream frees first, growth second */
-        block = pool->strategy->alloc(a->st, need, &info);
+        poll_streams(pool, true); /* completed stream frees first, growth second */
+        block = a->strategy->alloc(a->state, need, &info);
     }
     if (MP__UNLIKELY(!block)) {
         mp__hooks *hooks;
@@ -529,7 +610,7 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
         else
             on_allocated(pool, a, &info, size, &block);
         mp__lock_release(&pool->lock);
-        mp__hooks_leave(pool, hooks);
+        mp__hooks_leave(&pool->hooks, hooks);
         *out_ptr = block;
         return s;
     }
@@ -550,7 +631,7 @@ static inline bool lock_free_request(const mp__pool *pool, size_t size, mp_alloc
 static __attribute__((noinline)) mp_status allocate_slow_half(mp_pool *handle, mp__pool *pool, size_t size,
                                                               mp_alloc_flags flags, void **out_ptr)
 {
-    void *p = lock_free_request(pool, size, flags, out_ptr) ? mp__tc_alloc(pool, size) : NULL;
+    void *p = lock_free_request(pool, size, flags, out_ptr) ? mp__tc_alloc(pool->lf, size) : NULL;
     if (p) {
         *out_ptr = p;
         return MP_OK;
@@ -596,7 +677,8 @@ static mp_status bad_pointer(const mp__pool *pool, const void *ptr, bool inside,
     return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p was not allocated by this pool", pool->name, ptr);
 }
 
-mp_status mp__pool_free_block(mp__pool *pool, void *ptr, bool deferred, void *stream)
+/* Frees ptr; with deferred, behind an event on stream (stream.c). */
+static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stream)
 {
     mp_status s = MP_OK;
     if (MP__UNLIKELY(!ptr))
@@ -606,31 +688,32 @@ mp_status mp__pool_free_block(mp__pool *pool, void *ptr, bool deferred, void *st
     size_t block_size;
 
     mp__lock_acquire(&pool->lock);
-    mp__chunk *c = mp__pool_find_chunk(pool, block);
+    mp__chunk *c = find_chunk(pool, block);
+    const mp__strategy *strat = c ? c->arena->strategy : NULL;
     bool waiting = c && mp__stream_waiting(&pool->pending, block);
     bool live = c && !waiting &&
-                (deferred ? pool->strategy->lookup(c->arena->st, c, block, &block_size, &info)
-                          : pool->strategy->release(c->arena->st, c, block, &info) == MP_OK);
+                (deferred ? strat->lookup(c->arena->state, c, block, &block_size, &info)
+                          : strat->release(c->arena->state, c, block, &info) == MP_OK);
     if (MP__UNLIKELY(!live)) {
         mp__freed freed, *fp = NULL;
         if (pool->debug && mp__debug_find_freed(pool->debug, mp__addr(ptr))) {
             freed = *mp__debug_find_freed(pool->debug, mp__addr(ptr));
             fp = &freed;
         }
-        bool inside = mp__pool_find_chunk(pool, mp__addr(ptr)) != NULL;
+        bool inside = find_chunk(pool, mp__addr(ptr)) != NULL;
         mp__lock_release(&pool->lock);
         if (waiting)
             return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': double free of %p, already freed on a stream",
                             pool->name, ptr);
         return bad_pointer(pool, ptr, inside, fp);
     }
-    if (deferred && (s = mp__stream_defer(pool, c, block, stream)) != MP_OK) {
+    if (deferred && (s = mp__stream_defer(&pool->pending, pool->device, stream, c, block, pool->name)) != MP_OK) {
         mp__lock_release(&pool->lock);
         return s; /* the block stays allocated */
     }
-    uint8_t *st = deferred ? mp__chunk_state(c, block) : NULL;
-    if (st) /* live, but off the thread caches' fast free while it waits */
-        __atomic_store_n(st, MP__ST_LIVE, __ATOMIC_RELAXED);
+    uint8_t *state = deferred ? mp__span_state(&c->span, block) : NULL;
+    if (state) /* live, but off the thread caches' fast free while it waits */
+        __atomic_store_n(state, MP__ST_LIVE, __ATOMIC_RELAXED);
     if (info.tracked)
         mp__stats_on_free(&pool->counters, info.requested);
     if (pool->debug)
@@ -645,9 +728,9 @@ static __attribute__((noinline)) mp_status deallocate_slow_half(mp_pool *handle,
 {
     if (!pool)
         return mp__slot_refuse(handle, MP__SLOT_POOL);
-    if (ptr && pool->lf && mp__tc_free(pool, ptr))
+    if (ptr && pool->lf && mp__tc_free(pool->lf, ptr))
         return MP_OK;
-    return mp__pool_free_block(pool, ptr, false, NULL);
+    return free_block(pool, ptr, false, NULL);
 }
 
 mp_status mp_pool_deallocate(mp_pool *handle, void *ptr)
@@ -670,15 +753,15 @@ mp_status mp_pool_reset(mp_pool *handle)
         mp__lf_enter();
     mp__lock_acquire(&pool->lock);
     if (pool->lf)
-        mp__lf_reset(pool);
+        mp__lf_reset(pool->lf);
     mp__stream_forget(&pool->pending);
     tools_forget_live(pool);
     for (int i = 0; i < MP__ARENAS; i++)
-        if (pool->arena[i].st)
-            pool->strategy->reset(pool->arena[i].st);
+        if (pool->arena[i].state)
+            pool->arena[i].strategy->reset(pool->arena[i].state);
     for (size_t i = 0; i < pool->nchunks; i++)
-        if (tooled(pool, pool->chunks[i]->arena))
-            mp__tool_chunk_added(pool->chunks[i]->extent.base, pool->chunks[i]->size);
+        if (tooled(pool, pool->chunks[i].chunk->arena))
+            mp__tool_chunk_added(pool->chunks[i].chunk->extent.base, pool->chunks[i].size);
     mp__stats_on_reset(&pool->counters);
     mp__lock_release(&pool->lock);
     if (pool->lf)
@@ -686,14 +769,14 @@ mp_status mp_pool_reset(mp_pool *handle)
     return MP_OK;
 }
 
-void mp__pool_trim_locked(mp__pool *pool, size_t keep)
+/* Releases idle chunks while more than keep bytes stay reserved (keep 0:
+ * all idle chunks). Caller holds the lock. */
+static void trim_locked(mp__pool *pool, size_t keep)
 {
-    mp__stream_poll(pool, true);
-    if (pool->lf)
-        mp__lf_drain(pool); /* the caller's cache and the magazines: other threads' caches stay */
+    poll_streams(pool, true);
     for (size_t i = pool->nchunks; i-- > 0 && pool->reserved > keep;) {
-        mp__chunk *c = pool->chunks[i];
-        if (pool->reserved - c->size >= keep && pool->strategy->idle(c->arena->st, c))
+        mp__chunk *c = pool->chunks[i].chunk;
+        if (pool->reserved - c->span.size >= keep && c->arena->strategy->idle(c->arena->state, c))
             drop_chunk(pool, c);
     }
 }
@@ -704,29 +787,251 @@ mp_status mp_pool_trim(mp_pool *handle, size_t keep_bytes)
     mp_status s = mp__pool_get(handle, &pool);
     if (s != MP_OK)
         return s;
+    if (pool->lf)
+        mp__lf_drain(pool->lf); /* the caller's cache and the magazines: other threads' caches stay */
     mp__lock_acquire(&pool->lock);
-    mp__pool_trim_locked(pool, keep_bytes);
+    trim_locked(pool, keep_bytes);
     mp__lock_release(&pool->lock);
     return MP_OK;
 }
 
-void mp__pool_foreach_live(mp__pool *pool, mp__live_fn fn, void *ctx)
+static void foreach_live(mp__pool *pool, mp__live_fn fn, void *ctx)
 {
     for (int i = 0; i < MP__ARENAS; i++)
-        if (pool->arena[i].st)
-            pool->strategy->foreach_live(pool->arena[i].st, fn, ctx);
+        if (pool->arena[i].state)
+            pool->arena[i].strategy->foreach_live(pool->arena[i].state, fn, ctx);
 }
 
-size_t mp__pool_in_use(mp__pool *pool)
+/* What the strategies of every arena say, summed (largest_free: the
+ * largest of any). Caller holds the lock. */
+static mp__usage usage_locked(mp__pool *pool)
 {
-    size_t free_bytes = 0;
+    mp__usage sum = {0};
     for (int i = 0; i < MP__ARENAS; i++) {
         mp__usage u = {0};
-        if (pool->arena[i].st)
-            pool->strategy->usage(pool->arena[i].st, &u);
-        free_bytes += u.free_bytes;
+        if (!pool->arena[i].state)
+            continue;
+        pool->arena[i].strategy->usage(pool->arena[i].state, &u);
+        sum.free_bytes += u.free_bytes;
+        sum.live_blocks += u.live_blocks;
+        if (u.largest_free > sum.largest_free)
+            sum.largest_free = u.largest_free;
     }
-    return pool->reserved - free_bytes;
+    return sum;
+}
+
+/* The pool's totals. Caller holds the lock (and mp__lf_enter when lf). */
+static void totals_locked(mp__pool *pool, mp__pool_totals *t)
+{
+    mp__usage u = usage_locked(pool);
+    size_t free_bytes = u.free_bytes, largest = u.largest_free, live = u.live_blocks;
+    if (pool->lf) { /* cached blocks are live to the strategy, free to the user */
+        size_t blocks, bytes;
+        mp__lf_cached(pool->lf, &blocks, &bytes);
+        live -= blocks;
+        free_bytes += bytes;
+    }
+    *t = (mp__pool_totals){
+        .counters = pool->counters,
+        .reserved = pool->reserved,
+        .chunks = pool->nchunks,
+        .free_bytes = free_bytes,
+        .largest_free = pool->arena[0].strategy->uniform ? free_bytes : largest,
+        .live_blocks = live - pool->pending.count,
+        .in_use = pool->reserved - free_bytes,
+        .pending = pool->pending.count,
+        .initial_size = pool->cfg.initial_size,
+    };
+}
+
+void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t)
+{
+    if (pool->lf)
+        mp__lf_enter();
+    mp__lock_acquire(&pool->lock);
+    totals_locked(pool, t);
+    mp__lock_release(&pool->lock);
+    if (pool->lf)
+        mp__lf_leave();
+}
+
+/* ---- what the pool's clients read and set (pool.h) ----------------------- */
+
+mp_pool *mp__pool_handle(const mp__pool *pool) { return pool->handle; }
+const char *mp__pool_name(const mp__pool *pool) { return pool->name; }
+mp_memory_type mp__pool_type(const mp__pool *pool) { return pool->type; }
+mp_backend_kind mp__pool_backend(const mp__pool *pool) { return pool->arena[0].backend->kind; }
+bool mp__pool_tracking(mp__pool *pool) { return pool->tracking; }
+struct mp__lf *mp__pool_lf(const mp__pool *pool) { return pool->lf; }
+
+void mp__pool_describe(mp__pool *pool, mp__pool_desc *d)
+{
+    mp__lock_acquire(&pool->lock);
+    *d = (mp__pool_desc){
+        .name = pool->name,
+        .type = pool->type,
+        .strategy = pool->arena[0].strategy->name,
+        .backend = pool->arena[0].backend->name,
+        .sync = !pool->cfg.thread_safe ? "none" : pool->cfg.sync_type == MP_SYNC_LOCK_FREE ? "lock-free" : "mutex",
+        .tracking = pool->tracking,
+        .debug = pool->debug != NULL,
+    };
+    mp__lock_release(&pool->lock);
+}
+
+void mp__pool_reset_counters(mp__pool *pool)
+{
+    mp__lock_acquire(&pool->lock);
+    mp__counters *c = &pool->counters;
+    c->total = c->allocs = c->frees = c->failed = 0;
+    c->peak = c->current;
+    mp__lock_release(&pool->lock);
+}
+
+mp_status mp__pool_set_tracking(mp__pool *pool, bool on)
+{
+    if (on && pool->lf)
+        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' runs lock-free (MP_SYNC_LOCK_FREE, created with "
+                        "track_stats off): tracking needs a record per allocation, kept under the lock; create "
+                        "the pool with track_stats on to track it", pool->name);
+    mp_status s = MP_OK;
+    mp__lock_acquire(&pool->lock);
+    for (int i = 0; s == MP_OK && i < MP__ARENAS; i++)
+        if (pool->arena[i].state && pool->arena[i].strategy->keep_info)
+            s = pool->arena[i].strategy->keep_info(pool->arena[i].state, on);
+    if (s == MP_OK) {
+        pool->tracking = on;
+        pool->params.keep_info = on || pool->debug;
+    }
+    mp__lock_release(&pool->lock);
+    return s;
+}
+
+typedef struct collect {
+    mp_allocation_info *recs;
+    size_t n, cap;
+    size_t front;
+    const mp__stream_queue *pending;
+} collect;
+
+static void collect_one(void *ctx, uintptr_t block, size_t block_size, const mp__blockinfo *info)
+{
+    (void)block_size;
+    collect *c = ctx;
+    if (info->tracked && c->n < c->cap && !mp__stream_waiting(c->pending, block))
+        c->recs[c->n++] = (mp_allocation_info){sizeof(mp_allocation_info), (void *)(block + c->front),
+                                               info->requested, info->seq};
+}
+
+mp_status mp__pool_tracked(mp__pool *pool, mp_allocation_info **out, size_t *count)
+{
+    mp__lock_acquire(&pool->lock);
+    collect c = {NULL, 0, pool->counters.tracked_live, pool->debug ? mp__debug_front(pool->debug) : 0,
+                 &pool->pending};
+    if (c.cap && !(c.recs = malloc(c.cap * sizeof *c.recs))) {
+        mp__lock_release(&pool->lock);
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory to list %zu allocations", pool->name, c.cap);
+    }
+    foreach_live(pool, collect_one, &c);
+    mp__lock_release(&pool->lock);
+    *out = c.recs;
+    *count = c.n;
+    return MP_OK;
+}
+
+mp_status mp__pool_set_device(mp__pool *pool, int device)
+{
+    mp__lock_acquire(&pool->lock);
+    size_t live = usage_locked(pool).live_blocks; /* cached and waiting blocks too: they sit on the device */
+    if (live > 0) {
+        mp__lock_release(&pool->lock);
+        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' has %zu live blocks on device %d; free them first",
+                        pool->name, live, pool->device);
+    }
+    trim_locked(pool, 0);
+    pool->device = device;
+    mp__lock_release(&pool->lock);
+    return MP_OK;
+}
+
+void mp__pool_placement(mp__pool *pool, int *device, void **stream)
+{
+    mp__lock_acquire(&pool->lock);
+    if (device)
+        *device = pool->device;
+    if (stream)
+        *stream = pool->stream;
+    mp__lock_release(&pool->lock);
+}
+
+void mp__pool_set_stream(mp__pool *pool, void *stream)
+{
+    mp__lock_acquire(&pool->lock);
+    pool->stream = stream;
+    mp__lock_release(&pool->lock);
+}
+
+mp_status mp__pool_free_on_stream(mp__pool *pool, void *ptr, void *stream)
+{
+    mp__lock_acquire(&pool->lock);
+    bool own = stream == pool->stream;
+    mp__lock_release(&pool->lock);
+    return free_block(pool, ptr, !own, stream);
+}
+
+mp__hooks *mp__pool_swap_hooks(mp__pool *pool, mp__hooks *next)
+{
+    mp__lock_acquire(&pool->lock);
+    mp__hooks *old = mp__hooks_swap(&pool->hooks, next);
+    mp__lock_release(&pool->lock);
+    return old;
+}
+
+mp__hooks *mp__pool_hooks_enter(mp__pool *pool, mp__pool_totals *t)
+{
+    if (pool->lf)
+        mp__lf_enter();
+    mp__lock_acquire(&pool->lock);
+    totals_locked(pool, t);
+    mp__hooks *h = mp__hooks_enter(&pool->hooks);
+    mp__lock_release(&pool->lock);
+    if (pool->lf)
+        mp__lf_leave();
+    return h;
+}
+
+void mp__pool_hooks_leave(mp__pool *pool, mp__hooks *hooks) { mp__hooks_leave(&pool->hooks, hooks); }
+
+struct mp__tcache *mp__pool_bypass(mp__pool *pool)
+{
+    mp__lock_acquire(&pool->lock);
+    if (!pool->bypass)
+        pool->bypass = mp__tc_bypass_new(pool->handle);
+    mp__tcache *tc = pool->bypass;
+    mp__lock_release(&pool->lock);
+    return tc;
+}
+
+void mp__pool_fork_lock(mp__pool *pool)
+{
+    mp__lock_acquire(&pool->lock);
+    if (pool->lf)
+        mp__lf_fork_lock(pool->lf);
+}
+
+void mp__pool_fork_unlock(mp__pool *pool)
+{
+    if (pool->lf)
+        mp__lf_fork_unlock(pool->lf);
+    mp__lock_release(&pool->lock);
+}
+
+void mp__pool_fork_child(mp__pool *pool)
+{
+    if (pool->lf)
+        mp__lf_fork_child(pool->lf);
+    mp__lock_init(&pool->lock, pool->cfg.thread_safe);
+    mp__hooks_after_fork(&pool->hooks);
 }
 
 /* ---- queries ---------------------------------------------------------- */
@@ -780,8 +1085,9 @@ mp_status mp_pool_owns(const mp_pool *handle, const void *ptr, bool *out_owned)
     size_t size;
     mp__blockinfo info;
     mp__lock_acquire(&p->lock);
-    mp__chunk *c = ptr ? mp__pool_find_chunk(p, block) : NULL;
-    *out_owned = c && !mp__stream_waiting(&p->pending, block) && p->strategy->lookup(c->arena->st, c, block, &size, &info);
+    mp__chunk *c = ptr ? find_chunk(p, block) : NULL;
+    *out_owned = c && !mp__stream_waiting(&p->pending, block) &&
+                 c->arena->strategy->lookup(c->arena->state, c, block, &size, &info);
     mp__lock_release(&p->lock);
     return MP_OK;
 }
@@ -808,20 +1114,20 @@ mp_status mp_pool_check(const mp_pool *handle)
     mp__lock_acquire(&p->lock);
     size_t sum = 0;
     for (size_t i = 0; s == MP_OK && i < p->nchunks; i++) {
-        const mp__chunk *c = p->chunks[i];
+        const mp__span *c = &p->chunks[i];
         sum += c->size;
-        if (i > 0 && p->chunks[i - 1]->base + p->chunks[i - 1]->size > c->base)
+        if (i > 0 && c[-1].base + c[-1].size > c->base)
             s = mp__fail(MP_ERR_CORRUPTION, "pool '%s': chunks %zu and %zu overlap", p->name, i - 1, i);
     }
     if (s == MP_OK && sum != p->reserved)
         s = mp__fail(MP_ERR_CORRUPTION, "pool '%s': chunks hold %zu bytes but %zu are counted", p->name, sum,
                      p->reserved);
     for (int i = 0; s == MP_OK && i < MP__ARENAS; i++)
-        if (p->arena[i].st)
-            s = p->strategy->check(p->arena[i].st);
+        if (p->arena[i].state)
+            s = p->arena[i].strategy->check(p->arena[i].state);
     if (s == MP_OK && p->debug) {
         guard_scan g = {p, MP_OK};
-        mp__pool_foreach_live(p, scan_guards, &g);
+        foreach_live(p, scan_guards, &g);
         s = g.status;
     }
     mp__lock_release(&p->lock);

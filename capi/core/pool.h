@@ -1,65 +1,26 @@
-/* The pool object: strategy x backend x sync x stats x debug, living in a
- * handle slot (handle.h). pool.c composes it; stats.c, debug.c, gpu.c,
- * policy.c, registry.c and tcache.c read this struct.
+/* The pool's internal API. A pool (pool.c) composes one strategy per arena,
+ * a backend per arena, its lock, the lock-free front (lockfree/), the
+ * stream queue (gpu/stream.h), its hooks (policy/hooks.h), counters
+ * (stats/stats.h) and the debug layer; the struct is defined and touched
+ * in pool.c alone. The other files reach a pool through the calls below:
+ * stats, the GPU helpers, policies, the registry, routers and fork are its
+ * clients, and it calls none of them.
  *
  * An mp_pool * is a handle, never dereferenced: every entry point turns it
  * into the mp__pool * it names with mp__pool_get (or mp__pool_of on a fast
- * path), and hooks get the handle back, never the struct. */
+ * path), and hooks get the handle back, never the struct. Calls marked
+ * "locks" take the pool's lock themselves; none expects the caller to
+ * hold it. */
 #ifndef MEMPOOL_POOL_H
 #define MEMPOOL_POOL_H
 
-#include <stddef.h>
-
-#include "core/debug.h"
+#include "core/config.h"
 #include "core/handle.h"
 #include "stats/stats.h"
-#include "strategy/strategy.h"
-#include "gpu/stream.h"
-#include "core/sync.h"
-#include "lockfree/tcache.h"
 
-#define MP__ARENAS 3 /* the pool's own memory, then pinned and managed side arenas */
+#include <stddef.h>
 
-typedef struct mp__arena {
-    const mp__backend *backend;
-    void *st;          /* strategy state; NULL until the arena is first used */
-    size_t last_chunk; /* size of the newest chunk, the base of growth */
-    size_t nchunks;
-} mp__arena;
-
-typedef struct mp__hooks mp__hooks; /* policy.c */
-
-struct mp__pool {
-    mp__slot slot;  /* first: the handle's slot head */
-    mp_pool *handle; /* what callers and hooks hold */
-    const mp__strategy *strategy;
-    mp__lock lock;
-    mp__lf *lf; /* the lock-free layer (tcache.h); NULL: every call takes the lock */
-    struct mp__tcache *bypass; /* the thread cache handed out when lf is NULL (mp_pool_thread_cache) */
-    mp__arena arena[MP__ARENAS];
-    uint8_t arena_of_flag[MP__ARENAS]; /* mp_alloc_flags -> arena index */
-    mp__chunk **chunks;                /* every arena's chunks, sorted by base */
-    size_t nchunks, chunks_cap;
-    size_t reserved;
-    mp__strategy_params params;
-    mp_config cfg; /* normalised */
-    mp_memory_type type;
-    bool registry_owned;
-    bool tracking;
-    uint64_t next_seq;
-    mp__counters counters;
-    mp__debug *debug; /* NULL unless enable_debugging */
-    mp__stream_queue pending; /* blocks freed on other streams, see stream.c */
-    mp__hooks *hooks;         /* slow-path hooks, see policy.c; NULL: none. Under the lock */
-    _Atomic int hooks_running;  /* threads inside one of its hooks (policy.c) */
-    _Atomic int helper_calls;   /* calls by name in flight (registry.c) */
-    int device;
-    void *stream;
-    char name[MP_NAME_MAX + 1];
-};
-
-_Static_assert(sizeof(mp__pool) <= MP__SLOT_SIZE, "a pool fits its handle slot");
-_Static_assert(offsetof(mp__pool, slot) == 0, "the slot head comes first");
+typedef struct mp__hooks mp__hooks; /* policy/hooks.h */
 
 /* The live pool a handle names, or NULL (fast paths). */
 static inline mp__pool *mp__pool_of(const mp_pool *handle)
@@ -75,76 +36,93 @@ static inline mp_status mp__pool_get(const mp_pool *handle, mp__pool **out)
     return MP__LIKELY(*out != NULL) ? MP_OK : mp__slot_refuse(handle, MP__SLOT_POOL);
 }
 
-/* Frees ptr; with deferred, behind an event on stream (stream.c). */
-mp_status mp__pool_free_block(mp__pool *pool, void *ptr, bool deferred, void *stream);
+/* ---- life ---------------------------------------------------------------- */
 
 mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *config, bool registry_owned,
                        mp__pool **out);
 /* Ends the pool: its handle dies first, so a hook or release callback that
  * calls back in gets a clean error, then everything is freed. */
 void mp__pool_free(mp__pool *pool);
-/* The chunk holding address a, or NULL. Caller holds the lock. */
-mp__chunk *mp__pool_find_chunk(const mp__pool *pool, uintptr_t a);
-/* Releases the arena's idle chunks while more than keep bytes stay
- * reserved (keep 0: all idle chunks). Caller holds the lock. */
-void mp__pool_trim_locked(mp__pool *pool, size_t keep);
-/* Calls fn for every live block of every arena. Caller holds the lock. */
-void mp__pool_foreach_live(mp__pool *pool, mp__live_fn fn, void *ctx);
-/* Bytes the pool's blocks hold for their callers (cached blocks count as free). Caller holds the lock. */
-size_t mp__pool_in_use(mp__pool *pool);
+/* MP_OK unless one of the pool's hooks runs (then it must not be destroyed;
+ * what names the call for the message). */
+mp_status mp__pool_idle(mp__pool *pool, const char *what);
 
-/* Names: 1..MP_NAME_MAX bytes of valid UTF-8, no control characters. */
-mp_status mp__check_name(const char *name);
+/* ---- what it is ---------------------------------------------------------- */
 
-/* The sizes of the ABI structs in 1.0: the least a caller may pass. */
-#define MP__CONFIG_SIZE_1_0 (offsetof(mp_config, max_size) + sizeof(size_t))
-#define MP__STATS_SIZE_1_0 (offsetof(mp_stats, live_allocations) + sizeof(uint64_t))
-#define MP__ALLOCINFO_SIZE_1_0 (offsetof(mp_allocation_info, sequence) + sizeof(uint64_t))
-#define MP__POLICY_SIZE_1_1 (offsetof(mp_policy, release) + sizeof(mp_release_fn))
+mp_pool *mp__pool_handle(const mp__pool *pool);
+const char *mp__pool_name(const mp__pool *pool);
+mp_memory_type mp__pool_type(const mp__pool *pool);
 
-/* config.c: read a caller's struct by its struct_size, and validate. */
-mp_status mp__config_read(const mp_config *user, mp_config *out);
-mp_status mp__config_check(const mp_config *cfg, mp_memory_type type);
-/* Copies ours (our_size bytes) into the caller's struct as far as its
- * struct_size reaches, zeroing what lies beyond ours. */
-mp_status mp__struct_out(void *user, const void *ours, size_t min_size, size_t our_size, const char *what);
+/* How the pool is made, for the stats text and JSON. */
+typedef struct mp__pool_desc {
+    const char *name;
+    mp_memory_type type;
+    const char *strategy; /* the strategy's name */
+    const char *backend;  /* the backend of its own memory */
+    const char *sync;     /* the mode in force: "none", "mutex" or "lock-free" */
+    bool tracking, debug;
+} mp__pool_desc;
 
-/* stats.c: a pool name as a JSON string body; dst holds 2 * MP_NAME_MAX + 1. */
-void mp__json_name(char *dst, const char *name);
+void mp__pool_describe(mp__pool *pool, mp__pool_desc *desc); /* locks */
 
-/* policy.c: the hooks of one slow path. mp__hooks_enter (pool locked)
- * returns the pool's hooks with a reference, or NULL when it has none or
- * when this thread is already inside one of its hooks (a nested slow path
- * runs without hooks: no recursion); mp__hooks_leave (pool unlocked) drops
- * it, and may call the policy's release. */
-mp__hooks *mp__hooks_enter(mp__pool *pool);
-void mp__hooks_leave(mp__pool *pool, mp__hooks *hooks);
-const mp_policy *mp__hooks_policy(const mp__hooks *hooks);
-/* MP_ERR_INVALID_OPERATION (with the detail) while a hook of the pool runs:
- * a pool is never destroyed under its own hook. */
-mp_status mp__hooks_idle(mp__pool *pool, const char *what);
-/* Drops the pool's own reference (destroy). */
-void mp__hooks_drop(mp__pool *pool);
-/* In a forked child: only the forking thread's hooks are running. */
-void mp__hooks_after_fork(mp__pool *pool);
+/* The pool's totals at one instant (locks). Blocks in thread caches count
+ * as free to the user, blocks waiting on a stream as neither. */
+typedef struct mp__pool_totals {
+    mp__counters counters;
+    size_t reserved, chunks;
+    size_t free_bytes, largest_free; /* largest_free: all of free_bytes when any free block serves any request */
+    size_t live_blocks;              /* blocks the user holds */
+    size_t in_use;                   /* bytes the user's blocks hold: reserved - free_bytes */
+    size_t pending;                  /* blocks freed on a stream, waiting for its event */
+    size_t initial_size;
+} mp__pool_totals;
 
-/* owners.c: which pool's chunks hold an address (every pool, every sync
- * mode), for "freed into the wrong pool" messages and routers. */
-mp_status mp__owners_add(mp__pool *pool, uintptr_t base, size_t size);
-void mp__owners_remove(uintptr_t base);
-/* The handle of the pool whose chunk holds a (copying its name into buf
- * when buf is not NULL), or NULL. */
-mp_pool *mp__owners_find(uintptr_t a, char *buf, size_t len);
-void mp__owners_lock(void); /* fork.c */
-void mp__owners_unlock(void);
-void mp__owners_after_fork(void);
+void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t); /* locks */
 
-/* registry.c (fork.c) */
-void mp__registry_lock(void);
-void mp__registry_unlock(void);
-void mp__registry_after_fork(void);
+/* ---- statistics ---------------------------------------------------------- */
 
-/* fork.c: installs the fork handlers once (first pool). */
-void mp__fork_init(void);
+void mp__pool_reset_counters(mp__pool *pool); /* locks */
+mp_status mp__pool_set_tracking(mp__pool *pool, bool on); /* locks */
+bool mp__pool_tracking(mp__pool *pool);
+/* The tracked live blocks as records (user address, size, sequence; in no
+ * order) in a malloc'd array the caller frees (locks). */
+mp_status mp__pool_tracked(mp__pool *pool, mp_allocation_info **out, size_t *count);
+
+/* ---- GPU ----------------------------------------------------------------- */
+
+mp_backend_kind mp__pool_backend(const mp__pool *pool);
+/* Moves an empty pool to device (locks): refused while blocks are live. */
+mp_status mp__pool_set_device(mp__pool *pool, int device);
+void mp__pool_placement(mp__pool *pool, int *device, void **stream); /* locks */
+void mp__pool_set_stream(mp__pool *pool, void *stream);             /* locks */
+/* Frees ptr once the work queued on stream so far is done (at once when
+ * stream is the pool's own). Locks. */
+mp_status mp__pool_free_on_stream(mp__pool *pool, void *ptr, void *stream);
+
+/* ---- policies ------------------------------------------------------------ */
+
+/* Installs next and returns the previous hooks, whose reference the
+ * caller drops (mp__hooks_unref). Locks. */
+mp__hooks *mp__pool_swap_hooks(mp__pool *pool, mp__hooks *next);
+/* Enters the pool's hooks as a slow path does (NULL: none to run) and
+ * reads its totals, under one lock; leave drops the reference. */
+mp__hooks *mp__pool_hooks_enter(mp__pool *pool, mp__pool_totals *t);
+void mp__pool_hooks_leave(mp__pool *pool, mp__hooks *hooks);
+
+/* ---- fork (fork.c) ------------------------------------------------------- */
+
+void mp__pool_fork_lock(mp__pool *pool);   /* every lock of the pool, in order */
+void mp__pool_fork_unlock(mp__pool *pool); /* the parent */
+void mp__pool_fork_child(mp__pool *pool);  /* the child: fresh locks, own hooks only */
+
+/* ---- the thread-cache calls (lockfree/tcache_api.c) ---------------------- */
+
+struct mp__lf;
+/* The lock-free front, or NULL when every call takes the lock. */
+struct mp__lf *mp__pool_lf(const mp__pool *pool);
+/* The pool's bypass cache (made on first use; NULL for want of memory): a
+ * cache that no thread owns, so every call through it takes the exported
+ * path. Locks. */
+struct mp__tcache *mp__pool_bypass(mp__pool *pool);
 
 #endif

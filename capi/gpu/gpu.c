@@ -18,9 +18,9 @@ static mp_status cuda_pool(const mp_pool *handle, const char *what, mp__pool **o
     mp_status s = mp__pool_get(handle, out);
     if (s != MP_OK)
         return s;
-    if ((*out)->arena[0].backend->kind == MP_BACKEND_HOST)
-        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' holds host memory; %s needs a CUDA pool", (*out)->name,
-                        what);
+    if (mp__pool_backend(*out) == MP_BACKEND_HOST)
+        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' holds host memory; %s needs a CUDA pool",
+                        mp__pool_name(*out), what);
     return MP_OK;
 }
 
@@ -34,23 +34,7 @@ mp_status mp_pool_set_device(mp_pool *handle, int device_id)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "device_id %d is negative", device_id);
     if ((s = mp__cuda_check_device(device_id)) != MP_OK)
         return s;
-    mp__lock_acquire(&pool->lock);
-    size_t live = 0;
-    for (int i = 0; i < MP__ARENAS; i++) {
-        mp__usage u = {0};
-        if (pool->arena[i].st)
-            pool->strategy->usage(pool->arena[i].st, &u);
-        live += u.live_blocks;
-    }
-    if (live > 0) {
-        mp__lock_release(&pool->lock);
-        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' has %zu live blocks on device %d; free them first",
-                        pool->name, live, pool->device);
-    }
-    mp__pool_trim_locked(pool, 0);
-    pool->device = device_id;
-    mp__lock_release(&pool->lock);
-    return MP_OK;
+    return mp__pool_set_device(pool, device_id);
 }
 
 mp_status mp_pool_get_device(const mp_pool *handle, int *out_device)
@@ -61,9 +45,7 @@ mp_status mp_pool_get_device(const mp_pool *handle, int *out_device)
         return s;
     if (!out_device)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_device is NULL");
-    mp__lock_acquire(&pool->lock); /* orders this read after set_device */
-    *out_device = pool->device;
-    mp__lock_release(&pool->lock);
+    mp__pool_placement(pool, out_device, NULL); /* under the lock: ordered after set_device */
     return MP_OK;
 }
 
@@ -73,9 +55,7 @@ mp_status mp_pool_set_stream(mp_pool *handle, void *stream)
     mp_status s = cuda_pool(handle, "mp_pool_set_stream", &pool);
     if (s != MP_OK)
         return s;
-    mp__lock_acquire(&pool->lock);
-    pool->stream = stream;
-    mp__lock_release(&pool->lock);
+    mp__pool_set_stream(pool, stream);
     return MP_OK;
 }
 
@@ -87,9 +67,7 @@ mp_status mp_pool_get_stream(const mp_pool *handle, void **out_stream)
         return s;
     if (!out_stream)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_stream is NULL");
-    mp__lock_acquire(&pool->lock);
-    *out_stream = pool->stream;
-    mp__lock_release(&pool->lock);
+    mp__pool_placement(pool, NULL, out_stream);
     return MP_OK;
 }
 
@@ -99,10 +77,7 @@ mp_status mp_pool_deallocate_on_stream(mp_pool *handle, void *ptr, void *stream)
     mp_status s = cuda_pool(handle, "mp_pool_deallocate_on_stream", &pool);
     if (s != MP_OK)
         return s;
-    mp__lock_acquire(&pool->lock);
-    bool own = stream == pool->stream;
-    mp__lock_release(&pool->lock);
-    return mp__pool_free_block(pool, ptr, !own, stream);
+    return mp__pool_free_on_stream(pool, ptr, stream);
 }
 
 static mp_status copy(mp_pool *handle, void *dst, const void *src, size_t size, mp__copy_kind kind, const char *what)
@@ -115,10 +90,9 @@ static mp_status copy(mp_pool *handle, void *dst, const void *src, size_t size, 
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s: %s is NULL", what, dst ? "src" : "dst");
     if (size == 0)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s: size 0", what);
-    mp__lock_acquire(&pool->lock);
-    int device = pool->device;
-    void *stream = pool->stream;
-    mp__lock_release(&pool->lock);
+    int device;
+    void *stream;
+    mp__pool_placement(pool, &device, &stream);
     return mp__cuda_copy(device, stream, dst, src, size, kind);
 }
 

@@ -6,69 +6,114 @@
  * that stream, still allocated in the strategy (so its chunk is never
  * trimmed), and returns to the strategy once the event has completed.
  *
- * The allocate path looks at the oldest waiting block only (one
- * cudaEventQuery); before the pool grows it collects every completed one.
- * The queue is FIFO: events on one stream complete in order. */
+ * Each stream has its own FIFO lane: events on one stream complete in
+ * order, but not across streams, so a slow stream never holds back the
+ * frees of a fast one. A lane exists while it has waiting blocks. The
+ * allocate path looks at the oldest block of each lane (one
+ * cudaEventQuery per stream with waiting frees); before the pool grows it
+ * collects every completed one. */
 #include "backend/cuda_rt.h"
-#include "core/pool.h"
+#include "gpu/stream.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-mp_status mp__stream_defer(mp__pool *pool, mp__chunk *chunk, uintptr_t block, void *stream)
+static mp__lane *lane_for(mp__stream_queue *q, void *stream)
 {
-    mp__stream_queue *s = &pool->pending;
-    if (s->count == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 16;
-        mp__pending *nq = malloc(ncap * sizeof *nq);
-        if (!nq)
-            return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory to queue a stream free", pool->name);
-        for (size_t i = 0; i < s->count; i++)
-            nq[i] = s->q[(s->head + i) % s->cap];
-        free(s->q);
-        s->q = nq;
-        s->head = 0;
-        s->cap = ncap;
+    for (size_t i = 0; i < q->nlanes; i++)
+        if (q->lanes[i].stream == stream)
+            return &q->lanes[i];
+    bool ok;
+    q->lanes = mp__grow(q->lanes, &q->lanes_cap, q->nlanes + 1, sizeof *q->lanes, &ok);
+    if (!ok)
+        return NULL;
+    q->lanes[q->nlanes] = (mp__lane){.stream = stream};
+    return &q->lanes[q->nlanes++];
+}
+
+/* Room for one more in the lane's ring. */
+static bool lane_room(mp__lane *l)
+{
+    if (l->count < l->cap)
+        return true;
+    size_t ncap = l->cap ? l->cap * 2 : 16;
+    mp__pending *nq = malloc(ncap * sizeof *nq);
+    if (!nq)
+        return false;
+    for (size_t i = 0; i < l->count; i++)
+        nq[i] = l->q[(l->head + i) % l->cap];
+    free(l->q);
+    l->q = nq;
+    l->head = 0;
+    l->cap = ncap;
+    return true;
+}
+
+static void lane_drop(mp__stream_queue *q, size_t i)
+{
+    free(q->lanes[i].q);
+    q->lanes[i] = q->lanes[--q->nlanes];
+}
+
+mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__chunk *chunk, uintptr_t block,
+                           const char *pool_name)
+{
+    mp__lane *l = lane_for(q, stream);
+    if (!l || !lane_room(l) || !mp__ptrmap_reserve(&q->index)) {
+        if (l && !l->count)
+            lane_drop(q, (size_t)(l - q->lanes));
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory to queue a stream free", pool_name);
     }
-    if (!mp__ptrmap_reserve(&s->index))
-        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory to queue a stream free", pool->name);
     void *event = NULL;
-    mp_status st = mp__cuda_event_record(pool->device, stream, &event);
-    if (st != MP_OK)
-        return st;
-    s->q[(s->head + s->count++) % s->cap] = (mp__pending){block, chunk, event};
-    mp__ptrmap_put(&s->index, block, (void *)1);
+    mp_status s = mp__cuda_event_record(device, stream, &event);
+    if (s != MP_OK) {
+        if (!l->count)
+            lane_drop(q, (size_t)(l - q->lanes));
+        return s;
+    }
+    l->q[(l->head + l->count++) % l->cap] = (mp__pending){block, chunk, event};
+    q->count++;
+    mp__ptrmap_put(&q->index, block, (void *)1);
     return MP_OK;
 }
 
-void mp__stream_poll(mp__pool *pool, bool all)
+void mp__stream_poll(mp__stream_queue *q, bool all, mp__stream_release_fn release, void *ctx)
 {
-    mp__stream_queue *s = &pool->pending;
-    while (s->count) {
-        mp__pending *p = &s->q[s->head];
-        if (!mp__cuda_event_done(p->event))
-            return;
-        mp__blockinfo info;
-        pool->strategy->release(p->chunk->arena->st, p->chunk, p->block, &info);
-        mp__ptrmap_remove(&s->index, p->block);
-        mp__cuda_event_drop(p->event);
-        s->head = (s->head + 1) % s->cap;
-        s->count--;
-        if (!all)
-            return;
+    for (size_t i = q->nlanes; i-- > 0;) {
+        mp__lane *l = &q->lanes[i];
+        while (l->count) {
+            mp__pending *p = &l->q[l->head];
+            if (!mp__cuda_event_done(p->event))
+                break;
+            release(ctx, p->chunk, p->block);
+            mp__ptrmap_remove(&q->index, p->block);
+            mp__cuda_event_drop(p->event);
+            l->head = (l->head + 1) % l->cap;
+            l->count--;
+            q->count--;
+            if (!all)
+                break;
+        }
+        if (!l->count)
+            lane_drop(q, i);
     }
 }
 
-void mp__stream_forget(mp__stream_queue *s)
+void mp__stream_forget(mp__stream_queue *q)
 {
-    for (size_t i = 0; i < s->count; i++)
-        mp__cuda_event_drop(s->q[(s->head + i) % s->cap].event);
-    s->head = s->count = 0;
-    mp__ptrmap_clear(&s->index);
+    for (size_t i = 0; i < q->nlanes; i++) {
+        mp__lane *l = &q->lanes[i];
+        for (size_t j = 0; j < l->count; j++)
+            mp__cuda_event_drop(l->q[(l->head + j) % l->cap].event);
+        free(l->q);
+    }
+    q->nlanes = q->count = 0;
+    mp__ptrmap_clear(&q->index);
 }
 
-void mp__stream_fini(mp__stream_queue *s)
+void mp__stream_fini(mp__stream_queue *q)
 {
-    mp__stream_forget(s);
-    free(s->q);
-    mp__ptrmap_fini(&s->index);
+    mp__stream_forget(q);
+    free(q->lanes);
+    mp__ptrmap_fini(&q->index);
 }

@@ -1,6 +1,8 @@
-/* The stream seam: blocks freed on a stream other than the pool's wait in a
- * FIFO queue, each behind an event recorded on that stream, until the event
- * has completed; only then does the strategy get them back. */
+/* The stream seam: blocks freed on a stream other than the pool's wait,
+ * each behind an event recorded on that stream, until the event has
+ * completed; only then does the strategy get them back (stream.c). The
+ * pool embeds one mp__stream_queue and calls these under its lock; the
+ * queue knows nothing of pools. */
 #ifndef MEMPOOL_STREAM_H
 #define MEMPOOL_STREAM_H
 
@@ -13,24 +15,37 @@ typedef struct mp__pending {
     void *event;
 } mp__pending;
 
-typedef struct mp__stream_queue {
-    mp__pending *q; /* ring buffer */
+/* The frees waiting on one stream, oldest first (a ring buffer). */
+typedef struct mp__lane {
+    void *stream;
+    mp__pending *q;
     size_t head, count, cap;
+} mp__lane;
+
+typedef struct mp__stream_queue {
+    mp__lane *lanes; /* one per stream with waiting frees */
+    size_t nlanes, lanes_cap;
+    size_t count;     /* waiting blocks, all lanes */
     mp__ptrmap index; /* block -> 1, to refuse a second free of a waiting block */
 } mp__stream_queue;
 
-/* Queues block (live in chunk) behind an event on stream. Caller holds the lock. */
-mp_status mp__stream_defer(mp__pool *pool, mp__chunk *chunk, uintptr_t block, void *stream);
-/* Returns completed blocks to the strategy: the oldest only, or all that
- * have completed. Caller holds the lock. */
-void mp__stream_poll(mp__pool *pool, bool all);
+/* Hands a block whose event has completed back (the pool's release). */
+typedef void (*mp__stream_release_fn)(void *ctx, mp__chunk *chunk, uintptr_t block);
+
+/* Queues block (live in chunk) behind an event recorded on stream of
+ * device; the name is for the error message. */
+mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__chunk *chunk, uintptr_t block,
+                           const char *pool_name);
+/* Hands completed blocks to release: the oldest of each stream only (the
+ * allocate path), or all that have completed (before growth, trim). */
+void mp__stream_poll(mp__stream_queue *q, bool all, mp__stream_release_fn release, void *ctx);
 /* Whether block waits in the queue. */
-static inline bool mp__stream_waiting(const mp__stream_queue *s, uintptr_t block)
+static inline bool mp__stream_waiting(const mp__stream_queue *q, uintptr_t block)
 {
-    return s->count && mp__ptrmap_get(&s->index, block) != NULL;
+    return q->count && mp__ptrmap_get(&q->index, block) != NULL;
 }
 /* Forgets every waiting block (reset: the strategy frees them anyway). */
-void mp__stream_forget(mp__stream_queue *s);
-void mp__stream_fini(mp__stream_queue *s);
+void mp__stream_forget(mp__stream_queue *q);
+void mp__stream_fini(mp__stream_queue *q);
 
 #endif

@@ -44,7 +44,6 @@
  * Stats and mp_pool_check count cached blocks as free to the user; the
  * counts are exact when no other thread is inside the pool. */
 #include "core/instrument.h"
-#include "core/pool.h"
 #include "lockfree/tcache.h"
 
 #include <stdlib.h>
@@ -127,15 +126,7 @@ static bool mag_get(mp__lf *lf, uint32_t *out)
     return ok;
 }
 
-/* ---- to and from the strategy (pool locked) ----------------------------- */
-
-static void to_strategy(mp__pool *pool, mp__tentry e, unsigned c)
-{
-    mp__chunk *ch = mp__pool_find_chunk(pool, (uintptr_t)e.p);
-    mp__blockinfo info;
-    __atomic_store_n(e.state, (uint8_t)c, __ATOMIC_RELAXED); /* live again, as release expects */
-    pool->strategy->release(ch->arena->st, ch, (uintptr_t)e.p, &info);
-}
+/* ---- to and from the strategy (through the pool's batch calls) --------- */
 
 /* Bin c of a cache holds base[0..n): base is end - bin_cap[c], and
  * base[-1] the sentinel (p NULL) that tells the inline pop it is empty. */
@@ -154,23 +145,26 @@ static inline void bin_set(const mp__lf *lf, mp__tbin *b, unsigned c, uint32_t n
     __atomic_store_n(&b->top, bin_base(lf, b, c) + n, __ATOMIC_RELAXED);
 }
 
-static void bin_to_strategy(mp__pool *pool, mp__tbin *b, unsigned c)
+static void give_back(const mp__lf *lf, const mp__tentry *e, uint32_t n, unsigned c)
 {
-    const mp__tentry *e = bin_base(pool->lf, b, c);
-    for (uint32_t j = 0, n = bin_count(pool->lf, b, c); j < n; j++)
-        to_strategy(pool, e[j], c);
-    bin_set(pool->lf, b, c, 0);
+    if (n)
+        lf->src.give_back(lf->src.ctx, e, n, (uint8_t)c);
 }
 
-static void cache_to_strategy(mp__pool *pool, mp__tcache *tc)
+static void bin_to_strategy(const mp__lf *lf, mp__tbin *b, unsigned c)
+{
+    give_back(lf, bin_base(lf, b, c), bin_count(lf, b, c), c);
+    bin_set(lf, b, c, 0);
+}
+
+static void cache_to_strategy(const mp__lf *lf, mp__tcache *tc)
 {
     for (unsigned c = 1; c <= tc->pub.nbins; c++)
-        bin_to_strategy(pool, &tc->bins[c - 1], c);
+        bin_to_strategy(lf, &tc->bins[c - 1], c);
 }
 
-static uint32_t refill(mp__pool *pool, mp__tcache *tc, unsigned c)
+static uint32_t refill(mp__lf *lf, mp__tcache *tc, unsigned c)
 {
-    mp__lf *lf = pool->lf;
     mp__tbin *b = &tc->bins[c - 1];
     mp__tentry *e = bin_base(lf, b, c);
     uint32_t i, n = 0;
@@ -184,31 +178,19 @@ static uint32_t refill(mp__pool *pool, mp__tcache *tc, unsigned c)
     } else {
         /* Carve a batch without growing: when the strategy has no room, the
          * caller takes the locked path, which grows and runs the policy. */
-        mp__blockinfo info = {lf->cls_size[c], 0, false};
-        mp__lock_acquire(&pool->lock);
-        if (pool->pending.count)
-            mp__stream_poll(pool, false);
-        mp__arena *a = &pool->arena[0];
-        uint32_t k = lf->bin_cap[c] / 2;
-        for (; n < k; n++) {
-            void *p = pool->strategy->alloc(a->st, lf->cls_size[c], &info);
-            if (!p)
-                break;
-            uint8_t *st = mp__chunk_state(mp__pool_find_chunk(pool, (uintptr_t)p), (uintptr_t)p);
-            __atomic_store_n(st, (uint8_t)(c | MP__ST_CACHED), __ATOMIC_RELAXED);
-            e[k - 1 - n] = (mp__tentry){p, st}; /* lowest address on top */
+        n = lf->src.carve(lf->src.ctx, lf->cls_size[c], lf->bin_cap[c] / 2, e, (uint8_t)(c | MP__ST_CACHED));
+        for (uint32_t j = 0; j < n / 2; j++) { /* lowest address on top */
+            mp__tentry t = e[j];
+            e[j] = e[n - 1 - j];
+            e[n - 1 - j] = t;
         }
-        mp__lock_release(&pool->lock);
-        if (n < k)
-            memmove(e, e + (k - n), n * sizeof *e);
     }
     bin_set(lf, b, c, n);
     return n;
 }
 
-static void spill(mp__pool *pool, mp__tcache *tc, unsigned c)
+static void spill(mp__lf *lf, mp__tcache *tc, unsigned c)
 {
-    mp__lf *lf = pool->lf;
     mp__tbin *b = &tc->bins[c - 1];
     mp__tentry *e = bin_base(lf, b, c);
     uint32_t k = lf->bin_cap[c] / 2, i; /* the older half, at the bottom */
@@ -220,10 +202,7 @@ static void spill(mp__pool *pool, mp__tcache *tc, unsigned c)
         atomic_fetch_add_explicit(&lf->nfull[c], 1, memory_order_relaxed);
         stack_push(lf, &lf->full[c], i);
     } else {
-        mp__lock_acquire(&pool->lock);
-        for (uint32_t j = 0; j < k; j++)
-            to_strategy(pool, e[j], c);
-        mp__lock_release(&pool->lock);
+        give_back(lf, e, k, c);
     }
     uint32_t n = bin_count(lf, b, c) - k;
     memmove(e, e + k, n * sizeof *e);
@@ -259,17 +238,10 @@ static bool find_span(mp__tcache *tc, uintptr_t a)
 
 static bool search_span(mp__tcache *tc, const mp__spantab *tab, uint64_t gen, uintptr_t a)
 {
-    size_t lo = 0, hi = tab->n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (tab->s[mid].base <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == 0 || a - tab->s[lo - 1].base >= tab->s[lo - 1].size)
+    const mp__span *span = mp__span_find(tab->s, tab->n, a);
+    if (!span)
         return false;
-    tc->hot = tab->s[lo - 1];
+    tc->hot = *span;
     tc->gen = gen;
     /* The inline free checks the hot chunk itself when its grain is a
      * power of two; otherwise it calls, and the slow path divides. */
@@ -371,31 +343,26 @@ static void reclaim(mp__lf *lf)
     free(tabs);
 }
 
-void mp__lf_retire_map(mp__pool *pool, uint8_t *map)
+void mp__lf_retire_map(mp__lf *lf, uint8_t *map)
 {
     if (!map)
         return;
     mp__map_link *l = mp__smap_link(map);
-    l->next = pool->lf->limbo_maps;
-    pool->lf->limbo_maps = l;
+    l->next = lf->limbo_maps;
+    lf->limbo_maps = l;
 }
 
-void mp__lf_publish(mp__pool *pool)
+void mp__lf_publish(mp__lf *lf, const mp__span *spans, size_t n)
 {
-    mp__lf *lf = pool->lf;
     mp__spantab *old = atomic_load_explicit(&lf->tab, memory_order_relaxed);
     /* Without a table every free takes the lock until the next publish. */
-    mp__spantab *t = malloc(sizeof *t + pool->nchunks * sizeof(mp__span));
+    mp__spantab *t = malloc(sizeof *t + n * sizeof(mp__span));
     if (t) {
         t->n = 0;
         t->retired = NULL;
-        for (size_t i = 0; i < pool->nchunks; i++) {
-            const mp__chunk *c = pool->chunks[i];
-            if (c->arena == &pool->arena[0] && c->smap) /* the other arenas take the lock */
-                t->s[t->n++] = (mp__span){c->base, c->size, c->grain,
-                                          c->size < ((size_t)1 << 32) ? c->magic : 0,
-                                          mp__is_pow2(c->grain) ? mp__fls(c->grain) : 0, c->smap};
-        }
+        for (size_t i = 0; i < n; i++)
+            if (spans[i].arena == 0 && spans[i].smap) /* the other arenas take the lock */
+                t->s[t->n++] = spans[i];
     }
     if (old) {
         old->retired = lf->limbo_tabs;
@@ -425,14 +392,11 @@ static bool is_live(const mp__lf *lf, uint64_t uid) /* under tc_mutex */
  * tc_mutex; the pool is live. */
 static void release_cache(mp__lf *lf, mp__tcache *tc)
 {
-    mp__pool *pool = lf->pool;
-    mp__lock_acquire(&pool->lock);
-    cache_to_strategy(pool, tc);
+    cache_to_strategy(lf, tc);
     /* Its owner is done with the hot chunk: the map is no hazard now. */
     __atomic_store_n(&tc->pub.hot_grains, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&tc->pub.hot_state, NULL, __ATOMIC_RELEASE);
     tc->gen = 0;
-    mp__lock_release(&pool->lock);
     unsigned h = mp__tc_slot(mp__tc_owner(tc));
     if (atomic_load_explicit(&lf->slot[h], memory_order_relaxed) == tc)
         atomic_store_explicit(&lf->slot[h], NULL, memory_order_relaxed);
@@ -463,9 +427,8 @@ static mp__tcache *own_cache(const mp__lf *lf)
     return NULL;
 }
 
-static mp__tcache *attach(mp__pool *pool)
+static mp__tcache *attach(mp__lf *lf)
 {
-    mp__lf *lf = pool->lf;
     mp__tcache *tc = own_cache(lf);
     if (tc)
         return tc; /* its slot belongs to another thread: the slow way it is */
@@ -503,7 +466,7 @@ static mp__tcache *attach(mp__pool *pool)
             tc->bins[c - 1] = (mp__tbin){e, e + lf->bin_cap[c]};
             e += lf->bin_cap[c];
         }
-        tc->pub = (mp_tcache){.pool = pool->handle, .max_size = lf->tooled ? 0 : lf->max_cached,
+        tc->pub = (mp_tcache){.pool = lf->handle, .max_size = lf->tooled ? 0 : lf->max_cached,
                               .class_of = lf->fixed ? NULL : lf->cls_of, .class_shift = lf->shift,
                               .nbins = (uint32_t)nb, .magic = MP_TCACHE_MAGIC};
         tc->lf = lf;
@@ -522,14 +485,15 @@ static mp__tcache *attach(mp__pool *pool)
     return ok ? tc : NULL; /* NULL: the locked path serves this thread */
 }
 
-/* ---- pool hooks --------------------------------------------------------- */
+/* ---- what the pool calls --------------------------------------------------------- */
 
-mp__lf *mp__lf_new(mp__pool *pool, bool fixed, size_t unit, size_t stride, bool tooled)
+mp__lf *mp__lf_new(mp_pool *handle, const mp__lf_source *src, bool fixed, size_t unit, size_t stride, bool tooled)
 {
     mp__lf *lf = calloc(1, sizeof *lf);
     if (!lf)
         return NULL;
-    lf->pool = pool;
+    lf->handle = handle;
+    lf->src = *src;
     lf->fixed = fixed;
     lf->tooled = tooled;
     if (fixed) {
@@ -590,9 +554,8 @@ mp__lf *mp__lf_new(mp__pool *pool, bool fixed, size_t unit, size_t stride, bool 
     return lf;
 }
 
-void mp__lf_free(mp__pool *pool)
+void mp__lf_free(mp__lf *lf)
 {
-    mp__lf *lf = pool->lf;
     mp__lf_enter();
     for (mp__lf **pp = &live_pools; *pp; pp = &(*pp)->next_live) {
         if (*pp == lf) {
@@ -613,12 +576,10 @@ void mp__lf_free(mp__pool *pool)
     pthread_mutex_destroy(&lf->mag_mutex);
     free(lf->cls_of);
     free(lf);
-    pool->lf = NULL;
 }
 
-void mp__lf_reset(mp__pool *pool)
+void mp__lf_reset(mp__lf *lf)
 {
-    mp__lf *lf = pool->lf;
     for (mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_relaxed); tc; tc = tc->next) {
         for (unsigned c = 1; c <= tc->pub.nbins; c++)
             bin_set(lf, &tc->bins[c - 1], c, 0);
@@ -639,18 +600,16 @@ void mp__lf_reset(mp__pool *pool)
     free_limbo(lf);
 }
 
-void mp__lf_drain(mp__pool *pool)
+void mp__lf_drain(mp__lf *lf)
 {
-    mp__lf *lf = pool->lf;
     mp__tcache *own = own_cache(lf);
     if (own)
-        cache_to_strategy(pool, own);
+        cache_to_strategy(lf, own);
     for (unsigned c = 1; c <= lf->nclasses; c++) {
         uint32_t i;
         while (stack_pop(lf, &lf->full[c], &i)) {
             mp__mag *m = mag_at(lf, i);
-            for (uint32_t j = 0; j < m->n; j++)
-                to_strategy(pool, m->e[j], c);
+            give_back(lf, m->e, m->n, c);
             atomic_fetch_sub_explicit(&lf->nfull[c], 1, memory_order_relaxed);
             atomic_fetch_sub_explicit(&lf->gblocks[c], m->n, memory_order_relaxed);
             stack_push(lf, &lf->empty, i);
@@ -658,9 +617,8 @@ void mp__lf_drain(mp__pool *pool)
     }
 }
 
-void mp__lf_cached(mp__pool *pool, size_t *blocks, size_t *bytes)
+void mp__lf_cached(const mp__lf *lf, size_t *blocks, size_t *bytes)
 {
-    const mp__lf *lf = pool->lf;
     size_t nb = 0, nbytes = 0;
     for (const mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_relaxed); tc; tc = tc->next) {
         for (unsigned c = 1; c <= tc->pub.nbins; c++) {
@@ -680,22 +638,11 @@ void mp__lf_cached(mp__pool *pool, size_t *blocks, size_t *bytes)
 
 /* ---- the slow halves of the fast paths ---------------------------------- */
 
-/* The state byte of the block at a if a starts a block of tc->hot. */
-static uint8_t *hot_state(const mp__tcache *tc, uintptr_t a)
+static void *tc_alloc(mp__lf *lf, mp__tcache *tc, size_t size)
 {
-    size_t off = a - tc->hot.base;
-    if (tc->hot.shift)
-        return off & (tc->hot.grain - 1) ? NULL : tc->hot.smap + (off >> tc->hot.shift);
-    size_t idx = tc->hot.magic ? (size_t)(((unsigned __int128)tc->hot.magic * off) >> 64) : off / tc->hot.grain;
-    return idx * tc->hot.grain == off ? tc->hot.smap + idx : NULL;
-}
-
-static void *tc_alloc(mp__pool *pool, mp__tcache *tc, size_t size)
-{
-    mp__lf *lf = pool->lf;
     unsigned c = mp__tcache_class(&tc->pub, size);
     mp__tbin *b = &tc->bins[c - 1];
-    if (b->top[-1].p == NULL && !refill(pool, tc, c))
+    if (b->top[-1].p == NULL && !refill(lf, tc, c))
         return NULL;
     mp__tentry *top = b->top;
     void *p = mp__tcache_take(b, top, top[-1].p, c);
@@ -704,111 +651,68 @@ static void *tc_alloc(mp__pool *pool, mp__tcache *tc, size_t size)
     return p;
 }
 
-static bool tc_free(mp__pool *pool, mp__tcache *tc, void *ptr)
+static bool tc_free(mp__lf *lf, mp__tcache *tc, void *ptr)
 {
-    mp__lf *lf = pool->lf;
     uintptr_t a = (uintptr_t)ptr;
     bool hot = tc->gen == atomic_load_explicit(&lf->gen, memory_order_acquire) && a - tc->hot.base < tc->hot.size;
     if (!hot && !find_span(tc, a))
         return false;
-    uint8_t *st = hot_state(tc, a);
-    unsigned c = st ? __atomic_load_n(st, __ATOMIC_RELAXED) : 0;
+    uint8_t *state = mp__span_state(&tc->hot, a);
+    unsigned c = state ? __atomic_load_n(state, __ATOMIC_RELAXED) : 0;
     if (c - 1u >= tc->pub.nbins)
         return false; /* the locked path names the error, or frees a larger block */
     mp__tbin *b = &tc->bins[c - 1];
     if (b->top == b->end)
-        spill(pool, tc, c); /* moves top down */
-    mp__tcache_put(b, b->top, ptr, st, c);
+        spill(lf, tc, c); /* moves top down */
+    mp__tcache_put(b, b->top, ptr, state, c);
     if (lf->tooled)
         mp__tool_free(ptr, lf->cls_size[c]);
     return true;
 }
 
 /* The calling thread's cache of a lock-free pool, attached on first use. */
-static mp__tcache *mine_or_attach(mp__pool *pool)
+static mp__tcache *mine_or_attach(mp__lf *lf)
 {
-    mp__tcache *tc = mp__tc_mine(pool->lf);
-    return tc ? tc : attach(pool);
+    mp__tcache *tc = mp__tc_mine(lf);
+    return tc ? tc : attach(lf);
 }
 
-void *mp__tc_alloc(mp__pool *pool, size_t size)
+void *mp__tc_alloc(mp__lf *lf, size_t size)
 {
-    mp__tcache *tc = mine_or_attach(pool);
-    return tc ? tc_alloc(pool, tc, size) : NULL; /* NULL: the locked path serves this thread */
+    mp__tcache *tc = mine_or_attach(lf);
+    return tc ? tc_alloc(lf, tc, size) : NULL; /* NULL: the locked path serves this thread */
 }
 
-bool mp__tc_free(mp__pool *pool, void *ptr)
+bool mp__tc_free(mp__lf *lf, void *ptr)
 {
-    mp__tcache *tc = mine_or_attach(pool);
-    return tc && tc_free(pool, tc, ptr);
+    mp__tcache *tc = mine_or_attach(lf);
+    return tc && tc_free(lf, tc, ptr);
 }
 
-/* ---- the thread-cache calls (mempool.h) ---------------------------------- */
+mp__tcache *mp__tc_attach(mp__lf *lf) { return mine_or_attach(lf); }
 
-mp_status mp_pool_thread_cache(mp_pool *handle, mp_tcache **out_cache)
+void *mp__tc_alloc_in(mp__tcache *tc, size_t size) { return tc_alloc(tc->lf, tc, size); }
+
+bool mp__tc_free_in(mp__tcache *tc, void *ptr) { return tc_free(tc->lf, tc, ptr); }
+
+mp__tcache *mp__tc_bypass_new(mp_pool *handle)
 {
-    mp__pool *pool;
-    mp_status s = mp__pool_get(handle, &pool);
-    if (s != MP_OK)
-        return s;
-    if (!out_cache)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_cache is NULL");
-    mp__tcache *tc = pool->lf ? mine_or_attach(pool) : NULL;
-    if (!tc) {
-        /* No lock-free layer (or no cache to be had): a cache whose owner
-         * is no thread, so that every call goes to the pool's own path. */
-        mp__lock_acquire(&pool->lock);
-        if (!pool->bypass && (pool->bypass = aligned_alloc(64, sizeof *pool->bypass))) {
-            memset(pool->bypass, 0, sizeof *pool->bypass);
-            pool->bypass->pub.pool = handle;
-            pool->bypass->pub.magic = MP_TCACHE_MAGIC;
-        }
-        tc = pool->bypass;
-        mp__lock_release(&pool->lock);
-        if (!tc)
-            return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory for a thread cache", pool->name);
+    mp__tcache *tc = aligned_alloc(64, sizeof *tc);
+    if (tc) {
+        memset(tc, 0, sizeof *tc);
+        tc->pub.pool = handle;
+        tc->pub.magic = MP_TCACHE_MAGIC;
     }
-    *out_cache = &tc->pub;
-    return MP_OK;
+    return tc;
 }
 
-static mp_status check_cache(const mp_tcache *cache)
+void mp__tc_bypass_free(mp__tcache *tc)
 {
-    if (!cache)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "cache is NULL");
-    if (cache->magic != MP_TCACHE_MAGIC) /* reads only the public part */
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%p is not a thread cache (see mp_pool_thread_cache)",
-                        (const void *)cache);
-    return MP_OK;
+    if (tc)
+        tc->pub.magic = 0;
+    free(tc);
 }
 
-/* The cache's own slow path when the caller owns it; anything else (a
- * bypass cache, another thread, a request past the classes) is the pool's. */
-mp_status mp_tcache_allocate_slow(mp_tcache *cache, size_t size, void **out_ptr)
-{
-    mp_status s = check_cache(cache);
-    if (s != MP_OK)
-        return s;
-    mp__tcache *tc = mp__tc_of(cache);
-    mp__pool *pool = mp__pool_of(cache->pool);
-    if (pool && tc->lf && out_ptr && size - 1 < tc->lf->max_cached && mp__tc_owner(tc) == mp__thread_id()) {
-        void *p = tc_alloc(pool, tc, size);
-        if (p) {
-            *out_ptr = p;
-            return MP_OK;
-        }
-    }
-    return mp_pool_allocate(cache->pool, size, out_ptr);
-}
-
-mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr)
-{
-    mp_status s = check_cache(cache);
-    if (s != MP_OK)
-        return s;
-    mp__tcache *tc = mp__tc_of(cache);
-    mp__pool *pool = mp__pool_of(cache->pool);
-    if (pool && tc->lf && ptr && mp__tc_owner(tc) == mp__thread_id() && tc_free(pool, tc, ptr))
-        return MP_OK;
-    return mp_pool_deallocate(cache->pool, ptr);
-}
+void mp__lf_fork_lock(mp__lf *lf) { pthread_mutex_lock(&lf->mag_mutex); }
+void mp__lf_fork_unlock(mp__lf *lf) { pthread_mutex_unlock(&lf->mag_mutex); }
+void mp__lf_fork_child(mp__lf *lf) { pthread_mutex_init(&lf->mag_mutex, NULL); }

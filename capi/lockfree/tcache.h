@@ -45,16 +45,6 @@
 typedef mp_tcache_entry mp__tentry;
 typedef mp_tcache_bin mp__tbin;
 
-/* A chunk's geometry, copied so that the fast path never reads a chunk
- * record (a trim may free one at any time). */
-typedef struct mp__span {
-    uintptr_t base;
-    size_t size, grain;
-    uint64_t magic;  /* for a grain that is no power of two */
-    unsigned shift;  /* log2(grain), or 0: use magic */
-    uint8_t *smap;
-} mp__span;
-
 /* Immutable once published; a replaced table waits in the limbo list
  * (linked by retired) until no cache can be searching it. */
 typedef struct mp__spantab {
@@ -85,6 +75,17 @@ static inline mp__tcache *mp__tc_of(mp_tcache *cache)
 {
     return (mp__tcache *)(void *)((char *)cache - offsetof(mp__tcache, pub));
 }
+
+/* Where the lock-free layer gets blocks and gives them back: the pool's
+ * batch calls (pool.c), which take the pool's lock themselves. carve hands
+ * out up to n blocks of size bytes without growing the pool, each state
+ * byte set to state, and returns how many; give_back sets each block's
+ * state byte to live and returns the blocks to the strategy. */
+typedef struct mp__lf_source {
+    void *ctx;
+    uint32_t (*carve)(void *ctx, size_t size, uint32_t n, mp__tentry *out, uint8_t state);
+    void (*give_back)(void *ctx, const mp__tentry *e, uint32_t n, uint8_t live);
+} mp__lf_source;
 
 typedef struct mp__mag {
     _Atomic uint32_t next; /* index + 1 of the next magazine in its stack */
@@ -118,7 +119,8 @@ typedef struct mp__lf {
      * the fast path. A thread whose slot is taken finds it the slow way. */
     _Atomic(mp__tcache *) slot[MP__TC_SLOTS];
     _Atomic(mp__tcache *) caches; /* every cache, free ones too; freed with the pool */
-    mp__pool *pool;
+    mp_pool *handle;           /* the pool's, for the caches' public part */
+    mp__lf_source src;
     uint64_t uid;               /* unique per pool life */
     struct mp__lf *next_live;   /* the live pools, under mp__lf_enter */
 } mp__lf;
@@ -143,17 +145,29 @@ static inline uintptr_t mp__tc_owner(const mp__tcache *tc)
 
 static inline unsigned mp__tc_slot(uintptr_t id) { return (unsigned)((id * 0x9E3779B97F4A7C15ull) >> 56); }
 
-/* Pool hooks (tcache.c). */
-mp__lf *mp__lf_new(mp__pool *pool, bool fixed, size_t unit, size_t stride, bool tooled);
-void mp__lf_free(mp__pool *pool);        /* destroy: frees every cache */
-void mp__lf_publish(mp__pool *pool);     /* chunks changed; pool locked */
-void mp__lf_retire_map(mp__pool *pool, uint8_t *map); /* a dropped chunk's map; pool locked, publish follows */
-void mp__lf_reset(mp__pool *pool);       /* quiescent, inside mp__lf_enter, pool locked */
-void mp__lf_drain(mp__pool *pool);       /* trim: pool locked */
-void mp__lf_cached(mp__pool *pool, size_t *blocks, size_t *bytes); /* inside mp__lf_enter */
-void mp__lf_enter(void);                       /* the cache-list mutex: take it before a pool lock */
+/* What the pool calls (tcache.c). The pool's lock is held where marked. */
+mp__lf *mp__lf_new(mp_pool *handle, const mp__lf_source *src, bool fixed, size_t unit, size_t stride, bool tooled);
+void mp__lf_free(mp__lf *lf); /* destroy: frees every cache */
+/* The pool's chunks changed: spans (sorted by base) replaces the table
+ * the caches search; only spans of arena 0 with a state map are taken.
+ * Pool locked. */
+void mp__lf_publish(mp__lf *lf, const mp__span *spans, size_t n);
+void mp__lf_retire_map(mp__lf *lf, uint8_t *map); /* a dropped chunk's map; pool locked, publish follows */
+void mp__lf_reset(mp__lf *lf);                    /* quiescent, inside mp__lf_enter, pool locked */
+void mp__lf_drain(mp__lf *lf);                    /* trim: the caller's cache and the stacks; pool unlocked */
+void mp__lf_cached(const mp__lf *lf, size_t *blocks, size_t *bytes); /* inside mp__lf_enter */
+void mp__lf_enter(void);                          /* the cache-list mutex: take it before a pool lock */
 void mp__lf_leave(void);
-void mp__lf_after_fork(void);                  /* the child: a fresh mutex (fork.c) */
+void mp__lf_after_fork(void);                     /* the child: a fresh mutex (fork.c) */
+void mp__lf_fork_lock(mp__lf *lf);                /* the magazine mutex around fork() */
+void mp__lf_fork_unlock(mp__lf *lf);
+void mp__lf_fork_child(mp__lf *lf);
+
+/* A cache no thread owns, for a pool without the lock-free layer (or a
+ * caller compiled against another layout): every call through it takes
+ * the exported path. */
+mp__tcache *mp__tc_bypass_new(mp_pool *handle);
+void mp__tc_bypass_free(mp__tcache *tc);
 
 /* The fast paths make no call, so they need no stack frame; whatever they
  * cannot finish (no cache yet, an empty or full bin, a chunk not at hand,
@@ -185,7 +199,14 @@ static inline bool mp__tc_push(const mp__lf *lf, void *ptr)
 }
 
 /* The same, doing whatever the fast paths could not (tcache.c). */
-void *mp__tc_alloc(mp__pool *pool, size_t size);
-bool mp__tc_free(mp__pool *pool, void *ptr);
+void *mp__tc_alloc(mp__lf *lf, size_t size);
+bool mp__tc_free(mp__lf *lf, void *ptr);
+/* The calling thread's cache of lf, attached on first use; NULL: none to
+ * be had (the locked path serves this thread). */
+mp__tcache *mp__tc_attach(mp__lf *lf);
+/* The same for a cache's own slow path (mp_tcache_*_slow): tc must be
+ * the caller's. */
+void *mp__tc_alloc_in(mp__tcache *tc, size_t size);
+bool mp__tc_free_in(mp__tcache *tc, void *ptr);
 
 #endif

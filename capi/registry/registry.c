@@ -10,19 +10,24 @@
  * Lock order is registry, then pool; no pool lock is held while taking the
  * registry lock. */
 #include "core/pool.h"
+#include "registry/registry.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* A registered pool. Entries are allocated one by one, so that a helper
+ * call may count itself in one while the table moves. */
 typedef struct entry {
-    mp__pool *pool; /* its name is pool->name */
+    mp__pool *pool;
+    _Atomic int helper_calls; /* calls by name in flight (helper_begin) */
 } entry;
 
 static pthread_rwlock_t reg_lock = PTHREAD_RWLOCK_INITIALIZER;
-static entry *entries;
+static entry **entries;
 static size_t nentries, entries_cap;
 
 static const char DEFAULT_CPU[] = "default";
@@ -30,15 +35,22 @@ static const char DEFAULT_GPU[] = "default_gpu";
 
 void mp__registry_lock(void) { pthread_rwlock_wrlock(&reg_lock); }
 void mp__registry_unlock(void) { pthread_rwlock_unlock(&reg_lock); }
-void mp__registry_after_fork(void) { pthread_rwlock_init(&reg_lock, NULL); }
+/* The child: a fresh lock, and no helper call in flight (the threads that
+ * made them are gone). */
+void mp__registry_after_fork(void)
+{
+    pthread_rwlock_init(&reg_lock, NULL);
+    for (size_t i = 0; i < nentries; i++)
+        atomic_store_explicit(&entries[i]->helper_calls, 0, memory_order_relaxed);
+}
 
 /* ---- the name table --------------------------------------------------- */
 
-static mp__pool *find(const char *name)
+static entry *find(const char *name)
 {
     for (size_t i = 0; i < nentries; i++)
-        if (strcmp(entries[i].pool->name, name) == 0)
-            return entries[i].pool;
+        if (strcmp(mp__pool_name(entries[i]->pool), name) == 0)
+            return entries[i];
     return NULL;
 }
 
@@ -51,13 +63,17 @@ static mp_status create_locked(const char *name, mp_memory_type type, const mp_c
     entries = mp__grow(entries, &entries_cap, nentries + 1, sizeof *entries, &ok);
     if (!ok)
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "no memory to register pool '%s'", name);
-    mp__pool *pool;
-    mp_status s = mp__pool_new(name, type, config, true, &pool);
-    if (s != MP_OK)
+    entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no memory to register pool '%s'", name);
+    mp_status s = mp__pool_new(name, type, config, true, &e->pool);
+    if (s != MP_OK) {
+        free(e);
         return s;
-    entries[nentries++].pool = pool;
+    }
+    entries[nentries++] = e;
     if (out)
-        *out = pool->handle;
+        *out = mp__pool_handle(e->pool);
     return MP_OK;
 }
 
@@ -86,22 +102,23 @@ static const char *type_name(mp_memory_type t) { return t == MP_MEMORY_GPU ? "GP
 
 /* On MP_OK the read lock is held and *out is the pool. The default pool of
  * the type is created on first use. */
-static mp_status acquire(const char *name, mp_memory_type type, mp__pool **out)
+static mp_status acquire(const char *name, mp_memory_type type, entry **out)
 {
     const char *dflt = type == MP_MEMORY_GPU ? DEFAULT_GPU : DEFAULT_CPU;
     if (!name)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is NULL");
     for (int attempt = 0; attempt < 2; attempt++) {
         pthread_rwlock_rdlock(&reg_lock);
-        mp__pool *p = find(name);
-        if (p && p->type == type) {
-            *out = p;
+        entry *e = find(name);
+        mp_memory_type found = e ? mp__pool_type(e->pool) : type;
+        if (e && found == type) {
+            *out = e;
             return MP_OK;
         }
         pthread_rwlock_unlock(&reg_lock);
-        if (p)
+        if (e)
             return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' is a %s pool, not a %s pool", name,
-                            type_name(p->type), type_name(type));
+                            type_name(found), type_name(type));
         if (strcmp(name, dflt) != 0 || attempt > 0)
             break;
         mp_config cfg = MP_CONFIG_INIT;
@@ -122,10 +139,10 @@ static mp_status get(const char *name, mp_memory_type type, mp_pool **out_pool)
 {
     if (!out_pool)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_pool is NULL");
-    mp__pool *p;
-    mp_status s = acquire(name, type, &p);
+    entry *e;
+    mp_status s = acquire(name, type, &e);
     if (s == MP_OK) {
-        *out_pool = p->handle;
+        *out_pool = mp__pool_handle(e->pool);
         pthread_rwlock_unlock(&reg_lock);
     }
     return s;
@@ -139,8 +156,8 @@ mp_status mp_registry_find(const char *name, mp_pool **out_pool)
     if (!name || !out_pool)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s is NULL", name ? "out_pool" : "pool name");
     pthread_rwlock_rdlock(&reg_lock);
-    mp__pool *p = find(name);
-    mp_pool *h = p ? p->handle : NULL;
+    entry *e = find(name);
+    mp_pool *h = e ? mp__pool_handle(e->pool) : NULL;
     pthread_rwlock_unlock(&reg_lock);
     if (!h)
         return mp__fail(MP_ERR_NOT_FOUND, "no pool named '%s'", name);
@@ -152,13 +169,13 @@ mp_status mp_registry_destroy(const char *name)
 {
     if (!name)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool name is NULL");
-    mp__pool *victim = NULL;
+    entry *victim = NULL;
     mp_status s = MP_OK;
     pthread_rwlock_wrlock(&reg_lock);
     for (size_t i = 0; i < nentries; i++) {
-        if (strcmp(entries[i].pool->name, name) == 0) {
-            victim = entries[i].pool;
-            if ((s = mp__hooks_idle(victim, "mp_registry_destroy")) == MP_OK)
+        if (strcmp(mp__pool_name(entries[i]->pool), name) == 0) {
+            victim = entries[i];
+            if ((s = mp__pool_idle(victim->pool, "mp_registry_destroy")) == MP_OK)
                 entries[i] = entries[--nentries];
             break;
         }
@@ -171,7 +188,8 @@ mp_status mp_registry_destroy(const char *name)
     /* Unlinked: no new helper call finds it; wait out those in flight. */
     while (atomic_load_explicit(&victim->helper_calls, memory_order_acquire) > 0)
         sched_yield();
-    mp__pool_free(victim);
+    mp__pool_free(victim->pool);
+    free(victim);
     return MP_OK;
 }
 
@@ -179,7 +197,7 @@ mp_status mp_registry_reset_all(void)
 {
     pthread_rwlock_rdlock(&reg_lock);
     for (size_t i = 0; i < nentries; i++)
-        mp_pool_reset(entries[i].pool->handle);
+        mp_pool_reset(mp__pool_handle(entries[i]->pool));
     pthread_rwlock_unlock(&reg_lock);
     return MP_OK;
 }
@@ -188,7 +206,7 @@ mp_status mp_registry_reset_all(void)
 
 static int by_name(const void *a, const void *b)
 {
-    return strcmp((*(mp__pool *const *)a)->name, (*(mp__pool *const *)b)->name);
+    return strcmp(mp__pool_name(*(mp__pool *const *)a), mp__pool_name(*(mp__pool *const *)b));
 }
 
 /* The registered pools sorted by name; caller holds the read lock. */
@@ -197,7 +215,7 @@ static mp__pool **sorted(void)
     mp__pool **v = malloc((nentries + 1) * sizeof *v);
     if (v) {
         for (size_t i = 0; i < nentries; i++)
-            v[i] = entries[i].pool;
+            v[i] = entries[i]->pool;
         qsort(v, nentries, sizeof *v, by_name);
     }
     return v;
@@ -240,18 +258,18 @@ static mp_status listing(char **out, bool json)
     mp__pool **v = sorted();
     for (size_t i = 0; v && i < nentries; i++) {
         if (!json) {
-            append(&t, v[i]->name);
+            append(&t, mp__pool_name(v[i]));
             append(&t, "\n");
             continue;
         }
         char *one = NULL;
-        if (mp_pool_stats_json(v[i]->handle, &one) != MP_OK) {
+        if (mp_pool_stats_json(mp__pool_handle(v[i]), &one) != MP_OK) {
             free(t.s);
             t.s = NULL;
             break;
         }
         char key[2 * MP_NAME_MAX + 1];
-        mp__json_name(key, v[i]->name);
+        mp__json_name(key, mp__pool_name(v[i]));
         append(&t, i ? ",\"" : "\"");
         append(&t, key);
         append(&t, "\":");
@@ -277,7 +295,7 @@ mp_status mp_registry_stats_json(char **out_json) { return listing(out_json, tru
 
 /* The pool named (default: the type's default pool), counted in its
  * helper_calls: mp_registry_destroy waits for helper_done. */
-static mp_status helper_begin(const char *name, mp_memory_type type, mp__pool **out)
+static mp_status helper_begin(const char *name, mp_memory_type type, entry **out)
 {
     mp_status s = acquire(name ? name : type == MP_MEMORY_GPU ? DEFAULT_GPU : DEFAULT_CPU, type, out);
     if (s != MP_OK)
@@ -287,30 +305,30 @@ static mp_status helper_begin(const char *name, mp_memory_type type, mp__pool **
     return MP_OK;
 }
 
-static void helper_done(mp__pool *p) { atomic_fetch_sub_explicit(&p->helper_calls, 1, memory_order_release); }
+static void helper_done(entry *e) { atomic_fetch_sub_explicit(&e->helper_calls, 1, memory_order_release); }
 
 static mp_status helper_alloc(const char *name, mp_memory_type type, size_t size, void **out_ptr)
 {
     if (!out_ptr)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_ptr is NULL");
     *out_ptr = NULL;
-    mp__pool *p;
-    mp_status s = helper_begin(name, type, &p);
+    entry *e;
+    mp_status s = helper_begin(name, type, &e);
     if (s != MP_OK)
         return s;
-    s = mp_pool_allocate(p->handle, size, out_ptr);
-    helper_done(p);
+    s = mp_pool_allocate(mp__pool_handle(e->pool), size, out_ptr);
+    helper_done(e);
     return s;
 }
 
 static mp_status helper_free(const char *name, mp_memory_type type, void *ptr)
 {
-    mp__pool *p;
-    mp_status s = helper_begin(name, type, &p);
+    entry *e;
+    mp_status s = helper_begin(name, type, &e);
     if (s != MP_OK)
         return s;
-    s = mp_pool_deallocate(p->handle, ptr);
-    helper_done(p);
+    s = mp_pool_deallocate(mp__pool_handle(e->pool), ptr);
+    helper_done(e);
     return s;
 }
 

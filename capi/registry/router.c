@@ -7,6 +7,7 @@
  * refused; a range whose pool was destroyed answers the pool's "stale
  * handle" error. Configure the ranges before the router is shared;
  * allocate and free are as thread-safe as its pools. */
+#include "core/owners.h"
 #include "core/pool.h"
 
 #include <stdlib.h>

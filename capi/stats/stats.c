@@ -7,57 +7,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void snapshot(mp__pool *pool, mp_stats *st)
+static void snapshot(mp__pool *pool, mp_stats *stats)
 {
-    size_t free_bytes = 0, largest = 0, live = 0;
-    for (int i = 0; i < MP__ARENAS; i++) {
-        if (!pool->arena[i].st)
-            continue;
-        mp__usage u;
-        pool->strategy->usage(pool->arena[i].st, &u);
-        free_bytes += u.free_bytes;
-        live += u.live_blocks;
-        if (u.largest_free > largest)
-            largest = u.largest_free;
-    }
-    if (pool->lf) { /* cached blocks are live to the strategy, free to the user */
-        size_t blocks, bytes;
-        mp__lf_cached(pool, &blocks, &bytes);
-        live -= blocks;
-        free_bytes += bytes;
-    }
-    const mp__counters *c = &pool->counters;
-    *st = (mp_stats){
+    mp__pool_totals t;
+    mp__pool_totals_get(pool, &t);
+    const mp__counters *c = &t.counters;
+    *stats = (mp_stats){
         .struct_size = sizeof(mp_stats),
         .total_allocated = c->total,
         .current_used = c->current,
         .peak_usage = c->peak,
         .allocation_count = c->allocs,
         .deallocation_count = c->frees,
-        .fragmentation_ratio =
-            pool->strategy->uniform || free_bytes == 0 ? 0.0 : 1.0 - (double)largest / (double)free_bytes,
-        .reserved_bytes = pool->reserved,
-        .chunk_count = pool->nchunks,
+        .fragmentation_ratio = t.free_bytes == 0 ? 0.0 : 1.0 - (double)t.largest_free / (double)t.free_bytes,
+        .reserved_bytes = t.reserved,
+        .chunk_count = t.chunks,
         .failed_allocations = c->failed,
-        .live_allocations = live - pool->pending.count,
-        .pending_frees = pool->pending.count,
+        .live_allocations = t.live_blocks,
+        .pending_frees = t.pending,
     };
 }
 
-static mp_status locked_snapshot(const mp_pool *handle, mp_stats *st)
+static mp_status locked_snapshot(const mp_pool *handle, mp_stats *stats)
 {
     mp__pool *p;
     mp_status s = mp__pool_get(handle, &p);
-    if (s != MP_OK)
-        return s;
-    if (p->lf)
-        mp__lf_enter();
-    mp__lock_acquire(&p->lock);
-    snapshot(p, st);
-    mp__lock_release(&p->lock);
-    if (p->lf)
-        mp__lf_leave();
-    return MP_OK;
+    if (s == MP_OK)
+        snapshot(p, stats);
+    return s;
 }
 
 mp_status mp_pool_get_stats(const mp_pool *pool, mp_stats *out_stats)
@@ -71,36 +48,16 @@ mp_status mp_pool_reset_stats(mp_pool *handle)
 {
     mp__pool *pool;
     mp_status s = mp__pool_get(handle, &pool);
-    if (s != MP_OK)
-        return s;
-    mp__lock_acquire(&pool->lock);
-    mp__counters *c = &pool->counters;
-    c->total = c->allocs = c->frees = c->failed = 0;
-    c->peak = c->current;
-    mp__lock_release(&pool->lock);
-    return MP_OK;
+    if (s == MP_OK)
+        mp__pool_reset_counters(pool);
+    return s;
 }
 
 mp_status mp_pool_set_tracking(mp_pool *handle, bool enabled)
 {
     mp__pool *pool;
     mp_status s = mp__pool_get(handle, &pool);
-    if (s != MP_OK)
-        return s;
-    if (enabled && pool->lf)
-        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' runs lock-free (MP_SYNC_LOCK_FREE, created with "
-                        "track_stats off): tracking needs a record per allocation, kept under the lock; create "
-                        "the pool with track_stats on to track it", pool->name);
-    mp__lock_acquire(&pool->lock);
-    for (int i = 0; s == MP_OK && i < MP__ARENAS; i++)
-        if (pool->arena[i].st)
-            s = pool->strategy->keep_info(pool->arena[i].st, enabled);
-    if (s == MP_OK) {
-        pool->tracking = enabled;
-        pool->params.keep_info = enabled || pool->debug;
-    }
-    mp__lock_release(&pool->lock);
-    return s;
+    return s == MP_OK ? mp__pool_set_tracking(pool, enabled) : s;
 }
 
 mp_status mp_pool_get_tracking(const mp_pool *handle, bool *out_enabled)
@@ -111,7 +68,7 @@ mp_status mp_pool_get_tracking(const mp_pool *handle, bool *out_enabled)
         return s;
     if (!out_enabled)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_enabled is NULL");
-    *out_enabled = pool->tracking;
+    *out_enabled = mp__pool_tracking(pool);
     return MP_OK;
 }
 
@@ -127,22 +84,6 @@ mp_status mp_pool_has_leaks(const mp_pool *pool, bool *out_leaks)
 }
 
 /* ---- live allocation records ------------------------------------------ */
-
-typedef struct collect {
-    mp_allocation_info *recs;
-    size_t n, cap;
-    size_t front;
-    const mp__stream_queue *pending;
-} collect;
-
-static void collect_one(void *ctx, uintptr_t block, size_t block_size, const mp__blockinfo *info)
-{
-    (void)block_size;
-    collect *c = ctx;
-    if (info->tracked && c->n < c->cap && !mp__stream_waiting(c->pending, block))
-        c->recs[c->n++] = (mp_allocation_info){sizeof(mp_allocation_info), (void *)(block + c->front),
-                                               info->requested, info->seq};
-}
 
 static int by_sequence(const void *a, const void *b)
 {
@@ -164,40 +105,28 @@ mp_status mp_pool_get_allocations(const mp_pool *handle, mp_allocation_info *out
     if (out && (stride < MP__ALLOCINFO_SIZE_1_0 || stride > 4096))
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out->struct_size is %zu; set it to sizeof(mp_allocation_info)", stride);
 
-    mp__lock_acquire(&p->lock);
-    collect c = {NULL, 0, p->counters.tracked_live, p->debug ? mp__debug_front(p->debug) : 0, &p->pending};
-    if (c.cap && !(c.recs = malloc(c.cap * sizeof *c.recs))) {
-        mp__lock_release(&p->lock);
-        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory to list %zu allocations", p->name, c.cap);
-    }
-    mp__pool_foreach_live(p, collect_one, &c);
-    mp__lock_release(&p->lock);
-
-    qsort(c.recs, c.n, sizeof *c.recs, by_sequence);
-    size_t n = c.n < capacity ? c.n : capacity;
+    mp_allocation_info *recs;
+    size_t count;
+    if ((s = mp__pool_tracked(p, &recs, &count)) != MP_OK)
+        return s;
+    qsort(recs, count, sizeof *recs, by_sequence);
+    size_t n = count < capacity ? count : capacity;
     for (size_t i = 0; i < n; i++) {
         char *dst = (char *)out + i * stride;
-        memcpy(dst, &c.recs[i], stride < sizeof *c.recs ? stride : sizeof *c.recs);
-        if (stride > sizeof *c.recs)
-            memset(dst + sizeof *c.recs, 0, stride - sizeof *c.recs);
+        memcpy(dst, &recs[i], stride < sizeof *recs ? stride : sizeof *recs);
+        if (stride > sizeof *recs)
+            memset(dst + sizeof *recs, 0, stride - sizeof *recs);
         *(size_t *)dst = stride;
     }
-    free(c.recs);
-    *out_count = c.n;
-    if (c.n > capacity && out)
-        return mp__fail(MP_ERR_BUFFER_TOO_SMALL, "pool '%s' has %zu live allocations; out holds %zu", p->name, c.n,
-                        capacity);
+    free(recs);
+    *out_count = count;
+    if (count > capacity && out)
+        return mp__fail(MP_ERR_BUFFER_TOO_SMALL, "pool '%s' has %zu live allocations; out holds %zu",
+                        mp__pool_name(p), count, capacity);
     return MP_OK;
 }
 
 /* ---- text and JSON ---------------------------------------------------- */
-
-static const char *sync_name(const mp__pool *p)
-{
-    if (!p->cfg.thread_safe)
-        return "none";
-    return p->cfg.sync_type == MP_SYNC_LOCK_FREE ? "lock-free" : "mutex";
-}
 
 /* A ratio in [0, 1] as "0.123456", whatever LC_NUMERIC says. */
 static void ratio_text(char buf[32], double r)
@@ -219,7 +148,7 @@ void mp__json_name(char *dst, const char *name)
 
 typedef unsigned long long ull;
 
-static int format_text(char **out, const mp__pool *p, const mp_stats *st, const char *ratio)
+static int format_text(char **out, const mp__pool_desc *p, const mp_stats *st, const char *ratio)
 {
     return asprintf(out,
                     "pool '%s': %s, %s-size, %s memory, sync %s, tracking %s%s\n"
@@ -227,14 +156,14 @@ static int format_text(char **out, const mp__pool *p, const mp_stats *st, const 
                     "  lifetime:      %llu allocations, %llu deallocations, %llu bytes, %llu failed\n"
                     "  reserved:      %llu bytes in %llu chunks\n"
                     "  fragmentation: %s\n",
-                    p->name, p->type == MP_MEMORY_GPU ? "gpu" : "cpu", p->strategy->name, p->arena[0].backend->name,
-                    sync_name(p), p->tracking ? "on" : "off", p->debug ? ", debug" : "", (ull)st->current_used,
+                    p->name, p->type == MP_MEMORY_GPU ? "gpu" : "cpu", p->strategy, p->backend,
+                    p->sync, p->tracking ? "on" : "off", p->debug ? ", debug" : "", (ull)st->current_used,
                     (ull)st->live_allocations, (ull)st->peak_usage, (ull)st->allocation_count,
                     (ull)st->deallocation_count, (ull)st->total_allocated, (ull)st->failed_allocations,
                     (ull)st->reserved_bytes, (ull)st->chunk_count, ratio);
 }
 
-static int format_json(char **out, const mp__pool *p, const mp_stats *st, const char *ratio)
+static int format_json(char **out, const mp__pool_desc *p, const mp_stats *st, const char *ratio)
 {
     char name[2 * MP_NAME_MAX + 1];
     mp__json_name(name, p->name);
@@ -244,15 +173,15 @@ static int format_json(char **out, const mp__pool *p, const mp_stats *st, const 
                     "\"current_used\":%llu,\"peak_usage\":%llu,\"allocation_count\":%llu,"
                     "\"deallocation_count\":%llu,\"fragmentation_ratio\":%s,\"reserved_bytes\":%llu,"
                     "\"chunk_count\":%llu,\"failed_allocations\":%llu,\"live_allocations\":%llu}",
-                    name, p->type == MP_MEMORY_GPU ? "gpu" : "cpu", p->strategy->name, p->arena[0].backend->name,
-                    sync_name(p), p->tracking ? "true" : "false", p->debug ? "true" : "false",
+                    name, p->type == MP_MEMORY_GPU ? "gpu" : "cpu", p->strategy, p->backend,
+                    p->sync, p->tracking ? "true" : "false", p->debug ? "true" : "false",
                     (ull)st->total_allocated, (ull)st->current_used, (ull)st->peak_usage, (ull)st->allocation_count,
                     (ull)st->deallocation_count, ratio, (ull)st->reserved_bytes, (ull)st->chunk_count,
                     (ull)st->failed_allocations, (ull)st->live_allocations);
 }
 
 static mp_status render(const mp_pool *handle, char **out, const char *out_name,
-                        int (*format)(char **, const mp__pool *, const mp_stats *, const char *))
+                        int (*format)(char **, const mp__pool_desc *, const mp_stats *, const char *))
 {
     mp__pool *pool = mp__pool_of(handle);
     if (!out && pool)
@@ -263,9 +192,11 @@ static mp_status render(const mp_pool *handle, char **out, const char *out_name,
         return s;
     char ratio[32];
     ratio_text(ratio, st.fragmentation_ratio);
+    mp__pool_desc desc;
+    mp__pool_describe(pool, &desc);
     char *text;
-    if (format(&text, pool, &st, ratio) < 0) /* asprintf leaves text undefined then */
-        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory for its stats text", pool->name);
+    if (format(&text, &desc, &st, ratio) < 0) /* asprintf leaves text undefined then */
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory for its stats text", desc.name);
     *out = text;
     return MP_OK;
 }

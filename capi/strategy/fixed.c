@@ -38,7 +38,6 @@ typedef struct fentry {
 
 typedef struct fixed {
     size_t stride;
-    uint64_t magic; /* ceil(2^64 / stride) when stride < 2^32, else 0 */
     bool keep_info;
     fentry *stack;
     size_t top, stack_cap;
@@ -59,7 +58,6 @@ static void *fixed_create(const mp__strategy_params *params)
     if (f) {
         f->stride = params->stride;
         f->keep_info = params->keep_info;
-        f->magic = mp__magic(f->stride);
     }
     return f;
 }
@@ -91,13 +89,13 @@ static size_t fixed_chunk_size_for(void *st, size_t size)
 static mp_status fixed_attach(void *st, mp__chunk *chunk)
 {
     fixed *f = st;
-    size_t n = chunk->size / f->stride;
+    size_t n = chunk->span.size / f->stride;
     fchunk *fc = calloc(1, sizeof *fc);
     if (!fc || n == 0)
         goto oom;
     fc->chunk = chunk;
     fc->nblocks = n;
-    fc->state = chunk->smap; /* n + 1 bytes: a stride-aligned offset in the tail reads 0 */
+    fc->state = chunk->span.smap; /* n + 1 bytes: a stride-aligned offset in the tail reads 0 */
     if (f->keep_info && !(fc->info = calloc(n, sizeof *fc->info)))
         goto oom;
     bool ok1, ok2 = false;
@@ -113,7 +111,7 @@ static mp_status fixed_attach(void *st, mp__chunk *chunk)
 oom:
     if (fc)
         fchunk_free(fc);
-    return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the bookkeeping of a %zu-byte chunk", chunk->size);
+    return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the bookkeeping of a %zu-byte chunk", chunk->span.size);
 }
 
 static bool fixed_idle(void *st, const mp__chunk *chunk)
@@ -166,16 +164,16 @@ static void *fixed_alloc(void *st, size_t size, const mp__blockinfo *info)
     f->live++;
     if (fc->info)
         fc->info[idx] = *info;
-    return (void *)(fc->chunk->base + idx * f->stride);
+    return (void *)(fc->chunk->span.base + idx * f->stride);
 }
 
 /* The index of the block starting at p, or SIZE_MAX if p starts none. */
 static size_t block_index(const fixed *f, const mp__chunk *chunk, uintptr_t p)
 {
+    (void)f;
     const fchunk *fc = chunk->sdata;
-    size_t off = (size_t)(p - chunk->base);
-    size_t idx = mp__div(off, f->stride, f->magic);
-    if (idx * f->stride != off || idx >= fc->carved || !mp__st_live(st_get(fc, idx)))
+    size_t idx = mp__span_index(&chunk->span, p); /* the grain is the stride */
+    if (idx == SIZE_MAX || idx >= fc->carved || !mp__st_live(st_get(fc, idx)))
         return SIZE_MAX;
     return idx;
 }
@@ -257,7 +255,7 @@ static void fixed_foreach_live(void *st, mp__live_fn fn, void *ctx)
         const fchunk *fc = f->chunks[i];
         for (size_t b = 0; b < fc->carved; b++)
             if (mp__st_live(st_get(fc, b)))
-                fn(ctx, fc->chunk->base + b * f->stride, f->stride, fc->info ? &fc->info[b] : &none);
+                fn(ctx, fc->chunk->span.base + b * f->stride, f->stride, fc->info ? &fc->info[b] : &none);
     }
 }
 
@@ -304,6 +302,8 @@ static mp_status fixed_check(void *st)
 const mp__strategy mp__strategy_fixed = {
     .name = "fixed",
     .uniform = true,
+    .one_size = true,
+    .state_map = true,
     .create = fixed_create,
     .destroy = fixed_destroy,
     .grain = fixed_grain,

@@ -1,7 +1,8 @@
 /* The strategy seam: how a pool carves chunks into blocks. A strategy keeps
  * all of its bookkeeping in host memory outside the chunks (they may be GPU
  * memory) and never touches the bytes it hands out. The pool serialises
- * calls. Adding a strategy = one file with one mp__strategy. */
+ * calls. Adding a strategy = one file with one mp__strategy, and its line
+ * in table.c. */
 #ifndef MEMPOOL_STRATEGY_H
 #define MEMPOOL_STRATEGY_H
 
@@ -18,20 +19,81 @@ typedef struct mp__blockinfo {
 
 struct mp__arena;
 
-/* A chunk from a backend, owned by the pool's chunk table. */
-typedef struct mp__chunk {
+/* Where a chunk lies and how its state map is indexed: all that a reader
+ * needs to find a block's state byte without the chunk record. The pool's
+ * chunk table is an array of spans sorted by base (pool.c), and the
+ * lock-free layer searches a copy of it (tcache.c), both with
+ * mp__span_find. */
+typedef struct mp__span {
     uintptr_t base;
     size_t size;
-    mp__extent extent;
-    struct mp__arena *arena;
-    void *sdata; /* the strategy's per-chunk state */
+    size_t grain;   /* the bytes one state byte covers: every block starts on a multiple */
+    uint64_t recip; /* ceil(2^64 / grain) when grain and size are below 2^32, else 0 */
+    unsigned shift; /* log2(grain) when grain is a power of two, else 0 */
     /* The state map, when params.state_map (fixed pools: always): one byte
      * per grain bytes of the chunk, owned by the pool (pool.c), kept by the
      * strategy, read by the lock-free layer (tcache.h) without the lock. */
     uint8_t *smap;
-    size_t grain;
-    uint64_t magic; /* ceil(2^64 / grain) when grain < 2^32, else 0 */
+    struct mp__chunk *chunk; /* the record (pool.c); never read without the pool lock */
+    unsigned arena;          /* the index of the chunk's arena in its pool */
+} mp__span;
+
+/* A chunk from a backend, owned by the pool's chunk table. */
+typedef struct mp__chunk {
+    mp__span span;
+    mp__extent extent;
+    struct mp__arena *arena;
+    void *sdata; /* the strategy's per-chunk state */
 } mp__chunk;
+
+/* The geometry of a chunk of size bytes at base cut in grain-byte units. */
+static inline mp__span mp__span_make(uintptr_t base, size_t size, size_t grain)
+{
+    bool small = grain < ((size_t)1 << 32) && size < ((size_t)1 << 32);
+    bool pow2 = (grain & (grain - 1)) == 0;
+    return (mp__span){.base = base, .size = size, .grain = grain, .recip = small ? UINT64_MAX / grain + 1 : 0,
+                      .shift = pow2 ? 63u - (unsigned)__builtin_clzll(grain) : 0};
+}
+
+/* The index of the grain starting at p, or SIZE_MAX when p lies outside
+ * the span or off a grain boundary. A hardware divide costs tens of
+ * cycles: for a power of two it is a shift, and for 32-bit offsets and
+ * divisors the high half of off * ceil(2^64 / d) is the exact quotient
+ * (Lemire, Kaser, Kurz 2019). The only division by a grain in the
+ * library. */
+static inline size_t mp__span_index(const mp__span *s, uintptr_t p)
+{
+    size_t off = (size_t)(p - s->base), idx;
+    if (off >= s->size)
+        return SIZE_MAX;
+    if (s->shift || s->grain == 1)
+        return off & (s->grain - 1) ? SIZE_MAX : off >> s->shift;
+    idx = s->recip ? (size_t)(((unsigned __int128)s->recip * off) >> 64) : off / s->grain;
+    return idx * s->grain == off ? idx : SIZE_MAX;
+}
+
+/* The state byte of the block that would start at p, or NULL when p is
+ * not on a grain boundary of the span or the span keeps no map. */
+static inline uint8_t *mp__span_state(const mp__span *s, uintptr_t p)
+{
+    size_t idx = s->smap ? mp__span_index(s, p) : SIZE_MAX;
+    return idx != SIZE_MAX ? s->smap + idx : NULL;
+}
+
+/* The span of v[0..n) (sorted by base, disjoint) holding address a, or
+ * NULL: O(log n). The only chunk search in the library. */
+static inline const mp__span *mp__span_find(const mp__span *v, size_t n, uintptr_t a)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v[mid].base <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo && a - v[lo - 1].base < v[lo - 1].size ? &v[lo - 1] : NULL;
+}
 
 /* State bytes. A block start reads MP__ST_FREE when no live block starts
  * there; 1..MP__ST_LIVE while the block is live (the strategy writes
@@ -65,24 +127,6 @@ static inline void mp__smap_free(uint8_t *map)
         free(mp__smap_link(map));
 }
 
-static inline uint64_t mp__magic(size_t d) { return d < ((size_t)1 << 32) ? UINT64_MAX / d + 1 : 0; }
-
-/* off / d for d = the divisor of magic: a hardware divide costs tens of
- * cycles; for 32-bit offsets and divisors the high half of
- * off * ceil(2^64 / d) is the exact quotient (Lemire, Kaser, Kurz 2019). */
-static inline size_t mp__div(size_t off, size_t d, uint64_t magic)
-{
-    return magic && off < ((size_t)1 << 32) ? (size_t)(((unsigned __int128)magic * off) >> 64) : off / d;
-}
-
-/* The state byte of the block that would start at p, or NULL when p is
- * not on a grain boundary of chunk c. */
-static inline uint8_t *mp__chunk_state(const mp__chunk *c, uintptr_t p)
-{
-    size_t off = (size_t)(p - c->base), idx = mp__div(off, c->grain, c->magic);
-    return c->smap && off < c->size && idx * c->grain == off ? c->smap + idx : NULL;
-}
-
 typedef struct mp__strategy_params {
     size_t unit;     /* every block starts and ends at a multiple of unit */
     size_t stride;   /* fixed-size: bytes per block, a multiple of unit */
@@ -100,7 +144,9 @@ typedef void (*mp__live_fn)(void *ctx, uintptr_t block, size_t block_size, const
 
 typedef struct mp__strategy {
     const char *name;
-    bool uniform; /* every free block serves every request: no fragmentation */
+    bool uniform;   /* every free block serves every request: no fragmentation */
+    bool one_size;  /* serves blocks of params.stride bytes only (mp_config.block_size) */
+    bool state_map; /* needs a state map on every chunk (params.state_map always on) */
     void *(*create)(const mp__strategy_params *params);
     void (*destroy)(void *st);
     /* The bytes one state byte covers: every block starts on a multiple. */
@@ -123,6 +169,10 @@ typedef struct mp__strategy {
     /* MP_ERR_CORRUPTION with the detail set when an invariant is broken. */
     mp_status (*check)(void *st);
 } mp__strategy;
+
+/* The strategies, one per mp_allocator_type (table.c): adding one is its
+ * file plus its line in the table. NULL for a type with none. */
+const mp__strategy *mp__strategy_for(mp_allocator_type type);
 
 extern const mp__strategy mp__strategy_fixed;
 extern const mp__strategy mp__strategy_tlsf;

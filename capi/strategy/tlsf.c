@@ -215,7 +215,7 @@ static size_t tlsf_chunk_size_for(void *st, size_t size)
 static mp_status tlsf_attach(void *st, mp__chunk *chunk)
 {
     tlsf *t = st;
-    size_t size = chunk->size & ~(t->unit - 1);
+    size_t size = chunk->span.size & ~(t->unit - 1);
     tblock *b = NULL;
     bool ok = false;
     b = desc_get(t);
@@ -224,7 +224,7 @@ static mp_status tlsf_attach(void *st, mp__chunk *chunk)
     if (!ok)
         goto oom;
     t->chunks[t->nchunks++] = chunk;
-    b->addr = chunk->base;
+    b->addr = chunk->span.base;
     b->size = size;
     b->chunk = chunk;
     chunk->sdata = b;
@@ -234,12 +234,12 @@ static mp_status tlsf_attach(void *st, mp__chunk *chunk)
 oom:
     if (b)
         desc_put(t, b);
-    return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the bookkeeping of a %zu-byte chunk", chunk->size);
+    return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the bookkeeping of a %zu-byte chunk", chunk->span.size);
 }
 
 static inline uint8_t *state_of(const tlsf *t, const tblock *b)
 {
-    return b->chunk->smap ? b->chunk->smap + ((b->addr - b->chunk->base) >> t->unit_log2) : NULL;
+    return b->chunk->span.smap ? b->chunk->span.smap + ((b->addr - b->chunk->span.base) >> t->unit_log2) : NULL;
 }
 
 /* The descriptor of the live block at p in chunk, or NULL. */
@@ -320,7 +320,7 @@ static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info)
     }
 found:
     b->info = *info;
-    if (b->chunk->smap)
+    if (b->chunk->span.smap)
         __atomic_store_n(state_of(t, b), MP__ST_LIVE, __ATOMIC_RELAXED);
     mp__ptrmap_put(&t->live, b->addr, b);
     t->free_bytes -= b->size;
@@ -334,7 +334,7 @@ static mp_status tlsf_release(void *st, mp__chunk *chunk, uintptr_t p, mp__block
     tblock *b = live_block(t, chunk, p);
     if (!b)
         return MP_ERR_INVALID_POINTER;
-    if (chunk->smap)
+    if (chunk->span.smap)
         __atomic_store_n(state_of(t, b), MP__ST_FREE, __ATOMIC_RELAXED);
     mp__ptrmap_remove(&t->live, p);
     *info = b->info;
@@ -403,8 +403,8 @@ static void tlsf_reset(void *st)
     t->free_bytes = 0;
     t->live_blocks = 0;
     for (size_t i = 0; i < t->nchunks; i++) {
-        if (t->chunks[i]->smap)
-            memset(t->chunks[i]->smap, 0, (t->chunks[i]->size >> t->unit_log2) + 1);
+        if (t->chunks[i]->span.smap)
+            memset(t->chunks[i]->span.smap, 0, (t->chunks[i]->span.size >> t->unit_log2) + 1);
         tblock *first = t->chunks[i]->sdata;
         for (tblock *b = first->next_phys, *n; b; b = n) {
             n = b->next_phys;
@@ -449,7 +449,7 @@ static mp_status tlsf_check(void *st)
     for (size_t i = 0; i < t->nchunks; i++) {
         const mp__chunk *c = t->chunks[i];
         const tblock *b = c->sdata;
-        uintptr_t at = c->base;
+        uintptr_t at = c->span.base;
         if (b->prev_phys)
             return mp__fail(MP_ERR_CORRUPTION, "tlsf: chunk %zu's first block has a predecessor", i);
         for (; b; b = b->next_phys) {
@@ -476,9 +476,9 @@ static mp_status tlsf_check(void *st)
             }
             at += b->size;
         }
-        if (at - c->base != (c->size & ~(t->unit - 1)))
+        if (at - c->span.base != (c->span.size & ~(t->unit - 1)))
             return mp__fail(MP_ERR_CORRUPTION, "tlsf: chunk %zu's blocks cover %zu of %zu bytes", i,
-                            (size_t)(at - c->base), c->size);
+                            (size_t)(at - c->span.base), c->span.size);
     }
     for (unsigned fl = 0; fl < FL_COUNT; fl++) {
         for (unsigned sl = 0; sl < SL_COUNT; sl++) {
