@@ -2,6 +2,7 @@
  * the text and JSON views. Everything here runs under the pool's lock and
  * off the fast path; the fast path only bumps counters (stats.h). */
 #include "core/pool.h"
+#include "stats/format.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -192,6 +193,14 @@ mp_status mp_pool_get_allocations(const mp_pool *handle, mp_allocation_info *out
 
 /* ---- text and JSON ---------------------------------------------------- */
 
+/* The pool's own part of both forms. The counters' part is generated from
+ * mp_stats' description (format.h); render() fills this in, so the
+ * formatters read no pool internals. */
+typedef struct about {
+    const char *name, *memory_type, *allocator, *backend, *sync;
+    bool tracking, debug;
+} about;
+
 static const char *sync_name(const mp__pool *p)
 {
     if (!p->cfg.thread_safe)
@@ -199,8 +208,7 @@ static const char *sync_name(const mp__pool *p)
     return p->cfg.sync_type == MP_SYNC_LOCK_FREE ? "lock-free" : "mutex";
 }
 
-/* A ratio in [0, 1] as "0.123456", whatever LC_NUMERIC says. */
-static void ratio_text(char buf[32], double r)
+void mp__stats_ratio(char buf[32], double r)
 {
     unsigned long long m = (unsigned long long)(r * 1e6 + 0.5);
     snprintf(buf, 32, "%llu.%06llu", m / 1000000, m % 1000000);
@@ -217,42 +225,34 @@ void mp__json_name(char *dst, const char *name)
     *dst = 0;
 }
 
-typedef unsigned long long ull;
-
-static int format_text(char **out, const mp__pool *p, const mp_stats *st, const char *ratio)
+static int format_text(char **out, const about *a, const mp_stats *st)
 {
-    return asprintf(out,
-                    "pool '%s': %s, %s-size, %s memory, sync %s, tracking %s%s\n"
-                    "  in use:        %llu bytes in %llu allocations (peak %llu)\n"
-                    "  lifetime:      %llu allocations, %llu deallocations, %llu bytes, %llu failed\n"
-                    "  reserved:      %llu bytes in %llu chunks\n"
-                    "  fragmentation: %s\n",
-                    p->name, p->type == MP_MEMORY_GPU ? "gpu" : "cpu", p->strategy->name, p->arena[0].backend->name,
-                    sync_name(p), p->tracking ? "on" : "off", p->debug ? ", debug" : "", (ull)st->current_used,
-                    (ull)st->live_allocations, (ull)st->peak_usage, (ull)st->allocation_count,
-                    (ull)st->deallocation_count, (ull)st->total_allocated, (ull)st->failed_allocations,
-                    (ull)st->reserved_bytes, (ull)st->chunk_count, ratio);
+    char *head;
+    if (asprintf(&head, "pool '%s': %s, %s-size, %s memory, sync %s, tracking %s%s\n", a->name, a->memory_type,
+                 a->allocator, a->backend, a->sync, a->tracking ? "on" : "off", a->debug ? ", debug" : "") < 0)
+        return -1;
+    int n = mp__stats_text(out, head, st);
+    free(head);
+    return n;
 }
 
-static int format_json(char **out, const mp__pool *p, const mp_stats *st, const char *ratio)
+static int format_json(char **out, const about *a, const mp_stats *st)
 {
-    char name[2 * MP_NAME_MAX + 1];
-    mp__json_name(name, p->name);
-    return asprintf(out,
-                    "{\"name\":\"%s\",\"memory_type\":\"%s\",\"allocator\":\"%s\",\"backend\":\"%s\","
-                    "\"sync\":\"%s\",\"tracking\":%s,\"debug\":%s,\"total_allocated\":%llu,"
-                    "\"current_used\":%llu,\"peak_usage\":%llu,\"allocation_count\":%llu,"
-                    "\"deallocation_count\":%llu,\"fragmentation_ratio\":%s,\"reserved_bytes\":%llu,"
-                    "\"chunk_count\":%llu,\"failed_allocations\":%llu,\"live_allocations\":%llu}",
-                    name, p->type == MP_MEMORY_GPU ? "gpu" : "cpu", p->strategy->name, p->arena[0].backend->name,
-                    sync_name(p), p->tracking ? "true" : "false", p->debug ? "true" : "false",
-                    (ull)st->total_allocated, (ull)st->current_used, (ull)st->peak_usage, (ull)st->allocation_count,
-                    (ull)st->deallocation_count, ratio, (ull)st->reserved_bytes, (ull)st->chunk_count,
-                    (ull)st->failed_allocations, (ull)st->live_allocations);
+    char name[2 * MP_NAME_MAX + 1], *head;
+    mp__json_name(name, a->name);
+    if (asprintf(&head,
+                 "\"name\":\"%s\",\"memory_type\":\"%s\",\"allocator\":\"%s\",\"backend\":\"%s\","
+                 "\"sync\":\"%s\",\"tracking\":%s,\"debug\":%s",
+                 name, a->memory_type, a->allocator, a->backend, a->sync, a->tracking ? "true" : "false",
+                 a->debug ? "true" : "false") < 0)
+        return -1;
+    int n = mp__stats_json(out, head, st);
+    free(head);
+    return n;
 }
 
 static mp_status render(const mp_pool *handle, char **out, const char *out_name,
-                        int (*format)(char **, const mp__pool *, const mp_stats *, const char *))
+                        int (*format)(char **, const about *, const mp_stats *))
 {
     mp__pool *pool = mp__pool_of(handle);
     if (!out && pool)
@@ -261,10 +261,12 @@ static mp_status render(const mp_pool *handle, char **out, const char *out_name,
     mp_status s = locked_snapshot(handle, &st);
     if (s != MP_OK)
         return s;
-    char ratio[32];
-    ratio_text(ratio, st.fragmentation_ratio);
+    about a = {pool->name,         pool->type == MP_MEMORY_GPU ? "gpu" : "cpu",
+               pool->strategy->name, pool->arena[0].backend->name,
+               sync_name(pool),    pool->tracking,
+               pool->debug != NULL};
     char *text;
-    if (format(&text, pool, &st, ratio) < 0) /* asprintf leaves text undefined then */
+    if (format(&text, &a, &st) < 0) /* asprintf leaves text undefined then */
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory for its stats text", pool->name);
     *out = text;
     return MP_OK;
