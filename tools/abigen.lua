@@ -6,8 +6,9 @@
 -- description against every frozen record capi/abi/released-*.lua, and writes
 -- under --out (default: --root) the header, the version script, docs/API.md,
 -- docs/abi-manifest.tsv, the SWIG typemap applications swig/mempool_abi.i, the
--- stats text and JSON formatters capi/stats/stats_format.c and the bindings'
--- error classes (--list prints every path).  --release freezes the current version as
+-- stats text and JSON formatters capi/stats/stats_format.c, the C++ exception
+-- classes include/mempool/mempool_errors.hpp and the bindings' error classes
+-- (--list prints every path).  --release freezes the current version as
 -- capi/abi/released-MAJOR.MINOR.lua.  Exit status 1 with a message on any
 -- problem; nothing is written then.
 
@@ -528,6 +529,27 @@ local function java_exceptions(files)
   end
 end
 
+-- C++: the same classes in include/mempool/mempool_errors.hpp (template
+-- capi/mempool_errors.hpp.in), and the switch that throws them.
+local function cpp_exceptions()
+  local classes, cases = {}, {}
+  for _, e in ipairs(abi.enums) do
+    if e.name == "mp_status" then
+      for _, v in ipairs(e.values) do
+        if v.error ~= "" then
+          classes[#classes + 1] = "/// " .. v[3]:gsub("^%l", string.upper) .. " (" .. v[1] .. ").\n" ..
+            "class " .. v.error .. "Exception : public MemoryPoolException {\npublic:\n" ..
+            "    using MemoryPoolException::MemoryPoolException;\n};\n"
+          cases[#cases + 1] = "    case " .. v[1] .. ": throw " .. v.error .. "Exception(s, d);"
+        end
+      end
+    end
+  end
+  local subs = { ["@GENERATED@"] = "// " .. GEN, ["@CLASSES@"] = table.concat(classes, "\n"),
+    ["@CASES@"] = table.concat(cases, "\n") }
+  return (read(root .. "/capi/mempool_errors.hpp.in"):gsub("@[A-Z]+@", function(k) return subs[k] end))
+end
+
 -- Go: the idiomatic package re-exports the sentinels of the SWIG layer.
 local function go_errors()
   local b = { "// " .. GEN, "", "package mempool", "", 'import "mempool/internal/capi"', "",
@@ -622,6 +644,7 @@ local files = {
   ["swig/mempool_abi.i"] = swig_interface(),
   ["bindings/go/errors_gen.go"] = go_errors(),
   ["capi/stats/stats_format.c"] = stats_format(),
+  ["include/mempool/mempool_errors.hpp"] = cpp_exceptions(),
 }
 java_exceptions(files)
 if list then
