@@ -1,11 +1,13 @@
 -- The mempool C ABI: the one description that tools/abigen.lua turns into
 -- include/mempool/mempool.h, capi/mempool.map (linker version script),
--- docs/API.md and docs/abi-manifest.tsv.  Edit this file, then run
+-- docs/API.md, docs/abi-manifest.tsv, the stats formatters and the binding
+-- error classes (tools/abigen.lua --list names them all).  Edit this file, then run
 -- `cmake --build build --target abigen`.
 --
 -- Format: groups (topic order of the header); enums {name, group, since,
 -- values = {{NAME, number, doc, since?}}}; structs {name, group, since,
--- fields = {{ctype, name, doc, since?}}}; functions {name, group, since,
+-- fields = {{ctype, name, doc, since?}}} (mp_stats' fields also say how the
+-- stats text and JSON show them: see there); functions {name, group, since,
 -- ret, doc, params = {{dir, ctype, name, doc, null?}}, errors, skip}.
 -- dir is "in", "out" or "inout"; null = true lets the argument be NULL;
 -- errors lists the statuses beyond MP_OK; skip = {lang = "reason"} names a
@@ -335,18 +337,32 @@ MP__TC_INLINE mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
       doc = "A snapshot of a pool's counters. Byte counts are requested sizes of tracked\n" ..
             "allocations. fragmentation_ratio = 1 - largest free block / total free bytes (0 when\n" ..
             "nothing is free; always 0 for fixed-size pools, whose every free block fits every request).",
+      -- mp_pool_stats_string and mp_pool_stats_json are generated from these fields
+      -- (capi/stats/stats_format.c). JSON: every field but struct_size, in this order,
+      -- keyed by json (default: its name). Text: after the pool's own line, one line per
+      -- label of text_lines, in that order, "  label:" padded to 15 columns, then the
+      -- pieces of that line's fields in piece order; a piece is text = {label, order,
+      -- "words with {} for the value"}. A field without text gets a line of its own,
+      -- labelled with its name ("pending frees: 0"), after the listed ones. Values:
+      -- unsigned integers in decimal; doubles need format = "ratio" ("0.123456").
+      text_lines = { "in use", "lifetime", "reserved", "fragmentation" },
       fields = {
         { "size_t", "struct_size", "sizeof(mp_stats) as the caller compiled it" },
-        { "uint64_t", "total_allocated", "bytes handed out since creation or mp_pool_reset_stats" },
-        { "uint64_t", "current_used", "bytes in live tracked allocations" },
-        { "uint64_t", "peak_usage", "highest current_used seen" },
-        { "uint64_t", "allocation_count", "successful allocations" },
-        { "uint64_t", "deallocation_count", "successful deallocations (a reset counts each live block)" },
-        { "double", "fragmentation_ratio", "see above" },
-        { "uint64_t", "reserved_bytes", "bytes held from the backend, in all arenas" },
-        { "uint64_t", "chunk_count", "chunks held from the backend" },
-        { "uint64_t", "failed_allocations", "allocations that returned an error after validation" },
-        { "uint64_t", "live_allocations", "blocks currently allocated, tracked or not" },
+        { "uint64_t", "total_allocated", "bytes handed out since creation or mp_pool_reset_stats",
+          text = { "lifetime", 3, ", {} bytes" } },
+        { "uint64_t", "current_used", "bytes in live tracked allocations", text = { "in use", 1, "{} bytes" } },
+        { "uint64_t", "peak_usage", "highest current_used seen", text = { "in use", 3, " (peak {})" } },
+        { "uint64_t", "allocation_count", "successful allocations", text = { "lifetime", 1, "{} allocations" } },
+        { "uint64_t", "deallocation_count", "successful deallocations (a reset counts each live block)",
+          text = { "lifetime", 2, ", {} deallocations" } },
+        { "double", "fragmentation_ratio", "see above", format = "ratio", text = { "fragmentation", 1, "{}" } },
+        { "uint64_t", "reserved_bytes", "bytes held from the backend, in all arenas",
+          text = { "reserved", 1, "{} bytes" } },
+        { "uint64_t", "chunk_count", "chunks held from the backend", text = { "reserved", 2, " in {} chunks" } },
+        { "uint64_t", "failed_allocations", "allocations that returned an error after validation",
+          text = { "lifetime", 4, ", {} failed" } },
+        { "uint64_t", "live_allocations", "blocks currently allocated, tracked or not",
+          text = { "in use", 2, " in {} allocations" } },
         { "uint64_t", "pending_frees", "blocks freed on another stream whose work has not finished", since = "1.1" },
       } },
     { name = "mp_policy", group = "policy", since = "1.1",

@@ -2,7 +2,11 @@
  * records, leak checks, text and JSON, and old or new struct sizes. */
 #include "mp_test.h"
 
+#include <ctype.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 START_TEST(counters_are_exact)
 {
@@ -185,10 +189,122 @@ START_TEST(stats_json_holds_every_field)
     static const char *want[] = {"\"name\":\"with \\\"quotes\\\"\"", "\"current_used\":77", "\"total_allocated\":77",
                                  "\"peak_usage\":77", "\"allocation_count\":1", "\"deallocation_count\":0",
                                  "\"fragmentation_ratio\":0.", "\"reserved_bytes\":65536", "\"chunk_count\":1",
-                                 "\"failed_allocations\":0", "\"live_allocations\":1", "\"memory_type\":\"cpu\""};
+                                 "\"failed_allocations\":0", "\"live_allocations\":1", "\"pending_frees\":0",
+                                 "\"memory_type\":\"cpu\""};
     for (size_t i = 0; i < sizeof want / sizeof *want; i++)
         ck_assert_msg(strstr(json, want[i]), "%s lacks %s", json, want[i]);
     mp_string_free(json);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* mp_stats' fields as the generated manifest lists them ("name:type,...",
+ * tests/CMakeLists.txt): the formatters are generated too, so this list is
+ * the independent witness that none of them was left out. */
+#ifndef MP_STATS_FIELDS
+#error "tests/CMakeLists.txt defines MP_STATS_FIELDS from docs/abi-manifest.tsv"
+#endif
+
+typedef struct stats_field {
+    char name[64];
+    double value;
+} stats_field;
+
+/* Reads the fields after struct_size out of st, laid out as C lays out their
+ * types; returns how many. */
+static size_t stats_fields(const mp_stats *st, stats_field *out, size_t cap)
+{
+    const char *s = MP_STATS_FIELDS;
+    size_t n = 0, off = 0;
+    while (*s) {
+        char name[64], type[32];
+        ck_assert_int_eq(sscanf(s, "%63[^:]:%31[^,]", name, type), 2);
+        s += strlen(name) + 1 + strlen(type);
+        s += *s == ',';
+        size_t size = strcmp(type, "uint32_t") == 0 ? 4 : 8;
+        ck_assert_msg(strcmp(type, "uint64_t") == 0 || strcmp(type, "size_t") == 0 || strcmp(type, "double") == 0 ||
+                          strcmp(type, "uint32_t") == 0,
+                      "mp_stats.%s: teach this test type %s", name, type);
+        off = (off + size - 1) / size * size;
+        ck_assert_uint_le(off + size, sizeof *st);
+        const char *at = (const char *)st + off;
+        off += size;
+        if (strcmp(name, "struct_size") == 0)
+            continue;
+        ck_assert_uint_lt(n, cap);
+        stats_field *f = &out[n++];
+        snprintf(f->name, sizeof f->name, "%s", name);
+        if (strcmp(type, "double") == 0)
+            f->value = *(const double *)at;
+        else if (size == 4)
+            f->value = *(const uint32_t *)at;
+        else
+            f->value = (double)*(const uint64_t *)at;
+    }
+    ck_assert_uint_eq((off + 7) / 8 * 8, sizeof *st); /* the list covers the whole struct */
+    return n;
+}
+
+static bool near(double x, double y) { return (x > y ? x - y : y - x) <= 1e-6; } /* text has 6 decimals */
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+START_TEST(every_stats_field_is_in_the_json_and_the_text)
+{
+    mp_config c = cfg_variable(1 << 16);
+    c.max_size = 1 << 16;
+    mp_pool *p = new_pool("fields", c);
+    void *a = alloc_ok(p, 100), *big;
+    alloc_ok(p, 300);
+    alloc_ok(p, 50);
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_status(mp_pool_allocate(p, 1 << 17, &big), MP_ERR_OUT_OF_MEMORY); /* past max_size */
+    mp_stats st = stats_of(p);
+    ck_assert_uint_eq(st.failed_allocations, 1);
+    stats_field f[64];
+    size_t n = stats_fields(&st, f, 64);
+    ck_assert_uint_ge(n, 11); /* 1.1 has eleven, pending_frees the last */
+
+    /* JSON: each field under its name, with the struct's value. */
+    char *json = NULL, key[80];
+    ck_ok(mp_pool_stats_json(p, &json));
+    for (size_t i = 0; i < n; i++) {
+        snprintf(key, sizeof key, "\"%.63s\":", f[i].name);
+        const char *at = strstr(json, key);
+        ck_assert_msg(at, "the JSON lacks %s: %s", f[i].name, json);
+        double v = strtod(at + strlen(key), NULL);
+        ck_assert_msg(near(v, f[i].value), "JSON %s is %g, the struct says %g", f[i].name, v, f[i].value);
+    }
+    mp_string_free(json);
+
+    /* Text: after the pool's line, one number per field, the struct's values. */
+    char *text = NULL;
+    ck_ok(mp_pool_stats_string(p, &text));
+    double got[64];
+    size_t m = 0;
+    for (const char *c = strchr(text, '\n'); c && *c;) {
+        if (isdigit((unsigned char)*c)) {
+            char *end;
+            ck_assert_uint_lt(m, 64);
+            got[m++] = strtod(c, &end);
+            c = end;
+        } else {
+            c++;
+        }
+    }
+    ck_assert_msg(m == n, "the text shows %zu numbers for %zu fields:\n%s", m, n, text);
+    double want[64];
+    for (size_t i = 0; i < n; i++)
+        want[i] = f[i].value;
+    qsort(got, m, sizeof *got, by_value);
+    qsort(want, n, sizeof *want, by_value);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(near(got[i], want[i]), "the text's values differ from the struct's:\n%s", text);
+    mp_string_free(text);
     mp_pool_destroy(p);
 }
 END_TEST
@@ -243,6 +359,7 @@ static Suite *stats_suite(void)
     tcase_add_test(t, leak_check_sees_live_blocks);
     tcase_add_test(t, stats_string_names_the_pool_and_its_numbers);
     tcase_add_test(t, stats_json_holds_every_field);
+    tcase_add_test(t, every_stats_field_is_in_the_json_and_the_text);
     tcase_add_test(t, old_and_new_sized_stats_structs_are_served);
     suite_add_tcase(s, t);
     return s;

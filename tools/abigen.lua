@@ -5,7 +5,10 @@
 -- Reads DIR/capi/mempool.abi.lua and the template capi/mempool.h.in, checks the
 -- description against every frozen record capi/abi/released-*.lua, and writes
 -- under --out (default: --root) the header, the version script, docs/API.md,
--- docs/abi-manifest.tsv and the SWIG typemap applications swig/mempool_abi.i.  --release freezes the current version as
+-- docs/abi-manifest.tsv, the SWIG typemap applications swig/mempool_abi.i, the
+-- stats text and JSON formatters capi/stats/stats_format.c, the C++ exception
+-- classes include/mempool/mempool_errors.hpp and the bindings' error classes
+-- (--list prints every path).  --release freezes the current version as
 -- capi/abi/released-MAJOR.MINOR.lua.  Exit status 1 with a message on any
 -- problem; nothing is written then.
 
@@ -91,6 +94,40 @@ end
 for _, s in ipairs(abi.structs) do
   check_common("struct", s)
   if s.fields[1][2] ~= "struct_size" then problem("struct %s: the first field must be struct_size", s.name) end
+end
+-- mp_stats: each field must have a way into the stats text and JSON.
+local stats_kinds = { uint64_t = "count", size_t = "count", uint32_t = "count", unsigned = "count" }
+local function stats_kind(fld)
+  if fld.format == "ratio" and fld[1] == "double" then return "ratio" end
+  if fld.format == nil then return stats_kinds[fld[1]] end
+end
+for _, s in ipairs(abi.structs) do
+  if s.name == "mp_stats" then
+    local lines, pieces = {}, {}
+    for _, label in ipairs(s.text_lines or {}) do lines[label] = true end
+    for i = 2, #s.fields do
+      local fld = s.fields[i]
+      if not stats_kind(fld) then
+        problem("mp_stats field %s: no stats format for type %s%s (tools/abigen.lua: stats_kinds)", fld[2], fld[1],
+          fld.format and (" with format " .. fld.format) or "")
+      end
+      if fld.json ~= nil and (type(fld.json) ~= "string" or not fld.json:match("^[%w_]+$")) then
+        problem("mp_stats field %s: json must be a key of letters, digits and _", fld[2])
+      end
+      local t = fld.text
+      if t ~= nil then
+        if type(t) ~= "table" or not lines[t[1]] or math.type(t[2]) ~= "integer" or type(t[3]) ~= "string" then
+          problem("mp_stats field %s: text must be {label of text_lines, order, \"words {} words\"}", fld[2])
+        else
+          local _, holes = t[3]:gsub("{}", "")
+          if holes ~= 1 then problem("mp_stats field %s: text %q needs exactly one {}", fld[2], t[3]) end
+          local key = t[1] .. "#" .. t[2]
+          if pieces[key] then problem("mp_stats fields %s and %s: both are piece %d of line %q", pieces[key], fld[2], t[2], t[1]) end
+          pieces[key] = fld[2]
+        end
+      end
+    end
+  end
 end
 local langs = { cpp = true, java = true, go = true, lua = true }
 for _, f in ipairs(abi.functions) do
@@ -492,6 +529,27 @@ local function java_exceptions(files)
   end
 end
 
+-- C++: the same classes in include/mempool/mempool_errors.hpp (template
+-- capi/mempool_errors.hpp.in), and the switch that throws them.
+local function cpp_exceptions()
+  local classes, cases = {}, {}
+  for _, e in ipairs(abi.enums) do
+    if e.name == "mp_status" then
+      for _, v in ipairs(e.values) do
+        if v.error ~= "" then
+          classes[#classes + 1] = "/// " .. v[3]:gsub("^%l", string.upper) .. " (" .. v[1] .. ").\n" ..
+            "class " .. v.error .. "Exception : public MemoryPoolException {\npublic:\n" ..
+            "    using MemoryPoolException::MemoryPoolException;\n};\n"
+          cases[#cases + 1] = "    case " .. v[1] .. ": throw " .. v.error .. "Exception(s, d);"
+        end
+      end
+    end
+  end
+  local subs = { ["@GENERATED@"] = "// " .. GEN, ["@CLASSES@"] = table.concat(classes, "\n"),
+    ["@CASES@"] = table.concat(cases, "\n") }
+  return (read(root .. "/capi/mempool_errors.hpp.in"):gsub("@[A-Z]+@", function(k) return subs[k] end))
+end
+
 -- Go: the idiomatic package re-exports the sentinels of the SWIG layer.
 local function go_errors()
   local b = { "// " .. GEN, "", "package mempool", "", 'import "mempool/internal/capi"', "",
@@ -511,6 +569,72 @@ local function go_errors()
   return table.concat(b, "\n")
 end
 
+-- The stats text and JSON (capi/stats/stats_format.c): one asprintf each over
+-- every mp_stats field but struct_size, laid out as the description says.
+local function c_literal(s) return (s:gsub("[\\\"]", "\\%0"):gsub("%%", "%%%%")) end
+
+local function stats_format()
+  local st
+  for _, s in ipairs(abi.structs) do if s.name == "mp_stats" then st = s end end
+  local pre, conv, arg = {}, {}, {}
+  for i = 2, #st.fields do
+    local fld = st.fields[i]
+    if stats_kind(fld) == "ratio" then
+      pre[#pre + 1] = "    char v_" .. fld[2] .. "[32];\n    mp__stats_ratio(v_" .. fld[2] .. ", st->" .. fld[2] .. ");\n"
+      conv[fld[2]], arg[fld[2]] = "%s", "v_" .. fld[2]
+    else
+      conv[fld[2]], arg[fld[2]] = "%llu", "(unsigned long long)st->" .. fld[2]
+    end
+  end
+  -- Text: the described lines, then a line for each field that has none.
+  local order, byline = {}, {}
+  for _, label in ipairs(st.text_lines or {}) do order[#order + 1] = label; byline[label] = {} end
+  for i = 2, #st.fields do
+    local fld = st.fields[i]
+    local t = fld.text or { fld[2]:gsub("_", " "), 1, "{}" }
+    if not byline[t[1]] then order[#order + 1] = t[1]; byline[t[1]] = {} end
+    table.insert(byline[t[1]], { pos = t[2], words = t[3], name = fld[2] })
+  end
+  local text_fmt, text_args = { '"%s"' }, { "head" }
+  for _, label in ipairs(order) do
+    local pieces = byline[label]
+    table.sort(pieces, function(a, b) return a.pos < b.pos end)
+    local line = "  " .. c_literal(pad(label .. ":", 15))
+    for _, pc in ipairs(pieces) do
+      local before, after = pc.words:match("^(.-){}(.*)$")
+      line = line .. c_literal(before) .. conv[pc.name] .. c_literal(after)
+      text_args[#text_args + 1] = arg[pc.name]
+    end
+    if #pieces > 0 then text_fmt[#text_fmt + 1] = '"' .. line .. '\\n"' end
+  end
+  local json_fmt, json_args = {}, { "head" }
+  for i = 2, #st.fields do
+    local fld = st.fields[i]
+    json_fmt[#json_fmt + 1] = '\\"' .. (fld.json or fld[2]) .. '\\":' .. conv[fld[2]]
+    json_args[#json_args + 1] = arg[fld[2]]
+  end
+  local ind = string.rep(" ", 20)
+  local function body(name, fmt, args)
+    return "int " .. name .. "(char **out, const char *head, const mp_stats *st)\n{\n" .. table.concat(pre) ..
+      "    return asprintf(out,\n" .. ind .. table.concat(fmt, "\n" .. ind) .. ",\n" ..
+      ind .. table.concat(args, ",\n" .. ind) .. ");\n}\n"
+  end
+  -- JSON members, a few to a line of the format string.
+  local jlines = {}
+  for i = 1, #json_fmt, 4 do
+    jlines[#jlines + 1] = '"' .. (i == 1 and "{%s," or "") ..
+      table.concat(json_fmt, ",", i, math.min(i + 3, #json_fmt)) .. (i + 3 >= #json_fmt and '}"' or ',"')
+  end
+  return table.concat({
+    "/* " .. GEN .. " */\n",
+    "/* The text and JSON forms of mp_stats (mp_pool_stats_string, mp_pool_stats_json):\n",
+    " * every field but struct_size, laid out as mp_stats' description says. head is\n",
+    " * the pool's own line (text) or members (JSON), written by capi/stats/stats.c. */\n",
+    '#include "stats/format.h"\n\n#include <stdio.h>\n\n',
+    body("mp__stats_text", text_fmt, text_args), "\n",
+    body("mp__stats_json", jlines, json_args) })
+end
+
 ------------------------------------------------------------------ write ----
 local files = {
   ["include/mempool/mempool.h"] = header(),
@@ -519,6 +643,8 @@ local files = {
   ["docs/abi-manifest.tsv"] = manifest(),
   ["swig/mempool_abi.i"] = swig_interface(),
   ["bindings/go/errors_gen.go"] = go_errors(),
+  ["capi/stats/stats_format.c"] = stats_format(),
+  ["include/mempool/mempool_errors.hpp"] = cpp_exceptions(),
 }
 java_exceptions(files)
 if list then

@@ -11,6 +11,7 @@
  * registry lock. */
 #include "core/pool.h"
 #include "registry/registry.h"
+#include "stats/format.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -2,6 +2,7 @@
  * the text and JSON views. Everything here runs under the pool's lock and
  * off the fast path; the fast path only bumps counters (stats.h). */
 #include "core/pool.h"
+#include "stats/format.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,8 +129,7 @@ mp_status mp_pool_get_allocations(const mp_pool *handle, mp_allocation_info *out
 
 /* ---- text and JSON ---------------------------------------------------- */
 
-/* A ratio in [0, 1] as "0.123456", whatever LC_NUMERIC says. */
-static void ratio_text(char buf[32], double r)
+void mp__stats_ratio(char buf[32], double r)
 {
     unsigned long long m = (unsigned long long)(r * 1e6 + 0.5);
     snprintf(buf, 32, "%llu.%06llu", m / 1000000, m % 1000000);
@@ -146,42 +146,37 @@ void mp__json_name(char *dst, const char *name)
     *dst = 0;
 }
 
-typedef unsigned long long ull;
-
-static int format_text(char **out, const mp__pool_desc *p, const mp_stats *st, const char *ratio)
+/* The pool's own part of both forms (mp__pool_desc); the counters' part is
+ * generated from mp_stats' description (format.h). */
+static int format_text(char **out, const mp__pool_desc *a, const mp_stats *st)
 {
-    return asprintf(out,
-                    "pool '%s': %s, %s-size, %s memory, sync %s, tracking %s%s\n"
-                    "  in use:        %llu bytes in %llu allocations (peak %llu)\n"
-                    "  lifetime:      %llu allocations, %llu deallocations, %llu bytes, %llu failed\n"
-                    "  reserved:      %llu bytes in %llu chunks\n"
-                    "  fragmentation: %s\n",
-                    p->name, p->type == MP_MEMORY_GPU ? "gpu" : "cpu", p->strategy, p->backend,
-                    p->sync, p->tracking ? "on" : "off", p->debug ? ", debug" : "", (ull)st->current_used,
-                    (ull)st->live_allocations, (ull)st->peak_usage, (ull)st->allocation_count,
-                    (ull)st->deallocation_count, (ull)st->total_allocated, (ull)st->failed_allocations,
-                    (ull)st->reserved_bytes, (ull)st->chunk_count, ratio);
+    char *head;
+    if (asprintf(&head, "pool '%s': %s, %s-size, %s memory, sync %s, tracking %s%s\n", a->name,
+                 a->type == MP_MEMORY_GPU ? "gpu" : "cpu", a->strategy, a->backend, a->sync,
+                 a->tracking ? "on" : "off", a->debug ? ", debug" : "") < 0)
+        return -1;
+    int n = mp__stats_text(out, head, st);
+    free(head);
+    return n;
 }
 
-static int format_json(char **out, const mp__pool_desc *p, const mp_stats *st, const char *ratio)
+static int format_json(char **out, const mp__pool_desc *a, const mp_stats *st)
 {
-    char name[2 * MP_NAME_MAX + 1];
-    mp__json_name(name, p->name);
-    return asprintf(out,
-                    "{\"name\":\"%s\",\"memory_type\":\"%s\",\"allocator\":\"%s\",\"backend\":\"%s\","
-                    "\"sync\":\"%s\",\"tracking\":%s,\"debug\":%s,\"total_allocated\":%llu,"
-                    "\"current_used\":%llu,\"peak_usage\":%llu,\"allocation_count\":%llu,"
-                    "\"deallocation_count\":%llu,\"fragmentation_ratio\":%s,\"reserved_bytes\":%llu,"
-                    "\"chunk_count\":%llu,\"failed_allocations\":%llu,\"live_allocations\":%llu}",
-                    name, p->type == MP_MEMORY_GPU ? "gpu" : "cpu", p->strategy, p->backend,
-                    p->sync, p->tracking ? "true" : "false", p->debug ? "true" : "false",
-                    (ull)st->total_allocated, (ull)st->current_used, (ull)st->peak_usage, (ull)st->allocation_count,
-                    (ull)st->deallocation_count, ratio, (ull)st->reserved_bytes, (ull)st->chunk_count,
-                    (ull)st->failed_allocations, (ull)st->live_allocations);
+    char name[2 * MP_NAME_MAX + 1], *head;
+    mp__json_name(name, a->name);
+    if (asprintf(&head,
+                 "\"name\":\"%s\",\"memory_type\":\"%s\",\"allocator\":\"%s\",\"backend\":\"%s\","
+                 "\"sync\":\"%s\",\"tracking\":%s,\"debug\":%s",
+                 name, a->type == MP_MEMORY_GPU ? "gpu" : "cpu", a->strategy, a->backend, a->sync,
+                 a->tracking ? "true" : "false", a->debug ? "true" : "false") < 0)
+        return -1;
+    int n = mp__stats_json(out, head, st);
+    free(head);
+    return n;
 }
 
 static mp_status render(const mp_pool *handle, char **out, const char *out_name,
-                        int (*format)(char **, const mp__pool_desc *, const mp_stats *, const char *))
+                        int (*format)(char **, const mp__pool_desc *, const mp_stats *))
 {
     mp__pool *pool = mp__pool_of(handle);
     if (!out && pool)
@@ -190,12 +185,10 @@ static mp_status render(const mp_pool *handle, char **out, const char *out_name,
     mp_status s = locked_snapshot(handle, &st);
     if (s != MP_OK)
         return s;
-    char ratio[32];
-    ratio_text(ratio, st.fragmentation_ratio);
     mp__pool_desc desc;
     mp__pool_describe(pool, &desc);
     char *text;
-    if (format(&text, &desc, &st, ratio) < 0) /* asprintf leaves text undefined then */
+    if (format(&text, &desc, &st) < 0) /* asprintf leaves text undefined then */
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory for its stats text", desc.name);
     *out = text;
     return MP_OK;

@@ -34,7 +34,4 @@ static inline void mp__stats_on_reset(mp__counters *c)
     c->current = 0;
 }
 
-/* stats.c: a pool name as a JSON string body; dst holds 2 * MP_NAME_MAX + 1. */
-void mp__json_name(char *dst, const char *name);
-
 #endif

@@ -9,6 +9,7 @@
 #define MEMPOOL_MEMPOOL_HPP
 
 #include <mempool/mempool.h>
+#include <mempool/mempool_errors.hpp>
 
 #include <cstddef>
 #include <cstdint>
@@ -36,57 +37,10 @@ enum class AllocFlags { None = MP_ALLOC_NONE, Pinned = MP_ALLOC_PINNED, Managed 
 constexpr size_t DEFAULT_ALIGNMENT = MP_DEFAULT_ALIGNMENT;
 
 // ---- exceptions -------------------------------------------------------------------
-
-/// A failed call: the C status and the library's detail message.
-class MemoryPoolException : public std::runtime_error {
-public:
-    MemoryPoolException(mp_status status, const std::string &detail)
-        : std::runtime_error(std::string(mp_status_name(status)) + ": " + detail), status_(status), detail_(detail) {}
-    mp_status status() const noexcept { return status_; }
-    const std::string &detail() const noexcept { return detail_; }
-
-private:
-    mp_status status_;
-    std::string detail_;
-};
-
-#define MEMPOOL_EXCEPTION(Name)                                                                    \
-    class Name : public MemoryPoolException {                                                      \
-    public:                                                                                        \
-        using MemoryPoolException::MemoryPoolException;                                            \
-    }
-MEMPOOL_EXCEPTION(OutOfMemoryException);      // MP_ERR_OUT_OF_MEMORY
-MEMPOOL_EXCEPTION(InvalidOperationException); // MP_ERR_INVALID_OPERATION
-MEMPOOL_EXCEPTION(InvalidPointerException);   // MP_ERR_INVALID_POINTER
-MEMPOOL_EXCEPTION(CudaException);             // MP_ERR_CUDA
-MEMPOOL_EXCEPTION(InvalidArgumentException);  // MP_ERR_INVALID_ARGUMENT
-MEMPOOL_EXCEPTION(NotFoundException);         // MP_ERR_NOT_FOUND
-MEMPOOL_EXCEPTION(AlreadyExistsException);    // MP_ERR_ALREADY_EXISTS
-MEMPOOL_EXCEPTION(UnsupportedException);      // MP_ERR_UNSUPPORTED
-MEMPOOL_EXCEPTION(CorruptionException);       // MP_ERR_CORRUPTION
-MEMPOOL_EXCEPTION(BufferTooSmallException);   // MP_ERR_BUFFER_TOO_SMALL
-#undef MEMPOOL_EXCEPTION
+// MemoryPoolException, one subclass per failure status and detail::raise are
+// generated from the status table: <mempool/mempool_errors.hpp>.
 
 namespace detail {
-
-/// Throws the exception of status with this thread's detail message.
-[[noreturn]] inline void raise(mp_status s)
-{
-    const std::string d = mp_last_error_message();
-    switch (s) {
-    case MP_ERR_OUT_OF_MEMORY: throw OutOfMemoryException(s, d);
-    case MP_ERR_INVALID_OPERATION: throw InvalidOperationException(s, d);
-    case MP_ERR_INVALID_POINTER: throw InvalidPointerException(s, d);
-    case MP_ERR_CUDA: throw CudaException(s, d);
-    case MP_ERR_INVALID_ARGUMENT: throw InvalidArgumentException(s, d);
-    case MP_ERR_NOT_FOUND: throw NotFoundException(s, d);
-    case MP_ERR_ALREADY_EXISTS: throw AlreadyExistsException(s, d);
-    case MP_ERR_UNSUPPORTED: throw UnsupportedException(s, d);
-    case MP_ERR_CORRUPTION: throw CorruptionException(s, d);
-    case MP_ERR_BUFFER_TOO_SMALL: throw BufferTooSmallException(s, d);
-    default: throw MemoryPoolException(s, d);
-    }
-}
 
 inline void check(mp_status s)
 {

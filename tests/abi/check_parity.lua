@@ -6,7 +6,7 @@
 local src, lang = arg[1], arg[2]
 
 local where = {
-  cpp  = { path = "include/mempool/mempool.hpp", pattern = "%.hpp$" },
+  cpp  = { path = "include/mempool", pattern = "%.hpp$" }, -- mempool.hpp and mempool_errors.hpp
   java = { path = "bindings/java/src/main/java", pattern = "%.java$" },
   go   = { path = "bindings/go", pattern = "%.go$" },
   lua  = { path = "bindings/lua", pattern = "%.c$" },
