@@ -174,9 +174,11 @@ static uint32_t refill(mp__pool *pool, mp__tcache *tc, unsigned c)
     mp__tbin *b = &tc->bins[c - 1];
     mp__tentry *e = bin_base(lf, b, c);
     uint32_t i, n = 0;
+    MP__ASSERT(bin_count(lf, b, c) == 0); /* only an empty bin refills */
     if (stack_pop(lf, &lf->full[c], &i)) {
         mp__mag *m = mag_at(lf, i);
         n = m->n;
+        MP__ASSERT(n > 0 && n <= lf->bin_cap[c] / 2); /* a magazine holds half a bin */
         memcpy(e, m->e, n * sizeof *m->e);
         atomic_fetch_sub_explicit(&lf->nfull[c], 1, memory_order_relaxed);
         atomic_fetch_sub_explicit(&lf->gblocks[c], n, memory_order_relaxed);
@@ -212,6 +214,8 @@ static void spill(mp__pool *pool, mp__tcache *tc, unsigned c)
     mp__tbin *b = &tc->bins[c - 1];
     mp__tentry *e = bin_base(lf, b, c);
     uint32_t k = lf->bin_cap[c] / 2, i; /* the older half, at the bottom */
+    MP__ASSERT(bin_count(lf, b, c) == lf->bin_cap[c]); /* only a full bin spills */
+    MP__ASSERT(sizeof(mp__mag) + k * sizeof *e <= lf->mag_bytes);
     if (atomic_load_explicit(&lf->nfull[c], memory_order_relaxed) < lf->mag_limit[c] && mag_get(lf, &i)) {
         mp__mag *m = mag_at(lf, i);
         memcpy(m->e, e, k * sizeof *e);

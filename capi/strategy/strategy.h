@@ -109,6 +109,8 @@ typedef struct mp__strategy {
     size_t (*chunk_size_for)(void *st, size_t size);
     mp_status (*attach)(void *st, mp__chunk *chunk);
     bool (*idle)(void *st, const mp__chunk *chunk);
+    /* The chunk is idle (a trim), or the pool is being destroyed, blocks
+     * and all, and destroy follows. */
     void (*detach)(void *st, mp__chunk *chunk);
     /* NULL when no attached chunk has room: the pool grows and asks again. */
     void *(*alloc)(void *st, size_t size, const mp__blockinfo *info);

@@ -22,7 +22,8 @@
  * out, a class code once the lock-free layer owns it; 0 elsewhere. A block
  * whose byte says "held by a thread cache" is not live to release/lookup.
  *
- * Invariants (checked by tlsf_check): a chunk's blocks tile it exactly;
+ * Invariants (checked by tlsf_check; MP__ASSERT checks the free-list ones
+ * at each insert and remove): a chunk's blocks tile it exactly;
  * no two neighbours are both free; each free block is in the list of its
  * class and each list's bit is set iff the list is non-empty; each live
  * block is in the map and the map holds nothing else; the byte and block
@@ -128,6 +129,9 @@ static inline void insert_free(tlsf *t, tblock *b)
 {
     unsigned fl, sl;
     mapping(b->size >> t->unit_log2, &fl, &sl);
+    MP__ASSERT(b->size >= t->unit && !(b->size & (t->unit - 1)));
+    MP__ASSERT(!(b->prev_phys && b->prev_phys->free) && !(b->next_phys && b->next_phys->free)); /* coalesced */
+    MP__ASSERT(((t->sl_bitmap[fl] >> sl) & 1) == (t->heads[fl][sl] != NULL));
     b->free = true;
     b->prev_free = NULL;
     b->next_free = t->heads[fl][sl];
@@ -142,6 +146,8 @@ static inline void remove_free(tlsf *t, tblock *b)
 {
     unsigned fl, sl;
     mapping(b->size >> t->unit_log2, &fl, &sl);
+    MP__ASSERT(b->free && ((t->sl_bitmap[fl] >> sl) & 1) && ((t->fl_bitmap >> fl) & 1));
+    MP__ASSERT(b->prev_free ? b->prev_free->next_free == b : t->heads[fl][sl] == b); /* listed in its class */
     if (b->prev_free)
         b->prev_free->next_free = b->next_free;
     else
@@ -263,9 +269,14 @@ static void tlsf_detach(void *st, mp__chunk *chunk)
 {
     tlsf *t = st;
     tblock *b = chunk->sdata;
-    remove_free(t, b);
-    t->free_bytes -= b->size;
-    desc_put(t, b);
+    /* A trim detaches an idle chunk; a pool's destroy detaches every chunk,
+     * blocks and all, just before tlsf_destroy: then a live first block is
+     * in no list, and only the chunk list matters. */
+    if (tlsf_idle(st, chunk)) {
+        remove_free(t, b);
+        t->free_bytes -= b->size;
+        desc_put(t, b);
+    }
     for (size_t i = 0; i < t->nchunks; i++) {
         if (t->chunks[i] == chunk) {
             t->chunks[i] = t->chunks[--t->nchunks];
@@ -281,6 +292,7 @@ static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info)
     tblock *b = find_fit(t, need >> t->unit_log2);
     if (!b || !mp__ptrmap_reserve(&t->live))
         return NULL;
+    MP__ASSERT(b->free && b->size >= need);
     if (b->size - need >= t->unit && same_class(t, b->size - need, b->size)) {
         /* The rest stays where b is listed: b becomes the rest, a new
          * descriptor takes the front. */
