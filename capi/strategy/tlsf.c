@@ -1,6 +1,25 @@
 /* Variable-size strategy: TLSF (two-level segregated fit) with immediate
  * coalescing and out-of-band block descriptors.
  *
+ * The algorithm is M. Masmano, I. Ripoll, A. Crespo, J. Real, "TLSF: a New
+ * Dynamic Memory Allocator for Real-Time Systems", ECRTS 2004: the (fl, sl)
+ * mapping, the two bitmaps, the rounded-up search and immediate coalescing
+ * are the paper's. Where this file departs from it:
+ *  - The paper keeps each block's header (size, free bit, the physical
+ *    predecessor) inside the block and the free-list links inside free
+ *    blocks. Here every descriptor is out of band, in host memory, and a
+ *    hash map finds a live block's descriptor from its address (below), so
+ *    the managed memory is never touched and may be on a GPU. The price:
+ *    the paper's O(1) is worst case, the map's is expected (and descriptors
+ *    come from slabs that grow).
+ *  - Sizes count in units (the pool's alignment), not bytes, and requests
+ *    below SL_COUNT units share first-level index 0, one class per unit.
+ *  - A split or merge that leaves the free block in its class keeps its
+ *    place in the list (the fast path below); the paper removes and
+ *    reinserts it.
+ *  - When no descriptor can be had for the rest of a split, the whole block
+ *    is handed out; the pool adds and drops chunks (attach, detach).
+ *
  * Algorithm. Sizes are counted in units (the pool's alignment, at least 16
  * bytes). Free blocks sit in lists indexed by (fl, sl): fl is the size's
  * highest bit, sl the next SL_LOG2 bits, so each power-of-two range is split
