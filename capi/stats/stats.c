@@ -93,7 +93,7 @@ mp_status mp_pool_set_tracking(mp_pool *handle, bool enabled)
                         "the pool with track_stats on to track it", pool->name);
     mp__lock_acquire(&pool->lock);
     for (int i = 0; s == MP_OK && i < MP__ARENAS; i++)
-        if (pool->arena[i].st)
+        if (pool->arena[i].st && pool->strategy->keep_info)
             s = pool->strategy->keep_info(pool->arena[i].st, enabled);
     if (s == MP_OK) {
         pool->tracking = enabled;

@@ -417,13 +417,6 @@ static bool tlsf_lookup(void *st, const mp__chunk *chunk, uintptr_t p, size_t *b
     return true;
 }
 
-static mp_status tlsf_keep_info(void *st, bool on)
-{
-    (void)st;
-    (void)on; /* descriptors always carry the record */
-    return MP_OK;
-}
-
 static void tlsf_reset(void *st)
 {
     tlsf *t = st;
@@ -547,7 +540,7 @@ const mp__strategy mp__strategy_tlsf = {
     .alloc = tlsf_alloc,
     .release = tlsf_release,
     .lookup = tlsf_lookup,
-    .keep_info = tlsf_keep_info,
+    .keep_info = NULL, /* descriptors always carry the record */
     .reset = tlsf_reset,
     .usage = tlsf_usage,
     .foreach_live = tlsf_foreach_live,
