@@ -19,6 +19,21 @@ typedef struct mp__pool mp__pool;
 #define MP__LIKELY(x) __builtin_expect(!!(x), 1)
 #define MP__UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* MP__ASSERT(cond): an internal invariant (what a file's opening comment
+ * states), never a check of the caller's input, which gets a status. Built
+ * with MEMPOOL_ASSERTS (the CMake option: on for Debug and the asan and tsan
+ * presets, off for the default preset and release builds), a false cond
+ * prints where and aborts; without it cond is not evaluated (only
+ * type-checked), so the released library never aborts and its fast paths
+ * are unchanged. */
+#if defined(MEMPOOL_ASSERTS) && MEMPOOL_ASSERTS
+#define MP__ASSERT(cond) \
+    (MP__LIKELY(cond) ? (void)0 : mp__assert_fail(#cond, __FILE__, __LINE__, __func__))
+_Noreturn void mp__assert_fail(const char *cond, const char *file, int line, const char *func);
+#else
+#define MP__ASSERT(cond) ((void)sizeof(!(cond)))
+#endif
+
 /* Records status and a printf-style detail for mp_last_error*() and returns
  * the status, so failure paths read `return mp__fail(...)`. */
 mp_status mp__fail(mp_status status, const char *fmt, ...)

@@ -129,6 +129,7 @@ static bool table_insert(mp__pool *pool, mp__chunk *c)
         pool->chunks[i] = pool->chunks[i - 1];
         i--;
     }
+    MP__ASSERT(i == 0 || pool->chunks[i - 1].base + pool->chunks[i - 1].size <= c->span.base); /* sorted, disjoint */
     pool->chunks[i] = c->span;
     pool->nchunks++;
     return true;

@@ -55,3 +55,11 @@ mp_status mp__fail(mp_status status, const char *fmt, ...)
 }
 
 void mp_string_free(char *string) { free(string); }
+
+#if defined(MEMPOOL_ASSERTS) && MEMPOOL_ASSERTS
+_Noreturn void mp__assert_fail(const char *cond, const char *file, int line, const char *func)
+{
+    fprintf(stderr, "mempool: internal invariant broken: %s (%s:%d, %s)\n", cond, file, line, func);
+    abort();
+}
+#endif

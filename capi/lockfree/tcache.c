@@ -41,6 +41,41 @@
  * at most one map per cache and the tables being searched, and a grow/trim
  * cycle leaks nothing. The inline fast path pays nothing for this.
  *
+ * Invariants (MP__ASSERT checks the counts at refill and spill):
+ *  - A block of the lock-free layer is in exactly one place: the user's
+ *    hands, one bin of one cache, one full magazine, or the strategy. Its
+ *    state byte says which: MP__ST_CACHED | c in a bin or a magazine (live
+ *    to the strategy, free to the user), c (1..nclasses) in the user's
+ *    hands after a cache handed it out, 0 when the strategy has it free.
+ *    Only a byte 1..nclasses lets a free skip the lock; a cached block goes
+ *    back to the strategy with its byte set to c first (to_strategy).
+ *  - A block of class c has at least cls_size[c] bytes; bin c of a cache
+ *    holds 0..bin_cap[c] entries, below them a sentinel whose p is NULL; a
+ *    bin refills only when empty and spills only when full, so a full
+ *    magazine holds bin_cap[c] / 2 entries (sized by mag_bytes).
+ *  - Only the owning thread changes a cache's bins; other threads read the
+ *    counts (stats), and reset, destroy and thread exit empty them.
+ *  - A magazine index is on one stack (empty, or full[c]) or held by the
+ *    one thread that popped it; a head's tag changes on every push and pop.
+ *    nfull[c] and gblocks[c] count full[c]'s magazines and their blocks;
+ *    they move beside the push or pop, so they are exact when quiescent,
+ *    and nfull[c] stays near mag_limit[c] (racing spills may pass it).
+ *  - Lock order: tc_mutex (mp__lf_enter), then the pool lock; mag_mutex
+ *    only guards adding a segment.
+ *
+ * Complexity. The inline allocate and free: O(1), no lock, no atomic
+ * read-modify-write. A refill from a magazine or a spill to one: two
+ * compare-and-swaps (retried under contention) and a copy of bin_cap[c] / 2
+ * entries. A carve or a spill to the strategy: bin_cap[c] / 2 strategy
+ * calls under the pool lock, each O(1) after an O(log chunks) chunk lookup.
+ * Since refill and spill both leave a bin half full, a thread meets one at
+ * most every bin_cap[c] / 2 operations of class c (while the strategy has
+ * room): amortised O(1) per operation. A free outside the hot chunk: an
+ * O(log chunks) search of the span table. Publishing a table: O(chunks +
+ * caches), and reclaim O((caches + limbo) log caches). Attaching a thread:
+ * O(caches of the pool + the thread's entries) under tc_mutex; thread exit:
+ * one strategy release per cached block.
+ *
  * Stats and mp_pool_check count cached blocks as free to the user; the
  * counts are exact when no other thread is inside the pool. */
 #include "core/instrument.h"
@@ -168,9 +203,11 @@ static uint32_t refill(mp__lf *lf, mp__tcache *tc, unsigned c)
     mp__tbin *b = &tc->bins[c - 1];
     mp__tentry *e = bin_base(lf, b, c);
     uint32_t i, n = 0;
+    MP__ASSERT(bin_count(lf, b, c) == 0); /* only an empty bin refills */
     if (stack_pop(lf, &lf->full[c], &i)) {
         mp__mag *m = mag_at(lf, i);
         n = m->n;
+        MP__ASSERT(n > 0 && n <= lf->bin_cap[c] / 2); /* a magazine holds half a bin */
         memcpy(e, m->e, n * sizeof *m->e);
         atomic_fetch_sub_explicit(&lf->nfull[c], 1, memory_order_relaxed);
         atomic_fetch_sub_explicit(&lf->gblocks[c], n, memory_order_relaxed);
@@ -194,6 +231,8 @@ static void spill(mp__lf *lf, mp__tcache *tc, unsigned c)
     mp__tbin *b = &tc->bins[c - 1];
     mp__tentry *e = bin_base(lf, b, c);
     uint32_t k = lf->bin_cap[c] / 2, i; /* the older half, at the bottom */
+    MP__ASSERT(bin_count(lf, b, c) == lf->bin_cap[c]); /* only a full bin spills */
+    MP__ASSERT(sizeof(mp__mag) + k * sizeof *e <= lf->mag_bytes);
     if (atomic_load_explicit(&lf->nfull[c], memory_order_relaxed) < lf->mag_limit[c] && mag_get(lf, &i)) {
         mp__mag *m = mag_at(lf, i);
         memcpy(m->e, e, k * sizeof *e);

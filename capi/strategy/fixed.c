@@ -12,7 +12,8 @@
  * foreign, interior or double-freed pointer detectable in O(1) and keeps
  * GPU memory untouched.
  *
- * Invariants (checked by fixed_check): each block below a chunk's carve mark
+ * Invariants (checked by fixed_check; MP__ASSERT checks the counts at
+ * each release): each block below a chunk's carve mark
  * is either live (cached counts as live here) or on the free stack, exactly once; blocks at or above the
  * mark are neither; live counts add up per chunk and in total; the stack has
  * room for every block of every chunk.
@@ -151,6 +152,7 @@ static void *fixed_alloc(void *st, size_t size, const mp__blockinfo *info)
         fentry e = f->stack[--f->top];
         fc = e.fc;
         idx = e.idx;
+        MP__ASSERT(idx < fc->carved && st_get(fc, idx) == 0); /* a stacked block is carved and free */
     } else {
         while (f->carve < f->nchunks && f->chunks[f->carve]->carved == f->chunks[f->carve]->nblocks)
             f->carve++;
@@ -189,6 +191,8 @@ static mp_status fixed_release(void *st, mp__chunk *chunk, uintptr_t p, mp__bloc
         *info = fc->info[idx];
     else
         memset(info, 0, sizeof *info);
+    /* A live block is counted live, and the stack has room for every block. */
+    MP__ASSERT(fc->live > 0 && f->live >= fc->live && f->top < f->total_blocks && f->total_blocks <= f->stack_cap);
     st_set(fc, idx, 0);
     fc->live--;
     f->live--;

@@ -155,6 +155,8 @@ typedef struct mp__strategy {
     size_t (*chunk_size_for)(void *st, size_t size);
     mp_status (*attach)(void *st, mp__chunk *chunk);
     bool (*idle)(void *st, const mp__chunk *chunk);
+    /* The chunk is idle (a trim), or the pool is being destroyed, blocks
+     * and all, and destroy follows. */
     void (*detach)(void *st, mp__chunk *chunk);
     /* NULL when no attached chunk has room: the pool grows and asks again. */
     void *(*alloc)(void *st, size_t size, const mp__blockinfo *info);
@@ -162,6 +164,8 @@ typedef struct mp__strategy {
      * of chunk. No detail is set: the pool knows the context. */
     mp_status (*release)(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info);
     bool (*lookup)(void *st, const mp__chunk *chunk, uintptr_t p, size_t *block_size, mp__blockinfo *info);
+    /* Start (or stop) keeping each block's mp__blockinfo, for tracking; NULL
+     * when the strategy always keeps it. */
     mp_status (*keep_info)(void *st, bool on);
     void (*reset)(void *st);
     void (*usage)(void *st, mp__usage *usage);

@@ -1,6 +1,25 @@
 /* Variable-size strategy: TLSF (two-level segregated fit) with immediate
  * coalescing and out-of-band block descriptors.
  *
+ * The algorithm is M. Masmano, I. Ripoll, A. Crespo, J. Real, "TLSF: a New
+ * Dynamic Memory Allocator for Real-Time Systems", ECRTS 2004: the (fl, sl)
+ * mapping, the two bitmaps, the rounded-up search and immediate coalescing
+ * are the paper's. Where this file departs from it:
+ *  - The paper keeps each block's header (size, free bit, the physical
+ *    predecessor) inside the block and the free-list links inside free
+ *    blocks. Here every descriptor is out of band, in host memory, and a
+ *    hash map finds a live block's descriptor from its address (below), so
+ *    the managed memory is never touched and may be on a GPU. The price:
+ *    the paper's O(1) is worst case, the map's is expected (and descriptors
+ *    come from slabs that grow).
+ *  - Sizes count in units (the pool's alignment), not bytes, and requests
+ *    below SL_COUNT units share first-level index 0, one class per unit.
+ *  - A split or merge that leaves the free block in its class keeps its
+ *    place in the list (the fast path below); the paper removes and
+ *    reinserts it.
+ *  - When no descriptor can be had for the rest of a split, the whole block
+ *    is handed out; the pool adds and drops chunks (attach, detach).
+ *
  * Algorithm. Sizes are counted in units (the pool's alignment, at least 16
  * bytes). Free blocks sit in lists indexed by (fl, sl): fl is the size's
  * highest bit, sl the next SL_LOG2 bits, so each power-of-two range is split
@@ -22,7 +41,8 @@
  * out, a class code once the lock-free layer owns it; 0 elsewhere. A block
  * whose byte says "held by a thread cache" is not live to release/lookup.
  *
- * Invariants (checked by tlsf_check): a chunk's blocks tile it exactly;
+ * Invariants (checked by tlsf_check; MP__ASSERT checks the free-list ones
+ * at each insert and remove): a chunk's blocks tile it exactly;
  * no two neighbours are both free; each free block is in the list of its
  * class and each list's bit is set iff the list is non-empty; each live
  * block is in the map and the map holds nothing else; the byte and block
@@ -128,6 +148,9 @@ static inline void insert_free(tlsf *t, tblock *b)
 {
     unsigned fl, sl;
     mapping(b->size >> t->unit_log2, &fl, &sl);
+    MP__ASSERT(b->size >= t->unit && !(b->size & (t->unit - 1)));
+    MP__ASSERT(!(b->prev_phys && b->prev_phys->free) && !(b->next_phys && b->next_phys->free)); /* coalesced */
+    MP__ASSERT(((t->sl_bitmap[fl] >> sl) & 1) == (t->heads[fl][sl] != NULL));
     b->free = true;
     b->prev_free = NULL;
     b->next_free = t->heads[fl][sl];
@@ -142,6 +165,8 @@ static inline void remove_free(tlsf *t, tblock *b)
 {
     unsigned fl, sl;
     mapping(b->size >> t->unit_log2, &fl, &sl);
+    MP__ASSERT(b->free && ((t->sl_bitmap[fl] >> sl) & 1) && ((t->fl_bitmap >> fl) & 1));
+    MP__ASSERT(b->prev_free ? b->prev_free->next_free == b : t->heads[fl][sl] == b); /* listed in its class */
     if (b->prev_free)
         b->prev_free->next_free = b->next_free;
     else
@@ -263,9 +288,14 @@ static void tlsf_detach(void *st, mp__chunk *chunk)
 {
     tlsf *t = st;
     tblock *b = chunk->sdata;
-    remove_free(t, b);
-    t->free_bytes -= b->size;
-    desc_put(t, b);
+    /* A trim detaches an idle chunk; a pool's destroy detaches every chunk,
+     * blocks and all, just before tlsf_destroy: then a live first block is
+     * in no list, and only the chunk list matters. */
+    if (tlsf_idle(st, chunk)) {
+        remove_free(t, b);
+        t->free_bytes -= b->size;
+        desc_put(t, b);
+    }
     for (size_t i = 0; i < t->nchunks; i++) {
         if (t->chunks[i] == chunk) {
             t->chunks[i] = t->chunks[--t->nchunks];
@@ -281,6 +311,7 @@ static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info)
     tblock *b = find_fit(t, need >> t->unit_log2);
     if (!b || !mp__ptrmap_reserve(&t->live))
         return NULL;
+    MP__ASSERT(b->free && b->size >= need);
     if (b->size - need >= t->unit && same_class(t, b->size - need, b->size)) {
         /* The rest stays where b is listed: b becomes the rest, a new
          * descriptor takes the front. */
@@ -384,13 +415,6 @@ static bool tlsf_lookup(void *st, const mp__chunk *chunk, uintptr_t p, size_t *b
     *block_size = b->size;
     *info = b->info;
     return true;
-}
-
-static mp_status tlsf_keep_info(void *st, bool on)
-{
-    (void)st;
-    (void)on; /* descriptors always carry the record */
-    return MP_OK;
 }
 
 static void tlsf_reset(void *st)
@@ -516,7 +540,7 @@ const mp__strategy mp__strategy_tlsf = {
     .alloc = tlsf_alloc,
     .release = tlsf_release,
     .lookup = tlsf_lookup,
-    .keep_info = tlsf_keep_info,
+    .keep_info = NULL, /* descriptors always carry the record */
     .reset = tlsf_reset,
     .usage = tlsf_usage,
     .foreach_live = tlsf_foreach_live,
