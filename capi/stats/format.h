@@ -7,6 +7,8 @@
 
 #include <mempool/mempool.h>
 
+#include <stdio.h>
+
 /* head, then one line per group of fields; asprintf's result. */
 int mp__stats_text(char **out, const char *head, const mp_stats *st);
 
@@ -17,7 +19,11 @@ int mp__stats_json(char **out, const char *head, const mp_stats *st);
 /* stats.c: a pool name as a JSON string body; dst holds 2 * MP_NAME_MAX + 1. */
 void mp__json_name(char *dst, const char *name);
 
-/* stats.c: a ratio in [0, 1] as "0.123456", whatever LC_NUMERIC says. */
-void mp__stats_ratio(char buf[32], double r);
+/* A ratio in [0, 1] as "0.123456", whatever LC_NUMERIC says. */
+static inline void mp__stats_ratio(char buf[32], double r)
+{
+    unsigned long long m = (unsigned long long)(r * 1e6 + 0.5);
+    snprintf(buf, 32, "%llu.%06llu", m / 1000000, m % 1000000);
+}
 
 #endif

@@ -129,12 +129,6 @@ mp_status mp_pool_get_allocations(const mp_pool *handle, mp_allocation_info *out
 
 /* ---- text and JSON ---------------------------------------------------- */
 
-void mp__stats_ratio(char buf[32], double r)
-{
-    unsigned long long m = (unsigned long long)(r * 1e6 + 0.5);
-    snprintf(buf, 32, "%llu.%06llu", m / 1000000, m % 1000000);
-}
-
 /* Writes name as a JSON string body (quotes and backslashes escaped). */
 void mp__json_name(char *dst, const char *name)
 {
