@@ -8,6 +8,7 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <string.h>
 
 /* The largest request any pool accepts: far beyond any machine, and small
  * enough that rounding, guard bytes and chunk headers never overflow. */
@@ -51,6 +52,43 @@ static inline uintptr_t mp__addr(const void *p) { return (uintptr_t)p; }
  * doubling; on lack of memory returns arr untouched and sets *ok false:
  *     v = mp__grow(v, &cap, n + 1, sizeof *v, &ok); */
 void *mp__grow(void *arr, size_t *cap, size_t need, size_t elem, bool *ok);
+
+/* A growable list of pointers, in the order they were pushed: each
+ * strategy's list of its chunks' records. */
+typedef struct mp__ptrs {
+    void **v;
+    size_t n, cap;
+} mp__ptrs;
+
+/* false (the list untouched) for want of memory. */
+static inline bool mp__ptrs_push(mp__ptrs *l, void *p)
+{
+    bool ok;
+    l->v = (void **)mp__grow(l->v, &l->cap, l->n + 1, sizeof *l->v, &ok);
+    if (ok)
+        l->v[l->n++] = p;
+    return ok;
+}
+
+/* Makes room for one more push that then cannot fail. */
+static inline bool mp__ptrs_reserve(mp__ptrs *l)
+{
+    bool ok;
+    l->v = (void **)mp__grow(l->v, &l->cap, l->n + 1, sizeof *l->v, &ok);
+    return ok;
+}
+
+/* Removes p, keeping the order of the rest. */
+static inline void mp__ptrs_remove(mp__ptrs *l, const void *p)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i] == p) {
+            memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof *l->v);
+            l->n--;
+            return;
+        }
+    }
+}
 
 /* Index of the highest set bit; x != 0. */
 static inline unsigned mp__fls(uint64_t x) { return 63u - (unsigned)__builtin_clzll(x); }

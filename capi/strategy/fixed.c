@@ -42,8 +42,7 @@ typedef struct fixed {
     bool keep_info;
     fentry *stack;
     size_t top, stack_cap;
-    fchunk **chunks;
-    size_t nchunks, chunks_cap;
+    mp__ptrs chunks; /* the fchunk records, in attach order */
     size_t carve; /* chunks below this index are fully carved */
     size_t live, total_blocks;
 } fixed;
@@ -72,9 +71,9 @@ static void fchunk_free(fchunk *fc)
 static void fixed_destroy(void *st)
 {
     fixed *f = st;
-    for (size_t i = 0; i < f->nchunks; i++)
-        fchunk_free(f->chunks[i]);
-    free(f->chunks);
+    for (size_t i = 0; i < f->chunks.n; i++)
+        fchunk_free(f->chunks.v[i]);
+    free(f->chunks.v);
     free(f->stack);
     free(f);
 }
@@ -102,10 +101,9 @@ static mp_status fixed_attach(void *st, mp__chunk *chunk)
     bool ok1, ok2 = false;
     f->stack = mp__grow(f->stack, &f->stack_cap, f->total_blocks + n, sizeof *f->stack, &ok1);
     if (ok1)
-        f->chunks = mp__grow(f->chunks, &f->chunks_cap, f->nchunks + 1, sizeof *f->chunks, &ok2);
+        ok2 = mp__ptrs_push(&f->chunks, fc);
     if (!ok2)
         goto oom;
-    f->chunks[f->nchunks++] = fc;
     f->total_blocks += n;
     chunk->sdata = fc;
     return MP_OK;
@@ -130,13 +128,7 @@ static void fixed_detach(void *st, mp__chunk *chunk)
         if (f->stack[r].fc != fc)
             f->stack[w++] = f->stack[r];
     f->top = w;
-    for (size_t i = 0; i < f->nchunks; i++) {
-        if (f->chunks[i] == fc) {
-            memmove(&f->chunks[i], &f->chunks[i + 1], (f->nchunks - i - 1) * sizeof *f->chunks);
-            f->nchunks--;
-            break;
-        }
-    }
+    mp__ptrs_remove(&f->chunks, fc);
     f->carve = 0;
     f->total_blocks -= fc->nblocks;
     fchunk_free(fc);
@@ -154,11 +146,12 @@ static void *fixed_alloc(void *st, size_t size, const mp__blockinfo *info)
         idx = e.idx;
         MP__ASSERT(idx < fc->carved && st_get(fc, idx) == 0); /* a stacked block is carved and free */
     } else {
-        while (f->carve < f->nchunks && f->chunks[f->carve]->carved == f->chunks[f->carve]->nblocks)
+        while (f->carve < f->chunks.n && ((fchunk *)f->chunks.v[f->carve])->carved ==
+                                             ((fchunk *)f->chunks.v[f->carve])->nblocks)
             f->carve++;
-        if (f->carve == f->nchunks)
+        if (f->carve == f->chunks.n)
             return NULL;
-        fc = f->chunks[f->carve];
+        fc = f->chunks.v[f->carve];
         idx = fc->carved++;
     }
     st_set(fc, idx, 1);
@@ -220,8 +213,8 @@ static mp_status fixed_keep_info(void *st, bool on)
     fixed *f = st;
     if (!on)
         return MP_OK; /* arrays stay: live blocks still need their records */
-    for (size_t i = 0; i < f->nchunks; i++) {
-        fchunk *fc = f->chunks[i];
+    for (size_t i = 0; i < f->chunks.n; i++) {
+        fchunk *fc = f->chunks.v[i];
         if (!fc->info && !(fc->info = calloc(fc->nblocks, sizeof *fc->info)))
             return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for %zu allocation records", fc->nblocks);
     }
@@ -232,8 +225,8 @@ static mp_status fixed_keep_info(void *st, bool on)
 static void fixed_reset(void *st)
 {
     fixed *f = st;
-    for (size_t i = 0; i < f->nchunks; i++) {
-        fchunk *fc = f->chunks[i];
+    for (size_t i = 0; i < f->chunks.n; i++) {
+        fchunk *fc = f->chunks.v[i];
         memset(fc->state, 0, fc->carved);
         fc->carved = 0;
         fc->live = 0;
@@ -255,8 +248,8 @@ static void fixed_foreach_live(void *st, mp__live_fn fn, void *ctx)
 {
     fixed *f = st;
     static const mp__blockinfo none;
-    for (size_t i = 0; i < f->nchunks; i++) {
-        const fchunk *fc = f->chunks[i];
+    for (size_t i = 0; i < f->chunks.n; i++) {
+        const fchunk *fc = f->chunks.v[i];
         for (size_t b = 0; b < fc->carved; b++)
             if (mp__st_live(st_get(fc, b)))
                 fn(ctx, fc->chunk->span.base + b * f->stride, f->stride, fc->info ? &fc->info[b] : &none);
@@ -279,8 +272,8 @@ static mp_status fixed_check(void *st)
         }
         st_set(e.fc, e.idx, 0xFF);
     }
-    for (size_t i = 0; s == MP_OK && i < f->nchunks; i++) {
-        const fchunk *fc = f->chunks[i];
+    for (size_t i = 0; s == MP_OK && i < f->chunks.n; i++) {
+        const fchunk *fc = f->chunks.v[i];
         size_t l = 0, stacked = 0;
         for (size_t b = 0; b < fc->carved; b++) {
             uint8_t v = st_get(fc, b);

@@ -92,8 +92,7 @@ typedef struct tlsf {
     mp__ptrmap live;
     tblock *spare;
     desc_slab *slabs;
-    mp__chunk **chunks;
-    size_t nchunks, chunks_cap;
+    mp__ptrs chunks; /* the mp__chunk records attached */
     size_t free_bytes, live_blocks;
 } tlsf;
 
@@ -220,7 +219,7 @@ static void tlsf_destroy(void *st)
         t->slabs = n;
     }
     mp__ptrmap_fini(&t->live);
-    free(t->chunks);
+    free(t->chunks.v);
     free(t);
 }
 
@@ -245,10 +244,9 @@ static mp_status tlsf_attach(void *st, mp__chunk *chunk)
     bool ok = false;
     b = desc_get(t);
     if (b && size > 0)
-        t->chunks = mp__grow(t->chunks, &t->chunks_cap, t->nchunks + 1, sizeof *t->chunks, &ok);
+        ok = mp__ptrs_push(&t->chunks, chunk);
     if (!ok)
         goto oom;
-    t->chunks[t->nchunks++] = chunk;
     b->addr = chunk->span.base;
     b->size = size;
     b->chunk = chunk;
@@ -296,12 +294,7 @@ static void tlsf_detach(void *st, mp__chunk *chunk)
         t->free_bytes -= b->size;
         desc_put(t, b);
     }
-    for (size_t i = 0; i < t->nchunks; i++) {
-        if (t->chunks[i] == chunk) {
-            t->chunks[i] = t->chunks[--t->nchunks];
-            break;
-        }
-    }
+    mp__ptrs_remove(&t->chunks, chunk);
 }
 
 static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info)
@@ -426,10 +419,11 @@ static void tlsf_reset(void *st)
     t->fl_bitmap = 0;
     t->free_bytes = 0;
     t->live_blocks = 0;
-    for (size_t i = 0; i < t->nchunks; i++) {
-        if (t->chunks[i]->span.smap)
-            memset(t->chunks[i]->span.smap, 0, (t->chunks[i]->span.size >> t->unit_log2) + 1);
-        tblock *first = t->chunks[i]->sdata;
+    for (size_t i = 0; i < t->chunks.n; i++) {
+        mp__chunk *c = t->chunks.v[i];
+        if (c->span.smap)
+            memset(c->span.smap, 0, (c->span.size >> t->unit_log2) + 1);
+        tblock *first = c->sdata;
         for (tblock *b = first->next_phys, *n; b; b = n) {
             n = b->next_phys;
             first->size += b->size;
@@ -470,8 +464,8 @@ static mp_status tlsf_check(void *st)
 {
     tlsf *t = st;
     size_t free_bytes = 0, live = 0, nfree = 0, listed = 0;
-    for (size_t i = 0; i < t->nchunks; i++) {
-        const mp__chunk *c = t->chunks[i];
+    for (size_t i = 0; i < t->chunks.n; i++) {
+        const mp__chunk *c = t->chunks.v[i];
         const tblock *b = c->sdata;
         uintptr_t at = c->span.base;
         if (b->prev_phys)
