@@ -72,10 +72,47 @@ for _, t in ipairs(abi.typedefs) do
   end
 end
 
+-- The inline calls live in a hand-written header (compiled on its own by a
+-- ctest); the description names them, and their signature and doc come from
+-- the header: a /** doc */ comment right before "MP__TC_INLINE signature".
 abi.inlines = abi.inlines or {}
+local inline_path, inline_text
+if abi.inline_header then
+  inline_path = "include/mempool/" .. abi.inline_header.file
+  if not groups[abi.inline_header.group] then
+    problem("inline_header: unknown group %q", tostring(abi.inline_header.group))
+  end
+  local fh = io.open(root .. "/" .. inline_path, "rb")
+  if fh then inline_text = fh:read("a"); fh:close() else problem("inline_header: cannot read %s", inline_path) end
+elseif #abi.inlines > 0 then
+  problem("inlines need an inline_header that defines them")
+end
+
+local function inline_from_header(name)
+  for doc, sig in (inline_text or ""):gmatch("/%*%*(.-)%*/\nMP__TC_INLINE ([^\n{]-%b())\n{") do
+    if sig:match("%f[%w_]" .. name .. "%(") then
+      local lines = {}
+      for line in (doc .. "\n"):gmatch("(.-)\n") do
+        line = line:gsub("^%s*%*?%s?%s?", ""):gsub("%s+$", "")
+        if line ~= "" then lines[#lines + 1] = line end
+      end
+      return table.concat(lines, "\n"), sig
+    end
+  end
+end
+
 for _, f in ipairs(abi.inlines) do
   check_common("inline", f)
-  if not f.signature or not f.code or not f.doc then problem("inline %s: needs signature, doc and code", f.name) end
+  if f.code or f.signature or f.doc then
+    problem("inline %s: its code, signature and doc live in %s, not in the description", f.name, inline_path)
+  end
+  f.doc, f.signature = inline_from_header(f.name)
+  if not f.signature then
+    problem("inline %s: %s has no /** doc */ right before \"MP__TC_INLINE ... %s(...)\"", f.name,
+      tostring(inline_path), f.name)
+  elseif f.group ~= abi.inline_header.group then
+    problem("inline %s: its group must be the inline header's (%s)", f.name, abi.inline_header.group)
+  end
 end
 
 local statuses = {}
@@ -263,12 +300,11 @@ local function header()
       b[#b + 1] = comment(f.doc .. " (since " .. f.since .. ")")
       b[#b + 1] = "MP_API " .. decl(f.ret, f.name) .. "(" .. (#ps > 0 and table.concat(ps, ", ") or "void") .. ");\n"
     end
-    if ins[gid] then
-      b[#b + 1] = "\n#ifndef SWIG /* inline: compiled into the caller */\n"
-      for _, f in ipairs(ins[gid]) do
-        b[#b + 1] = "\n" .. comment(f.doc .. " (since " .. f.since .. ")") .. f.code:gsub("^\n", ""):gsub("\n*$", "\n")
-      end
-      b[#b + 1] = "#endif\n"
+    if abi.inline_header and abi.inline_header.group == gid then
+      local names = {}
+      for _, f in ipairs(ins[gid] or {}) do names[#names + 1] = f.name end
+      b[#b + 1] = "\n/* The inline calls (" .. table.concat(names, ", ") .. "): hand-written, compiled into the caller. */\n"
+      b[#b + 1] = "#ifndef SWIG\n#include \"" .. abi.inline_header.file .. "\"\n#endif\n"
     end
     b[#b + 1] = "\n"
   end
@@ -351,7 +387,8 @@ local function api_md()
     end
     for _, f in ipairs(ins[gid] or {}) do
       b[#b + 1] = "### inline `" .. f.name .. "` (since " .. f.since .. ")\n\n```c\nstatic inline " ..
-        f.signature .. ";\n```\n\n" .. f.doc:gsub("\n", " ") .. "\n\n"
+        f.signature .. ";\n```\n\n" .. f.doc:gsub("\n", " ") .. " Defined in `<mempool/" ..
+        abi.inline_header.file .. ">`.\n\n"
     end
   end
   return table.concat(b)
