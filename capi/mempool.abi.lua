@@ -44,16 +44,18 @@ return {
 
   -- Function types of the policy hooks, emitted as written.
   typedefs = {
-    -- The thread cache's layout is part of the ABI: the inline functions of mempool_tcache.h
-    -- are compiled into callers. Its fields are the library's to write.
-    { name = "mp_tcache_entry", group = "tcache", since = "1.1", nobind = true,
+    -- The thread cache's layout: the inline functions of mempool_tcache.h are compiled into
+    -- callers. Its fields are the library's to write. layout = true: these types belong to
+    -- the layout that MP_TCACHE_LAYOUT numbers; abigen fingerprints them with the header's
+    -- code, and they may change within 1.x only under a new layout number.
+    { name = "mp_tcache_entry", group = "tcache", since = "1.1", nobind = true, layout = true,
       doc = "One cached block: its address and its state byte.",
       decl = "typedef struct mp_tcache_entry {\n    void *p;\n    uint8_t *state;\n} mp_tcache_entry;" },
-    { name = "mp_tcache_bin", group = "tcache", since = "1.1", nobind = true,
+    { name = "mp_tcache_bin", group = "tcache", since = "1.1", nobind = true, layout = true,
       doc = "One size class of a thread cache: a stack of blocks below top, room up to end. The entry\n" ..
             "below the first is a sentinel whose p is NULL, so that top[-1].p says whether it is empty.",
       decl = "typedef struct mp_tcache_bin {\n    mp_tcache_entry *top;\n    mp_tcache_entry *end;\n} mp_tcache_bin;" },
-    { name = "mp_tcache", group = "tcache", since = "1.1", nobind = true,
+    { name = "mp_tcache", group = "tcache", since = "1.1", nobind = true, layout = true,
       doc = "A thread's cache of one pool (mp_pool_thread_cache). Read by the inline functions, written\n" ..
             "only by the library and by those functions on the owning thread.\n" ..
             "owner: the owning thread's thread pointer (0: every call takes the exported path);\n" ..

@@ -275,9 +275,13 @@ MP_API mp_status mp_tcache_allocate_slow(mp_tcache *cache, size_t size, void **o
  */
 MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 
-/* The inline calls (mp_tcache_allocate, mp_tcache_deallocate): hand-written, compiled into the caller. */
+/* The inline calls (mp_tcache_allocate, mp_tcache_deallocate): hand-written, compiled into the caller,
+ * thread-cache layout 101 (fnv1a64:ebb6a4f546aa1f22). */
 #ifndef SWIG
 #include "mempool_tcache.h"
+#if MP_TCACHE_LAYOUT != 101
+#  error "mempool_tcache.h is not the one this mempool.h was generated with"
+#endif
 #endif
 
 /* ---- Statistics, tracking and leak checks ------------------------------ */

@@ -27,9 +27,36 @@
 #ifndef MEMPOOL_MEMPOOL_TCACHE_H
 #define MEMPOOL_MEMPOOL_TCACHE_H
 
+/* The layout's version: MAJOR * 100 + MINOR of the ABI version that brought
+ * it (101: ABI 1.1). The versioning rule: any change to the layout (the
+ * three types, or the code between the markers below, comments aside) is a
+ * new layout, numbered after the unreleased ABI version that ships it.
+ * abigen fingerprints the layout and refuses a change under a number that
+ * capi/abi/tcache-layouts.lua has frozen; `abigen --release` freezes it.
+ * The library serves its real caches only to callers of its own layout
+ * (mp_pool_thread_cache_layout): any other caller gets a bypass cache whose
+ * owner is 0, so that its inline calls all take the exported path, which
+ * reads only owner, magic and pool. Those three never move. */
+#define MP_TCACHE_LAYOUT 101 /* before mempool.h, which checks it */
+
 #include "mempool.h"
 
 #ifndef SWIG /* inline: compiled into the caller */
+
+#ifdef __cplusplus
+#  define MP__TC_STATIC_ASSERT(c, why) static_assert(c, why)
+#else
+#  define MP__TC_STATIC_ASSERT(c, why) _Static_assert(c, why) /* mempool.h needs C11 anyway */
+#endif
+/* What every layout of 1.x keeps: a caller of any layout reads owner; the
+ * exported path reads magic and pool. */
+MP__TC_STATIC_ASSERT(offsetof(mp_tcache, owner) == 0, "mp_tcache.owner stays at offset 0 in 1.x");
+MP__TC_STATIC_ASSERT(offsetof(mp_tcache, magic) == 6 * sizeof(void *) + 12,
+                     "mp_tcache.magic keeps its 1.1 offset in 1.x (60 on LP64)");
+MP__TC_STATIC_ASSERT(offsetof(mp_tcache, pool) == 6 * sizeof(void *) + 16,
+                     "mp_tcache.pool keeps its 1.1 offset in 1.x (64 on LP64)");
+
+/* ---- the layout (fingerprinted by abigen) ---- */
 
 /* Helpers of the two inline calls (not API): the owner test, and a bin's pop
  * and push, which keep the always-on checks: a free is taken only if the
@@ -186,6 +213,7 @@ MP__TC_INLINE mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
 #endif
     return mp_tcache_deallocate_slow(cache, ptr);
 }
+/* ---- end of the layout ---- */
 
 #endif /* SWIG */
 #endif /* MEMPOOL_MEMPOOL_TCACHE_H */
