@@ -28,7 +28,7 @@ local TC_SLOW_SKIP = { java = TC_SKIP.java, go = TC_SKIP.go, lua = TC_SKIP.lua,
   cpp = "called by the inline mp_tcache_allocate / mp_tcache_deallocate that ThreadCache uses" }
 
 return {
-  version = { major = 1, minor = 1, patch = 0 },
+  version = { major = 1, minor = 2, patch = 0 },
 
   groups = {
     { id = "version",  title = "Version" },
@@ -358,8 +358,23 @@ return {
             "On a lock-free pool (MP_SYNC_LOCK_FREE, thread_safe, no stats, no debug) those calls are\n" ..
             "inline and take no lock; on any other pool they call mp_pool_allocate and\n" ..
             "mp_pool_deallocate. The cache belongs to this thread until it exits and lives as long\n" ..
-            "as the pool; another thread that uses it is served through its own cache instead.",
+            "as the pool; another thread that uses it is served through its own cache instead.\n" ..
+            "Callers of this 1.1 entry point were compiled against thread-cache layout 101: a library\n" ..
+            "of another layout hands them a cache whose calls all take the exported path. New code\n" ..
+            "uses MP_POOL_THREAD_CACHE, which passes the caller's MP_TCACHE_LAYOUT.",
       params = { POOL, P("out", "mp_tcache **", "out_cache", "receives the cache") },
+      errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY" },
+      skip = { java = TC_SKIP.java, go = TC_SKIP.go, lua = TC_SKIP.lua,
+               cpp = "ThreadCache asks mp_pool_thread_cache_layout with the header's MP_TCACHE_LAYOUT" } },
+    { name = "mp_pool_thread_cache_layout", group = "tcache", since = "1.2", ret = "mp_status",
+      doc = "mp_pool_thread_cache for a caller compiled against thread-cache layout layout; call it as\n" ..
+            "MP_POOL_THREAD_CACHE(pool, &cache), which passes MP_TCACHE_LAYOUT (as luaL_checkversion\n" ..
+            "passes Lua's). The library's own layout gets its real cache; any other gets a bypass cache\n" ..
+            "(owner 0, the pool's, shared by all threads) on which mp_tcache_allocate and\n" ..
+            "mp_tcache_deallocate always call the exported path: correct, only slower. So the layout\n" ..
+            "may change within 1.x without breaking callers compiled against an older one.",
+      params = { POOL, P("in", "unsigned", "layout", "MP_TCACHE_LAYOUT as the caller compiled it"),
+                 P("out", "mp_tcache **", "out_cache", "receives the cache") },
       errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY" }, skip = TC_SKIP },
     { name = "mp_tcache_allocate_slow", group = "tcache", since = "1.1", ret = "mp_status",
       doc = "What mp_tcache_allocate does when its inline half cannot: refills the bin from the\n" ..

@@ -745,7 +745,15 @@ bool mp__tc_free(mp__pool *pool, void *ptr)
 
 /* ---- the thread-cache calls (mempool.h) ---------------------------------- */
 
+/* The layout that callers of the 1.1 entry point were compiled against. */
+#define MP__TCACHE_LAYOUT_1_1 101
+
 mp_status mp_pool_thread_cache(mp_pool *handle, mp_tcache **out_cache)
+{
+    return mp_pool_thread_cache_layout(handle, MP__TCACHE_LAYOUT_1_1, out_cache);
+}
+
+mp_status mp_pool_thread_cache_layout(mp_pool *handle, unsigned layout, mp_tcache **out_cache)
 {
     mp__pool *pool;
     mp_status s = mp__pool_get(handle, &pool);
@@ -753,10 +761,12 @@ mp_status mp_pool_thread_cache(mp_pool *handle, mp_tcache **out_cache)
         return s;
     if (!out_cache)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_cache is NULL");
-    mp__tcache *tc = pool->lf ? mine_or_attach(pool) : NULL;
+    mp__tcache *tc = pool->lf && layout == MP_TCACHE_LAYOUT ? mine_or_attach(pool) : NULL;
     if (!tc) {
-        /* No lock-free layer (or no cache to be had): a cache whose owner
-         * is no thread, so that every call goes to the pool's own path. */
+        /* No lock-free layer, no cache to be had, or a caller whose inline
+         * code reads another layout: a cache whose owner is no thread, so
+         * that every call goes to the pool's own path (which reads only
+         * owner, magic and pool, the same in every layout). */
         mp__lock_acquire(&pool->lock);
         if (!pool->bypass && (pool->bypass = aligned_alloc(64, sizeof *pool->bypass))) {
             memset(pool->bypass, 0, sizeof *pool->bypass);

@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #define MP_VERSION_MAJOR 1
-#define MP_VERSION_MINOR 1
+#define MP_VERSION_MINOR 2
 #define MP_VERSION_PATCH 0
 #define MP_VERSION_NUMBER (MP_VERSION_MAJOR * 10000 + MP_VERSION_MINOR * 100 + MP_VERSION_PATCH)
 
@@ -262,9 +262,20 @@ typedef struct mp_tcache {
  *  On a lock-free pool (MP_SYNC_LOCK_FREE, thread_safe, no stats, no debug) those calls are
  *  inline and take no lock; on any other pool they call mp_pool_allocate and
  *  mp_pool_deallocate. The cache belongs to this thread until it exits and lives as long
- *  as the pool; another thread that uses it is served through its own cache instead. (since 1.1)
+ *  as the pool; another thread that uses it is served through its own cache instead.
+ *  Callers of this 1.1 entry point were compiled against thread-cache layout 101: a library
+ *  of another layout hands them a cache whose calls all take the exported path. New code
+ *  uses MP_POOL_THREAD_CACHE, which passes the caller's MP_TCACHE_LAYOUT. (since 1.1)
  */
 MP_API mp_status mp_pool_thread_cache(mp_pool *pool, mp_tcache **out_cache);
+/** mp_pool_thread_cache for a caller compiled against thread-cache layout layout; call it as
+ *  MP_POOL_THREAD_CACHE(pool, &cache), which passes MP_TCACHE_LAYOUT (as luaL_checkversion
+ *  passes Lua's). The library's own layout gets its real cache; any other gets a bypass cache
+ *  (owner 0, the pool's, shared by all threads) on which mp_tcache_allocate and
+ *  mp_tcache_deallocate always call the exported path: correct, only slower. So the layout
+ *  may change within 1.x without breaking callers compiled against an older one. (since 1.2)
+ */
+MP_API mp_status mp_pool_thread_cache_layout(mp_pool *pool, unsigned layout, mp_tcache **out_cache);
 /** What mp_tcache_allocate does when its inline half cannot: refills the bin from the
  *  pool (lock-free from other threads' spills, else under the pool lock), or allocates as
  *  mp_pool_allocate does, with its errors. (since 1.1)

@@ -41,6 +41,10 @@
 
 #include "mempool.h"
 
+/** The calling thread's cache of pool, checked against this header's layout
+ *  (mp_pool_thread_cache_layout): MP_POOL_THREAD_CACHE(pool, &cache). */
+#define MP_POOL_THREAD_CACHE(pool, out_cache) mp_pool_thread_cache_layout((pool), MP_TCACHE_LAYOUT, (out_cache))
+
 #ifndef SWIG /* inline: compiled into the caller */
 
 #ifdef __cplusplus
