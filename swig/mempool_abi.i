@@ -42,6 +42,7 @@
     mp_status mp_pool_get_stats,
     mp_status mp_pool_reset_stats,
     mp_status mp_pool_thread_cache,
+    mp_status mp_pool_thread_cache_layout,
     mp_status mp_tcache_allocate_slow,
     mp_status mp_tcache_deallocate_slow,
     mp_status mp_pool_set_tracking,
@@ -124,6 +125,7 @@ var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_ME
 #if defined(SWIGJAVA)
 %ignore mp_string_free;
 %ignore mp_pool_thread_cache;
+%ignore mp_pool_thread_cache_layout;
 %ignore mp_tcache_allocate_slow;
 %ignore mp_tcache_deallocate_slow;
 %ignore mp_allocate;
@@ -135,6 +137,7 @@ var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_ME
 #if defined(SWIGGO)
 %ignore mp_string_free;
 %ignore mp_pool_thread_cache;
+%ignore mp_pool_thread_cache_layout;
 %ignore mp_tcache_allocate_slow;
 %ignore mp_tcache_deallocate_slow;
 %ignore mp_allocate;

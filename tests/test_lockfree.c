@@ -584,6 +584,102 @@ START_TEST(tcache_used_by_another_thread_leaves_the_owners_bin_alone)
 }
 END_TEST
 
+/* ---- the thread-cache layout check ------------------------------------------- */
+
+/* A caller compiled against another layout gets the pool's bypass cache:
+ * owner 0, so its inline calls all take the exported path, and they work. */
+static void check_bypass_serves(mp_pool *p, mp_tcache *t)
+{
+    ck_assert_uint_eq(t->owner, 0);
+    ck_assert_uint_eq(t->magic, MP_TCACHE_MAGIC);
+    ck_assert_ptr_eq(t->pool, p);
+    enum { N = 200 };
+    void *blocks[N];
+    for (int i = 0; i < N; i++) {
+        blocks[i] = NULL;
+        ck_ok(mp_tcache_allocate(t, 64, &blocks[i]));
+        ck_assert_ptr_nonnull(blocks[i]);
+        memset(blocks[i], i & 0xFF, 64);
+    }
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < 64; j++)
+            ck_assert_uint_eq(((unsigned char *)blocks[i])[j], (unsigned)(i & 0xFF)); /* no block handed out twice */
+    ck_assert_uint_eq(stats_of(p).live_allocations, N);
+    for (int i = 0; i < N; i++)
+        ck_ok(mp_tcache_deallocate(t, blocks[i]));
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_status(mp_tcache_deallocate(t, blocks[0]), MP_ERR_INVALID_POINTER); /* checks kept */
+    ck_status(mp_tcache_deallocate(t, (char *)blocks[1] + 8), MP_ERR_INVALID_POINTER);
+    ck_intact(p);
+}
+
+START_TEST(tcache_of_another_layout_is_a_bypass_that_still_serves)
+{
+    mp_pool *p = new_pool("lf-tc-layout", lf_fixed(64, 1 << 14));
+    mp_tcache *real = NULL, *other = NULL;
+    ck_ok(MP_POOL_THREAD_CACHE(p, &real));
+    unsigned wrong[] = {0, MP_TCACHE_LAYOUT - 1, MP_TCACHE_LAYOUT + 1, 0xFFFFFFFFu};
+    for (size_t i = 0; i < sizeof wrong / sizeof *wrong; i++) {
+        ck_ok(mp_pool_thread_cache_layout(p, wrong[i], &other));
+        ck_assert_ptr_ne(other, real);
+        check_bypass_serves(p, other);
+    }
+    ck_status(mp_pool_thread_cache_layout(p, MP_TCACHE_LAYOUT + 1, NULL), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_pool_thread_cache_layout(NULL, MP_TCACHE_LAYOUT + 1, &other), MP_ERR_INVALID_ARGUMENT);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* On a variable pool with tracking (the locked path), the bypass keeps exact stats. */
+START_TEST(tcache_of_another_layout_keeps_exact_stats)
+{
+    mp_config c = cfg_variable(1 << 16);
+    c.track_stats = true;
+    mp_pool *p = new_pool("lf-tc-layout-stats", c);
+    mp_tcache *t = NULL;
+    ck_ok(mp_pool_thread_cache_layout(p, MP_TCACHE_LAYOUT + 1, &t));
+    ck_assert_uint_eq(t->owner, 0);
+    void *a = NULL, *b = NULL;
+    ck_ok(mp_tcache_allocate(t, 40, &a));
+    ck_ok(mp_tcache_allocate(t, 100, &b));
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.live_allocations, 2);
+    ck_assert_uint_eq(s.current_used, 140);
+    ck_assert_uint_eq(s.allocation_count, 2);
+    ck_ok(mp_tcache_deallocate(t, a));
+    ck_ok(mp_tcache_deallocate(t, b));
+    s = stats_of(p);
+    ck_assert_uint_eq(s.current_used, 0);
+    ck_assert_uint_eq(s.deallocation_count, 2);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* The right layout, and the 1.1 entry point (layout 101, this library's),
+ * give the thread's real cache: owned, and its inline free fills its bin. */
+START_TEST(tcache_of_the_right_layout_is_the_real_cache)
+{
+    ck_assert_uint_eq(MP_TCACHE_LAYOUT, 101); /* the 1.1 entry point means 101: revisit both on a new layout */
+    mp_pool *p = new_pool("lf-tc-layout-ok", lf_fixed(64, 1 << 14));
+    mp_tcache *checked = NULL, *v11 = NULL, *explicit_ = NULL;
+    ck_ok(MP_POOL_THREAD_CACHE(p, &checked));
+    ck_ok(mp_pool_thread_cache(p, &v11));
+    ck_ok(mp_pool_thread_cache_layout(p, MP_TCACHE_LAYOUT, &explicit_));
+    ck_assert_ptr_eq(checked, v11);
+    ck_assert_ptr_eq(checked, explicit_);
+    ck_assert_uint_ne(checked->owner, 0);
+    ck_assert_ptr_eq(checked->pool, p);
+    void *a = NULL;
+    ck_ok(mp_tcache_allocate(checked, 64, &a));
+    ck_ok(mp_tcache_deallocate(checked, a));
+    ck_assert_ptr_eq(mp__tcache_bins(checked)[0].top[-1].p, a); /* the inline free put it on top */
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
 static Suite *lockfree_suite(void)
 {
     Suite *s = suite_create("lockfree");
@@ -613,6 +709,9 @@ static Suite *lockfree_suite(void)
     tcase_add_test(t, tcache_bad_input_is_refused_and_the_pool_stays_intact);
     tcase_add_test(t, tcache_of_a_mutex_pool_calls_the_pool);
     tcase_add_test(t, tcache_used_by_another_thread_leaves_the_owners_bin_alone);
+    tcase_add_test(t, tcache_of_another_layout_is_a_bypass_that_still_serves);
+    tcase_add_test(t, tcache_of_another_layout_keeps_exact_stats);
+    tcase_add_test(t, tcache_of_the_right_layout_is_the_real_cache);
     suite_add_tcase(s, t);
     return s;
 }

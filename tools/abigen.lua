@@ -75,10 +75,101 @@ for _, t in ipairs(abi.typedefs) do
   end
 end
 
+-- The inline calls live in a hand-written header (compiled on its own by a
+-- ctest); the description names them, and their signature and doc come from
+-- the header: a /** doc */ comment right before "MP__TC_INLINE signature".
 abi.inlines = abi.inlines or {}
+local inline_path, inline_text
+if abi.inline_header then
+  inline_path = "include/mempool/" .. abi.inline_header.file
+  if not groups[abi.inline_header.group] then
+    problem("inline_header: unknown group %q", tostring(abi.inline_header.group))
+  end
+  local fh = io.open(root .. "/" .. inline_path, "rb")
+  if fh then inline_text = fh:read("a"); fh:close() else problem("inline_header: cannot read %s", inline_path) end
+elseif #abi.inlines > 0 then
+  problem("inlines need an inline_header that defines them")
+end
+
+local function inline_from_header(name)
+  for doc, sig in (inline_text or ""):gmatch("/%*%*(.-)%*/\nMP__TC_INLINE ([^\n{]-%b())\n{") do
+    if sig:match("%f[%w_]" .. name .. "%(") then
+      local lines = {}
+      for line in (doc .. "\n"):gmatch("(.-)\n") do
+        line = line:gsub("^%s*%*?%s?%s?", ""):gsub("%s+$", "")
+        if line ~= "" then lines[#lines + 1] = line end
+      end
+      return table.concat(lines, "\n"), sig
+    end
+  end
+end
+
 for _, f in ipairs(abi.inlines) do
   check_common("inline", f)
-  if not f.signature or not f.code or not f.doc then problem("inline %s: needs signature, doc and code", f.name) end
+  if f.code or f.signature or f.doc then
+    problem("inline %s: its code, signature and doc live in %s, not in the description", f.name, inline_path)
+  end
+  f.doc, f.signature = inline_from_header(f.name)
+  if not f.signature then
+    problem("inline %s: %s has no /** doc */ right before \"MP__TC_INLINE ... %s(...)\"", f.name,
+      tostring(inline_path), f.name)
+  elseif f.group ~= abi.inline_header.group then
+    problem("inline %s: its group must be the inline header's (%s)", f.name, abi.inline_header.group)
+  end
+end
+
+-- The thread-cache layout: the typedefs marked layout = true and the header's
+-- code between its layout markers, comments and spacing aside, fingerprinted
+-- (FNV-1a, 64 bits). capi/abi/tcache-layouts.lua freezes released layouts
+-- (MP_TCACHE_LAYOUT -> fingerprint); an unfrozen layout must be numbered
+-- after the ABI version under way (MAJOR * 100 + MINOR).
+local LAYOUT_RECORD = "capi/abi/tcache-layouts.lua"
+local layout = nil -- { number, fingerprint }
+local function fnv1a64(text)
+  local h = 0xcbf29ce484222325
+  for i = 1, #text do h = (h ~ text:byte(i)) * 0x100000001b3 end
+  return string.format("fnv1a64:%016x", h)
+end
+local function code_only(text)
+  return (text:gsub("/%*.-%*/", " "):gsub("//[^\n]*", " "):gsub("%s+", " "):gsub("^ ", ""):gsub(" $", ""))
+end
+local layout_records = {}
+if inline_text then
+  local number = tonumber(inline_text:match("\n#define MP_TCACHE_LAYOUT (%d+)%f[^%d]"))
+  local code = inline_text:match("/%* %-%-%-%- the layout %(fingerprinted by abigen%) %-%-%-%- %*/(.-)" ..
+                                 "/%* %-%-%-%- end of the layout %-%-%-%- %*/")
+  if not number then problem("%s: no \"#define MP_TCACHE_LAYOUT <number>\" line", inline_path) end
+  if not code then problem("%s: no layout markers (\"---- the layout (fingerprinted by abigen) ----\" and \"---- end of the layout ----\")", inline_path) end
+  local parts = {}
+  for _, t in ipairs(abi.typedefs) do
+    if t.layout then parts[#parts + 1] = code_only(t.decl) end
+  end
+  if number and code then
+    parts[#parts + 1] = code_only(code)
+    layout = { number = number, fingerprint = fnv1a64(table.concat(parts, "\n")) }
+  end
+  local rf = io.open(root .. "/" .. LAYOUT_RECORD, "rb")
+  if rf then rf:close(); layout_records = load_description(root .. "/" .. LAYOUT_RECORD) end
+end
+if layout then
+  local frozen, newest = layout_records[layout.number], 0
+  for n in pairs(layout_records) do newest = math.max(newest, n) end
+  local under_way = V.major * 100 + V.minor
+  if frozen and frozen ~= layout.fingerprint then
+    local todo = under_way > layout.number
+      and string.format("set MP_TCACHE_LAYOUT to %d, the ABI version under way (%d.%d)", under_way, V.major, V.minor)
+      or string.format("bump the ABI minor version in capi/mempool.abi.lua past %d.%d and set MP_TCACHE_LAYOUT " ..
+                       "to MAJOR * 100 + MINOR of it", V.major, V.minor)
+    problem("the thread-cache layout changed (%s between its markers, or a typedef marked layout = true) " ..
+      "but MP_TCACHE_LAYOUT is still %d, frozen in %s as %s (now %s): callers compiled against layout %d " ..
+      "would run their inline code on the new caches. To change the layout, %s",
+      inline_path, layout.number, LAYOUT_RECORD, frozen, layout.fingerprint, layout.number, todo)
+  elseif not frozen and layout.number ~= under_way then
+    problem("%s: MP_TCACHE_LAYOUT %d is not frozen in %s, so it must be the ABI version under way, %d",
+      inline_path, layout.number, LAYOUT_RECORD, under_way)
+  elseif not frozen and layout.number <= newest then
+    problem("%s: MP_TCACHE_LAYOUT %d is older than the newest frozen layout %d", inline_path, layout.number, newest)
+  end
 end
 
 local statuses = {}
@@ -193,7 +284,9 @@ local function check_released(path, rel)
   local tds = index(abi.typedefs)
   for _, t in ipairs(rel.typedefs or {}) do
     if not tds[t.name] then problem("%s: released typedef %s was removed", path, t.name)
-    elseif tds[t.name].decl ~= t.decl then problem("%s: released typedef %s changed", path, t.name) end
+    elseif tds[t.name].decl ~= t.decl and not tds[t.name].layout then
+      problem("%s: released typedef %s changed", path, t.name)
+    end -- a layout type changes under a new MP_TCACHE_LAYOUT (checked above)
   end
   for _, s in ipairs(rel.structs) do
     local now = sts[s.name]
@@ -300,12 +393,14 @@ local function header()
       b[#b + 1] = comment(f.doc .. " (since " .. f.since .. ")")
       b[#b + 1] = "MP_API " .. decl(f.ret, f.name) .. "(" .. (#ps > 0 and table.concat(ps, ", ") or "void") .. ");\n"
     end
-    if ins[gid] then
-      b[#b + 1] = "\n#ifndef SWIG /* inline: compiled into the caller */\n"
-      for _, f in ipairs(ins[gid]) do
-        b[#b + 1] = "\n" .. comment(f.doc .. " (since " .. f.since .. ")") .. f.code:gsub("^\n", ""):gsub("\n*$", "\n")
-      end
-      b[#b + 1] = "#endif\n"
+    if abi.inline_header and abi.inline_header.group == gid then
+      local names = {}
+      for _, f in ipairs(ins[gid] or {}) do names[#names + 1] = f.name end
+      b[#b + 1] = "\n/* The inline calls (" .. table.concat(names, ", ") .. "): hand-written, compiled into the caller,\n" ..
+        " * thread-cache layout " .. layout.number .. " (" .. layout.fingerprint .. "). */\n"
+      b[#b + 1] = "#ifndef SWIG\n#include \"" .. abi.inline_header.file .. "\"\n" ..
+        "#if MP_TCACHE_LAYOUT != " .. layout.number .. "\n" ..
+        "#  error \"" .. abi.inline_header.file .. " is not the one this mempool.h was generated with\"\n#endif\n#endif\n"
     end
     b[#b + 1] = "\n"
   end
@@ -386,9 +481,19 @@ local function api_md()
         b[#b + 1] = "Returns " .. table.concat(errs, ", ") .. ".\n\n"
       end
     end
+    if layout and abi.inline_header.group == gid then
+      b[#b + 1] = "### thread-cache layout `MP_TCACHE_LAYOUT` = " .. layout.number .. "\n\n" ..
+        "The inline calls below and the types marked as the layout are compiled into the caller, from `<mempool/" ..
+        abi.inline_header.file .. ">`. Their layout has a version, `MP_TCACHE_LAYOUT` (MAJOR * 100 + MINOR of the " ..
+        "ABI version that brought it), which the library checks (`mp_pool_thread_cache_layout`); a caller of another layout " ..
+        "gets a cache whose calls all take the exported path, so the layout may change within a major version. " ..
+        "`owner`, `magic` and `pool` of `mp_tcache` never move. Fingerprint of this layout: `" .. layout.fingerprint ..
+        "` (abigen refuses a changed layout under a frozen number; see " .. LAYOUT_RECORD .. ").\n\n"
+    end
     for _, f in ipairs(ins[gid] or {}) do
       b[#b + 1] = "### inline `" .. f.name .. "` (since " .. f.since .. ")\n\n```c\nstatic inline " ..
-        f.signature .. ";\n```\n\n" .. f.doc:gsub("\n", " ") .. "\n\n"
+        f.signature .. ";\n```\n\n" .. f.doc:gsub("\n", " ") .. " Defined in `<mempool/" ..
+        abi.inline_header.file .. ">`.\n\n"
     end
   end
   return table.concat(b)
@@ -408,6 +513,7 @@ local function manifest()
     end
   end
   for _, t in ipairs(abi.typedefs) do b[#b + 1] = "typedef\t" .. t.name .. "\t" .. t.since .. "\n" end
+  if layout then b[#b + 1] = "tcache_layout\t" .. layout.number .. "\t" .. layout.fingerprint .. "\n" end
   for _, s in ipairs(abi.structs) do
     for _, fld in ipairs(s.fields) do b[#b + 1] = "field\t" .. s.name .. "\t" .. fld[2] .. "\t" .. fld[1] .. "\n" end
   end
@@ -667,4 +773,18 @@ if release then
   f:write("-- Frozen record of the released ABI " .. current .. ": never edit; abigen checks against it.\n")
   f:write(read(root .. "/capi/mempool.abi.lua")); f:close()
   print("abigen: froze " .. dst)
+  if layout and not layout_records[layout.number] then
+    layout_records[layout.number] = layout.fingerprint
+    local nums = {}
+    for n in pairs(layout_records) do nums[#nums + 1] = n end
+    table.sort(nums)
+    local rb = { "-- Frozen thread-cache layouts: MP_TCACHE_LAYOUT -> fingerprint (tools/abigen.lua).\n",
+      "-- Written by abigen --release; never edit: a caller compiled against a frozen layout\n",
+      "-- runs its inline code on the caches of every library that claims that number.\n", "return {\n" }
+    for _, n in ipairs(nums) do rb[#rb + 1] = "  [" .. n .. "] = \"" .. layout_records[n] .. "\",\n" end
+    rb[#rb + 1] = "}\n"
+    local lf = assert(io.open(root .. "/" .. LAYOUT_RECORD, "wb"))
+    lf:write(table.concat(rb)); lf:close()
+    print("abigen: froze thread-cache layout " .. layout.number .. " in " .. LAYOUT_RECORD)
+  end
 end

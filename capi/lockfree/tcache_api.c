@@ -7,7 +7,15 @@
 #include "core/pool.h"
 #include "lockfree/tcache.h"
 
+/* The layout that callers of the 1.1 entry point were compiled against. */
+#define MP__TCACHE_LAYOUT_1_1 101
+
 mp_status mp_pool_thread_cache(mp_pool *handle, mp_tcache **out_cache)
+{
+    return mp_pool_thread_cache_layout(handle, MP__TCACHE_LAYOUT_1_1, out_cache);
+}
+
+mp_status mp_pool_thread_cache_layout(mp_pool *handle, unsigned layout, mp_tcache **out_cache)
 {
     mp__pool *pool;
     mp_status s = mp__pool_get(handle, &pool);
@@ -16,10 +24,12 @@ mp_status mp_pool_thread_cache(mp_pool *handle, mp_tcache **out_cache)
     if (!out_cache)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_cache is NULL");
     mp__lf *lf = mp__pool_lf(pool);
-    mp__tcache *tc = lf ? mp__tc_attach(lf) : NULL;
+    mp__tcache *tc = lf && layout == MP_TCACHE_LAYOUT ? mp__tc_attach(lf) : NULL;
     if (!tc) {
-        /* No lock-free layer (or no cache to be had): a cache whose owner
-         * is no thread, so that every call goes to the pool's own path. */
+        /* No lock-free layer, no cache to be had, or a caller whose inline
+         * code reads another layout: a cache whose owner is no thread, so
+         * that every call goes to the pool's own path (which reads only
+         * owner, magic and pool, the same in every layout). */
         if (!(tc = mp__pool_bypass(pool)))
             return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory for a thread cache", mp__pool_name(pool));
     }

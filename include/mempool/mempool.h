@@ -25,7 +25,7 @@
 #include <stdint.h>
 
 #define MP_VERSION_MAJOR 1
-#define MP_VERSION_MINOR 1
+#define MP_VERSION_MINOR 2
 #define MP_VERSION_PATCH 0
 #define MP_VERSION_NUMBER (MP_VERSION_MAJOR * 10000 + MP_VERSION_MINOR * 100 + MP_VERSION_PATCH)
 
@@ -262,9 +262,20 @@ typedef struct mp_tcache {
  *  On a lock-free pool (MP_SYNC_LOCK_FREE, thread_safe, no stats, no debug) those calls are
  *  inline and take no lock; on any other pool they call mp_pool_allocate and
  *  mp_pool_deallocate. The cache belongs to this thread until it exits and lives as long
- *  as the pool; another thread that uses it is served through its own cache instead. (since 1.1)
+ *  as the pool; another thread that uses it is served through its own cache instead.
+ *  Callers of this 1.1 entry point were compiled against thread-cache layout 101: a library
+ *  of another layout hands them a cache whose calls all take the exported path. New code
+ *  uses MP_POOL_THREAD_CACHE, which passes the caller's MP_TCACHE_LAYOUT. (since 1.1)
  */
 MP_API mp_status mp_pool_thread_cache(mp_pool *pool, mp_tcache **out_cache);
+/** mp_pool_thread_cache for a caller compiled against thread-cache layout layout; call it as
+ *  MP_POOL_THREAD_CACHE(pool, &cache), which passes MP_TCACHE_LAYOUT (as luaL_checkversion
+ *  passes Lua's). The library's own layout gets its real cache; any other gets a bypass cache
+ *  (owner 0, the pool's, shared by all threads) on which mp_tcache_allocate and
+ *  mp_tcache_deallocate always call the exported path: correct, only slower. So the layout
+ *  may change within 1.x without breaking callers compiled against an older one. (since 1.2)
+ */
+MP_API mp_status mp_pool_thread_cache_layout(mp_pool *pool, unsigned layout, mp_tcache **out_cache);
 /** What mp_tcache_allocate does when its inline half cannot: refills the bin from the
  *  pool (lock-free from other threads' spills, else under the pool lock), or allocates as
  *  mp_pool_allocate does, with its errors. (since 1.1)
@@ -275,165 +286,13 @@ MP_API mp_status mp_tcache_allocate_slow(mp_tcache *cache, size_t size, void **o
  */
 MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 
-#ifndef SWIG /* inline: compiled into the caller */
-
-/** Helpers of the two inline calls (not API): the owner test, and a bin's pop and push, which
- *  keep the always-on checks: a free is taken only if the block's state byte says "live, of
- *  a cached class"; anything else goes to the exported path, which names the error. (since 1.1)
- */
-#if (defined(__x86_64__) || defined(__aarch64__)) && defined(__GNUC__)
-#  define MP_TCACHE_INLINE 1
-#else
-#  define MP_TCACHE_INLINE 0 /* mp_tcache_allocate and mp_tcache_deallocate just call */
+/* The inline calls (mp_tcache_allocate, mp_tcache_deallocate): hand-written, compiled into the caller,
+ * thread-cache layout 101 (fnv1a64:ebb6a4f546aa1f22). */
+#ifndef SWIG
+#include "mempool_tcache.h"
+#if MP_TCACHE_LAYOUT != 101
+#  error "mempool_tcache.h is not the one this mempool.h was generated with"
 #endif
-#if MP_TCACHE_INLINE
-/* Always inlined: g++ at -O2 otherwise keeps the free out of line in a caller with many sites. */
-#  define MP__TC_INLINE static inline __attribute__((always_inline))
-#else
-#  define MP__TC_INLINE static inline
-#endif
-#define MP_TCACHE_CACHED 0x80u /* state byte of a cached block: class | MP_TCACHE_CACHED */
-#define MP_TCACHE_MAGIC 0x74636163u /* "tcac": mp_tcache.magic of a live cache */
-
-#if MP_TCACHE_INLINE
-#  if defined(__has_builtin)
-#    if __has_builtin(__builtin_thread_pointer)
-#      define MP__HAS_THREAD_POINTER 1
-#    endif
-#  endif
-#  ifndef MP__HAS_THREAD_POINTER
-#    define MP__HAS_THREAD_POINTER 0
-#  endif
-MP__TC_INLINE uintptr_t mp__tcache_self(void)
-{
-    /* A value the compiler knows is fixed for the thread, so a loop reads it
-     * once (GCC before 11 has no such builtin on x86-64: the asm reads it
-     * at every call). */
-#  if defined(__x86_64__) && !MP__HAS_THREAD_POINTER
-    uintptr_t tp;
-    __asm__("mov %%fs:0, %0" : "=r"(tp)); /* the thread control block's self pointer */
-    return tp;
-#  else
-    return (uintptr_t)__builtin_thread_pointer();
-#  endif
-}
-#endif
-
-#if defined(__GNUC__)
-/* The steps every path shares: take block p, the top one of bin b (top is
- * b->top), for class c; and put block ptr with state byte st on top, below
- * end. The owner writes top atomically: statistics read it from other threads. */
-MP__TC_INLINE void *mp__tcache_take(mp_tcache_bin *b, mp_tcache_entry *top, void *p, unsigned c)
-{
-    uint8_t *st = top[-1].state;
-    __atomic_store_n(&b->top, top - 1, __ATOMIC_RELAXED);
-    __atomic_store_n(st, (uint8_t)c, __ATOMIC_RELAXED);
-    return p;
-}
-
-MP__TC_INLINE void mp__tcache_put(mp_tcache_bin *b, mp_tcache_entry *top, void *ptr, uint8_t *st, unsigned c)
-{
-    __builtin_prefetch(ptr, 0); /* a freed block is taken again soon: have its line at hand */
-    /* Two 8-byte stores, never merged into one 16-byte vector store: the next
-     * take loads the halves back, and forwarding a vector store to them
-     * stalls (1.6 ns a pair on Zen 4). */
-    __atomic_store_n(&top->p, ptr, __ATOMIC_RELAXED);
-    __atomic_store_n(&top->state, st, __ATOMIC_RELAXED);
-    __atomic_store_n(st, (uint8_t)(c | MP_TCACHE_CACHED), __ATOMIC_RELAXED);
-    __atomic_store_n(&b->top, top + 1, __ATOMIC_RELAXED);
-}
-
-/* The cache's bins: they follow the struct, so no pointer is loaded to reach them. */
-MP__TC_INLINE mp_tcache_bin *mp__tcache_bins(mp_tcache *t)
-{
-    return (mp_tcache_bin *)(void *)(t + 1);
-}
-
-/* The class (bin + 1) of a request of 1..max_size bytes. */
-MP__TC_INLINE unsigned mp__tcache_class(const mp_tcache *t, size_t size)
-{
-    return t->class_of ? t->class_of[(size - 1) >> t->class_shift] : 1u;
-}
-
-MP__TC_INLINE void *mp__tcache_pop(mp_tcache *t, size_t size)
-{
-    if (__builtin_expect(size - 1 >= t->max_size, 0))
-        return NULL;
-    unsigned c = mp__tcache_class(t, size);
-    mp_tcache_bin *b = mp__tcache_bins(t) + (c - 1);
-    mp_tcache_entry *top = b->top;
-    void *p = top[-1].p;
-    if (__builtin_expect(p == NULL, 0))
-        return NULL; /* empty: the sentinel */
-    return mp__tcache_take(b, top, p, c);
-}
-
-MP__TC_INLINE int mp__tcache_push(mp_tcache *t, void *ptr)
-{
-    /* The grain's index, rotated: an offset that is no multiple of the grain
-     * (an interior pointer) sets high bits and fails the one bound check with
-     * an offset past the chunk. hot_grains is 0 once the pool's chunks
-     * changed: the exported path refreshes hot_*. */
-    uintptr_t off = (uintptr_t)ptr - t->hot_base;
-    unsigned sh = t->hot_shift;
-    uintptr_t i = off >> sh | off << ((0u - sh) & (8 * sizeof off - 1));
-    if (__builtin_expect(i >= __atomic_load_n(&t->hot_grains, __ATOMIC_RELAXED), 0))
-        return 0;
-    uint8_t *st = t->hot_state + i;
-    unsigned c = __atomic_load_n(st, __ATOMIC_RELAXED), nbins = t->nbins;
-    if (__builtin_expect(c - 1u >= nbins, 0))
-        return 0; /* free, cached (a double free), or not a cached class */
-    /* One class: the bin must not wait for the state byte (a branch, not a
-     * data dependency, as a select would be). */
-    mp_tcache_bin *b = mp__tcache_bins(t);
-    if (nbins != 1) {
-        b += c - 1;
-        __asm__("" : "+r"(b)); /* keeps the branch a branch */
-    }
-    mp_tcache_entry *top = b->top;
-    if (__builtin_expect(top == b->end, 0))
-        return 0;
-    mp__tcache_put(b, top, ptr, st, c);
-    return 1;
-}
-#endif
-
-/** Allocates as mp_pool_allocate does on the cache's pool. Inline: a block of a cached class
- *  comes off the calling thread's bin with no lock, no atomic read-modify-write and no call;
- *  anything else calls mp_tcache_allocate_slow. Same statuses as mp_pool_allocate. (since 1.1)
- */
-MP__TC_INLINE mp_status mp_tcache_allocate(mp_tcache *cache, size_t size, void **out_ptr)
-{
-#if MP_TCACHE_INLINE
-    if (__builtin_expect(cache && out_ptr && cache->owner == mp__tcache_self(), 1)) {
-        void *p = mp__tcache_pop(cache, size);
-        if (__builtin_expect(p != NULL, 1)) {
-            *out_ptr = p;
-            return MP_OK;
-        }
-    }
-#endif
-    /* Through a local, so that the caller's variable never escapes and can
-     * stay in a register on the inline path. */
-    void *q = NULL;
-    mp_status s = mp_tcache_allocate_slow(cache, size, out_ptr ? &q : NULL);
-    if (out_ptr)
-        *out_ptr = q;
-    return s;
-}
-
-/** Frees as mp_pool_deallocate does. Inline: a live block of a cached class in the cache's hot
- *  chunk goes onto the calling thread's bin; anything else, a double, foreign or interior
- *  free included, calls mp_tcache_deallocate_slow, which names the error. (since 1.1)
- */
-MP__TC_INLINE mp_status mp_tcache_deallocate(mp_tcache *cache, void *ptr)
-{
-#if MP_TCACHE_INLINE
-    if (__builtin_expect(cache && cache->owner == mp__tcache_self(), 1) && mp__tcache_push(cache, ptr))
-        return MP_OK;
-#endif
-    return mp_tcache_deallocate_slow(cache, ptr);
-}
 #endif
 
 /* ---- Statistics, tracking and leak checks ------------------------------ */

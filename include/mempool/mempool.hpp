@@ -546,7 +546,7 @@ private:
 /// outlive it.
 class ThreadCache {
 public:
-    explicit ThreadCache(BasicMemoryPool &pool) { detail::check(mp_pool_thread_cache(pool.handle(), &cache_)); }
+    explicit ThreadCache(BasicMemoryPool &pool) { detail::check(mp_pool_thread_cache_layout(pool.handle(), MP_TCACHE_LAYOUT, &cache_)); }
 
     void *allocate(size_t size)
     {

@@ -12,7 +12,7 @@ desc=capi/mempool.abi.lua
 fresh() {
   rm -rf "$tmp/src" "$tmp/out"
   mkdir -p "$tmp/src" "$tmp/out"
-  (cd "$src" && cp -r --parents capi tools "$tmp/src/")
+  (cd "$src" && cp -r --parents capi tools include "$tmp/src/")
 }
 
 # refuses WHAT SED-EXPRESSION EXPECTED-WORDS

@@ -13,6 +13,14 @@ int main(void)
         fprintf(stderr, "%s\n", mp_last_error_message());
         return 1;
     }
+    /* The installed mempool_tcache.h: the inline calls on a checked cache. */
+    mp_pool *pool = NULL;
+    mp_tcache *tc = NULL;
+    if (mp_registry_get_cpu_pool("default", &pool) != MP_OK || MP_POOL_THREAD_CACHE(pool, &tc) != MP_OK ||
+        mp_tcache_allocate(tc, 64, &p) != MP_OK || mp_tcache_deallocate(tc, p) != MP_OK) {
+        fprintf(stderr, "%s\n", mp_last_error_message());
+        return 1;
+    }
     puts("consumer ok");
     return 0;
 }
