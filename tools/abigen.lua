@@ -686,10 +686,10 @@ local function stats_format()
   for i = 2, #st.fields do
     local fld = st.fields[i]
     if stats_kind(fld) == "ratio" then
-      pre[#pre + 1] = "    char v_" .. fld[2] .. "[32];\n    mp__stats_ratio(v_" .. fld[2] .. ", st->" .. fld[2] .. ");\n"
+      pre[#pre + 1] = "    char v_" .. fld[2] .. "[32];\n    mp__stats_ratio(v_" .. fld[2] .. ", stats->" .. fld[2] .. ");\n"
       conv[fld[2]], arg[fld[2]] = "%s", "v_" .. fld[2]
     else
-      conv[fld[2]], arg[fld[2]] = "%llu", "(unsigned long long)st->" .. fld[2]
+      conv[fld[2]], arg[fld[2]] = "%llu", "(unsigned long long)stats->" .. fld[2]
     end
   end
   -- Text: the described lines, then a line for each field that has none.
@@ -721,7 +721,7 @@ local function stats_format()
   end
   local ind = string.rep(" ", 20)
   local function body(name, fmt, args)
-    return "int " .. name .. "(char **out, const char *head, const mp_stats *st)\n{\n" .. table.concat(pre) ..
+    return "int " .. name .. "(char **out, const char *head, const mp_stats *stats)\n{\n" .. table.concat(pre) ..
       "    return asprintf(out,\n" .. ind .. table.concat(fmt, "\n" .. ind) .. ",\n" ..
       ind .. table.concat(args, ",\n" .. ind) .. ");\n}\n"
   end

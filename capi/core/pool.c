@@ -393,9 +393,9 @@ static uint32_t carve_batch(void *ctx, size_t size, uint32_t n, mp__tentry *out,
         void *p = a->strategy->alloc(a->state, size, &info);
         if (!p)
             break;
-        uint8_t *st = mp__span_state(&find_chunk(pool, (uintptr_t)p)->span, (uintptr_t)p);
-        __atomic_store_n(st, state, __ATOMIC_RELAXED);
-        out[k] = (mp__tentry){p, st};
+        uint8_t *byte = mp__span_state(&find_chunk(pool, (uintptr_t)p)->span, (uintptr_t)p);
+        __atomic_store_n(byte, state, __ATOMIC_RELAXED);
+        out[k] = (mp__tentry){p, byte};
     }
     mp__lock_release(&pool->lock);
     return k;

@@ -10,11 +10,11 @@
 #include <stdio.h>
 
 /* head, then one line per group of fields; asprintf's result. */
-int mp__stats_text(char **out, const char *head, const mp_stats *st);
+int mp__stats_text(char **out, const char *head, const mp_stats *stats);
 
 /* One JSON object: head's members (no braces, no trailing comma), then every
  * field; asprintf's result. */
-int mp__stats_json(char **out, const char *head, const mp_stats *st);
+int mp__stats_json(char **out, const char *head, const mp_stats *stats);
 
 /* stats.c: a pool name as a JSON string body; dst holds 2 * MP_NAME_MAX + 1. */
 void mp__json_name(char *dst, const char *name);

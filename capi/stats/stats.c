@@ -40,9 +40,9 @@ static mp_status locked_snapshot(const mp_pool *handle, mp_stats *stats)
 
 mp_status mp_pool_get_stats(const mp_pool *pool, mp_stats *out_stats)
 {
-    mp_stats st;
-    mp_status s = locked_snapshot(pool, &st);
-    return s == MP_OK ? mp__struct_out(out_stats, &st, MP__STATS_SIZE_1_0, sizeof st, "out_stats") : s;
+    mp_stats stats;
+    mp_status s = locked_snapshot(pool, &stats);
+    return s == MP_OK ? mp__struct_out(out_stats, &stats, MP__STATS_SIZE_1_0, sizeof stats, "out_stats") : s;
 }
 
 mp_status mp_pool_reset_stats(mp_pool *handle)
@@ -77,10 +77,10 @@ mp_status mp_pool_has_leaks(const mp_pool *pool, bool *out_leaks)
 {
     if (!out_leaks && mp__pool_of(pool))
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_leaks is NULL");
-    mp_stats st;
-    mp_status s = locked_snapshot(pool, &st);
+    mp_stats stats;
+    mp_status s = locked_snapshot(pool, &stats);
     if (s == MP_OK)
-        *out_leaks = st.live_allocations > 0;
+        *out_leaks = stats.live_allocations > 0;
     return s;
 }
 
@@ -142,19 +142,19 @@ void mp__json_name(char *dst, const char *name)
 
 /* The pool's own part of both forms (mp__pool_desc); the counters' part is
  * generated from mp_stats' description (format.h). */
-static int format_text(char **out, const mp__pool_desc *a, const mp_stats *st)
+static int format_text(char **out, const mp__pool_desc *a, const mp_stats *stats)
 {
     char *head;
     if (asprintf(&head, "pool '%s': %s, %s-size, %s memory, sync %s, tracking %s%s\n", a->name,
                  a->type == MP_MEMORY_GPU ? "gpu" : "cpu", a->strategy, a->backend, a->sync,
                  a->tracking ? "on" : "off", a->debug ? ", debug" : "") < 0)
         return -1;
-    int n = mp__stats_text(out, head, st);
+    int n = mp__stats_text(out, head, stats);
     free(head);
     return n;
 }
 
-static int format_json(char **out, const mp__pool_desc *a, const mp_stats *st)
+static int format_json(char **out, const mp__pool_desc *a, const mp_stats *stats)
 {
     char name[2 * MP_NAME_MAX + 1], *head;
     mp__json_name(name, a->name);
@@ -164,7 +164,7 @@ static int format_json(char **out, const mp__pool_desc *a, const mp_stats *st)
                  name, a->type == MP_MEMORY_GPU ? "gpu" : "cpu", a->strategy, a->backend, a->sync,
                  a->tracking ? "true" : "false", a->debug ? "true" : "false") < 0)
         return -1;
-    int n = mp__stats_json(out, head, st);
+    int n = mp__stats_json(out, head, stats);
     free(head);
     return n;
 }
@@ -175,14 +175,14 @@ static mp_status render(const mp_pool *handle, char **out, const char *out_name,
     mp__pool *pool = mp__pool_of(handle);
     if (!out && pool)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s is NULL", out_name);
-    mp_stats st;
-    mp_status s = locked_snapshot(handle, &st);
+    mp_stats stats;
+    mp_status s = locked_snapshot(handle, &stats);
     if (s != MP_OK)
         return s;
     mp__pool_desc desc;
     mp__pool_describe(pool, &desc);
     char *text;
-    if (format(&text, &desc, &st) < 0) /* asprintf leaves text undefined then */
+    if (format(&text, &desc, &stats) < 0) /* asprintf leaves text undefined then */
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory for its stats text", desc.name);
     *out = text;
     return MP_OK;

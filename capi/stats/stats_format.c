@@ -6,10 +6,10 @@
 
 #include <stdio.h>
 
-int mp__stats_text(char **out, const char *head, const mp_stats *st)
+int mp__stats_text(char **out, const char *head, const mp_stats *stats)
 {
     char v_fragmentation_ratio[32];
-    mp__stats_ratio(v_fragmentation_ratio, st->fragmentation_ratio);
+    mp__stats_ratio(v_fragmentation_ratio, stats->fragmentation_ratio);
     return asprintf(out,
                     "%s"
                     "  in use:        %llu bytes in %llu allocations (peak %llu)\n"
@@ -18,37 +18,37 @@ int mp__stats_text(char **out, const char *head, const mp_stats *st)
                     "  fragmentation: %s\n"
                     "  pending frees: %llu\n",
                     head,
-                    (unsigned long long)st->current_used,
-                    (unsigned long long)st->live_allocations,
-                    (unsigned long long)st->peak_usage,
-                    (unsigned long long)st->allocation_count,
-                    (unsigned long long)st->deallocation_count,
-                    (unsigned long long)st->total_allocated,
-                    (unsigned long long)st->failed_allocations,
-                    (unsigned long long)st->reserved_bytes,
-                    (unsigned long long)st->chunk_count,
+                    (unsigned long long)stats->current_used,
+                    (unsigned long long)stats->live_allocations,
+                    (unsigned long long)stats->peak_usage,
+                    (unsigned long long)stats->allocation_count,
+                    (unsigned long long)stats->deallocation_count,
+                    (unsigned long long)stats->total_allocated,
+                    (unsigned long long)stats->failed_allocations,
+                    (unsigned long long)stats->reserved_bytes,
+                    (unsigned long long)stats->chunk_count,
                     v_fragmentation_ratio,
-                    (unsigned long long)st->pending_frees);
+                    (unsigned long long)stats->pending_frees);
 }
 
-int mp__stats_json(char **out, const char *head, const mp_stats *st)
+int mp__stats_json(char **out, const char *head, const mp_stats *stats)
 {
     char v_fragmentation_ratio[32];
-    mp__stats_ratio(v_fragmentation_ratio, st->fragmentation_ratio);
+    mp__stats_ratio(v_fragmentation_ratio, stats->fragmentation_ratio);
     return asprintf(out,
                     "{%s,\"total_allocated\":%llu,\"current_used\":%llu,\"peak_usage\":%llu,\"allocation_count\":%llu,"
                     "\"deallocation_count\":%llu,\"fragmentation_ratio\":%s,\"reserved_bytes\":%llu,\"chunk_count\":%llu,"
                     "\"failed_allocations\":%llu,\"live_allocations\":%llu,\"pending_frees\":%llu}",
                     head,
-                    (unsigned long long)st->total_allocated,
-                    (unsigned long long)st->current_used,
-                    (unsigned long long)st->peak_usage,
-                    (unsigned long long)st->allocation_count,
-                    (unsigned long long)st->deallocation_count,
+                    (unsigned long long)stats->total_allocated,
+                    (unsigned long long)stats->current_used,
+                    (unsigned long long)stats->peak_usage,
+                    (unsigned long long)stats->allocation_count,
+                    (unsigned long long)stats->deallocation_count,
                     v_fragmentation_ratio,
-                    (unsigned long long)st->reserved_bytes,
-                    (unsigned long long)st->chunk_count,
-                    (unsigned long long)st->failed_allocations,
-                    (unsigned long long)st->live_allocations,
-                    (unsigned long long)st->pending_frees);
+                    (unsigned long long)stats->reserved_bytes,
+                    (unsigned long long)stats->chunk_count,
+                    (unsigned long long)stats->failed_allocations,
+                    (unsigned long long)stats->live_allocations,
+                    (unsigned long long)stats->pending_frees);
 }

@@ -49,8 +49,8 @@ typedef struct fixed {
 
 /* State bytes are read by the lock-free layer with no lock: every access
  * here is atomic (relaxed: the pool lock orders the rest). */
-static inline uint8_t st_get(const fchunk *fc, size_t i) { return __atomic_load_n(&fc->state[i], __ATOMIC_RELAXED); }
-static inline void st_set(fchunk *fc, size_t i, uint8_t v) { __atomic_store_n(&fc->state[i], v, __ATOMIC_RELAXED); }
+static inline uint8_t byte_get(const fchunk *fc, size_t i) { return __atomic_load_n(&fc->state[i], __ATOMIC_RELAXED); }
+static inline void byte_set(fchunk *fc, size_t i, uint8_t v) { __atomic_store_n(&fc->state[i], v, __ATOMIC_RELAXED); }
 
 static void *fixed_create(const mp__strategy_params *params)
 {
@@ -144,7 +144,7 @@ static void *fixed_alloc(void *st, size_t size, const mp__blockinfo *info)
         fentry e = f->stack[--f->top];
         fc = e.fc;
         idx = e.idx;
-        MP__ASSERT(idx < fc->carved && st_get(fc, idx) == 0); /* a stacked block is carved and free */
+        MP__ASSERT(idx < fc->carved && byte_get(fc, idx) == 0); /* a stacked block is carved and free */
     } else {
         while (f->carve < f->chunks.n && ((fchunk *)f->chunks.v[f->carve])->carved ==
                                              ((fchunk *)f->chunks.v[f->carve])->nblocks)
@@ -154,7 +154,7 @@ static void *fixed_alloc(void *st, size_t size, const mp__blockinfo *info)
         fc = f->chunks.v[f->carve];
         idx = fc->carved++;
     }
-    st_set(fc, idx, 1);
+    byte_set(fc, idx, 1);
     fc->live++;
     f->live++;
     if (fc->info)
@@ -168,7 +168,7 @@ static size_t block_index(const fixed *f, const mp__chunk *chunk, uintptr_t p)
     (void)f;
     const fchunk *fc = chunk->sdata;
     size_t idx = mp__span_index(&chunk->span, p); /* the grain is the stride */
-    if (idx == SIZE_MAX || idx >= fc->carved || !mp__st_live(st_get(fc, idx)))
+    if (idx == SIZE_MAX || idx >= fc->carved || !mp__st_live(byte_get(fc, idx)))
         return SIZE_MAX;
     return idx;
 }
@@ -186,7 +186,7 @@ static mp_status fixed_release(void *st, mp__chunk *chunk, uintptr_t p, mp__bloc
         memset(info, 0, sizeof *info);
     /* A live block is counted live, and the stack has room for every block. */
     MP__ASSERT(fc->live > 0 && f->live >= fc->live && f->top < f->total_blocks && f->total_blocks <= f->stack_cap);
-    st_set(fc, idx, 0);
+    byte_set(fc, idx, 0);
     fc->live--;
     f->live--;
     f->stack[f->top++] = (fentry){fc, idx};
@@ -251,7 +251,7 @@ static void fixed_foreach_live(void *st, mp__live_fn fn, void *ctx)
     for (size_t i = 0; i < f->chunks.n; i++) {
         const fchunk *fc = f->chunks.v[i];
         for (size_t b = 0; b < fc->carved; b++)
-            if (mp__st_live(st_get(fc, b)))
+            if (mp__st_live(byte_get(fc, b)))
                 fn(ctx, fc->chunk->span.base + b * f->stride, f->stride, fc->info ? &fc->info[b] : &none);
     }
 }
@@ -265,18 +265,18 @@ static mp_status fixed_check(void *st)
     size_t marked = 0;
     for (; marked < f->top; marked++) {
         fentry e = f->stack[marked];
-        if (e.idx >= e.fc->carved || st_get(e.fc, e.idx) != 0) {
+        if (e.idx >= e.fc->carved || byte_get(e.fc, e.idx) != 0) {
             s = mp__fail(MP_ERR_CORRUPTION, "fixed pool: free-stack entry %zu (block %zu) is live, uncarved "
                          "or listed twice", marked, e.idx);
             break;
         }
-        st_set(e.fc, e.idx, 0xFF);
+        byte_set(e.fc, e.idx, 0xFF);
     }
     for (size_t i = 0; s == MP_OK && i < f->chunks.n; i++) {
         const fchunk *fc = f->chunks.v[i];
         size_t l = 0, stacked = 0;
         for (size_t b = 0; b < fc->carved; b++) {
-            uint8_t v = st_get(fc, b);
+            uint8_t v = byte_get(fc, b);
             l += v != 0 && v != 0xFF;
             stacked += v == 0xFF;
         }
@@ -288,7 +288,7 @@ static mp_status fixed_check(void *st)
         blocks += fc->nblocks;
     }
     for (size_t i = 0; i < marked; i++)
-        st_set(f->stack[i].fc, f->stack[i].idx, 0);
+        byte_set(f->stack[i].fc, f->stack[i].idx, 0);
     if (s == MP_OK && (live != f->live || onstack != f->top || blocks != f->total_blocks ||
                        f->stack_cap < f->total_blocks))
         s = mp__fail(MP_ERR_CORRUPTION, "fixed pool: totals disagree (live %zu/%zu, stacked %zu/%zu, blocks %zu/%zu)",

@@ -271,8 +271,8 @@ static tblock *live_block(tlsf *t, const mp__chunk *chunk, uintptr_t p)
     tblock *b = mp__ptrmap_get(&t->live, p);
     if (!b || b->chunk != chunk)
         return NULL;
-    const uint8_t *st = state_of(t, b);
-    return !st || mp__st_live(__atomic_load_n(st, __ATOMIC_RELAXED)) ? b : NULL;
+    const uint8_t *byte = state_of(t, b);
+    return !byte || mp__st_live(__atomic_load_n(byte, __ATOMIC_RELAXED)) ? b : NULL;
 }
 
 static bool tlsf_idle(void *st, const mp__chunk *chunk)
