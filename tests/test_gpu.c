@@ -77,6 +77,40 @@ START_TEST(a_block_in_use_on_another_stream_waits_for_it)
 }
 END_TEST
 
+/* Frees wait per stream: a block freed on a slow stream does not hold back
+ * one freed later on a fast stream (one FIFO for every stream would). */
+START_TEST(a_slow_stream_does_not_hold_back_a_fast_one)
+{
+    cudaStream_t slow, fast;
+    ck_assert_int_eq(cudaStreamCreateWithFlags(&slow, cudaStreamNonBlocking), 0);
+    ck_assert_int_eq(cudaStreamCreateWithFlags(&fast, cudaStreamNonBlocking), 0);
+    mp_pool *p = fixed_gpu("two-lanes", 1 << 20, 2);
+    void *a, *b, *x = NULL;
+    ck_ok(mp_pool_allocate(p, 1 << 20, &a));
+    ck_ok(mp_pool_allocate(p, 1 << 20, &b));
+    ck_assert_int_eq(mpt_spin(a, 400.0, slow), 0);
+    ck_ok(mp_pool_deallocate_on_stream(p, a, slow)); /* first in, still busy */
+    ck_assert_int_eq(mpt_spin(b, 1.0, fast), 0);
+    ck_ok(mp_pool_deallocate_on_stream(p, b, fast));
+    ck_assert_uint_eq(stats_of(p).pending_frees, 2);
+    ck_assert_int_eq(cudaStreamSynchronize(fast), 0);
+    ck_ok(mp_pool_allocate(p, 1 << 20, &x)); /* the pool is full: only b can serve */
+    ck_assert_ptr_eq(x, b);
+    ck_assert_int_eq(cudaStreamQuery(slow), cudaErrorNotReady); /* a still waits behind its kernel */
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.pending_frees, 1);
+    ck_assert_uint_eq(s.live_allocations, 1);
+    ck_intact(p);
+    ck_assert_int_eq(cudaStreamSynchronize(slow), 0);
+    ck_ok(mp_pool_deallocate(p, x));
+    ck_ok(mp_pool_trim(p, 0)); /* collects a too */
+    ck_assert_uint_eq(stats_of(p).pending_frees, 0);
+    mp_pool_destroy(p);
+    cudaStreamDestroy(slow);
+    cudaStreamDestroy(fast);
+}
+END_TEST
+
 /* On the pool's own stream, reuse is immediate: later work on that stream
  * runs after the kernel that used the block. */
 START_TEST(a_block_freed_on_the_pools_stream_is_reused_at_once)
@@ -387,6 +421,7 @@ static Suite *device_suite(void)
     tcase_add_test(t, a_kernel_writes_pool_memory);
     tcase_add_test(t, a_block_in_use_on_another_stream_waits_for_it);
     tcase_add_test(t, a_block_freed_on_the_pools_stream_is_reused_at_once);
+    tcase_add_test(t, a_slow_stream_does_not_hold_back_a_fast_one);
     tcase_add_test(t, device_out_of_memory_is_out_of_memory);
     tcase_add_test(t, lock_free_gpu_pool_caches_device_blocks);
 #endif

@@ -17,44 +17,30 @@
  * lost to corruption); a free of one in the child works as usual. GPU
  * pools: CUDA does not support a forked child, so GPU calls there fail as
  * the CUDA runtime decides (MP_ERR_CUDA). */
+#include "core/fork.h"
+#include "core/handle.h"
 #include "core/owners.h"
-#include "core/pool.h"
 #include "lockfree/tcache.h"
 #include "registry/registry.h"
 
 #include <pthread.h>
 
-static void lock_pool(mp__slot *s, void *ctx)
-{
-    (void)ctx;
-    mp__pool_fork_lock((mp__pool *)(void *)s);
-}
-
-static void unlock_pool(mp__slot *s, void *ctx)
-{
-    (void)ctx;
-    mp__pool_fork_unlock((mp__pool *)(void *)s);
-}
-
-static void reset_pool(mp__slot *s, void *ctx)
-{
-    (void)ctx;
-    mp__pool_fork_child((mp__pool *)(void *)s);
-}
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+static mp__fork_pools pools;
 
 static void prepare(void)
 {
     mp__registry_lock();
     mp__lf_enter();
     mp__slots_lock();
-    mp__slots_foreach(MP__SLOT_POOL, lock_pool, NULL);
+    pools.prepare();
     mp__owners_lock();
 }
 
 static void parent(void)
 {
     mp__owners_unlock();
-    mp__slots_foreach(MP__SLOT_POOL, unlock_pool, NULL);
+    pools.parent();
     mp__slots_unlock();
     mp__lf_leave();
     mp__registry_unlock();
@@ -63,13 +49,16 @@ static void parent(void)
 static void child(void)
 {
     mp__owners_after_fork();
-    mp__slots_foreach(MP__SLOT_POOL, reset_pool, NULL);
+    pools.child();
     mp__slots_after_fork();
     mp__lf_after_fork();
     mp__registry_after_fork();
 }
 
-/* Installed when the library loads: nothing calls this file. pool.c holds
- * a reference to the anchor, so a static link keeps it too. */
-__attribute__((constructor)) static void install(void) { pthread_atfork(prepare, parent, child); }
-const char mp__fork_anchor = 1;
+static void install(void) { pthread_atfork(prepare, parent, child); }
+
+void mp__fork_init(const mp__fork_pools *p)
+{
+    pools = *p; /* the same every call: pool.c's */
+    pthread_once(&fork_once, install);
+}

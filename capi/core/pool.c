@@ -27,6 +27,7 @@
  * hands them (mp__lf_source, mp__stream_release_fn). */
 #include "backend/cuda_rt.h"
 #include "core/debug.h"
+#include "core/fork.h"
 #include "core/instrument.h"
 #include "core/owners.h"
 #include "core/pool.h"
@@ -66,6 +67,7 @@ struct mp__pool {
     mp_memory_type type;
     bool registry_owned;
     bool tracking;
+    bool fork_locked; /* its locks were taken by the fork handlers (pools_prepare) */
     uint64_t next_seq;
     mp__counters counters;
     mp__debug *debug;         /* NULL unless enable_debugging */
@@ -75,11 +77,6 @@ struct mp__pool {
     void *stream;
     char name[MP_NAME_MAX + 1];
 };
-
-/* fork.c installs its handlers from a constructor; this reference keeps
- * it in a static link (it is no call: fork.c calls the pool, not back). */
-extern const char mp__fork_anchor;
-__attribute__((used)) static const char *const fork_anchor = &mp__fork_anchor;
 
 _Static_assert(sizeof(mp__pool) <= MP__SLOT_SIZE, "a pool fits its handle slot");
 _Static_assert(offsetof(mp__pool, slot) == 0, "the slot head comes first");
@@ -414,6 +411,50 @@ static void give_back_batch(void *ctx, const mp__tentry *e, uint32_t n, uint8_t 
     mp__lock_release(&pool->lock);
 }
 
+/* ---- fork (core/fork.h) -------------------------------------------------- */
+
+/* Every pool's locks, in the order every path takes them; a pool that
+ * became live after prepare (its slot published meanwhile) was not locked,
+ * and the parent leaves it alone. Called with the slot table locked. */
+static void lock_pool(mp__slot *slot, void *ctx)
+{
+    (void)ctx;
+    mp__pool *pool = (mp__pool *)(void *)slot;
+    mp__lock_acquire(&pool->lock);
+    if (pool->lf)
+        mp__lf_fork_lock(pool->lf);
+    pool->fork_locked = true;
+}
+
+static void unlock_pool(mp__slot *slot, void *ctx)
+{
+    (void)ctx;
+    mp__pool *pool = (mp__pool *)(void *)slot;
+    if (!pool->fork_locked)
+        return;
+    pool->fork_locked = false;
+    if (pool->lf)
+        mp__lf_fork_unlock(pool->lf);
+    mp__lock_release(&pool->lock);
+}
+
+/* The child: fresh locks (a lock may record waiters that do not exist
+ * here), and only the forking thread's hooks running. */
+static void reset_pool(mp__slot *slot, void *ctx)
+{
+    (void)ctx;
+    mp__pool *pool = (mp__pool *)(void *)slot;
+    pool->fork_locked = false;
+    if (pool->lf)
+        mp__lf_fork_child(pool->lf);
+    mp__lock_init(&pool->lock, pool->cfg.thread_safe);
+    mp__hooks_after_fork(&pool->hooks);
+}
+
+static void pools_prepare(void) { mp__slots_foreach(MP__SLOT_POOL, lock_pool, NULL); }
+static void pools_parent(void) { mp__slots_foreach(MP__SLOT_POOL, unlock_pool, NULL); }
+static void pools_child(void) { mp__slots_foreach(MP__SLOT_POOL, reset_pool, NULL); }
+
 /* ---- life cycle ------------------------------------------------------- */
 
 /* The first chunk: initial_size, at least what one block needs; within
@@ -456,6 +497,8 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
         s = mp__config_check(&cfg, type);
     if (s != MP_OK)
         return s;
+    static const mp__fork_pools fork_pools = {pools_prepare, pools_parent, pools_child};
+    mp__fork_init(&fork_pools);
     mp__slot *slot;
     void *handle;
     if ((s = mp__slot_take(&slot, &handle)) != MP_OK)
@@ -788,8 +831,11 @@ mp_status mp_pool_trim(mp_pool *handle, size_t keep_bytes)
     mp_status s = mp__pool_get(handle, &pool);
     if (s != MP_OK)
         return s;
-    if (pool->lf)
-        mp__lf_drain(pool->lf); /* the caller's cache and the magazines: other threads' caches stay */
+    if (pool->lf) { /* the caller's cache and the magazines: other threads' caches stay */
+        mp__lf_enter(); /* stats wait for the whole drain: never half-counted blocks */
+        mp__lf_drain(pool->lf);
+        mp__lf_leave();
+    }
     mp__lock_acquire(&pool->lock);
     trim_locked(pool, keep_bytes);
     mp__lock_release(&pool->lock);
@@ -829,16 +875,20 @@ static void totals_locked(mp__pool *pool, mp__pool_totals *t)
     if (pool->lf) { /* cached blocks are live to the strategy, free to the user */
         size_t blocks, bytes;
         mp__lf_cached(pool->lf, &blocks, &bytes);
-        live -= blocks;
+        /* Exact when no other thread is inside the pool; a cache moving a
+         * batch meanwhile may be counted on both sides: never below zero. */
+        live = live > blocks ? live - blocks : 0;
         free_bytes += bytes;
     }
+    if (free_bytes > pool->reserved)
+        free_bytes = pool->reserved;
     *t = (mp__pool_totals){
         .counters = pool->counters,
         .reserved = pool->reserved,
         .chunks = pool->nchunks,
         .free_bytes = free_bytes,
         .largest_free = pool->arena[0].strategy->uniform ? free_bytes : largest,
-        .live_blocks = live - pool->pending.count,
+        .live_blocks = live > pool->pending.count ? live - pool->pending.count : 0,
         .in_use = pool->reserved - free_bytes,
         .pending = pool->pending.count,
         .initial_size = pool->cfg.initial_size,
@@ -1011,28 +1061,6 @@ struct mp__tcache *mp__pool_bypass(mp__pool *pool)
     mp__tcache *tc = pool->bypass;
     mp__lock_release(&pool->lock);
     return tc;
-}
-
-void mp__pool_fork_lock(mp__pool *pool)
-{
-    mp__lock_acquire(&pool->lock);
-    if (pool->lf)
-        mp__lf_fork_lock(pool->lf);
-}
-
-void mp__pool_fork_unlock(mp__pool *pool)
-{
-    if (pool->lf)
-        mp__lf_fork_unlock(pool->lf);
-    mp__lock_release(&pool->lock);
-}
-
-void mp__pool_fork_child(mp__pool *pool)
-{
-    if (pool->lf)
-        mp__lf_fork_child(pool->lf);
-    mp__lock_init(&pool->lock, pool->cfg.thread_safe);
-    mp__hooks_after_fork(&pool->hooks);
 }
 
 /* ---- queries ---------------------------------------------------------- */

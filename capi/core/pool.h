@@ -109,12 +109,6 @@ mp__hooks *mp__pool_swap_hooks(mp__pool *pool, mp__hooks *next);
 mp__hooks *mp__pool_hooks_enter(mp__pool *pool, mp__pool_totals *t);
 void mp__pool_hooks_leave(mp__pool *pool, mp__hooks *hooks);
 
-/* ---- fork (fork.c) ------------------------------------------------------- */
-
-void mp__pool_fork_lock(mp__pool *pool);   /* every lock of the pool, in order */
-void mp__pool_fork_unlock(mp__pool *pool); /* the parent */
-void mp__pool_fork_child(mp__pool *pool);  /* the child: fresh locks, own hooks only */
-
 /* ---- the thread-cache calls (lockfree/tcache_api.c) ---------------------- */
 
 struct mp__lf;
