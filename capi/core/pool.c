@@ -52,27 +52,31 @@ typedef struct mp__arena {
 } mp__arena;
 
 struct mp__pool {
+    /* What every call reads comes first, in three cache lines. */
     mp__slot slot;       /* first: the handle's slot head */
     mp_pool *handle;     /* what callers and hooks hold */
     mp__lf *lf;          /* the lock-free front (tcache.h); NULL: every call takes the lock */
-    mp__tcache *bypass;  /* the thread cache handed out when there is no cache to give */
     mp__lock lock;
-    mp__arena arena[MP__ARENAS];
+    mp__debug *debug;    /* NULL unless enable_debugging */
+    mp__span *chunks;    /* every arena's chunks, sorted by base */
+    size_t nchunks;
     uint8_t arena_of_flag[MP__ARENAS]; /* mp_alloc_flags -> arena index */
-    mp__span *chunks;                  /* every arena's chunks, sorted by base */
-    size_t nchunks, chunks_cap;
+    bool one_size;       /* the strategy serves cfg.block_size only */
+    bool tracking;
+    uint64_t next_seq;
+    mp__stream_queue pending; /* blocks freed on other streams (stream.c) */
+    mp__arena arena[MP__ARENAS];
+    /* The rest: slow paths and queries. */
+    mp__tcache *bypass;  /* the thread cache handed out when there is no cache to give */
+    size_t chunks_cap;
     size_t reserved;
     mp__strategy_params params;
     mp_config cfg; /* normalised */
     mp_memory_type type;
     bool registry_owned;
-    bool tracking;
     bool fork_locked; /* its locks were taken by the fork handlers (pools_prepare) */
-    uint64_t next_seq;
     mp__counters counters;
-    mp__debug *debug;         /* NULL unless enable_debugging */
-    mp__stream_queue pending; /* blocks freed on other streams (stream.c) */
-    mp__hookset hooks;        /* slow-path hooks (hooks.c) */
+    mp__hookset hooks; /* slow-path hooks (hooks.c) */
     int device;
     void *stream;
     char name[MP_NAME_MAX + 1];
@@ -109,17 +113,35 @@ static void tools_forget_live(mp__pool *pool)
 /* ---- chunk table ------------------------------------------------------ */
 
 /* The chunk holding address a, or NULL. Caller holds the lock. */
-static mp__chunk *find_chunk(const mp__pool *pool, uintptr_t a)
+static inline __attribute__((always_inline)) mp__chunk *find_chunk(const mp__pool *pool, uintptr_t a)
 {
     const mp__span *s = mp__span_find(pool->chunks, pool->nchunks, a);
     return s ? s->chunk : NULL;
 }
 
+/* Room for one more span. The table is cache-line aligned, one span a
+ * line, and starts at 16 spans (1 KiB): a small table that malloc placed
+ * among the strategy's hot records cost the locked free path 10% in
+ * cpu_bench (bench/RESULTS.md, 2026-11-28). */
+static bool table_room(mp__pool *pool)
+{
+    if (pool->nchunks < pool->chunks_cap)
+        return true;
+    size_t cap = pool->chunks_cap ? 2 * pool->chunks_cap : 16;
+    mp__span *t = aligned_alloc(64, cap * sizeof *t);
+    if (!t)
+        return false;
+    if (pool->nchunks)
+        memcpy(t, pool->chunks, pool->nchunks * sizeof *t);
+    free(pool->chunks);
+    pool->chunks = t;
+    pool->chunks_cap = cap;
+    return true;
+}
+
 static bool table_insert(mp__pool *pool, mp__chunk *c)
 {
-    bool ok;
-    pool->chunks = mp__grow(pool->chunks, &pool->chunks_cap, pool->nchunks + 1, sizeof *pool->chunks, &ok);
-    if (!ok)
+    if (!table_room(pool))
         return false;
     size_t i = pool->nchunks;
     while (i > 0 && pool->chunks[i - 1].base > c->span.base) {
@@ -167,7 +189,8 @@ static mp__chunk *chunk_new(const mp__pool *pool, mp__arena *a, const mp__extent
     size_t grain = a->strategy->grain(&pool->params);
     c->span = mp__span_make(mp__addr(ext->base), size, grain);
     c->span.chunk = c;
-    c->span.arena = (unsigned)(a - pool->arena);
+    c->span.arena = a;
+    c->span.front = a == &pool->arena[0];
     c->extent = *ext;
     c->arena = a;
     if (pool->params.state_map && !(c->span.smap = mp__smap_new(size / grain + 1))) {
@@ -517,6 +540,7 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
         mp__slot_give_back(slot);
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the debug state of pool '%s'", name);
     }
+    pool->one_size = strategy->one_size;
     if (strategy->one_size)
         cfg.block_size = mp__align_up(cfg.block_size, cfg.alignment);
     size_t overhead = pool->debug ? mp__debug_overhead(pool->debug) : 0;
@@ -623,7 +647,7 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': size 0 requested", pool->name);
     if (MP__UNLIKELY((unsigned)flags > MP_ALLOC_MANAGED))
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': allocation flags %d are unknown", pool->name, (int)flags);
-    if (MP__UNLIKELY(pool->arena[0].strategy->one_size && size > pool->cfg.block_size))
+    if (MP__UNLIKELY(pool->one_size && size > pool->cfg.block_size))
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': %zu bytes requested from a fixed pool of %zu-byte blocks",
                         pool->name, size, pool->cfg.block_size);
     if (MP__UNLIKELY(size > MP__MAX_REQUEST))
@@ -732,12 +756,13 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
     size_t block_size;
 
     mp__lock_acquire(&pool->lock);
-    mp__chunk *c = find_chunk(pool, block);
-    const mp__strategy *strat = c ? c->arena->strategy : NULL;
+    const mp__span *span = mp__span_find(pool->chunks, pool->nchunks, block);
+    mp__chunk *c = span ? span->chunk : NULL;
+    const mp__arena *a = span ? span->arena : NULL;
     bool waiting = c && mp__stream_waiting(&pool->pending, block);
     bool live = c && !waiting &&
-                (deferred ? strat->lookup(c->arena->state, c, block, &block_size, &info)
-                          : strat->release(c->arena->state, c, block, &info) == MP_OK);
+                (deferred ? a->strategy->lookup(a->state, c, block, &block_size, &info)
+                          : a->strategy->release(a->state, c, block, &info) == MP_OK);
     if (MP__UNLIKELY(!live)) {
         mp__freed freed, *fp = NULL;
         if (pool->debug && mp__debug_find_freed(pool->debug, mp__addr(ptr))) {
@@ -762,7 +787,7 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
         mp__stats_on_free(&pool->counters, info.requested);
     if (pool->debug)
         s = mp__debug_on_free(pool->debug, pool->name, block, &info);
-    else if (tooled(pool, c->arena))
+    else if (tooled(pool, a))
         mp__tool_free((void *)block, info.requested ? info.requested : pool->params.stride);
     mp__lock_release(&pool->lock);
     return s;

@@ -400,7 +400,7 @@ void mp__lf_publish(mp__lf *lf, const mp__span *spans, size_t n)
         t->n = 0;
         t->retired = NULL;
         for (size_t i = 0; i < n; i++)
-            if (spans[i].arena == 0 && spans[i].smap) /* the other arenas take the lock */
+            if (spans[i].front && spans[i].smap) /* the other arenas take the lock */
                 t->s[t->n++] = spans[i];
     }
     if (old) {

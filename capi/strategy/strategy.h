@@ -30,20 +30,25 @@ typedef struct mp__span {
     size_t grain;   /* the bytes one state byte covers: every block starts on a multiple */
     uint64_t recip; /* ceil(2^64 / grain) when grain and size are below 2^32, else 0 */
     unsigned shift; /* log2(grain) when grain is a power of two, else 0 */
+    bool front;     /* in the pool's own arena: the lock-free front may serve it */
     /* The state map, when params.state_map (fixed pools: always): one byte
      * per grain bytes of the chunk, owned by the pool (pool.c), kept by the
      * strategy, read by the lock-free layer (tcache.h) without the lock. */
     uint8_t *smap;
     struct mp__chunk *chunk; /* the record (pool.c); never read without the pool lock */
-    unsigned arena;          /* the index of the chunk's arena in its pool */
+    struct mp__arena *arena; /* its arena (pool.c); likewise */
 } mp__span;
 
-/* A chunk from a backend, owned by the pool's chunk table. */
+_Static_assert(sizeof(mp__span) == 64, "a span is one cache line");
+
+/* A chunk from a backend, owned by the pool's chunk table. What a free
+ * reads (sdata, arena, the span's base, size and map) shares the first
+ * cache line. */
 typedef struct mp__chunk {
+    void *sdata; /* the strategy's per-chunk state */
+    struct mp__arena *arena;
     mp__span span;
     mp__extent extent;
-    struct mp__arena *arena;
-    void *sdata; /* the strategy's per-chunk state */
 } mp__chunk;
 
 /* The geometry of a chunk of size bytes at base cut in grain-byte units. */
