@@ -90,6 +90,22 @@ static inline void mp__ptrs_remove(mp__ptrs *l, const void *p)
     }
 }
 
+/* The index of the first element of v[0..n) whose base is above a, for
+ * elements of stride bytes sorted by a uintptr_t base at their start: the
+ * library's one binary search (chunk spans, the owner table). */
+static inline size_t mp__upper(const void *v, size_t n, size_t stride, uintptr_t a)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (*(const uintptr_t *)(const void *)((const char *)v + mid * stride) <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* Index of the highest set bit; x != 0. */
 static inline unsigned mp__fls(uint64_t x) { return 63u - (unsigned)__builtin_clzll(x); }
 static inline unsigned mp__ffs(uint64_t x) { return (unsigned)__builtin_ctzll(x); }

@@ -11,6 +11,7 @@
 #include "core/owners.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,23 +22,14 @@ typedef struct owner {
     const char *name; /* the pool's own: it lives as long as the pool's chunks */
 } owner;
 
+_Static_assert(offsetof(owner, base) == 0, "mp__upper finds the base first");
+
 static pthread_rwlock_t owners_lock = PTHREAD_RWLOCK_INITIALIZER;
 static owner *table;
 static size_t n, cap;
 
 /* The index of the first entry whose base is above a. */
-static size_t upper(uintptr_t a)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (table[mid].base <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
+static size_t upper(uintptr_t a) { return mp__upper(table, n, sizeof *table, a); }
 
 mp_status mp__owners_add(mp_pool *handle, const char *name, uintptr_t base, size_t size)
 {

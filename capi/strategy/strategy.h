@@ -8,6 +8,7 @@
 
 #include "backend/backend.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 
 /* What the pool remembers about a live block. */
@@ -38,6 +39,8 @@ typedef struct mp__span {
     struct mp__chunk *chunk; /* the record (pool.c); never read without the pool lock */
     struct mp__arena *arena; /* its arena (pool.c); likewise */
 } mp__span;
+
+_Static_assert(offsetof(mp__span, base) == 0, "mp__upper finds the base first");
 
 _Static_assert(sizeof(mp__span) == 64, "a span is one cache line");
 
@@ -86,18 +89,11 @@ static inline uint8_t *mp__span_state(const mp__span *s, uintptr_t p)
 }
 
 /* The span of v[0..n) (sorted by base, disjoint) holding address a, or
- * NULL: O(log n). The only chunk search in the library. */
+ * NULL: O(log n). */
 static inline const mp__span *mp__span_find(const mp__span *v, size_t n, uintptr_t a)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (v[mid].base <= a)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo && a - v[lo - 1].base < v[lo - 1].size ? &v[lo - 1] : NULL;
+    size_t i = mp__upper(v, n, sizeof *v, a);
+    return i && a - v[i - 1].base < v[i - 1].size ? &v[i - 1] : NULL;
 }
 
 /* State bytes. A block start reads MP__ST_FREE when no live block starts
