@@ -24,23 +24,24 @@
 #include "registry/registry.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-static mp__fork_pools pools;
+static _Atomic(const mp__fork_pools *) pools; /* pool.c's table, set by every first call alike */
 
 static void prepare(void)
 {
     mp__registry_lock();
     mp__lf_enter();
     mp__slots_lock();
-    pools.prepare();
+    atomic_load_explicit(&pools, memory_order_relaxed)->prepare();
     mp__owners_lock();
 }
 
 static void parent(void)
 {
     mp__owners_unlock();
-    pools.parent();
+    atomic_load_explicit(&pools, memory_order_relaxed)->parent();
     mp__slots_unlock();
     mp__lf_leave();
     mp__registry_unlock();
@@ -49,7 +50,7 @@ static void parent(void)
 static void child(void)
 {
     mp__owners_after_fork();
-    pools.child();
+    atomic_load_explicit(&pools, memory_order_relaxed)->child();
     mp__slots_after_fork();
     mp__lf_after_fork();
     mp__registry_after_fork();
@@ -59,6 +60,6 @@ static void install(void) { pthread_atfork(prepare, parent, child); }
 
 void mp__fork_init(const mp__fork_pools *p)
 {
-    pools = *p; /* the same every call: pool.c's */
+    atomic_store_explicit(&pools, p, memory_order_relaxed); /* the same pointer every call */
     pthread_once(&fork_once, install);
 }

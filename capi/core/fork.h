@@ -13,6 +13,6 @@ typedef struct mp__fork_pools {
 
 /* Installs the handlers once (the first pool), as glibc's malloc does: a
  * process that never makes a pool pays nothing at fork. */
-void mp__fork_init(const mp__fork_pools *pools);
+void mp__fork_init(const mp__fork_pools *pools); /* pools must live forever */
 
 #endif
