@@ -30,7 +30,7 @@ local TC_SLOW_SKIP = { java = TC_SKIP.java, go = TC_SKIP.go, lua = TC_SKIP.lua,
   cpp = "called by the inline mp_tcache_allocate / mp_tcache_deallocate that ThreadCache uses" }
 
 return {
-  version = { major = 1, minor = 2, patch = 0 },
+  version = { major = 1, minor = 3, patch = 0 },
 
   groups = {
     { id = "version",  title = "Version" },

@@ -31,7 +31,7 @@ refuses() {
   fi
 }
 
-for v in 1.0 1.1; do
+for v in 1.0 1.1 1.2; do
   [ -f "$src/capi/abi/released-$v.lua" ] || { echo "FAIL: no released record capi/abi/released-$v.lua"; exit 1; }
 done
 
@@ -41,18 +41,18 @@ refuses "renaming a released struct field" 's/{ "uint64_t", "current_used",/{ "u
 refuses "retyping a struct field" 's/{ "size_t", "initial_size",/{ "uint64_t", "initial_size",/' "reordered or retyped"
 refuses "changing a released signature" 's/P("in", "size_t", "keep_bytes"/P("in", "unsigned", "keep_bytes"/' "changed from"
 refuses "adding to a released version" 's/^  functions = {/  functions = {\n    { name = "mp_new_thing", group = "pool", since = "1.0", ret = "void", doc = "x", params = {}, errors = {} },/' "not in released 1.0"
-refuses "slipping a function into released 1.1" 's/^  functions = {/  functions = {\n    { name = "mp_new_thing", group = "pool", since = "1.1", ret = "void", doc = "x", params = {}, errors = {} },/' "not in released 1.1"
+refuses "slipping a function into released 1.2" 's/^  functions = {/  functions = {\n    { name = "mp_new_thing", group = "pool", since = "1.2", ret = "void", doc = "x", params = {}, errors = {} },/' "not in released 1.2"
 refuses "an unknown status in errors" 's/errors = { "INVALID_ARGUMENT", "CORRUPTION" } },/errors = { "INVALID_ARGUMENT", "MELTDOWN" } },/' "unknown status"
 
-# A compatible addition: the next minor version (1.2: 1.0 and 1.1 are
-# frozen), a new function since it.
+# A compatible addition: the next minor version (1.3: 1.0, 1.1 and 1.2
+# are frozen), a new function since it.
 fresh
-sed -i 's/version = { major = 1, minor = [0-9]*, patch = [0-9]* }/version = { major = 1, minor = 2, patch = 0 }/' "$tmp/src/$desc"
-sed -i 's/^  functions = {/  functions = {\n    { name = "mp_new_thing", group = "pool", since = "1.2", ret = "void", doc = "x", params = {}, errors = {} },/' "$tmp/src/$desc"
+sed -i 's/version = { major = 1, minor = [0-9]*, patch = [0-9]* }/version = { major = 1, minor = 3, patch = 0 }/' "$tmp/src/$desc"
+sed -i 's/^  functions = {/  functions = {\n    { name = "mp_new_thing", group = "pool", since = "1.3", ret = "void", doc = "x", params = {}, errors = {} },/' "$tmp/src/$desc"
 if "$lua" "$tmp/src/tools/abigen.lua" --root "$tmp/src" --out "$tmp/out" 2>"$tmp/err" &&
-   grep -q "^MEMPOOL_1.2 {" "$tmp/out/capi/mempool.map" && grep -q "} MEMPOOL_1.1;" "$tmp/out/capi/mempool.map" &&
+   grep -q "^MEMPOOL_1.3 {" "$tmp/out/capi/mempool.map" && grep -q "} MEMPOOL_1.2;" "$tmp/out/capi/mempool.map" &&
    grep -q "mp_new_thing" "$tmp/out/include/mempool/mempool.h"; then
-  echo "ok: a new function since 1.2 lands in node MEMPOOL_1.2, which inherits MEMPOOL_1.1"
+  echo "ok: a new function since 1.3 lands in node MEMPOOL_1.3, which inherits MEMPOOL_1.2"
 else
   echo "FAIL: a compatible addition was refused or misplaced:"; cat "$tmp/err"; status=1
 fi
