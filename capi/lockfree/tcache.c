@@ -80,6 +80,7 @@
  * counts are exact when no other thread is inside the pool. */
 #include "core/instrument.h"
 #include "lockfree/tcache.h"
+#include "strategy/classes.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -539,30 +540,18 @@ mp__lf *mp__lf_new(mp_pool *handle, const mp__lf_source *src, bool fixed, size_t
         lf->nclasses = 1;
         lf->cls_size[1] = lf->max_cached = stride;
     } else {
-        /* Four classes per power of two, each a multiple of the unit, up to
-         * 4096 units or 1 MiB: at most 25% rounding on a cached block. */
+        /* The shared spacing (classes.h), up to 4096 units or 1 MiB. */
         lf->shift = mp__fls(unit);
         size_t top = unit << 12 < ((size_t)1 << 20) ? unit << 12 : (size_t)1 << 20;
         if (top < unit)
             top = unit;
-        unsigned k = 0;
-        for (size_t c = unit; c <= top && k < MP__TC_CLASSES_MAX;) {
-            lf->cls_size[++k] = c;
-            size_t step = ((size_t)1 << mp__fls(c)) / 4;
-            c += step > unit ? step : unit;
-        }
-        lf->nclasses = k;
-        lf->max_cached = lf->cls_size[k];
-        size_t slots = lf->max_cached >> lf->shift;
-        if (!(lf->cls_of = malloc(slots))) {
+        lf->nclasses = mp__classes(unit, top, lf->cls_size, MP__TC_CLASSES_MAX);
+        lf->max_cached = lf->cls_size[lf->nclasses];
+        if (!(lf->cls_of = malloc(lf->max_cached >> lf->shift))) {
             free(lf);
             return NULL;
         }
-        for (size_t i = 0, c = 1; i < slots; i++) {
-            while (lf->cls_size[c] < (i + 1) << lf->shift)
-                c++;
-            lf->cls_of[i] = (uint8_t)c;
-        }
+        mp__classes_index(lf->cls_size, lf->nclasses, unit, lf->cls_of);
     }
     /* A bin holds about 64 KiB of its class (256 KiB for a fixed pool), up
      * to 1024 blocks (2048): a batch of a thousand small blocks stays in
