@@ -88,12 +88,12 @@ static void mp_f(void *self, void *p, size_t) { mp_pool_deallocate(static_cast<m
 
 // The thread-cache rows: each thread fetches its cache of pool I once and
 // then calls the inline mp_tcache_allocate / mp_tcache_deallocate.
-static mp_pool *tc_pool[3]; // fixed, variable, variable with 16-byte alignment
-static thread_local mp_tcache *tc_mine[3];
+static mp_pool *tc_pool[4]; // fixed, variable, variable with 16-byte alignment, variable with counters
+static thread_local mp_tcache *tc_mine[4];
 template <int I> __attribute__((always_inline)) inline mp_tcache *tc_get()
 {
     mp_tcache *t = tc_mine[I];
-    if (__builtin_expect(!t, 0) && mp_pool_thread_cache(tc_pool[I], &tc_mine[I]) == MP_OK)
+    if (__builtin_expect(!t, 0) && MP_POOL_THREAD_CACHE(tc_pool[I], &tc_mine[I]) == MP_OK)
         t = tc_mine[I];
     return t;
 }
@@ -129,7 +129,8 @@ static bool open_peer(int i, const char *lib, const char *m, const char *f)
 
 // Variable lock-free pools start from mp_config_high_performance_cpu
 // (alignment 64), unless align16 asks for the default 16-byte alignment.
-static mp_pool *make_pool(bool fixed, int sync, bool align16 = false)
+// counters: track_stats with counters_only (the counters-only statistics).
+static mp_pool *make_pool(bool fixed, int sync, bool align16 = false, bool counters = false)
 {
     mp_config c{};
     c.struct_size = sizeof c;
@@ -142,11 +143,13 @@ static mp_pool *make_pool(bool fixed, int sync, bool align16 = false)
         mp_config_default_cpu(&c);
         c.initial_size = 64u << 20;
     }
-    c.track_stats = false;
+    c.track_stats = counters;
+    c.counters_only = counters;
     c.thread_safe = sync != 0;
     c.sync_type = sync == 2 ? MP_SYNC_LOCK_FREE : MP_SYNC_MUTEX;
     static const char *modes[] = {"none", "mutex", "lockfree"};
-    std::string name = std::string(fixed ? "fixed-" : "variable-") + modes[sync] + (align16 ? "-align16" : "");
+    std::string name = std::string(fixed ? "fixed-" : "variable-") + modes[sync] + (align16 ? "-align16" : "") +
+                       (counters ? "-counters" : "");
     mp_pool *p = nullptr;
     if (mp_pool_create(name.c_str(), MP_MEMORY_CPU, &c, &p) != MP_OK) {
         std::fprintf(stderr, "mp_pool_create: %s\n", mp_last_error_message());
@@ -373,12 +376,21 @@ int main(int argc, char **argv)
             mp_pool_get_name(p, &name);
             all.push_back(make<mp_a, mp_f>(std::string("mempool ") + name, fixed, sync != 0, p));
         }
+    // Counters on (counters_only): the exported and the inline lock-free paths.
+    for (int fixed = 1; fixed >= 0; fixed--) {
+        mp_pool *p = make_pool(fixed, 2, false, true);
+        const char *name;
+        mp_pool_get_name(p, &name);
+        all.push_back(make<mp_a, mp_f>(std::string("mempool ") + name, fixed, true, p));
+    }
     for (int fixed = 1; fixed >= 0; fixed--)
         tc_pool[fixed] = make_pool(fixed, 2);
     tc_pool[2] = make_pool(false, 2, true);
+    tc_pool[3] = make_pool(false, 2, false, true);
     all.push_back(make<tc_a<1>, tc_f<1>>("mempool fixed-tcache", true, true));
     all.push_back(make<tc_a<0>, tc_f<0>>("mempool variable-tcache", false, true));
     all.push_back(make<tc_a<2>, tc_f<2>>("mempool variable-tcache-align16", false, true));
+    all.push_back(make<tc_a<3>, tc_f<3>>("mempool variable-tcache-counters", false, true));
     all.push_back(make<glibc_a, glibc_f>("glibc malloc", false, true));
     if (open_peer(0, "libjemalloc.so.2", "malloc", "free"))
         all.push_back(make<peer_a<0>, peer_f<0>>("jemalloc", false, true));

@@ -35,7 +35,7 @@ return {
   groups = {
     { id = "version",  title = "Version" },
     { id = "status",   title = "Status codes, error details and returned strings" },
-    { id = "config",   title = "Configuration and the eight presets" },
+    { id = "config",   title = "Configuration and the presets" },
     { id = "pool",     title = "Pools" },
     { id = "tcache",   title = "Thread caches: the inline fast path of lock-free pools" },
     { id = "stats",    title = "Statistics, tracking and leak checks" },
@@ -55,8 +55,12 @@ return {
       decl = "typedef struct mp_tcache_entry {\n    void *p;\n    uint8_t *state;\n} mp_tcache_entry;" },
     { name = "mp_tcache_bin", group = "tcache", since = "1.1", nobind = true, layout = true,
       doc = "One size class of a thread cache: a stack of blocks below top, room up to end. The entry\n" ..
-            "below the first is a sentinel whose p is NULL, so that top[-1].p says whether it is empty.",
-      decl = "typedef struct mp_tcache_bin {\n    mp_tcache_entry *top;\n    mp_tcache_entry *end;\n} mp_tcache_bin;" },
+            "below the first is a sentinel whose p is NULL, so that top[-1].p says whether it is empty.\n" ..
+            "allocs and frees count the blocks the owning thread took from and put into the bin (layout\n" ..
+            "103), written by that thread alone with relaxed atomic stores; the library sums them for the\n" ..
+            "statistics of counters-only pools (mp_config.counters_only).",
+      decl = "typedef struct mp_tcache_bin {\n    mp_tcache_entry *top;\n    mp_tcache_entry *end;\n" ..
+             "    uint64_t allocs;\n    uint64_t frees;\n} mp_tcache_bin;" },
     { name = "mp_tcache", group = "tcache", since = "1.1", nobind = true, layout = true,
       doc = "A thread's cache of one pool (mp_pool_thread_cache). Read by the inline functions, written\n" ..
             "only by the library and by those functions on the owning thread.\n" ..
@@ -120,14 +124,16 @@ return {
         { "MP_ALLOCATOR_VARIABLE_SIZE", 1, "TLSF good-fit with immediate coalescing: O(1) allocate and free" },
       } },
     { name = "mp_sync_type", group = "config", since = "1.0",
-      doc = "Synchronisation of a pool with thread_safe set. MP_SYNC_LOCK_FREE with track_stats off\n" ..
-            "and no debugging gives each thread a cache of blocks per pool: allocate and free of a\n" ..
+      doc = "Synchronisation of a pool with thread_safe set. MP_SYNC_LOCK_FREE without per-allocation\n" ..
+            "records (track_stats off, or on with counters_only) and without debugging gives each\n" ..
+            "thread a cache of blocks per pool: allocate and free of a\n" ..
             "cached class (any block of a fixed pool; up to 4096 units, at most 1 MiB, of a variable\n" ..
             "pool) take no lock and no atomic read-modify-write; caches trade half their blocks with\n" ..
             "the pool through lock-free stacks. Growth, larger blocks, pinned and managed flags and\n" ..
             "whole-pool calls take the pool lock. Double and foreign frees are still refused.\n" ..
             "A thread's cached blocks return to the pool when it exits, on reset, and count as free\n" ..
-            "in the stats. With track_stats or debugging on, LOCK_FREE takes the lock like MUTEX.",
+            "in the stats. With records (track_stats on, counters_only off) or debugging on, LOCK_FREE\n" ..
+            "takes the lock like MUTEX.",
       values = {
         { "MP_SYNC_MUTEX", 0, "one lock around each operation (one atomic when uncontended)" },
         { "MP_SYNC_LOCK_FREE", 1, "per-thread caches, no lock on the common path (see above)" },
@@ -159,7 +165,12 @@ return {
   structs = {
     { name = "mp_config", group = "config", since = "1.0",
       doc = "Pool configuration (the seed's PoolConfig). Set struct_size = sizeof(mp_config),\n" ..
-            "then fill it with a preset. Bytes past the fields this library knows must be zero.",
+            "then fill it with a preset. Bytes past the fields this library knows must be zero.\n" ..
+            "counters_only (1.3) makes track_stats keep the counters of mp_stats without a record per\n" ..
+            "allocation: no hash-map insert, and LOCK_FREE pools keep their thread caches, whose\n" ..
+            "threads count in their own bins. Every block is counted (tracking cannot be turned off)\n" ..
+            "and mp_pool_get_allocations is refused; mp_stats says what each counter means then.\n" ..
+            "Without track_stats it changes nothing.",
       fields = {
         { "size_t", "struct_size", "sizeof(mp_config) as the caller compiled it" },
         { "mp_allocator_type", "allocator_type", "fixed-size or variable-size" },
@@ -167,7 +178,7 @@ return {
         { "size_t", "block_size", "fixed-size pools: the largest request, rounded up to alignment" },
         { "bool", "thread_safe", "false: no synchronisation (one thread at a time)" },
         { "mp_sync_type", "sync_type", "synchronisation when thread_safe is true" },
-        { "bool", "track_stats", "keep counters and per-allocation records" },
+        { "bool", "track_stats", "keep counters and (unless counters_only) per-allocation records" },
         { "bool", "enable_debugging", "guard bytes, fill patterns and double-free history" },
         { "int", "device_id", "CUDA device of GPU pools" },
         { "bool", "use_pinned_memory", "chunks from cudaHostAlloc" },
@@ -175,11 +186,20 @@ return {
         { "size_t", "alignment", "power of two; every block starts at a multiple of it" },
         { "size_t", "growth_factor", "each new chunk is the previous one times this (>= 1)" },
         { "size_t", "max_size", "hard limit on reserved bytes (0: none)" },
+        { "bool", "counters_only", "with track_stats: counters, no per-allocation records (see above)",
+          since = "1.3" },
       } },
     { name = "mp_stats", group = "stats", since = "1.0",
       doc = "A snapshot of a pool's counters. Byte counts are requested sizes of tracked\n" ..
             "allocations. fragmentation_ratio = 1 - largest free block / total free bytes (0 when\n" ..
-            "nothing is free; always 0 for fixed-size pools, whose every free block fits every request).",
+            "nothing is free; always 0 for fixed-size pools, whose every free block fits every request).\n" ..
+            "Counters-only pools (track_stats and counters_only) count every block by its usable size: a\n" ..
+            "fixed pool's block_size; for a block of a thread cache's class (LOCK_FREE pools) its class\n" ..
+            "size; else the requested size. total_allocated, current_used, allocation_count and\n" ..
+            "deallocation_count are then sums over the pool and its threads' caches (never torn; exact\n" ..
+            "whenever no call on the pool is running, a thread's counts surviving its exit), and\n" ..
+            "peak_usage is the highest current_used seen at the pool's slow paths and at each snapshot,\n" ..
+            "so with thread caches it may miss (or overshoot) a peak by at most what the caches hold.",
       -- mp_pool_stats_string and mp_pool_stats_json are generated from these fields
       -- (capi/stats/stats_format.c). JSON: every field but struct_size, in this order,
       -- keyed by json (default: its name). Text: after the pool's own line, one line per
@@ -371,7 +391,7 @@ return {
       params = { POOL }, errors = { "INVALID_ARGUMENT" } },
     { name = "mp_pool_thread_cache", group = "tcache", since = "1.1", ret = "mp_status",
       doc = "The calling thread's cache of the pool, for mp_tcache_allocate and mp_tcache_deallocate.\n" ..
-            "On a lock-free pool (MP_SYNC_LOCK_FREE, thread_safe, no stats, no debug) those calls are\n" ..
+            "On a lock-free pool (MP_SYNC_LOCK_FREE, thread_safe, no records, no debug) those calls are\n" ..
             "inline and take no lock; on any other pool they call mp_pool_allocate and\n" ..
             "mp_pool_deallocate. The cache belongs to this thread until it exits and lives as long\n" ..
             "as the pool; another thread that uses it is served through its own cache instead.\n" ..
@@ -407,7 +427,8 @@ return {
     { name = "mp_pool_set_tracking", group = "stats", since = "1.0", ret = "mp_status",
       doc = "Turns counters and per-allocation records on or off; blocks keep the mode they were\n" ..
             "allocated under, so counts stay exact. A pool running lock-free (MP_SYNC_LOCK_FREE,\n" ..
-            "created with track_stats off) refuses to turn tracking on: MP_ERR_INVALID_OPERATION.",
+            "created with track_stats off) refuses to turn tracking on, and a counters-only pool\n" ..
+            "(which cannot tell counted blocks apart) to turn it off: MP_ERR_INVALID_OPERATION.",
       params = { POOL, P("in", "bool", "enabled", "on or off") },
       errors = { "INVALID_ARGUMENT", "INVALID_OPERATION", "OUT_OF_MEMORY" } },
     { name = "mp_pool_get_tracking", group = "stats", since = "1.0", ret = "mp_status",
@@ -418,11 +439,12 @@ return {
       params = { CPOOL, P("out", "bool *", "out_leaks", "receives the answer") }, errors = { "INVALID_ARGUMENT" } },
     { name = "mp_pool_get_allocations", group = "stats", since = "1.0", ret = "mp_status",
       doc = "Copies live tracked allocations, oldest first, into out (stride out->struct_size).\n" ..
-            "out may be NULL with capacity 0 to count; MP_ERR_BUFFER_TOO_SMALL when more exist.",
+            "out may be NULL with capacity 0 to count; MP_ERR_BUFFER_TOO_SMALL when more exist.\n" ..
+            "A counters-only pool keeps no records: MP_ERR_INVALID_OPERATION.",
       params = { CPOOL, P("out", "mp_allocation_info *", "out", "array of capacity records", true),
                  P("in", "size_t", "capacity", "records out can hold"),
                  P("out", "size_t *", "out_count", "receives the number of live tracked allocations") },
-      errors = { "INVALID_ARGUMENT", "BUFFER_TOO_SMALL", "OUT_OF_MEMORY" } },
+      errors = { "INVALID_ARGUMENT", "BUFFER_TOO_SMALL", "OUT_OF_MEMORY", "INVALID_OPERATION" } },
     { name = "mp_pool_stats_string", group = "stats", since = "1.0", ret = "mp_status",
       doc = "A human-readable multi-line summary; free it with mp_string_free.",
       params = { CPOOL, P("out", "char **", "out_string", "receives the string") }, errors = STRING_ERR },

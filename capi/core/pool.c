@@ -62,7 +62,9 @@ struct mp__pool {
     size_t nchunks;
     uint8_t arena_of_flag[MP__ARENAS]; /* mp_alloc_flags -> arena index */
     bool one_size;       /* the strategy serves cfg.block_size only */
-    bool tracking;
+    bool tracking;       /* records: each block allocated meanwhile is counted, and listed */
+    bool counting;       /* counters only (cfg.counters_only): every block is counted, none listed */
+    bool numbered;       /* blocks get a sequence number (records, debugging) */
     uint64_t next_seq;
     mp__stream_queue pending; /* blocks freed on other streams (stream.c) */
     mp__arena arena[MP__ARENAS];
@@ -76,6 +78,8 @@ struct mp__pool {
     bool registry_owned;
     bool fork_locked; /* its locks were taken by the fork handlers (pools_prepare) */
     mp__counters counters;
+    mp__counters cached_adj; /* counters-only with caches: what resets add to the caches' tally (stats.h) */
+    mp__gauge gauge;         /* counters-only with caches: the peak (stats.h) */
     mp__hookset hooks; /* slow-path hooks (hooks.c) */
     int device;
     void *stream;
@@ -495,15 +499,17 @@ static mp_status first_chunk(mp__pool *pool)
 }
 
 /* The lock-free front, when nothing needs a per-allocation record
- * (tracking and debugging keep one under the lock). */
+ * (records and debugging keep one under the lock); counters-only pools
+ * count in its caches' bins too. */
 static mp_status open_lock_free(mp__pool *pool, const mp__strategy *strategy, mp_backend_kind kind)
 {
     const mp_config *cfg = &pool->cfg;
-    if (!cfg->thread_safe || cfg->sync_type != MP_SYNC_LOCK_FREE || cfg->track_stats || pool->debug)
+    if (!cfg->thread_safe || cfg->sync_type != MP_SYNC_LOCK_FREE || pool->tracking || pool->debug)
         return MP_OK;
     const mp__lf_source src = {pool, carve_batch, give_back_batch};
     if (!(pool->lf = mp__lf_new(pool->handle, &src, strategy->one_size, pool->params.unit, pool->params.stride,
-                                mp__backend_get(kind)->host_accessible && mp__tools_on())))
+                                mp__backend_get(kind)->host_accessible && mp__tools_on(),
+                                pool->counting ? &pool->gauge : NULL)))
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the thread caches of pool '%s'", pool->name);
     pool->params.state_map = true;
     return MP_OK;
@@ -532,7 +538,9 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     pool->type = type;
     pool->registry_owned = registry_owned;
     pool->device = cfg.device_id;
-    pool->tracking = cfg.track_stats;
+    pool->counting = cfg.track_stats && cfg.counters_only;
+    pool->tracking = cfg.track_stats && !pool->counting;
+    pool->numbered = pool->tracking || cfg.enable_debugging;
     const mp__strategy *strategy = mp__strategy_for(cfg.allocator_type);
     mp_backend_kind kind = own_backend(&cfg, type);
     if (cfg.enable_debugging &&
@@ -546,7 +554,11 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     size_t overhead = pool->debug ? mp__debug_overhead(pool->debug) : 0;
     pool->params.unit = cfg.alignment < 16 ? 16 : cfg.alignment;
     pool->params.stride = mp__align_up(cfg.block_size + overhead, cfg.alignment);
-    pool->params.keep_info = cfg.track_stats || cfg.enable_debugging;
+    /* A counters-only free counts what the block's record says was asked
+     * (counted()): a strategy that keeps records only when asked must keep
+     * them then, unless the pool's one block size says it all. */
+    pool->params.keep_info = pool->tracking || cfg.enable_debugging ||
+                             (pool->counting && !strategy->one_size && strategy->keep_info);
     pool->params.state_map = strategy->state_map;
     pool->cfg = cfg;
     /* Flags pick an arena; a flag naming the pool's own kind uses its own. */
@@ -619,12 +631,41 @@ mp_status mp_pool_destroy(mp_pool *handle)
 
 /* ---- allocate and free ------------------------------------------------ */
 
+/* The bytes a counters-only pool counts for a block, at its allocation
+ * and at its free: no record says which block was asked for what, so a
+ * fixed pool counts its block size, and a variable pool what the strategy
+ * keeps as the block's requested size (TLSF keeps it without tracking;
+ * keep_info asks a strategy that would not). A pool with thread caches asks
+ * the strategy for the class size of a cached size on every path (the
+ * caches' carve_batch, and allocate_locked), so each such block counts its
+ * class size wherever it is allocated and freed. */
+static inline size_t counted(const mp__pool *pool, size_t requested)
+{
+    return pool->one_size ? pool->cfg.block_size : requested;
+}
+
+static void count_alloc(mp__pool *pool, size_t bytes)
+{
+    mp__stats_on_alloc(&pool->counters, bytes);
+    if (pool->lf)
+        mp__gauge_add(&pool->gauge, bytes);
+}
+
+static void count_free(mp__pool *pool, size_t bytes)
+{
+    mp__stats_on_free(&pool->counters, bytes);
+    if (pool->lf)
+        mp__gauge_add(&pool->gauge, 0 - (uint64_t)bytes);
+}
+
 /* Counts a new block and lays out its guards (debug) or opens it to the
  * tools. Caller holds the lock. */
 static void on_allocated(mp__pool *pool, const mp__arena *a, const mp__blockinfo *info, size_t size, void **block)
 {
     if (info->tracked)
         mp__stats_on_alloc(&pool->counters, size);
+    else if (pool->counting)
+        count_alloc(pool, counted(pool, info->requested));
     if (pool->debug)
         *block = mp__debug_on_alloc(pool->debug, mp__addr(*block), size);
     else if (tooled(pool, a))
@@ -664,7 +705,9 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
     if (MP__UNLIKELY(pool->pending.count))
         poll_streams(pool, false);
     size_t need = pool->debug ? size + mp__debug_overhead(pool->debug) : size;
-    mp__blockinfo info = {size, ++pool->next_seq, pool->tracking};
+    mp__blockinfo info = {size, pool->numbered ? ++pool->next_seq : 0, pool->tracking};
+    if (pool->counting && pool->lf && !pool->one_size && size - 1 < pool->lf->max_cached)
+        need = info.requested = mp__lf_class_size(pool->lf, size); /* counted(); no debug layout here */
     void *block = a->strategy->alloc(a->state, need, &info);
     if (MP__UNLIKELY(!block) && pool->pending.count) {
         poll_streams(pool, true); /* completed stream frees first, growth second */
@@ -785,6 +828,8 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
         __atomic_store_n(state, MP__ST_LIVE, __ATOMIC_RELAXED);
     if (info.tracked)
         mp__stats_on_free(&pool->counters, info.requested);
+    else if (pool->counting)
+        count_free(pool, counted(pool, info.requested));
     if (pool->debug)
         s = mp__debug_on_free(pool->debug, pool->name, block, &info);
     else if (tooled(pool, a))
@@ -832,6 +877,12 @@ mp_status mp_pool_reset(mp_pool *handle)
         if (tooled(pool, pool->chunks[i].chunk->arena))
             mp__tool_chunk_added(pool->chunks[i].chunk->extent.base, pool->chunks[i].size);
     mp__stats_on_reset(&pool->counters);
+    if (pool->lf && pool->counting) { /* the caches' part: no call runs (the reset's contract) */
+        mp__tally t;
+        mp__lf_tally(pool->lf, &t);
+        mp__stats_on_reset_cached(&pool->cached_adj, &t);
+        atomic_store_explicit(&pool->gauge.now, 0, memory_order_relaxed); /* mp__lf_reset marked the bins */
+    }
     mp__lock_release(&pool->lock);
     if (pool->lf)
         mp__lf_leave();
@@ -892,6 +943,19 @@ static mp__usage usage_locked(mp__pool *pool)
     return sum;
 }
 
+/* The pool's counters: with caches counting, the sum of every part
+ * (stats.h). Caller holds the lock (and mp__lf_enter when lf). */
+static mp__counters counters_locked(mp__pool *pool)
+{
+    if (!pool->lf || !pool->counting)
+        return pool->counters;
+    mp__tally t;
+    mp__lf_tally(pool->lf, &t);
+    mp__counters c = mp__stats_sum(&pool->counters, &t, &pool->cached_adj, &pool->gauge);
+    mp__gauge_raise(&pool->gauge, c.current); /* the peak is never below a current seen */
+    return c;
+}
+
 /* The pool's totals. Caller holds the lock (and mp__lf_enter when lf). */
 static void totals_locked(mp__pool *pool, mp__pool_totals *t)
 {
@@ -908,7 +972,7 @@ static void totals_locked(mp__pool *pool, mp__pool_totals *t)
     if (free_bytes > pool->reserved)
         free_bytes = pool->reserved;
     *t = (mp__pool_totals){
-        .counters = pool->counters,
+        .counters = counters_locked(pool),
         .reserved = pool->reserved,
         .chunks = pool->nchunks,
         .free_bytes = free_bytes,
@@ -937,7 +1001,7 @@ mp_pool *mp__pool_handle(const mp__pool *pool) { return pool->handle; }
 const char *mp__pool_name(const mp__pool *pool) { return pool->name; }
 mp_memory_type mp__pool_type(const mp__pool *pool) { return pool->type; }
 mp_backend_kind mp__pool_backend(const mp__pool *pool) { return pool->arena[0].backend->kind; }
-bool mp__pool_tracking(mp__pool *pool) { return pool->tracking; }
+bool mp__pool_tracking(mp__pool *pool) { return pool->tracking || pool->counting; }
 struct mp__lf *mp__pool_lf(const mp__pool *pool) { return pool->lf; }
 
 void mp__pool_describe(mp__pool *pool, mp__pool_desc *d)
@@ -948,8 +1012,10 @@ void mp__pool_describe(mp__pool *pool, mp__pool_desc *d)
         .type = pool->type,
         .strategy = pool->arena[0].strategy->name,
         .backend = pool->arena[0].backend->name,
-        .sync = !pool->cfg.thread_safe ? "none" : pool->cfg.sync_type == MP_SYNC_LOCK_FREE ? "lock-free" : "mutex",
-        .tracking = pool->tracking,
+        /* The mode in force: a LOCK_FREE pool with records or debugging runs under its lock. */
+        .sync = pool->lf ? "lock-free" : pool->cfg.thread_safe ? "mutex" : "none",
+        .tracking = pool->tracking || pool->counting,
+        .counters_only = pool->counting,
         .debug = pool->debug != NULL,
     };
     mp__lock_release(&pool->lock);
@@ -957,19 +1023,36 @@ void mp__pool_describe(mp__pool *pool, mp__pool_desc *d)
 
 void mp__pool_reset_counters(mp__pool *pool)
 {
+    bool cached = pool->lf && pool->counting;
+    if (cached)
+        mp__lf_enter();
     mp__lock_acquire(&pool->lock);
     mp__counters *c = &pool->counters;
+    if (cached) {
+        mp__tally t;
+        mp__lf_tally(pool->lf, &t);
+        uint64_t now = mp__stats_sum(c, &t, &pool->cached_adj, &pool->gauge).current;
+        mp__stats_reset_cached(&pool->cached_adj, &t);
+        atomic_store_explicit(&pool->gauge.peak, now, memory_order_relaxed);
+    }
     c->total = c->allocs = c->frees = c->failed = 0;
     c->peak = c->current;
     mp__lock_release(&pool->lock);
+    if (cached)
+        mp__lf_leave();
 }
 
 mp_status mp__pool_set_tracking(mp__pool *pool, bool on)
 {
+    if (pool->counting)
+        return on ? MP_OK : mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' keeps counters only (counters_only): "
+                                     "it counts every block, and with no record per allocation it could not tell "
+                                     "the counted ones apart, so tracking stays on", pool->name);
     if (on && pool->lf)
         return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' runs lock-free (MP_SYNC_LOCK_FREE, created with "
                         "track_stats off): tracking needs a record per allocation, kept under the lock; create "
-                        "the pool with track_stats on to track it", pool->name);
+                        "the pool with track_stats on to track it (or counters_only for counters alone)",
+                        pool->name);
     mp_status s = MP_OK;
     mp__lock_acquire(&pool->lock);
     for (int i = 0; s == MP_OK && i < MP__ARENAS; i++)
@@ -977,6 +1060,7 @@ mp_status mp__pool_set_tracking(mp__pool *pool, bool on)
             s = pool->arena[i].strategy->keep_info(pool->arena[i].state, on);
     if (s == MP_OK) {
         pool->tracking = on;
+        pool->numbered = on || pool->debug;
         pool->params.keep_info = on || pool->debug;
     }
     mp__lock_release(&pool->lock);
@@ -1001,6 +1085,10 @@ static void collect_one(void *ctx, uintptr_t block, size_t block_size, const mp_
 
 mp_status mp__pool_tracked(mp__pool *pool, mp_allocation_info **out, size_t *count)
 {
+    if (pool->counting)
+        return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' keeps counters only (counters_only): it has no "
+                        "record per allocation to list; create it with counters_only off to list its "
+                        "allocations", pool->name);
     mp__lock_acquire(&pool->lock);
     collect c = {NULL, 0, pool->counters.tracked_live, pool->debug ? mp__debug_front(pool->debug) : 0,
                  &pool->pending};

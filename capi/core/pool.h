@@ -60,7 +60,9 @@ typedef struct mp__pool_desc {
     const char *strategy; /* the strategy's name */
     const char *backend;  /* the backend of its own memory */
     const char *sync;     /* the mode in force: "none", "mutex" or "lock-free" */
-    bool tracking, debug;
+    bool tracking;        /* counters kept (with records, or counters_only) */
+    bool counters_only;   /* counters without records */
+    bool debug;
 } mp__pool_desc;
 
 void mp__pool_describe(mp__pool *pool, mp__pool_desc *desc); /* locks */
@@ -83,9 +85,10 @@ void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t); /* locks */
 
 void mp__pool_reset_counters(mp__pool *pool); /* locks */
 mp_status mp__pool_set_tracking(mp__pool *pool, bool on); /* locks */
-bool mp__pool_tracking(mp__pool *pool);
+bool mp__pool_tracking(mp__pool *pool); /* counters kept: records on, or counters only */
 /* The tracked live blocks as records (user address, size, sequence; in no
- * order) in a malloc'd array the caller frees (locks). */
+ * order) in a malloc'd array the caller frees (locks); refused by a
+ * counters-only pool, which keeps none. */
 mp_status mp__pool_tracked(mp__pool *pool, mp_allocation_info **out, size_t *count);
 
 /* ---- GPU ----------------------------------------------------------------- */

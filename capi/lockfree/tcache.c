@@ -77,7 +77,17 @@
  * one strategy release per cached block.
  *
  * Stats and mp_pool_check count cached blocks as free to the user; the
- * counts are exact when no other thread is inside the pool. */
+ * counts are exact when no other thread is inside the pool.
+ *
+ * Counting (stats.h). Each bin counts the blocks its owner took (allocs)
+ * and put (frees): that is every allocation and free the cache served, the
+ * inline ones included; refills, spills, exits and resets move blocks but
+ * count nothing. A counters-only pool reads the sums (mp__lf_tally), and
+ * its gauge hears of each bin's net count (allocs - frees, in bytes of the
+ * class) when the bin refills or spills, or its cache is emptied: marks[c]
+ * is the net count last told. Between two of those the net count moves
+ * with the bin's count of blocks, so what the gauge has not heard is
+ * within a bin's capacity. */
 #include "core/instrument.h"
 #include "lockfree/tcache.h"
 #include "strategy/classes.h"
@@ -162,6 +172,37 @@ static bool mag_get(mp__lf *lf, uint32_t *out)
     return ok;
 }
 
+/* ---- counting ------------------------------------------------------------ */
+
+/* Tells the gauge how far bin c's net count moved since it last did (the
+ * owner, or a caller with no call of the owner running). */
+static void tell_gauge(const mp__lf *lf, mp__tcache *tc, unsigned c)
+{
+    if (!lf->gauge)
+        return;
+    const mp__tbin *b = &tc->bins[c - 1];
+    uint64_t net = __atomic_load_n(&b->allocs, __ATOMIC_RELAXED) - __atomic_load_n(&b->frees, __ATOMIC_RELAXED);
+    uint64_t moved = net - tc->marks[c - 1];
+    tc->marks[c - 1] = net;
+    if (moved)
+        mp__gauge_add(lf->gauge, moved * lf->cls_size[c]);
+}
+
+void mp__lf_tally(const mp__lf *lf, mp__tally *t)
+{
+    *t = (mp__tally){0};
+    for (const mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_acquire); tc; tc = tc->next) {
+        for (unsigned c = 1; c <= tc->pub.nbins; c++) {
+            const mp__tbin *b = &tc->bins[c - 1];
+            uint64_t in = __atomic_load_n(&b->allocs, __ATOMIC_RELAXED), out = __atomic_load_n(&b->frees, __ATOMIC_RELAXED);
+            t->allocs += in;
+            t->frees += out;
+            t->bytes_in += in * lf->cls_size[c];
+            t->bytes_out += out * lf->cls_size[c];
+        }
+    }
+}
+
 /* ---- to and from the strategy (through the pool's batch calls) --------- */
 
 /* Bin c of a cache holds base[0..n): base is end - bin_cap[c], and
@@ -195,8 +236,10 @@ static void bin_to_strategy(const mp__lf *lf, mp__tbin *b, unsigned c)
 
 static void cache_to_strategy(const mp__lf *lf, mp__tcache *tc)
 {
-    for (unsigned c = 1; c <= tc->pub.nbins; c++)
+    for (unsigned c = 1; c <= tc->pub.nbins; c++) {
         bin_to_strategy(lf, &tc->bins[c - 1], c);
+        tell_gauge(lf, tc, c);
+    }
 }
 
 static uint32_t refill(mp__lf *lf, mp__tcache *tc, unsigned c)
@@ -497,13 +540,15 @@ static mp__tcache *attach(mp__lf *lf)
      * the store of the bin's count (4K aliasing; 0.6 ns a pair on Zen 4). */
     size_t head = offsetof(mp__tcache, bins), gap = mp__align_up(nb * sizeof(mp__tbin), 64);
     gap += (640 - gap % 4096 + 4096) % 4096;
-    size_t bytes = mp__align_up(head + gap + entries * sizeof(mp__tentry), 64);
+    size_t marks = mp__align_up(head + gap + entries * sizeof(mp__tentry), 64);
+    size_t bytes = mp__align_up(marks + nb * sizeof(uint64_t), 64);
     if (ok && !tc && (tc = aligned_alloc(64, bytes))) {
         memset(tc, 0, bytes);
+        tc->marks = (uint64_t *)(void *)((char *)tc + marks);
         mp__tentry *e = (mp__tentry *)(void *)((char *)tc->bins + gap);
         for (unsigned c = 1; c <= nb; c++) {
             e++; /* the sentinel: zeroed */
-            tc->bins[c - 1] = (mp__tbin){e, e + lf->bin_cap[c]};
+            tc->bins[c - 1] = (mp__tbin){e, e + lf->bin_cap[c], 0, 0};
             e += lf->bin_cap[c];
         }
         tc->pub = (mp_tcache){.pool = lf->handle, .max_size = lf->tooled ? 0 : lf->max_cached,
@@ -527,12 +572,14 @@ static mp__tcache *attach(mp__lf *lf)
 
 /* ---- what the pool calls --------------------------------------------------------- */
 
-mp__lf *mp__lf_new(mp_pool *handle, const mp__lf_source *src, bool fixed, size_t unit, size_t stride, bool tooled)
+mp__lf *mp__lf_new(mp_pool *handle, const mp__lf_source *src, bool fixed, size_t unit, size_t stride, bool tooled,
+                   mp__gauge *gauge)
 {
     mp__lf *lf = calloc(1, sizeof *lf);
     if (!lf)
         return NULL;
     lf->handle = handle;
+    lf->gauge = gauge;
     lf->src = *src;
     lf->fixed = fixed;
     lf->tooled = tooled;
@@ -609,8 +656,12 @@ void mp__lf_free(mp__lf *lf)
 void mp__lf_reset(mp__lf *lf)
 {
     for (mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_relaxed); tc; tc = tc->next) {
-        for (unsigned c = 1; c <= tc->pub.nbins; c++)
+        for (unsigned c = 1; c <= tc->pub.nbins; c++) {
             bin_set(lf, &tc->bins[c - 1], c, 0);
+            /* The pool zeroes the gauge: from here it hears what moves next. */
+            const mp__tbin *b = &tc->bins[c - 1];
+            tc->marks[c - 1] = __atomic_load_n(&b->allocs, __ATOMIC_RELAXED) - __atomic_load_n(&b->frees, __ATOMIC_RELAXED);
+        }
         /* No call is in flight (the reset contract): no hazard either. */
         __atomic_store_n(&tc->pub.hot_grains, 0, __ATOMIC_RELAXED);
         __atomic_store_n(&tc->pub.hot_state, NULL, __ATOMIC_RELEASE);
@@ -670,10 +721,13 @@ static void *tc_alloc(mp__lf *lf, mp__tcache *tc, size_t size)
 {
     unsigned c = mp__tcache_class(&tc->pub, size);
     mp__tbin *b = &tc->bins[c - 1];
-    if (b->top[-1].p == NULL && !refill(lf, tc, c))
+    bool refilled = b->top[-1].p == NULL;
+    if (refilled && !refill(lf, tc, c))
         return NULL;
     mp__tentry *top = b->top;
     void *p = mp__tcache_take(b, top, top[-1].p, c);
+    if (refilled)
+        tell_gauge(lf, tc, c);
     if (lf->tooled)
         mp__tool_alloc(p, size);
     return p;
@@ -690,9 +744,12 @@ static bool tc_free(mp__lf *lf, mp__tcache *tc, void *ptr)
     if (c - 1u >= tc->pub.nbins)
         return false; /* the locked path names the error, or frees a larger block */
     mp__tbin *b = &tc->bins[c - 1];
-    if (b->top == b->end)
+    bool spilled = b->top == b->end;
+    if (spilled)
         spill(lf, tc, c); /* moves top down */
     mp__tcache_put(b, b->top, ptr, state, c);
+    if (spilled)
+        tell_gauge(lf, tc, c);
     if (lf->tooled)
         mp__tool_free(ptr, lf->cls_size[c]);
     return true;

@@ -28,6 +28,7 @@
 #ifndef MEMPOOL_TCACHE_H
 #define MEMPOOL_TCACHE_H
 
+#include "stats/stats.h"
 #include "strategy/strategy.h"
 
 #include <pthread.h>
@@ -63,6 +64,7 @@ typedef struct mp__tcache {
     uint64_t gen;             /* hot is valid while lf->gen is this */
     _Atomic(const mp__spantab *) haz; /* the table the owner is searching (hazard), or NULL */
     mp__span hot;             /* pub.hot_state, its map, is a hazard too while set */
+    uint64_t *marks;          /* per bin: its net count (allocs - frees) when the gauge last saw it */
     _Alignas(64) mp_tcache pub; /* pub.owner: the owning thread's id (mp__thread_id), 0: free */
     mp__tbin bins[];          /* entries follow */
 } mp__tcache;
@@ -122,6 +124,7 @@ typedef struct mp__lf {
     mp_pool *handle;           /* the pool's, for the caches' public part */
     mp__lf_source src;
     uint64_t uid;               /* unique per pool life */
+    mp__gauge *gauge;           /* the pool's (stats.h); NULL: the pool keeps no counters */
     struct mp__lf *next_live;   /* the live pools, under mp__lf_enter */
 } mp__lf;
 
@@ -146,7 +149,8 @@ static inline uintptr_t mp__tc_owner(const mp__tcache *tc)
 static inline unsigned mp__tc_slot(uintptr_t id) { return (unsigned)((id * 0x9E3779B97F4A7C15ull) >> 56); }
 
 /* What the pool calls (tcache.c). The pool's lock is held where marked. */
-mp__lf *mp__lf_new(mp_pool *handle, const mp__lf_source *src, bool fixed, size_t unit, size_t stride, bool tooled);
+mp__lf *mp__lf_new(mp_pool *handle, const mp__lf_source *src, bool fixed, size_t unit, size_t stride, bool tooled,
+                   mp__gauge *gauge);
 void mp__lf_free(mp__lf *lf); /* destroy: frees every cache */
 /* The pool's chunks changed: spans (sorted by base) replaces the table
  * the caches search; only spans of arena 0 with a state map are taken.
@@ -156,6 +160,7 @@ void mp__lf_retire_map(mp__lf *lf, uint8_t *map); /* a dropped chunk's map; pool
 void mp__lf_reset(mp__lf *lf);                    /* quiescent, inside mp__lf_enter, pool locked */
 void mp__lf_drain(mp__lf *lf);                    /* trim: the caller's cache and the stacks; pool unlocked */
 void mp__lf_cached(const mp__lf *lf, size_t *blocks, size_t *bytes); /* inside mp__lf_enter */
+void mp__lf_tally(const mp__lf *lf, mp__tally *t);                 /* the bins' counts (stats.h), summed */
 void mp__lf_enter(void);                          /* the cache-list mutex: take it before a pool lock */
 void mp__lf_leave(void);
 void mp__lf_after_fork(void);                     /* the child: a fresh mutex (fork.c) */
@@ -173,6 +178,12 @@ void mp__tc_bypass_free(mp__tcache *tc);
  * cannot finish (no cache yet, an empty or full bin, a chunk not at hand,
  * ASan or Valgrind watching) goes to the out-of-line slow paths, which
  * fall back to the locked path in turn. */
+
+/* The size of the class serving 1 <= size <= lf->max_cached bytes. */
+static inline size_t mp__lf_class_size(const mp__lf *lf, size_t size)
+{
+    return lf->cls_size[lf->fixed ? 1 : lf->cls_of[(size - 1) >> lf->shift]];
+}
 
 /* The calling thread's cache of the pool, if it holds its slot. The slot
  * is read with acquire (a plain load on x86-64) to see the cache's set-up. */

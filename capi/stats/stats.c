@@ -147,7 +147,7 @@ static int format_text(char **out, const mp__pool_desc *a, const mp_stats *stats
     char *head;
     if (asprintf(&head, "pool '%s': %s, %s-size, %s memory, sync %s, tracking %s%s\n", a->name,
                  a->type == MP_MEMORY_GPU ? "gpu" : "cpu", a->strategy, a->backend, a->sync,
-                 a->tracking ? "on" : "off", a->debug ? ", debug" : "") < 0)
+                 a->counters_only ? "on (counters only)" : a->tracking ? "on" : "off", a->debug ? ", debug" : "") < 0)
         return -1;
     int n = mp__stats_text(out, head, stats);
     free(head);
@@ -160,9 +160,9 @@ static int format_json(char **out, const mp__pool_desc *a, const mp_stats *stats
     mp__json_name(name, a->name);
     if (asprintf(&head,
                  "\"name\":\"%s\",\"memory_type\":\"%s\",\"allocator\":\"%s\",\"backend\":\"%s\","
-                 "\"sync\":\"%s\",\"tracking\":%s,\"debug\":%s",
+                 "\"sync\":\"%s\",\"tracking\":%s,\"counters_only\":%s,\"debug\":%s",
                  name, a->type == MP_MEMORY_GPU ? "gpu" : "cpu", a->strategy, a->backend, a->sync,
-                 a->tracking ? "true" : "false", a->debug ? "true" : "false") < 0)
+                 a->tracking ? "true" : "false", a->counters_only ? "true" : "false", a->debug ? "true" : "false") < 0)
         return -1;
     int n = mp__stats_json(out, head, stats);
     free(head);

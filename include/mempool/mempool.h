@@ -89,7 +89,7 @@ MP_API const char *mp_last_error_message(void);
 /** Frees a string the library returned through a char ** out-parameter. (since 1.0) */
 MP_API void mp_string_free(char *string);
 
-/* ---- Configuration and the eight presets ------------------------------- */
+/* ---- Configuration and the presets ------------------------------------- */
 
 /** How a pool carves its chunks. (since 1.0) */
 typedef enum mp_allocator_type {
@@ -97,14 +97,16 @@ typedef enum mp_allocator_type {
     MP_ALLOCATOR_VARIABLE_SIZE = 1, /**< TLSF good-fit with immediate coalescing: O(1) allocate and free */
 } mp_allocator_type;
 
-/** Synchronisation of a pool with thread_safe set. MP_SYNC_LOCK_FREE with track_stats off
- *  and no debugging gives each thread a cache of blocks per pool: allocate and free of a
+/** Synchronisation of a pool with thread_safe set. MP_SYNC_LOCK_FREE without per-allocation
+ *  records (track_stats off, or on with counters_only) and without debugging gives each
+ *  thread a cache of blocks per pool: allocate and free of a
  *  cached class (any block of a fixed pool; up to 4096 units, at most 1 MiB, of a variable
  *  pool) take no lock and no atomic read-modify-write; caches trade half their blocks with
  *  the pool through lock-free stacks. Growth, larger blocks, pinned and managed flags and
  *  whole-pool calls take the pool lock. Double and foreign frees are still refused.
  *  A thread's cached blocks return to the pool when it exits, on reset, and count as free
- *  in the stats. With track_stats or debugging on, LOCK_FREE takes the lock like MUTEX. (since 1.0)
+ *  in the stats. With records (track_stats on, counters_only off) or debugging on, LOCK_FREE
+ *  takes the lock like MUTEX. (since 1.0)
  */
 typedef enum mp_sync_type {
     MP_SYNC_MUTEX = 0,              /**< one lock around each operation (one atomic when uncontended) */
@@ -135,7 +137,12 @@ typedef enum mp_backend_kind {
 } mp_backend_kind;
 
 /** Pool configuration (the seed's PoolConfig). Set struct_size = sizeof(mp_config),
- *  then fill it with a preset. Bytes past the fields this library knows must be zero. (since 1.0)
+ *  then fill it with a preset. Bytes past the fields this library knows must be zero.
+ *  counters_only (1.3) makes track_stats keep the counters of mp_stats without a record per
+ *  allocation: no hash-map insert, and LOCK_FREE pools keep their thread caches, whose
+ *  threads count in their own bins. Every block is counted (tracking cannot be turned off)
+ *  and mp_pool_get_allocations is refused; mp_stats says what each counter means then.
+ *  Without track_stats it changes nothing. (since 1.0)
  */
 typedef struct mp_config {
     size_t struct_size;             /**< sizeof(mp_config) as the caller compiled it */
@@ -144,7 +151,7 @@ typedef struct mp_config {
     size_t block_size;              /**< fixed-size pools: the largest request, rounded up to alignment */
     bool thread_safe;               /**< false: no synchronisation (one thread at a time) */
     mp_sync_type sync_type;         /**< synchronisation when thread_safe is true */
-    bool track_stats;               /**< keep counters and per-allocation records */
+    bool track_stats;               /**< keep counters and (unless counters_only) per-allocation records */
     bool enable_debugging;          /**< guard bytes, fill patterns and double-free history */
     int device_id;                  /**< CUDA device of GPU pools */
     bool use_pinned_memory;         /**< chunks from cudaHostAlloc */
@@ -152,6 +159,7 @@ typedef struct mp_config {
     size_t alignment;               /**< power of two; every block starts at a multiple of it */
     size_t growth_factor;           /**< each new chunk is the previous one times this (>= 1) */
     size_t max_size;                /**< hard limit on reserved bytes (0: none) */
+    bool counters_only;             /**< with track_stats: counters, no per-allocation records (see above) (since 1.3) */
 } mp_config;
 
 /** Variable-size CPU pool, 1 MiB initial, mutex, stats on, alignment 16, growth 2. (since 1.0) */
@@ -225,11 +233,16 @@ typedef struct mp_tcache_entry {
 #endif
 #ifndef SWIG /* layout for the inline functions, not for bindings */
 /** One size class of a thread cache: a stack of blocks below top, room up to end. The entry
- *  below the first is a sentinel whose p is NULL, so that top[-1].p says whether it is empty. (since 1.1)
+ *  below the first is a sentinel whose p is NULL, so that top[-1].p says whether it is empty.
+ *  allocs and frees count the blocks the owning thread took from and put into the bin (layout
+ *  103), written by that thread alone with relaxed atomic stores; the library sums them for the
+ *  statistics of counters-only pools (mp_config.counters_only). (since 1.1)
  */
 typedef struct mp_tcache_bin {
     mp_tcache_entry *top;
     mp_tcache_entry *end;
+    uint64_t allocs;
+    uint64_t frees;
 } mp_tcache_bin;
 #endif
 #ifndef SWIG /* layout for the inline functions, not for bindings */
@@ -259,7 +272,7 @@ typedef struct mp_tcache {
 #endif
 
 /** The calling thread's cache of the pool, for mp_tcache_allocate and mp_tcache_deallocate.
- *  On a lock-free pool (MP_SYNC_LOCK_FREE, thread_safe, no stats, no debug) those calls are
+ *  On a lock-free pool (MP_SYNC_LOCK_FREE, thread_safe, no records, no debug) those calls are
  *  inline and take no lock; on any other pool they call mp_pool_allocate and
  *  mp_pool_deallocate. The cache belongs to this thread until it exits and lives as long
  *  as the pool; another thread that uses it is served through its own cache instead.
@@ -287,10 +300,10 @@ MP_API mp_status mp_tcache_allocate_slow(mp_tcache *cache, size_t size, void **o
 MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 
 /* The inline calls (mp_tcache_allocate, mp_tcache_deallocate): hand-written, compiled into the caller,
- * thread-cache layout 101 (fnv1a64:ebb6a4f546aa1f22). */
+ * thread-cache layout 103 (fnv1a64:32c9ac6ef1d0a5ab). */
 #ifndef SWIG
 #include "mempool_tcache.h"
-#if MP_TCACHE_LAYOUT != 101
+#if MP_TCACHE_LAYOUT != 103
 #  error "mempool_tcache.h is not the one this mempool.h was generated with"
 #endif
 #endif
@@ -299,7 +312,14 @@ MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 
 /** A snapshot of a pool's counters. Byte counts are requested sizes of tracked
  *  allocations. fragmentation_ratio = 1 - largest free block / total free bytes (0 when
- *  nothing is free; always 0 for fixed-size pools, whose every free block fits every request). (since 1.0)
+ *  nothing is free; always 0 for fixed-size pools, whose every free block fits every request).
+ *  Counters-only pools (track_stats and counters_only) count every block by its usable size: a
+ *  fixed pool's block_size; for a block of a thread cache's class (LOCK_FREE pools) its class
+ *  size; else the requested size. total_allocated, current_used, allocation_count and
+ *  deallocation_count are then sums over the pool and its threads' caches (never torn; exact
+ *  whenever no call on the pool is running, a thread's counts surviving its exit), and
+ *  peak_usage is the highest current_used seen at the pool's slow paths and at each snapshot,
+ *  so with thread caches it may miss (or overshoot) a peak by at most what the caches hold. (since 1.0)
  */
 typedef struct mp_stats {
     size_t struct_size;             /**< sizeof(mp_stats) as the caller compiled it */
@@ -330,7 +350,8 @@ MP_API mp_status mp_pool_get_stats(const mp_pool *pool, mp_stats *out_stats);
 MP_API mp_status mp_pool_reset_stats(mp_pool *pool);
 /** Turns counters and per-allocation records on or off; blocks keep the mode they were
  *  allocated under, so counts stay exact. A pool running lock-free (MP_SYNC_LOCK_FREE,
- *  created with track_stats off) refuses to turn tracking on: MP_ERR_INVALID_OPERATION. (since 1.0)
+ *  created with track_stats off) refuses to turn tracking on, and a counters-only pool
+ *  (which cannot tell counted blocks apart) to turn it off: MP_ERR_INVALID_OPERATION. (since 1.0)
  */
 MP_API mp_status mp_pool_set_tracking(mp_pool *pool, bool enabled);
 /** Whether tracking is on. (since 1.0) */
@@ -338,7 +359,8 @@ MP_API mp_status mp_pool_get_tracking(const mp_pool *pool, bool *out_enabled);
 /** Whether any block is still allocated. (since 1.0) */
 MP_API mp_status mp_pool_has_leaks(const mp_pool *pool, bool *out_leaks);
 /** Copies live tracked allocations, oldest first, into out (stride out->struct_size).
- *  out may be NULL with capacity 0 to count; MP_ERR_BUFFER_TOO_SMALL when more exist. (since 1.0)
+ *  out may be NULL with capacity 0 to count; MP_ERR_BUFFER_TOO_SMALL when more exist.
+ *  A counters-only pool keeps no records: MP_ERR_INVALID_OPERATION. (since 1.0)
  */
 MP_API mp_status mp_pool_get_allocations(const mp_pool *pool, mp_allocation_info *out, size_t capacity, size_t *out_count);
 /** A human-readable multi-line summary; free it with mp_string_free. (since 1.0) */

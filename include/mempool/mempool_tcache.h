@@ -22,13 +22,16 @@
  * Invariant: an entry at or above a bin's top is never read; below it every
  * entry but the sentinel holds a cached block whose state byte is
  * class | MP_TCACHE_CACHED. Only the owning thread (owner == its thread
- * pointer) moves top; owner == 0 sends every call to the exported path.
+ * pointer) moves top and bumps the bin's allocs (each block taken) and
+ * frees (each block put), which the library sums for the statistics;
+ * owner == 0 sends every call to the exported path.
  */
 #ifndef MEMPOOL_MEMPOOL_TCACHE_H
 #define MEMPOOL_MEMPOOL_TCACHE_H
 
 /* The layout's version: MAJOR * 100 + MINOR of the ABI version that brought
- * it (101: ABI 1.1). The versioning rule: any change to the layout (the
+ * it (101: ABI 1.1; 103: ABI 1.3, whose bins count their blocks for the
+ * statistics of counters-only pools). The versioning rule: any change to the layout (the
  * three types, or the code between the markers below, comments aside) is a
  * new layout, numbered after the unreleased ABI version that ships it.
  * abigen fingerprints the layout and refuses a change under a number that
@@ -37,7 +40,7 @@
  * (mp_pool_thread_cache_layout): any other caller gets a bypass cache whose
  * owner is 0, so that its inline calls all take the exported path, which
  * reads only owner, magic and pool. Those three never move. */
-#define MP_TCACHE_LAYOUT 101 /* before mempool.h, which checks it */
+#define MP_TCACHE_LAYOUT 103 /* before mempool.h, which checks it */
 
 #include "mempool.h"
 
@@ -107,12 +110,20 @@ MP__TC_INLINE uintptr_t mp__tcache_self(void)
 #if defined(__GNUC__)
 /* The steps every path shares: take block p, the top one of bin b (top is
  * b->top), for class c; and put block ptr with state byte st on top, below
- * end. The owner writes top atomically: statistics read it from other threads. */
+ * end. The owner writes top and the counts atomically (relaxed: plain
+ * stores): statistics read them from other threads. A count is a load, an
+ * add and a store on the bin's own line, which the step touches anyway. */
+MP__TC_INLINE void mp__tcache_count(uint64_t *n)
+{
+    __atomic_store_n(n, __atomic_load_n(n, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
 MP__TC_INLINE void *mp__tcache_take(mp_tcache_bin *b, mp_tcache_entry *top, void *p, unsigned c)
 {
     uint8_t *st = top[-1].state;
     __atomic_store_n(&b->top, top - 1, __ATOMIC_RELAXED);
     __atomic_store_n(st, (uint8_t)c, __ATOMIC_RELAXED);
+    mp__tcache_count(&b->allocs);
     return p;
 }
 
@@ -126,6 +137,7 @@ MP__TC_INLINE void mp__tcache_put(mp_tcache_bin *b, mp_tcache_entry *top, void *
     __atomic_store_n(&top->state, st, __ATOMIC_RELAXED);
     __atomic_store_n(st, (uint8_t)(c | MP_TCACHE_CACHED), __ATOMIC_RELAXED);
     __atomic_store_n(&b->top, top + 1, __ATOMIC_RELAXED);
+    mp__tcache_count(&b->frees);
 }
 
 /* The cache's bins: they follow the struct, so no pointer is loaded to reach them. */

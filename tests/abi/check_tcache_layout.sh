@@ -13,10 +13,19 @@ trap 'rm -rf "$tmp"' EXIT
 status=0
 hdr=include/mempool/mempool_tcache.h desc=capi/mempool.abi.lua
 
+# The layout of the tree, as its generated manifest records it.
+cur=$(awk -F'\t' '$1 == "tcache_layout" {print $2}' "$src/docs/abi-manifest.tsv")
+print=$(awk -F'\t' '$1 == "tcache_layout" {print $3}' "$src/docs/abi-manifest.tsv")
+[ -n "$cur" ] && [ -n "$print" ] || { echo "FAIL: docs/abi-manifest.tsv records no tcache_layout"; exit 1; }
+
+# A copy of the tree whose current layout is frozen, as a release leaves it
+# (it is already, unless the ABI version under way brought it).
 fresh() {
   rm -rf "$tmp/src" "$tmp/out"
   mkdir -p "$tmp/src" "$tmp/out"
   (cd "$src" && cp -r --parents capi tools include docs swig bindings "$tmp/src/")
+  rec="$tmp/src/capi/abi/tcache-layouts.lua"
+  grep -q "^  \[$cur\] = " "$rec" || sed -i "s|^}$|  [$cur] = \"$print\",\n}|" "$rec"
 }
 edit() { # FILE SED-EXPRESSION
   sed -i "$2" "$tmp/src/$1"
@@ -34,18 +43,25 @@ grep -q '^  \[101\] = "fnv1a64:' "$src/capi/abi/tcache-layouts.lua" ||
 
 fresh
 edit "$hdr" 's/#define MP_TCACHE_CACHED 0x80u/#define MP_TCACHE_CACHED 0x40u/'
-refused "a new state-byte encoding under layout 101" "MP_TCACHE_LAYOUT is still 101"
+refused "a new state-byte encoding under frozen layout $cur" "MP_TCACHE_LAYOUT is still $cur"
 
 fresh
 edit "$hdr" 's/return t->class_of ? t->class_of\[(size - 1) >> t->class_shift\] : 1u;/return t->class_of ? t->class_of[size >> t->class_shift] : 1u;/'
-refused "a new class lookup under layout 101" "MP_TCACHE_LAYOUT is still 101"
+refused "a new class lookup under frozen layout $cur" "MP_TCACHE_LAYOUT is still $cur"
 
 fresh
 edit "$desc" 's/    uint32_t class_shift;\\n    uint32_t nbins;/    uint32_t nbins;\\n    uint32_t class_shift;/'
-refused "reordered mp_tcache fields under layout 101" "MP_TCACHE_LAYOUT is still 101"
+refused "reordered mp_tcache fields under frozen layout $cur" "MP_TCACHE_LAYOUT is still $cur"
+
+# This tree's layout under 101's number: 1.1's callers would misread it.
+if [ "$cur" != 101 ]; then
+  fresh
+  edit "$hdr" "s/^#define MP_TCACHE_LAYOUT $cur /#define MP_TCACHE_LAYOUT 101 /"
+  refused "layout $cur's code under the number 101" "MP_TCACHE_LAYOUT is still 101"
+fi
 
 fresh
-edit "$hdr" 's/^#define MP_TCACHE_LAYOUT 101 /#define MP_TCACHE_LAYOUT 150 /'
+edit "$hdr" "s/^#define MP_TCACHE_LAYOUT $cur /#define MP_TCACHE_LAYOUT 150 /"
 refused "a layout number that is neither frozen nor the ABI version under way" "must be the ABI version under way"
 
 # Comments and spacing are no change: the pristine generated files still match.
@@ -54,16 +70,18 @@ edit "$hdr" 's|^/\* ---- the layout (fingerprinted by abigen) ---- \*/$|&\n/* a 
 if gen && "$here/check_generated.sh" "$lua" "$tmp/src" >/dev/null; then echo "ok: a comment in the layout is no change"
 else echo "FAIL: a comment in the layout was taken for a change:"; cat "$tmp/err"; status=1; fi
 
-# A real change with the number of the ABI version under way is a new layout.
+# A real change with the number of the ABI version under way is a new layout
+# (the next minor version after the frozen layout's).
 fresh
-sed -i 's/version = { major = 1, minor = [0-9]*, patch = [0-9]* }/version = { major = 1, minor = 2, patch = 0 }/' "$tmp/src/$desc"
+next=$((cur + 1))
+sed -i "s/version = { major = 1, minor = [0-9]*, patch = [0-9]* }/version = { major = 1, minor = $((next % 100)), patch = 0 }/" "$tmp/src/$desc"
 edit "$hdr" 's/#define MP_TCACHE_CACHED 0x80u/#define MP_TCACHE_CACHED 0x40u/'
-edit "$hdr" 's/^#define MP_TCACHE_LAYOUT 101 /#define MP_TCACHE_LAYOUT 102 /'
-if gen && grep -q "^tcache_layout	102	fnv1a64:" "$tmp/out/docs/abi-manifest.tsv" &&
-   grep -q "^#if MP_TCACHE_LAYOUT != 102$" "$tmp/out/include/mempool/mempool.h"; then
-  echo "ok: a changed layout numbered 102 (ABI 1.2, under way) is accepted and recorded"
+edit "$hdr" "s/^#define MP_TCACHE_LAYOUT $cur /#define MP_TCACHE_LAYOUT $next /"
+if gen && grep -q "^tcache_layout	$next	fnv1a64:" "$tmp/out/docs/abi-manifest.tsv" &&
+   grep -q "^#if MP_TCACHE_LAYOUT != $next\$" "$tmp/out/include/mempool/mempool.h"; then
+  echo "ok: a changed layout numbered $next (ABI 1.$((next % 100)), under way) is accepted and recorded"
 else
-  echo "FAIL: a new layout 102 was refused or not recorded:"; cat "$tmp/err"; status=1
+  echo "FAIL: a new layout $next was refused or not recorded:"; cat "$tmp/err"; status=1
 fi
 # ... and the committed files then drift until they are regenerated.
 if "$here/check_generated.sh" "$lua" "$tmp/src" >/dev/null; then
