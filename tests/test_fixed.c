@@ -1,6 +1,8 @@
 /* Fixed-size pools: O(1) blocks of block_size, growth, limits, reset, trim. */
 #include "mp_test.h"
 
+#include <pthread.h>
+
 START_TEST(blocks_are_aligned_distinct_and_writable)
 {
     mp_pool *p = new_pool("fixed", cfg_fixed(48, 4096));
@@ -199,6 +201,106 @@ START_TEST(unsynchronised_pool_works_from_one_thread)
 }
 END_TEST
 
+typedef struct turn {
+    mp_pool *pool;
+    void *kept[100];
+    int error;
+} turn;
+
+/* Allocates 300 blocks, frees 200 and keeps 100 (its turn at the pool). */
+static void *take_turn(void *arg)
+{
+    turn *t = arg;
+    void *v[300];
+    for (int i = 0; i < 300; i++)
+        if (mp_pool_allocate(t->pool, 32, &v[i]) != MP_OK)
+            t->error = 1;
+    for (int i = 0; i < 300; i++) {
+        if (i % 3 == 0)
+            t->kept[i / 3] = v[i];
+        else if (mp_pool_deallocate(t->pool, v[i]) != MP_OK)
+            t->error = 2;
+    }
+    return NULL;
+}
+
+/* A fixed pool without thread_safe keeps one cache in front of its blocks
+ * (no lock, no thread lookup), for whichever thread calls: threads that
+ * take turns share it, and every check and count stays as it was. */
+START_TEST(unsynchronised_pool_serves_threads_taking_turns)
+{
+    mp_config c = cfg_fixed(32, 4096);
+    c.thread_safe = false;
+    c.track_stats = false;
+    mp_pool *p = new_pool("turns", c);
+    turn t[3] = {{.pool = p}, {.pool = p}, {.pool = p}};
+    for (int i = 0; i < 3; i++) { /* one after the other: the pool's contract */
+        pthread_t th;
+        pthread_create(&th, NULL, take_turn, &t[i]);
+        pthread_join(th, NULL);
+        ck_assert_int_eq(t[i].error, 0);
+        ck_intact(p);
+    }
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.live_allocations, 300);
+    /* Blocks of every turn are freed here, double and interior frees refused. */
+    void *a = t[0].kept[0];
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_status(mp_pool_deallocate(p, a), MP_ERR_INVALID_POINTER);
+    ck_status(mp_pool_deallocate(p, (char *)t[1].kept[0] + 8), MP_ERR_INVALID_POINTER);
+    ck_assert_ptr_eq(alloc_ok(p, 32), a); /* the freed block comes back first */
+    /* The thread-cache calls of such a pool take the exported path. */
+    mp_tcache *tc = NULL;
+    ck_ok(MP_POOL_THREAD_CACHE(p, &tc));
+    ck_assert_uint_eq(tc->owner, 0);
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 100; j++)
+            ck_ok(mp_tcache_deallocate(tc, t[i].kept[j]));
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_intact(p);
+    /* Cached blocks go back to their chunk: every chunk is idle. */
+    ck_ok(mp_pool_trim(p, 0));
+    s = stats_of(p);
+    ck_assert_uint_eq(s.reserved_bytes, 0);
+    ck_assert_uint_eq(s.chunk_count, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* Tracking needs a record per allocation, kept under the pool: turning it
+ * on retires the cache, and the blocks it held and the live ones stay good. */
+START_TEST(unsynchronised_pool_can_start_tracking)
+{
+    mp_config c = cfg_fixed(32, 4096);
+    c.thread_safe = false;
+    c.track_stats = false;
+    mp_pool *p = new_pool("turns-tracked", c);
+    void *v[50];
+    for (int i = 0; i < 50; i++)
+        v[i] = alloc_ok(p, 32);
+    for (int i = 0; i < 25; i++)
+        ck_ok(mp_pool_deallocate(p, v[i]));
+    ck_ok(mp_pool_set_tracking(p, true));
+    ck_intact(p);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 25);
+    void *x = alloc_ok(p, 20);
+    size_t n = 0;
+    ck_ok(mp_pool_get_allocations(p, NULL, 0, &n));
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(stats_of(p).current_used, 20);
+    ck_ok(mp_pool_deallocate(p, x));
+    for (int i = 25; i < 50; i++)
+        ck_ok(mp_pool_deallocate(p, v[i]));
+    ck_status(mp_pool_deallocate(p, v[0]), MP_ERR_INVALID_POINTER);
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.live_allocations, 0);
+    ck_assert_uint_eq(s.current_used, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
 static Suite *fixed_suite(void)
 {
     Suite *s = suite_create("fixed");
@@ -214,6 +316,8 @@ static Suite *fixed_suite(void)
     tcase_add_test(t, large_alignment_is_honoured);
     tcase_add_test(t, zero_initial_size_reserves_on_first_use);
     tcase_add_test(t, unsynchronised_pool_works_from_one_thread);
+    tcase_add_test(t, unsynchronised_pool_serves_threads_taking_turns);
+    tcase_add_test(t, unsynchronised_pool_can_start_tracking);
     suite_add_tcase(s, t);
     return s;
 }

@@ -56,6 +56,7 @@ struct mp__pool {
     mp__slot slot;       /* first: the handle's slot head */
     mp_pool *handle;     /* what callers and hooks hold */
     mp__lf *lf;          /* the lock-free front (tcache.h); NULL: every call takes the lock */
+    mp__tcache *solo;    /* a pool of one thread at a time: lf's one cache, every thread's (mp__lf_solo) */
     mp__lock lock;
     mp__debug *debug;    /* NULL unless enable_debugging */
     mp__span *chunks;    /* every arena's chunks, sorted by base */
@@ -65,6 +66,8 @@ struct mp__pool {
     bool tracking;       /* records: each block allocated meanwhile is counted, and listed */
     bool counting;       /* counters only (cfg.counters_only): every block is counted, none listed */
     bool numbered;       /* blocks get a sequence number (records, debugging) */
+    bool tools;          /* ASan or Valgrind watch (instrument.h), as they did when the pool was made */
+    size_t plain_max;    /* allocate_plain serves 1..plain_max bytes (0: no request) */
     uint64_t next_seq;
     mp__stream_queue pending; /* blocks freed on other streams (stream.c) */
     mp__arena arena[MP__ARENAS];
@@ -94,7 +97,7 @@ _Static_assert(offsetof(mp__pool, slot) == 0, "the slot head comes first");
 /* Whether the tools are told about this arena's blocks. */
 static inline bool tooled(const mp__pool *pool, const mp__arena *a)
 {
-    return !pool->debug && a->backend->host_accessible;
+    return pool->tools && !pool->debug && a->backend->host_accessible;
 }
 
 static void forget_block(void *ctx, uintptr_t block, size_t block_size, const mp__blockinfo *info)
@@ -500,18 +503,25 @@ static mp_status first_chunk(mp__pool *pool)
 
 /* The lock-free front, when nothing needs a per-allocation record
  * (records and debugging keep one under the lock); counters-only pools
- * count in its caches' bins too. */
+ * count in its caches' bins too. A fixed pool that one thread at a time
+ * uses (thread_safe off) gets the front too, with one solo cache for
+ * whichever thread calls: its blocks are all alike, so a cached one serves
+ * any request (a variable pool's cached blocks would be rounded up to
+ * their classes and miss TLSF's coalescing). */
 static mp_status open_lock_free(mp__pool *pool, const mp__strategy *strategy, mp_backend_kind kind)
 {
     const mp_config *cfg = &pool->cfg;
-    if (!cfg->thread_safe || cfg->sync_type != MP_SYNC_LOCK_FREE || pool->tracking || pool->debug)
+    bool solo = !cfg->thread_safe && strategy->one_size;
+    if ((!solo && (!cfg->thread_safe || cfg->sync_type != MP_SYNC_LOCK_FREE)) || pool->tracking || pool->debug)
         return MP_OK;
     const mp__lf_source src = {pool, carve_batch, give_back_batch};
     if (!(pool->lf = mp__lf_new(pool->handle, &src, strategy->one_size, pool->params.unit, pool->params.stride,
-                                mp__backend_get(kind)->host_accessible && mp__tools_on(),
+                                mp__backend_get(kind)->host_accessible && pool->tools,
                                 pool->counting ? &pool->gauge : NULL)))
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the thread caches of pool '%s'", pool->name);
     pool->params.state_map = true;
+    if (solo && !(pool->solo = mp__lf_solo(pool->lf)))
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the cache of pool '%s'", pool->name);
     return MP_OK;
 }
 
@@ -549,8 +559,10 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the debug state of pool '%s'", name);
     }
     pool->one_size = strategy->one_size;
+    pool->tools = mp__tools_on(); /* a client request per call costs more than the flag */
     if (strategy->one_size)
         cfg.block_size = mp__align_up(cfg.block_size, cfg.alignment);
+    pool->plain_max = pool->debug ? 0 : strategy->one_size ? cfg.block_size : MP__MAX_REQUEST;
     size_t overhead = pool->debug ? mp__debug_overhead(pool->debug) : 0;
     pool->params.unit = cfg.alignment < 16 ? 16 : cfg.alignment;
     pool->params.stride = mp__align_up(cfg.block_size + overhead, cfg.alignment);
@@ -731,36 +743,67 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
     return MP_OK;
 }
 
-/* The lock-free path (tcache.h), for plainly valid requests of a cached
- * class; errors and everything else take the locked path. The inline fast
- * half makes no call, so the common case costs no stack frame. */
-static inline bool lock_free_request(const mp__pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
+/* A plainly valid request (allocate checked it) of a pool without the
+ * lock-free layer or debugging: the strategy under the lock, and nothing
+ * else unless the pool counts or the tools watch. Whatever it cannot do at
+ * once (a stream's frees to poll, growth) goes to allocate_locked, which
+ * checks and does everything. */
+static __attribute__((noinline)) mp_status allocate_plain(mp_pool *handle, mp__pool *pool, size_t size,
+                                                          void **out_ptr)
 {
-    return MP__LIKELY(pool && out_ptr && flags == MP_ALLOC_NONE) && pool->lf && size - 1 < pool->lf->max_cached;
+    mp__lock_acquire(&pool->lock);
+    mp__arena *a = &pool->arena[0];
+    if (MP__LIKELY(!pool->pending.count)) {
+        mp__blockinfo info = {size, pool->numbered ? ++pool->next_seq : 0, pool->tracking};
+        void *block = a->strategy->alloc(a->state, size, &info);
+        if (MP__LIKELY(block != NULL)) {
+            if (MP__UNLIKELY(info.tracked | pool->counting | pool->tools))
+                on_allocated(pool, a, &info, size, &block);
+            mp__lock_release(&pool->lock);
+            *out_ptr = block;
+            return MP_OK;
+        }
+    }
+    mp__lock_release(&pool->lock);
+    return allocate_locked(handle, pool, size, MP_ALLOC_NONE, out_ptr);
 }
 
-static __attribute__((noinline)) mp_status allocate_slow_half(mp_pool *handle, mp__pool *pool, size_t size,
-                                                              mp_alloc_flags flags, void **out_ptr)
+/* The lock-free layer's slow half (tcache.c): a refill, or a first call on
+ * this thread; what it cannot serve takes the locked path. */
+static __attribute__((noinline)) mp_status allocate_cached(mp_pool *handle, mp__pool *pool, size_t size,
+                                                           void **out_ptr)
 {
-    void *p = lock_free_request(pool, size, flags, out_ptr) ? mp__tc_alloc(pool->lf, size) : NULL;
+    void *p = pool->solo ? mp__tc_alloc_in(pool->solo, size) : mp__tc_alloc(pool->lf, size);
     if (p) {
         *out_ptr = p;
         return MP_OK;
     }
-    return allocate_locked(handle, pool, size, flags, out_ptr);
+    return allocate_locked(handle, pool, size, MP_ALLOC_NONE, out_ptr);
 }
 
-static inline mp_status allocate(mp_pool *handle, size_t size, mp_alloc_flags flags, void **out_ptr)
+/* Every request passes here: plainly valid ones of a cached class come off
+ * the thread's cache (tcache.h) with no call, so the common case costs no
+ * stack frame; other plainly valid ones take one of the two lean paths
+ * above; errors and everything else take allocate_locked. */
+static inline __attribute__((always_inline)) mp_status allocate(mp_pool *handle, size_t size, mp_alloc_flags flags,
+                                                                void **out_ptr)
 {
     mp__pool *pool = mp__pool_of(handle);
-    if (lock_free_request(pool, size, flags, out_ptr)) {
-        void *p = mp__tc_pop(pool->lf, size);
-        if (MP__LIKELY(p != NULL)) {
-            *out_ptr = p;
-            return MP_OK;
+    if (MP__LIKELY(pool && out_ptr && flags == MP_ALLOC_NONE)) {
+        if (pool->lf) {
+            if (MP__LIKELY(size - 1 < pool->lf->max_cached)) {
+                void *p = MP__UNLIKELY(pool->solo) ? mp__tc_solo_pop(pool->solo, size) : mp__tc_pop(pool->lf, size);
+                if (MP__LIKELY(p != NULL)) {
+                    *out_ptr = p;
+                    return MP_OK;
+                }
+                return allocate_cached(handle, pool, size, out_ptr);
+            }
+        } else if (MP__LIKELY(size - 1 < pool->plain_max)) {
+            return allocate_plain(handle, pool, size, out_ptr);
         }
     }
-    return allocate_slow_half(handle, pool, size, flags, out_ptr);
+    return allocate_locked(handle, pool, size, flags, out_ptr);
 }
 
 mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
@@ -838,11 +881,40 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
     return s;
 }
 
+/* The free of a pool that allocate_plain serves (no lock-free layer, no
+ * debugging): one chunk search and the strategy under the lock. Anything
+ * it does not free at once (a pointer the strategy refuses, a stream's
+ * frees waiting) goes to free_block, which says why or does it. */
+static __attribute__((noinline)) mp_status free_plain(mp__pool *pool, void *ptr)
+{
+    uintptr_t block = mp__addr(ptr);
+    mp__blockinfo info;
+    mp__lock_acquire(&pool->lock);
+    const mp__span *span = mp__span_find(pool->chunks, pool->nchunks, block);
+    if (MP__LIKELY(span && !pool->pending.count)) {
+        const mp__arena *a = span->arena;
+        if (MP__LIKELY(a->strategy->release(a->state, span->chunk, block, &info) == MP_OK)) {
+            if (MP__UNLIKELY(info.tracked | pool->counting | pool->tools)) {
+                if (info.tracked)
+                    mp__stats_on_free(&pool->counters, info.requested);
+                else if (pool->counting)
+                    count_free(pool, counted(pool, info.requested));
+                if (tooled(pool, a))
+                    mp__tool_free((void *)block, info.requested ? info.requested : pool->params.stride);
+            }
+            mp__lock_release(&pool->lock);
+            return MP_OK;
+        }
+    }
+    mp__lock_release(&pool->lock);
+    return free_block(pool, ptr, false, NULL); /* refused again, with the reason */
+}
+
 static __attribute__((noinline)) mp_status deallocate_slow_half(mp_pool *handle, mp__pool *pool, void *ptr)
 {
     if (!pool)
         return mp__slot_refuse(handle, MP__SLOT_POOL);
-    if (ptr && pool->lf && mp__tc_free(pool->lf, ptr))
+    if (ptr && pool->lf && (pool->solo ? mp__tc_free_in(pool->solo, ptr) : mp__tc_free(pool->lf, ptr)))
         return MP_OK;
     return free_block(pool, ptr, false, NULL);
 }
@@ -850,8 +922,14 @@ static __attribute__((noinline)) mp_status deallocate_slow_half(mp_pool *handle,
 mp_status mp_pool_deallocate(mp_pool *handle, void *ptr)
 {
     mp__pool *pool = mp__pool_of(handle);
-    if (MP__LIKELY(pool && ptr) && pool->lf && mp__tc_push(pool->lf, ptr))
-        return MP_OK;
+    if (MP__LIKELY(pool && ptr)) {
+        if (pool->lf) {
+            if (MP__UNLIKELY(pool->solo) ? mp__tc_solo_push(pool->solo, ptr) : mp__tc_push(pool->lf, ptr))
+                return MP_OK;
+        } else if (MP__LIKELY(pool->plain_max)) {
+            return free_plain(pool, ptr);
+        }
+    }
     return deallocate_slow_half(handle, pool, ptr);
 }
 
@@ -1002,7 +1080,7 @@ const char *mp__pool_name(const mp__pool *pool) { return pool->name; }
 mp_memory_type mp__pool_type(const mp__pool *pool) { return pool->type; }
 mp_backend_kind mp__pool_backend(const mp__pool *pool) { return pool->arena[0].backend->kind; }
 bool mp__pool_tracking(mp__pool *pool) { return pool->tracking || pool->counting; }
-struct mp__lf *mp__pool_lf(const mp__pool *pool) { return pool->lf; }
+struct mp__lf *mp__pool_lf(const mp__pool *pool) { return pool->solo ? NULL : pool->lf; } /* solo: no thread's */
 
 void mp__pool_describe(mp__pool *pool, mp__pool_desc *d)
 {
@@ -1013,7 +1091,7 @@ void mp__pool_describe(mp__pool *pool, mp__pool_desc *d)
         .strategy = pool->arena[0].strategy->name,
         .backend = pool->arena[0].backend->name,
         /* The mode in force: a LOCK_FREE pool with records or debugging runs under its lock. */
-        .sync = pool->lf ? "lock-free" : pool->cfg.thread_safe ? "mutex" : "none",
+        .sync = !pool->cfg.thread_safe ? "none" : pool->lf ? "lock-free" : "mutex",
         .tracking = pool->tracking || pool->counting,
         .counters_only = pool->counting,
         .debug = pool->debug != NULL,
@@ -1048,6 +1126,12 @@ mp_status mp__pool_set_tracking(mp__pool *pool, bool on)
         return on ? MP_OK : mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' keeps counters only (counters_only): "
                                      "it counts every block, and with no record per allocation it could not tell "
                                      "the counted ones apart, so tracking stays on", pool->name);
+    if (on && pool->solo) { /* records are kept under the pool: its one thread's cache goes (thread_safe off: */
+        mp__lf_drain(pool->lf); /* no other call runs) and its blocks go back to the strategy */
+        mp__lf_free(pool->lf);
+        pool->lf = NULL;
+        pool->solo = NULL;
+    }
     if (on && pool->lf)
         return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' runs lock-free (MP_SYNC_LOCK_FREE, created with "
                         "track_stats off): tracking needs a record per allocation, kept under the lock; create "

@@ -23,6 +23,9 @@
  * cache of the pool (the caller promises no concurrent use, as for any
  * reset); destroy frees them all, and each thread forgets its entry for
  * the pool (its uid is gone from the live list) on its next attach or exit.
+ * A pool that one thread at a time uses has one solo cache instead, which
+ * every thread calling uses in turn (mp__lf_solo): no thread attaches it,
+ * none releases it, and its spills go to the strategy at once.
  *
  * Reclamation. The fast paths read a cache's hot chunk (its geometry is
  * copied into the cache; its state map is not) and the slow path searches
@@ -510,6 +513,41 @@ static mp__tcache *own_cache(const mp__lf *lf)
     return NULL;
 }
 
+/* A new cache of lf, no thread's yet, pushed on lf's list; NULL for want
+ * of memory. Under tc_mutex, or before lf is shared. */
+static mp__tcache *cache_new(mp__lf *lf)
+{
+    size_t nb = lf->nclasses, entries = 0;
+    for (unsigned c = 1; c <= nb; c++)
+        entries += 1 + lf->bin_cap[c]; /* the sentinel, then the room */
+    /* The entries start 640 bytes (mod 4096) past the first bin, not a
+     * multiple of 4096 as they would with a bin half full of 256 or 1024
+     * entries right behind it: a load of the top entry would then wait for
+     * the store of the bin's count (4K aliasing; 0.6 ns a pair on Zen 4). */
+    size_t head = offsetof(mp__tcache, bins), gap = mp__align_up(nb * sizeof(mp__tbin), 64);
+    gap += (640 - gap % 4096 + 4096) % 4096;
+    size_t marks = mp__align_up(head + gap + entries * sizeof(mp__tentry), 64);
+    size_t bytes = mp__align_up(marks + nb * sizeof(uint64_t), 64);
+    mp__tcache *tc = aligned_alloc(64, bytes);
+    if (!tc)
+        return NULL;
+    memset(tc, 0, bytes);
+    tc->marks = (uint64_t *)(void *)((char *)tc + marks);
+    mp__tentry *e = (mp__tentry *)(void *)((char *)tc->bins + gap);
+    for (unsigned c = 1; c <= nb; c++) {
+        e++; /* the sentinel: zeroed */
+        tc->bins[c - 1] = (mp__tbin){e, e + lf->bin_cap[c], 0, 0};
+        e += lf->bin_cap[c];
+    }
+    tc->pub = (mp_tcache){.pool = lf->handle, .max_size = lf->tooled ? 0 : lf->max_cached,
+                          .class_of = lf->fixed ? NULL : lf->cls_of, .class_shift = lf->shift,
+                          .nbins = (uint32_t)nb, .magic = MP_TCACHE_MAGIC};
+    tc->lf = lf;
+    tc->next = atomic_load_explicit(&lf->caches, memory_order_relaxed);
+    atomic_store_explicit(&lf->caches, tc, memory_order_release); /* mp__lf_publish walks it unlocked */
+    return tc;
+}
+
 static mp__tcache *attach(mp__lf *lf)
 {
     mp__tcache *tc = own_cache(lf);
@@ -531,33 +569,8 @@ static mp__tcache *attach(mp__lf *lf)
     for (tc = atomic_load_explicit(&lf->caches, memory_order_relaxed);
          ok && tc && __atomic_load_n(&tc->pub.owner, __ATOMIC_ACQUIRE); tc = tc->next)
         ;
-    size_t nb = lf->nclasses, entries = 0;
-    for (unsigned c = 1; c <= nb; c++)
-        entries += 1 + lf->bin_cap[c]; /* the sentinel, then the room */
-    /* The entries start 640 bytes (mod 4096) past the first bin, not a
-     * multiple of 4096 as they would with a bin half full of 256 or 1024
-     * entries right behind it: a load of the top entry would then wait for
-     * the store of the bin's count (4K aliasing; 0.6 ns a pair on Zen 4). */
-    size_t head = offsetof(mp__tcache, bins), gap = mp__align_up(nb * sizeof(mp__tbin), 64);
-    gap += (640 - gap % 4096 + 4096) % 4096;
-    size_t marks = mp__align_up(head + gap + entries * sizeof(mp__tentry), 64);
-    size_t bytes = mp__align_up(marks + nb * sizeof(uint64_t), 64);
-    if (ok && !tc && (tc = aligned_alloc(64, bytes))) {
-        memset(tc, 0, bytes);
-        tc->marks = (uint64_t *)(void *)((char *)tc + marks);
-        mp__tentry *e = (mp__tentry *)(void *)((char *)tc->bins + gap);
-        for (unsigned c = 1; c <= nb; c++) {
-            e++; /* the sentinel: zeroed */
-            tc->bins[c - 1] = (mp__tbin){e, e + lf->bin_cap[c], 0, 0};
-            e += lf->bin_cap[c];
-        }
-        tc->pub = (mp_tcache){.pool = lf->handle, .max_size = lf->tooled ? 0 : lf->max_cached,
-                              .class_of = lf->fixed ? NULL : lf->cls_of, .class_shift = lf->shift,
-                              .nbins = (uint32_t)nb, .magic = MP_TCACHE_MAGIC};
-        tc->lf = lf;
-        tc->next = atomic_load_explicit(&lf->caches, memory_order_relaxed);
-        atomic_store_explicit(&lf->caches, tc, memory_order_release); /* mp__lf_publish walks it unlocked */
-    }
+    if (ok && !tc)
+        tc = cache_new(lf);
     if (ok && tc) {
         __atomic_store_n(&tc->pub.owner, id, __ATOMIC_RELAXED);
         _Atomic(mp__tcache *) *slot = &lf->slot[mp__tc_slot(id)];
@@ -681,7 +694,7 @@ void mp__lf_reset(mp__lf *lf)
 
 void mp__lf_drain(mp__lf *lf)
 {
-    mp__tcache *own = own_cache(lf);
+    mp__tcache *own = lf->solo ? lf->solo : own_cache(lf);
     if (own)
         cache_to_strategy(lf, own);
     for (unsigned c = 1; c <= lf->nclasses; c++) {
@@ -779,6 +792,20 @@ mp__tcache *mp__tc_attach(mp__lf *lf) { return mine_or_attach(lf); }
 void *mp__tc_alloc_in(mp__tcache *tc, size_t size) { return tc_alloc(tc->lf, tc, size); }
 
 bool mp__tc_free_in(mp__tcache *tc, void *ptr) { return tc_free(tc->lf, tc, ptr); }
+
+mp__tcache *mp__lf_solo(mp__lf *lf)
+{
+    mp__lf_enter();
+    mp__tcache *tc = cache_new(lf);
+    if (tc) {
+        __atomic_store_n(&tc->pub.owner, MP__TC_SOLO, __ATOMIC_RELAXED);
+        for (unsigned c = 1; c <= lf->nclasses; c++)
+            lf->mag_limit[c] = 0;
+        lf->solo = tc;
+    }
+    mp__lf_leave();
+    return tc;
+}
 
 mp__tcache *mp__tc_bypass_new(mp_pool *handle)
 {

@@ -125,6 +125,7 @@ typedef struct mp__lf {
     mp__lf_source src;
     uint64_t uid;               /* unique per pool life */
     mp__gauge *gauge;           /* the pool's (stats.h); NULL: the pool keeps no counters */
+    struct mp__tcache *solo;    /* a pool of one thread at a time: its one cache (mp__lf_solo) */
     struct mp__lf *next_live;   /* the live pools, under mp__lf_enter */
 } mp__lf;
 
@@ -168,6 +169,14 @@ void mp__lf_fork_lock(mp__lf *lf);                /* the magazine mutex around f
 void mp__lf_fork_unlock(mp__lf *lf);
 void mp__lf_fork_child(mp__lf *lf);
 
+/* A pool that one thread at a time uses (thread_safe off) has one cache,
+ * whichever thread calls: the same bins and state bytes, no lock needed
+ * around them, and none of the caches' thread machinery (the owner is
+ * MP__TC_SOLO, which no thread's id is, so no thread attaches it). Spills
+ * go back to the strategy, not to magazines. NULL for want of memory. */
+#define MP__TC_SOLO ((uintptr_t)1)
+mp__tcache *mp__lf_solo(mp__lf *lf);
+
 /* A cache no thread owns, for a pool without the lock-free layer (or a
  * caller compiled against another layout): every call through it takes
  * the exported path. */
@@ -208,6 +217,11 @@ static inline bool mp__tc_push(const mp__lf *lf, void *ptr)
     mp__tcache *tc = mp__tc_mine(lf);
     return MP__LIKELY(tc != NULL) && mp__tcache_push(&tc->pub, ptr);
 }
+
+/* The solo cache's steps (mp__lf_solo): the same, without the thread's
+ * lookup. */
+static inline void *mp__tc_solo_pop(mp__tcache *tc, size_t size) { return mp__tcache_pop(&tc->pub, size); }
+static inline bool mp__tc_solo_push(mp__tcache *tc, void *ptr) { return mp__tcache_push(&tc->pub, ptr); }
 
 /* The same, doing whatever the fast paths could not (tcache.c). */
 void *mp__tc_alloc(mp__lf *lf, size_t size);
