@@ -383,6 +383,16 @@ int main(int argc, char **argv)
         mp_pool_get_name(p, &name);
         all.push_back(make<mp_a, mp_f>(std::string("mempool ") + name, fixed, true, p));
     }
+    { // the general-purpose preset as it comes (counters on, 16-byte alignment, chunks on demand)
+        mp_config c{};
+        c.struct_size = sizeof c;
+        mp_pool *p = nullptr;
+        if (mp_config_general_purpose_cpu(&c) != MP_OK || mp_pool_create("general-purpose", MP_MEMORY_CPU, &c, &p) != MP_OK) {
+            std::fprintf(stderr, "general-purpose pool: %s\n", mp_last_error_message());
+            return 1;
+        }
+        all.push_back(make<mp_a, mp_f>("mempool general-purpose", false, true, p));
+    }
     for (int fixed = 1; fixed >= 0; fixed--)
         tc_pool[fixed] = make_pool(fixed, 2);
     tc_pool[2] = make_pool(false, 2, true);

@@ -303,6 +303,11 @@ return {
     { name = "mp_config_high_performance_gpu", group = "config", since = "1.0", ret = "mp_status",
       doc = "Variable-size GPU pool on device_id, 256 MiB initial, lock-free sync, stats off.",
       params = { CFG(), P("in", "int", "device_id", "CUDA device, >= 0") }, errors = { "INVALID_ARGUMENT" } },
+    { name = "mp_config_general_purpose_cpu", group = "config", since = "1.3", ret = "mp_status",
+      doc = "Variable-size CPU pool for a general-purpose heap: lock-free sync (thread caches), counters\n" ..
+            "on without per-allocation records (counters_only), alignment 16, chunks on demand\n" ..
+            "(initial_size 0), growth 2.",
+      params = { CFG() }, errors = { "INVALID_ARGUMENT" } },
     { name = "mp_config_debug_cpu", group = "config", since = "1.0", ret = "mp_status",
       doc = "Variable-size CPU pool with debugging and stats on.",
       params = { CFG() }, errors = { "INVALID_ARGUMENT" } },

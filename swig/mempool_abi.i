@@ -23,6 +23,7 @@
     mp_status mp_config_fixed_size_gpu,
     mp_status mp_config_high_performance_cpu,
     mp_status mp_config_high_performance_gpu,
+    mp_status mp_config_general_purpose_cpu,
     mp_status mp_config_debug_cpu,
     mp_status mp_config_debug_gpu,
     mp_status mp_config_validate,

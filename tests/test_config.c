@@ -1,4 +1,4 @@
-/* Configuration: the eight presets, validation of every field, the
+/* Configuration: the presets, validation of every field, the
  * struct_size protocol, version and status queries. */
 #include "mp_test.h"
 
@@ -49,6 +49,52 @@ START_TEST(each_preset_sets_its_distinguishing_fields)
     ck_ok(mp_config_debug_gpu(&c, 2));
     ck_assert(c.enable_debugging);
     ck_assert_int_eq(c.device_id, 2);
+    ck_ok(mp_config_general_purpose_cpu(&c));
+    ck_assert_int_eq(c.allocator_type, MP_ALLOCATOR_VARIABLE_SIZE);
+    ck_assert(c.thread_safe && c.sync_type == MP_SYNC_LOCK_FREE);
+    ck_assert(c.track_stats && c.counters_only && !c.enable_debugging);
+    ck_assert_uint_eq(c.alignment, 16);
+    ck_assert_uint_eq(c.initial_size, 0);
+    ck_assert_uint_eq(c.growth_factor, 2);
+    ck_ok(mp_config_default_cpu(&c));
+    ck_assert(!c.counters_only);
+}
+END_TEST
+
+/* The general-purpose preset makes a heap for any sizes and threads: thread
+ * caches (the exported calls and the inline ones), counters, no records. */
+START_TEST(general_purpose_preset_makes_a_working_heap)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_general_purpose_cpu(&c));
+    mp_pool *p = new_pool("general", c);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 0); /* chunks on demand */
+    void *v[64];
+    for (int i = 0; i < 64; i++)
+        v[i] = alloc_ok(p, (size_t)1 << (i % 21)); /* 1 byte .. 1 MiB */
+    mp_tcache *t = NULL;
+    ck_ok(MP_POOL_THREAD_CACHE(p, &t));
+    ck_assert_uint_ne(t->owner, 0);
+    void *x = NULL;
+    ck_ok(mp_tcache_allocate(t, 100, &x));
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.allocation_count, 65);
+    ck_assert_uint_eq(s.live_allocations, 65);
+    ck_ok(mp_tcache_deallocate(t, x));
+    for (int i = 0; i < 64; i++)
+        ck_ok(mp_pool_deallocate(p, v[i]));
+    s = stats_of(p);
+    ck_assert_uint_eq(s.deallocation_count, 65);
+    ck_assert_uint_eq(s.current_used, 0);
+    ck_assert_uint_ge(s.peak_usage, 1 << 20);
+    size_t n;
+    ck_status(mp_pool_get_allocations(p, NULL, 0, &n), MP_ERR_INVALID_OPERATION);
+    char *text = NULL;
+    ck_ok(mp_pool_stats_string(p, &text));
+    ck_assert_msg(strstr(text, "sync lock-free, tracking on (counters only)"), "%s", text);
+    mp_string_free(text);
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
 }
 END_TEST
 
@@ -61,6 +107,7 @@ START_TEST(presets_reject_bad_arguments)
     ck_status(mp_config_fixed_size_gpu(&c, 64, -1), MP_ERR_INVALID_ARGUMENT);
     ck_status(mp_config_high_performance_gpu(&c, -2), MP_ERR_INVALID_ARGUMENT);
     ck_status(mp_config_debug_gpu(&c, -1), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_config_general_purpose_cpu(NULL), MP_ERR_INVALID_ARGUMENT);
     mp_config unset = {0};
     ck_status(mp_config_default_cpu(&unset), MP_ERR_INVALID_ARGUMENT);
     ck_detail_has("struct_size");
@@ -77,6 +124,8 @@ START_TEST(every_preset_validates_for_its_memory_type)
     ck_ok(mp_config_high_performance_cpu(&c));
     ck_ok(mp_config_validate(&c, MP_MEMORY_CPU));
     ck_ok(mp_config_debug_cpu(&c));
+    ck_ok(mp_config_validate(&c, MP_MEMORY_CPU));
+    ck_ok(mp_config_general_purpose_cpu(&c));
     ck_ok(mp_config_validate(&c, MP_MEMORY_CPU));
     int devices = 0;
     ck_ok(mp_gpu_device_count(&devices));
@@ -250,6 +299,7 @@ static Suite *config_suite(void)
     TCase *t = tcase_create("config");
     tcase_add_test(t, default_cpu_preset_matches_the_seed);
     tcase_add_test(t, each_preset_sets_its_distinguishing_fields);
+    tcase_add_test(t, general_purpose_preset_makes_a_working_heap);
     tcase_add_test(t, presets_reject_bad_arguments);
     tcase_add_test(t, every_preset_validates_for_its_memory_type);
     tcase_add_test(t, invalid_fields_are_rejected_with_their_name);

@@ -90,6 +90,7 @@ type Config struct {
 	Alignment        uint64
 	GrowthFactor     uint64
 	MaxSize          uint64
+	CountersOnly     bool // with TrackStats: counters without per-allocation records (1.3)
 }
 
 func fromNative(c capi.Mp_config) Config {
@@ -107,6 +108,7 @@ func fromNative(c capi.Mp_config) Config {
 		Alignment:        uint64(c.GetAlignment()),
 		GrowthFactor:     uint64(c.GetGrowth_factor()),
 		MaxSize:          uint64(c.GetMax_size()),
+		CountersOnly:     c.GetCounters_only(),
 	}
 }
 
@@ -126,6 +128,7 @@ func (cfg Config) native() capi.Mp_config {
 	c.SetAlignment(int64(cfg.Alignment))
 	c.SetGrowth_factor(int64(cfg.GrowthFactor))
 	c.SetMax_size(int64(cfg.MaxSize))
+	c.SetCounters_only(cfg.CountersOnly)
 	return c
 }
 
@@ -156,6 +159,10 @@ func DebugCPU() (Config, error) { return preset(capi.Mp_config_debug_cpu) }
 func DebugGPU(device int) (Config, error) {
 	return preset(func(c capi.Mp_config) error { return capi.Mp_config_debug_gpu(c, device) })
 }
+
+// GeneralPurposeCPU is a general-purpose heap (beyond the seed): lock-free
+// thread caches, counters without per-allocation records, chunks on demand.
+func GeneralPurposeCPU() (Config, error) { return preset(capi.Mp_config_general_purpose_cpu) }
 
 // Validate checks the configuration for a pool of type t without creating one.
 func (cfg Config) Validate(t MemoryType) error {

@@ -144,6 +144,44 @@ func TestPresetsComeFromTheLibrary(t *testing.T) {
 	if _, err := FixedSizeCPU(0); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatal(err)
 	}
+	gp, err := GeneralPurposeCPU()
+	if err != nil || gp.AllocatorType != VariableSize || gp.SyncType != LockFree || !gp.ThreadSafe ||
+		!gp.TrackStats || !gp.CountersOnly || gp.EnableDebugging || gp.Alignment != 16 || gp.GrowthFactor != 2 ||
+		d.CountersOnly {
+		t.Fatalf("general-purpose preset %+v (%v)", gp, err)
+	}
+}
+
+func TestGeneralPurposePresetMakesAWorkingPool(t *testing.T) {
+	cfg, _ := GeneralPurposeCPU()
+	p, err := NewPool("go-general", CPU, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if got, _ := p.Config(); !got.CountersOnly {
+		t.Fatalf("config %+v", got)
+	}
+	var ptrs []unsafe.Pointer
+	for n := uint64(1); n <= 5000; n += 97 {
+		q, err := p.Allocate(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ptrs = append(ptrs, q)
+	}
+	for _, q := range ptrs {
+		if err := p.Deallocate(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, _ := p.Stats()
+	if s.AllocationCount != uint64(len(ptrs)) || s.DeallocationCount != uint64(len(ptrs)) || s.CurrentUsed != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	if _, err := p.ActiveAllocations(); !errors.Is(err, ErrInvalidOperation) {
+		t.Fatalf("ActiveAllocations on a counters-only pool: %v", err)
+	}
 }
 
 func TestCloseTwiceIsHarmlessAndUseAfterCloseFails(t *testing.T) {

@@ -239,7 +239,7 @@ bool mpl_opt_bool(lua_State *L, int t, const char *k, bool dflt)
 /* Fills c from the table at t: a preset first, then each field given. */
 mp_status mpl_config_from(lua_State *L, int t, mp_memory_type type, mp_config *c)
 {
-    static const char *const presets[] = {"default", "fixed", "high_performance", "debug", NULL};
+    static const char *const presets[] = {"default", "fixed", "high_performance", "debug", "general_purpose", NULL};
     lua_getfield(L, t, "preset");
     int preset = luaL_checkoption(L, -1, "default", presets);
     lua_pop(L, 1);
@@ -255,6 +255,11 @@ mp_status mpl_config_from(lua_State *L, int t, mp_memory_type type, mp_config *c
     case 1: s = gpu ? mp_config_fixed_size_gpu(c, block, device) : mp_config_fixed_size_cpu(c, block); break;
     case 2: s = gpu ? mp_config_high_performance_gpu(c, device) : mp_config_high_performance_cpu(c); break;
     case 3: s = gpu ? mp_config_debug_gpu(c, device) : mp_config_debug_cpu(c); break;
+    case 4:
+        if (gpu)
+            luaL_argerror(L, 1, "preset 'general_purpose' is a CPU preset");
+        s = mp_config_general_purpose_cpu(c);
+        break;
     default: s = gpu ? mp_config_default_gpu(c) : mp_config_default_cpu(c); break;
     }
     if (s != MP_OK)
@@ -278,6 +283,7 @@ mp_status mpl_config_from(lua_State *L, int t, mp_memory_type type, mp_config *c
     c->growth_factor = mpl_opt_size(L, t, "growth_factor", c->growth_factor);
     c->thread_safe = mpl_opt_bool(L, t, "thread_safe", c->thread_safe);
     c->track_stats = mpl_opt_bool(L, t, "track_stats", c->track_stats);
+    c->counters_only = mpl_opt_bool(L, t, "counters_only", c->counters_only);
     c->enable_debugging = mpl_opt_bool(L, t, "debug", c->enable_debugging);
     c->use_pinned_memory = mpl_opt_bool(L, t, "pinned", c->use_pinned_memory);
     c->use_managed_memory = mpl_opt_bool(L, t, "managed", c->use_managed_memory);

@@ -362,7 +362,7 @@ static int pool_config(lua_State *L)
     mp_status s = mp_pool_get_config(mpl_handle(mpl_check_pool(L, 1)), &c);
     if (s != MP_OK)
         return mpl_fail(L, s);
-    lua_createtable(L, 0, 13);
+    lua_createtable(L, 0, 14);
     lua_pushstring(L, c.allocator_type == MP_ALLOCATOR_FIXED_SIZE ? "fixed" : "variable");
     lua_setfield(L, -2, "allocator");
     lua_pushstring(L, c.sync_type == MP_SYNC_LOCK_FREE ? "lock_free" : "mutex");
@@ -375,6 +375,7 @@ static int pool_config(lua_State *L)
     SET_INT(L, "device", c.device_id);
     SET_BOOL(L, "thread_safe", c.thread_safe);
     SET_BOOL(L, "track_stats", c.track_stats);
+    SET_BOOL(L, "counters_only", c.counters_only);
     SET_BOOL(L, "debug", c.enable_debugging);
     SET_BOOL(L, "pinned", c.use_pinned_memory);
     SET_BOOL(L, "managed", c.use_managed_memory);

@@ -1,5 +1,6 @@
-/* Configuration: the seed's eight presets, validation, and the struct_size
- * protocol for every struct that crosses the ABI.
+/* Configuration: the seed's eight presets and the general-purpose one,
+ * validation, and the struct_size protocol for every struct that crosses
+ * the ABI.
  *
  * struct_size rule (as Linux's extensible syscall structs): a caller's struct
  * smaller than ours but at least the 1.0 size is read as far as it goes, the
@@ -118,6 +119,17 @@ mp_status mp_config_high_performance_gpu(mp_config *config, int device_id)
     c.sync_type = MP_SYNC_LOCK_FREE;
     c.track_stats = false;
     c.device_id = device_id;
+    return put(config, &c);
+}
+
+mp_status mp_config_general_purpose_cpu(mp_config *config)
+{
+    /* A heap for any mix of sizes and threads: thread caches (no lock on the
+     * common path), counters without a record per allocation, chunks as the
+     * program needs them. */
+    mp_config c = base(MP_ALLOCATOR_VARIABLE_SIZE, 0, MP_DEFAULT_ALIGNMENT);
+    c.sync_type = MP_SYNC_LOCK_FREE;
+    c.counters_only = true;
     return put(config, &c);
 }
 

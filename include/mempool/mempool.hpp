@@ -79,6 +79,7 @@ struct PoolConfig {
     size_t alignment = DEFAULT_ALIGNMENT;
     size_t growthFactor = 2;
     size_t maxSize = 0;
+    bool countersOnly = false; ///< with trackStats: counters without per-allocation records (1.3)
 
     static PoolConfig DefaultCPU() { return preset([](mp_config *c) { return mp_config_default_cpu(c); }); }
     static PoolConfig DefaultGPU() { return preset([](mp_config *c) { return mp_config_default_gpu(c); }); }
@@ -97,6 +98,11 @@ struct PoolConfig {
     static PoolConfig HighPerformanceGPU(int deviceId = 0)
     {
         return preset([=](mp_config *c) { return mp_config_high_performance_gpu(c, deviceId); });
+    }
+    /// A general-purpose heap: lock-free thread caches, counters without records, chunks on demand.
+    static PoolConfig GeneralPurposeCPU()
+    {
+        return preset([](mp_config *c) { return mp_config_general_purpose_cpu(c); });
     }
     static PoolConfig DebugCPU() { return preset([](mp_config *c) { return mp_config_debug_cpu(c); }); }
     static PoolConfig DebugGPU(int deviceId = 0)
@@ -128,6 +134,7 @@ struct PoolConfig {
         c.alignment = alignment;
         c.growth_factor = growthFactor;
         c.max_size = maxSize;
+        c.counters_only = countersOnly;
         return c;
     }
 
@@ -147,6 +154,7 @@ struct PoolConfig {
         p.alignment = c.alignment;
         p.growthFactor = c.growth_factor;
         p.maxSize = c.max_size;
+        p.countersOnly = c.counters_only;
         return p;
     }
 

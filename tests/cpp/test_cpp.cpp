@@ -87,6 +87,10 @@ static void poolConfigDefaultsAndPresets()
     EXPECT(PoolConfig::HighPerformanceGPU(1).deviceId == 1 && PoolConfig::HighPerformanceGPU().deviceId == 0);
     EXPECT(PoolConfig::DebugCPU().enableDebugging);
     EXPECT(PoolConfig::DebugGPU(3).deviceId == 3 && PoolConfig::DebugGPU().enableDebugging);
+    PoolConfig gp = PoolConfig::GeneralPurposeCPU();
+    EXPECT(gp.allocatorType == AllocatorType::VariableSize && gp.syncType == SyncType::LockFree && gp.threadSafe);
+    EXPECT(gp.trackStats && gp.countersOnly && !gp.enableDebugging && gp.alignment == 16 && gp.growthFactor == 2);
+    EXPECT(!d.countersOnly && !PoolConfig::DefaultCPU().countersOnly);
     expectThrow<InvalidArgumentException>([] { PoolConfig::FixedSizeCPU(0); }, "block_size");
     PoolConfig bad = PoolConfig::DefaultCPU();
     bad.alignment = 24;
@@ -109,6 +113,23 @@ static void imemoryPoolInterface()
     pool->reset();
     EXPECT(stats.getDeallocationCount() == 2 && stats.getCurrentUsed() == 0);
     expectThrow<InvalidPointerException>([&] { pool->deallocate(b); }, "cpp-pool");
+}
+
+/* The general-purpose preset makes a working pool: counters, no records. */
+static void generalPurposePool()
+{
+    CPUMemoryPool pool("cpp-general", PoolConfig::GeneralPurposeCPU());
+    EXPECT(pool.getConfig().countersOnly && pool.getConfig().trackStats);
+    std::vector<void *> v;
+    for (size_t n = 1; n <= 5000; n += 97)
+        v.push_back(pool.allocate(n));
+    const MemoryStats &s = pool.getStats();
+    EXPECT(s.getAllocationCount() == v.size() && s.getCurrentUsed() > 0);
+    for (void *p : v)
+        pool.deallocate(p);
+    EXPECT(s.getDeallocationCount() == v.size() && s.getCurrentUsed() == 0 && !s.hasMemoryLeaks());
+    EXPECT(s.getStatsString().find("sync lock-free, tracking on (counters only)") != std::string::npos);
+    expectThrow<InvalidOperationException>([&] { s.getActiveAllocations(); }, "counters only");
 }
 
 static void memoryStatsQueries()
@@ -368,7 +389,8 @@ static void refusedDestroyKeepsThePool()
 int main()
 {
     run("enums have the seed's values", enumsHaveTheSeedsValues);
-    run("PoolConfig defaults and the eight presets", poolConfigDefaultsAndPresets);
+    run("PoolConfig defaults and the presets", poolConfigDefaultsAndPresets);
+    run("the general-purpose preset", generalPurposePool);
     run("IMemoryPool interface", imemoryPoolInterface);
     run("MemoryStats queries", memoryStatsQueries);
     run("MemoryPoolManager functions", managerFunctions);

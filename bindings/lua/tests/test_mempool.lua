@@ -34,6 +34,26 @@ test("presets and fields come from the table", function()
   assert(dbg:config().debug and not dbg:config().thread_safe)
   local capped <close> = assert(mempool.cpu_pool { name = "lua-capped", initial_size = 4096, max_size = 8192, growth_factor = 1 })
   assert(capped:config().max_size == 8192 and capped:config().growth_factor == 1)
+  assert(not capped:config().counters_only)
+end)
+
+test("the general-purpose preset makes a working pool", function()
+  local gp <close> = assert(mempool.cpu_pool { name = "lua-general", preset = "general_purpose" })
+  local c = gp:config()
+  assert(c.allocator == "variable" and c.sync == "lock_free" and c.thread_safe and c.track_stats)
+  assert(c.counters_only and not c.debug and c.alignment == 16 and c.growth_factor == 2)
+  local blocks = {}
+  for n = 1, 5000, 97 do blocks[#blocks + 1] = assert(gp:allocate(n)) end
+  assert(gp:stats().allocation_count == #blocks)
+  for _, b in ipairs(blocks) do assert(b:free()) end
+  local s = gp:stats()
+  assert(s.deallocation_count == #blocks and s.current_used == 0)
+  local none, msg, status = gp:allocations()
+  assert(none == nil and msg:find("counters only", 1, true) and status == "MP_ERR_INVALID_OPERATION")
+  assert(gp:stats_string():find("tracking on (counters only)", 1, true))
+  raises("CPU preset", mempool.gpu_pool, { name = "lua-general-gpu", preset = "general_purpose" })
+  local plain <close> = assert(mempool.cpu_pool { name = "lua-counting", counters_only = true })
+  assert(plain:config().counters_only and plain:tracking())
 end)
 
 test("stats, tracking, allocations and leaks", function()

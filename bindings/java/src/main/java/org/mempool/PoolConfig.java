@@ -19,6 +19,8 @@ public final class PoolConfig {
     public long alignment;
     public long growthFactor;
     public long maxSize;
+    /** With trackStats: counters without per-allocation records (1.3). */
+    public boolean countersOnly;
 
     private interface Preset { void fill(mp_config c); }
 
@@ -46,6 +48,8 @@ public final class PoolConfig {
     public static PoolConfig highPerformanceGPU(int deviceId) {
         return preset(c -> MempoolNative.mp_config_high_performance_gpu(c, deviceId));
     }
+    /** A general-purpose heap: lock-free thread caches, counters without records, chunks on demand. */
+    public static PoolConfig generalPurposeCPU() { return preset(MempoolNative::mp_config_general_purpose_cpu); }
     public static PoolConfig debugCPU() { return preset(MempoolNative::mp_config_debug_cpu); }
     public static PoolConfig debugGPU() { return debugGPU(0); }
     public static PoolConfig debugGPU(int deviceId) { return preset(c -> MempoolNative.mp_config_debug_gpu(c, deviceId)); }
@@ -79,6 +83,7 @@ public final class PoolConfig {
         c.setAlignment(alignment);
         c.setGrowth_factor(growthFactor);
         c.setMax_size(maxSize);
+        c.setCounters_only(countersOnly);
         return c;
     }
 
@@ -97,6 +102,7 @@ public final class PoolConfig {
         p.alignment = c.getAlignment();
         p.growthFactor = c.getGrowth_factor();
         p.maxSize = c.getMax_size();
+        p.countersOnly = c.getCounters_only();
         return p;
     }
 }

@@ -100,6 +100,31 @@ class MemoryPoolTest {
         assertEquals(2, PoolConfig.debugGPU(2).deviceId);
         assertEquals(4096, PoolConfig.fixedSizeGPU(4096, 1).blockSize);
         PoolConfig.defaultCPU().validate(MemoryType.CPU);
+        assertFalse(d.countersOnly);
+        PoolConfig gp = PoolConfig.generalPurposeCPU();
+        assertEquals(AllocatorType.VARIABLE_SIZE, gp.allocatorType);
+        assertEquals(SyncType.LOCK_FREE, gp.syncType);
+        assertTrue(gp.threadSafe && gp.trackStats && gp.countersOnly && !gp.enableDebugging);
+        assertEquals(16, gp.alignment);
+        assertEquals(2, gp.growthFactor);
+    }
+
+    @Test
+    void generalPurposePresetMakesAWorkingPool() {
+        try (MemoryPool pool = MemoryPool.create("java-general", MemoryType.CPU, PoolConfig.generalPurposeCPU())) {
+            assertTrue(pool.getConfig().countersOnly);
+            long[] p = new long[50];
+            for (int i = 0; i < p.length; i++)
+                p[i] = pool.allocate(1 + 61L * i);
+            assertEquals(p.length, pool.getStats().getAllocationCount());
+            for (long q : p)
+                pool.deallocate(q);
+            MemoryStats s = pool.getStats();
+            assertEquals(p.length, s.getDeallocationCount());
+            assertEquals(0, s.getCurrentUsed());
+            InvalidOperationException e = assertThrows(InvalidOperationException.class, pool::getActiveAllocations);
+            assertTrue(e.getDetail().contains("counters only"), e.getDetail());
+        }
     }
 
     @Test
