@@ -56,11 +56,13 @@ return {
     { name = "mp_tcache_bin", group = "tcache", since = "1.1", nobind = true, layout = true,
       doc = "One size class of a thread cache: a stack of blocks below top, room up to end. The entry\n" ..
             "below the first is a sentinel whose p is NULL, so that top[-1].p says whether it is empty.\n" ..
-            "allocs and frees count the blocks the owning thread took from and put into the bin (layout\n" ..
-            "103), written by that thread alone with relaxed atomic stores; the library sums them for the\n" ..
+            "Layout 103 counts: frees, the blocks the owning thread put into the bin, written by that thread\n" ..
+            "alone; supplied, the blocks the library moved in (refills) less those it took out (spills,\n" ..
+            "exits, trims, resets), written by the library alone; both with relaxed atomic stores. The\n" ..
+            "bin's allocations are supplied + frees - the blocks it holds; the library sums them for the\n" ..
             "statistics of counters-only pools (mp_config.counters_only).",
       decl = "typedef struct mp_tcache_bin {\n    mp_tcache_entry *top;\n    mp_tcache_entry *end;\n" ..
-             "    uint64_t allocs;\n    uint64_t frees;\n} mp_tcache_bin;" },
+             "    uint64_t frees;\n    uint64_t supplied;\n} mp_tcache_bin;" },
     { name = "mp_tcache", group = "tcache", since = "1.1", nobind = true, layout = true,
       doc = "A thread's cache of one pool (mp_pool_thread_cache). Read by the inline functions, written\n" ..
             "only by the library and by those functions on the owning thread.\n" ..

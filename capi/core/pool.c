@@ -56,6 +56,7 @@ struct mp__pool {
     mp__slot slot;       /* first: the handle's slot head */
     mp_pool *handle;     /* what callers and hooks hold */
     mp__lf *lf;          /* the lock-free front (tcache.h); NULL: every call takes the lock */
+    mp__lf *threads;     /* lf, when each thread has its cache there; else NULL */
     mp__tcache *solo;    /* a pool of one thread at a time: lf's one cache, every thread's (mp__lf_solo) */
     mp__lock lock;
     mp__debug *debug;    /* NULL unless enable_debugging */
@@ -522,6 +523,7 @@ static mp_status open_lock_free(mp__pool *pool, const mp__strategy *strategy, mp
     pool->params.state_map = true;
     if (solo && !(pool->solo = mp__lf_solo(pool->lf)))
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the cache of pool '%s'", pool->name);
+    pool->threads = solo ? NULL : pool->lf;
     return MP_OK;
 }
 
@@ -598,7 +600,7 @@ void mp__pool_free(mp__pool *pool)
     mp__hooks_drop(&pool->hooks); /* the policy's release may call back in: it gets "destroyed" */
     if (pool->lf)
         mp__lf_free(pool->lf);
-    pool->lf = NULL;
+    pool->lf = pool->threads = NULL;
     mp__stream_fini(&pool->pending);
     tools_forget_live(pool);
     while (pool->nchunks)
@@ -790,9 +792,18 @@ static inline __attribute__((always_inline)) mp_status allocate(mp_pool *handle,
 {
     mp__pool *pool = mp__pool_of(handle);
     if (MP__LIKELY(pool && out_ptr && flags == MP_ALLOC_NONE)) {
-        if (pool->lf) {
+        if (pool->threads) {
+            if (MP__LIKELY(size - 1 < pool->threads->max_cached)) {
+                void *p = mp__tc_pop(pool->threads, size);
+                if (MP__LIKELY(p != NULL)) {
+                    *out_ptr = p;
+                    return MP_OK;
+                }
+                return allocate_cached(handle, pool, size, out_ptr);
+            }
+        } else if (pool->solo) {
             if (MP__LIKELY(size - 1 < pool->lf->max_cached)) {
-                void *p = MP__UNLIKELY(pool->solo) ? mp__tc_solo_pop(pool->solo, size) : mp__tc_pop(pool->lf, size);
+                void *p = mp__tc_solo_pop(pool->solo, size);
                 if (MP__LIKELY(p != NULL)) {
                     *out_ptr = p;
                     return MP_OK;
@@ -923,8 +934,11 @@ mp_status mp_pool_deallocate(mp_pool *handle, void *ptr)
 {
     mp__pool *pool = mp__pool_of(handle);
     if (MP__LIKELY(pool && ptr)) {
-        if (pool->lf) {
-            if (MP__UNLIKELY(pool->solo) ? mp__tc_solo_push(pool->solo, ptr) : mp__tc_push(pool->lf, ptr))
+        if (pool->threads) {
+            if (mp__tc_push(pool->threads, ptr))
+                return MP_OK;
+        } else if (pool->solo) {
+            if (mp__tc_solo_push(pool->solo, ptr))
                 return MP_OK;
         } else if (MP__LIKELY(pool->plain_max)) {
             return free_plain(pool, ptr);

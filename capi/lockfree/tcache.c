@@ -82,15 +82,16 @@
  * Stats and mp_pool_check count cached blocks as free to the user; the
  * counts are exact when no other thread is inside the pool.
  *
- * Counting (stats.h). Each bin counts the blocks its owner took (allocs)
- * and put (frees): that is every allocation and free the cache served, the
- * inline ones included; refills, spills, exits and resets move blocks but
- * count nothing. A counters-only pool reads the sums (mp__lf_tally), and
- * its gauge hears of each bin's net count (allocs - frees, in bytes of the
- * class) when the bin refills or spills, or its cache is emptied: marks[c]
- * is the net count last told. Between two of those the net count moves
- * with the bin's count of blocks, so what the gauge has not heard is
- * within a bin's capacity. */
+ * Counting (stats.h). Each bin counts the blocks its owner put (frees:
+ * every free the cache served, the inline ones included) and the blocks the
+ * library moved in and out (supplied: refills, spills, exits, trims,
+ * resets); its allocations follow, as supplied + frees - the blocks it
+ * holds, so the inline allocation counts nothing. A counters-only pool
+ * reads the sums (mp__lf_tally), and its gauge hears of each bin's net
+ * count (allocations - frees, in bytes of the class) when the bin refills
+ * or spills, or its cache is emptied: marks[c] is the net count last told.
+ * Between two of those the net count moves with the bin's count of blocks,
+ * so what the gauge has not heard is within a bin's capacity. */
 #include "core/instrument.h"
 #include "lockfree/tcache.h"
 #include "strategy/classes.h"
@@ -175,37 +176,6 @@ static bool mag_get(mp__lf *lf, uint32_t *out)
     return ok;
 }
 
-/* ---- counting ------------------------------------------------------------ */
-
-/* Tells the gauge how far bin c's net count moved since it last did (the
- * owner, or a caller with no call of the owner running). */
-static void tell_gauge(const mp__lf *lf, mp__tcache *tc, unsigned c)
-{
-    if (!lf->gauge)
-        return;
-    const mp__tbin *b = &tc->bins[c - 1];
-    uint64_t net = __atomic_load_n(&b->allocs, __ATOMIC_RELAXED) - __atomic_load_n(&b->frees, __ATOMIC_RELAXED);
-    uint64_t moved = net - tc->marks[c - 1];
-    tc->marks[c - 1] = net;
-    if (moved)
-        mp__gauge_add(lf->gauge, moved * lf->cls_size[c]);
-}
-
-void mp__lf_tally(const mp__lf *lf, mp__tally *t)
-{
-    *t = (mp__tally){0};
-    for (const mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_acquire); tc; tc = tc->next) {
-        for (unsigned c = 1; c <= tc->pub.nbins; c++) {
-            const mp__tbin *b = &tc->bins[c - 1];
-            uint64_t in = __atomic_load_n(&b->allocs, __ATOMIC_RELAXED), out = __atomic_load_n(&b->frees, __ATOMIC_RELAXED);
-            t->allocs += in;
-            t->frees += out;
-            t->bytes_in += in * lf->cls_size[c];
-            t->bytes_out += out * lf->cls_size[c];
-        }
-    }
-}
-
 /* ---- to and from the strategy (through the pool's batch calls) --------- */
 
 /* Bin c of a cache holds base[0..n): base is end - bin_cap[c], and
@@ -220,9 +190,60 @@ static inline uint32_t bin_count(const mp__lf *lf, const mp__tbin *b, unsigned c
     return (uint32_t)(__atomic_load_n(&b->top, __ATOMIC_RELAXED) - bin_base(lf, b, c));
 }
 
+/* The library's moves of blocks into and out of a bin (refill, spill, exit,
+ * trim, reset), which count in the bin's supplied, not as the owner's
+ * allocations or frees. */
 static inline void bin_set(const mp__lf *lf, mp__tbin *b, unsigned c, uint32_t n)
 {
+    uint64_t moved = (uint64_t)n - bin_count(lf, b, c);
+    __atomic_store_n(&b->supplied, __atomic_load_n(&b->supplied, __ATOMIC_RELAXED) + moved, __ATOMIC_RELAXED);
     __atomic_store_n(&b->top, bin_base(lf, b, c) + n, __ATOMIC_RELAXED);
+}
+
+/* ---- counting ------------------------------------------------------------ */
+
+/* A bin's count of blocks changes by -1 at each allocation, +1 at each
+ * free, and by what the library moves (supplied); the inline put counts
+ * the frees. So allocations = supplied + frees - count, and the blocks
+ * the owner handed out and has not had back (its net count) = supplied -
+ * count. */
+static inline uint64_t bin_allocs(const mp__lf *lf, const mp__tbin *b, unsigned c)
+{
+    return __atomic_load_n(&b->supplied, __ATOMIC_RELAXED) + __atomic_load_n(&b->frees, __ATOMIC_RELAXED) -
+           bin_count(lf, b, c);
+}
+
+static inline uint64_t bin_net(const mp__lf *lf, const mp__tbin *b, unsigned c)
+{
+    return __atomic_load_n(&b->supplied, __ATOMIC_RELAXED) - bin_count(lf, b, c);
+}
+
+/* Tells the gauge how far bin c's net count moved since it last did (the
+ * owner, or a caller with no call of the owner running). */
+static void tell_gauge(const mp__lf *lf, mp__tcache *tc, unsigned c)
+{
+    if (!lf->gauge)
+        return;
+    uint64_t net = bin_net(lf, &tc->bins[c - 1], c);
+    uint64_t moved = net - tc->marks[c - 1];
+    tc->marks[c - 1] = net;
+    if (moved)
+        mp__gauge_add(lf->gauge, moved * lf->cls_size[c]);
+}
+
+void mp__lf_tally(const mp__lf *lf, mp__tally *t)
+{
+    *t = (mp__tally){0};
+    for (const mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_acquire); tc; tc = tc->next) {
+        for (unsigned c = 1; c <= tc->pub.nbins; c++) {
+            const mp__tbin *b = &tc->bins[c - 1];
+            uint64_t out = __atomic_load_n(&b->frees, __ATOMIC_RELAXED), in = bin_allocs(lf, b, c);
+            t->allocs += in;
+            t->frees += out;
+            t->bytes_in += in * lf->cls_size[c];
+            t->bytes_out += out * lf->cls_size[c];
+        }
+    }
 }
 
 static void give_back(const mp__lf *lf, const mp__tentry *e, uint32_t n, unsigned c)
@@ -672,8 +693,7 @@ void mp__lf_reset(mp__lf *lf)
         for (unsigned c = 1; c <= tc->pub.nbins; c++) {
             bin_set(lf, &tc->bins[c - 1], c, 0);
             /* The pool zeroes the gauge: from here it hears what moves next. */
-            const mp__tbin *b = &tc->bins[c - 1];
-            tc->marks[c - 1] = __atomic_load_n(&b->allocs, __ATOMIC_RELAXED) - __atomic_load_n(&b->frees, __ATOMIC_RELAXED);
+            tc->marks[c - 1] = bin_net(lf, &tc->bins[c - 1], c);
         }
         /* No call is in flight (the reset contract): no hazard either. */
         __atomic_store_n(&tc->pub.hot_grains, 0, __ATOMIC_RELAXED);

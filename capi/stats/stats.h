@@ -7,10 +7,11 @@
  * without a record (pool.c), and a lock-free one of those counts in three
  * places:
  *  - mp__counters, under the pool lock: the locked path's blocks (exact);
- *  - the bins of its thread caches (mp_tcache_bin.allocs and .frees), each
- *    bumped by its owning thread alone with relaxed stores and summed into
- *    an mp__tally when read (tcache.c); a cache's counts stay with the cache,
- *    which outlives its thread and serves the next one;
+ *  - the bins of its thread caches (mp_tcache_bin.frees, bumped by the
+ *    owning thread alone with relaxed stores, and .supplied, the blocks the
+ *    library moved in and out, from which the allocations follow), summed
+ *    into an mp__tally when read (tcache.c); a cache's counts stay with the
+ *    cache, which outlives its thread and serves the next one;
  *  - an adjustment (mp__counters too) that resets add to the caches' sums,
  *    since no other thread may write a cache's counts.
  * Every count is modulo 2^64: a block one thread's cache handed out and

@@ -239,15 +239,17 @@ typedef struct mp_tcache_entry {
 #ifndef SWIG /* layout for the inline functions, not for bindings */
 /** One size class of a thread cache: a stack of blocks below top, room up to end. The entry
  *  below the first is a sentinel whose p is NULL, so that top[-1].p says whether it is empty.
- *  allocs and frees count the blocks the owning thread took from and put into the bin (layout
- *  103), written by that thread alone with relaxed atomic stores; the library sums them for the
+ *  Layout 103 counts: frees, the blocks the owning thread put into the bin, written by that thread
+ *  alone; supplied, the blocks the library moved in (refills) less those it took out (spills,
+ *  exits, trims, resets), written by the library alone; both with relaxed atomic stores. The
+ *  bin's allocations are supplied + frees - the blocks it holds; the library sums them for the
  *  statistics of counters-only pools (mp_config.counters_only). (since 1.1)
  */
 typedef struct mp_tcache_bin {
     mp_tcache_entry *top;
     mp_tcache_entry *end;
-    uint64_t allocs;
     uint64_t frees;
+    uint64_t supplied;
 } mp_tcache_bin;
 #endif
 #ifndef SWIG /* layout for the inline functions, not for bindings */
@@ -305,7 +307,7 @@ MP_API mp_status mp_tcache_allocate_slow(mp_tcache *cache, size_t size, void **o
 MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 
 /* The inline calls (mp_tcache_allocate, mp_tcache_deallocate): hand-written, compiled into the caller,
- * thread-cache layout 103 (fnv1a64:32c9ac6ef1d0a5ab). */
+ * thread-cache layout 103 (fnv1a64:7b0959fc4fb9b11d). */
 #ifndef SWIG
 #include "mempool_tcache.h"
 #if MP_TCACHE_LAYOUT != 103

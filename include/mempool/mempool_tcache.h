@@ -22,9 +22,11 @@
  * Invariant: an entry at or above a bin's top is never read; below it every
  * entry but the sentinel holds a cached block whose state byte is
  * class | MP_TCACHE_CACHED. Only the owning thread (owner == its thread
- * pointer) moves top and bumps the bin's allocs (each block taken) and
- * frees (each block put), which the library sums for the statistics;
- * owner == 0 sends every call to the exported path.
+ * pointer) moves top and bumps the bin's frees (each block put), and only
+ * the library moves supplied (the blocks it puts in and takes out); the
+ * library sums them for the statistics (allocations = supplied + frees -
+ * the blocks the bin holds). owner == 0 sends every call to the exported
+ * path.
  */
 #ifndef MEMPOOL_MEMPOOL_TCACHE_H
 #define MEMPOOL_MEMPOOL_TCACHE_H
@@ -110,20 +112,15 @@ MP__TC_INLINE uintptr_t mp__tcache_self(void)
 #if defined(__GNUC__)
 /* The steps every path shares: take block p, the top one of bin b (top is
  * b->top), for class c; and put block ptr with state byte st on top, below
- * end. The owner writes top and the counts atomically (relaxed: plain
- * stores): statistics read them from other threads. A count is a load, an
- * add and a store on the bin's own line, which the step touches anyway. */
-MP__TC_INLINE void mp__tcache_count(uint64_t *n)
-{
-    __atomic_store_n(n, __atomic_load_n(n, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
-}
-
+ * end. The owner writes top and frees atomically (relaxed: plain stores):
+ * statistics read them from other threads. The count is a load, an add and
+ * a store on the bin's own line, which the put touches anyway; a take
+ * counts nothing (the library derives it), so an allocation pays nothing. */
 MP__TC_INLINE void *mp__tcache_take(mp_tcache_bin *b, mp_tcache_entry *top, void *p, unsigned c)
 {
     uint8_t *st = top[-1].state;
     __atomic_store_n(&b->top, top - 1, __ATOMIC_RELAXED);
     __atomic_store_n(st, (uint8_t)c, __ATOMIC_RELAXED);
-    mp__tcache_count(&b->allocs);
     return p;
 }
 
@@ -137,7 +134,7 @@ MP__TC_INLINE void mp__tcache_put(mp_tcache_bin *b, mp_tcache_entry *top, void *
     __atomic_store_n(&top->state, st, __ATOMIC_RELAXED);
     __atomic_store_n(st, (uint8_t)(c | MP_TCACHE_CACHED), __ATOMIC_RELAXED);
     __atomic_store_n(&b->top, top + 1, __ATOMIC_RELAXED);
-    mp__tcache_count(&b->frees);
+    __atomic_store_n(&b->frees, __atomic_load_n(&b->frees, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
 /* The cache's bins: they follow the struct, so no pointer is loaded to reach them. */
