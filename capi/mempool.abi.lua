@@ -172,7 +172,9 @@ return {
             "allocation: no hash-map insert, and LOCK_FREE pools keep their thread caches, whose\n" ..
             "threads count in their own bins. Every block is counted (tracking cannot be turned off)\n" ..
             "and mp_pool_get_allocations is refused; mp_stats says what each counter means then.\n" ..
-            "Without track_stats it changes nothing.",
+            "Without track_stats it changes nothing. A fixed pool without thread_safe (and without\n" ..
+            "records or debugging) keeps one cache of free blocks in front of its chunks, for whichever\n" ..
+            "thread calls (1.3): no lock and no thread lookup, the same checks.",
       fields = {
         { "size_t", "struct_size", "sizeof(mp_config) as the caller compiled it" },
         { "mp_allocator_type", "allocator_type", "fixed-size or variable-size" },
@@ -195,13 +197,15 @@ return {
       doc = "A snapshot of a pool's counters. Byte counts are requested sizes of tracked\n" ..
             "allocations. fragmentation_ratio = 1 - largest free block / total free bytes (0 when\n" ..
             "nothing is free; always 0 for fixed-size pools, whose every free block fits every request).\n" ..
-            "Counters-only pools (track_stats and counters_only) count every block by its usable size: a\n" ..
-            "fixed pool's block_size; for a block of a thread cache's class (LOCK_FREE pools) its class\n" ..
-            "size; else the requested size. total_allocated, current_used, allocation_count and\n" ..
-            "deallocation_count are then sums over the pool and its threads' caches (never torn; exact\n" ..
-            "whenever no call on the pool is running, a thread's counts surviving its exit), and\n" ..
-            "peak_usage is the highest current_used seen at the pool's slow paths and at each snapshot,\n" ..
-            "so with thread caches it may miss (or overshoot) a peak by at most what the caches hold.",
+            "Counters-only pools (track_stats and counters_only) count every block, by bytes its free can\n" ..
+            "find again without a record: a fixed pool's block_size; in a variable pool with thread caches\n" ..
+            "(LOCK_FREE), the class size of a request a cache can serve (up to 4096 units, at most 1 MiB;\n" ..
+            "four classes per power of two, rounding up by less than 25%), on every path; else the\n" ..
+            "requested size. total_allocated, current_used, allocation_count and deallocation_count are\n" ..
+            "then sums over the pool and its caches (never torn; exact whenever no call on the pool is\n" ..
+            "running; a thread's counts outlive it). peak_usage is the highest current_used seen at the\n" ..
+            "pool's slow paths (a cache's refill or spill, the locked path) and at each snapshot: with\n" ..
+            "caches it may miss or overshoot a peak by at most what they hold.",
       -- mp_pool_stats_string and mp_pool_stats_json are generated from these fields
       -- (capi/stats/stats_format.c). JSON: every field but struct_size, in this order,
       -- keyed by json (default: its name). Text: after the pool's own line, one line per

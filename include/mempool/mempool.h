@@ -142,7 +142,9 @@ typedef enum mp_backend_kind {
  *  allocation: no hash-map insert, and LOCK_FREE pools keep their thread caches, whose
  *  threads count in their own bins. Every block is counted (tracking cannot be turned off)
  *  and mp_pool_get_allocations is refused; mp_stats says what each counter means then.
- *  Without track_stats it changes nothing. (since 1.0)
+ *  Without track_stats it changes nothing. A fixed pool without thread_safe (and without
+ *  records or debugging) keeps one cache of free blocks in front of its chunks, for whichever
+ *  thread calls (1.3): no lock and no thread lookup, the same checks. (since 1.0)
  */
 typedef struct mp_config {
     size_t struct_size;             /**< sizeof(mp_config) as the caller compiled it */
@@ -307,7 +309,7 @@ MP_API mp_status mp_tcache_allocate_slow(mp_tcache *cache, size_t size, void **o
 MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 
 /* The inline calls (mp_tcache_allocate, mp_tcache_deallocate): hand-written, compiled into the caller,
- * thread-cache layout 103 (fnv1a64:7b0959fc4fb9b11d). */
+ * thread-cache layout 103 (fnv1a64:cc1e6b0c70c23e77). */
 #ifndef SWIG
 #include "mempool_tcache.h"
 #if MP_TCACHE_LAYOUT != 103
@@ -320,13 +322,15 @@ MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 /** A snapshot of a pool's counters. Byte counts are requested sizes of tracked
  *  allocations. fragmentation_ratio = 1 - largest free block / total free bytes (0 when
  *  nothing is free; always 0 for fixed-size pools, whose every free block fits every request).
- *  Counters-only pools (track_stats and counters_only) count every block by its usable size: a
- *  fixed pool's block_size; for a block of a thread cache's class (LOCK_FREE pools) its class
- *  size; else the requested size. total_allocated, current_used, allocation_count and
- *  deallocation_count are then sums over the pool and its threads' caches (never torn; exact
- *  whenever no call on the pool is running, a thread's counts surviving its exit), and
- *  peak_usage is the highest current_used seen at the pool's slow paths and at each snapshot,
- *  so with thread caches it may miss (or overshoot) a peak by at most what the caches hold. (since 1.0)
+ *  Counters-only pools (track_stats and counters_only) count every block, by bytes its free can
+ *  find again without a record: a fixed pool's block_size; in a variable pool with thread caches
+ *  (LOCK_FREE), the class size of a request a cache can serve (up to 4096 units, at most 1 MiB;
+ *  four classes per power of two, rounding up by less than 25%), on every path; else the
+ *  requested size. total_allocated, current_used, allocation_count and deallocation_count are
+ *  then sums over the pool and its caches (never torn; exact whenever no call on the pool is
+ *  running; a thread's counts outlive it). peak_usage is the highest current_used seen at the
+ *  pool's slow paths (a cache's refill or spill, the locked path) and at each snapshot: with
+ *  caches it may miss or overshoot a peak by at most what they hold. (since 1.0)
  */
 typedef struct mp_stats {
     size_t struct_size;             /**< sizeof(mp_stats) as the caller compiled it */
