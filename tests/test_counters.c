@@ -184,6 +184,31 @@ START_TEST(records_are_listed_unless_counters_only)
 }
 END_TEST
 
+/* A debug pool keeps its own records (guards, freed blocks) but lists none:
+ * counters_only counts the requested bytes under the lock. */
+START_TEST(counters_only_with_debugging)
+{
+    mp_config c = counting(false, LOCK_FREE);
+    c.enable_debugging = true;
+    mp_pool *p = new_pool("debugged", c);
+    ck_assert(!is_lock_free(p, "tracking on (counters only)"));
+    void *a = alloc_ok(p, 100), *b = alloc_ok(p, 7);
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_status(mp_pool_deallocate(p, a), MP_ERR_INVALID_POINTER);
+    ck_detail_has("double free");
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.current_used, 7);
+    ck_assert_uint_eq(s.total_allocated, 107);
+    ck_assert_uint_eq(s.deallocation_count, 1);
+    size_t n;
+    ck_status(mp_pool_get_allocations(p, NULL, 0, &n), MP_ERR_INVALID_OPERATION);
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_assert_uint_eq(stats_of(p).current_used, 0);
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
 /* counters_only without track_stats is a plain pool: no counters. */
 START_TEST(counters_only_without_track_stats_changes_nothing)
 {
@@ -529,6 +554,7 @@ static Suite *counters_suite(void)
     tcase_add_test(t, counters_only_is_exact_on_every_sync_mode);
     tcase_add_test(t, counters_only_counts_failures);
     tcase_add_test(t, records_are_listed_unless_counters_only);
+    tcase_add_test(t, counters_only_with_debugging);
     tcase_add_test(t, counters_only_without_track_stats_changes_nothing);
     tcase_add_test(t, the_inline_tcache_path_counts);
     tcase_add_test(t, threads_count_exactly_in_fixed_pools);
