@@ -180,6 +180,56 @@ START_TEST(lock_free_gpu_pool_caches_device_blocks)
 }
 END_TEST
 
+/* A fixed GPU pool of one thread at a time keeps one cache of device
+ * blocks (no lock), still moves to a device once its blocks are freed, and
+ * a counters-only lock-free GPU pool counts its cached blocks exactly. */
+START_TEST(one_thread_and_counters_only_gpu_pools)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_fixed_size_gpu(&c, 4096, 0));
+    c.thread_safe = false;
+    c.track_stats = false;
+    mp_pool *p = NULL;
+    ck_ok(mp_pool_create("solo-gpu", MP_MEMORY_GPU, &c, &p));
+    void *v[100];
+    for (int i = 0; i < 100; i++)
+        ck_ok(mp_pool_allocate(p, 4096, &v[i]));
+    ck_assert_int_eq(mpt_fill(v[7], 1024, 3u, NULL), 0);
+    unsigned h[1024];
+    ck_ok(mp_pool_copy_device_to_host(p, h, v[7], sizeof h));
+    ck_assert_uint_eq(h[9], 3u ^ (unsigned)(9 * 2654435761u));
+    for (int i = 0; i < 100; i++)
+        ck_ok(mp_pool_deallocate(p, v[i]));
+    ck_status(mp_pool_deallocate(p, v[0]), MP_ERR_INVALID_POINTER);
+    ck_ok(mp_pool_set_device(p, 0)); /* the cached blocks go back first */
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 0);
+    ck_ok(mp_pool_allocate(p, 4096, &v[0]));
+    ck_ok(mp_pool_deallocate(p, v[0]));
+    ck_intact(p);
+    mp_pool_destroy(p);
+
+    ck_ok(mp_config_high_performance_gpu(&c, 0));
+    c.track_stats = c.counters_only = true;
+    c.initial_size = 16 << 20;
+    ck_ok(mp_pool_create("counted-gpu", MP_MEMORY_GPU, &c, &p));
+    for (int i = 0; i < 100; i++)
+        ck_ok(mp_pool_allocate(p, 1000, &v[i])); /* class 1024 */
+    for (int i = 0; i < 50; i++)
+        ck_ok(mp_pool_deallocate(p, v[i]));
+    mp_stats st = stats_of(p);
+    ck_assert_uint_eq(st.allocation_count, 100);
+    ck_assert_uint_eq(st.deallocation_count, 50);
+    ck_assert_uint_eq(st.current_used, 50 * 1024);
+    size_t n;
+    ck_status(mp_pool_get_allocations(p, NULL, 0, &n), MP_ERR_INVALID_OPERATION);
+    for (int i = 50; i < 100; i++)
+        ck_ok(mp_pool_deallocate(p, v[i]));
+    ck_assert_uint_eq(stats_of(p).current_used, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
 /* Device out of memory is MP_ERR_OUT_OF_MEMORY with the CUDA error named. */
 START_TEST(device_out_of_memory_is_out_of_memory)
 {
@@ -424,6 +474,7 @@ static Suite *device_suite(void)
     tcase_add_test(t, a_slow_stream_does_not_hold_back_a_fast_one);
     tcase_add_test(t, device_out_of_memory_is_out_of_memory);
     tcase_add_test(t, lock_free_gpu_pool_caches_device_blocks);
+    tcase_add_test(t, one_thread_and_counters_only_gpu_pools);
 #endif
     suite_add_tcase(s, t);
     return s;

@@ -1203,6 +1203,8 @@ mp_status mp__pool_tracked(mp__pool *pool, mp_allocation_info **out, size_t *cou
 
 mp_status mp__pool_set_device(mp__pool *pool, int device)
 {
+    if (pool->solo) /* free to the user, live to the strategy: back to it first (one thread at a time) */
+        mp__lf_drain(pool->lf);
     mp__lock_acquire(&pool->lock);
     size_t live = usage_locked(pool).live_blocks; /* cached and waiting blocks too: they sit on the device */
     if (live > 0) {
