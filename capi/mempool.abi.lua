@@ -178,8 +178,11 @@ return {
       } },
     { name = "mp_stats", group = "stats", since = "1.0",
       doc = "A snapshot of a pool's counters. Byte counts are requested sizes of tracked\n" ..
-            "allocations. fragmentation_ratio = 1 - largest free block / total free bytes (0 when\n" ..
-            "nothing is free; always 0 for fixed-size pools, whose every free block fits every request).",
+            "allocations. fragmentation_ratio = 1 - largest free block / open free bytes, where open\n" ..
+            "free bytes are those any request may use: not blocks kept for one size class (free blocks\n" ..
+            "in small-block pages, blocks in thread caches). 0 when no byte is open; always 0 for\n" ..
+            "fixed-size pools, whose every free block fits every request (since 1.3; 1.0-1.2 divided\n" ..
+            "by all free bytes, so an idle pool with cached blocks read above 0).",
       -- mp_pool_stats_string and mp_pool_stats_json are generated from these fields
       -- (capi/stats/stats_format.c). JSON: every field but struct_size, in this order,
       -- keyed by json (default: its name). Text: after the pool's own line, one line per

@@ -174,10 +174,11 @@ static void publish(mp__pool *pool)
 
 /* ---- growth ----------------------------------------------------------- */
 
-static size_t chunk_alignment(const mp__pool *pool)
+static size_t chunk_alignment(const mp__pool *pool, const mp__arena *a)
 {
-    size_t a = pool->cfg.alignment;
-    return a < MP_DEFAULT_GPU_ALIGNMENT ? MP_DEFAULT_GPU_ALIGNMENT : a;
+    size_t al = pool->cfg.alignment < MP_DEFAULT_GPU_ALIGNMENT ? MP_DEFAULT_GPU_ALIGNMENT : pool->cfg.alignment;
+    size_t want = pool->params.small ? a->strategy->chunk_align : 0;
+    return want > al ? want : al;
 }
 
 /* A chunk record with its state map (when the pool keeps them), or NULL. */
@@ -209,7 +210,7 @@ static void chunk_free(mp__chunk *c)
 static mp_status add_chunk(mp__pool *pool, mp__arena *a, size_t size)
 {
     mp__extent ext;
-    mp_status s = a->backend->reserve(pool->device, size, chunk_alignment(pool), &ext);
+    mp_status s = a->backend->reserve(pool->device, size, chunk_alignment(pool, a), &ext);
     if (s != MP_OK)
         return s;
     mp__chunk *c = chunk_new(pool, a, &ext, size);
@@ -272,8 +273,12 @@ static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_
  * the backend cannot supply that much, exactly `need`. */
 static mp_status grow(mp__pool *pool, mp__arena *a, size_t need, size_t want)
 {
-    if (!want)
-        want = a->last_chunk ? mul_sat(a->last_chunk, pool->cfg.growth_factor) : pool->cfg.initial_size;
+    /* A pool with small-block pages that starts empty (initial_size 0)
+     * grows from a few pages' worth, not from its first request. */
+    if (!want && a->last_chunk)
+        want = mul_sat(a->last_chunk, pool->cfg.growth_factor);
+    else if (!want)
+        want = pool->cfg.initial_size ? pool->cfg.initial_size : pool->params.small ? 4 * a->strategy->chunk_align : 0;
     if (want < need)
         want = need;
     if (want > 2 * MP__MAX_REQUEST)
@@ -548,6 +553,9 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     pool->params.stride = mp__align_up(cfg.block_size + overhead, cfg.alignment);
     pool->params.keep_info = cfg.track_stats || cfg.enable_debugging;
     pool->params.state_map = strategy->state_map;
+    /* Small blocks from size-class pages: CPU memory, and not under the
+     * debug layer, which keeps a record and guards per block. */
+    pool->params.small = type == MP_MEMORY_CPU && !pool->debug;
     pool->cfg = cfg;
     /* Flags pick an arena; a flag naming the pool's own kind uses its own. */
     pool->arena_of_flag[MP_ALLOC_NONE] = 0;
@@ -843,6 +851,9 @@ mp_status mp_pool_reset(mp_pool *handle)
 static void trim_locked(mp__pool *pool, size_t keep)
 {
     poll_streams(pool, true);
+    for (int i = 0; i < MP__ARENAS; i++)
+        if (pool->arena[i].state && pool->arena[i].strategy->flush)
+            pool->arena[i].strategy->flush(pool->arena[i].state);
     for (size_t i = pool->nchunks; i-- > 0 && pool->reserved > keep;) {
         mp__chunk *c = pool->chunks[i].chunk;
         if (pool->reserved - c->span.size >= keep && c->arena->strategy->idle(c->arena->state, c))
@@ -885,6 +896,7 @@ static mp__usage usage_locked(mp__pool *pool)
             continue;
         pool->arena[i].strategy->usage(pool->arena[i].state, &u);
         sum.free_bytes += u.free_bytes;
+        sum.class_free += u.class_free;
         sum.live_blocks += u.live_blocks;
         if (u.largest_free > sum.largest_free)
             sum.largest_free = u.largest_free;
@@ -897,6 +909,7 @@ static void totals_locked(mp__pool *pool, mp__pool_totals *t)
 {
     mp__usage u = usage_locked(pool);
     size_t free_bytes = u.free_bytes, largest = u.largest_free, live = u.live_blocks;
+    size_t open = u.free_bytes - u.class_free;
     if (pool->lf) { /* cached blocks are live to the strategy, free to the user */
         size_t blocks, bytes;
         mp__lf_cached(pool->lf, &blocks, &bytes);
@@ -907,12 +920,14 @@ static void totals_locked(mp__pool *pool, mp__pool_totals *t)
     }
     if (free_bytes > pool->reserved)
         free_bytes = pool->reserved;
+    bool uniform = pool->arena[0].strategy->uniform;
     *t = (mp__pool_totals){
         .counters = pool->counters,
         .reserved = pool->reserved,
         .chunks = pool->nchunks,
         .free_bytes = free_bytes,
-        .largest_free = pool->arena[0].strategy->uniform ? free_bytes : largest,
+        .largest_free = uniform ? free_bytes : largest,
+        .open_free = uniform ? free_bytes : open,
         .live_blocks = live > pool->pending.count ? live - pool->pending.count : 0,
         .in_use = pool->reserved - free_bytes,
         .pending = pool->pending.count,

@@ -298,8 +298,11 @@ MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 /* ---- Statistics, tracking and leak checks ------------------------------ */
 
 /** A snapshot of a pool's counters. Byte counts are requested sizes of tracked
- *  allocations. fragmentation_ratio = 1 - largest free block / total free bytes (0 when
- *  nothing is free; always 0 for fixed-size pools, whose every free block fits every request). (since 1.0)
+ *  allocations. fragmentation_ratio = 1 - largest free block / open free bytes, where open
+ *  free bytes are those any request may use: not blocks kept for one size class (free blocks
+ *  in small-block pages, blocks in thread caches). 0 when no byte is open; always 0 for
+ *  fixed-size pools, whose every free block fits every request (since 1.3; 1.0-1.2 divided
+ *  by all free bytes, so an idle pool with cached blocks read above 0). (since 1.0)
  */
 typedef struct mp_stats {
     size_t struct_size;             /**< sizeof(mp_stats) as the caller compiled it */
