@@ -326,6 +326,22 @@ return {
                  P("in", "mp_alloc_flags", "flags", "MP_ALLOC_NONE, MP_ALLOC_PINNED or MP_ALLOC_MANAGED"),
                  P("out", "void **", "out_ptr", "receives the block (NULL on failure)") },
       errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY", "UNSUPPORTED", "CUDA" } },
+    { name = "mp_pool_allocate_aligned", group = "pool", since = "1.3", ret = "mp_status",
+      doc = "Allocates size bytes starting at a multiple of alignment, for those who need more than\n" ..
+            "the pool's own alignment (a page, a DMA boundary, std::pmr's over-aligned requests).\n" ..
+            "Up to the pool's alignment this is mp_pool_allocate. Beyond it, variable-size pools\n" ..
+            "place the block (small requests from a size class whose blocks are all that aligned,\n" ..
+            "others from a free run, the gap before the block staying free); fixed-size pools\n" ..
+            "refuse (MP_ERR_INVALID_ARGUMENT: their blocks start at multiples of their alignment),\n" ..
+            "and debug pools refuse (MP_ERR_UNSUPPORTED: a guard precedes each block). Freed with\n" ..
+            "mp_pool_deallocate, like any block.",
+      params = { POOL, P("in", "size_t", "size", "bytes, > 0"),
+                 P("in", "size_t", "alignment", "a power of two"),
+                 P("out", "void **", "out_ptr", "receives the block; NULL on failure") },
+      errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY", "UNSUPPORTED", "CUDA" },
+      skip = { java = "Java has no way to ask for an aligned address; blocks are the pool's alignment",
+               go = "Go cannot hold a pointer to an over-aligned type the runtime would honour; use a pool whose alignment is what you need",
+               lua = "Lua code never sees an address's alignment; use a pool whose alignment is what you need" } },
     { name = "mp_pool_deallocate", group = "pool", since = "1.0", ret = "mp_status",
       doc = "Frees a block of this pool. A foreign, interior or already freed pointer returns\n" ..
             "MP_ERR_INVALID_POINTER and changes nothing. In debug mode, damaged guard bytes return\n" ..

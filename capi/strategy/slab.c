@@ -30,9 +30,10 @@
 
 #include "strategy/classes.h"
 
+#include "core/sidemem.h"
+
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #define CLASSES_MAX 64
 #define WORDS (MP__SLAB_WIN / 16 / 64)
@@ -108,10 +109,9 @@ bool mp__slab_attach(mp__slab *s, mp__chunk *chunk)
     size_t bytes = windows_of(chunk) * sizeof(mp__slab_page);
     /* Mapped, not allocated: untouched records cost no memory, and the
      * whole array goes back to the kernel with the chunk. */
-    void *w = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (w == MAP_FAILED || !mp__ptrs_push(&s->chunks, chunk)) {
-        if (w != MAP_FAILED)
-            munmap(w, bytes);
+    void *w = mp__side_map(bytes);
+    if (!w || !mp__ptrs_push(&s->chunks, chunk)) {
+        mp__side_unmap(w, bytes);
         return false;
     }
     chunk->small = w;
@@ -138,7 +138,7 @@ void mp__slab_detach(mp__slab *s, mp__chunk *chunk)
     for (size_t i = 0; i < n; i++)
         if (w[i].lead == i + 1)
             records_free(&w[i]);
-    munmap(w, n * sizeof *w);
+    mp__side_unmap(w, n * sizeof *w);
     chunk->small = NULL;
     mp__ptrs_remove(&s->chunks, chunk);
 }

@@ -62,6 +62,7 @@
  * Complexity: alloc and release O(1) (the map is O(1) expected).
  */
 #include "core/ptrmap.h"
+#include "core/sidemem.h"
 #include "strategy/slab.h"
 #include "strategy/strategy.h"
 
@@ -71,7 +72,7 @@
 #define SL_LOG2 4
 #define SL_COUNT (1u << SL_LOG2)
 #define FL_COUNT 64
-#define DESC_SLAB 64
+#define DESC_SLAB_BYTES ((size_t)64 << 10) /* mapped (sidemem.h), handed out from the front */
 
 _Static_assert(SL_COUNT <= 32, "sl bitmaps are 32-bit");
 
@@ -88,8 +89,11 @@ typedef struct tblock {
 
 typedef struct desc_slab {
     struct desc_slab *next;
-    tblock descs[DESC_SLAB];
+    size_t used; /* descs handed out from the front: the rest is untouched */
+    tblock descs[];
 } desc_slab;
+
+#define DESC_SLAB ((DESC_SLAB_BYTES - sizeof(desc_slab)) / sizeof(tblock))
 
 typedef struct tlsf {
     size_t unit;
@@ -108,19 +112,19 @@ typedef struct tlsf {
 
 static tblock *desc_get(tlsf *t)
 {
-    if (!t->spare) {
-        desc_slab *s = malloc(sizeof *s);
-        if (!s)
-            return NULL;
-        s->next = t->slabs;
-        t->slabs = s;
-        for (int i = 0; i < DESC_SLAB; i++) {
-            s->descs[i].next_free = t->spare;
-            t->spare = &s->descs[i];
-        }
-    }
     tblock *b = t->spare;
-    t->spare = b->next_free;
+    if (b) {
+        t->spare = b->next_free;
+    } else {
+        desc_slab *s = t->slabs;
+        if (!s || s->used == DESC_SLAB) {
+            if (!(s = mp__side_map(DESC_SLAB_BYTES)))
+                return NULL;
+            s->next = t->slabs;
+            t->slabs = s;
+        }
+        b = &s->descs[s->used++];
+    }
     b->prev_phys = b->next_phys = b->prev_free = b->next_free = NULL;
     b->free = b->page = false;
     return b;
@@ -231,17 +235,26 @@ static void *tlsf_create(const mp__strategy_params *params)
     return t;
 }
 
+/* With no chunk left every descriptor is spare: the slabs and the map go
+ * back, so the bookkeeping shrinks with the pool. */
+static void release_bookkeeping(tlsf *t)
+{
+    while (t->slabs) {
+        desc_slab *n = t->slabs->next;
+        mp__side_unmap(t->slabs, DESC_SLAB_BYTES);
+        t->slabs = n;
+    }
+    t->spare = NULL;
+    mp__ptrmap_fini(&t->live);
+    free(t->chunks.v);
+    t->chunks = (mp__ptrs){0};
+}
+
 static void tlsf_destroy(void *st)
 {
     tlsf *t = st;
-    while (t->slabs) {
-        desc_slab *n = t->slabs->next;
-        free(t->slabs);
-        t->slabs = n;
-    }
-    mp__ptrmap_fini(&t->live);
+    release_bookkeeping(t);
     mp__slab_free(t->slab);
-    free(t->chunks.v);
     free(t);
 }
 
@@ -320,6 +333,8 @@ static void tlsf_detach(void *st, mp__chunk *chunk)
     if (t->slab)
         mp__slab_detach(t->slab, chunk);
     mp__ptrs_remove(&t->chunks, chunk);
+    if (t->chunks.n == 0)
+        release_bookkeeping(t);
 }
 
 /* Splits a free block of at least `need` units' bytes starting at a
