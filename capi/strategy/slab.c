@@ -50,14 +50,16 @@ struct mp__slab {
     mp__slab_source src;
     mp__ptrs chunks; /* the chunks with window records */
     size_t free_bytes, live_blocks, pages;
+    uint64_t last_seq; /* the newest sequence number recorded */
 };
 
-/* Per-block records, once a tracked block lands in a page: the sequence
- * number and the requested size; size 0: no record (an untracked block). */
-typedef struct records {
-    uint64_t *seq;
-    uint16_t *size;
-} records;
+/* Per-block records, once a tracked block lands in a page: one word a
+ * block (a free touches one cache line for it), the requested size in the
+ * low 16 bits (0: no record, an untracked block) and the low 48 bits of
+ * the sequence number above; the number is whole again from the newest
+ * one recorded (last_seq), for any block younger than 2^48 allocations. */
+#define REC_SIZE_BITS 16
+#define REC_SEQ_MASK ((UINT64_C(1) << (64 - REC_SIZE_BITS)) - 1)
 
 static size_t windows_of(const mp__chunk *c)
 {
@@ -120,12 +122,8 @@ bool mp__slab_attach(mp__slab *s, mp__chunk *chunk)
 
 static void records_free(mp__slab_page *pg)
 {
-    if (pg->records) {
-        records *r = pg->records;
-        free(r->seq);
-        free(r);
-        pg->records = NULL;
-    }
+    free(pg->records);
+    pg->records = NULL;
 }
 
 void mp__slab_detach(mp__slab *s, mp__chunk *chunk)
@@ -235,38 +233,34 @@ static inline size_t live_index(const mp__slab_page *pg, uintptr_t p)
     return !st || mp__st_live(__atomic_load_n(st, __ATOMIC_RELAXED)) ? i : SIZE_MAX;
 }
 
-static bool record(mp__slab_page *pg, size_t i, const mp__blockinfo *info)
+static bool record(mp__slab *s, mp__slab_page *pg, size_t i, const mp__blockinfo *info)
 {
-    records *r = pg->records;
+    uint64_t *r = pg->records;
     if (!info->tracked) {
         if (r)
-            r->size[i] = 0;
+            r[i] = 0;
         return true;
     }
-    if (!r) {
-        if (!(r = calloc(1, sizeof *r)))
-            return false;
-        r->seq = malloc(pg->nblocks * (sizeof *r->seq + sizeof *r->size));
-        if (!r->seq) {
-            free(r);
-            return false;
-        }
-        r->size = (uint16_t *)(void *)(r->seq + pg->nblocks);
-        memset(r->size, 0, pg->nblocks * sizeof *r->size);
-        pg->records = r;
-    }
-    r->seq[i] = info->seq;
-    r->size[i] = (uint16_t)info->requested;
+    if (!r && !(r = pg->records = calloc(pg->nblocks, sizeof *r)))
+        return false;
+    MP__ASSERT(info->requested > 0 && info->requested < (1u << REC_SIZE_BITS));
+    r[i] = (info->seq & REC_SEQ_MASK) << REC_SIZE_BITS | info->requested;
+    if (info->seq > s->last_seq)
+        s->last_seq = info->seq;
     return true;
 }
 
-static void info_of(const mp__slab_page *pg, size_t i, mp__blockinfo *info)
+static void info_of(const mp__slab *s, const mp__slab_page *pg, size_t i, mp__blockinfo *info)
 {
-    const records *r = pg->records;
-    if (r && r->size[i])
-        *info = (mp__blockinfo){r->size[i], r->seq[i], true};
-    else
+    const uint64_t *r = pg->records;
+    uint64_t w = r ? r[i] : 0;
+    if (w & ((1u << REC_SIZE_BITS) - 1)) {
+        uint64_t low = w >> REC_SIZE_BITS;
+        *info = (mp__blockinfo){(size_t)(w & ((1u << REC_SIZE_BITS) - 1)),
+                                s->last_seq - ((s->last_seq - low) & REC_SEQ_MASK), true};
+    } else {
         *info = (mp__blockinfo){pg->geo.grain, 0, false};
+    }
 }
 
 /* The class for size whose blocks start at multiples of align, or 0. */
@@ -308,7 +302,7 @@ void *mp__slab_alloc(mp__slab *s, size_t size, size_t align, const mp__blockinfo
         i = w * 64 + mp__ffs(~pg->live[w]);
     }
     MP__ASSERT(i < pg->nblocks && !((pg->live[i / 64] >> (i % 64)) & 1));
-    if (MP__UNLIKELY(!record(pg, i, info))) {
+    if (MP__UNLIKELY(!record(s, pg, i, info))) {
         if (pg->nlive == 0 && s->spare[c] != pg)
             page_give_back(s, pg); /* a page made for this block */
         else if (pg->nrecent < MP__SLAB_RECENT)
@@ -335,7 +329,7 @@ mp_status mp__slab_release(mp__slab *s, mp__chunk *chunk, uintptr_t p, mp__block
     size_t i = pg ? live_index(pg, p) : SIZE_MAX;
     if (i == SIZE_MAX)
         return MP_ERR_INVALID_POINTER;
-    info_of(pg, i, info);
+    info_of(s, pg, i, info);
     uint8_t *st = state_of(pg, p);
     if (st)
         __atomic_store_n(st, MP__ST_FREE, __ATOMIC_RELAXED);
@@ -368,7 +362,7 @@ bool mp__slab_lookup(mp__slab *s, const mp__chunk *chunk, uintptr_t p, size_t *b
     if (i == SIZE_MAX)
         return false;
     *block_size = pg->geo.grain;
-    info_of(pg, i, info);
+    info_of(s, pg, i, info);
     return true;
 }
 
@@ -425,7 +419,7 @@ void mp__slab_foreach_live(mp__slab *s, mp__live_fn fn, void *ctx)
             uintptr_t p = pg->geo.base + i * pg->geo.grain;
             if (live_index(pg, p) != SIZE_MAX) {
                 mp__blockinfo info;
-                info_of(pg, i, &info);
+                info_of(s, pg, i, &info);
                 fn(ctx, p, pg->geo.grain, &info);
             }
         }
