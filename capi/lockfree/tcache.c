@@ -561,9 +561,11 @@ mp__lf *mp__lf_new(mp_pool *handle, const mp__lf_source *src, bool fixed, size_t
      * square of the room (4 KiB blocks of a 16-4096-byte churn: 0.46% of
      * allocations refilled with 16, 0.06% with 64). The stacks may hold
      * about 256 KiB of each class (at least 4 magazines) before spills go
-     * back to the strategy, where pages and TLSF reuse them for any class:
-     * 4 MiB a class held 20 MiB more at the peak of a Lua state than the
-     * locked pool (89 against 70 MiB; bench/RESULTS.md, 2026-11-28). */
+     * back to the strategy, where pages and TLSF reuse them for any class.
+     * Measured 2026-11-28 (bench/RESULTS.md): a Lua state's peak RSS on a
+     * lock-free pool was 89 MiB with 4 MiB a class, 79 with 1 MiB, 73 with
+     * 256 KiB (the locked pool: 70); cpu_bench's churn is about 10% slower
+     * with 256 KiB than with 4 MiB. Memory won. */
     size_t room = lf->fixed ? (size_t)256 << 10 : (size_t)64 << 10, most = lf->fixed ? 2048 : 1024, mag = 0;
     for (unsigned c = 1; c <= lf->nclasses; c++) {
         size_t cap = room / lf->cls_size[c], least = ((size_t)256 << 10) / lf->cls_size[c];
