@@ -366,6 +366,13 @@ bool mp__slab_lookup(mp__slab *s, const mp__chunk *chunk, uintptr_t p, size_t *b
     return true;
 }
 
+bool mp__slab_retag(mp__slab *s, const mp__chunk *chunk, uintptr_t p, const mp__blockinfo *info)
+{
+    mp__slab_page *pg = mp__slab_page_of(chunk, p);
+    size_t i = pg ? live_index(pg, p) : SIZE_MAX;
+    return i != SIZE_MAX && record(s, pg, i, info);
+}
+
 void mp__slab_flush(mp__slab *s)
 {
     for (unsigned c = 1; c <= s->nclasses; c++)

@@ -71,6 +71,7 @@ void *mp__slab_alloc(mp__slab *s, size_t size, size_t align, const mp__blockinfo
 /* MP_ERR_INVALID_POINTER, changing nothing, unless p starts a live block. */
 mp_status mp__slab_release(mp__slab *s, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info);
 bool mp__slab_lookup(mp__slab *s, const mp__chunk *chunk, uintptr_t p, size_t *block_size, mp__blockinfo *info);
+bool mp__slab_retag(mp__slab *s, const mp__chunk *chunk, uintptr_t p, const mp__blockinfo *info);
 
 /* Gives every empty page back to its source (before a trim). */
 void mp__slab_flush(mp__slab *s);

@@ -172,6 +172,10 @@ typedef struct mp__strategy {
      * of chunk. No detail is set: the pool knows the context. */
     mp_status (*release)(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info);
     bool (*lookup)(void *st, const mp__chunk *chunk, uintptr_t p, size_t *block_size, mp__blockinfo *info);
+    /* Rewrites the record of the live block p (an in-place resize): false,
+     * changing nothing, for want of memory or when p is no live block. NULL
+     * when the strategy cannot. */
+    bool (*retag)(void *st, const mp__chunk *chunk, uintptr_t p, const mp__blockinfo *info);
     /* Start (or stop) keeping each block's mp__blockinfo, for tracking; NULL
      * when the strategy always keeps it. */
     mp_status (*keep_info)(void *st, bool on);

@@ -533,6 +533,17 @@ static bool tlsf_lookup(void *st, const mp__chunk *chunk, uintptr_t p, size_t *b
     return true;
 }
 
+static bool tlsf_retag(void *st, const mp__chunk *chunk, uintptr_t p, const mp__blockinfo *info)
+{
+    tlsf *t = st;
+    if (chunk->small && mp__slab_page_of(chunk, p))
+        return mp__slab_retag(t->slab, chunk, p, info);
+    tblock *b = live_block(t, chunk, p);
+    if (b)
+        b->info = *info;
+    return b != NULL;
+}
+
 static void tlsf_reset(void *st)
 {
     tlsf *t = st;
@@ -687,6 +698,7 @@ const mp__strategy mp__strategy_tlsf = {
     .alloc_aligned = tlsf_alloc_aligned,
     .release = tlsf_release,
     .lookup = tlsf_lookup,
+    .retag = tlsf_retag,
     .keep_info = NULL, /* descriptors always carry the record */
     .reset = tlsf_reset,
     .flush = tlsf_flush,
