@@ -91,7 +91,7 @@ for a in $allocators; do
     jemalloc|mimalloc|tcmalloc)
       case $a in jemalloc) so=libjemalloc.so.2 ;; mimalloc) so=libmimalloc.so.2 ;; tcmalloc) so=libtcmalloc_minimal.so.4 ;; esac
       lib=$(peer_lib "$so" || true)
-      if [ -z "$lib" ]; then notes+=("$a: $so not found (scripts/deps.sh installs it); left out"); continue; fi
+      if [ -z "$lib" ]; then notes+=("$a: $so not found (scripts/deps.sh installs it)"); continue; fi
       mode[$a]=malloc; preload[$a]=$lib ;;
     default|fast|general) mode[$a]=$a; preload[$a]="" ;;
     *) echo "run.sh: unknown allocator $a" >&2; exit 2 ;;
@@ -105,12 +105,12 @@ for a in $allocators; do
     if [ $rc = 0 ]; then
       pairs+=("$c $a")
     else
-      notes+=("$c on $a: left out: ${msg:-exit status $rc}")
+      notes+=("$c on $a: ${msg:-exit status $rc}")
     fi
   done
 done
 [ ${#pairs[@]} -gt 0 ] || { echo "run.sh: nothing to run" >&2; printf '%s\n' "${notes[@]}" >&2; exit 1; }
-for n in "${notes[@]}"; do echo "run.sh: $n" >&2; done
+for n in "${notes[@]}"; do echo "run.sh: left out: $n" >&2; done
 
 {
   echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
