@@ -22,9 +22,6 @@ local CPOOL = P("in", "const mp_pool *", "pool", "the pool")
 local CFG = function(doc) return P("out", "mp_config *", "config", doc or
   "filled up to config->struct_size, which the caller sets first") end
 local STRING_ERR = { "INVALID_ARGUMENT", "OUT_OF_MEMORY" }
--- Issue 21 item 4 lands in two steps: the C call and its tests first, the bindings next.
-local PENDING = "issue 21 item 4: the C call lands first; this binding's counterpart follows on branch realloc"
-local BIND_PENDING = { cpp = PENDING, java = PENDING, go = PENDING, lua = PENDING }
 local TC_SKIP = {
   java = "the thread cache is an inline C fast path; a JNI call costs more than it saves: use allocate",
   go = "the thread cache is an inline C fast path; a cgo call costs more than it saves: use Allocate",
@@ -345,15 +342,14 @@ return {
       params = { POOL, P("in", "void *", "ptr", "a live block of this pool, or NULL", true),
                  P("in", "size_t", "new_size", "bytes, > 0"),
                  P("out", "void **", "out_ptr", "receives the block (written only on success)") },
-      errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "OUT_OF_MEMORY", "CORRUPTION", "UNSUPPORTED", "CUDA" },
-      skip = BIND_PENDING },
+      errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "OUT_OF_MEMORY", "CORRUPTION", "UNSUPPORTED", "CUDA" } },
     { name = "mp_pool_usable_size", group = "pool", since = "1.3", ret = "mp_status",
       doc = "The bytes the caller may use in the live block ptr, at least the size asked for: the block's\n" ..
             "size (a debug pool's guards aside: there, exactly the size asked for, the back guard follows).\n" ..
             "Under ASan or Valgrind only the bytes asked for are open: resize to use the rest.",
       params = { CPOOL, P("in", "const void *", "ptr", "a live block of this pool"),
                  P("out", "size_t *", "out_size", "receives the size") },
-      errors = { "INVALID_ARGUMENT", "INVALID_POINTER" }, skip = BIND_PENDING },
+      errors = { "INVALID_ARGUMENT", "INVALID_POINTER" } },
     { name = "mp_pool_reset", group = "pool", since = "1.0", ret = "mp_status",
       doc = "Frees every live block at once; the chunks stay reserved.",
       params = { POOL }, errors = { "INVALID_ARGUMENT" } },

@@ -126,8 +126,6 @@ var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_ME
 /* Functions a language deliberately leaves out (reasons in the description). */
 #if defined(SWIGJAVA)
 %ignore mp_string_free;
-%ignore mp_pool_reallocate;
-%ignore mp_pool_usable_size;
 %ignore mp_pool_thread_cache;
 %ignore mp_pool_thread_cache_layout;
 %ignore mp_tcache_allocate_slow;
@@ -140,8 +138,6 @@ var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_ME
 #endif
 #if defined(SWIGGO)
 %ignore mp_string_free;
-%ignore mp_pool_reallocate;
-%ignore mp_pool_usable_size;
 %ignore mp_pool_thread_cache;
 %ignore mp_pool_thread_cache_layout;
 %ignore mp_tcache_allocate_slow;
