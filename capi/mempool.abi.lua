@@ -348,6 +348,27 @@ return {
             "MP_ERR_CORRUPTION after the block is freed all the same.",
       params = { POOL, P("in", "void *", "ptr", "a block from this pool") },
       errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "CORRUPTION" } },
+    { name = "mp_pool_reallocate", group = "pool", since = "1.3", ret = "mp_status",
+      doc = "Resizes the live block ptr to new_size bytes, keeping its first min(old, new) bytes. ptr NULL:\n" ..
+            "mp_pool_allocate. new_size 0 is refused (MP_ERR_INVALID_ARGUMENT; free with mp_pool_deallocate).\n" ..
+            "In place (same pointer; stats move by the difference, no allocation counted) when new_size\n" ..
+            "fits the block and the pool can rewrite its record: always on fixed pools, on variable pools\n" ..
+            "for untracked blocks without debugging. Else it moves: a new block of the same memory kind,\n" ..
+            "a copy (on the pool's stream for device memory), a free (one allocation and one free counted).\n" ..
+            "On any failure the old block is intact and *out_ptr is not written, so p = realloc(p) is safe.\n" ..
+            "A foreign, interior, freed or stream-waiting ptr: MP_ERR_INVALID_POINTER, as mp_pool_deallocate;\n" ..
+            "damaged debug guards: MP_ERR_CORRUPTION before anything changes.",
+      params = { POOL, P("in", "void *", "ptr", "a live block of this pool, or NULL", true),
+                 P("in", "size_t", "new_size", "bytes, > 0"),
+                 P("out", "void **", "out_ptr", "receives the block (written only on success)") },
+      errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "OUT_OF_MEMORY", "CORRUPTION", "UNSUPPORTED", "CUDA" } },
+    { name = "mp_pool_usable_size", group = "pool", since = "1.3", ret = "mp_status",
+      doc = "The bytes the caller may use in the live block ptr, at least the size asked for: the block's\n" ..
+            "size (a debug pool's guards aside: there, exactly the size asked for, the back guard follows).\n" ..
+            "Under ASan or Valgrind only the bytes asked for are open: resize to use the rest.",
+      params = { CPOOL, P("in", "const void *", "ptr", "a live block of this pool"),
+                 P("out", "size_t *", "out_size", "receives the size") },
+      errors = { "INVALID_ARGUMENT", "INVALID_POINTER" } },
     { name = "mp_pool_reset", group = "pool", since = "1.0", ret = "mp_status",
       doc = "Frees every live block at once; the chunks stay reserved.",
       params = { POOL }, errors = { "INVALID_ARGUMENT" } },

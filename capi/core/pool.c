@@ -792,6 +792,24 @@ static mp_status bad_pointer(const mp__pool *pool, const void *ptr, bool inside,
     return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p was not allocated by this pool", pool->name, ptr);
 }
 
+/* The same for a pointer that names no live block (waiting: one freed on
+ * a stream, whose event is pending). Called with the lock held; releases
+ * it. */
+static __attribute__((noinline)) mp_status refuse_locked(mp__pool *pool, const void *ptr, bool waiting)
+{
+    mp__freed freed, *fp = NULL;
+    if (pool->debug && mp__debug_find_freed(pool->debug, mp__addr(ptr))) {
+        freed = *mp__debug_find_freed(pool->debug, mp__addr(ptr));
+        fp = &freed;
+    }
+    bool inside = find_chunk(pool, mp__addr(ptr)) != NULL;
+    mp__lock_release(&pool->lock);
+    if (waiting)
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': double free of %p, already freed on a stream",
+                        pool->name, ptr);
+    return bad_pointer(pool, ptr, inside, fp);
+}
+
 /* Frees ptr; with deferred, behind an event on stream (stream.c). */
 static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stream)
 {
@@ -810,19 +828,8 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
     bool live = c && !waiting &&
                 (deferred ? a->strategy->lookup(a->state, c, block, &block_size, &info)
                           : a->strategy->release(a->state, c, block, &info) == MP_OK);
-    if (MP__UNLIKELY(!live)) {
-        mp__freed freed, *fp = NULL;
-        if (pool->debug && mp__debug_find_freed(pool->debug, mp__addr(ptr))) {
-            freed = *mp__debug_find_freed(pool->debug, mp__addr(ptr));
-            fp = &freed;
-        }
-        bool inside = find_chunk(pool, mp__addr(ptr)) != NULL;
-        mp__lock_release(&pool->lock);
-        if (waiting)
-            return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': double free of %p, already freed on a stream",
-                            pool->name, ptr);
-        return bad_pointer(pool, ptr, inside, fp);
-    }
+    if (MP__UNLIKELY(!live))
+        return refuse_locked(pool, ptr, waiting);
     if (deferred && (s = mp__stream_defer(&pool->pending, pool->device, stream, c, block, pool->name)) != MP_OK) {
         mp__lock_release(&pool->lock);
         return s; /* the block stays allocated */
@@ -855,6 +862,198 @@ mp_status mp_pool_deallocate(mp_pool *handle, void *ptr)
     if (MP__LIKELY(pool && ptr) && pool->lf && mp__tc_push(pool->lf, ptr))
         return MP_OK;
     return deallocate_slow_half(handle, pool, ptr);
+}
+
+/* ---- reallocate and usable size ------------------------------------------ */
+
+/* A live block as the pool sees it. room: the bytes an in-place resize can
+ * give the caller (the block less the debug guards); usable: those the
+ * caller may use now (room, but with guards only what it asked for, which
+ * the back guard follows). */
+typedef struct live_ref {
+    mp__chunk *chunk;
+    mp__arena *arena;
+    uintptr_t block;
+    size_t room, usable;
+    mp__blockinfo info;
+} live_ref;
+
+/* Whether ptr is a live block of pool (not a thread cache's, not waiting
+ * on a stream), and which: mp_pool_owns, mp_pool_usable_size and
+ * mp_pool_reallocate ask here. Caller holds the lock. */
+static bool find_live(const mp__pool *pool, const void *ptr, live_ref *r, bool *waiting)
+{
+    size_t size;
+    r->block = mp__addr(ptr) - (pool->debug ? mp__debug_front(pool->debug) : 0);
+    const mp__span *span = ptr ? mp__span_find(pool->chunks, pool->nchunks, r->block) : NULL;
+    *waiting = span && mp__stream_waiting(&pool->pending, r->block);
+    if (!span || *waiting || !span->arena->strategy->lookup(span->arena->state, span->chunk, r->block, &size, &r->info))
+        return false;
+    r->chunk = span->chunk;
+    r->arena = span->arena;
+    r->room = size - (pool->debug ? mp__debug_overhead(pool->debug) : 0);
+    r->usable = pool->debug && pool->debug->guards ? r->info.requested : r->room;
+    return true;
+}
+
+mp_status mp_pool_usable_size(const mp_pool *handle, const void *ptr, size_t *out_size)
+{
+    mp__pool *pool;
+    mp_status s = mp__pool_get(handle, &pool);
+    if (s != MP_OK)
+        return s;
+    if (!out_size)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_size is NULL");
+    if (!ptr)
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': ptr is NULL", pool->name);
+    live_ref r;
+    bool waiting;
+    mp__lock_acquire(&pool->lock);
+    if (!find_live(pool, ptr, &r, &waiting))
+        return refuse_locked(pool, ptr, waiting);
+    mp__lock_release(&pool->lock);
+    *out_size = r.usable;
+    return MP_OK;
+}
+
+/* The flags that allocate from arena a. */
+static mp_alloc_flags flags_of(const mp__pool *pool, const mp__arena *a)
+{
+    for (int f = MP_ALLOC_NONE; f <= MP_ALLOC_MANAGED; f++)
+        if (&pool->arena[pool->arena_of_flag[f]] == a)
+            return (mp_alloc_flags)f;
+    return MP_ALLOC_NONE; /* every arena in use has a flag */
+}
+
+/* Copies n bytes between blocks of arena a: on the host, or on the pool's
+ * stream (after the work queued there), waiting for it. */
+static mp_status copy_between(const mp__arena *a, int device, void *stream, void *dst, void *src, size_t n)
+{
+    if (!a->backend->host_accessible)
+        return mp__cuda_copy(device, stream, dst, src, n, MP__D2D);
+    memmove(dst, src, n);
+    return MP_OK;
+}
+
+/* A tracked block now holds size bytes, not old: the same allocation, so
+ * nothing is counted but the bytes, which move by the difference. */
+static void count_resize(mp__pool *pool, size_t old, size_t size)
+{
+    mp__counters *c = &pool->counters;
+    c->current = c->current - old + size;
+    if (size > old)
+        c->total += size - old;
+    if (c->current > c->peak)
+        c->peak = c->current;
+}
+
+/* Resizes r's block to size bytes where it lies, if the pool can; false
+ * has it moved. A block whose record holds no size that changes (neither
+ * tracked nor debugged, or resized to the size recorded) just takes the
+ * new size. Otherwise the record must be rewritten: by the strategy's
+ * retag (variable pools) when no guard must move, else as a release and an
+ * alloc, which is safe when the strategy is uniform (any free block serves
+ * any request, so the alloc cannot fail once one is free) and its free
+ * stack LIFO (fixed.c: the block just released comes back; test_realloc
+ * checks it). Caller holds the lock. */
+static bool resize_in_place(mp__pool *pool, const live_ref *r, size_t size, void **out)
+{
+    mp__arena *a = r->arena;
+    size_t front = pool->debug ? mp__debug_front(pool->debug) : 0;
+    if (size > r->room)
+        return false;
+    bool recorded = r->info.tracked || pool->debug; /* the record holds the size asked for */
+    if (!recorded || size == r->info.requested) {
+        if (tooled(pool, a) && !recorded)
+            mp__tool_resize((void *)r->block, r->room, size);
+        *out = (void *)(r->block + front);
+        return true;
+    }
+    mp__blockinfo old = r->info, info = {size, r->info.seq, r->info.tracked};
+    if (!pool->debug && a->strategy->retag) {
+        if (!a->strategy->retag(a->state, r->chunk, r->block, &info))
+            return false; /* no memory for the record: moving may still work */
+        if (old.tracked)
+            count_resize(pool, old.requested, size);
+        if (tooled(pool, a))
+            mp__tool_resize((void *)r->block, r->room, size);
+        *out = (void *)r->block;
+        return true;
+    }
+    if (!a->strategy->uniform)
+        return false;
+    a->strategy->release(a->state, r->chunk, r->block, &old);
+    void *block = a->strategy->alloc(a->state, size + (pool->debug ? mp__debug_overhead(pool->debug) : 0), &info);
+    MP__ASSERT(mp__addr(block) == r->block); /* uniform and LIFO */
+    if (old.tracked)
+        count_resize(pool, old.requested, size);
+    if (pool->debug)
+        mp__debug_on_resize(pool->debug, r->block, old.requested, size);
+    else if (tooled(pool, a))
+        mp__tool_resize(block, r->room, size);
+    *out = (void *)(r->block + front);
+    return true;
+}
+
+mp_status mp_pool_reallocate(mp_pool *handle, void *ptr, size_t new_size, void **out_ptr)
+{
+    mp__pool *pool;
+    mp_status s = mp__pool_get(handle, &pool);
+    if (s != MP_OK)
+        return s;
+    if (!out_ptr)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_ptr is NULL");
+    void *p;
+    if (!ptr) {
+        if ((s = allocate(handle, new_size, MP_ALLOC_NONE, &p)) == MP_OK)
+            *out_ptr = p;
+        return s;
+    }
+    if (new_size == 0)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': reallocating %p to 0 bytes; free it with "
+                        "mp_pool_deallocate", pool->name, ptr);
+    live_ref r;
+    bool waiting;
+    mp__lock_acquire(&pool->lock);
+    if (!find_live(pool, ptr, &r, &waiting))
+        return refuse_locked(pool, ptr, waiting);
+    if (pool->debug && (s = mp__debug_check_block(pool->debug, pool->name, r.block, &r.info)) != MP_OK) {
+        mp__lock_release(&pool->lock);
+        return s;
+    }
+    if (resize_in_place(pool, &r, new_size, &p)) {
+        mp__lock_release(&pool->lock);
+        *out_ptr = p;
+        return MP_OK;
+    }
+    /* Moving: the bytes the caller may have written are the usable size
+     * it could read (mp_pool_usable_size; SQLite's xSize writes up to
+     * it), not only those it asked for. */
+    size_t n = r.usable < new_size ? r.usable : new_size;
+    bool tools = tooled(pool, r.arena);
+    int device = pool->device;
+    void *stream = pool->stream;
+    mp__lock_release(&pool->lock);
+    if ((s = allocate(handle, new_size, flags_of(pool, r.arena), &p)) != MP_OK)
+        return s; /* the old block as it was */
+    if (tools)
+        mp__tool_read_begin(ptr, n);
+    s = copy_between(r.arena, device, stream, p, ptr, n);
+    if (tools)
+        mp__tool_read_end(ptr, n);
+    /* The old block passed every check above: its free fails only if
+     * another thread freed or overwrote it meanwhile, a race of the
+     * caller's. */
+    if (s == MP_OK)
+        s = mp_pool_deallocate(handle, ptr);
+    if (s != MP_OK) {
+        char detail[512];
+        snprintf(detail, sizeof detail, "%s", mp_last_error_message());
+        mp_pool_deallocate(handle, p);
+        return mp__fail(s, "%s", detail);
+    }
+    *out_ptr = p;
+    return MP_OK;
 }
 
 /* ---- whole-pool operations -------------------------------------------- */
@@ -1189,13 +1388,10 @@ mp_status mp_pool_get_config(const mp_pool *handle, mp_config *config)
 mp_status mp_pool_owns(const mp_pool *handle, const void *ptr, bool *out_owned)
 {
     QUERY(handle, p, out_owned, "out_owned");
-    uintptr_t block = mp__addr(ptr) - (p->debug ? mp__debug_front(p->debug) : 0);
-    size_t size;
-    mp__blockinfo info;
+    live_ref r;
+    bool waiting;
     mp__lock_acquire(&p->lock);
-    mp__chunk *c = ptr ? find_chunk(p, block) : NULL;
-    *out_owned = c && !mp__stream_waiting(&p->pending, block) &&
-                 c->arena->strategy->lookup(c->arena->state, c, block, &size, &info);
+    *out_owned = find_live(p, ptr, &r, &waiting);
     mp__lock_release(&p->lock);
     return MP_OK;
 }

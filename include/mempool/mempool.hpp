@@ -317,6 +317,22 @@ public:
     const PoolConfig &getConfig() const override { return config_; }
 
     // Beyond the seed.
+    /// Resizes the live block ptr (nullptr: allocates), in place when it has room; returns the
+    /// block. On an exception ptr stays live and unchanged. newSize 0 throws
+    /// InvalidArgumentException: free with deallocate (mp_pool_reallocate).
+    void *reallocate(void *ptr, size_t newSize)
+    {
+        void *p = nullptr;
+        detail::check(mp_pool_reallocate(pool_, ptr, newSize, &p));
+        return p;
+    }
+    /// The bytes the caller may use in the live block ptr, at least the size asked for.
+    size_t usableSize(const void *ptr) const
+    {
+        size_t n = 0;
+        detail::check(mp_pool_usable_size(pool_, ptr, &n));
+        return n;
+    }
     /// Returns wholly free chunks while more than keepBytes stay reserved.
     void trim(size_t keepBytes) { detail::check(mp_pool_trim(pool_, keepBytes)); }
     bool owns(const void *ptr) const

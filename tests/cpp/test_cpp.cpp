@@ -111,6 +111,35 @@ static void imemoryPoolInterface()
     expectThrow<InvalidPointerException>([&] { pool->deallocate(b); }, "cpp-pool");
 }
 
+// Beyond the seed: mp_pool_reallocate and mp_pool_usable_size.
+static void reallocateAndUsableSize()
+{
+    CPUMemoryPool fixed("cpp-realloc-fixed", PoolConfig::FixedSizeCPU(64));
+    char *a = static_cast<char *>(fixed.allocate(10));
+    std::memcpy(a, "ten bytes", 10);
+    EXPECT(fixed.usableSize(a) == 64);
+    EXPECT(fixed.reallocate(a, 64) == a); /* in place: the block has room */
+    EXPECT(std::strcmp(a, "ten bytes") == 0);
+    EXPECT(fixed.getStats().getAllocationCount() == 1 && fixed.getStats().getCurrentUsed() == 64);
+    expectThrow<InvalidArgumentException>([&] { fixed.reallocate(a, 65); }, "fixed pool");
+    expectThrow<InvalidArgumentException>([&] { fixed.reallocate(a, 0); }, "mp_pool_deallocate");
+    EXPECT(fixed.owns(a) && std::strcmp(a, "ten bytes") == 0); /* refused: still live, unchanged */
+    fixed.deallocate(a);
+    expectThrow<InvalidPointerException>([&] { fixed.reallocate(a, 8); }, "cpp-realloc-fixed");
+    expectThrow<InvalidPointerException>([&] { fixed.usableSize(a); }, "cpp-realloc-fixed");
+
+    CPUMemoryPool variable("cpp-realloc", PoolConfig::DefaultCPU());
+    char *b = static_cast<char *>(variable.reallocate(nullptr, 6)); /* nullptr: allocates */
+    std::memcpy(b, "bytes", 6);
+    char *c = static_cast<char *>(variable.reallocate(b, 100000));
+    EXPECT(std::strcmp(c, "bytes") == 0 && variable.usableSize(c) >= 100000);
+    EXPECT(variable.getStats().getAllocationCount() == 2 && variable.getStats().getDeallocationCount() == 1);
+    expectThrow<InvalidPointerException>([&] { variable.reallocate(b, 8); }, "cpp-realloc");
+    expectThrow<OutOfMemoryException>([&] { variable.reallocate(c, size_t(1) << 49); }, "2^48");
+    EXPECT(std::strcmp(c, "bytes") == 0);
+    variable.deallocate(c);
+}
+
 static void memoryStatsQueries()
 {
     CPUMemoryPool pool("cpp-stats", PoolConfig::DefaultCPU());
@@ -370,6 +399,7 @@ int main()
     run("enums have the seed's values", enumsHaveTheSeedsValues);
     run("PoolConfig defaults and the eight presets", poolConfigDefaultsAndPresets);
     run("IMemoryPool interface", imemoryPoolInterface);
+    run("reallocate and usableSize (beyond the seed)", reallocateAndUsableSize);
     run("MemoryStats queries", memoryStatsQueries);
     run("MemoryPoolManager functions", managerFunctions);
     run("global helpers and typed templates", globalHelpersAndTemplates);
