@@ -62,18 +62,11 @@ protected:
     void *do_allocate(std::size_t bytes, std::size_t alignment) override
     {
         void *p = nullptr;
-        if (alignment > alignment_) {
-            // TODO(issue 21): serve this with mp_pool_allocate_aligned(pool_, bytes,
-            // alignment, &p) once the ABI has it; until then an over-aligned
-            // request is refused as pmr refuses: std::bad_alloc.
-            char detail[160];
-            std::snprintf(detail, sizeof detail,
-                          "alignment %zu is over the pool's %zu (needs mp_pool_allocate_aligned)", alignment,
-                          alignment_);
-            throw BadAlloc(MP_ERR_UNSUPPORTED, detail);
-        }
         // pmr allows allocate(0) and wants a distinct pointer; the pool refuses size 0.
-        mp_status s = mp_pool_allocate(pool_, bytes ? bytes : 1, &p);
+        // Beyond the pool's alignment, the pool places the block (fixed and debug pools
+        // refuse: std::bad_alloc with the pool's reason).
+        mp_status s = alignment > alignment_ ? mp_pool_allocate_aligned(pool_, bytes ? bytes : 1, alignment, &p)
+                                             : mp_pool_allocate(pool_, bytes ? bytes : 1, &p);
         if (s != MP_OK)
             throw BadAlloc(s, mp_last_error_message());
         return p;

@@ -148,16 +148,24 @@ static void alignmentUpToThePoolsIsServed()
     EXPECT(zero != nullptr && zero != zero2);
     res.deallocate(zero, 0);
     res.deallocate(zero2, 0);
-    // Over the pool's alignment: refused with std::bad_alloc until
-    // mp_pool_allocate_aligned serves it, then aligned.
-    try {
-        void *p = res.allocate(100, 4096);
-        EXPECT(reinterpret_cast<uintptr_t>(p) % 4096 == 0);
-        res.deallocate(p, 100, 4096);
-    } catch (const std::bad_alloc &e) {
-        EXPECT(std::strstr(e.what(), "alignment 4096") != nullptr);
+    // Over the pool's alignment: the pool places it (mp_pool_allocate_aligned).
+    for (std::size_t a = 128; a <= (std::size_t(1) << 20); a *= 4) {
+        void *p = res.allocate(100, a);
+        EXPECT(reinterpret_cast<uintptr_t>(p) % a == 0);
+        res.deallocate(p, 100, a);
     }
     EXPECT(statsOf(pool.handle()).live_allocations == 0);
+    // A fixed pool cannot: std::bad_alloc with its reason.
+    CPUMemoryPool fixed("pmr-align-fixed", PoolConfig::FixedSizeCPU(128));
+    PoolMemoryResource fres(fixed);
+    bool refused = false;
+    try {
+        void *p = fres.allocate(100, 4096);
+        fres.deallocate(p, 100, 4096); /* not reached */
+    } catch (const std::bad_alloc &e) {
+        refused = std::strstr(e.what(), "fixed pool") != nullptr;
+    }
+    EXPECT(refused);
 }
 
 static void resourcesOverOnePoolAreEqual()
