@@ -178,8 +178,11 @@ return {
       } },
     { name = "mp_stats", group = "stats", since = "1.0",
       doc = "A snapshot of a pool's counters. Byte counts are requested sizes of tracked\n" ..
-            "allocations. fragmentation_ratio = 1 - largest free block / total free bytes (0 when\n" ..
-            "nothing is free; always 0 for fixed-size pools, whose every free block fits every request).",
+            "allocations. fragmentation_ratio = 1 - largest free block / open free bytes, where open\n" ..
+            "free bytes are those any request may use: not blocks kept for one size class (free blocks\n" ..
+            "in small-block pages, blocks in thread caches). 0 when no byte is open; always 0 for\n" ..
+            "fixed-size pools, whose every free block fits every request (since 1.3; 1.0-1.2 divided\n" ..
+            "by all free bytes, so an idle pool with cached blocks read above 0).",
       -- mp_pool_stats_string and mp_pool_stats_json are generated from these fields
       -- (capi/stats/stats_format.c). JSON: every field but struct_size, in this order,
       -- keyed by json (default: its name). Text: after the pool's own line, one line per
@@ -323,6 +326,22 @@ return {
                  P("in", "mp_alloc_flags", "flags", "MP_ALLOC_NONE, MP_ALLOC_PINNED or MP_ALLOC_MANAGED"),
                  P("out", "void **", "out_ptr", "receives the block (NULL on failure)") },
       errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY", "UNSUPPORTED", "CUDA" } },
+    { name = "mp_pool_allocate_aligned", group = "pool", since = "1.3", ret = "mp_status",
+      doc = "Allocates size bytes starting at a multiple of alignment, for those who need more than\n" ..
+            "the pool's own alignment (a page, a DMA boundary, std::pmr's over-aligned requests).\n" ..
+            "Up to the pool's alignment this is mp_pool_allocate. Beyond it, variable-size pools\n" ..
+            "place the block (small requests from a size class whose blocks are all that aligned,\n" ..
+            "others from a free run, the gap before the block staying free); fixed-size pools\n" ..
+            "refuse (MP_ERR_INVALID_ARGUMENT: their blocks start at multiples of their alignment),\n" ..
+            "and debug pools refuse (MP_ERR_UNSUPPORTED: a guard precedes each block). Freed with\n" ..
+            "mp_pool_deallocate, like any block.",
+      params = { POOL, P("in", "size_t", "size", "bytes, > 0"),
+                 P("in", "size_t", "alignment", "a power of two"),
+                 P("out", "void **", "out_ptr", "receives the block; NULL on failure") },
+      errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY", "UNSUPPORTED", "CUDA" },
+      skip = { java = "Java has no way to ask for an aligned address; blocks are the pool's alignment",
+               go = "Go cannot hold a pointer to an over-aligned type the runtime would honour; use a pool whose alignment is what you need",
+               lua = "Lua code never sees an address's alignment; use a pool whose alignment is what you need" } },
     { name = "mp_pool_deallocate", group = "pool", since = "1.0", ret = "mp_status",
       doc = "Frees a block of this pool. A foreign, interior or already freed pointer returns\n" ..
             "MP_ERR_INVALID_POINTER and changes nothing. In debug mode, damaged guard bytes return\n" ..

@@ -30,6 +30,7 @@
     mp_status mp_pool_destroy,
     mp_status mp_pool_allocate,
     mp_status mp_pool_allocate_flags,
+    mp_status mp_pool_allocate_aligned,
     mp_status mp_pool_deallocate,
     mp_status mp_pool_reallocate,
     mp_status mp_pool_usable_size,
@@ -126,6 +127,7 @@ var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_ME
 /* Functions a language deliberately leaves out (reasons in the description). */
 #if defined(SWIGJAVA)
 %ignore mp_string_free;
+%ignore mp_pool_allocate_aligned;
 %ignore mp_pool_thread_cache;
 %ignore mp_pool_thread_cache_layout;
 %ignore mp_tcache_allocate_slow;
@@ -138,6 +140,7 @@ var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_ME
 #endif
 #if defined(SWIGGO)
 %ignore mp_string_free;
+%ignore mp_pool_allocate_aligned;
 %ignore mp_pool_thread_cache;
 %ignore mp_pool_thread_cache_layout;
 %ignore mp_tcache_allocate_slow;

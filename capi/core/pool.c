@@ -174,10 +174,11 @@ static void publish(mp__pool *pool)
 
 /* ---- growth ----------------------------------------------------------- */
 
-static size_t chunk_alignment(const mp__pool *pool)
+static size_t chunk_alignment(const mp__pool *pool, const mp__arena *a)
 {
-    size_t a = pool->cfg.alignment;
-    return a < MP_DEFAULT_GPU_ALIGNMENT ? MP_DEFAULT_GPU_ALIGNMENT : a;
+    size_t al = pool->cfg.alignment < MP_DEFAULT_GPU_ALIGNMENT ? MP_DEFAULT_GPU_ALIGNMENT : pool->cfg.alignment;
+    size_t want = pool->params.small ? a->strategy->chunk_align : 0;
+    return want > al ? want : al;
 }
 
 /* A chunk record with its state map (when the pool keeps them), or NULL. */
@@ -209,7 +210,7 @@ static void chunk_free(mp__chunk *c)
 static mp_status add_chunk(mp__pool *pool, mp__arena *a, size_t size)
 {
     mp__extent ext;
-    mp_status s = a->backend->reserve(pool->device, size, chunk_alignment(pool), &ext);
+    mp_status s = a->backend->reserve(pool->device, size, chunk_alignment(pool, a), &ext);
     if (s != MP_OK)
         return s;
     mp__chunk *c = chunk_new(pool, a, &ext, size);
@@ -272,8 +273,12 @@ static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_
  * the backend cannot supply that much, exactly `need`. */
 static mp_status grow(mp__pool *pool, mp__arena *a, size_t need, size_t want)
 {
-    if (!want)
-        want = a->last_chunk ? mul_sat(a->last_chunk, pool->cfg.growth_factor) : pool->cfg.initial_size;
+    /* A pool with small-block pages that starts empty (initial_size 0)
+     * grows from a few pages' worth, not from its first request. */
+    if (!want && a->last_chunk)
+        want = mul_sat(a->last_chunk, pool->cfg.growth_factor);
+    else if (!want)
+        want = pool->cfg.initial_size ? pool->cfg.initial_size : pool->params.small ? 4 * a->strategy->chunk_align : 0;
     if (want < need)
         want = need;
     if (want > 2 * MP__MAX_REQUEST)
@@ -305,18 +310,25 @@ static void poll_streams(mp__pool *pool, bool all)
     mp__stream_poll(&pool->pending, all, release_waiting, NULL);
 }
 
+/* A block of need bytes from arena a, starting at a multiple of align
+ * (0: the pool's alignment), or NULL. */
+static inline void *alloc_in(const mp__arena *a, size_t need, size_t align, const mp__blockinfo *info)
+{
+    return align ? a->strategy->alloc_aligned(a->state, need, align, info) : a->strategy->alloc(a->state, need, info);
+}
+
 /* The slow path of an allocation: grow (by what the policy's grow hook
  * says, else by growth_factor) and, if that fails, let the on_oom hook make
  * room once. Hooks run with the lock released, holding a reference to the
  * policy (hooks.c) that the caller drops (*hooks) once it has unlocked; a
  * slow path nested in one of the pool's own hooks runs without them.
  * Called and returns with the lock held. */
-static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t size, const mp__blockinfo *info,
-                               void **out, mp__hooks **hooks)
+static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t align, size_t size,
+                               const mp__blockinfo *info, void **out, mp__hooks **hooks)
 {
     static const mp_policy none;
     const mp__strategy *strat = a->strategy;
-    size_t chunk = strat->chunk_size_for(a->state, need), want = 0;
+    size_t chunk = strat->chunk_size_for(a->state, need + (align ? align : 0)), want = 0;
     char detail[256] = "";
     *hooks = mp__hooks_enter(&pool->hooks);
     const mp_policy pol = *hooks ? *mp__hooks_policy(*hooks) : none;
@@ -325,7 +337,7 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
         mp__lock_release(&pool->lock);
         s = pol.grow(pol.user, pool->handle, chunk, &want, detail, sizeof detail);
         mp__lock_acquire(&pool->lock);
-        if ((*out = strat->alloc(a->state, need, info)))
+        if ((*out = alloc_in(a, need, align, info)))
             return MP_OK; /* another thread freed room meanwhile */
         if (s != MP_OK)
             s = mp__fail(s, "pool '%s': the growth policy refused %zu bytes: %s", pool->name, chunk, detail);
@@ -335,7 +347,7 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
     }
     if (s == MP_OK)
         s = grow(pool, a, chunk, want);
-    if (s == MP_OK && (*out = strat->alloc(a->state, need, info)))
+    if (s == MP_OK && (*out = alloc_in(a, need, align, info)))
         return MP_OK;
     if (s == MP_OK)
         s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for bookkeeping", pool->name);
@@ -351,8 +363,8 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
         if (h != MP_OK)
             return mp__fail(h, "pool '%s': %zu bytes failed and the out-of-memory policy failed: %s", pool->name,
                             size, detail);
-        if ((*out = strat->alloc(a->state, need, info)) ||
-            (grow(pool, a, chunk, 0) == MP_OK && (*out = strat->alloc(a->state, need, info))))
+        if ((*out = alloc_in(a, need, align, info)) ||
+            (grow(pool, a, chunk, 0) == MP_OK && (*out = alloc_in(a, need, align, info))))
             return MP_OK;
     }
     return s;
@@ -548,6 +560,9 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     pool->params.stride = mp__align_up(cfg.block_size + overhead, cfg.alignment);
     pool->params.keep_info = cfg.track_stats || cfg.enable_debugging;
     pool->params.state_map = strategy->state_map;
+    /* Small blocks from size-class pages: CPU memory, and not under the
+     * debug layer, which keeps a record and guards per block. */
+    pool->params.small = type == MP_MEMORY_CPU && !pool->debug;
     pool->cfg = cfg;
     /* Flags pick an arena; a flag naming the pool's own kind uses its own. */
     pool->arena_of_flag[MP_ALLOC_NONE] = 0;
@@ -631,11 +646,27 @@ static void on_allocated(mp__pool *pool, const mp__arena *a, const mp__blockinfo
         mp__tool_alloc(*block, size);
 }
 
+/* Whether the pool can place a block at a multiple of align, a power of
+ * two beyond its own alignment; else the reason. */
+static mp_status check_alignment(const mp__pool *pool, size_t align)
+{
+    if (align > MP__MAX_REQUEST)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': alignment %zu is beyond the 2^48-byte limit",
+                        pool->name, align);
+    if (pool->one_size)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': a fixed pool's blocks all start at multiples of its "
+                        "alignment %zu; %zu cannot be had", pool->name, pool->cfg.alignment, align);
+    if (pool->debug)
+        return mp__fail(MP_ERR_UNSUPPORTED, "pool '%s': debug pools place a guard before each block, so only "
+                        "their own alignment %zu is served, not %zu", pool->name, pool->cfg.alignment, align);
+    return MP_OK;
+}
+
 /* Everything but the lock-free fast path: every check with its message,
  * then the strategy under the lock. Kept out of line so that the fast path
  * pays no stack frame for it. */
 static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__pool *pool, size_t size,
-                                                           mp_alloc_flags flags, void **out_ptr)
+                                                           size_t align, mp_alloc_flags flags, void **out_ptr)
 {
     if (MP__UNLIKELY(!pool))
         return mp__slot_refuse(handle, MP__SLOT_POOL);
@@ -653,6 +684,8 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
     if (MP__UNLIKELY(size > MP__MAX_REQUEST))
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': %zu bytes requested, beyond the 2^48-byte limit",
                         pool->name, size);
+    if (MP__UNLIKELY(align) && (s = check_alignment(pool, align)) != MP_OK)
+        return s;
 
     mp__lock_acquire(&pool->lock);
     mp__arena *a;
@@ -665,14 +698,14 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
         poll_streams(pool, false);
     size_t need = pool->debug ? size + mp__debug_overhead(pool->debug) : size;
     mp__blockinfo info = {size, ++pool->next_seq, pool->tracking};
-    void *block = a->strategy->alloc(a->state, need, &info);
+    void *block = alloc_in(a, need, align, &info);
     if (MP__UNLIKELY(!block) && pool->pending.count) {
         poll_streams(pool, true); /* completed stream frees first, growth second */
-        block = a->strategy->alloc(a->state, need, &info);
+        block = alloc_in(a, need, align, &info);
     }
     if (MP__UNLIKELY(!block)) {
         mp__hooks *hooks;
-        s = allocate_slow(pool, a, need, size, &info, &block, &hooks);
+        s = allocate_slow(pool, a, need, align, size, &info, &block, &hooks);
         if (s != MP_OK)
             pool->counters.failed++;
         else
@@ -704,7 +737,7 @@ static __attribute__((noinline)) mp_status allocate_slow_half(mp_pool *handle, m
         *out_ptr = p;
         return MP_OK;
     }
-    return allocate_locked(handle, pool, size, flags, out_ptr);
+    return allocate_locked(handle, pool, size, 0, flags, out_ptr);
 }
 
 static inline mp_status allocate(mp_pool *handle, size_t size, mp_alloc_flags flags, void **out_ptr)
@@ -728,6 +761,20 @@ mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flag
 mp_status mp_pool_allocate(mp_pool *pool, size_t size, void **out_ptr)
 {
     return allocate(pool, size, MP_ALLOC_NONE, out_ptr);
+}
+
+mp_status mp_pool_allocate_aligned(mp_pool *handle, size_t size, size_t alignment, void **out_ptr)
+{
+    mp__pool *pool = mp__pool_of(handle);
+    if (pool && !mp__is_pow2(alignment)) {
+        if (out_ptr)
+            *out_ptr = NULL;
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': alignment %zu is not a power of two", pool->name,
+                        alignment);
+    }
+    if (pool && alignment <= pool->cfg.alignment)
+        return allocate(handle, size, MP_ALLOC_NONE, out_ptr); /* every block is that aligned */
+    return allocate_locked(handle, pool, size, alignment, MP_ALLOC_NONE, out_ptr);
 }
 
 /* Says as precisely as it can why ptr is not a live block of pool. */
@@ -1026,6 +1073,9 @@ mp_status mp_pool_reset(mp_pool *handle)
 static void trim_locked(mp__pool *pool, size_t keep)
 {
     poll_streams(pool, true);
+    for (int i = 0; i < MP__ARENAS; i++)
+        if (pool->arena[i].state && pool->arena[i].strategy->flush)
+            pool->arena[i].strategy->flush(pool->arena[i].state);
     for (size_t i = pool->nchunks; i-- > 0 && pool->reserved > keep;) {
         mp__chunk *c = pool->chunks[i].chunk;
         if (pool->reserved - c->span.size >= keep && c->arena->strategy->idle(c->arena->state, c))
@@ -1068,6 +1118,7 @@ static mp__usage usage_locked(mp__pool *pool)
             continue;
         pool->arena[i].strategy->usage(pool->arena[i].state, &u);
         sum.free_bytes += u.free_bytes;
+        sum.class_free += u.class_free;
         sum.live_blocks += u.live_blocks;
         if (u.largest_free > sum.largest_free)
             sum.largest_free = u.largest_free;
@@ -1080,6 +1131,7 @@ static void totals_locked(mp__pool *pool, mp__pool_totals *t)
 {
     mp__usage u = usage_locked(pool);
     size_t free_bytes = u.free_bytes, largest = u.largest_free, live = u.live_blocks;
+    size_t open = u.free_bytes - u.class_free;
     if (pool->lf) { /* cached blocks are live to the strategy, free to the user */
         size_t blocks, bytes;
         mp__lf_cached(pool->lf, &blocks, &bytes);
@@ -1090,12 +1142,14 @@ static void totals_locked(mp__pool *pool, mp__pool_totals *t)
     }
     if (free_bytes > pool->reserved)
         free_bytes = pool->reserved;
+    bool uniform = pool->arena[0].strategy->uniform;
     *t = (mp__pool_totals){
         .counters = pool->counters,
         .reserved = pool->reserved,
         .chunks = pool->nchunks,
         .free_bytes = free_bytes,
-        .largest_free = pool->arena[0].strategy->uniform ? free_bytes : largest,
+        .largest_free = uniform ? free_bytes : largest,
+        .open_free = uniform ? free_bytes : open,
         .live_blocks = live > pool->pending.count ? live - pool->pending.count : 0,
         .in_use = pool->reserved - free_bytes,
         .pending = pool->pending.count,

@@ -190,6 +190,16 @@ MP_API mp_status mp_pool_destroy(mp_pool *pool);
 MP_API mp_status mp_pool_allocate(mp_pool *pool, size_t size, void **out_ptr);
 /** Allocates size bytes of the memory kind in flags (see mp_alloc_flags). (since 1.0) */
 MP_API mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr);
+/** Allocates size bytes starting at a multiple of alignment, for those who need more than
+ *  the pool's own alignment (a page, a DMA boundary, std::pmr's over-aligned requests).
+ *  Up to the pool's alignment this is mp_pool_allocate. Beyond it, variable-size pools
+ *  place the block (small requests from a size class whose blocks are all that aligned,
+ *  others from a free run, the gap before the block staying free); fixed-size pools
+ *  refuse (MP_ERR_INVALID_ARGUMENT: their blocks start at multiples of their alignment),
+ *  and debug pools refuse (MP_ERR_UNSUPPORTED: a guard precedes each block). Freed with
+ *  mp_pool_deallocate, like any block. (since 1.3)
+ */
+MP_API mp_status mp_pool_allocate_aligned(mp_pool *pool, size_t size, size_t alignment, void **out_ptr);
 /** Frees a block of this pool. A foreign, interior or already freed pointer returns
  *  MP_ERR_INVALID_POINTER and changes nothing. In debug mode, damaged guard bytes return
  *  MP_ERR_CORRUPTION after the block is freed all the same. (since 1.0)
@@ -314,8 +324,11 @@ MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 /* ---- Statistics, tracking and leak checks ------------------------------ */
 
 /** A snapshot of a pool's counters. Byte counts are requested sizes of tracked
- *  allocations. fragmentation_ratio = 1 - largest free block / total free bytes (0 when
- *  nothing is free; always 0 for fixed-size pools, whose every free block fits every request). (since 1.0)
+ *  allocations. fragmentation_ratio = 1 - largest free block / open free bytes, where open
+ *  free bytes are those any request may use: not blocks kept for one size class (free blocks
+ *  in small-block pages, blocks in thread caches). 0 when no byte is open; always 0 for
+ *  fixed-size pools, whose every free block fits every request (since 1.3; 1.0-1.2 divided
+ *  by all free bytes, so an idle pool with cached blocks read above 0). (since 1.0)
  */
 typedef struct mp_stats {
     size_t struct_size;             /**< sizeof(mp_stats) as the caller compiled it */

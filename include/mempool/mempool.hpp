@@ -291,6 +291,14 @@ public:
         detail::check(mp_pool_allocate_flags(pool_, size, static_cast<mp_alloc_flags>(flags), &p));
         return p;
     }
+    /// size bytes at a multiple of alignment (a power of two), beyond the pool's own
+    /// alignment if need be (mp_pool_allocate_aligned).
+    void *allocateAligned(size_t size, size_t alignment)
+    {
+        void *p = nullptr;
+        detail::check(mp_pool_allocate_aligned(pool_, size, alignment, &p));
+        return p;
+    }
     void deallocate(void *ptr) override { detail::check(mp_pool_deallocate(pool_, ptr)); }
     void reset() override { detail::check(mp_pool_reset(pool_)); }
     const MemoryStats &getStats() const override { return stats_; }

@@ -1,0 +1,281 @@
+/* Small blocks of variable CPU pools: size-class pages (strategy/slab.c),
+ * per-request alignment, and the bookkeeping beside the pool, measured on
+ * the process's resident memory. */
+#include "mp_test.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+static mp_config cfg_plain(size_t initial)
+{
+    mp_config c = cfg_variable(initial);
+    c.track_stats = false; /* no per-allocation records: the bookkeeping is the pool's alone */
+    return c;
+}
+
+/* Resident bytes of this process, or 0 where they say nothing about the
+ * pool (sanitizers keep shadow memory; Valgrind runs scaled down). */
+static size_t resident(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    return 0;
+#else
+    if (mp_test_scaled(100) != 100)
+        return 0;
+    long pages = 0, rss = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
+        rss = 0;
+    fclose(f);
+    return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
+#endif
+}
+
+static size_t mp_addr_mod(const void *p, size_t m) { return (size_t)((uintptr_t)p % m); }
+
+static int by_address(const void *a, const void *b)
+{
+    uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+START_TEST(every_small_size_gets_an_aligned_block_of_its_own)
+{
+    mp_pool *p = new_pool("small-sizes", cfg_variable(1 << 20));
+    enum { N = 3 * 700 };
+    static uintptr_t at[N];
+    static size_t len[N];
+    size_t n = 0;
+    for (size_t size = 1; size <= 8192 && n + 3 <= N; size += size < 256 ? 1 : size / 16) {
+        for (int k = 0; k < 3; k++) {
+            void *b = alloc_ok(p, size);
+            ck_assert_uint_eq(mp_addr_mod(b, 16), 0);
+            memset(b, 0xA5, size);
+            at[n] = (uintptr_t)b;
+            len[n++] = size;
+        }
+    }
+    /* Sorted by address, no block runs into the next. */
+    uintptr_t sorted[N];
+    memcpy(sorted, at, n * sizeof *at);
+    qsort(sorted, n, sizeof *sorted, by_address);
+    for (size_t i = 0; i + 1 < n; i++) {
+        size_t j = 0;
+        while (at[j] != sorted[i])
+            j++;
+        ck_assert_msg(sorted[i] + len[j] <= sorted[i + 1], "block %#lx of %zu bytes overlaps the next",
+                      (unsigned long)sorted[i], len[j]);
+    }
+    ck_intact(p);
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.live_allocations, n);
+    for (size_t i = 0; i < n; i++)
+        ck_ok(mp_pool_deallocate(p, (void *)at[i]));
+    ck_intact(p);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(freed_small_blocks_come_back_newest_first)
+{
+    mp_pool *p = new_pool("small-lifo", cfg_variable(1 << 20));
+    void *a = alloc_ok(p, 40), *b = alloc_ok(p, 40), *c = alloc_ok(p, 40);
+    ck_assert_ptr_ne(a, b);
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_ok(mp_pool_deallocate(p, c));
+    ck_assert_ptr_eq(alloc_ok(p, 40), c);
+    ck_assert_ptr_eq(alloc_ok(p, 33), a); /* 33 and 40 share a class */
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* Every bad free of a small block is refused and changes nothing. */
+START_TEST(bad_frees_of_small_blocks_change_nothing)
+{
+    mp_pool *p = new_pool("small-bad", cfg_variable(1 << 20));
+    mp_pool *other = new_pool("small-other", cfg_variable(1 << 20));
+    void *a = alloc_ok(p, 64), *b = alloc_ok(p, 64), *o = alloc_ok(other, 64);
+    void *foreign = malloc(64);
+    ck_ok(mp_pool_deallocate(p, b));
+    mp_stats before = stats_of(p);
+    void *bad[] = {b, (char *)a + 8, (char *)a + 64, (char *)a + 4096, o, foreign};
+    const char *why[] = {"not the start of a live block", "not the start of a live block",
+                         "not the start of a live block", "not the start of a live block", "belongs to pool 'small-other'",
+                         "was not allocated by this pool"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        ck_status(mp_pool_deallocate(p, bad[i]), MP_ERR_INVALID_POINTER);
+        ck_detail_has(why[i]);
+        mp_stats now = stats_of(p);
+        ck_assert_uint_eq(now.live_allocations, before.live_allocations);
+        ck_assert_uint_eq(now.deallocation_count, before.deallocation_count);
+        ck_assert_uint_eq(now.current_used, before.current_used);
+        ck_intact(p);
+    }
+    /* Still one live block, freed once. */
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_status(mp_pool_deallocate(p, a), MP_ERR_INVALID_POINTER);
+    ck_ok(mp_pool_deallocate(other, o));
+    free(foreign);
+    ck_intact(p);
+    mp_pool_destroy(p);
+    mp_pool_destroy(other);
+}
+END_TEST
+
+/* Pages that empty go back to the chunk, for any class: a capped pool
+ * filled with one class, emptied, fills about as far with another. */
+START_TEST(an_emptied_page_serves_another_class)
+{
+    mp_config c = cfg_variable(1 << 20);
+    c.max_size = 1 << 20;
+    mp_pool *p = new_pool("small-reuse", c);
+    enum { MAX = (1 << 20) / 64 };
+    static void *v[MAX];
+    size_t n = 0;
+    void *x;
+    while (n < MAX && mp_pool_allocate(p, 64, &x) == MP_OK)
+        v[n++] = x;
+    ck_assert_uint_gt(n * 64, (1 << 20) * 8 / 10);
+    for (size_t i = 0; i < n; i++)
+        ck_ok(mp_pool_deallocate(p, v[i]));
+    size_t m = 0;
+    while (m < MAX && mp_pool_allocate(p, 1000, &x) == MP_OK)
+        v[m++] = x;
+    ck_assert_msg(m * 1024 > (size_t)(1 << 20) * 8 / 10, "only %zu blocks of 1000 bytes after the 64-byte pages emptied",
+                  m);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 1 << 20);
+    for (size_t i = 0; i < m; i++)
+        ck_ok(mp_pool_deallocate(p, v[i]));
+    ck_intact(p);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+START_TEST(aligned_requests_are_placed_at_their_alignment)
+{
+    mp_pool *p = new_pool("aligned", cfg_variable(1 << 20));
+    for (size_t al = 1; al <= ((size_t)1 << 21); al *= 2) {
+        size_t sizes[] = {1, 24, 100, 5000, 70000};
+        for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+            void *b = NULL;
+            ck_ok(mp_pool_allocate_aligned(p, sizes[i], al, &b));
+            ck_assert_msg(mp_addr_mod(b, al) == 0, "%zu bytes at %zu: %p", sizes[i], al, b);
+            ck_assert_uint_eq(mp_addr_mod(b, 16), 0);
+            memset(b, 1, sizes[i]);
+            ck_intact(p);
+            ck_ok(mp_pool_deallocate(p, b));
+        }
+    }
+    void *b = (void *)1;
+    ck_status(mp_pool_allocate_aligned(p, 64, 48, &b), MP_ERR_INVALID_ARGUMENT);
+    ck_detail_has("not a power of two");
+    ck_assert_ptr_null(b);
+    ck_status(mp_pool_allocate_aligned(p, 64, 0, &b), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_pool_allocate_aligned(p, 0, 64, &b), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_pool_allocate_aligned(p, 64, 64, NULL), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_pool_allocate_aligned(NULL, 64, 64, &b), MP_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+
+    mp_pool *f = new_pool("aligned-fixed", cfg_fixed(64, 1 << 16));
+    ck_ok(mp_pool_allocate_aligned(f, 64, 16, &b)); /* the pool's own alignment */
+    ck_ok(mp_pool_deallocate(f, b));
+    ck_status(mp_pool_allocate_aligned(f, 64, 4096, &b), MP_ERR_INVALID_ARGUMENT);
+    ck_detail_has("fixed pool");
+    mp_pool_destroy(f);
+
+    mp_config d = MP_CONFIG_INIT;
+    ck_ok(mp_config_debug_cpu(&d));
+    mp_pool *g = new_pool("aligned-debug", d);
+    ck_status(mp_pool_allocate_aligned(g, 64, 4096, &b), MP_ERR_UNSUPPORTED);
+    ck_detail_has("guard");
+    mp_pool_destroy(g);
+}
+END_TEST
+
+/* The bookkeeping of small blocks is per page: at most 2% of the bytes
+ * reserved, even for 16-byte blocks (the process's own resident memory,
+ * less the blocks' bytes, which the test writes). */
+START_TEST(small_block_bookkeeping_is_at_most_two_percent)
+{
+    size_t before = resident();
+    mp_pool *p = new_pool("small-meta", cfg_plain(0));
+    enum { N = 1 << 21 }; /* 32 MiB of 16-byte blocks */
+    void **v = malloc(N * sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    size_t vbytes = resident();
+    memset(v, 0xA5, N * sizeof *v); /* the test's own array, resident before the pool grows */
+    before += resident() - vbytes;
+    for (size_t i = 0; i < N; i++) {
+        v[i] = alloc_ok(p, 16);
+        *(char *)v[i] = 1;
+    }
+    mp_stats s = stats_of(p);
+    size_t after = resident();
+    if (before && after) {
+        size_t side = after - before > s.reserved_bytes ? after - before - s.reserved_bytes : 0;
+        /* reserved, not in use: chunks are resident only where touched, so
+         * the blocks' bytes are at most the reserved bytes */
+        ck_assert_msg(side * 50 <= s.reserved_bytes, "%zu bytes beside %llu reserved for %d blocks of 16 bytes", side,
+                      (unsigned long long)s.reserved_bytes, N);
+    }
+    for (size_t i = 0; i < N; i++)
+        ck_ok(mp_pool_deallocate(p, v[i]));
+    free(v);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* After every block is freed and the pool trimmed, the process holds what
+ * it held before the pool grew (within 5%): the side tables shrink. */
+START_TEST(a_trimmed_pool_gives_its_resident_memory_back)
+{
+    enum { N = 1 << 20 };
+    void **v = malloc(N * sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    memset(v, 0xA5, N * sizeof *v); /* resident before the pool grows (not 0: malloc + memset 0 may become calloc) */
+    mp_pool *p = new_pool("small-trim", cfg_plain(0));
+    size_t before = resident();
+    for (size_t i = 0; i < N; i++) {
+        v[i] = alloc_ok(p, 64 + 16 * (i % 4) + (i % 1000 == 0 ? 20000 : 0));
+        *(char *)v[i] = 1;
+    }
+    size_t peak = resident();
+    for (size_t i = 0; i < N; i++)
+        ck_ok(mp_pool_deallocate(p, v[i]));
+    ck_ok(mp_pool_trim(p, 0));
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.reserved_bytes, 0);
+    ck_assert_uint_eq(s.chunk_count, 0);
+    size_t after = resident();
+    if (before && after)
+        ck_assert_msg(after <= before + before / 20, "resident %zu bytes before the pool grew, %zu at its peak, %zu "
+                      "after a full trim", before, peak, after);
+    ck_intact(p);
+    free(v);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+static Suite *small_suite(void)
+{
+    Suite *s = suite_create("small");
+    TCase *t = tcase_create("small");
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, every_small_size_gets_an_aligned_block_of_its_own);
+    tcase_add_test(t, freed_small_blocks_come_back_newest_first);
+    tcase_add_test(t, bad_frees_of_small_blocks_change_nothing);
+    tcase_add_test(t, an_emptied_page_serves_another_class);
+    tcase_add_test(t, aligned_requests_are_placed_at_their_alignment);
+    tcase_add_test(t, small_block_bookkeeping_is_at_most_two_percent);
+    tcase_add_test(t, a_trimmed_pool_gives_its_resident_memory_back);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+MP_TEST_MAIN(small_suite)
