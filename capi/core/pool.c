@@ -938,43 +938,50 @@ static mp_status copy_between(const mp__arena *a, int device, void *stream, void
 /* Resizes r's block to size bytes where it lies, if the pool can; false
  * has it moved. A block whose record holds no size that changes (neither
  * tracked nor debugged, or resized to the size recorded) just takes the
- * new size. Otherwise the record must be rewritten, and the strategy seam
- * offers that only as a release and an alloc: safe when the strategy is
- * uniform (any free block serves any request, so the alloc cannot fail
- * once one is free) and its free stack LIFO (fixed.c: the block just
- * released comes back; test_realloc checks it). A variable pool moves
- * such a block. Caller holds the lock. */
+ * new size. Otherwise the strategy rewrites the record (retag; false for
+ * want of memory: the block moves), or, for one without retag, a release
+ * and an alloc under the lock do it: safe when the strategy is uniform
+ * (any free block serves any request, so the alloc cannot fail once one is
+ * free) and its free stack LIFO (fixed.c: the block just released comes
+ * back; test_realloc checks it). Caller holds the lock. */
 static bool resize_in_place(mp__pool *pool, const live_ref *r, size_t size, void **out)
 {
     mp__arena *a = r->arena;
-    size_t front = pool->debug ? mp__debug_front(pool->debug) : 0;
+    const mp__strategy *st = a->strategy;
+    size_t front = pool->debug ? mp__debug_front(pool->debug) : 0, old = r->info.requested;
     if (size > r->room)
         return false;
     bool recorded = r->info.tracked || pool->debug; /* the record holds the size asked for */
-    if (!recorded || size == r->info.requested) {
+    if (!recorded || size == old) {
         if (tooled(pool, a) && !recorded)
             mp__tool_resize((void *)r->block, r->room, size);
         *out = (void *)(r->block + front);
         return true;
     }
-    if (!a->strategy->uniform)
+    mp__blockinfo info = {size, r->info.seq, r->info.tracked}, was;
+    if (st->retag) {
+        if (!st->retag(a->state, r->chunk, r->block, &info))
+            return false;
+    } else if (st->uniform) {
+        st->release(a->state, r->chunk, r->block, &was);
+        void *block = st->alloc(a->state, size + (pool->debug ? mp__debug_overhead(pool->debug) : 0), &info);
+        MP__ASSERT(mp__addr(block) == r->block); /* uniform and LIFO */
+        (void)block;
+    } else {
         return false;
-    mp__blockinfo old, info = {size, r->info.seq, r->info.tracked};
-    a->strategy->release(a->state, r->chunk, r->block, &old);
-    void *block = a->strategy->alloc(a->state, size + (pool->debug ? mp__debug_overhead(pool->debug) : 0), &info);
-    MP__ASSERT(mp__addr(block) == r->block); /* uniform and LIFO */
-    if (old.tracked) { /* the same allocation: nothing counted, the bytes move by the difference */
+    }
+    if (info.tracked) { /* the same allocation: nothing counted, the bytes move by the difference */
         mp__counters *c = &pool->counters;
-        c->current = c->current - old.requested + size;
-        if (size > old.requested)
-            c->total += size - old.requested;
+        c->current = c->current - old + size;
+        if (size > old)
+            c->total += size - old;
         if (c->current > c->peak)
             c->peak = c->current;
     }
     if (pool->debug)
-        mp__debug_on_resize(pool->debug, r->block, old.requested, size);
+        mp__debug_on_resize(pool->debug, r->block, old, size);
     else if (tooled(pool, a))
-        mp__tool_resize(block, r->room, size);
+        mp__tool_resize((void *)r->block, r->room, size);
     *out = (void *)(r->block + front);
     return true;
 }
