@@ -349,8 +349,9 @@ return {
       params = { POOL, P("in", "void *", "ptr", "a block from this pool") },
       errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "CORRUPTION" } },
     { name = "mp_pool_reallocate", group = "pool", since = "1.3", ret = "mp_status",
-      doc = "Resizes the live block ptr to new_size bytes, keeping its first min(old, new) bytes. ptr NULL:\n" ..
-            "mp_pool_allocate. new_size 0 is refused (MP_ERR_INVALID_ARGUMENT; free with mp_pool_deallocate).\n" ..
+      doc = "Resizes the live block ptr to new_size bytes, keeping its first bytes (as many as its usable\n" ..
+            "size and new_size allow). ptr NULL: mp_pool_allocate. new_size 0 is refused\n" ..
+            "(MP_ERR_INVALID_ARGUMENT; free with mp_pool_deallocate).\n" ..
             "In place (same pointer; stats move by the difference, no allocation counted; debug guards\n" ..
             "re-laid) when the block holds new_size bytes (and a debug pool's guards). Else, or when its\n" ..
             "record cannot be rewritten for want of host memory, it moves: a new block of the same memory\n" ..

@@ -935,51 +935,58 @@ static mp_status copy_between(const mp__arena *a, int device, void *stream, void
     return MP_OK;
 }
 
+/* A tracked block now holds size bytes, not old: the same allocation, so
+ * nothing is counted but the bytes, which move by the difference. */
+static void count_resize(mp__pool *pool, size_t old, size_t size)
+{
+    mp__counters *c = &pool->counters;
+    c->current = c->current - old + size;
+    if (size > old)
+        c->total += size - old;
+    if (c->current > c->peak)
+        c->peak = c->current;
+}
+
 /* Resizes r's block to size bytes where it lies, if the pool can; false
  * has it moved. A block whose record holds no size that changes (neither
  * tracked nor debugged, or resized to the size recorded) just takes the
- * new size. Otherwise the strategy rewrites the record (retag; false for
- * want of memory: the block moves), or, for one without retag, a release
- * and an alloc under the lock do it: safe when the strategy is uniform
+ * new size. Otherwise the record must be rewritten: by the strategy's
+ * retag (variable pools; false for want of memory: the block moves), else
+ * as a release and an alloc, which is safe when the strategy is uniform
  * (any free block serves any request, so the alloc cannot fail once one is
  * free) and its free stack LIFO (fixed.c: the block just released comes
- * back; test_realloc checks it). Caller holds the lock. */
+ * back; test_realloc checks it). A debug pool's guards are re-laid either
+ * way. Caller holds the lock. */
 static bool resize_in_place(mp__pool *pool, const live_ref *r, size_t size, void **out)
 {
     mp__arena *a = r->arena;
     const mp__strategy *st = a->strategy;
-    size_t front = pool->debug ? mp__debug_front(pool->debug) : 0, old = r->info.requested;
+    size_t front = pool->debug ? mp__debug_front(pool->debug) : 0;
     if (size > r->room)
         return false;
     bool recorded = r->info.tracked || pool->debug; /* the record holds the size asked for */
-    if (!recorded || size == old) {
+    if (!recorded || size == r->info.requested) {
         if (tooled(pool, a) && !recorded)
             mp__tool_resize((void *)r->block, r->room, size);
         *out = (void *)(r->block + front);
         return true;
     }
-    mp__blockinfo info = {size, r->info.seq, r->info.tracked}, was;
+    mp__blockinfo old = r->info, info = {size, r->info.seq, r->info.tracked};
     if (st->retag) {
         if (!st->retag(a->state, r->chunk, r->block, &info))
-            return false;
+            return false; /* no memory for the record: moving may still work */
     } else if (st->uniform) {
-        st->release(a->state, r->chunk, r->block, &was);
+        st->release(a->state, r->chunk, r->block, &old);
         void *block = st->alloc(a->state, size + (pool->debug ? mp__debug_overhead(pool->debug) : 0), &info);
         MP__ASSERT(mp__addr(block) == r->block); /* uniform and LIFO */
         (void)block;
     } else {
         return false;
     }
-    if (info.tracked) { /* the same allocation: nothing counted, the bytes move by the difference */
-        mp__counters *c = &pool->counters;
-        c->current = c->current - old + size;
-        if (size > old)
-            c->total += size - old;
-        if (c->current > c->peak)
-            c->peak = c->current;
-    }
+    if (old.tracked)
+        count_resize(pool, old.requested, size);
     if (pool->debug)
-        mp__debug_on_resize(pool->debug, r->block, old, size);
+        mp__debug_on_resize(pool->debug, r->block, old.requested, size);
     else if (tooled(pool, a))
         mp__tool_resize((void *)r->block, r->room, size);
     *out = (void *)(r->block + front);
@@ -1017,11 +1024,11 @@ mp_status mp_pool_reallocate(mp_pool *handle, void *ptr, size_t new_size, void *
         *out_ptr = p;
         return MP_OK;
     }
-    /* Moving. The caller's bytes: as the record says, or (untracked, no
-     * record, or one an in-place resize left behind) the whole block. */
-    size_t keep = r.info.tracked || pool->debug ? r.info.requested : r.room;
-    size_t n = keep < new_size ? keep : new_size;
-    bool tools = tooled(pool, r.arena) && !r.info.tracked;
+    /* Moving: the bytes the caller may have written are the usable size
+     * it could read (mp_pool_usable_size; SQLite's xSize writes up to
+     * it), not only those it asked for. */
+    size_t n = r.usable < new_size ? r.usable : new_size;
+    bool tools = tooled(pool, r.arena);
     int device = pool->device;
     void *stream = pool->stream;
     mp__lock_release(&pool->lock);

@@ -205,8 +205,9 @@ MP_API mp_status mp_pool_allocate_aligned(mp_pool *pool, size_t size, size_t ali
  *  MP_ERR_CORRUPTION after the block is freed all the same. (since 1.0)
  */
 MP_API mp_status mp_pool_deallocate(mp_pool *pool, void *ptr);
-/** Resizes the live block ptr to new_size bytes, keeping its first min(old, new) bytes. ptr NULL:
- *  mp_pool_allocate. new_size 0 is refused (MP_ERR_INVALID_ARGUMENT; free with mp_pool_deallocate).
+/** Resizes the live block ptr to new_size bytes, keeping its first bytes (as many as its usable
+ *  size and new_size allow). ptr NULL: mp_pool_allocate. new_size 0 is refused
+ *  (MP_ERR_INVALID_ARGUMENT; free with mp_pool_deallocate).
  *  In place (same pointer; stats move by the difference, no allocation counted; debug guards
  *  re-laid) when the block holds new_size bytes (and a debug pool's guards). Else, or when its
  *  record cannot be rewritten for want of host memory, it moves: a new block of the same memory
