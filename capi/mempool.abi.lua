@@ -349,12 +349,14 @@ return {
       params = { POOL, P("in", "void *", "ptr", "a block from this pool") },
       errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "CORRUPTION" } },
     { name = "mp_pool_reallocate", group = "pool", since = "1.3", ret = "mp_status",
-      doc = "Resizes the live block ptr to new_size bytes, keeping its first min(old, new) bytes. ptr NULL:\n" ..
-            "mp_pool_allocate. new_size 0 is refused (MP_ERR_INVALID_ARGUMENT; free with mp_pool_deallocate).\n" ..
-            "In place (same pointer; stats move by the difference, no allocation counted) when new_size\n" ..
-            "fits the block and the pool can rewrite its record: always on fixed pools, on variable pools\n" ..
-            "for untracked blocks without debugging. Else it moves: a new block of the same memory kind,\n" ..
-            "a copy (on the pool's stream for device memory), a free (one allocation and one free counted).\n" ..
+      doc = "Resizes the live block ptr to new_size bytes, keeping its first bytes (as many as its usable\n" ..
+            "size and new_size allow). ptr NULL: mp_pool_allocate. new_size 0 is refused\n" ..
+            "(MP_ERR_INVALID_ARGUMENT; free with mp_pool_deallocate).\n" ..
+            "In place (same pointer; stats move by the difference, no allocation counted; debug guards\n" ..
+            "re-laid) when the block holds new_size bytes (and a debug pool's guards). Else, or when its\n" ..
+            "record cannot be rewritten for want of host memory, it moves: a new block of the same memory\n" ..
+            "kind and the pool's alignment (an mp_pool_allocate_aligned block's larger one is not kept), a\n" ..
+            "copy (on the pool's stream for device memory), a free: one allocation and one free counted.\n" ..
             "On any failure the old block is intact and *out_ptr is not written, so p = realloc(p) is safe.\n" ..
             "A foreign, interior, freed or stream-waiting ptr: MP_ERR_INVALID_POINTER, as mp_pool_deallocate;\n" ..
             "damaged debug guards: MP_ERR_CORRUPTION before anything changes.",

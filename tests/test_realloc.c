@@ -326,14 +326,14 @@ END_TEST
 /* ---- moving ------------------------------------------------------------------- */
 
 /* A tracked block of a variable pool that outgrows its block moves: one
- * allocation and one free are counted, and the old address is dead; one
- * that shrinks stays where it is, its record rewritten (the strategy's
- * retag): only the bytes change. */
-START_TEST(a_tracked_variable_block_moves_and_the_stats_count_it)
+ * allocation and one free are counted, and the old address is dead. One
+ * that fits its block is resized in place, its record rewritten. */
+START_TEST(a_tracked_variable_block_moves_when_it_outgrows_its_block)
 {
     mp_pool *p = new_pool("move", cfg_variable(1 << 16));
     void *b = alloc_ok(p, 100);
     fill(b, 100, 6);
+    ck_assert_uint_lt(usable(p, b), 3000);
     void *grown = realloc_ok(p, b, 3000);
     ck_assert_ptr_ne(grown, b);
     ck_filled(grown, 100, 6);
@@ -345,22 +345,81 @@ START_TEST(a_tracked_variable_block_moves_and_the_stats_count_it)
     ck_assert_uint_eq(s.live_allocations, 1);
     refused_as_deallocate_refuses(p, b, "pool 'move'");
     fill(grown, 3000, 7);
-    void *shrunk = realloc_ok(p, grown, 30);
-    ck_assert_ptr_eq(shrunk, grown);
-    ck_filled(shrunk, 30, 7);
+    ck_assert_ptr_eq(realloc_ok(p, grown, 30), grown); /* fits: in place */
+    ck_filled(grown, 30, 7);
     s = stats_of(p);
     ck_assert_uint_eq(s.allocation_count, 2);
     ck_assert_uint_eq(s.deallocation_count, 1);
     ck_assert_uint_eq(s.current_used, 30);
+    ck_assert_uint_eq(s.total_allocated, 3100);
     ck_assert_uint_eq(s.live_allocations, 1);
     mp_allocation_info rec = {.struct_size = sizeof rec};
     size_t n = 0;
     ck_ok(mp_pool_get_allocations(p, &rec, 1, &n));
     ck_assert_uint_eq(n, 1);
-    ck_assert_ptr_eq(rec.ptr, shrunk);
+    ck_assert_ptr_eq(rec.ptr, grown);
     ck_assert_uint_eq(rec.size, 30);
-    ck_ok(mp_pool_deallocate(p, shrunk));
-    ck_assert_uint_eq(stats_of(p).current_used, 0);
+    ck_assert_uint_eq(rec.sequence, 2);
+    ck_ok(mp_pool_deallocate(p, grown));
+    s = stats_of(p);
+    ck_assert_uint_eq(s.current_used, 0);
+    ck_assert_uint_eq(s.deallocation_count, 2);
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* In place on a variable pool, small (a size class's block) and large (a
+ * TLSF block): the bytes in use follow, the counts stay, the record keeps
+ * its number. */
+START_TEST(a_tracked_variable_block_resizes_in_place_within_its_block)
+{
+    mp_pool *p = new_pool("variable", cfg_variable(1 << 20));
+    size_t sizes[] = {100, 200000};
+    uint64_t total = 0;
+    for (int k = 0; k < 2; k++) {
+        void *b = alloc_ok(p, sizes[k]);
+        total += sizes[k];
+        fill(b, sizes[k], 8);
+        size_t u = usable(p, b);
+        ck_assert_ptr_eq(realloc_ok(p, b, sizes[k] / 3), b); /* shrinks */
+        ck_assert_ptr_eq(realloc_ok(p, b, u), b);            /* grows to all of its block */
+        total += u - sizes[k] / 3;
+        ck_filled(b, sizes[k] / 3, 8);
+        mp_stats s = stats_of(p);
+        ck_assert_uint_eq(s.allocation_count, 1);
+        ck_assert_uint_eq(s.deallocation_count, 0);
+        ck_assert_uint_eq(s.current_used, u);
+        ck_assert_uint_eq(s.total_allocated, total);
+        ck_assert_uint_eq(s.peak_usage, u);
+        mp_allocation_info rec = {.struct_size = sizeof rec};
+        size_t n = 0;
+        ck_ok(mp_pool_get_allocations(p, &rec, 1, &n));
+        ck_assert_uint_eq(rec.size, u);
+        ck_assert_uint_eq(rec.sequence, (uint64_t)k + 1);
+        ck_ok(mp_pool_deallocate(p, b));
+        ck_assert_uint_eq(stats_of(p).current_used, 0);
+        ck_ok(mp_pool_reset_stats(p));
+        total = 0;
+    }
+    mp_pool_destroy(p);
+}
+END_TEST
+
+/* An over-aligned block keeps its place while it fits; a move gives the
+ * pool's alignment, as the documentation says, and keeps the bytes. */
+START_TEST(an_aligned_block_resizes_in_place_and_moves_with_its_bytes)
+{
+    mp_pool *p = new_pool("aligned", cfg_variable(1 << 20));
+    void *b = NULL;
+    ck_ok(mp_pool_allocate_aligned(p, 3000, 4096, &b));
+    ck_assert_uint_eq((uintptr_t)b % 4096, 0);
+    fill(b, 3000, 9);
+    ck_assert_ptr_eq(realloc_ok(p, b, 1000), b);
+    ck_filled(b, 1000, 9);
+    void *moved = realloc_ok(p, b, 300000);
+    ck_filled(moved, 1000, 9);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 1);
+    ck_ok(mp_pool_deallocate(p, moved));
     mp_pool_destroy(p);
 }
 END_TEST
@@ -435,7 +494,7 @@ static void debug_guards_follow(mp_config c)
     ck_detail_has("100 bytes");
     b[100] = 0xFD;
     ck_intact(p);
-    b = realloc_ok(p, b, 24);
+    ck_assert_ptr_eq(realloc_ok(p, b, 24), b); /* shrinks in place: guards re-laid */
     ck_filled(b, 24, 12);
     ck_assert_uint_eq(usable(p, b), 24);
     b[24] = 0;
@@ -586,7 +645,9 @@ static Suite *host_suite(void)
     tcase_add_test(t, usable_size_covers_the_request);
     tcase_add_test(t, an_untracked_variable_block_grows_and_shrinks_in_place);
     tcase_add_test(t, a_fixed_block_resizes_in_place_and_the_stats_follow);
-    tcase_add_test(t, a_tracked_variable_block_moves_and_the_stats_count_it);
+    tcase_add_test(t, a_tracked_variable_block_moves_when_it_outgrows_its_block);
+    tcase_add_test(t, a_tracked_variable_block_resizes_in_place_within_its_block);
+    tcase_add_test(t, an_aligned_block_resizes_in_place_and_moves_with_its_bytes);
     tcase_add_test(t, content_survives_a_chain_of_resizes);
     tcase_add_test(t, a_failed_move_leaves_the_old_block_intact);
     tcase_add_test(t, debug_guards_follow_the_new_size_variable);

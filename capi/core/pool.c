@@ -951,14 +951,16 @@ static void count_resize(mp__pool *pool, size_t old, size_t size)
  * has it moved. A block whose record holds no size that changes (neither
  * tracked nor debugged, or resized to the size recorded) just takes the
  * new size. Otherwise the record must be rewritten: by the strategy's
- * retag (variable pools) when no guard must move, else as a release and an
- * alloc, which is safe when the strategy is uniform (any free block serves
- * any request, so the alloc cannot fail once one is free) and its free
- * stack LIFO (fixed.c: the block just released comes back; test_realloc
- * checks it). Caller holds the lock. */
+ * retag (variable pools; false for want of memory: the block moves), else
+ * as a release and an alloc, which is safe when the strategy is uniform
+ * (any free block serves any request, so the alloc cannot fail once one is
+ * free) and its free stack LIFO (fixed.c: the block just released comes
+ * back; test_realloc checks it). A debug pool's guards are re-laid either
+ * way. Caller holds the lock. */
 static bool resize_in_place(mp__pool *pool, const live_ref *r, size_t size, void **out)
 {
     mp__arena *a = r->arena;
+    const mp__strategy *st = a->strategy;
     size_t front = pool->debug ? mp__debug_front(pool->debug) : 0;
     if (size > r->room)
         return false;
@@ -970,27 +972,23 @@ static bool resize_in_place(mp__pool *pool, const live_ref *r, size_t size, void
         return true;
     }
     mp__blockinfo old = r->info, info = {size, r->info.seq, r->info.tracked};
-    if (!pool->debug && a->strategy->retag) {
-        if (!a->strategy->retag(a->state, r->chunk, r->block, &info))
+    if (st->retag) {
+        if (!st->retag(a->state, r->chunk, r->block, &info))
             return false; /* no memory for the record: moving may still work */
-        if (old.tracked)
-            count_resize(pool, old.requested, size);
-        if (tooled(pool, a))
-            mp__tool_resize((void *)r->block, r->room, size);
-        *out = (void *)r->block;
-        return true;
-    }
-    if (!a->strategy->uniform)
+    } else if (st->uniform) {
+        st->release(a->state, r->chunk, r->block, &old);
+        void *block = st->alloc(a->state, size + (pool->debug ? mp__debug_overhead(pool->debug) : 0), &info);
+        MP__ASSERT(mp__addr(block) == r->block); /* uniform and LIFO */
+        (void)block;
+    } else {
         return false;
-    a->strategy->release(a->state, r->chunk, r->block, &old);
-    void *block = a->strategy->alloc(a->state, size + (pool->debug ? mp__debug_overhead(pool->debug) : 0), &info);
-    MP__ASSERT(mp__addr(block) == r->block); /* uniform and LIFO */
+    }
     if (old.tracked)
         count_resize(pool, old.requested, size);
     if (pool->debug)
         mp__debug_on_resize(pool->debug, r->block, old.requested, size);
     else if (tooled(pool, a))
-        mp__tool_resize(block, r->room, size);
+        mp__tool_resize((void *)r->block, r->room, size);
     *out = (void *)(r->block + front);
     return true;
 }

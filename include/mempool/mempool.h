@@ -205,12 +205,14 @@ MP_API mp_status mp_pool_allocate_aligned(mp_pool *pool, size_t size, size_t ali
  *  MP_ERR_CORRUPTION after the block is freed all the same. (since 1.0)
  */
 MP_API mp_status mp_pool_deallocate(mp_pool *pool, void *ptr);
-/** Resizes the live block ptr to new_size bytes, keeping its first min(old, new) bytes. ptr NULL:
- *  mp_pool_allocate. new_size 0 is refused (MP_ERR_INVALID_ARGUMENT; free with mp_pool_deallocate).
- *  In place (same pointer; stats move by the difference, no allocation counted) when new_size
- *  fits the block and the pool can rewrite its record: always on fixed pools, on variable pools
- *  for untracked blocks without debugging. Else it moves: a new block of the same memory kind,
- *  a copy (on the pool's stream for device memory), a free (one allocation and one free counted).
+/** Resizes the live block ptr to new_size bytes, keeping its first bytes (as many as its usable
+ *  size and new_size allow). ptr NULL: mp_pool_allocate. new_size 0 is refused
+ *  (MP_ERR_INVALID_ARGUMENT; free with mp_pool_deallocate).
+ *  In place (same pointer; stats move by the difference, no allocation counted; debug guards
+ *  re-laid) when the block holds new_size bytes (and a debug pool's guards). Else, or when its
+ *  record cannot be rewritten for want of host memory, it moves: a new block of the same memory
+ *  kind and the pool's alignment (an mp_pool_allocate_aligned block's larger one is not kept), a
+ *  copy (on the pool's stream for device memory), a free: one allocation and one free counted.
  *  On any failure the old block is intact and *out_ptr is not written, so p = realloc(p) is safe.
  *  A foreign, interior, freed or stream-waiting ptr: MP_ERR_INVALID_POINTER, as mp_pool_deallocate;
  *  damaged debug guards: MP_ERR_CORRUPTION before anything changes. (since 1.3)
