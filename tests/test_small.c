@@ -15,9 +15,17 @@ static mp_config cfg_plain(size_t initial)
 
 /* Resident bytes of this process, or 0 where they say nothing about the
  * pool (sanitizers keep shadow memory; Valgrind runs scaled down). */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define MP_TEST_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define MP_TEST_SANITIZED 1
+#endif
+#endif
+
 static size_t resident(void)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#ifdef MP_TEST_SANITIZED
     return 0;
 #else
     if (mp_test_scaled(100) != 100)
