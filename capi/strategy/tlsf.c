@@ -337,6 +337,29 @@ static void tlsf_detach(void *st, mp__chunk *chunk)
         release_bookkeeping(t);
 }
 
+/* A new descriptor for the first bytes of b, placed before it in its
+ * chunk (b keeps the rest, and its place in any free list); NULL for want
+ * of a descriptor. */
+static tblock *split_before(tlsf *t, tblock *b, size_t bytes)
+{
+    tblock *n = desc_get(t);
+    if (!n)
+        return NULL;
+    n->addr = b->addr;
+    n->size = bytes;
+    n->chunk = b->chunk;
+    n->prev_phys = b->prev_phys;
+    n->next_phys = b;
+    if (n->prev_phys)
+        n->prev_phys->next_phys = n;
+    else
+        b->chunk->sdata = n; /* the chunk's first block */
+    b->prev_phys = n;
+    b->addr += bytes;
+    b->size -= bytes;
+    return n;
+}
+
 /* Splits a free block of at least `need` units' bytes starting at a
  * multiple of align (a power of two) out of the free lists: the block,
  * no longer free, in no map and not counted; NULL when none fits. */
@@ -350,20 +373,8 @@ static tblock *take(tlsf *t, size_t need, size_t align)
     if (!extra && b->size - need >= t->unit && same_class(t, b->size - need, b->size)) {
         /* The rest stays where b is listed: b becomes the rest, a new
          * descriptor takes the front. */
-        tblock *front = desc_get(t);
+        tblock *front = split_before(t, b, need);
         if (front) {
-            front->addr = b->addr;
-            front->size = need;
-            front->chunk = b->chunk;
-            front->prev_phys = b->prev_phys;
-            front->next_phys = b;
-            if (front->prev_phys)
-                front->prev_phys->next_phys = front;
-            else
-                b->chunk->sdata = front; /* the chunk's first block */
-            b->prev_phys = front;
-            b->addr += need;
-            b->size -= need;
             t->free_bytes -= need;
             return front;
         }
@@ -371,23 +382,11 @@ static tblock *take(tlsf *t, size_t need, size_t align)
     remove_free(t, b);
     uintptr_t at = extra ? mp__align_up(b->addr, align) : b->addr;
     if (at != b->addr) { /* the gap before an aligned block stays free */
-        tblock *gap = desc_get(t);
+        tblock *gap = split_before(t, b, at - b->addr);
         if (!gap) {
             insert_free(t, b);
             return NULL;
         }
-        gap->addr = b->addr;
-        gap->size = at - b->addr;
-        gap->chunk = b->chunk;
-        gap->prev_phys = b->prev_phys;
-        gap->next_phys = b;
-        if (gap->prev_phys)
-            gap->prev_phys->next_phys = gap;
-        else
-            b->chunk->sdata = gap;
-        b->prev_phys = gap;
-        b->addr = at;
-        b->size -= gap->size;
         insert_free(t, gap);
     }
     if (b->size - need >= t->unit) {
