@@ -632,12 +632,46 @@ START_TEST(threads_resize_on_one_lock_free_pool)
 }
 END_TEST
 
+/* A growth hook runs while a moving reallocate waits for its new block,
+ * and may call back in: one that resets (and trims) the pool leaves the old
+ * pointer dead, which the reallocate must see before reading it. */
+static mp_status grow_and_reset(void *user, mp_pool *pool, size_t need, size_t *out, char *detail, size_t cap)
+{
+    (void)detail;
+    (void)cap;
+    mp_pool_reset(pool);
+    if (user)
+        mp_pool_trim(pool, 0);
+    *out = need;
+    return MP_OK;
+}
+
+START_TEST(a_hook_that_resets_the_pool_mid_move_gets_a_clean_refusal)
+{
+    for (int trim = 0; trim < 2; trim++) {
+        mp_pool *p = new_pool("hook-reset", cfg_variable(1 << 20));
+        void *a = alloc_ok(p, 100000);
+        alloc_ok(p, 900000);
+        mp_policy pol = {sizeof pol, trim ? (void *)1 : NULL, grow_and_reset, NULL, NULL, NULL};
+        ck_ok(mp_pool_set_policy(p, &pol));
+        void *q = (void *)0x1;
+        ck_status(mp_pool_reallocate(p, a, 300000, &q), MP_ERR_INVALID_POINTER);
+        ck_detail_has("by a hook that ran while reallocating it");
+        ck_assert_ptr_eq(q, (void *)0x1); /* not written */
+        ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+        ck_intact(p);
+        mp_pool_destroy(p);
+    }
+}
+END_TEST
+
 static Suite *host_suite(void)
 {
     Suite *s = suite_create("realloc");
     TCase *t = tcase_create("realloc");
     tcase_set_timeout(t, 60);
     tcase_add_test(t, a_null_pointer_allocates);
+    tcase_add_test(t, a_hook_that_resets_the_pool_mid_move_gets_a_clean_refusal);
     tcase_add_test(t, null_pool_and_null_out_are_invalid_arguments);
     tcase_add_test(t, size_zero_is_refused_and_the_block_stays);
     tcase_add_test(t, huge_sizes_are_refused_and_the_block_stays);

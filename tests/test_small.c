@@ -270,6 +270,213 @@ START_TEST(a_trimmed_pool_gives_its_resident_memory_back)
 }
 END_TEST
 
+/* Random operations on one pool against a model of it (adversarial; the
+ * standalone version is breaker/model.c on the breaker branch): sizes on
+ * the class boundaries and around the slab's 8 KiB bound, aligned
+ * requests, reallocations up and down across the bound and within a
+ * class, frees, double frees, interior pointers, another pool's pointers,
+ * trims and resets, on every kind of CPU pool. After each step the pool
+ * passes mp_pool_check, its live count and bytes are the model's, the
+ * bytes of every live block are its own, and a refused call changes no
+ * statistic. */
+typedef struct model_block {
+    unsigned char *p;
+    size_t size, align;
+    unsigned char tag;
+} model_block;
+
+static uint64_t model_next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static size_t model_size(uint64_t *r)
+{
+    static const size_t edges[] = {1,    16,   17,   128,  129,  144,  160,  1024, 1025, 2560, 3584, 4096,
+                                   4097, 7168, 8191, 8192, 8193, 9216, 16384, 65536};
+    switch (model_next(r) % 3) {
+    case 0:
+        return edges[model_next(r) % (sizeof edges / sizeof *edges)];
+    case 1:
+        return 1 + model_next(r) % 9000;
+    default:
+        return 1 + model_next(r) % 65536;
+    }
+}
+
+static void model_fill(model_block *b)
+{
+    for (size_t i = 0; i < b->size; i++)
+        b->p[i] = (unsigned char)(b->tag + i * 7);
+}
+
+static void model_verify(const model_block *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++) /* ck_assert marks a point per call: too slow for every byte */
+        if (b->p[i] != (unsigned char)(b->tag + i * 7))
+            ck_abort_msg("block %p (%zu bytes): byte %zu overwritten", (void *)b->p, b->size, i);
+}
+
+static bool model_same(const mp_stats *a, const mp_stats *b)
+{
+    return a->total_allocated == b->total_allocated && a->current_used == b->current_used &&
+           a->allocation_count == b->allocation_count && a->deallocation_count == b->deallocation_count &&
+           a->reserved_bytes == b->reserved_bytes && a->live_allocations == b->live_allocations &&
+           a->failed_allocations == b->failed_allocations;
+}
+
+static void model_run(mp_config c, uint64_t seed, int steps)
+{
+    enum { MAXB = 300 };
+    static model_block live[MAXB];
+    size_t n = 0;
+    mp_pool *p = new_pool("model", c), *other = new_pool("model-other", cfg_variable(1 << 16));
+    bool tracked = c.track_stats;
+    for (int step = 0; step < steps; step++) {
+        unsigned op = (unsigned)(model_next(&seed) % 100);
+        mp_stats before = stats_of(p);
+        if (op < 40 && n < MAXB) { /* allocate, a third of them aligned */
+            size_t size = model_size(&seed), align = op < 13 ? (size_t)1 << (model_next(&seed) % 17) : 0;
+            void *q = NULL;
+            mp_status s = align ? mp_pool_allocate_aligned(p, size, align, &q) : mp_pool_allocate(p, size, &q);
+            if (s == MP_ERR_OUT_OF_MEMORY) {
+                ck_assert_ptr_null(q);
+                mp_stats after = stats_of(p);
+                ck_assert_uint_eq(after.failed_allocations, before.failed_allocations + 1);
+                after.failed_allocations--;
+                ck_assert_msg(model_same(&before, &after), "a failed allocation changed the stats");
+            } else {
+                ck_assert_msg(s == MP_OK, "allocate %zu (alignment %zu): %s", size, align, mp_last_error_message());
+                ck_assert_uint_eq((uintptr_t)q % (align > c.alignment ? align : c.alignment), 0);
+                size_t u = 0;
+                ck_ok(mp_pool_usable_size(p, q, &u));
+                ck_assert_uint_ge(u, size);
+                live[n] = (model_block){q, size, align, (unsigned char)(model_next(&seed) | 1)};
+                model_fill(&live[n++]);
+            }
+        } else if (op < 65 && n) { /* free, then maybe free again */
+            size_t i = model_next(&seed) % n;
+            model_block b = live[i];
+            model_verify(&b, b.size);
+            ck_ok(mp_pool_deallocate(p, b.p));
+            live[i] = live[--n];
+            if (op < 50) {
+                before = stats_of(p);
+                size_t u = 7;
+                void *o = (void *)&u;
+                ck_status(mp_pool_deallocate(p, b.p), MP_ERR_INVALID_POINTER);
+                ck_status(mp_pool_usable_size(p, b.p, &u), MP_ERR_INVALID_POINTER);
+                ck_status(mp_pool_reallocate(p, b.p, 100, &o), MP_ERR_INVALID_POINTER);
+                ck_assert(u == 7 && o == (void *)&u);
+                mp_stats after = stats_of(p);
+                ck_assert_msg(model_same(&before, &after), "a double free changed the stats");
+            }
+        } else if (op < 82 && n) { /* reallocate: anywhere, within the block, across the bound */
+            size_t i = model_next(&seed) % n, u = 0, size;
+            ck_ok(mp_pool_usable_size(p, live[i].p, &u));
+            unsigned how = (unsigned)(model_next(&seed) % 4);
+            size = how == 0   ? model_size(&seed)
+                   : how == 1 ? 1 + model_next(&seed) % u
+                   : how == 2 ? (live[i].size <= 8192 ? 8193 : 1 + model_next(&seed) % 8192)
+                              : u + 1;
+            void *q = NULL;
+            mp_status s = mp_pool_reallocate(p, live[i].p, size, &q);
+            if (s == MP_ERR_OUT_OF_MEMORY) {
+                model_verify(&live[i], live[i].size);
+                mp_stats after = stats_of(p);
+                after.failed_allocations = before.failed_allocations;
+                ck_assert_msg(model_same(&before, &after), "a failed reallocation changed the stats");
+            } else {
+                ck_assert_msg(s == MP_OK, "reallocate %zu -> %zu: %s", live[i].size, size, mp_last_error_message());
+                model_block moved = {q, size, live[i].align, live[i].tag};
+                model_verify(&moved, size < live[i].size ? size : live[i].size);
+                live[i] = moved;
+                model_fill(&live[i]);
+            }
+        } else if (op < 92 && n) { /* interior pointers and another pool's */
+            model_block *b = &live[model_next(&seed) % n];
+            static const size_t offs[] = {1, 8, 16};
+            unsigned char *q = b->p + offs[model_next(&seed) % 3];
+            bool starts_block = false;
+            for (size_t k = 0; k < n; k++)
+                starts_block |= live[k].p == q;
+            void *f = alloc_ok(other, model_size(&seed)), *o = NULL;
+            size_t u;
+            if (!starts_block) {
+                ck_status(mp_pool_deallocate(p, q), MP_ERR_INVALID_POINTER);
+                ck_status(mp_pool_usable_size(p, q, &u), MP_ERR_INVALID_POINTER);
+                ck_status(mp_pool_reallocate(p, q, 64, &o), MP_ERR_INVALID_POINTER);
+            }
+            ck_status(mp_pool_deallocate(p, f), MP_ERR_INVALID_POINTER);
+            ck_detail_has("belongs to pool 'model-other'");
+            ck_status(mp_pool_reallocate(p, f, 64, &o), MP_ERR_INVALID_POINTER);
+            ck_detail_has("belongs to pool 'model-other'");
+            ck_ok(mp_pool_deallocate(other, f));
+            mp_stats after = stats_of(p);
+            ck_assert_msg(model_same(&before, &after), "a refused pointer changed the stats");
+            model_verify(b, b->size);
+        } else if (op < 97) {
+            ck_ok(mp_pool_trim(p, model_next(&seed) % 2 ? 0 : model_next(&seed) % (2 << 20)));
+            for (size_t k = 0; k < n; k++)
+                model_verify(&live[k], live[k].size);
+        } else if (op < 98) {
+            ck_ok(mp_pool_reset(p));
+            n = 0;
+        }
+        if (mp_pool_check(p) != MP_OK)
+            ck_abort_msg("step %d: %s", step, mp_last_error_message());
+        mp_stats now = MP_STATS_INIT;
+        mp_pool_get_stats(p, &now);
+        uint64_t bytes = 0;
+        for (size_t k = 0; k < n; k++)
+            bytes += live[k].size;
+        if (now.live_allocations != n || now.current_used != (tracked ? bytes : 0))
+            ck_abort_msg("step %d: %llu live blocks of %llu bytes, the model has %zu of %llu", step,
+                         (unsigned long long)now.live_allocations, (unsigned long long)now.current_used, n,
+                         (unsigned long long)bytes);
+    }
+    while (n)
+        ck_ok(mp_pool_deallocate(p, live[--n].p));
+    ck_ok(mp_pool_trim(p, 0));
+    mp_stats end = stats_of(p);
+    ck_assert_uint_eq(end.live_allocations, 0);
+    ck_assert_uint_eq(end.current_used, 0);
+    ck_assert_uint_eq(end.reserved_bytes, 0);
+    ck_intact(p);
+    mp_pool_destroy(p);
+    mp_pool_destroy(other);
+}
+
+START_TEST(random_operations_match_a_model_of_the_pool)
+{
+    int steps = mp_test_scaled(3000);
+    mp_config c = cfg_variable(0);
+    model_run(c, 1, steps); /* mutex, tracked, alignment 16 */
+    ck_ok(mp_config_high_performance_cpu(&c));
+    c.initial_size = 0;
+    model_run(c, 2, steps); /* lock-free, alignment 64 */
+    c = cfg_variable(0);
+    c.sync_type = MP_SYNC_LOCK_FREE;
+    c.track_stats = false;
+    model_run(c, 3, steps); /* lock-free, alignment 16 */
+    c = cfg_variable(0);
+    c.thread_safe = false;
+    model_run(c, 4, steps);
+    c = cfg_variable(0);
+    c.max_size = 640 << 10; /* out of memory often */
+    model_run(c, 5, steps);
+    c.sync_type = MP_SYNC_LOCK_FREE;
+    c.track_stats = false;
+    model_run(c, 6, steps);
+    c = cfg_variable(0);
+    c.alignment = 8192; /* one class */
+    model_run(c, 7, steps);
+}
+END_TEST
+
 static Suite *small_suite(void)
 {
     Suite *s = suite_create("small");
@@ -282,6 +489,7 @@ static Suite *small_suite(void)
     tcase_add_test(t, aligned_requests_are_placed_at_their_alignment);
     tcase_add_test(t, small_block_bookkeeping_is_at_most_two_percent);
     tcase_add_test(t, a_trimmed_pool_gives_its_resident_memory_back);
+    tcase_add_test(t, random_operations_match_a_model_of_the_pool);
     suite_add_tcase(s, t);
     return s;
 }

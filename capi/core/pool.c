@@ -73,6 +73,7 @@ struct mp__pool {
     mp__strategy_params params;
     mp_config cfg; /* normalised */
     mp_memory_type type;
+    uint64_t resets; /* mp_pool_reset calls: a reallocate that let go of the lock checks it */
     bool registry_owned;
     bool fork_locked; /* its locks were taken by the fork handlers (pools_prepare) */
     mp__counters counters;
@@ -211,8 +212,11 @@ static mp_status add_chunk(mp__pool *pool, mp__arena *a, size_t size)
 {
     mp__extent ext;
     mp_status s = a->backend->reserve(pool->device, size, chunk_alignment(pool, a), &ext);
-    if (s != MP_OK)
-        return s;
+    if (s != MP_OK) { /* the backend's detail, said of this pool */
+        char detail[400];
+        snprintf(detail, sizeof detail, "%s", mp_last_error_message());
+        return mp__fail(s, "pool '%s': %s", pool->name, detail);
+    }
     mp__chunk *c = chunk_new(pool, a, &ext, size);
     if (!c || !table_insert(pool, c)) { /* the table is sorted by base: set it first */
         if (c)
@@ -1029,19 +1033,30 @@ mp_status mp_pool_reallocate(mp_pool *handle, void *ptr, size_t new_size, void *
      * it), not only those it asked for. */
     size_t n = r.usable < new_size ? r.usable : new_size;
     bool tools = tooled(pool, r.arena);
-    int device = pool->device;
-    void *stream = pool->stream;
+    uint64_t resets = pool->resets;
     mp__lock_release(&pool->lock);
     if ((s = allocate(handle, new_size, flags_of(pool, r.arena), &p)) != MP_OK)
         return s; /* the old block as it was */
+    /* The allocation may have run the pool's hooks, which may call back in:
+     * the old block must still be the same live allocation (no reset; for
+     * a tracked block, the same sequence number) before it is read. */
+    live_ref now;
+    mp__lock_acquire(&pool->lock);
+    if (pool->resets != resets || !find_live(pool, ptr, &now, &waiting) || now.info.seq != r.info.seq ||
+        now.info.tracked != r.info.tracked) {
+        mp__lock_release(&pool->lock);
+        mp_pool_deallocate(handle, p);
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p was freed, or the pool reset, by a hook that ran "
+                        "while reallocating it; nothing was copied", pool->name, ptr);
+    }
     if (tools)
         mp__tool_read_begin(ptr, n);
-    s = copy_between(r.arena, device, stream, p, ptr, n);
+    s = copy_between(r.arena, pool->device, pool->stream, p, ptr, n);
     if (tools)
         mp__tool_read_end(ptr, n);
+    mp__lock_release(&pool->lock);
     /* The old block passed every check above: its free fails only if
-     * another thread freed or overwrote it meanwhile, a race of the
-     * caller's. */
+     * another thread freed it meanwhile, a race of the caller's. */
     if (s == MP_OK)
         s = mp_pool_deallocate(handle, ptr);
     if (s != MP_OK) {
@@ -1065,6 +1080,7 @@ mp_status mp_pool_reset(mp_pool *handle)
     if (pool->lf)
         mp__lf_enter();
     mp__lock_acquire(&pool->lock);
+    pool->resets++;
     if (pool->lf)
         mp__lf_reset(pool->lf);
     mp__stream_forget(&pool->pending);
