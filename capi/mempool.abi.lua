@@ -195,12 +195,16 @@ return {
       } },
     { name = "mp_stats", group = "stats", since = "1.0",
       doc = "A snapshot of a pool's counters. Byte counts are requested sizes of tracked\n" ..
-            "allocations. fragmentation_ratio = 1 - largest free block / total free bytes (0 when\n" ..
-            "nothing is free; always 0 for fixed-size pools, whose every free block fits every request).\n" ..
+            "allocations. fragmentation_ratio = 1 - largest free block / open free bytes, where open\n" ..
+            "free bytes are those any request may use: not blocks kept for one size class (free blocks\n" ..
+            "in small-block pages, blocks in thread caches). 0 when no byte is open; always 0 for\n" ..
+            "fixed-size pools, whose every free block fits every request (since 1.3; 1.0-1.2 divided\n" ..
+            "by all free bytes, so an idle pool with cached blocks read above 0).\n" ..
             "Counters-only pools (track_stats and counters_only) count every block, by bytes its free can\n" ..
-            "find again without a record: a fixed pool's block_size; in a variable pool with thread caches\n" ..
-            "(LOCK_FREE), the class size of a request a cache can serve (up to 4096 units, at most 1 MiB;\n" ..
-            "four classes per power of two, rounding up by less than 25%), on every path; else the\n" ..
+            "find again without a record: a fixed pool's block_size; in a variable pool, the class size\n" ..
+            "of a request up to 4096 units, at most 1 MiB (the thread caches' and small-block pages'\n" ..
+            "classes: four per power of two, rounding up by less than 25%), which the pool then\n" ..
+            "allocates on every path, or for an over-aligned request what the strategy gave; else the\n" ..
             "requested size. total_allocated, current_used, allocation_count and deallocation_count are\n" ..
             "then sums over the pool and its caches (never torn; exact whenever no call on the pool is\n" ..
             "running; a thread's counts outlive it). peak_usage is the highest current_used seen at the\n" ..
@@ -354,12 +358,51 @@ return {
                  P("in", "mp_alloc_flags", "flags", "MP_ALLOC_NONE, MP_ALLOC_PINNED or MP_ALLOC_MANAGED"),
                  P("out", "void **", "out_ptr", "receives the block (NULL on failure)") },
       errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY", "UNSUPPORTED", "CUDA" } },
+    { name = "mp_pool_allocate_aligned", group = "pool", since = "1.3", ret = "mp_status",
+      doc = "Allocates size bytes starting at a multiple of alignment, for those who need more than\n" ..
+            "the pool's own alignment (a page, a DMA boundary, std::pmr's over-aligned requests).\n" ..
+            "Up to the pool's alignment this is mp_pool_allocate. Beyond it, variable-size pools\n" ..
+            "place the block (small requests from a size class whose blocks are all that aligned,\n" ..
+            "others from a free run, the gap before the block staying free); fixed-size pools\n" ..
+            "refuse (MP_ERR_INVALID_ARGUMENT: their blocks start at multiples of their alignment),\n" ..
+            "and debug pools refuse (MP_ERR_UNSUPPORTED: a guard precedes each block). Freed with\n" ..
+            "mp_pool_deallocate, like any block.",
+      params = { POOL, P("in", "size_t", "size", "bytes, > 0"),
+                 P("in", "size_t", "alignment", "a power of two"),
+                 P("out", "void **", "out_ptr", "receives the block; NULL on failure") },
+      errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY", "UNSUPPORTED", "CUDA" },
+      skip = { java = "Java has no way to ask for an aligned address; blocks are the pool's alignment",
+               go = "Go cannot hold a pointer to an over-aligned type the runtime would honour; use a pool whose alignment is what you need",
+               lua = "Lua code never sees an address's alignment; use a pool whose alignment is what you need" } },
     { name = "mp_pool_deallocate", group = "pool", since = "1.0", ret = "mp_status",
       doc = "Frees a block of this pool. A foreign, interior or already freed pointer returns\n" ..
             "MP_ERR_INVALID_POINTER and changes nothing. In debug mode, damaged guard bytes return\n" ..
             "MP_ERR_CORRUPTION after the block is freed all the same.",
       params = { POOL, P("in", "void *", "ptr", "a block from this pool") },
       errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "CORRUPTION" } },
+    { name = "mp_pool_reallocate", group = "pool", since = "1.3", ret = "mp_status",
+      doc = "Resizes the live block ptr to new_size bytes, keeping its first bytes (as many as its usable\n" ..
+            "size and new_size allow). ptr NULL: mp_pool_allocate. new_size 0 is refused\n" ..
+            "(MP_ERR_INVALID_ARGUMENT; free with mp_pool_deallocate).\n" ..
+            "In place (same pointer; stats move by the difference, no allocation counted; debug guards\n" ..
+            "re-laid) when the block holds new_size bytes (and a debug pool's guards). Else, or when its\n" ..
+            "record cannot be rewritten for want of host memory, it moves: a new block of the same memory\n" ..
+            "kind and the pool's alignment (an mp_pool_allocate_aligned block's larger one is not kept), a\n" ..
+            "copy (on the pool's stream for device memory), a free: one allocation and one free counted.\n" ..
+            "On any failure the old block is intact and *out_ptr is not written, so p = realloc(p) is safe.\n" ..
+            "A foreign, interior, freed or stream-waiting ptr: MP_ERR_INVALID_POINTER, as mp_pool_deallocate;\n" ..
+            "damaged debug guards: MP_ERR_CORRUPTION before anything changes.",
+      params = { POOL, P("in", "void *", "ptr", "a live block of this pool, or NULL", true),
+                 P("in", "size_t", "new_size", "bytes, > 0"),
+                 P("out", "void **", "out_ptr", "receives the block (written only on success)") },
+      errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "OUT_OF_MEMORY", "CORRUPTION", "UNSUPPORTED", "CUDA" } },
+    { name = "mp_pool_usable_size", group = "pool", since = "1.3", ret = "mp_status",
+      doc = "The bytes the caller may use in the live block ptr, at least the size asked for: the block's\n" ..
+            "size (a debug pool's guards aside: there, exactly the size asked for, the back guard follows).\n" ..
+            "Under ASan or Valgrind only the bytes asked for are open: resize to use the rest.",
+      params = { CPOOL, P("in", "const void *", "ptr", "a live block of this pool"),
+                 P("out", "size_t *", "out_size", "receives the size") },
+      errors = { "INVALID_ARGUMENT", "INVALID_POINTER" } },
     { name = "mp_pool_reset", group = "pool", since = "1.0", ret = "mp_status",
       doc = "Frees every live block at once; the chunks stay reserved.",
       params = { POOL }, errors = { "INVALID_ARGUMENT" } },

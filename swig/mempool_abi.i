@@ -3,6 +3,7 @@
 %apply mp_config *MP_OUT_STRUCT { mp_config *config };
 %apply mp_pool **MP_OUT_HANDLE { mp_pool **out_pool };
 %apply void **MP_OUT_ADDRESS { void **out_ptr, void **out_stream };
+%apply size_t *MP_OUT_VALUE { size_t *out_size, size_t *out_count };
 %apply mp_memory_type *MP_OUT_VALUE { mp_memory_type *out_type };
 %apply mp_backend_kind *MP_OUT_VALUE { mp_backend_kind *out_kind };
 %apply const char **MP_OUT_CSTRING { const char **out_name };
@@ -10,7 +11,6 @@
 %apply mp_stats *MP_OUT_STRUCT { mp_stats *out_stats };
 %apply mp_tcache **MP_OUT_HANDLE { mp_tcache **out_cache };
 %apply mp_allocation_info *MP_OUT_RECORDS { mp_allocation_info *out };
-%apply size_t *MP_OUT_VALUE { size_t *out_count };
 %apply char **MP_OUT_STRING { char **out_string, char **out_json, char **out_names };
 %apply int *MP_OUT_VALUE { int *out_count, int *out_device };
 %apply mp_router **MP_OUT_HANDLE { mp_router **out_router };
@@ -31,7 +31,10 @@
     mp_status mp_pool_destroy,
     mp_status mp_pool_allocate,
     mp_status mp_pool_allocate_flags,
+    mp_status mp_pool_allocate_aligned,
     mp_status mp_pool_deallocate,
+    mp_status mp_pool_reallocate,
+    mp_status mp_pool_usable_size,
     mp_status mp_pool_reset,
     mp_status mp_pool_trim,
     mp_status mp_pool_get_memory_type,
@@ -125,6 +128,7 @@ var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_ME
 /* Functions a language deliberately leaves out (reasons in the description). */
 #if defined(SWIGJAVA)
 %ignore mp_string_free;
+%ignore mp_pool_allocate_aligned;
 %ignore mp_pool_thread_cache;
 %ignore mp_pool_thread_cache_layout;
 %ignore mp_tcache_allocate_slow;
@@ -137,6 +141,7 @@ var statusNames = []string{"MP_OK", "MP_ERR_INVALID_ARGUMENT", "MP_ERR_OUT_OF_ME
 #endif
 #if defined(SWIGGO)
 %ignore mp_string_free;
+%ignore mp_pool_allocate_aligned;
 %ignore mp_pool_thread_cache;
 %ignore mp_pool_thread_cache_layout;
 %ignore mp_tcache_allocate_slow;

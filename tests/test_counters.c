@@ -23,14 +23,15 @@ static mp_config counting(bool fixed, int sync)
 }
 
 /* The bytes a counters-only pool counts for a request of n bytes (mp_stats'
- * doc): a fixed pool's block size; on a lock-free variable pool, the class
- * of a cached size (16-byte units up to 128 bytes, then four classes per
- * power of two, up to 4096 units: 64 KiB); else n. */
+ * doc): a fixed pool's block size; a variable pool's class of n (16-byte
+ * units up to 128 bytes, then four classes per power of two, up to 4096
+ * units: 64 KiB), in every sync mode; n above that. */
 static size_t counted(bool fixed, int sync, size_t n)
 {
+    (void)sync;
     if (fixed)
         return 64;
-    if (sync != LOCK_FREE || n > 65536)
+    if (n > 65536)
         return n;
     size_t c = 16;
     while (c < n) {
@@ -138,6 +139,42 @@ START_TEST(counters_only_is_exact_on_every_sync_mode)
     for (int fixed = 0; fixed <= 1; fixed++)
         for (int sync = NONE; sync <= LOCK_FREE; sync++)
             exact_on(fixed, sync);
+}
+END_TEST
+
+/* Over-aligned, reallocated (in place and moved) and usable-size-checked
+ * blocks keep the counts consistent: each is counted by what its free
+ * gives back, so everything freed leaves current_used at zero. */
+START_TEST(aligned_and_reallocated_blocks_keep_counts_consistent)
+{
+    for (int sync = NONE; sync <= LOCK_FREE; sync++) {
+        mp_pool *p = new_pool("aligned", counting(false, sync));
+        void *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        ck_ok(mp_pool_allocate_aligned(p, 48, 64, &a));
+        ck_ok(mp_pool_allocate_aligned(p, 100, 4096, &b));
+        ck_ok(mp_pool_allocate_aligned(p, 20000, 256, &c));
+        ck_assert_uint_eq((uintptr_t)a % 64, 0);
+        ck_assert_uint_eq((uintptr_t)b % 4096, 0);
+        ck_ok(mp_pool_reallocate(p, NULL, 300, &d));
+        ck_ok(mp_pool_reallocate(p, d, 310, &d));    /* in its class: in place */
+        ck_ok(mp_pool_reallocate(p, d, 90000, &d));  /* moves */
+        ck_ok(mp_pool_reallocate(p, c, 10, &c));
+        mp_stats s = stats_of(p);
+        ck_assert_uint_eq(s.live_allocations, 4);
+        ck_assert_uint_gt(s.current_used, 0);
+        size_t u = 0;
+        ck_ok(mp_pool_usable_size(p, a, &u));
+        ck_assert_uint_ge(u, 48);
+        void *v[] = {a, b, c, d};
+        for (int i = 0; i < 4; i++)
+            ck_ok(mp_pool_deallocate(p, v[i]));
+        s = stats_of(p);
+        ck_assert_msg(s.current_used == 0, "%s: current_used %llu after every free", sync_name[sync],
+                      (unsigned long long)s.current_used);
+        ck_assert_uint_eq(s.allocation_count, s.deallocation_count);
+        ck_intact(p);
+        ck_ok(mp_pool_destroy(p));
+    }
 }
 END_TEST
 
@@ -553,6 +590,7 @@ static Suite *counters_suite(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, counters_only_is_exact_on_every_sync_mode);
     tcase_add_test(t, counters_only_counts_failures);
+    tcase_add_test(t, aligned_and_reallocated_blocks_keep_counts_consistent);
     tcase_add_test(t, records_are_listed_unless_counters_only);
     tcase_add_test(t, counters_only_with_debugging);
     tcase_add_test(t, counters_only_without_track_stats_changes_nothing);

@@ -20,7 +20,8 @@ END_TEST
 START_TEST(freeing_neighbours_coalesces_into_one_block)
 {
     mp_pool *p = new_pool("coalesce", cfg_variable(1 << 20));
-    void *a = alloc_ok(p, 1000), *b = alloc_ok(p, 2000), *c = alloc_ok(p, 3000);
+    /* Above the small-block classes: TLSF blocks, neighbours in the chunk. */
+    void *a = alloc_ok(p, 10000), *b = alloc_ok(p, 20000), *c = alloc_ok(p, 30000);
     ck_ok(mp_pool_deallocate(p, a));
     ck_ok(mp_pool_deallocate(p, c));
     ck_intact(p);

@@ -439,6 +439,35 @@ func (p *Pool) Deallocate(ptr unsafe.Pointer) error {
 	return err
 }
 
+// Reallocate resizes a block of this pool to newSize bytes, keeping its first
+// bytes, and returns it: the same pointer when the block had room. A nil ptr
+// allocates. On an error it returns ptr itself, live and unchanged, so
+// `p, err = pool.Reallocate(p, n)` never loses p. newSize 0 is refused (free
+// with Deallocate), and so is a live Block's memory (ErrInvalidOperation: a
+// move would free it under the Block).
+func (p *Pool) Reallocate(ptr unsafe.Pointer, newSize uint64) (unsafe.Pointer, error) {
+	out := []uintptr{uintptr(ptr)}
+	err := p.call(func(h uintptr) error {
+		realloc := func() error { return capi.Mp_pool_reallocate(h, uintptr(ptr), int64(newSize), out) }
+		if ptr == nil {
+			return realloc()
+		}
+		return p.rawFree(ptr, realloc)
+	})
+	if err != nil {
+		return ptr, err
+	}
+	return unsafe.Pointer(out[0]), nil
+}
+
+// UsableSize is the number of bytes the live block at ptr offers, at least
+// the size it was allocated (or reallocated) with.
+func (p *Pool) UsableSize(ptr unsafe.Pointer) (uint64, error) {
+	out := []uint64{0}
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_usable_size(h, uintptr(ptr), out) })
+	return out[0], err
+}
+
 // rawFree runs free, the C call of a raw free of ptr, for a caller that holds
 // the pool: refused when ptr is a live Block's memory.
 func (p *Pool) rawFree(ptr unsafe.Pointer, free func() error) error {

@@ -52,8 +52,9 @@ func TestAllocatedMemoryIsWritableThroughItsByteView(t *testing.T) {
 func TestStatsCountAllocationsExactly(t *testing.T) {
 	cfg, err := DefaultCPU()
 	p := mustPool(t, "go-stats", cfg, err)
-	a, _ := p.Allocate(100)
-	b, _ := p.Allocate(200)
+	// Above the small-block classes (8 KiB): TLSF blocks, side by side.
+	a, _ := p.Allocate(10000)
+	b, _ := p.Allocate(20000)
 	if err := p.Deallocate(a); err != nil {
 		t.Fatal(err)
 	}
@@ -61,18 +62,18 @@ func TestStatsCountAllocationsExactly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The freed first block (100 bytes, 112 with alignment) is a hole before b.
-	hole := 112.0 / float64(1<<20-208)
+	// The freed first block is a hole before b.
+	hole := 10000.0 / float64(1<<20-20000)
 	if s.FragmentationRatio < hole-1e-12 || s.FragmentationRatio > hole+1e-12 {
 		t.Fatalf("fragmentation %v, want %v", s.FragmentationRatio, hole)
 	}
-	want := Stats{TotalAllocated: 300, CurrentUsed: 200, PeakUsage: 300, AllocationCount: 2, DeallocationCount: 1,
+	want := Stats{TotalAllocated: 30000, CurrentUsed: 20000, PeakUsage: 30000, AllocationCount: 2, DeallocationCount: 1,
 		FragmentationRatio: s.FragmentationRatio, ReservedBytes: 1 << 20, ChunkCount: 1, LiveAllocations: 1}
 	if s != want {
 		t.Fatalf("stats %+v, want %+v", s, want)
 	}
 	live, err := p.ActiveAllocations()
-	if err != nil || len(live) != 1 || live[0].Ptr != b || live[0].Size != 200 || live[0].Sequence != 2 {
+	if err != nil || len(live) != 1 || live[0].Ptr != b || live[0].Size != 20000 || live[0].Sequence != 2 {
 		t.Fatalf("active allocations %+v (%v)", live, err)
 	}
 	if leaks, _ := p.HasLeaks(); !leaks {
@@ -80,7 +81,7 @@ func TestStatsCountAllocationsExactly(t *testing.T) {
 	}
 	text, _ := p.StatsString()
 	js, _ := p.StatsJSON()
-	if !strings.Contains(text, "pool 'go-stats'") || !strings.Contains(js, `"current_used":200`) {
+	if !strings.Contains(text, "pool 'go-stats'") || !strings.Contains(js, `"current_used":20000`) {
 		t.Fatal(text, js)
 	}
 	if err := p.ResetStats(); err != nil {

@@ -324,6 +324,16 @@ static int l_destroy_pool(lua_State *L)
 
 static int l_reset_all(lua_State *L)
 {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &mpl_key_handles);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) { /* as pool:reset, refused while a reallocation waits for a hook */
+        lhandle *r = lua_touserdata(L, -1);
+        if (r && r->h && r->resizing)
+            return mpl_fail_msg(L, MP_ERR_INVALID_OPERATION, "pool '%s' cannot be reset while a reallocation "
+                                "waits for its hook", r->name);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
     mp_registry_reset_all();
     /* Every registry pool's blocks are stale now. */
     lua_rawgetp(L, LUA_REGISTRYINDEX, &mpl_key_handles);

@@ -56,6 +56,7 @@ typedef struct lhandle {
     uint64_t epoch;        /* bumped by reset and destroy: a block of an older epoch is stale */
     unsigned refs;
     unsigned busy;         /* hooks of this pool running now: it is not destroyed under them */
+    unsigned resizing;     /* reallocations of this pool in flight: its hooks may not reset it */
     bool mapped;           /* a registry pool, found by handle in the state's map */
     bool policy;           /* the C pool holds this state's policy (cleared by mp_policy.release) */
     const void *holder;    /* the pool object whose set_policy installed it: compared, never followed */

@@ -264,9 +264,70 @@ static int pool_deallocate(lua_State *L)
     return mpl_ok_or_fail(L, free_block(b));
 }
 
+/* A reset would free the old block of a reallocation waiting for one of
+ * the pool's hooks, and the reallocation would then free whatever took its
+ * place: refused until it returns. */
+static int resizing(lua_State *L, const lhandle *r)
+{
+    return mpl_fail_msg(L, MP_ERR_INVALID_OPERATION, "pool '%s' cannot be reset while a reallocation waits for its "
+                        "hook", r->name);
+}
+
+/* pool:reallocate(block, size) -> block: the same object, now holding the
+ * resized memory (moved or not); on failure nil, message, status, and the
+ * block as it was. A growth hook may run meanwhile: the block reads as
+ * freed to it (it cannot free the memory being moved) and the pool cannot
+ * be reset; the record is held across the call, as for allocate. */
+static int pool_reallocate(lua_State *L)
+{
+    lpool *p = mpl_check_pool(L, 1);
+    lblock *b = block_of(L, p, 2);
+    lua_Integer size = luaL_checkinteger(L, 3);
+    luaL_argcheck(L, size >= 0, 3, "size must not be negative");
+    if (!b->live || stale(b))
+        return freed_already(L, b);
+    lstate *S = mpl_S(L);
+    lhandle *r = b->rec;
+    r->refs++;
+    r->resizing++;
+    b->live = false;
+    void *ptr = b->p;
+    lua_State *prev = mpl_enter(S, L);
+    mp_status s = mp_pool_reallocate(r->h, b->p, (size_t)size, &ptr);
+    mpl_leave(S, prev);
+    b->live = true;
+    if (s == MP_OK) {
+        b->p = ptr;
+        b->size = (size_t)size;
+    }
+    r->resizing--;
+    mpl_rec_release(L, r);
+    if (s != MP_OK)
+        return mpl_fail(L, s);
+    lua_settop(L, 2);
+    return 1;
+}
+
+/* pool:usable_size(block) -> the bytes the block offers, at least its size */
+static int pool_usable_size(lua_State *L)
+{
+    lpool *p = mpl_check_pool(L, 1);
+    lblock *b = block_of(L, p, 2);
+    if (!b->live || stale(b))
+        return freed_already(L, b);
+    size_t n = 0;
+    mp_status s = mp_pool_usable_size(b->rec->h, b->p, &n);
+    if (s != MP_OK)
+        return mpl_fail(L, s);
+    lua_pushinteger(L, (lua_Integer)n);
+    return 1;
+}
+
 static int pool_reset(lua_State *L)
 {
     lpool *p = mpl_check_pool(L, 1);
+    if (p->rec && p->rec->resizing)
+        return resizing(L, p->rec);
     mp_status s = mp_pool_reset(mpl_handle(p));
     if (s == MP_OK)
         p->rec->epoch++;
@@ -701,7 +762,8 @@ static int block_tostring(lua_State *L)
 }
 
 const luaL_Reg mpl_pool_methods[] = {
-    {"allocate", pool_allocate}, {"deallocate", pool_deallocate}, {"reset", pool_reset}, {"trim", pool_trim},
+    {"allocate", pool_allocate}, {"deallocate", pool_deallocate}, {"reallocate", pool_reallocate},
+    {"usable_size", pool_usable_size}, {"reset", pool_reset}, {"trim", pool_trim},
     {"check", pool_check}, {"owns", pool_owns}, {"name", pool_name}, {"memory_type", pool_memory_type},
     {"backend", pool_backend}, {"config", pool_config}, {"stats", pool_stats}, {"reset_stats", pool_reset_stats},
     {"set_tracking", pool_set_tracking}, {"tracking", pool_tracking}, {"has_leaks", pool_has_leaks},

@@ -34,6 +34,18 @@ void *mp__debug_on_alloc(mp__debug *d, uintptr_t block, size_t size)
     return p + d->front;
 }
 
+void mp__debug_on_resize(const mp__debug *d, uintptr_t block, size_t old, size_t size)
+{
+    if (!d->guards)
+        return;
+    unsigned char *user = (unsigned char *)block + d->front;
+    if (size > old)
+        memset(user + old, MP__ALLOC_BYTE, size - old);
+    memset(user + size, MP__GUARD_BYTE, MP__BACK_GUARD);
+    if (size < old) /* the old back guard's tail lies past the new one */
+        memset(user + size + MP__BACK_GUARD, MP__FREE_BYTE, old - size);
+}
+
 /* Offset of the first byte in [p, p+n) that is not b, or -1. */
 static long first_bad(const unsigned char *p, size_t n, unsigned char b)
 {

@@ -32,6 +32,10 @@ static inline size_t mp__debug_overhead(const mp__debug *d) { return d->guards ?
 static inline size_t mp__debug_front(const mp__debug *d) { return d->guards ? d->front : 0; }
 /* Writes guards and the fresh-fill around a new block; returns the user address. */
 void *mp__debug_on_alloc(mp__debug *d, uintptr_t block, size_t size);
+/* A live block resized in place from old to size bytes (its first bytes
+ * kept): fills the new bytes, moves the back guard, and marks what the
+ * block no longer holds as freed. */
+void mp__debug_on_resize(const mp__debug *d, uintptr_t block, size_t old, size_t size);
 /* Checks guards of a block being freed and fills it; MP_ERR_CORRUPTION with
  * the detail set when a guard was overwritten. Remembers the block. */
 mp_status mp__debug_on_free(mp__debug *d, const char *pool, uintptr_t block, const mp__blockinfo *info);

@@ -68,6 +68,40 @@ static inline void mp__tool_free(void *p, size_t size)
 #endif
 }
 
+/* A live block of room bytes resized in place to size bytes. The size the
+ * tools were told may be in no record (an untracked fixed block), so the
+ * block is closed whole and reopened; Valgrind marks the reopened bytes
+ * defined, kept ones included: a grown tail's uninitialised reads go
+ * unreported, and nothing is reported falsely. */
+static inline void mp__tool_resize(void *p, size_t room, size_t size)
+{
+    MP__POISON(p, room);
+    MP__UNPOISON(p, size);
+#ifdef MP__VALGRIND
+    VALGRIND_FREELIKE_BLOCK(p, 0);
+    VALGRIND_MALLOCLIKE_BLOCK(p, size, 0, 1);
+#endif
+}
+
+/* The allocator copies n bytes out of a live block that it frees next (a
+ * moving reallocate copies the whole block when no record says how much
+ * of it the caller asked for): begin opens them, end closes them again. */
+static inline void mp__tool_read_begin(void *p, size_t n)
+{
+    MP__UNPOISON(p, n);
+#ifdef MP__VALGRIND
+    VALGRIND_DISABLE_ADDR_ERROR_REPORTING_IN_RANGE(p, n);
+#endif
+}
+
+static inline void mp__tool_read_end(void *p, size_t n)
+{
+    MP__POISON(p, n);
+#ifdef MP__VALGRIND
+    VALGRIND_ENABLE_ADDR_ERROR_REPORTING_IN_RANGE(p, n);
+#endif
+}
+
 /* Memory the library maps for its own bookkeeping (the handle slots, which
  * point at heap blocks): a root the leak checkers must scan. */
 static inline void mp__tool_root(void *base, size_t size)

@@ -69,6 +69,7 @@ struct mp__pool {
     bool numbered;       /* blocks get a sequence number (records, debugging) */
     bool tools;          /* ASan or Valgrind watch (instrument.h), as they did when the pool was made */
     size_t plain_max;    /* allocate_plain serves 1..plain_max bytes (0: no request) */
+    size_t count_max;    /* counters-only variable pools ask for the class size up to this (counted()) */
     uint64_t next_seq;
     mp__stream_queue pending; /* blocks freed on other streams (stream.c) */
     mp__arena arena[MP__ARENAS];
@@ -79,6 +80,7 @@ struct mp__pool {
     mp__strategy_params params;
     mp_config cfg; /* normalised */
     mp_memory_type type;
+    uint64_t resets; /* mp_pool_reset calls: a reallocate that let go of the lock checks it */
     bool registry_owned;
     bool fork_locked; /* its locks were taken by the fork handlers (pools_prepare) */
     mp__counters counters;
@@ -182,10 +184,11 @@ static void publish(mp__pool *pool)
 
 /* ---- growth ----------------------------------------------------------- */
 
-static size_t chunk_alignment(const mp__pool *pool)
+static size_t chunk_alignment(const mp__pool *pool, const mp__arena *a)
 {
-    size_t a = pool->cfg.alignment;
-    return a < MP_DEFAULT_GPU_ALIGNMENT ? MP_DEFAULT_GPU_ALIGNMENT : a;
+    size_t al = pool->cfg.alignment < MP_DEFAULT_GPU_ALIGNMENT ? MP_DEFAULT_GPU_ALIGNMENT : pool->cfg.alignment;
+    size_t want = pool->params.small ? a->strategy->chunk_align : 0;
+    return want > al ? want : al;
 }
 
 /* A chunk record with its state map (when the pool keeps them), or NULL. */
@@ -217,9 +220,12 @@ static void chunk_free(mp__chunk *c)
 static mp_status add_chunk(mp__pool *pool, mp__arena *a, size_t size)
 {
     mp__extent ext;
-    mp_status s = a->backend->reserve(pool->device, size, chunk_alignment(pool), &ext);
-    if (s != MP_OK)
-        return s;
+    mp_status s = a->backend->reserve(pool->device, size, chunk_alignment(pool, a), &ext);
+    if (s != MP_OK) { /* the backend's detail, said of this pool */
+        char detail[400];
+        snprintf(detail, sizeof detail, "%s", mp_last_error_message());
+        return mp__fail(s, "pool '%s': %s", pool->name, detail);
+    }
     mp__chunk *c = chunk_new(pool, a, &ext, size);
     if (!c || !table_insert(pool, c)) { /* the table is sorted by base: set it first */
         if (c)
@@ -280,8 +286,12 @@ static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_
  * the backend cannot supply that much, exactly `need`. */
 static mp_status grow(mp__pool *pool, mp__arena *a, size_t need, size_t want)
 {
-    if (!want)
-        want = a->last_chunk ? mul_sat(a->last_chunk, pool->cfg.growth_factor) : pool->cfg.initial_size;
+    /* A pool with small-block pages that starts empty (initial_size 0)
+     * grows from a few pages' worth, not from its first request. */
+    if (!want && a->last_chunk)
+        want = mul_sat(a->last_chunk, pool->cfg.growth_factor);
+    else if (!want)
+        want = pool->cfg.initial_size ? pool->cfg.initial_size : pool->params.small ? 4 * a->strategy->chunk_align : 0;
     if (want < need)
         want = need;
     if (want > 2 * MP__MAX_REQUEST)
@@ -313,18 +323,25 @@ static void poll_streams(mp__pool *pool, bool all)
     mp__stream_poll(&pool->pending, all, release_waiting, NULL);
 }
 
+/* A block of need bytes from arena a, starting at a multiple of align
+ * (0: the pool's alignment), or NULL. */
+static inline void *alloc_in(const mp__arena *a, size_t need, size_t align, const mp__blockinfo *info)
+{
+    return align ? a->strategy->alloc_aligned(a->state, need, align, info) : a->strategy->alloc(a->state, need, info);
+}
+
 /* The slow path of an allocation: grow (by what the policy's grow hook
  * says, else by growth_factor) and, if that fails, let the on_oom hook make
  * room once. Hooks run with the lock released, holding a reference to the
  * policy (hooks.c) that the caller drops (*hooks) once it has unlocked; a
  * slow path nested in one of the pool's own hooks runs without them.
  * Called and returns with the lock held. */
-static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t size, const mp__blockinfo *info,
-                               void **out, mp__hooks **hooks)
+static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t align, size_t size,
+                               const mp__blockinfo *info, void **out, mp__hooks **hooks)
 {
     static const mp_policy none;
     const mp__strategy *strat = a->strategy;
-    size_t chunk = strat->chunk_size_for(a->state, need), want = 0;
+    size_t chunk = strat->chunk_size_for(a->state, need + (align ? align : 0)), want = 0;
     char detail[256] = "";
     *hooks = mp__hooks_enter(&pool->hooks);
     const mp_policy pol = *hooks ? *mp__hooks_policy(*hooks) : none;
@@ -333,7 +350,7 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
         mp__lock_release(&pool->lock);
         s = pol.grow(pol.user, pool->handle, chunk, &want, detail, sizeof detail);
         mp__lock_acquire(&pool->lock);
-        if ((*out = strat->alloc(a->state, need, info)))
+        if ((*out = alloc_in(a, need, align, info)))
             return MP_OK; /* another thread freed room meanwhile */
         if (s != MP_OK)
             s = mp__fail(s, "pool '%s': the growth policy refused %zu bytes: %s", pool->name, chunk, detail);
@@ -343,7 +360,7 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
     }
     if (s == MP_OK)
         s = grow(pool, a, chunk, want);
-    if (s == MP_OK && (*out = strat->alloc(a->state, need, info)))
+    if (s == MP_OK && (*out = alloc_in(a, need, align, info)))
         return MP_OK;
     if (s == MP_OK)
         s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for bookkeeping", pool->name);
@@ -359,8 +376,8 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
         if (h != MP_OK)
             return mp__fail(h, "pool '%s': %zu bytes failed and the out-of-memory policy failed: %s", pool->name,
                             size, detail);
-        if ((*out = strat->alloc(a->state, need, info)) ||
-            (grow(pool, a, chunk, 0) == MP_OK && (*out = strat->alloc(a->state, need, info))))
+        if ((*out = alloc_in(a, need, align, info)) ||
+            (grow(pool, a, chunk, 0) == MP_OK && (*out = alloc_in(a, need, align, info))))
             return MP_OK;
     }
     return s;
@@ -567,6 +584,10 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     pool->plain_max = pool->debug ? 0 : strategy->one_size ? cfg.block_size : MP__MAX_REQUEST;
     size_t overhead = pool->debug ? mp__debug_overhead(pool->debug) : 0;
     pool->params.unit = cfg.alignment < 16 ? 16 : cfg.alignment;
+    if (pool->counting && !strategy->one_size && !pool->debug) { /* the thread caches' classes: 4096 units, <= 1 MiB */
+        size_t top = pool->params.unit << 12 < ((size_t)1 << 20) ? pool->params.unit << 12 : (size_t)1 << 20;
+        pool->count_max = top < pool->params.unit ? pool->params.unit : top;
+    }
     pool->params.stride = mp__align_up(cfg.block_size + overhead, cfg.alignment);
     /* A counters-only free counts what the block's record says was asked
      * (counted()): a strategy that keeps records only when asked must keep
@@ -574,6 +595,9 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     pool->params.keep_info = pool->tracking || cfg.enable_debugging ||
                              (pool->counting && !strategy->one_size && strategy->keep_info);
     pool->params.state_map = strategy->state_map;
+    /* Small blocks from size-class pages: CPU memory, and not under the
+     * debug layer, which keeps a record and guards per block. */
+    pool->params.small = type == MP_MEMORY_CPU && !pool->debug;
     pool->cfg = cfg;
     /* Flags pick an arena; a flag naming the pool's own kind uses its own. */
     pool->arena_of_flag[MP_ALLOC_NONE] = 0;
@@ -647,15 +671,38 @@ mp_status mp_pool_destroy(mp_pool *handle)
 
 /* The bytes a counters-only pool counts for a block, at its allocation
  * and at its free: no record says which block was asked for what, so a
- * fixed pool counts its block size, and a variable pool what the strategy
- * keeps as the block's requested size (TLSF keeps it without tracking;
- * keep_info asks a strategy that would not). A pool with thread caches asks
- * the strategy for the class size of a cached size on every path (the
- * caches' carve_batch, and allocate_locked), so each such block counts its
- * class size wherever it is allocated and freed. */
+ * fixed pool counts its block size, and a variable pool the requested size
+ * that the strategy's record of the block gives back at its free. That is
+ * the size it was asked for, except that a small-block page keeps no
+ * record of an untracked block and says its class size: so a counters-only
+ * variable pool asks for the class size of every request up to count_max
+ * (classes.h's spacing, as its thread caches and its pages have it), on
+ * every path, and counts that; an over-aligned request, which a page may
+ * serve from a larger class, counts what the strategy recorded (lookup).
+ * keep_info asks a strategy that keeps no record of its own to keep one. */
 static inline size_t counted(const mp__pool *pool, size_t requested)
 {
     return pool->one_size ? pool->cfg.block_size : requested;
+}
+
+/* The class size of a request of 1..count_max bytes: classes.h's spacing,
+ * in closed form (steps of the unit up to 8 units, then four classes per
+ * power of two). */
+static inline size_t count_class(const mp__pool *pool, size_t size)
+{
+    size_t step = size > 1 ? ((size_t)1 << mp__fls(size - 1)) / 4 : 0;
+    return mp__align_up(size, step > pool->params.unit ? step : pool->params.unit);
+}
+
+/* What the strategy recorded as block's requested size (an over-aligned
+ * block of a counters-only pool). Caller holds the lock. */
+static void count_recorded(const mp__pool *pool, mp__blockinfo *info, const void *block)
+{
+    size_t size;
+    mp__blockinfo rec;
+    const mp__span *s = mp__span_find(pool->chunks, pool->nchunks, mp__addr(block));
+    if (s && s->arena->strategy->lookup(s->arena->state, s->chunk, mp__addr(block), &size, &rec))
+        info->requested = rec.requested;
 }
 
 static void count_alloc(mp__pool *pool, size_t bytes)
@@ -686,11 +733,27 @@ static void on_allocated(mp__pool *pool, const mp__arena *a, const mp__blockinfo
         mp__tool_alloc(*block, size);
 }
 
+/* Whether the pool can place a block at a multiple of align, a power of
+ * two beyond its own alignment; else the reason. */
+static mp_status check_alignment(const mp__pool *pool, size_t align)
+{
+    if (align > MP__MAX_REQUEST)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': alignment %zu is beyond the 2^48-byte limit",
+                        pool->name, align);
+    if (pool->one_size)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': a fixed pool's blocks all start at multiples of its "
+                        "alignment %zu; %zu cannot be had", pool->name, pool->cfg.alignment, align);
+    if (pool->debug)
+        return mp__fail(MP_ERR_UNSUPPORTED, "pool '%s': debug pools place a guard before each block, so only "
+                        "their own alignment %zu is served, not %zu", pool->name, pool->cfg.alignment, align);
+    return MP_OK;
+}
+
 /* Everything but the lock-free fast path: every check with its message,
  * then the strategy under the lock. Kept out of line so that the fast path
  * pays no stack frame for it. */
 static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__pool *pool, size_t size,
-                                                           mp_alloc_flags flags, void **out_ptr)
+                                                           size_t align, mp_alloc_flags flags, void **out_ptr)
 {
     if (MP__UNLIKELY(!pool))
         return mp__slot_refuse(handle, MP__SLOT_POOL);
@@ -708,6 +771,8 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
     if (MP__UNLIKELY(size > MP__MAX_REQUEST))
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': %zu bytes requested, beyond the 2^48-byte limit",
                         pool->name, size);
+    if (MP__UNLIKELY(align) && (s = check_alignment(pool, align)) != MP_OK)
+        return s;
 
     mp__lock_acquire(&pool->lock);
     mp__arena *a;
@@ -720,25 +785,29 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
         poll_streams(pool, false);
     size_t need = pool->debug ? size + mp__debug_overhead(pool->debug) : size;
     mp__blockinfo info = {size, pool->numbered ? ++pool->next_seq : 0, pool->tracking};
-    if (pool->counting && pool->lf && !pool->one_size && size - 1 < pool->lf->max_cached)
-        need = info.requested = mp__lf_class_size(pool->lf, size); /* counted(); no debug layout here */
-    void *block = a->strategy->alloc(a->state, need, &info);
+    if (size - 1 < pool->count_max && !align)
+        need = info.requested = count_class(pool, size); /* counted(); no debug layout here */
+    void *block = alloc_in(a, need, align, &info);
     if (MP__UNLIKELY(!block) && pool->pending.count) {
         poll_streams(pool, true); /* completed stream frees first, growth second */
-        block = a->strategy->alloc(a->state, need, &info);
+        block = alloc_in(a, need, align, &info);
     }
     if (MP__UNLIKELY(!block)) {
         mp__hooks *hooks;
-        s = allocate_slow(pool, a, need, size, &info, &block, &hooks);
+        s = allocate_slow(pool, a, need, align, size, &info, &block, &hooks);
         if (s != MP_OK)
             pool->counters.failed++;
-        else
+        else if (align && pool->count_max)
+            count_recorded(pool, &info, block);
+        if (s == MP_OK)
             on_allocated(pool, a, &info, size, &block);
         mp__lock_release(&pool->lock);
         mp__hooks_leave(&pool->hooks, hooks);
         *out_ptr = block;
         return s;
     }
+    if (MP__UNLIKELY(align) && pool->count_max)
+        count_recorded(pool, &info, block);
     on_allocated(pool, a, &info, size, &block);
     mp__lock_release(&pool->lock);
     *out_ptr = block;
@@ -757,7 +826,9 @@ static __attribute__((noinline)) mp_status allocate_plain(mp_pool *handle, mp__p
     mp__arena *a = &pool->arena[0];
     if (MP__LIKELY(!pool->pending.count)) {
         mp__blockinfo info = {size, pool->numbered ? ++pool->next_seq : 0, pool->tracking};
-        void *block = a->strategy->alloc(a->state, size, &info);
+        if (MP__UNLIKELY(size - 1 < pool->count_max))
+            info.requested = count_class(pool, size); /* counted() */
+        void *block = a->strategy->alloc(a->state, info.requested, &info);
         if (MP__LIKELY(block != NULL)) {
             if (MP__UNLIKELY(info.tracked | pool->counting | pool->tools))
                 on_allocated(pool, a, &info, size, &block);
@@ -767,7 +838,7 @@ static __attribute__((noinline)) mp_status allocate_plain(mp_pool *handle, mp__p
         }
     }
     mp__lock_release(&pool->lock);
-    return allocate_locked(handle, pool, size, MP_ALLOC_NONE, out_ptr);
+    return allocate_locked(handle, pool, size, 0, MP_ALLOC_NONE, out_ptr);
 }
 
 /* The lock-free layer's slow half (tcache.c): a refill, or a first call on
@@ -780,7 +851,7 @@ static __attribute__((noinline)) mp_status allocate_cached(mp_pool *handle, mp__
         *out_ptr = p;
         return MP_OK;
     }
-    return allocate_locked(handle, pool, size, MP_ALLOC_NONE, out_ptr);
+    return allocate_locked(handle, pool, size, 0, MP_ALLOC_NONE, out_ptr);
 }
 
 /* Every request passes here: plainly valid ones of a cached class come off
@@ -814,7 +885,7 @@ static inline __attribute__((always_inline)) mp_status allocate(mp_pool *handle,
             return allocate_plain(handle, pool, size, out_ptr);
         }
     }
-    return allocate_locked(handle, pool, size, flags, out_ptr);
+    return allocate_locked(handle, pool, size, 0, flags, out_ptr);
 }
 
 mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr)
@@ -825,6 +896,20 @@ mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flag
 mp_status mp_pool_allocate(mp_pool *pool, size_t size, void **out_ptr)
 {
     return allocate(pool, size, MP_ALLOC_NONE, out_ptr);
+}
+
+mp_status mp_pool_allocate_aligned(mp_pool *handle, size_t size, size_t alignment, void **out_ptr)
+{
+    mp__pool *pool = mp__pool_of(handle);
+    if (pool && !mp__is_pow2(alignment)) {
+        if (out_ptr)
+            *out_ptr = NULL;
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': alignment %zu is not a power of two", pool->name,
+                        alignment);
+    }
+    if (pool && alignment <= pool->cfg.alignment)
+        return allocate(handle, size, MP_ALLOC_NONE, out_ptr); /* every block is that aligned */
+    return allocate_locked(handle, pool, size, alignment, MP_ALLOC_NONE, out_ptr);
 }
 
 /* Says as precisely as it can why ptr is not a live block of pool. */
@@ -840,6 +925,24 @@ static mp_status bad_pointer(const mp__pool *pool, const void *ptr, bool inside,
     if (mp__owners_find(mp__addr(ptr), owner, sizeof owner))
         return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p belongs to pool '%s'", pool->name, ptr, owner);
     return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p was not allocated by this pool", pool->name, ptr);
+}
+
+/* The same for a pointer that names no live block (waiting: one freed on
+ * a stream, whose event is pending). Called with the lock held; releases
+ * it. */
+static __attribute__((noinline)) mp_status refuse_locked(mp__pool *pool, const void *ptr, bool waiting)
+{
+    mp__freed freed, *fp = NULL;
+    if (pool->debug && mp__debug_find_freed(pool->debug, mp__addr(ptr))) {
+        freed = *mp__debug_find_freed(pool->debug, mp__addr(ptr));
+        fp = &freed;
+    }
+    bool inside = find_chunk(pool, mp__addr(ptr)) != NULL;
+    mp__lock_release(&pool->lock);
+    if (waiting)
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': double free of %p, already freed on a stream",
+                        pool->name, ptr);
+    return bad_pointer(pool, ptr, inside, fp);
 }
 
 /* Frees ptr; with deferred, behind an event on stream (stream.c). */
@@ -860,19 +963,8 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
     bool live = c && !waiting &&
                 (deferred ? a->strategy->lookup(a->state, c, block, &block_size, &info)
                           : a->strategy->release(a->state, c, block, &info) == MP_OK);
-    if (MP__UNLIKELY(!live)) {
-        mp__freed freed, *fp = NULL;
-        if (pool->debug && mp__debug_find_freed(pool->debug, mp__addr(ptr))) {
-            freed = *mp__debug_find_freed(pool->debug, mp__addr(ptr));
-            fp = &freed;
-        }
-        bool inside = find_chunk(pool, mp__addr(ptr)) != NULL;
-        mp__lock_release(&pool->lock);
-        if (waiting)
-            return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': double free of %p, already freed on a stream",
-                            pool->name, ptr);
-        return bad_pointer(pool, ptr, inside, fp);
-    }
+    if (MP__UNLIKELY(!live))
+        return refuse_locked(pool, ptr, waiting);
     if (deferred && (s = mp__stream_defer(&pool->pending, pool->device, stream, c, block, pool->name)) != MP_OK) {
         mp__lock_release(&pool->lock);
         return s; /* the block stays allocated */
@@ -947,6 +1039,207 @@ mp_status mp_pool_deallocate(mp_pool *handle, void *ptr)
     return deallocate_slow_half(handle, pool, ptr);
 }
 
+/* ---- reallocate and usable size ------------------------------------------ */
+
+/* A live block as the pool sees it. room: the bytes an in-place resize can
+ * give the caller (the block less the debug guards); usable: those the
+ * caller may use now (room, but with guards only what it asked for, which
+ * the back guard follows). */
+typedef struct live_ref {
+    mp__chunk *chunk;
+    mp__arena *arena;
+    uintptr_t block;
+    size_t room, usable;
+    mp__blockinfo info;
+} live_ref;
+
+/* Whether ptr is a live block of pool (not a thread cache's, not waiting
+ * on a stream), and which: mp_pool_owns, mp_pool_usable_size and
+ * mp_pool_reallocate ask here. Caller holds the lock. */
+static bool find_live(const mp__pool *pool, const void *ptr, live_ref *r, bool *waiting)
+{
+    size_t size;
+    r->block = mp__addr(ptr) - (pool->debug ? mp__debug_front(pool->debug) : 0);
+    const mp__span *span = ptr ? mp__span_find(pool->chunks, pool->nchunks, r->block) : NULL;
+    *waiting = span && mp__stream_waiting(&pool->pending, r->block);
+    if (!span || *waiting || !span->arena->strategy->lookup(span->arena->state, span->chunk, r->block, &size, &r->info))
+        return false;
+    r->chunk = span->chunk;
+    r->arena = span->arena;
+    r->room = size - (pool->debug ? mp__debug_overhead(pool->debug) : 0);
+    r->usable = pool->debug && pool->debug->guards ? r->info.requested : r->room;
+    return true;
+}
+
+mp_status mp_pool_usable_size(const mp_pool *handle, const void *ptr, size_t *out_size)
+{
+    mp__pool *pool;
+    mp_status s = mp__pool_get(handle, &pool);
+    if (s != MP_OK)
+        return s;
+    if (!out_size)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_size is NULL");
+    if (!ptr)
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': ptr is NULL", pool->name);
+    live_ref r;
+    bool waiting;
+    mp__lock_acquire(&pool->lock);
+    if (!find_live(pool, ptr, &r, &waiting))
+        return refuse_locked(pool, ptr, waiting);
+    mp__lock_release(&pool->lock);
+    *out_size = r.usable;
+    return MP_OK;
+}
+
+/* The flags that allocate from arena a. */
+static mp_alloc_flags flags_of(const mp__pool *pool, const mp__arena *a)
+{
+    for (int f = MP_ALLOC_NONE; f <= MP_ALLOC_MANAGED; f++)
+        if (&pool->arena[pool->arena_of_flag[f]] == a)
+            return (mp_alloc_flags)f;
+    return MP_ALLOC_NONE; /* every arena in use has a flag */
+}
+
+/* Copies n bytes between blocks of arena a: on the host, or on the pool's
+ * stream (after the work queued there), waiting for it. */
+static mp_status copy_between(const mp__arena *a, int device, void *stream, void *dst, void *src, size_t n)
+{
+    if (!a->backend->host_accessible)
+        return mp__cuda_copy(device, stream, dst, src, n, MP__D2D);
+    memmove(dst, src, n);
+    return MP_OK;
+}
+
+/* A tracked block now holds size bytes, not old: the same allocation, so
+ * nothing is counted but the bytes, which move by the difference. */
+static void count_resize(mp__pool *pool, size_t old, size_t size)
+{
+    mp__counters *c = &pool->counters;
+    c->current = c->current - old + size;
+    if (size > old)
+        c->total += size - old;
+    if (c->current > c->peak)
+        c->peak = c->current;
+}
+
+/* Resizes r's block to size bytes where it lies, if the pool can; false
+ * has it moved. A block whose record holds no size that changes (neither
+ * tracked nor debugged, or resized to the size recorded) just takes the
+ * new size. Otherwise the record must be rewritten: by the strategy's
+ * retag (variable pools; false for want of memory: the block moves), else
+ * as a release and an alloc, which is safe when the strategy is uniform
+ * (any free block serves any request, so the alloc cannot fail once one is
+ * free) and its free stack LIFO (fixed.c: the block just released comes
+ * back; test_realloc checks it). A debug pool's guards are re-laid either
+ * way. Caller holds the lock. */
+static bool resize_in_place(mp__pool *pool, const live_ref *r, size_t size, void **out)
+{
+    mp__arena *a = r->arena;
+    const mp__strategy *st = a->strategy;
+    size_t front = pool->debug ? mp__debug_front(pool->debug) : 0;
+    if (size > r->room)
+        return false;
+    bool recorded = r->info.tracked || pool->debug; /* the record holds the size asked for */
+    if (!recorded || size == r->info.requested) {
+        if (tooled(pool, a) && !recorded)
+            mp__tool_resize((void *)r->block, r->room, size);
+        *out = (void *)(r->block + front);
+        return true;
+    }
+    mp__blockinfo old = r->info, info = {size, r->info.seq, r->info.tracked};
+    if (st->retag) {
+        if (!st->retag(a->state, r->chunk, r->block, &info))
+            return false; /* no memory for the record: moving may still work */
+    } else if (st->uniform) {
+        st->release(a->state, r->chunk, r->block, &old);
+        void *block = st->alloc(a->state, size + (pool->debug ? mp__debug_overhead(pool->debug) : 0), &info);
+        MP__ASSERT(mp__addr(block) == r->block); /* uniform and LIFO */
+        (void)block;
+    } else {
+        return false;
+    }
+    if (old.tracked)
+        count_resize(pool, old.requested, size);
+    if (pool->debug)
+        mp__debug_on_resize(pool->debug, r->block, old.requested, size);
+    else if (tooled(pool, a))
+        mp__tool_resize((void *)r->block, r->room, size);
+    *out = (void *)(r->block + front);
+    return true;
+}
+
+mp_status mp_pool_reallocate(mp_pool *handle, void *ptr, size_t new_size, void **out_ptr)
+{
+    mp__pool *pool;
+    mp_status s = mp__pool_get(handle, &pool);
+    if (s != MP_OK)
+        return s;
+    if (!out_ptr)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_ptr is NULL");
+    void *p;
+    if (!ptr) {
+        if ((s = allocate(handle, new_size, MP_ALLOC_NONE, &p)) == MP_OK)
+            *out_ptr = p;
+        return s;
+    }
+    if (new_size == 0)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': reallocating %p to 0 bytes; free it with "
+                        "mp_pool_deallocate", pool->name, ptr);
+    live_ref r;
+    bool waiting;
+    mp__lock_acquire(&pool->lock);
+    if (!find_live(pool, ptr, &r, &waiting))
+        return refuse_locked(pool, ptr, waiting);
+    if (pool->debug && (s = mp__debug_check_block(pool->debug, pool->name, r.block, &r.info)) != MP_OK) {
+        mp__lock_release(&pool->lock);
+        return s;
+    }
+    if (resize_in_place(pool, &r, new_size, &p)) {
+        mp__lock_release(&pool->lock);
+        *out_ptr = p;
+        return MP_OK;
+    }
+    /* Moving: the bytes the caller may have written are the usable size
+     * it could read (mp_pool_usable_size; SQLite's xSize writes up to
+     * it), not only those it asked for. */
+    size_t n = r.usable < new_size ? r.usable : new_size;
+    bool tools = tooled(pool, r.arena);
+    uint64_t resets = pool->resets;
+    mp__lock_release(&pool->lock);
+    if ((s = allocate(handle, new_size, flags_of(pool, r.arena), &p)) != MP_OK)
+        return s; /* the old block as it was */
+    /* The allocation may have run the pool's hooks, which may call back in:
+     * the old block must still be the same live allocation (no reset; for
+     * a tracked block, the same sequence number) before it is read. */
+    live_ref now;
+    mp__lock_acquire(&pool->lock);
+    if (pool->resets != resets || !find_live(pool, ptr, &now, &waiting) || now.info.seq != r.info.seq ||
+        now.info.tracked != r.info.tracked) {
+        mp__lock_release(&pool->lock);
+        mp_pool_deallocate(handle, p);
+        return mp__fail(MP_ERR_INVALID_POINTER, "pool '%s': %p was freed, or the pool reset, by a hook that ran "
+                        "while reallocating it; nothing was copied", pool->name, ptr);
+    }
+    if (tools)
+        mp__tool_read_begin(ptr, n);
+    s = copy_between(r.arena, pool->device, pool->stream, p, ptr, n);
+    if (tools)
+        mp__tool_read_end(ptr, n);
+    mp__lock_release(&pool->lock);
+    /* The old block passed every check above: its free fails only if
+     * another thread freed it meanwhile, a race of the caller's. */
+    if (s == MP_OK)
+        s = mp_pool_deallocate(handle, ptr);
+    if (s != MP_OK) {
+        char detail[512];
+        snprintf(detail, sizeof detail, "%s", mp_last_error_message());
+        mp_pool_deallocate(handle, p);
+        return mp__fail(s, "%s", detail);
+    }
+    *out_ptr = p;
+    return MP_OK;
+}
+
 /* ---- whole-pool operations -------------------------------------------- */
 
 mp_status mp_pool_reset(mp_pool *handle)
@@ -958,6 +1251,7 @@ mp_status mp_pool_reset(mp_pool *handle)
     if (pool->lf)
         mp__lf_enter();
     mp__lock_acquire(&pool->lock);
+    pool->resets++;
     if (pool->lf)
         mp__lf_reset(pool->lf);
     mp__stream_forget(&pool->pending);
@@ -986,6 +1280,9 @@ mp_status mp_pool_reset(mp_pool *handle)
 static void trim_locked(mp__pool *pool, size_t keep)
 {
     poll_streams(pool, true);
+    for (int i = 0; i < MP__ARENAS; i++)
+        if (pool->arena[i].state && pool->arena[i].strategy->flush)
+            pool->arena[i].strategy->flush(pool->arena[i].state);
     for (size_t i = pool->nchunks; i-- > 0 && pool->reserved > keep;) {
         mp__chunk *c = pool->chunks[i].chunk;
         if (pool->reserved - c->span.size >= keep && c->arena->strategy->idle(c->arena->state, c))
@@ -1028,6 +1325,7 @@ static mp__usage usage_locked(mp__pool *pool)
             continue;
         pool->arena[i].strategy->usage(pool->arena[i].state, &u);
         sum.free_bytes += u.free_bytes;
+        sum.class_free += u.class_free;
         sum.live_blocks += u.live_blocks;
         if (u.largest_free > sum.largest_free)
             sum.largest_free = u.largest_free;
@@ -1053,6 +1351,7 @@ static void totals_locked(mp__pool *pool, mp__pool_totals *t)
 {
     mp__usage u = usage_locked(pool);
     size_t free_bytes = u.free_bytes, largest = u.largest_free, live = u.live_blocks;
+    size_t open = u.free_bytes - u.class_free;
     if (pool->lf) { /* cached blocks are live to the strategy, free to the user */
         size_t blocks, bytes;
         mp__lf_cached(pool->lf, &blocks, &bytes);
@@ -1063,12 +1362,14 @@ static void totals_locked(mp__pool *pool, mp__pool_totals *t)
     }
     if (free_bytes > pool->reserved)
         free_bytes = pool->reserved;
+    bool uniform = pool->arena[0].strategy->uniform;
     *t = (mp__pool_totals){
         .counters = counters_locked(pool),
         .reserved = pool->reserved,
         .chunks = pool->nchunks,
         .free_bytes = free_bytes,
-        .largest_free = pool->arena[0].strategy->uniform ? free_bytes : largest,
+        .largest_free = uniform ? free_bytes : largest,
+        .open_free = uniform ? free_bytes : open,
         .live_blocks = live > pool->pending.count ? live - pool->pending.count : 0,
         .in_use = pool->reserved - free_bytes,
         .pending = pool->pending.count,
@@ -1323,13 +1624,10 @@ mp_status mp_pool_get_config(const mp_pool *handle, mp_config *config)
 mp_status mp_pool_owns(const mp_pool *handle, const void *ptr, bool *out_owned)
 {
     QUERY(handle, p, out_owned, "out_owned");
-    uintptr_t block = mp__addr(ptr) - (p->debug ? mp__debug_front(p->debug) : 0);
-    size_t size;
-    mp__blockinfo info;
+    live_ref r;
+    bool waiting;
     mp__lock_acquire(&p->lock);
-    mp__chunk *c = ptr ? find_chunk(p, block) : NULL;
-    *out_owned = c && !mp__stream_waiting(&p->pending, block) &&
-                 c->arena->strategy->lookup(c->arena->state, c, block, &size, &info);
+    *out_owned = find_live(p, ptr, &r, &waiting);
     mp__lock_release(&p->lock);
     return MP_OK;
 }

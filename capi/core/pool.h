@@ -73,6 +73,8 @@ typedef struct mp__pool_totals {
     mp__counters counters;
     size_t reserved, chunks;
     size_t free_bytes, largest_free; /* largest_free: all of free_bytes when any free block serves any request */
+    size_t open_free;                /* free bytes any request may use: not held for one size class (slab
+                                      * pages, thread caches); fragmentation is measured on these */
     size_t live_blocks;              /* blocks the user holds */
     size_t in_use;                   /* bytes the user's blocks hold: reserved - free_bytes */
     size_t pending;                  /* blocks freed on a stream, waiting for its event */

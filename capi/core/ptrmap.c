@@ -2,6 +2,7 @@
  * path only, when an insert would pass half load. mp__grow, the
  * growable-array helper of the other bookkeeping arrays, lives here too. */
 #include "core/ptrmap.h"
+#include "core/sidemem.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,9 +24,27 @@ void *mp__grow(void *arr, size_t *cap, size_t need, size_t elem, bool *ok)
     return n;
 }
 
+/* Tables of a page or more are mapped (sidemem.h): a shrunk or dropped
+ * one goes back to the kernel. */
+static mp__ptrmap_slot *slots_new(size_t n)
+{
+    size_t bytes = n * sizeof(mp__ptrmap_slot);
+    return bytes >= 4096 ? mp__side_map(bytes) : calloc(n, sizeof(mp__ptrmap_slot));
+}
+
+static void slots_free(mp__ptrmap_slot *s, size_t n)
+{
+    size_t bytes = n * sizeof(mp__ptrmap_slot);
+    if (bytes >= 4096)
+        mp__side_unmap(s, bytes);
+    else
+        free(s);
+}
+
 void mp__ptrmap_fini(mp__ptrmap *m)
 {
-    free(m->slots);
+    if (m->slots)
+        slots_free(m->slots, m->mask + 1);
     memset(m, 0, sizeof *m);
 }
 
@@ -38,23 +57,30 @@ static void insert(mp__ptrmap *m, uintptr_t key, void *value)
     m->slots[i].value = value;
 }
 
-bool mp__ptrmap_reserve(mp__ptrmap *m)
+/* Rehashes into ncap slots; false (the map unchanged) for want of memory. */
+static bool resize(mp__ptrmap *m, size_t ncap)
 {
     size_t cap = m->slots ? m->mask + 1 : 0;
-    if ((m->count + 1) * 2 <= cap)
-        return true;
-    size_t ncap = cap ? cap * 2 : 64;
-    mp__ptrmap_slot *ns = calloc(ncap, sizeof *ns);
+    mp__ptrmap_slot *ns = slots_new(ncap);
     if (!ns)
-        return (m->count + 1) * 10 <= cap * 9; /* run fuller rather than fail */
+        return false;
     mp__ptrmap old = *m;
     m->slots = ns;
     m->mask = ncap - 1;
     for (size_t i = 0; i < cap; i++)
         if (old.slots[i].key)
             insert(m, old.slots[i].key, old.slots[i].value);
-    free(old.slots);
+    if (old.slots)
+        slots_free(old.slots, cap);
     return true;
+}
+
+bool mp__ptrmap_reserve(mp__ptrmap *m)
+{
+    size_t cap = m->slots ? m->mask + 1 : 0;
+    if ((m->count + 1) * 2 <= cap)
+        return true;
+    return resize(m, cap ? cap * 2 : 64) || (m->count + 1) * 10 <= cap * 9; /* run fuller rather than fail */
 }
 
 void mp__ptrmap_put(mp__ptrmap *m, uintptr_t key, void *value)
@@ -85,6 +111,8 @@ void *mp__ptrmap_remove(mp__ptrmap *m, uintptr_t key)
     m->slots[i].key = 0;
     m->slots[i].value = NULL;
     m->count--;
+    if (m->count * 8 < m->mask + 1 && m->mask + 1 > 64)
+        resize(m, (m->mask + 1) / 2); /* an eighth full: half the slots (a quarter full), or stay for want of memory */
     return value;
 }
 

@@ -1,6 +1,8 @@
 /* An open-addressing hash map from block address to descriptor, kept out of
  * the managed memory. Linear probing, power-of-two capacity, load <= 1/2,
- * backward-shift deletion (no tombstones), key 0 marks an empty slot. */
+ * backward-shift deletion (no tombstones), key 0 marks an empty slot. It
+ * halves when a removal leaves it an eighth full, so it shrinks with the
+ * pool. */
 #ifndef MEMPOOL_PTRMAP_H
 #define MEMPOOL_PTRMAP_H
 

@@ -5,13 +5,29 @@
  * taker spins briefly on a read, then yields the CPU (see sync.c).
  * MP_SYNC_LOCK_FREE adds the per-thread caches of tcache.h in front of this
  * lock; the lock remains for what they cannot serve. The calls are inline
- * because they sit on every locked path. */
+ * because they sit on every locked path.
+ *
+ * While the process has one thread (glibc's __libc_single_threaded, which
+ * glibc's own malloc reads for the same purpose) taking the lock is a plain
+ * store: nothing can contend, and a thread created later sees the store,
+ * since pthread_create orders it before the new thread's first step. The
+ * atomic exchange cost a single-threaded Lua state a quarter of its
+ * allocator time (perf, 2026-11-28). */
 #ifndef MEMPOOL_SYNC_H
 #define MEMPOOL_SYNC_H
 
 #include "core/core.h"
 
 #include <stdatomic.h>
+#if defined(__has_include)
+#if __has_include(<sys/single_threaded.h>)
+#include <sys/single_threaded.h>
+#define MP__SINGLE_THREADED() (__libc_single_threaded != 0)
+#endif
+#endif
+#ifndef MP__SINGLE_THREADED
+#define MP__SINGLE_THREADED() 0
+#endif
 
 typedef struct mp__lock {
     bool enabled;
@@ -29,7 +45,11 @@ void mp__lock_wait(mp__lock *lock);
 
 static inline void mp__lock_acquire(mp__lock *lock)
 {
-    if (lock->enabled && MP__UNLIKELY(atomic_exchange_explicit(&lock->held, 1, memory_order_acquire)))
+    if (!lock->enabled)
+        return;
+    if (MP__SINGLE_THREADED())
+        atomic_store_explicit(&lock->held, 1, memory_order_relaxed);
+    else if (MP__UNLIKELY(atomic_exchange_explicit(&lock->held, 1, memory_order_acquire)))
         mp__lock_wait(lock);
 }
 

@@ -641,8 +641,12 @@ mp__lf *mp__lf_new(mp_pool *handle, const mp__lf_source *src, bool fixed, size_t
      * a random walk, and refills (the slow allocations) fall with the
      * square of the room (4 KiB blocks of a 16-4096-byte churn: 0.46% of
      * allocations refilled with 16, 0.06% with 64). The stacks may hold
-     * about 4 MiB of each class (at least 4 magazines) before spills go
-     * back to the strategy, where TLSF coalesces them. */
+     * about 256 KiB of each class (at least 4 magazines) before spills go
+     * back to the strategy, where pages and TLSF reuse them for any class.
+     * Measured 2026-11-28 (bench/RESULTS.md): a Lua state's peak RSS on a
+     * lock-free pool was 89 MiB with 4 MiB a class, 79 with 1 MiB, 73 with
+     * 256 KiB (the locked pool: 70); cpu_bench's churn is about 10% slower
+     * with 256 KiB than with 4 MiB. Memory won. */
     size_t room = lf->fixed ? (size_t)256 << 10 : (size_t)64 << 10, most = lf->fixed ? 2048 : 1024, mag = 0;
     for (unsigned c = 1; c <= lf->nclasses; c++) {
         size_t cap = room / lf->cls_size[c], least = ((size_t)256 << 10) / lf->cls_size[c];
@@ -650,7 +654,7 @@ mp__lf *mp__lf_new(mp_pool *handle, const mp__lf_source *src, bool fixed, size_t
         cap = (cap < least ? least : cap > most ? most : cap) & ~(size_t)1;
         lf->bin_cap[c] = (uint32_t)cap;
         mag = cap / 2 > mag ? cap / 2 : mag;
-        size_t m = ((size_t)4 << 20) / (cap / 2 * lf->cls_size[c]);
+        size_t m = ((size_t)256 << 10) / (cap / 2 * lf->cls_size[c]);
         lf->mag_limit[c] = (uint32_t)(m < 4 ? 4 : m > 4096 ? 4096 : m);
     }
     lf->mag_bytes = mp__align_up(sizeof(mp__mag) + mag * sizeof(mp__tentry), 64);

@@ -188,12 +188,6 @@ void mp__tc_bypass_free(mp__tcache *tc);
  * ASan or Valgrind watching) goes to the out-of-line slow paths, which
  * fall back to the locked path in turn. */
 
-/* The size of the class serving 1 <= size <= lf->max_cached bytes. */
-static inline size_t mp__lf_class_size(const mp__lf *lf, size_t size)
-{
-    return lf->cls_size[lf->fixed ? 1 : lf->cls_of[(size - 1) >> lf->shift]];
-}
-
 /* The calling thread's cache of the pool, if it holds its slot. The slot
  * is read with acquire (a plain load on x86-64) to see the cache's set-up. */
 static inline mp__tcache *mp__tc_mine(const mp__lf *lf)

@@ -20,7 +20,7 @@ static void snapshot(mp__pool *pool, mp_stats *stats)
         .peak_usage = c->peak,
         .allocation_count = c->allocs,
         .deallocation_count = c->frees,
-        .fragmentation_ratio = t.free_bytes == 0 ? 0.0 : 1.0 - (double)t.largest_free / (double)t.free_bytes,
+        .fragmentation_ratio = t.open_free == 0 ? 0.0 : 1.0 - (double)t.largest_free / (double)t.open_free,
         .reserved_bytes = t.reserved,
         .chunk_count = t.chunks,
         .failed_allocations = c->failed,

@@ -52,6 +52,7 @@ typedef struct mp__chunk {
     struct mp__arena *arena;
     mp__span span;
     mp__extent extent;
+    void *small; /* the small-block pages' window records (slab.h), or NULL */
 } mp__chunk;
 
 /* The geometry of a chunk of size bytes at base cut in grain-byte units. */
@@ -133,12 +134,14 @@ typedef struct mp__strategy_params {
     size_t stride;   /* fixed-size: bytes per block, a multiple of unit */
     bool keep_info;  /* remember requested size and sequence per block */
     bool state_map;  /* chunks have a state map (fixed pools always do) */
+    bool small;      /* serve small requests from size-class pages (slab.h): CPU pools */
 } mp__strategy_params;
 
 typedef struct mp__usage {
     size_t free_bytes;
     size_t largest_free;
     size_t live_blocks;
+    size_t class_free; /* of free_bytes, those that serve one size class only */
 } mp__usage;
 
 typedef void (*mp__live_fn)(void *ctx, uintptr_t block, size_t block_size, const mp__blockinfo *info);
@@ -148,6 +151,7 @@ typedef struct mp__strategy {
     bool uniform;   /* every free block serves every request: no fragmentation */
     bool one_size;  /* serves blocks of params.stride bytes only (mp_config.block_size) */
     bool state_map; /* needs a state map on every chunk (params.state_map always on) */
+    size_t chunk_align; /* with params.small, chunks start on a multiple of it */
     void *(*create)(const mp__strategy_params *params);
     void (*destroy)(void *st);
     /* The bytes one state byte covers: every block starts on a multiple. */
@@ -161,14 +165,24 @@ typedef struct mp__strategy {
     void (*detach)(void *st, mp__chunk *chunk);
     /* NULL when no attached chunk has room: the pool grows and asks again. */
     void *(*alloc)(void *st, size_t size, const mp__blockinfo *info);
+    /* The same for a block whose start is a multiple of align, a power of
+     * two above the unit; NULL when the strategy cannot place one. */
+    void *(*alloc_aligned)(void *st, size_t size, size_t align, const mp__blockinfo *info);
     /* MP_ERR_INVALID_POINTER, changing nothing, unless p starts a live block
      * of chunk. No detail is set: the pool knows the context. */
     mp_status (*release)(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info);
     bool (*lookup)(void *st, const mp__chunk *chunk, uintptr_t p, size_t *block_size, mp__blockinfo *info);
+    /* Rewrites the record of the live block p (an in-place resize): false,
+     * changing nothing, for want of memory or when p is no live block. NULL
+     * when the strategy cannot. */
+    bool (*retag)(void *st, const mp__chunk *chunk, uintptr_t p, const mp__blockinfo *info);
     /* Start (or stop) keeping each block's mp__blockinfo, for tracking; NULL
      * when the strategy always keeps it. */
     mp_status (*keep_info)(void *st, bool on);
     void (*reset)(void *st);
+    /* Gives back free memory the strategy keeps at hand (before a trim);
+     * NULL when it keeps none. */
+    void (*flush)(void *st);
     void (*usage)(void *st, mp__usage *usage);
     void (*foreach_live)(void *st, mp__live_fn fn, void *ctx);
     /* MP_ERR_CORRUPTION with the detail set when an invariant is broken. */

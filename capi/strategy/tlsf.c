@@ -53,9 +53,17 @@
  * so the common allocate+free of a small block next to a large free one
  * touches no list at all.
  *
+ * Small requests (params.small: CPU pools) go to size-class pages
+ * (slab.c), each page one TLSF block aligned to a 64 KiB window, taken and
+ * given back through the mp__slab_source below; such a block is marked
+ * page, is in no map and is not counted in live_blocks. So a small block
+ * costs a bit in its page's bitmap, not a descriptor and a map entry.
+ *
  * Complexity: alloc and release O(1) (the map is O(1) expected).
  */
 #include "core/ptrmap.h"
+#include "core/sidemem.h"
+#include "strategy/slab.h"
 #include "strategy/strategy.h"
 
 #include <stdlib.h>
@@ -64,7 +72,7 @@
 #define SL_LOG2 4
 #define SL_COUNT (1u << SL_LOG2)
 #define FL_COUNT 64
-#define DESC_SLAB 64
+#define DESC_SLAB_BYTES ((size_t)64 << 10) /* mapped (sidemem.h), handed out from the front */
 
 _Static_assert(SL_COUNT <= 32, "sl bitmaps are 32-bit");
 
@@ -76,12 +84,16 @@ typedef struct tblock {
     mp__chunk *chunk;
     mp__blockinfo info;
     bool free;
+    bool page; /* a small-block page (slab.c): live, in no map, not counted */
 } tblock;
 
 typedef struct desc_slab {
     struct desc_slab *next;
-    tblock descs[DESC_SLAB];
+    size_t used; /* descs handed out from the front: the rest is untouched */
+    tblock descs[];
 } desc_slab;
+
+#define DESC_SLAB ((DESC_SLAB_BYTES - sizeof(desc_slab)) / sizeof(tblock))
 
 typedef struct tlsf {
     size_t unit;
@@ -94,25 +106,27 @@ typedef struct tlsf {
     desc_slab *slabs;
     mp__ptrs chunks; /* the mp__chunk records attached */
     size_t free_bytes, live_blocks;
+    mp__slab *slab;   /* small requests; NULL without params.small */
+    size_t small_max; /* requests up to this go to the slab (0: none) */
 } tlsf;
 
 static tblock *desc_get(tlsf *t)
 {
-    if (!t->spare) {
-        desc_slab *s = malloc(sizeof *s);
-        if (!s)
-            return NULL;
-        s->next = t->slabs;
-        t->slabs = s;
-        for (int i = 0; i < DESC_SLAB; i++) {
-            s->descs[i].next_free = t->spare;
-            t->spare = &s->descs[i];
-        }
-    }
     tblock *b = t->spare;
-    t->spare = b->next_free;
+    if (b) {
+        t->spare = b->next_free;
+    } else {
+        desc_slab *s = t->slabs;
+        if (!s || s->used == DESC_SLAB) {
+            if (!(s = mp__side_map(DESC_SLAB_BYTES)))
+                return NULL;
+            s->next = t->slabs;
+            t->slabs = s;
+        }
+        b = &s->descs[s->used++];
+    }
     b->prev_phys = b->next_phys = b->prev_free = b->next_free = NULL;
-    b->free = false;
+    b->free = b->page = false;
     return b;
 }
 
@@ -200,26 +214,47 @@ static tblock *find_fit(tlsf *t, size_t u)
     return t->heads[fl][mp__ffs(slmap)];
 }
 
+static uintptr_t page_take(void *ctx, size_t bytes, mp__chunk **chunk, void **page_data);
+static void page_give(void *ctx, mp__chunk *chunk, void *page_data);
+
 static void *tlsf_create(const mp__strategy_params *params)
 {
     tlsf *t = calloc(1, sizeof *t);
-    if (t) {
-        t->unit = params->unit;
-        t->unit_log2 = mp__fls(params->unit);
+    if (!t)
+        return NULL;
+    t->unit = params->unit;
+    t->unit_log2 = mp__fls(params->unit);
+    if (params->small) {
+        const mp__slab_source src = {t, page_take, page_give};
+        if (!(t->slab = mp__slab_new(params->unit, &src))) {
+            free(t);
+            return NULL;
+        }
+        t->small_max = mp__slab_max(t->slab);
     }
     return t;
+}
+
+/* With no chunk left every descriptor is spare: the slabs and the map go
+ * back, so the bookkeeping shrinks with the pool. */
+static void release_bookkeeping(tlsf *t)
+{
+    while (t->slabs) {
+        desc_slab *n = t->slabs->next;
+        mp__side_unmap(t->slabs, DESC_SLAB_BYTES);
+        t->slabs = n;
+    }
+    t->spare = NULL;
+    mp__ptrmap_fini(&t->live);
+    free(t->chunks.v);
+    t->chunks = (mp__ptrs){0};
 }
 
 static void tlsf_destroy(void *st)
 {
     tlsf *t = st;
-    while (t->slabs) {
-        desc_slab *n = t->slabs->next;
-        free(t->slabs);
-        t->slabs = n;
-    }
-    mp__ptrmap_fini(&t->live);
-    free(t->chunks.v);
+    release_bookkeeping(t);
+    mp__slab_free(t->slab);
     free(t);
 }
 
@@ -243,10 +278,11 @@ static mp_status tlsf_attach(void *st, mp__chunk *chunk)
     tblock *b = NULL;
     bool ok = false;
     b = desc_get(t);
-    if (b && size > 0)
-        ok = mp__ptrs_push(&t->chunks, chunk);
+    if (b && size > 0 && mp__ptrs_reserve(&t->chunks))
+        ok = !t->slab || mp__slab_attach(t->slab, chunk);
     if (!ok)
         goto oom;
+    mp__ptrs_push(&t->chunks, chunk);
     b->addr = chunk->span.base;
     b->size = size;
     b->chunk = chunk;
@@ -294,39 +330,65 @@ static void tlsf_detach(void *st, mp__chunk *chunk)
         t->free_bytes -= b->size;
         desc_put(t, b);
     }
+    if (t->slab)
+        mp__slab_detach(t->slab, chunk);
     mp__ptrs_remove(&t->chunks, chunk);
+    if (t->chunks.n == 0)
+        release_bookkeeping(t);
 }
 
-static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info)
+/* A new descriptor for the first bytes of b, placed before it in its
+ * chunk (b keeps the rest, and its place in any free list); NULL for want
+ * of a descriptor. */
+static tblock *split_before(tlsf *t, tblock *b, size_t bytes)
 {
-    tlsf *t = st;
-    size_t need = mp__align_up(size, t->unit);
-    tblock *b = find_fit(t, need >> t->unit_log2);
-    if (!b || !mp__ptrmap_reserve(&t->live))
+    tblock *n = desc_get(t);
+    if (!n)
         return NULL;
-    MP__ASSERT(b->free && b->size >= need);
-    if (b->size - need >= t->unit && same_class(t, b->size - need, b->size)) {
+    n->addr = b->addr;
+    n->size = bytes;
+    n->chunk = b->chunk;
+    n->prev_phys = b->prev_phys;
+    n->next_phys = b;
+    if (n->prev_phys)
+        n->prev_phys->next_phys = n;
+    else
+        b->chunk->sdata = n; /* the chunk's first block */
+    b->prev_phys = n;
+    b->addr += bytes;
+    b->size -= bytes;
+    return n;
+}
+
+/* Splits a free block of at least `need` units' bytes starting at a
+ * multiple of align (a power of two) out of the free lists: the block,
+ * no longer free, in no map and not counted; NULL when none fits. */
+static tblock *take(tlsf *t, size_t need, size_t align)
+{
+    size_t extra = align > t->unit ? align - t->unit : 0;
+    tblock *b = find_fit(t, (need + extra) >> t->unit_log2);
+    if (!b)
+        return NULL;
+    MP__ASSERT(b->free && b->size >= need + extra);
+    if (!extra && b->size - need >= t->unit && same_class(t, b->size - need, b->size)) {
         /* The rest stays where b is listed: b becomes the rest, a new
          * descriptor takes the front. */
-        tblock *front = desc_get(t);
+        tblock *front = split_before(t, b, need);
         if (front) {
-            front->addr = b->addr;
-            front->size = need;
-            front->chunk = b->chunk;
-            front->prev_phys = b->prev_phys;
-            front->next_phys = b;
-            if (front->prev_phys)
-                front->prev_phys->next_phys = front;
-            else
-                b->chunk->sdata = front; /* the chunk's first block */
-            b->prev_phys = front;
-            b->addr += need;
-            b->size -= need;
-            b = front;
-            goto found;
+            t->free_bytes -= need;
+            return front;
         }
     }
     remove_free(t, b);
+    uintptr_t at = extra ? mp__align_up(b->addr, align) : b->addr;
+    if (at != b->addr) { /* the gap before an aligned block stays free */
+        tblock *gap = split_before(t, b, at - b->addr);
+        if (!gap) {
+            insert_free(t, b);
+            return NULL;
+        }
+        insert_free(t, gap);
+    }
     if (b->size - need >= t->unit) {
         tblock *rest = desc_get(t); /* without one, hand out the whole block */
         if (rest) {
@@ -342,28 +404,15 @@ static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info)
             insert_free(t, rest);
         }
     }
-found:
-    b->info = *info;
-    if (b->chunk->span.smap)
-        __atomic_store_n(state_of(t, b), MP__ST_LIVE, __ATOMIC_RELAXED);
-    mp__ptrmap_put(&t->live, b->addr, b);
     t->free_bytes -= b->size;
-    t->live_blocks++;
-    return (void *)b->addr;
+    return b;
 }
 
-static mp_status tlsf_release(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info)
+/* Merges the no longer live block b with its free neighbours and lists
+ * it: the inverse of take. */
+static void put_back(tlsf *t, mp__chunk *chunk, tblock *b)
 {
-    tlsf *t = st;
-    tblock *b = live_block(t, chunk, p);
-    if (!b)
-        return MP_ERR_INVALID_POINTER;
-    if (chunk->span.smap)
-        __atomic_store_n(state_of(t, b), MP__ST_FREE, __ATOMIC_RELAXED);
-    mp__ptrmap_remove(&t->live, p);
-    *info = b->info;
     t->free_bytes += b->size;
-    t->live_blocks--;
     tblock *next = b->next_phys;
     tblock *prev = b->prev_phys;
     if (next && next->free && !(prev && prev->free) && same_class(t, next->size + b->size, next->size)) {
@@ -376,7 +425,7 @@ static mp_status tlsf_release(void *st, mp__chunk *chunk, uintptr_t p, mp__block
         else
             chunk->sdata = next;
         desc_put(t, b);
-        return MP_OK;
+        return;
     }
     if (next && next->free) {
         remove_free(t, next);
@@ -396,12 +445,85 @@ static mp_status tlsf_release(void *st, mp__chunk *chunk, uintptr_t p, mp__block
         b = prev;
     }
     insert_free(t, b);
+}
+
+/* The slab's pages (mp__slab_source). */
+static uintptr_t page_take(void *ctx, size_t bytes, mp__chunk **chunk, void **page_data)
+{
+    tlsf *t = ctx;
+    tblock *b = take(t, bytes, MP__SLAB_WIN);
+    if (!b)
+        return 0;
+    b->page = true;
+    *chunk = b->chunk;
+    *page_data = b;
+    return b->addr;
+}
+
+static void page_give(void *ctx, mp__chunk *chunk, void *page_data)
+{
+    tblock *b = page_data;
+    b->page = false;
+    put_back(ctx, chunk, b);
+}
+
+static void *alloc_large(tlsf *t, size_t size, size_t align, const mp__blockinfo *info)
+{
+    if (!mp__ptrmap_reserve(&t->live))
+        return NULL;
+    tblock *b = take(t, mp__align_up(size, t->unit), align);
+    if (!b)
+        return NULL;
+    b->info = *info;
+    if (b->chunk->span.smap)
+        __atomic_store_n(state_of(t, b), MP__ST_LIVE, __ATOMIC_RELAXED);
+    mp__ptrmap_put(&t->live, b->addr, b);
+    t->live_blocks++;
+    return (void *)b->addr;
+}
+
+/* A small request with no page to be had (a chunk too small for one, or
+ * full) takes a TLSF block like any other. */
+static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info)
+{
+    tlsf *t = st;
+    if (size <= t->small_max) {
+        void *p = mp__slab_alloc(t->slab, size, t->unit, info);
+        if (p)
+            return p;
+    }
+    return alloc_large(t, size, t->unit, info);
+}
+
+static void *tlsf_alloc_aligned(void *st, size_t size, size_t align, const mp__blockinfo *info)
+{
+    tlsf *t = st;
+    void *p = size <= t->small_max ? mp__slab_alloc(t->slab, size, align, info) : NULL;
+    return p ? p : alloc_large(t, size, align, info);
+}
+
+static mp_status tlsf_release(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info)
+{
+    tlsf *t = st;
+    if (chunk->small && mp__slab_page_of(chunk, p))
+        return mp__slab_release(t->slab, chunk, p, info);
+    tblock *b = live_block(t, chunk, p);
+    if (!b)
+        return MP_ERR_INVALID_POINTER;
+    if (chunk->span.smap)
+        __atomic_store_n(state_of(t, b), MP__ST_FREE, __ATOMIC_RELAXED);
+    mp__ptrmap_remove(&t->live, p);
+    *info = b->info;
+    t->live_blocks--;
+    put_back(t, chunk, b);
     return MP_OK;
 }
 
 static bool tlsf_lookup(void *st, const mp__chunk *chunk, uintptr_t p, size_t *block_size, mp__blockinfo *info)
 {
     tlsf *t = st;
+    if (chunk->small && mp__slab_page_of(chunk, p))
+        return mp__slab_lookup(t->slab, chunk, p, block_size, info);
     tblock *b = live_block(t, chunk, p);
     if (!b)
         return false;
@@ -410,9 +532,22 @@ static bool tlsf_lookup(void *st, const mp__chunk *chunk, uintptr_t p, size_t *b
     return true;
 }
 
+static bool tlsf_retag(void *st, const mp__chunk *chunk, uintptr_t p, const mp__blockinfo *info)
+{
+    tlsf *t = st;
+    if (chunk->small && mp__slab_page_of(chunk, p))
+        return mp__slab_retag(t->slab, chunk, p, info);
+    tblock *b = live_block(t, chunk, p);
+    if (b)
+        b->info = *info;
+    return b != NULL;
+}
+
 static void tlsf_reset(void *st)
 {
     tlsf *t = st;
+    if (t->slab)
+        mp__slab_reset(t->slab);
     mp__ptrmap_clear(&t->live);
     memset(t->heads, 0, sizeof t->heads);
     memset(t->sl_bitmap, 0, sizeof t->sl_bitmap);
@@ -430,6 +565,7 @@ static void tlsf_reset(void *st)
             desc_put(t, b);
         }
         first->next_phys = NULL;
+        first->page = false;
         insert_free(t, first);
         t->free_bytes += first->size;
     }
@@ -438,8 +574,12 @@ static void tlsf_reset(void *st)
 static void tlsf_usage(void *st, mp__usage *u)
 {
     tlsf *t = st;
-    u->live_blocks = t->live_blocks;
-    u->free_bytes = t->free_bytes;
+    size_t sfree = 0, slive = 0, pages = 0;
+    if (t->slab)
+        mp__slab_usage(t->slab, &sfree, &slive, &pages);
+    u->live_blocks = t->live_blocks + slive;
+    u->free_bytes = t->free_bytes + sfree;
+    u->class_free = sfree;
     u->largest_free = 0;
     if (t->fl_bitmap) {
         unsigned fl = mp__fls(t->fl_bitmap);
@@ -458,12 +598,21 @@ static void tlsf_foreach_live(void *st, mp__live_fn fn, void *ctx)
         if (t->live.slots[i].key && (!s || mp__st_live(__atomic_load_n(s, __ATOMIC_RELAXED))))
             fn(ctx, b->addr, b->size, &b->info);
     }
+    if (t->slab)
+        mp__slab_foreach_live(t->slab, fn, ctx);
+}
+
+static void tlsf_flush(void *st)
+{
+    tlsf *t = st;
+    if (t->slab)
+        mp__slab_flush(t->slab);
 }
 
 static mp_status tlsf_check(void *st)
 {
     tlsf *t = st;
-    size_t free_bytes = 0, live = 0, nfree = 0, listed = 0;
+    size_t free_bytes = 0, live = 0, nfree = 0, listed = 0, pages = 0;
     for (size_t i = 0; i < t->chunks.n; i++) {
         const mp__chunk *c = t->chunks.v[i];
         const tblock *b = c->sdata;
@@ -479,14 +628,21 @@ static mp_status tlsf_check(void *st)
             if (b->free && b->next_phys && b->next_phys->free)
                 return mp__fail(MP_ERR_CORRUPTION, "tlsf: adjacent free blocks at %#lx were not coalesced",
                                 (unsigned long)b->addr);
-            const uint8_t *s = state_of(t, b);
+            const uint8_t *s = b->page ? NULL : state_of(t, b);
+            if (b->page) {
+                const mp__slab_page *pg = mp__slab_page_of(c, b->addr);
+                if (b->free || !pg || pg->geo.base != b->addr || pg->page_data != b)
+                    return mp__fail(MP_ERR_CORRUPTION, "tlsf: block %#lx is marked a page but no page starts there",
+                                    (unsigned long)b->addr);
+                pages++;
+            }
             if (s && (__atomic_load_n(s, __ATOMIC_RELAXED) == MP__ST_FREE) != b->free)
                 return mp__fail(MP_ERR_CORRUPTION, "tlsf: block %#lx is %s but its state byte is %#x",
                                 (unsigned long)b->addr, b->free ? "free" : "live", *s);
             if (b->free) {
                 free_bytes += b->size;
                 nfree++;
-            } else {
+            } else if (!b->page) {
                 live++;
                 if (mp__ptrmap_get(&t->live, b->addr) != b)
                     return mp__fail(MP_ERR_CORRUPTION, "tlsf: live block %#lx is missing from the map",
@@ -518,12 +674,18 @@ static mp_status tlsf_check(void *st)
     if (listed != nfree || free_bytes != t->free_bytes || live != t->live_blocks || live != t->live.count)
         return mp__fail(MP_ERR_CORRUPTION, "tlsf: counts disagree (free %zu/%zu listed, %zu/%zu bytes, live %zu/%zu/%zu)",
                         nfree, listed, free_bytes, t->free_bytes, live, t->live_blocks, t->live.count);
-    return MP_OK;
+    size_t sfree, slive, spages = 0;
+    if (t->slab)
+        mp__slab_usage(t->slab, &sfree, &slive, &spages);
+    if (pages != spages)
+        return mp__fail(MP_ERR_CORRUPTION, "tlsf: %zu blocks are pages but the slab counts %zu", pages, spages);
+    return t->slab ? mp__slab_check(t->slab) : MP_OK;
 }
 
 const mp__strategy mp__strategy_tlsf = {
     .name = "variable",
     .uniform = false,
+    .chunk_align = MP__SLAB_WIN,
     .create = tlsf_create,
     .destroy = tlsf_destroy,
     .grain = tlsf_grain,
@@ -532,10 +694,13 @@ const mp__strategy mp__strategy_tlsf = {
     .idle = tlsf_idle,
     .detach = tlsf_detach,
     .alloc = tlsf_alloc,
+    .alloc_aligned = tlsf_alloc_aligned,
     .release = tlsf_release,
     .lookup = tlsf_lookup,
+    .retag = tlsf_retag,
     .keep_info = NULL, /* descriptors always carry the record */
     .reset = tlsf_reset,
+    .flush = tlsf_flush,
     .usage = tlsf_usage,
     .foreach_live = tlsf_foreach_live,
     .check = tlsf_check,

@@ -205,11 +205,39 @@ MP_API mp_status mp_pool_destroy(mp_pool *pool);
 MP_API mp_status mp_pool_allocate(mp_pool *pool, size_t size, void **out_ptr);
 /** Allocates size bytes of the memory kind in flags (see mp_alloc_flags). (since 1.0) */
 MP_API mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flags, void **out_ptr);
+/** Allocates size bytes starting at a multiple of alignment, for those who need more than
+ *  the pool's own alignment (a page, a DMA boundary, std::pmr's over-aligned requests).
+ *  Up to the pool's alignment this is mp_pool_allocate. Beyond it, variable-size pools
+ *  place the block (small requests from a size class whose blocks are all that aligned,
+ *  others from a free run, the gap before the block staying free); fixed-size pools
+ *  refuse (MP_ERR_INVALID_ARGUMENT: their blocks start at multiples of their alignment),
+ *  and debug pools refuse (MP_ERR_UNSUPPORTED: a guard precedes each block). Freed with
+ *  mp_pool_deallocate, like any block. (since 1.3)
+ */
+MP_API mp_status mp_pool_allocate_aligned(mp_pool *pool, size_t size, size_t alignment, void **out_ptr);
 /** Frees a block of this pool. A foreign, interior or already freed pointer returns
  *  MP_ERR_INVALID_POINTER and changes nothing. In debug mode, damaged guard bytes return
  *  MP_ERR_CORRUPTION after the block is freed all the same. (since 1.0)
  */
 MP_API mp_status mp_pool_deallocate(mp_pool *pool, void *ptr);
+/** Resizes the live block ptr to new_size bytes, keeping its first bytes (as many as its usable
+ *  size and new_size allow). ptr NULL: mp_pool_allocate. new_size 0 is refused
+ *  (MP_ERR_INVALID_ARGUMENT; free with mp_pool_deallocate).
+ *  In place (same pointer; stats move by the difference, no allocation counted; debug guards
+ *  re-laid) when the block holds new_size bytes (and a debug pool's guards). Else, or when its
+ *  record cannot be rewritten for want of host memory, it moves: a new block of the same memory
+ *  kind and the pool's alignment (an mp_pool_allocate_aligned block's larger one is not kept), a
+ *  copy (on the pool's stream for device memory), a free: one allocation and one free counted.
+ *  On any failure the old block is intact and *out_ptr is not written, so p = realloc(p) is safe.
+ *  A foreign, interior, freed or stream-waiting ptr: MP_ERR_INVALID_POINTER, as mp_pool_deallocate;
+ *  damaged debug guards: MP_ERR_CORRUPTION before anything changes. (since 1.3)
+ */
+MP_API mp_status mp_pool_reallocate(mp_pool *pool, void *ptr, size_t new_size, void **out_ptr);
+/** The bytes the caller may use in the live block ptr, at least the size asked for: the block's
+ *  size (a debug pool's guards aside: there, exactly the size asked for, the back guard follows).
+ *  Under ASan or Valgrind only the bytes asked for are open: resize to use the rest. (since 1.3)
+ */
+MP_API mp_status mp_pool_usable_size(const mp_pool *pool, const void *ptr, size_t *out_size);
 /** Frees every live block at once; the chunks stay reserved. (since 1.0) */
 MP_API mp_status mp_pool_reset(mp_pool *pool);
 /** Returns wholly free chunks to the backend while more than keep_bytes stay reserved. (since 1.0) */
@@ -320,12 +348,16 @@ MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 /* ---- Statistics, tracking and leak checks ------------------------------ */
 
 /** A snapshot of a pool's counters. Byte counts are requested sizes of tracked
- *  allocations. fragmentation_ratio = 1 - largest free block / total free bytes (0 when
- *  nothing is free; always 0 for fixed-size pools, whose every free block fits every request).
+ *  allocations. fragmentation_ratio = 1 - largest free block / open free bytes, where open
+ *  free bytes are those any request may use: not blocks kept for one size class (free blocks
+ *  in small-block pages, blocks in thread caches). 0 when no byte is open; always 0 for
+ *  fixed-size pools, whose every free block fits every request (since 1.3; 1.0-1.2 divided
+ *  by all free bytes, so an idle pool with cached blocks read above 0).
  *  Counters-only pools (track_stats and counters_only) count every block, by bytes its free can
- *  find again without a record: a fixed pool's block_size; in a variable pool with thread caches
- *  (LOCK_FREE), the class size of a request a cache can serve (up to 4096 units, at most 1 MiB;
- *  four classes per power of two, rounding up by less than 25%), on every path; else the
+ *  find again without a record: a fixed pool's block_size; in a variable pool, the class size
+ *  of a request up to 4096 units, at most 1 MiB (the thread caches' and small-block pages'
+ *  classes: four per power of two, rounding up by less than 25%), which the pool then
+ *  allocates on every path, or for an over-aligned request what the strategy gave; else the
  *  requested size. total_allocated, current_used, allocation_count and deallocation_count are
  *  then sums over the pool and its caches (never torn; exact whenever no call on the pool is
  *  running; a thread's counts outlive it). peak_usage is the highest current_used seen at the

@@ -299,6 +299,14 @@ public:
         detail::check(mp_pool_allocate_flags(pool_, size, static_cast<mp_alloc_flags>(flags), &p));
         return p;
     }
+    /// size bytes at a multiple of alignment (a power of two), beyond the pool's own
+    /// alignment if need be (mp_pool_allocate_aligned).
+    void *allocateAligned(size_t size, size_t alignment)
+    {
+        void *p = nullptr;
+        detail::check(mp_pool_allocate_aligned(pool_, size, alignment, &p));
+        return p;
+    }
     void deallocate(void *ptr) override { detail::check(mp_pool_deallocate(pool_, ptr)); }
     void reset() override { detail::check(mp_pool_reset(pool_)); }
     const MemoryStats &getStats() const override { return stats_; }
@@ -317,6 +325,22 @@ public:
     const PoolConfig &getConfig() const override { return config_; }
 
     // Beyond the seed.
+    /// Resizes the live block ptr (nullptr: allocates), in place when it has room; returns the
+    /// block. On an exception ptr stays live and unchanged. newSize 0 throws
+    /// InvalidArgumentException: free with deallocate (mp_pool_reallocate).
+    void *reallocate(void *ptr, size_t newSize)
+    {
+        void *p = nullptr;
+        detail::check(mp_pool_reallocate(pool_, ptr, newSize, &p));
+        return p;
+    }
+    /// The bytes the caller may use in the live block ptr, at least the size asked for.
+    size_t usableSize(const void *ptr) const
+    {
+        size_t n = 0;
+        detail::check(mp_pool_usable_size(pool_, ptr, &n));
+        return n;
+    }
     /// Returns wholly free chunks while more than keepBytes stay reserved.
     void trim(size_t keepBytes) { detail::check(mp_pool_trim(pool_, keepBytes)); }
     bool owns(const void *ptr) const

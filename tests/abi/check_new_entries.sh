@@ -2,7 +2,8 @@
 # A new status and a new mp_stats field, added to the description alone, reach
 # every generated form with no hand edit: the C header, the C++ exception
 # class and its throw, Java's class, Go's sentinel, and both stats formatters.
-# Each is made on a copy of the tree, as ABI 1.3 (1.0 to 1.2 are frozen).
+# Each is made on a copy of the tree, in the ABI version under way (the
+# description's; the ones before it are frozen).
 # usage: check_new_entries.sh LUA SOURCE_DIR CC CXX
 set -u
 lua=$1 src=$2 cc=$3 cxx=$4
@@ -12,9 +13,10 @@ status=0
 desc=capi/mempool.abi.lua
 (cd "$src" && cp -r --parents capi tools include docs swig bindings "$tmp/")
 
-sed -i 's/version = { major = 1, minor = [0-9]*, patch = [0-9]* }/version = { major = 1, minor = 3, patch = 0 }/' "$tmp/$desc"
-sed -i '/{ "MP_ERR_BUFFER_TOO_SMALL", 10,/a\        { "MP_ERR_MELTDOWN", 11, "the core melted down", error = "Meltdown", since = "1.3" },' "$tmp/$desc"
-sed -i '/{ "uint64_t", "pending_frees",/a\        { "uint64_t", "melted_blocks", "blocks lost to meltdowns", since = "1.3" },' "$tmp/$desc"
+ver=$("$lua" -e "local v = dofile('$tmp/$desc').version print(v.major .. '.' .. v.minor)") ||
+  { echo "FAIL: cannot read the ABI version from $desc"; exit 1; }
+sed -i '/{ "MP_ERR_BUFFER_TOO_SMALL", 10,/a\        { "MP_ERR_MELTDOWN", 11, "the core melted down", error = "Meltdown", since = "'"$ver"'" },' "$tmp/$desc"
+sed -i '/{ "uint64_t", "pending_frees",/a\        { "uint64_t", "melted_blocks", "blocks lost to meltdowns", since = "'"$ver"'" },' "$tmp/$desc"
 grep -q MP_ERR_MELTDOWN "$tmp/$desc" && grep -q melted_blocks "$tmp/$desc" ||
   { echo "FAIL: the edits changed nothing (the test is stale)"; exit 1; }
 "$lua" "$tmp/tools/abigen.lua" --root "$tmp" 2>"$tmp/err" || { echo "FAIL: abigen refused the additions:"; cat "$tmp/err"; exit 1; }

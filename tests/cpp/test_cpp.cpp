@@ -132,28 +132,57 @@ static void generalPurposePool()
     expectThrow<InvalidOperationException>([&] { s.getActiveAllocations(); }, "counters only");
 }
 
+// Beyond the seed: mp_pool_reallocate and mp_pool_usable_size.
+static void reallocateAndUsableSize()
+{
+    CPUMemoryPool fixed("cpp-realloc-fixed", PoolConfig::FixedSizeCPU(64));
+    char *a = static_cast<char *>(fixed.allocate(10));
+    std::memcpy(a, "ten bytes", 10);
+    EXPECT(fixed.usableSize(a) == 64);
+    EXPECT(fixed.reallocate(a, 64) == a); /* in place: the block has room */
+    EXPECT(std::strcmp(a, "ten bytes") == 0);
+    EXPECT(fixed.getStats().getAllocationCount() == 1 && fixed.getStats().getCurrentUsed() == 64);
+    expectThrow<InvalidArgumentException>([&] { fixed.reallocate(a, 65); }, "fixed pool");
+    expectThrow<InvalidArgumentException>([&] { fixed.reallocate(a, 0); }, "mp_pool_deallocate");
+    EXPECT(fixed.owns(a) && std::strcmp(a, "ten bytes") == 0); /* refused: still live, unchanged */
+    fixed.deallocate(a);
+    expectThrow<InvalidPointerException>([&] { fixed.reallocate(a, 8); }, "cpp-realloc-fixed");
+    expectThrow<InvalidPointerException>([&] { fixed.usableSize(a); }, "cpp-realloc-fixed");
+
+    CPUMemoryPool variable("cpp-realloc", PoolConfig::DefaultCPU());
+    char *b = static_cast<char *>(variable.reallocate(nullptr, 6)); /* nullptr: allocates */
+    std::memcpy(b, "bytes", 6);
+    char *c = static_cast<char *>(variable.reallocate(b, 100000));
+    EXPECT(std::strcmp(c, "bytes") == 0 && variable.usableSize(c) >= 100000);
+    EXPECT(variable.getStats().getAllocationCount() == 2 && variable.getStats().getDeallocationCount() == 1);
+    expectThrow<InvalidPointerException>([&] { variable.reallocate(b, 8); }, "cpp-realloc");
+    expectThrow<OutOfMemoryException>([&] { variable.reallocate(c, size_t(1) << 49); }, "2^48");
+    EXPECT(std::strcmp(c, "bytes") == 0);
+    variable.deallocate(c);
+}
+
 static void memoryStatsQueries()
 {
     CPUMemoryPool pool("cpp-stats", PoolConfig::DefaultCPU());
-    void *a = pool.allocate(100);
-    void *b = pool.allocate(50);
+    void *a = pool.allocate(10000); /* above the small-block classes: a hole before b */
+    void *b = pool.allocate(12000);
     pool.deallocate(a);
     const MemoryStats &s = pool.getStats();
-    EXPECT(s.getTotalAllocated() == 150);
-    EXPECT(s.getCurrentUsed() == 50);
-    EXPECT(s.getPeakUsage() == 150);
+    EXPECT(s.getTotalAllocated() == 22000);
+    EXPECT(s.getCurrentUsed() == 12000);
+    EXPECT(s.getPeakUsage() == 22000);
     EXPECT(s.getAllocationCount() == 2);
     EXPECT(s.getDeallocationCount() == 1);
     EXPECT(s.getFragmentationRatio() > 0.0 && s.getFragmentationRatio() < 0.01);
     std::vector<AllocationInfo> live = s.getActiveAllocations();
-    EXPECT(live.size() == 1 && live[0].ptr == b && live[0].size == 50 && live[0].sequence == 2);
+    EXPECT(live.size() == 1 && live[0].ptr == b && live[0].size == 12000 && live[0].sequence == 2);
     EXPECT(s.hasMemoryLeaks());
     EXPECT(s.getStatsString().find("pool 'cpp-stats'") != std::string::npos);
     EXPECT(s.isTrackingEnabled());
     pool.stats().setTrackingEnabled(false);
     EXPECT(!s.isTrackingEnabled());
     pool.stats().reset();
-    EXPECT(s.getAllocationCount() == 0 && s.getCurrentUsed() == 50);
+    EXPECT(s.getAllocationCount() == 0 && s.getCurrentUsed() == 12000);
     pool.deallocate(b);
     EXPECT(!s.hasMemoryLeaks());
 }
@@ -392,6 +421,7 @@ int main()
     run("PoolConfig defaults and the presets", poolConfigDefaultsAndPresets);
     run("the general-purpose preset", generalPurposePool);
     run("IMemoryPool interface", imemoryPoolInterface);
+    run("reallocate and usableSize (beyond the seed)", reallocateAndUsableSize);
     run("MemoryStats queries", memoryStatsQueries);
     run("MemoryPoolManager functions", managerFunctions);
     run("global helpers and typed templates", globalHelpersAndTemplates);

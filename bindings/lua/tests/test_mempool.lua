@@ -24,6 +24,52 @@ test("a pool allocates blocks whose bytes can be written and read", function()
   assert(b:free() == true and not b:live() and not pool:owns(b))
 end)
 
+test("reallocate resizes a block in place or by a move, keeping its bytes", function()
+  local fixed <close> = assert(mempool.cpu_pool { name = "lua-realloc-fixed", allocator = "fixed", block_size = 64 })
+  local b = assert(fixed:allocate(10))
+  b:write(0, "hello")
+  local at = b:address()
+  assert(fixed:usable_size(b) == 64)
+  assert(fixed:reallocate(b, 64) == b and b:address() == at and b:size() == 64) -- in place
+  assert(b:read(0, 5) == "hello" and fixed:stats().allocation_count == 1)
+  fails("MP_ERR_INVALID_ARGUMENT", "fixed pool", fixed:reallocate(b, 65))
+  fails("MP_ERR_INVALID_ARGUMENT", "mp_pool_deallocate", fixed:reallocate(b, 0))
+  assert(b:live() and b:size() == 64 and b:read(0, 5) == "hello") -- refused: as it was
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-realloc", initial_size = 65536 })
+  local c = assert(pool:allocate(100))
+  c:write(95, "world")
+  at = c:address()
+  assert(pool:reallocate(c, 100000) == c and c:address() ~= at and c:size() == 100000) -- moved
+  assert(c:read(95, 5) == "world" and pool:usable_size(c) >= 100000 and pool:owns(c))
+  local st = pool:stats()
+  assert(st.allocation_count == 2 and st.deallocation_count == 1 and st.current_used == 100000)
+  fails("MP_ERR_OUT_OF_MEMORY", "2^48", pool:reallocate(c, 1 << 50))
+  assert(c:free())
+  fails("MP_ERR_INVALID_POINTER", "freed already", pool:reallocate(c, 8))
+  fails("MP_ERR_INVALID_POINTER", "freed already", pool:usable_size(c))
+  local d = assert(pool:allocate(8))
+  assert(pool:reset())
+  fails("MP_ERR_INVALID_POINTER", "freed already", pool:reallocate(d, 16)) -- stale: its pool was reset
+  raises("block of another pool", pool.reallocate, pool, b, 8)
+  raises("negative", pool.reallocate, pool, assert(pool:allocate(8)), -1)
+end)
+
+test("a growth hook can neither free nor reset under a reallocation", function()
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-realloc-hook", initial_size = 4096, growth_factor = 1 })
+  local b = assert(pool:allocate(1000))
+  b:write(0, "keep me")
+  local freed, reset
+  assert(pool:set_policy { grow = function(p, need)
+    freed, reset = { b:free() }, { p:reset() }
+    return need
+  end })
+  assert(pool:reallocate(b, 100000) == b and b:read(0, 7) == "keep me")
+  assert(freed[1] == nil and freed[3] == "MP_ERR_INVALID_POINTER", tostring(freed[2]))
+  assert(reset[1] == nil and reset[3] == "MP_ERR_INVALID_OPERATION" and reset[2]:find("reallocation", 1, true))
+  assert(pool:check() and b:free() and pool:stats().live_allocations == 0)
+  assert(pool:reset()) -- once the reallocation returned
+end)
+
 test("presets and fields come from the table", function()
   local fixed <close> = assert(mempool.cpu_pool { name = "lua-fixed", allocator = "fixed", block_size = 100, alignment = 64 })
   local c = fixed:config()

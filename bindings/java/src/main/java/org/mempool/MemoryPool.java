@@ -239,6 +239,35 @@ public final class MemoryPool implements AutoCloseable {
         }
     }
 
+    /**
+     * Resizes a block from allocate() to newSize bytes, keeping its first bytes, and returns its
+     * address: the same one when the block had room (mp_pool_reallocate). Address 0 allocates. On an
+     * exception the block is live and unchanged. newSize 0 is refused (free with deallocate), and so
+     * is an Allocation's block (InvalidOperationException): an Allocation keeps its address and size.
+     */
+    public long reallocate(long address, long newSize) {
+        Guard.Slot t = guard.enter();
+        try {
+            long stamp = address == 0 ? 0 : holdForRawFree(address); // a move frees the old block
+            try {
+                long[] out = new long[1];
+                MempoolNative.mp_pool_reallocate(handle, address, newSize, out);
+                return out[0];
+            } finally {
+                releaseRawFree(stamp);
+            }
+        } finally {
+            guard.exit(t);
+        }
+    }
+
+    /** The bytes the live block at address offers, at least the size asked for (mp_pool_usable_size). */
+    public long usableSize(long address) {
+        long[] out = new long[1];
+        run(h -> MempoolNative.mp_pool_usable_size(h, address, out));
+        return out[0];
+    }
+
     /*
      * Before a raw free of address on this pool (caller entered the guard):
      * refuses a block that an Allocation (and maybe a ByteBuffer) still uses,
