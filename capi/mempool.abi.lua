@@ -315,8 +315,8 @@ return {
       params = { CFG(), P("in", "int", "device_id", "CUDA device, >= 0") }, errors = { "INVALID_ARGUMENT" } },
     { name = "mp_config_general_purpose_cpu", group = "config", since = "1.3", ret = "mp_status",
       doc = "Variable-size CPU pool for a general-purpose heap: lock-free sync (thread caches), counters\n" ..
-            "on without per-allocation records (counters_only), alignment 16, chunks on demand\n" ..
-            "(initial_size 0), growth 2.",
+            "on without per-allocation records (counters_only), alignment 16, 64 MiB initial (address\n" ..
+            "space: resident only where blocks are), growth 2.",
       params = { CFG() }, errors = { "INVALID_ARGUMENT" } },
     { name = "mp_config_debug_cpu", group = "config", since = "1.0", ret = "mp_status",
       doc = "Variable-size CPU pool with debugging and stats on.",

@@ -125,9 +125,12 @@ mp_status mp_config_high_performance_gpu(mp_config *config, int device_id)
 mp_status mp_config_general_purpose_cpu(mp_config *config)
 {
     /* A heap for any mix of sizes and threads: thread caches (no lock on the
-     * common path), counters without a record per allocation, chunks as the
-     * program needs them. */
-    mp_config c = base(MP_ALLOCATOR_VARIABLE_SIZE, 0, MP_DEFAULT_ALIGNMENT);
+     * common path), counters without a record per allocation. 64 MiB of
+     * address space up front (resident only where blocks are): grown from
+     * nothing, a Lua state spread over 14 chunks and every free outside a
+     * thread's current chunk took the slow path (1.99 s and 37 MiB peak
+     * against 1.80 s and 34 MiB; bench/RESULTS.md, 2026-11-29). */
+    mp_config c = base(MP_ALLOCATOR_VARIABLE_SIZE, 64 * MIB, MP_DEFAULT_ALIGNMENT);
     c.sync_type = MP_SYNC_LOCK_FREE;
     c.counters_only = true;
     return put(config, &c);

@@ -177,8 +177,8 @@ MP_API mp_status mp_config_high_performance_cpu(mp_config *config);
 /** Variable-size GPU pool on device_id, 256 MiB initial, lock-free sync, stats off. (since 1.0) */
 MP_API mp_status mp_config_high_performance_gpu(mp_config *config, int device_id);
 /** Variable-size CPU pool for a general-purpose heap: lock-free sync (thread caches), counters
- *  on without per-allocation records (counters_only), alignment 16, chunks on demand
- *  (initial_size 0), growth 2. (since 1.3)
+ *  on without per-allocation records (counters_only), alignment 16, 64 MiB initial (address
+ *  space: resident only where blocks are), growth 2. (since 1.3)
  */
 MP_API mp_status mp_config_general_purpose_cpu(mp_config *config);
 /** Variable-size CPU pool with debugging and stats on. (since 1.0) */

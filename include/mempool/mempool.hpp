@@ -99,7 +99,7 @@ struct PoolConfig {
     {
         return preset([=](mp_config *c) { return mp_config_high_performance_gpu(c, deviceId); });
     }
-    /// A general-purpose heap: lock-free thread caches, counters without records, chunks on demand.
+    /// A general-purpose heap: lock-free thread caches, counters without records, 64 MiB of address space up front.
     static PoolConfig GeneralPurposeCPU()
     {
         return preset([](mp_config *c) { return mp_config_general_purpose_cpu(c); });

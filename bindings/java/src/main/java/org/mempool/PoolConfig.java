@@ -48,7 +48,7 @@ public final class PoolConfig {
     public static PoolConfig highPerformanceGPU(int deviceId) {
         return preset(c -> MempoolNative.mp_config_high_performance_gpu(c, deviceId));
     }
-    /** A general-purpose heap: lock-free thread caches, counters without records, chunks on demand. */
+    /** A general-purpose heap: lock-free thread caches, counters without records, 64 MiB of address space up front. */
     public static PoolConfig generalPurposeCPU() { return preset(MempoolNative::mp_config_general_purpose_cpu); }
     public static PoolConfig debugCPU() { return preset(MempoolNative::mp_config_debug_cpu); }
     public static PoolConfig debugGPU() { return debugGPU(0); }
