@@ -246,10 +246,17 @@ void mp__lf_tally(const mp__lf *lf, mp__tally *t)
     }
 }
 
+/* The blocks go back live as MP__ST_LIVE, never as their class: a racing
+ * double free that read "live, class c" between that store and the
+ * strategy's release would push the block into its cache while the
+ * strategy frees it, and a trim could then drop the chunk under the cached
+ * entry (TSan saw the write into the freed map, test_races). MP__ST_LIVE is
+ * no cache class, so such a free takes the lock and finds the block free. */
 static void give_back(const mp__lf *lf, const mp__tentry *e, uint32_t n, unsigned c)
 {
+    (void)c;
     if (n)
-        lf->src.give_back(lf->src.ctx, e, n, (uint8_t)c);
+        lf->src.give_back(lf->src.ctx, e, n, MP__ST_LIVE);
 }
 
 static void bin_to_strategy(const mp__lf *lf, mp__tbin *b, unsigned c)
