@@ -446,14 +446,14 @@ static uint32_t carve_batch(void *ctx, size_t size, uint32_t n, mp__tentry *out,
     return k;
 }
 
-static void give_back_batch(void *ctx, const mp__tentry *e, uint32_t n, uint8_t live)
+static void give_back_batch(void *ctx, const mp__tentry *e, uint32_t n)
 {
     mp__pool *pool = ctx;
     mp__blockinfo info;
     mp__lock_acquire(&pool->lock);
     for (uint32_t j = 0; j < n; j++) {
         mp__chunk *c = find_chunk(pool, (uintptr_t)e[j].p);
-        __atomic_store_n(e[j].state, live, __ATOMIC_RELAXED); /* live again, as release expects */
+        __atomic_store_n(e[j].state, MP__ST_LIVE, __ATOMIC_RELAXED); /* live again, never a cache class (tcache.h) */
         c->arena->strategy->release(c->arena->state, c, (uintptr_t)e[j].p, &info);
     }
     mp__lock_release(&pool->lock);

@@ -246,22 +246,15 @@ void mp__lf_tally(const mp__lf *lf, mp__tally *t)
     }
 }
 
-/* The blocks go back live as MP__ST_LIVE, never as their class: a racing
- * double free that read "live, class c" between that store and the
- * strategy's release would push the block into its cache while the
- * strategy frees it, and a trim could then drop the chunk under the cached
- * entry (TSan saw the write into the freed map, test_races). MP__ST_LIVE is
- * no cache class, so such a free takes the lock and finds the block free. */
-static void give_back(const mp__lf *lf, const mp__tentry *e, uint32_t n, unsigned c)
+static void give_back(const mp__lf *lf, const mp__tentry *e, uint32_t n)
 {
-    (void)c;
     if (n)
-        lf->src.give_back(lf->src.ctx, e, n, MP__ST_LIVE);
+        lf->src.give_back(lf->src.ctx, e, n);
 }
 
 static void bin_to_strategy(const mp__lf *lf, mp__tbin *b, unsigned c)
 {
-    give_back(lf, bin_base(lf, b, c), bin_count(lf, b, c), c);
+    give_back(lf, bin_base(lf, b, c), bin_count(lf, b, c));
     bin_set(lf, b, c, 0);
 }
 
@@ -316,7 +309,7 @@ static void spill(mp__lf *lf, mp__tcache *tc, unsigned c)
         atomic_fetch_add_explicit(&lf->nfull[c], 1, memory_order_relaxed);
         stack_push(lf, &lf->full[c], i);
     } else {
-        give_back(lf, e, k, c);
+        give_back(lf, e, k);
     }
     uint32_t n = bin_count(lf, b, c) - k;
     memmove(e, e + k, n * sizeof *e);
@@ -732,7 +725,7 @@ void mp__lf_drain(mp__lf *lf)
         uint32_t i;
         while (stack_pop(lf, &lf->full[c], &i)) {
             mp__mag *m = mag_at(lf, i);
-            give_back(lf, m->e, m->n, c);
+            give_back(lf, m->e, m->n);
             atomic_fetch_sub_explicit(&lf->nfull[c], 1, memory_order_relaxed);
             atomic_fetch_sub_explicit(&lf->gblocks[c], m->n, memory_order_relaxed);
             stack_push(lf, &lf->empty, i);

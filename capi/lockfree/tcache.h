@@ -82,11 +82,16 @@ static inline mp__tcache *mp__tc_of(mp_tcache *cache)
  * batch calls (pool.c), which take the pool's lock themselves. carve hands
  * out up to n blocks of size bytes without growing the pool, each state
  * byte set to state, and returns how many; give_back sets each block's
- * state byte to live and returns the blocks to the strategy. */
+ * state byte to MP__ST_LIVE and returns the blocks to the strategy. Never
+ * to the block's class: a racing double free that read "live, class c"
+ * between that store and the release would cache a block the strategy
+ * frees, and a trim could then drop the chunk under the cached entry (TSan,
+ * test_races). MP__ST_LIVE is no cache class, so such a free takes the
+ * lock and finds the block free. */
 typedef struct mp__lf_source {
     void *ctx;
     uint32_t (*carve)(void *ctx, size_t size, uint32_t n, mp__tentry *out, uint8_t state);
-    void (*give_back)(void *ctx, const mp__tentry *e, uint32_t n, uint8_t live);
+    void (*give_back)(void *ctx, const mp__tentry *e, uint32_t n);
 } mp__lf_source;
 
 typedef struct mp__mag {
