@@ -204,6 +204,7 @@ static mp__chunk *chunk_new(const mp__pool *pool, mp__arena *a, const mp__extent
     c->span.front = a == &pool->arena[0];
     c->extent = *ext;
     c->arena = a;
+    c->mapped = size;
     if (pool->params.state_map && !(c->span.smap = mp__smap_new(size / grain + 1))) {
         free(c);
         return NULL;

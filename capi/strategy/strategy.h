@@ -53,6 +53,8 @@ typedef struct mp__chunk {
     mp__span span;
     mp__extent extent;
     void *small; /* the small-block pages' window records (slab.h), or NULL */
+    size_t mapped; /* bytes of physical memory behind the chunk: span.size, except where the
+                    * backend maps memory on demand (backend.h) */
 } mp__chunk;
 
 /* The geometry of a chunk of size bytes at base cut in grain-byte units. */
