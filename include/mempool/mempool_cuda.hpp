@@ -57,8 +57,8 @@
 // CCCL 3.0 keeps <cuda/memory_resource> behind this switch, and its include
 // guard makes it empty for good if it was included without it first.
 #if !defined(LIBCUDACXX_ENABLE_EXPERIMENTAL_MEMORY_RESOURCE)
-#  if defined(_CUDA_MEMORY_RESOURCE)
-#    error "<cuda/memory_resource> was included without LIBCUDACXX_ENABLE_EXPERIMENTAL_MEMORY_RESOURCE: include <mempool/mempool_cuda.hpp> first or define it for the whole build"
+#  if defined(_CUDA_MEMORY_RESOURCE) || defined(_CUDA__MEMORY_RESOURCE_RESOURCE_H)
+#    error "<cuda/memory_resource> came first, without LIBCUDACXX_ENABLE_EXPERIMENTAL_MEMORY_RESOURCE: define it"
 #  endif
 #  define LIBCUDACXX_ENABLE_EXPERIMENTAL_MEMORY_RESOURCE
 #endif
