@@ -25,7 +25,10 @@
 //  - deallocate(p, bytes, alignment): the caller guarantees that no queued
 //    work uses p any more (CCCL's contract); it is mp_pool_deallocate.
 // Pass the stream the work runs on; NULL is this translation unit's default
-// stream (the per-thread one under --default-stream per-thread).
+// stream (the per-thread one under --default-stream per-thread). The pool
+// keeps no stream per free block, so a stream other than P waits for all of
+// P's queued work, not only for the block's: set the pool's stream to the
+// one allocated on most (mp_pool_set_stream), or keep a pool per stream.
 //
 // Alignment. Every block starts at a multiple of the pool's alignment (256
 // bytes for the GPU presets, as cudaMalloc). A larger power of two goes to
@@ -187,12 +190,13 @@ public:
     /// bytes at a multiple of alignment, ready for any stream when this returns.
     void *allocate(std::size_t bytes, std::size_t alignment = default_alignment)
     {
+        void *own = poolStream();
+        int device = poolDevice();
         void *p = take(bytes, alignment);
-        Placement at = placement();
         cudaError_t e;
         {
-            detail::DeviceScope on(at.device);
-            e = on.status() == cudaSuccess ? cudaStreamSynchronize(detail::runtimeStream(at.stream)) : on.status();
+            detail::DeviceScope on(device);
+            e = on.status() == cudaSuccess ? cudaStreamSynchronize(detail::runtimeStream(own)) : on.status();
         }
         if (e != cudaSuccess)
             giveBack(p, e, "cudaStreamSynchronize on the pool's stream");
@@ -212,11 +216,12 @@ public:
     /// bytes at a multiple of alignment, ready for the work queued on stream from now on.
     void *allocate_async(std::size_t bytes, std::size_t alignment, ::cuda::stream_ref stream)
     {
+        void *own = poolStream();
+        bool other = detail::libraryStream(stream.get()) != own;
+        int device = other ? poolDevice() : 0;
         void *p = take(bytes, alignment);
-        void *s = detail::libraryStream(stream.get());
-        Placement at = placement();
-        if (s != at.stream) {
-            cudaError_t e = follow(stream.get(), at);
+        if (other) {
+            cudaError_t e = follow(stream.get(), own, device);
             if (e != cudaSuccess)
                 giveBack(p, e, "ordering the stream after the pool's stream");
         }
@@ -270,11 +275,6 @@ public:
     friend constexpr void get_property(const GPUMemoryResource &, ::cuda::mr::device_accessible) noexcept {}
 
 private:
-    struct Placement {
-        int device;
-        void *stream; // as the library holds it
-    };
-
     static std::size_t checkedAlignment(mp_pool *pool)
     {
         mp_backend_kind kind;
@@ -302,26 +302,32 @@ private:
         return p;
     }
 
-    Placement placement() const
+    // The pool's stream as the library holds it (it may change: mp_pool_set_stream), and device.
+    void *poolStream() const
     {
-        Placement at{0, nullptr};
-        detail::check(mp_pool_get_stream(pool_, &at.stream));
-        detail::check(mp_pool_get_device(pool_, &at.device));
-        return at;
+        void *s = nullptr;
+        detail::check(mp_pool_get_stream(pool_, &s));
+        return s;
+    }
+    int poolDevice() const
+    {
+        int d = 0;
+        detail::check(mp_pool_get_device(pool_, &d));
+        return d;
     }
 
     // Makes stream wait for the work queued on the pool's stream so far. The pool's
     // stream is recorded on the pool's device (its default streams are that device's);
     // stream is waited on as the caller named it, on the caller's device.
-    static cudaError_t follow(cudaStream_t stream, const Placement &at)
+    static cudaError_t follow(cudaStream_t stream, void *own, int device)
     {
         cudaEvent_t ev;
-        cudaError_t e = detail::threadEvent(at.device, &ev);
+        cudaError_t e = detail::threadEvent(device, &ev);
         if (e != cudaSuccess)
             return e;
         {
-            detail::DeviceScope on(at.device);
-            e = on.status() == cudaSuccess ? cudaEventRecord(ev, detail::runtimeStream(at.stream)) : on.status();
+            detail::DeviceScope on(device);
+            e = on.status() == cudaSuccess ? cudaEventRecord(ev, detail::runtimeStream(own)) : on.status();
         }
         return e == cudaSuccess ? cudaStreamWaitEvent(stream, ev, 0) : e;
     }
@@ -377,8 +383,7 @@ public:
     };
 
     explicit GPUAllocator(const GPUMemoryResource &resource) noexcept : resource_(resource) {}
-    template <typename U>
-    GPUAllocator(const GPUAllocator<U> &other) noexcept : resource_(other.resource()) {} // NOLINT: rebinding converts
+    template <typename U> GPUAllocator(const GPUAllocator<U> &other) noexcept : resource_(other.resource()) {}
 
     /// n objects' worth of memory; count * sizeof(T) past SIZE_MAX is an OutOfMemoryException.
     pointer allocate(size_type n)
@@ -431,7 +436,8 @@ public:
 
     friend bool operator==(const GPUTemporaryAllocator &a, const GPUTemporaryAllocator &b) noexcept
     {
-        return a.resource_ == b.resource_ && a.stream_ == b.stream_;
+        return a.resource_ == b.resource_ &&
+               detail::libraryStream(a.stream_) == detail::libraryStream(b.stream_); // cudaStreamLegacy is NULL
     }
     friend bool operator!=(const GPUTemporaryAllocator &a, const GPUTemporaryAllocator &b) noexcept
     {
