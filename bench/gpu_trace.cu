@@ -611,7 +611,9 @@ void print_table(const Phase &ph)
     const Workload &w = ph.w;
     std::printf("\n## %s: %llu allocations, %llu frees, %llu host syncs; peak live %.1f MiB\n\n", w.name.c_str(),
                 (unsigned long long)w.allocs, (unsigned long long)w.frees, (unsigned long long)w.syncs, mib(w.peak_live));
-    std::printf("median (min-max) of the repetitions; ratios are medians over the better cudaMallocAsync row's\n\n");
+    std::printf("%s\n\n", w.about[0].c_str());
+    std::printf("median (min-max) of the repetitions. alloc x faster: the faster cudaMallocAsync row's median ns/alloc "
+                "over this row's; eff / async: this row's median peak reserved over the leaner cudaMallocAsync row's\n\n");
     std::printf("| allocator | reps | wall ms | ns/alloc | alloc x faster | ns/free | peak reserved MiB | reserved after MiB "
                 "| efficiency | eff / async | errors |\n");
     std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -718,7 +720,8 @@ std::vector<std::string> trace_meta(const Phase &ph, const std::string &device)
     m.push_back(line);
     m.push_back("baselines: median peak_reserved over the repetitions, from each allocator's own counters; "
                 "cudaMallocAsync = the device's default pool at release threshold 0 (the driver's default), "
-                "cudaMallocAsync-threshold-max at UINT64_MAX; cub = CachingDeviceAllocator(2, 8, 25, unlimited)");
+                "cudaMallocAsync-threshold-max at UINT64_MAX; cub = CachingDeviceAllocator(2, 8, 25, unlimited); "
+                "measured lines: mempool's presets as of this run's version, not baselines");
     struct {
         const char *entry, *key, *kind;
     } rows[] = {
@@ -739,7 +742,6 @@ std::vector<std::string> trace_meta(const Phase &ph, const std::string &device)
                               pk.max, e.reps.size());
                 m.push_back(line);
             }
-    m.push_back("measured lines are the pool as of this run's version, not a baseline");
     return m;
 }
 
@@ -768,7 +770,7 @@ void usage()
                 "                 [--slow-us N] [--max-seconds S] [--quick]\n"
                 "  --trace-only   write the traces' request records without touching CUDA (needs --trace-dir)\n"
                 "  --reps N       measured repetitions per allocator and phase (default 5, plus 1 warm-up)\n"
-                "  --max-seconds  start no repetition after S seconds (at least 3 are measured)\n"
+                "  --max-seconds  each phase gets S / 2 seconds: no repetition is started that would not fit (one always runs)\n"
                 "  --quick        40 steps, 3 repetitions: a smoke run\n");
 }
 
@@ -861,19 +863,28 @@ int main(int argc, char **argv)
                                                   : "mp_stats.reserved_bytes after each run of allocations");
     std::fflush(stdout);
 
+    // --max-seconds: each phase gets an equal share; a repetition is started
+    // only while the last one's duration still fits (at least one is measured).
     Clock::time_point began = Clock::now();
+    const double share = max_seconds / phases.size();
     for (Phase &ph : phases) {
         ph.entries = make_entries();
         const int n = (int)ph.entries.size();
+        Clock::time_point phase_began = Clock::now(), round_began = phase_began;
+        double last_round = 0;
         for (int rep = -1; rep < reps; rep++) {
-            double elapsed = ns_between(began, Clock::now()) / 1e9;
-            if (max_seconds > 0 && rep >= 3 && elapsed > max_seconds) {
-                char note[160];
-                std::snprintf(note, sizeof note, "stopped after %d of %d repetitions: %.0f s past, --max-seconds %.0f", rep,
-                              reps, elapsed, max_seconds);
+            double elapsed = ns_between(phase_began, Clock::now()) / 1e9;
+            if (max_seconds > 0 && rep >= 1 && elapsed + last_round > share) {
+                char note[200];
+                std::snprintf(note, sizeof note,
+                              "stopped after %d of %d repetitions: %.0f s spent, a repetition takes %.0f s, "
+                              "--max-seconds %.0f gives a phase %.0f s",
+                              rep, reps, elapsed, last_round, max_seconds, share);
                 ph.note = note;
+                std::printf("%s: %s\n", ph.w.name.c_str(), note);
                 break;
             }
+            round_began = Clock::now();
             for (int k = 0; k < n; k++) {
                 Entry &e = ph.entries[(k + rep + 1) % n];
                 if (!e.failure.empty())
@@ -892,10 +903,12 @@ int main(int argc, char **argv)
                     std::printf("FAILED %s, %s: %s\n", ph.w.name.c_str(), e.name.c_str(), x.what());
                 }
             }
+            last_round = ns_between(round_began, Clock::now()) / 1e9;
             if (rep < 0)
                 ph.warmups = 1;
-            std::printf("%s: repetition %d of %d done (%.1f s)\n", ph.w.name.c_str(), rep + 1, reps,
-                        ns_between(began, Clock::now()) / 1e9);
+            std::printf("%s: %s done in %.1f s (%.1f s since start)\n", ph.w.name.c_str(),
+                        rep < 0 ? "warm-up" : ("repetition " + std::to_string(rep + 1) + " of " + std::to_string(reps)).c_str(),
+                        last_round, ns_between(began, Clock::now()) / 1e9);
             std::fflush(stdout);
         }
     }
