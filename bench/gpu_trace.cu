@@ -126,11 +126,11 @@ __device__ uint64_t mismatches(const uint64_t *p, uint64_t words, uint64_t tag)
 {
     uint64_t bad = 0;
     for (uint64_t i = blockIdx.x * uint64_t(blockDim.x) + threadIdx.x; i < words; i += uint64_t(gridDim.x) * blockDim.x)
-        bad += __ldcv(const_cast<uint64_t *>(p) + i) != (tag | i);
+        bad += __ldcv(p + i) != (tag | i);
     return bad;
 }
 
-// err[0]: words that held another signature; err[1]: the first such block's id + 1.
+// err[0]: words that held another signature; err[1]: id + 1 of the block that reported first.
 __global__ void check_kernel(const uint64_t *p, uint64_t words, uint64_t tag, uint64_t sleep_ns,
                              unsigned long long *err)
 {
@@ -667,16 +667,18 @@ bool write_json(const char *path, const std::string &device, int driver, int run
     if (!f)
         return false;
     std::fprintf(f, "{\"device\":\"%s\",\"driver\":%d,\"runtime\":%d,\"mempool\":\"%s\",\"seed\":%llu,\"steps\":%d,"
-                    "\"blocks_per_step\":%d,\"slow_read_ns\":%llu,\"phases\":[",
+                    "\"blocks_per_step\":%d,\"slow_read_ns\":%llu,\"mempool_peak_reserved\":\"%s\",\"phases\":[",
                  json_escape(device).c_str(), driver, runtime, mp_version_string(), (unsigned long long)p.seed, p.steps,
-                 p.blocks_per_step, (unsigned long long)g.slow_ns);
+                 p.blocks_per_step, (unsigned long long)g.slow_ns,
+                 has_peak_reserved<mp_stats>::value ? "mp_stats.peak_reserved_bytes"
+                                                    : "mp_stats.reserved_bytes after each run of allocations");
     for (size_t i = 0; i < phases.size(); i++) {
         const Phase &ph = phases[i];
         std::fprintf(f, "%s{\"phase\":\"%s\",\"allocations\":%llu,\"frees\":%llu,\"syncs\":%llu,\"peak_live\":%llu,"
-                        "\"warmups\":%d,\"note\":\"%s\",\"allocators\":[",
+                        "\"warmups\":%d,\"note\":\"%s\",\"workload\":\"%s\",\"allocators\":[",
                      i ? "," : "", ph.w.name.c_str(), (unsigned long long)ph.w.allocs, (unsigned long long)ph.w.frees,
                      (unsigned long long)ph.w.syncs, (unsigned long long)ph.w.peak_live, ph.warmups,
-                     json_escape(ph.note).c_str());
+                     json_escape(ph.note).c_str(), json_escape(ph.w.about[0]).c_str());
         for (size_t k = 0; k < ph.entries.size(); k++) {
             const Entry &e = ph.entries[k];
             std::fprintf(f, "%s{\"allocator\":\"%s\",\"reps\":%zu,\"failure\":\"%s\",\"bad_words\":%llu,", k ? "," : "",
