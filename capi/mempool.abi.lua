@@ -237,6 +237,8 @@ return {
         { "uint64_t", "live_allocations", "blocks currently allocated, tracked or not",
           text = { "in use", 2, " in {} allocations" } },
         { "uint64_t", "pending_frees", "blocks freed on another stream whose work has not finished", since = "1.1" },
+        { "uint64_t", "peak_reserved_bytes", "highest reserved_bytes seen since creation or mp_pool_reset_stats\n" ..
+          "(which sets it to the current reserved_bytes)", since = "1.3", text = { "reserved", 3, " (peak {})" } },
       } },
     { name = "mp_policy", group = "policy", since = "1.1",
       doc = "Slow-path hooks of a pool. Any hook may be NULL (the built-in behaviour). Hooks run\n" ..

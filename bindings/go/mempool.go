@@ -178,6 +178,7 @@ type Stats struct {
 	FragmentationRatio                           float64
 	ReservedBytes, ChunkCount, FailedAllocations uint64
 	LiveAllocations, PendingFrees                uint64
+	PeakReservedBytes                            uint64 // the highest ReservedBytes since creation or ResetStats
 }
 
 // AllocationInfo is one live allocation.
@@ -581,6 +582,7 @@ func (p *Pool) Stats() (Stats, error) {
 		FragmentationRatio: s.GetFragmentation_ratio(), ReservedBytes: s.GetReserved_bytes(),
 		ChunkCount: s.GetChunk_count(), FailedAllocations: s.GetFailed_allocations(),
 		LiveAllocations: s.GetLive_allocations(), PendingFrees: s.GetPending_frees(),
+		PeakReservedBytes: s.GetPeak_reserved_bytes(),
 	}, nil
 }
 

@@ -445,7 +445,7 @@ static int pool_config(lua_State *L)
 
 void mpl_push_stats(lua_State *L, const mp_stats *st)
 {
-    lua_createtable(L, 0, 11);
+    lua_createtable(L, 0, 12);
     SET_INT(L, "total_allocated", st->total_allocated);
     SET_INT(L, "current_used", st->current_used);
     SET_INT(L, "peak_usage", st->peak_usage);
@@ -458,6 +458,7 @@ void mpl_push_stats(lua_State *L, const mp_stats *st)
     SET_INT(L, "failed_allocations", st->failed_allocations);
     SET_INT(L, "live_allocations", st->live_allocations);
     SET_INT(L, "pending_frees", st->pending_frees);
+    SET_INT(L, "peak_reserved_bytes", st->peak_reserved_bytes);
 }
 
 static int pool_stats(lua_State *L)

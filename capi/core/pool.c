@@ -76,7 +76,8 @@ struct mp__pool {
     /* The rest: slow paths and queries. */
     mp__tcache *bypass;  /* the thread cache handed out when there is no cache to give */
     size_t chunks_cap;
-    size_t reserved;
+    size_t reserved;      /* bytes of physical memory held from the backends: only reserved_add/_sub change it */
+    size_t peak_reserved; /* the highest reserved since creation or mp_pool_reset_stats */
     mp__strategy_params params;
     mp_config cfg; /* normalised */
     mp_memory_type type;
@@ -184,6 +185,22 @@ static void publish(mp__pool *pool)
 
 /* ---- growth ----------------------------------------------------------- */
 
+/* Every change of pool->reserved goes through these two, so that the peak
+ * follows every way memory comes in: a new chunk, or physical memory mapped
+ * into one on demand. Caller holds the lock. */
+static void reserved_add(mp__pool *pool, size_t n)
+{
+    pool->reserved += n;
+    if (pool->reserved > pool->peak_reserved)
+        pool->peak_reserved = pool->reserved;
+}
+
+static void reserved_sub(mp__pool *pool, size_t n)
+{
+    MP__ASSERT(n <= pool->reserved);
+    pool->reserved -= n;
+}
+
 static size_t chunk_alignment(const mp__pool *pool, const mp__arena *a)
 {
     size_t al = pool->cfg.alignment < MP_DEFAULT_GPU_ALIGNMENT ? MP_DEFAULT_GPU_ALIGNMENT : pool->cfg.alignment;
@@ -243,7 +260,7 @@ static mp_status add_chunk(mp__pool *pool, mp__arena *a, size_t size)
         chunk_free(c);
         return s;
     }
-    pool->reserved += size;
+    reserved_add(pool, size);
     a->last_chunk = size;
     a->nchunks++;
     if (tooled(pool, a))
@@ -269,7 +286,7 @@ static void drop_chunk(mp__pool *pool, mp__chunk *c)
     if (tooled(pool, a))
         mp__tool_chunk_removed(c->extent.base, c->span.size);
     a->backend->release(pool->device, &c->extent);
-    pool->reserved -= c->span.size;
+    reserved_sub(pool, c->span.size);
     a->nchunks--;
     chunk_free(c);
     /* Growth goes on from the largest chunk that stays, not from one that
@@ -1367,6 +1384,7 @@ static void totals_locked(mp__pool *pool, mp__pool_totals *t)
     *t = (mp__pool_totals){
         .counters = counters_locked(pool),
         .reserved = pool->reserved,
+        .peak_reserved = pool->peak_reserved,
         .chunks = pool->nchunks,
         .free_bytes = free_bytes,
         .largest_free = uniform ? free_bytes : largest,
@@ -1431,6 +1449,7 @@ void mp__pool_reset_counters(mp__pool *pool)
     }
     c->total = c->allocs = c->frees = c->failed = 0;
     c->peak = c->current;
+    pool->peak_reserved = pool->reserved;
     mp__lock_release(&pool->lock);
     if (cached)
         mp__lf_leave();

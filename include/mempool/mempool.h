@@ -377,6 +377,8 @@ typedef struct mp_stats {
     uint64_t failed_allocations;    /**< allocations that returned an error after validation */
     uint64_t live_allocations;      /**< blocks currently allocated, tracked or not */
     uint64_t pending_frees;         /**< blocks freed on another stream whose work has not finished (since 1.1) */
+    uint64_t peak_reserved_bytes;   /**< highest reserved_bytes seen since creation or mp_pool_reset_stats
+(which sets it to the current reserved_bytes) (since 1.3) */
 } mp_stats;
 
 /** One live allocation (the seed's AllocationInfo). (since 1.0) */

@@ -190,6 +190,8 @@ public:
     size_t getDeallocationCount() const { return static_cast<size_t>(snapshot().deallocation_count); }
     /// 1 - largest free block / total free bytes (0 for fixed-size pools).
     double getFragmentationRatio() const { return snapshot().fragmentation_ratio; }
+    /// The highest reserved bytes seen since creation or resetStats (1.3).
+    size_t getPeakReservedBytes() const { return static_cast<size_t>(snapshot().peak_reserved_bytes); }
 
     /// The whole snapshot at once (reserved bytes, chunks, failures, live blocks too).
     mp_stats snapshot() const
