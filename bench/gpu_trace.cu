@@ -30,12 +30,13 @@
 //                deferral of cross-stream frees (below);
 //   peak live    the highest sum of requested sizes allocated and not yet
 //                freed, from the request sequence (the same for all);
-//   peak reserved from each allocator's own counters: mempool mp_stats
-//                (reserved_bytes read after each run of allocations, or
-//                peak_reserved_bytes where mp_stats has it); the memory pool's
+//   peak reserved from each allocator's own counters: mempool's
+//                mp_stats.peak_reserved_bytes; the memory pool's
 //                cudaMemPoolAttrReservedMemHigh; CUB's cached_bytes free +
-//                live read after each run of allocations; cudaMalloc: device
-//                memory in use (cudaMemGetInfo) over its value at the start;
+//                live, and for cudaMalloc device memory in use
+//                (cudaMemGetInfo) over its value at the start, both read
+//                after each run of allocations (inside a run they only grow,
+//                so the peak is exact);
 //   reserved after  the same counters once everything is freed and synced;
 //   efficiency   peak reserved / peak live.
 // Reported as the median over repetitions with min-max.
@@ -167,23 +168,10 @@ Gpu g;
 // those with defers (CUB) also before_allocs() and synced(stream) after a
 // host sync, which hand their deferred frees over.
 
-// Where mp_stats has peak_reserved_bytes (being added), it is read too.
-template <class S, class = void> struct has_peak_reserved : std::false_type {};
-template <class S>
-struct has_peak_reserved<S, std::void_t<decltype(std::declval<S>().peak_reserved_bytes)>> : std::true_type {};
-template <class S> uint64_t peak_reserved_field(const S &s)
-{
-    if constexpr (has_peak_reserved<S>::value)
-        return s.peak_reserved_bytes;
-    else
-        return 0;
-}
-
 struct Mempool {
     static constexpr bool defers = false;
     bool high_performance;
     mp_pool *pool = nullptr;
-    uint64_t peak_seen = 0;
 
     void create()
     {
@@ -193,7 +181,6 @@ struct Mempool {
         MPCK(high_performance ? mp_config_high_performance_gpu(&c, 0) : mp_config_default_gpu(&c));
         MPCK(mp_pool_create(high_performance ? "trace-hp" : "trace-default", MP_MEMORY_GPU, &c, &pool));
         MPCK(mp_pool_set_stream(pool, g.stream[0]));
-        sample();
     }
     void *alloc(uint64_t n, int)
     {
@@ -218,16 +205,8 @@ struct Mempool {
         MPCK(mp_pool_get_stats(pool, &s));
         return s;
     }
-    void sample()
-    {
-        mp_stats s = stats();
-        peak_seen = std::max({peak_seen, (uint64_t)s.reserved_bytes, peak_reserved_field(s)});
-    }
-    uint64_t peak()
-    {
-        sample();
-        return peak_seen;
-    }
+    void sample() {} // mp_stats keeps the peak itself
+    uint64_t peak() const { return stats().peak_reserved_bytes; }
     uint64_t reserved() const { return stats().reserved_bytes; }
     void destroy()
     {
@@ -669,9 +648,7 @@ bool write_json(const char *path, const std::string &device, int driver, int run
     std::fprintf(f, "{\"device\":\"%s\",\"driver\":%d,\"runtime\":%d,\"mempool\":\"%s\",\"seed\":%llu,\"steps\":%d,"
                     "\"blocks_per_step\":%d,\"slow_read_ns\":%llu,\"mempool_peak_reserved\":\"%s\",\"phases\":[",
                  json_escape(device).c_str(), driver, runtime, mp_version_string(), (unsigned long long)p.seed, p.steps,
-                 p.blocks_per_step, (unsigned long long)g.slow_ns,
-                 has_peak_reserved<mp_stats>::value ? "mp_stats.peak_reserved_bytes"
-                                                    : "mp_stats.reserved_bytes after each run of allocations");
+                 p.blocks_per_step, (unsigned long long)g.slow_ns, "mp_stats.peak_reserved_bytes");
     for (size_t i = 0; i < phases.size(); i++) {
         const Phase &ph = phases[i];
         std::fprintf(f, "%s{\"phase\":\"%s\",\"allocations\":%llu,\"frees\":%llu,\"syncs\":%llu,\"peak_live\":%llu,"
@@ -860,9 +837,6 @@ int main(int argc, char **argv)
     std::printf("seed %llu, %d steps, %d blocks a step, slow read sleeps %llu us, %d repetitions + 1 warm-up per "
                 "allocator and phase, fresh allocator each, order rotated\n",
                 (unsigned long long)p.seed, p.steps, p.blocks_per_step, (unsigned long long)(g.slow_ns / 1000), reps);
-    std::printf("mempool peak reserved: %s\n", has_peak_reserved<mp_stats>::value
-                                                  ? "mp_stats.peak_reserved_bytes (and reserved_bytes after each run of allocations)"
-                                                  : "mp_stats.reserved_bytes after each run of allocations");
     std::fflush(stdout);
 
     // --max-seconds: each phase gets an equal share; a repetition is started
