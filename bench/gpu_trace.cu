@@ -523,6 +523,7 @@ struct Entry {
     std::function<Rep(const Workload &)> run;
     std::vector<Rep> reps;
     std::string failure;
+    uint64_t warmup_bad = 0; // the warm-up's errors count too
 
     template <class F> Spread of(F f) const
     {
@@ -538,7 +539,7 @@ struct Entry {
     Spread after() const { return of([](const Rep &r) { return (double)r.reserved_after; }); }
     uint64_t bad_words() const
     {
-        uint64_t b = 0;
+        uint64_t b = warmup_bad;
         for (const Rep &r : reps)
             b += r.bad_words;
         return b;
@@ -869,8 +870,10 @@ int main(int argc, char **argv)
                     Rep r = e.run(ph.w);
                     if (rep >= 0)
                         e.reps.push_back(r);
+                    else
+                        e.warmup_bad += r.bad_words;
                     if (r.bad_words)
-                        std::printf("ERROR %s, %s: %llu words held another block's signature (first in block %llu): "
+                        std::printf("ERROR %s, %s: %llu words held another block's signature (block %llu reported first): "
                                     "a block was reused while a kernel still read it, or two live blocks overlap\n",
                                     ph.w.name.c_str(), e.name.c_str(), (unsigned long long)r.bad_words,
                                     (unsigned long long)r.first_bad_id);
