@@ -1,6 +1,6 @@
 // Multi-stream GPU allocation workload, run in one process against each
 // allocator on the same request sequence (bench/trace_workload.hpp builds it
-// from a fixed seed):
+// from a fixed seed; bench/trace_report.hpp prints and writes the results):
 //
 //   mempool, mp_config_default_gpu and mp_config_high_performance_gpu (frees on
 //     a stream other than the pool's through mp_pool_deallocate_on_stream);
@@ -52,6 +52,7 @@
 //
 // usage: gpu_trace [--json PATH] [--trace-dir DIR] [--trace-only] [--reps N]
 //                  [--steps N] [--seed N] [--slow-us N] [--max-seconds S] [--quick]
+#include "trace_report.hpp"
 #include "trace_workload.hpp"
 
 #include <cub/util_allocator.cuh>
@@ -74,7 +75,11 @@
 #include <vector>
 
 using trace::Cmd;
+using trace::Entry;
 using trace::Op;
+using trace::Phase;
+using trace::Rep;
+using trace::RunInfo;
 using trace::Workload;
 
 namespace {
@@ -382,12 +387,6 @@ struct Plain {
 
 // ---- one repetition -----------------------------------------------------------
 
-struct Rep {
-    double wall_ns = 0, alloc_ns = 0, free_ns = 0;
-    uint64_t allocs = 0, frees = 0;
-    uint64_t peak_reserved = 0, reserved_after = 0;
-    uint64_t bad_words = 0, first_bad_id = 0;
-};
 
 void launch(const Cmd &c, void *p, uint64_t size)
 {
@@ -500,58 +499,7 @@ template <class A> Rep execute(A &a, const Workload &w)
     return r;
 }
 
-// ---- reporting ------------------------------------------------------------------
-
-struct Spread {
-    double median = 0, min = 0, max = 0;
-};
-Spread spread(std::vector<double> v)
-{
-    Spread s;
-    if (v.empty())
-        return s;
-    std::sort(v.begin(), v.end());
-    size_t m = v.size() / 2;
-    s.median = v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
-    s.min = v.front();
-    s.max = v.back();
-    return s;
-}
-
-struct Entry {
-    std::string name;
-    std::function<Rep(const Workload &)> run;
-    std::vector<Rep> reps;
-    std::string failure;
-    uint64_t warmup_bad = 0; // the warm-up's errors count too
-
-    template <class F> Spread of(F f) const
-    {
-        std::vector<double> v;
-        for (const Rep &r : reps)
-            v.push_back(f(r));
-        return spread(v);
-    }
-    Spread wall_ms() const { return of([](const Rep &r) { return r.wall_ns / 1e6; }); }
-    Spread alloc_ns() const { return of([](const Rep &r) { return r.allocs ? r.alloc_ns / r.allocs : 0; }); }
-    Spread free_ns() const { return of([](const Rep &r) { return r.frees ? r.free_ns / r.frees : 0; }); }
-    Spread peak() const { return of([](const Rep &r) { return (double)r.peak_reserved; }); }
-    Spread after() const { return of([](const Rep &r) { return (double)r.reserved_after; }); }
-    uint64_t bad_words() const
-    {
-        uint64_t b = warmup_bad;
-        for (const Rep &r : reps)
-            b += r.bad_words;
-        return b;
-    }
-};
-
-struct Phase {
-    Workload w;
-    std::vector<Entry> entries;
-    int warmups = 0;
-    std::string note;
-};
+// ---- the allocators measured, in the tables' order ------------------------
 
 std::vector<Entry> make_entries()
 {
@@ -569,179 +517,6 @@ std::vector<Entry> make_entries()
     add("CUB caching", [] { return Cub{}; });
     add("cudaMalloc", [] { return Plain{}; });
     return e;
-}
-
-const Entry *best_async(const Phase &ph, bool best_alloc)
-{
-    // The better of the two cudaMallocAsync settings for a metric (ns/alloc or efficiency).
-    const Entry *best = nullptr;
-    for (const Entry &e : ph.entries) {
-        if (e.name.rfind("cudaMallocAsync", 0) != 0 || e.reps.empty() || !e.failure.empty())
-            continue;
-        if (!best || (best_alloc ? e.alloc_ns().median < best->alloc_ns().median : e.peak().median < best->peak().median))
-            best = &e;
-    }
-    return best;
-}
-
-double mib(double b) { return b / 1048576.0; }
-
-void print_table(const Phase &ph)
-{
-    const Workload &w = ph.w;
-    std::printf("\n## %s: %llu allocations, %llu frees, %llu host syncs; peak live %.1f MiB\n\n", w.name.c_str(),
-                (unsigned long long)w.allocs, (unsigned long long)w.frees, (unsigned long long)w.syncs, mib(w.peak_live));
-    std::printf("%s\n\n", w.about[0].c_str());
-    std::printf("median (min-max) of the repetitions. alloc x faster: the faster cudaMallocAsync row's median ns/alloc "
-                "over this row's; eff / async: this row's median peak reserved over the leaner cudaMallocAsync row's\n\n");
-    std::printf("| allocator | reps | wall ms | ns/alloc | alloc x faster | ns/free | peak reserved MiB | reserved after MiB "
-                "| efficiency | eff / async | errors |\n");
-    std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    const Entry *fast = best_async(ph, true), *lean = best_async(ph, false);
-    for (const Entry &e : ph.entries) {
-        if (e.reps.empty()) {
-            std::printf("| %s | 0 | FAILED: %s |\n", e.name.c_str(), e.failure.c_str());
-            continue;
-        }
-        Spread wall = e.wall_ms(), an = e.alloc_ns(), fn = e.free_ns(), pk = e.peak(), af = e.after();
-        double live = (double)w.peak_live;
-        char speed[32] = "-", eff_ratio[32] = "-";
-        if (fast)
-            std::snprintf(speed, sizeof speed, "%.1fx", fast->alloc_ns().median / an.median);
-        if (lean)
-            std::snprintf(eff_ratio, sizeof eff_ratio, "%.2f", pk.median / lean->peak().median);
-        std::printf("| %s | %zu | %.1f (%.1f-%.1f) | %.0f (%.0f-%.0f) | %s | %.0f (%.0f-%.0f) | %.1f (%.1f-%.1f) | %.1f "
-                    "(%.1f-%.1f) | %.2f (%.2f-%.2f) | %s | %s |\n",
-                    e.name.c_str(), e.reps.size(), wall.median, wall.min, wall.max, an.median, an.min, an.max, speed,
-                    fn.median, fn.min, fn.max, mib(pk.median), mib(pk.min), mib(pk.max), mib(af.median), mib(af.min),
-                    mib(af.max), pk.median / live, pk.min / live, pk.max / live, eff_ratio,
-                    e.bad_words() ? "**REUSED IN USE**" : "0");
-        if (!e.failure.empty())
-            std::printf("|  | later repetition FAILED: %s |\n", e.failure.c_str());
-    }
-    if (!ph.note.empty())
-        std::printf("\n%s\n", ph.note.c_str());
-}
-
-void json_spread(FILE *f, const char *key, const Spread &s)
-{
-    std::fprintf(f, "\"%s\":{\"median\":%.3f,\"min\":%.3f,\"max\":%.3f}", key, s.median, s.min, s.max);
-}
-
-std::string json_escape(const std::string &s)
-{
-    std::string o;
-    for (char c : s) {
-        if (c == '"' || c == '\\')
-            o += '\\';
-        if ((unsigned char)c >= 0x20)
-            o += c;
-    }
-    return o;
-}
-
-bool write_json(const char *path, const std::string &device, int driver, int runtime, const trace::Params &p,
-                const std::vector<Phase> &phases)
-{
-    FILE *f = std::fopen(path, "w");
-    if (!f)
-        return false;
-    std::fprintf(f, "{\"device\":\"%s\",\"driver\":%d,\"runtime\":%d,\"mempool\":\"%s\",\"seed\":%llu,\"steps\":%d,"
-                    "\"blocks_per_step\":%d,\"slow_read_ns\":%llu,\"mempool_peak_reserved\":\"%s\",\"phases\":[",
-                 json_escape(device).c_str(), driver, runtime, mp_version_string(), (unsigned long long)p.seed, p.steps,
-                 p.blocks_per_step, (unsigned long long)g.slow_ns, "mp_stats.peak_reserved_bytes");
-    for (size_t i = 0; i < phases.size(); i++) {
-        const Phase &ph = phases[i];
-        std::fprintf(f, "%s{\"phase\":\"%s\",\"allocations\":%llu,\"frees\":%llu,\"syncs\":%llu,\"peak_live\":%llu,"
-                        "\"warmups\":%d,\"note\":\"%s\",\"workload\":\"%s\",\"allocators\":[",
-                     i ? "," : "", ph.w.name.c_str(), (unsigned long long)ph.w.allocs, (unsigned long long)ph.w.frees,
-                     (unsigned long long)ph.w.syncs, (unsigned long long)ph.w.peak_live, ph.warmups,
-                     json_escape(ph.note).c_str(), json_escape(ph.w.about[0]).c_str());
-        for (size_t k = 0; k < ph.entries.size(); k++) {
-            const Entry &e = ph.entries[k];
-            std::fprintf(f, "%s{\"allocator\":\"%s\",\"reps\":%zu,\"failure\":\"%s\",\"bad_words\":%llu,", k ? "," : "",
-                         e.name.c_str(), e.reps.size(), json_escape(e.failure).c_str(),
-                         (unsigned long long)e.bad_words());
-            json_spread(f, "wall_ms", e.wall_ms());
-            std::fputc(',', f);
-            json_spread(f, "alloc_ns", e.alloc_ns());
-            std::fputc(',', f);
-            json_spread(f, "free_ns", e.free_ns());
-            std::fputc(',', f);
-            json_spread(f, "peak_reserved", e.peak());
-            std::fputc(',', f);
-            json_spread(f, "reserved_after", e.after());
-            std::fprintf(f, ",\"runs\":[");
-            for (size_t r = 0; r < e.reps.size(); r++) {
-                const Rep &x = e.reps[r];
-                std::fprintf(f, "%s{\"wall_ns\":%.0f,\"alloc_ns\":%.0f,\"allocs\":%llu,\"free_ns\":%.0f,\"frees\":%llu,"
-                                "\"peak_reserved\":%llu,\"reserved_after\":%llu,\"bad_words\":%llu}",
-                             r ? "," : "", x.wall_ns, x.alloc_ns, (unsigned long long)x.allocs, x.free_ns,
-                             (unsigned long long)x.frees, (unsigned long long)x.peak_reserved,
-                             (unsigned long long)x.reserved_after, (unsigned long long)x.bad_words);
-            }
-            std::fprintf(f, "]}");
-        }
-        std::fprintf(f, "]}");
-    }
-    std::fprintf(f, "]}\n");
-    return std::fclose(f) == 0;
-}
-
-// The trace's metadata from this run: the device and, per allocator, the
-// median peak reserved of the repetitions (the baselines FORMAT.md names).
-std::vector<std::string> trace_meta(const Phase &ph, const std::string &device)
-{
-    std::vector<std::string> m;
-    char line[512], date[32];
-    std::time_t now = std::time(nullptr);
-    std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
-    std::snprintf(line, sizeof line, "recorded %s on %s, mempool %s", date, device.c_str(), mp_version_string());
-    m.push_back(line);
-    m.push_back("baselines: median peak_reserved over the repetitions, from each allocator's own counters; "
-                "cudaMallocAsync = the device's default pool at release threshold 0 (the driver's default), "
-                "cudaMallocAsync-threshold-max at UINT64_MAX; cub = CachingDeviceAllocator(2, 8, 25, unlimited); "
-                "measured lines: mempool's presets as of this run's version, not baselines");
-    struct {
-        const char *entry, *key, *kind;
-    } rows[] = {
-        {"cudaMallocAsync threshold 0", "cudaMallocAsync", "baseline"},
-        {"cudaMallocAsync threshold max", "cudaMallocAsync-threshold-max", "baseline"},
-        {"CUB caching", "cub", "baseline"},
-        {"mempool default_gpu", "mempool-default_gpu", "measured"},
-        {"mempool high_performance_gpu", "mempool-high_performance_gpu", "measured"},
-    };
-    for (auto &row : rows)
-        for (const Entry &e : ph.entries)
-            if (e.name == row.entry && !e.reps.empty()) {
-                Spread pk = e.peak();
-                std::snprintf(line, sizeof line, "%s %s peak_reserved %.0f peak_live %llu", row.kind, row.key,
-                              pk.median, (unsigned long long)ph.w.peak_live);
-                m.push_back(line);
-                std::snprintf(line, sizeof line, "spread %s peak_reserved min %.0f max %.0f reps %zu", row.key, pk.min,
-                              pk.max, e.reps.size());
-                m.push_back(line);
-            }
-    return m;
-}
-
-bool write_traces(const std::string &dir, const std::vector<Phase> &phases, const std::string *device)
-{
-    bool ok = true;
-    for (const Phase &ph : phases) {
-        std::string path = dir + "/" + ph.w.name + ".trace";
-        std::vector<std::string> extra;
-        if (device)
-            extra = trace_meta(ph, *device);
-        else
-            extra.push_back("request records only (--trace-only: no GPU, no baselines)");
-        if (!trace::write_trace(path, ph.w, extra)) {
-            std::fprintf(stderr, "gpu_trace: cannot write %s\n", path.c_str());
-            ok = false;
-        } else
-            std::printf("wrote %s\n", path.c_str());
-    }
-    return ok;
 }
 
 void usage()
@@ -806,7 +581,7 @@ int main(int argc, char **argv)
             std::fprintf(stderr, "gpu_trace: --trace-only needs --trace-dir\n");
             return 2;
         }
-        return write_traces(trace_dir, phases, nullptr) ? 0 : 1;
+        return trace::write_traces(trace_dir, phases, nullptr) ? 0 : 1;
     }
 
     std::string device;
@@ -834,6 +609,7 @@ int main(int argc, char **argv)
         std::fprintf(stderr, "gpu_trace: %s\n", f.what());
         return 1;
     }
+    const RunInfo run{device, mp_version_string(), driver, runtime, g.slow_ns};
     std::printf("device: %s, driver %d, runtime %d, mempool %s\n", device.c_str(), driver, runtime, mp_version_string());
     std::printf("seed %llu, %d steps, %d blocks a step, slow read sleeps %llu us, %d repetitions + 1 warm-up per "
                 "allocator and phase, fresh allocator each, order rotated\n",
@@ -894,7 +670,7 @@ int main(int argc, char **argv)
 
     bool errors = false;
     for (const Phase &ph : phases) {
-        print_table(ph);
+        trace::print_table(ph);
         for (const Entry &e : ph.entries)
             errors |= e.bad_words() != 0 || !e.failure.empty();
     }
@@ -902,11 +678,11 @@ int main(int argc, char **argv)
                 "kernel found holding another block's signature\n");
     bool ok = true;
     if (json) {
-        ok &= write_json(json, device, driver, runtime, p, phases);
+        ok &= trace::write_json(json, run, p, phases);
         std::printf("wrote %s\n", json);
     }
     if (!trace_dir.empty())
-        ok &= write_traces(trace_dir, phases, &device);
+        ok &= trace::write_traces(trace_dir, phases, &run);
     if (errors)
         std::printf("\nERRORS above: a row failed or read another block's signature\n");
     return errors ? 3 : ok ? 0 : 1;
