@@ -29,8 +29,9 @@ rc=$?
 case $rc in
 0) verdict="ok" ;;
 3) verdict="ERRORS: a row failed or a kernel read another block's signature (see the log)" ;;
+77) verdict="found no CUDA device" ;;
 124) verdict="TIMED OUT after 270 s (no tables)" ;;
-*) verdict="gpu_trace exited $rc" ;;
+*) verdict="exited $rc" ;;
 esac
 
 echo "== trace records: GPU run against --trace-only"
