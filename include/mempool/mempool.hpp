@@ -429,6 +429,16 @@ public:
         return static_cast<cudaStream_t>(s);
     }
 
+    /// Idle device memory kept mapped whatever its age (mp_pool_set_release_threshold);
+    /// what is above it goes back after a second idle. SIZE_MAX keeps everything until trim().
+    void setReleaseThreshold(size_t bytes) { detail::check(mp_pool_set_release_threshold(handle(), bytes)); }
+    size_t getReleaseThreshold() const
+    {
+        size_t n = 0;
+        detail::check(mp_pool_get_release_threshold(handle(), &n));
+        return n;
+    }
+
     /// Frees a block that work on stream may still use; it is reused once that work is done.
     void deallocate(void *ptr, cudaStream_t stream)
     {
