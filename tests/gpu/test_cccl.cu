@@ -140,7 +140,10 @@ static void expectAllFreed(mp_pool *p)
 }
 
 // A fixed-size GPU pool that holds exactly `blocks` blocks: which block the
-// next allocation gets is then known.
+// next allocation gets is then known. Blocks of BLOCK bytes, a device's
+// mapping granule (2 MiB), so that max_size maps whole granules where the
+// pool maps device memory on demand.
+static const size_t BLOCK = size_t(2) << 20;
 static mp_pool *fixedGpu(const char *name, size_t block, size_t blocks, int device = 0)
 {
     mp_config c{};
@@ -358,25 +361,25 @@ static void cubSortsAndReducesWithTemporaryStorageFromAResourceRef()
 // poolStream nullptr leaves the pool on the legacy default stream.
 static void aBlockReusedOnAnotherStreamWaitsForThePoolsStream(bool ownPoolStream)
 {
-    mp_pool *one = fixedGpu("cccl-order", 1 << 20, 1);
+    mp_pool *one = fixedGpu("cccl-order", BLOCK, 1);
     Stream own, other;
     if (ownPoolStream)
         detail::check(mp_pool_set_stream(one, own));
     cudaStream_t poolStream = ownPoolStream ? own.s : cudaStreamLegacy;
     {
         GPUMemoryResource res(one);
-        auto *p = static_cast<unsigned *>(res.allocate_async(1 << 20, 256, poolStream));
+        auto *p = static_cast<unsigned *>(res.allocate_async(BLOCK, 256, poolStream));
         spinThenStoreOn(poolStream, p, 200.0, 0xAAAAu);
-        res.deallocate_async(p, 1 << 20, 256, poolStream); // reusable at once, in the pool stream's order
+        res.deallocate_async(p, BLOCK, 256, poolStream); // reusable at once, in the pool stream's order
         EXPECT(statsOf(one).pending_frees == 0);
-        auto *q = static_cast<unsigned *>(res.allocate_async(1 << 20, 256, other));
+        auto *q = static_cast<unsigned *>(res.allocate_async(BLOCK, 256, other));
         EXPECT(q == p);                                                 // the pool's only block
         EXPECT(cudaStreamQuery(poolStream) == cudaErrorNotReady);      // still in use there
         storeOn(other, q, 0xBBBBu);
         EXPECT(cudaStreamQuery(other) == cudaErrorNotReady);           // other waits for the pool's stream
         CUDA_OK(cudaStreamSynchronize(other));
         EXPECT(readWord(q) == 0xBBBBu);                                 // so its store came last
-        res.deallocate_async(q, 1 << 20, 256, other);
+        res.deallocate_async(q, BLOCK, 256, other);
     }
     expectAllFreed(one);
     mp_pool_destroy(one);
@@ -386,21 +389,21 @@ static void aBlockReusedOnAnotherStreamWaitsForThePoolsStream(bool ownPoolStream
 // it waits for the pool's stream, where a reused block may still be in use.
 static void aSynchronousAllocationIsReadyForAnyStream()
 {
-    mp_pool *one = fixedGpu("cccl-sync", 1 << 20, 1);
+    mp_pool *one = fixedGpu("cccl-sync", BLOCK, 1);
     Stream own, other;
     detail::check(mp_pool_set_stream(one, own));
     {
         GPUMemoryResource res(one);
-        auto *p = static_cast<unsigned *>(res.allocate_async(1 << 20, 256, own));
+        auto *p = static_cast<unsigned *>(res.allocate_async(BLOCK, 256, own));
         spinThenStoreOn(own, p, 200.0, 0xAAAAu);
-        res.deallocate_async(p, 1 << 20, 256, own);
-        auto *q = static_cast<unsigned *>(res.allocate(1 << 20));
+        res.deallocate_async(p, BLOCK, 256, own);
+        auto *q = static_cast<unsigned *>(res.allocate(BLOCK));
         EXPECT(q == p);
         EXPECT(cudaStreamQuery(own) == cudaSuccess); // the kernel that used the block has finished
         storeOn(other, q, 0xBBBBu);
         CUDA_OK(cudaStreamSynchronize(other));
         EXPECT(readWord(q) == 0xBBBBu);
-        res.deallocate(q, 1 << 20);
+        res.deallocate(q, BLOCK);
     }
     expectAllFreed(one);
     mp_pool_destroy(one);
@@ -410,23 +413,23 @@ static void aSynchronousAllocationIsReadyForAnyStream()
 // work (mp_pool_deallocate_on_stream): the pool does not hand it out meanwhile.
 static void aBlockFreedOnAnotherStreamWaitsForItsWork()
 {
-    mp_pool *one = fixedGpu("cccl-defer", 1 << 20, 1);
+    mp_pool *one = fixedGpu("cccl-defer", BLOCK, 1);
     Stream other;
     {
         GPUMemoryResource res(one);
-        auto *p = static_cast<unsigned *>(res.allocate_async(1 << 20, 256, other));
+        auto *p = static_cast<unsigned *>(res.allocate_async(BLOCK, 256, other));
         spinThenStoreOn(other, p, 200.0, 0xAAAAu);
-        res.deallocate_async(p, 1 << 20, 256, other);
+        res.deallocate_async(p, BLOCK, 256, other);
         mp_stats s = statsOf(one);
         EXPECT(s.pending_frees == 1);
         EXPECT(s.live_allocations == 0);
-        EXPECT_THROWS(OutOfMemoryException, res.allocate_async(1 << 20, 256, cudaStreamLegacy), "cccl-defer");
+        EXPECT_THROWS(OutOfMemoryException, res.allocate_async(BLOCK, 256, cudaStreamLegacy), "cccl-defer");
         EXPECT(cudaStreamQuery(other) == cudaErrorNotReady);
         CUDA_OK(cudaStreamSynchronize(other));
-        void *q = res.allocate_async(1 << 20, 256, other);
+        void *q = res.allocate_async(BLOCK, 256, other);
         EXPECT(q == p); // reused once the kernel finished
         EXPECT(statsOf(one).pending_frees == 0);
-        res.deallocate_async(q, 1 << 20, 256, other);
+        res.deallocate_async(q, BLOCK, 256, other);
     }
     expectAllFreed(one);
     mp_pool_destroy(one);
@@ -475,18 +478,18 @@ static void aPoolOnAnotherDeviceIsOrderedOnThatDevicesStream()
         std::printf("  (one device: the cross-device case needs two)\n");
         return;
     }
-    mp_pool *one = fixedGpu("cccl-device1", 1 << 20, 1, 1);
+    mp_pool *one = fixedGpu("cccl-device1", BLOCK, 1, 1);
     GPUMemoryResource res(one);
     CUDA_OK(cudaSetDevice(1));
-    auto *p = static_cast<unsigned *>(res.allocate_async(1 << 20, 256, cudaStreamLegacy)); // device 1's
+    auto *p = static_cast<unsigned *>(res.allocate_async(BLOCK, 256, cudaStreamLegacy)); // device 1's
     spinThenStoreOn(cudaStreamLegacy, p, 200.0, 0xAAAAu);
-    res.deallocate_async(p, 1 << 20, 256, cudaStreamLegacy); // the pool's stream: reusable at once
+    res.deallocate_async(p, BLOCK, 256, cudaStreamLegacy); // the pool's stream: reusable at once
     CUDA_OK(cudaSetDevice(0));
     unsigned *mark = nullptr;
     CUDA_OK(cudaMalloc(&mark, sizeof *mark));
     {
         Stream onZero;
-        void *q = res.allocate_async(1 << 20, 256, onZero);
+        void *q = res.allocate_async(BLOCK, 256, onZero);
         EXPECT(q == p);
         int current = -1;
         CUDA_OK(cudaGetDevice(&current));
@@ -494,11 +497,11 @@ static void aPoolOnAnotherDeviceIsOrderedOnThatDevicesStream()
         storeOn(onZero, mark, 1u);
         EXPECT(cudaStreamQuery(onZero) == cudaErrorNotReady); // behind device 1's kernel
         CUDA_OK(cudaStreamSynchronize(onZero));
-        res.deallocate(q, 1 << 20); // its user (device 1's kernel) is done
-        void *r = res.allocate(1 << 20); // synchronises device 1's default stream, from device 0
+        res.deallocate(q, BLOCK); // its user (device 1's kernel) is done
+        void *r = res.allocate(BLOCK); // synchronises device 1's default stream, from device 0
         CUDA_OK(cudaGetDevice(&current));
         EXPECT(current == 0);
-        res.deallocate(r, 1 << 20);
+        res.deallocate(r, BLOCK);
     }
     CUDA_OK(cudaFree(mark));
     expectAllFreed(one);
@@ -602,18 +605,18 @@ static void aForeignOrTwiceFreedPointerIsTheLibrarysErrorAndChangesNothing()
 static void aFullPoolThrowsOutOfMemoryThroughEveryAdapter()
 {
     PoolConfig cfg = PoolConfig::DefaultGPU();
-    cfg.initialSize = cfg.maxSize = 1 << 20;
+    cfg.initialSize = cfg.maxSize = BLOCK; // one mapping granule
     GPUMemoryPool pool("cccl-full", cfg);
     GPUMemoryResource res(pool);
     Stream stream;
-    EXPECT_THROWS(OutOfMemoryException, res.allocate(2 << 20), "cccl-full");
-    EXPECT_THROWS(OutOfMemoryException, res.allocate_async(2 << 20, 256, stream), "cccl-full");
+    EXPECT_THROWS(OutOfMemoryException, res.allocate(2 * BLOCK), "cccl-full");
+    EXPECT_THROWS(OutOfMemoryException, res.allocate_async(2 * BLOCK, 256, stream), "cccl-full");
     GPUAllocator<int> alloc(res);
     using Vector = thrust::device_vector<int, GPUAllocator<int>>;
-    EXPECT_THROWS(OutOfMemoryException, Vector(1 << 20, alloc), "cccl-full");
+    EXPECT_THROWS(OutOfMemoryException, Vector(BLOCK, alloc), "cccl-full"); // 4 bytes each
     EXPECT_THROWS(OutOfMemoryException, alloc.allocate(SIZE_MAX / 2), "");
     // thrust's sort needs scratch as large as its keys: the pool cannot hold both.
-    Vector v(200000, alloc);
+    Vector v(BLOCK / 4 * 3 / 4, alloc); // 3/4 of the pool
     GPUTemporaryAllocator tmp(res, stream);
     EXPECT_THROWS(OutOfMemoryException, thrust::sort(thrust::cuda::par(tmp).on(stream), v.begin(), v.end()),
                   "cccl-full");
