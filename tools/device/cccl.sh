@@ -10,7 +10,8 @@
 #   tools/device/cccl.sh [build-dir]        # default build-device
 #
 # Each test prints PASS/FAIL per case and exits 0 (all passed), 1 (a case
-# failed) or 77 (no device seen: here that is a failure too). Logs go to
+# failed) or 77 (no device seen: here that is a failure too); each takes
+# seconds (a 300 s limit each, 124 when it is hit). Logs go to
 # $OUT when it is set. The cross-device case runs only on two or more GPUs.
 # Where nvcc is at hand (NVCC, PATH or /usr/local/cuda), the README's CUDA
 # C++ example is compiled there against $dir/libmempool.a and run as well.
@@ -28,7 +29,7 @@ for t in test_cccl test_cccl_per_thread; do
         continue
     fi
     echo "== $t"
-    "$bin" 2>&1 | tee "$out/$t.log"
+    timeout 300 "$bin" 2>&1 | tee "$out/$t.log"
     rc=${PIPESTATUS[0]}
     case $rc in
     0) echo "== $t: passed" ;;
@@ -39,7 +40,8 @@ done
 nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 if [ -x "$nvcc" ] && [ -e "$dir/libmempool.a" ]; then
     echo "== README CUDA C++ example"
-    tests/readme/check_readme_cuda.sh . "$nvcc" include "$dir/libmempool.a" 90 2>&1 | tee "$out/readme_cuda.log"
+    timeout 300 tests/readme/check_readme_cuda.sh . "$nvcc" include "$dir/libmempool.a" 90 2>&1 |
+        tee "$out/readme_cuda.log"
     rc=${PIPESTATUS[0]}
     [ "$rc" -eq 0 ] || { echo "== README CUDA C++ example: FAILED or skipped (exit $rc)"; status=1; }
 else
