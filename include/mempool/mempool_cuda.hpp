@@ -133,8 +133,8 @@ private:
 };
 
 /// One event per device for this thread, made on first use: what a stream
-/// waits on to follow the pool's stream. Recording and waiting happen in one
-/// call, so no other user can re-record it in between.
+/// waits on to follow the pool's stream. No other thread records it, so
+/// nothing moves it between the record and the wait.
 inline cudaError_t threadEvent(int device, cudaEvent_t *out)
 {
     struct Events {
