@@ -13,9 +13,12 @@
 // mp_pool_set_stream, the legacy default stream unless set): a block freed
 // with mp_pool_deallocate may be reused at once by work on P. The resource
 // keeps CCCL's contracts on top of that:
-//  - allocate_async(bytes, alignment, S): the block is ready for work on S.
-//    When S is not P, S first waits (an event, no host wait) for the work
-//    queued on P so far, which covers any earlier use of a reused block.
+//  - allocate_async(bytes, alignment, S): mp_pool_allocate_on_stream, a
+//    block ready for work on S. When S is not P and a block has been freed
+//    in P's order since S last waited, S first waits (an event, not the
+//    host) for the work queued on P, which covers any earlier use of a
+//    reused block. Beyond the pool's alignment (no such call takes one) the
+//    block comes from mp_pool_allocate_aligned and S waits for P each time.
 //  - deallocate_async(p, bytes, alignment, S): mp_pool_deallocate_on_stream,
 //    so the block is handed out again only once the work queued on S has
 //    run (on P itself: at once, in P's order).
@@ -25,10 +28,10 @@
 //  - deallocate(p, bytes, alignment): the caller guarantees that no queued
 //    work uses p any more (CCCL's contract); it is mp_pool_deallocate.
 // Pass the stream the work runs on; NULL is this translation unit's default
-// stream (the per-thread one under --default-stream per-thread). The pool
-// keeps no stream per free block, so a stream other than P waits for all of
-// P's queued work, not only for the block's: set the pool's stream to the
-// one allocated on most (mp_pool_set_stream), or keep a pool per stream.
+// stream (the per-thread one under --default-stream per-thread), on the
+// pool's device. The pool keeps no stream per free block, so a stream other
+// than P waits for all of P's queued work, not only the block's: set the
+// pool's stream to the one allocated on most, or keep a pool per stream.
 //
 // Alignment. Every block starts at a multiple of the pool's alignment (256
 // bytes for the GPU presets, as cudaMalloc). A larger power of two goes to
@@ -216,11 +219,16 @@ public:
     /// bytes at a multiple of alignment, ready for the work queued on stream from now on.
     void *allocate_async(std::size_t bytes, std::size_t alignment, ::cuda::stream_ref stream)
     {
+        void *s = detail::libraryStream(stream.get());
+        void *p = nullptr;
+        if (alignment - 1 < alignment_ && (alignment & (alignment - 1)) == 0) { // a power of two, up to the pool's
+            detail::check(mp_pool_allocate_on_stream(pool_, bytes ? bytes : 1, s, &p));
+            return p;
+        }
         void *own = poolStream();
-        bool other = detail::libraryStream(stream.get()) != own;
-        int device = other ? poolDevice() : 0;
-        void *p = take(bytes, alignment);
-        if (other) {
+        int device = s != own ? poolDevice() : 0;
+        p = take(bytes, alignment); // refuses an alignment that is no power of two
+        if (s != own) {
             cudaError_t e = follow(stream.get(), own, device);
             if (e != cudaSuccess)
                 giveBack(p, e, "ordering the stream after the pool's stream");

@@ -410,29 +410,65 @@ static void aSynchronousAllocationIsReadyForAnyStream()
 }
 
 // A block freed on another stream than the pool's waits for that stream's
-// work (mp_pool_deallocate_on_stream): the pool does not hand it out meanwhile.
+// work (mp_pool_deallocate_on_stream). When the pool is full, the library
+// hands it out all the same, with the pool's stream made to wait for that
+// work: what runs there on the block runs after it.
 static void aBlockFreedOnAnotherStreamWaitsForItsWork()
 {
     mp_pool *one = fixedGpu("cccl-defer", BLOCK, 1);
-    Stream other;
+    Stream own, other;
+    detail::check(mp_pool_set_stream(one, own));
     {
         GPUMemoryResource res(one);
         auto *p = static_cast<unsigned *>(res.allocate_async(BLOCK, 256, other));
         spinThenStoreOn(other, p, 200.0, 0xAAAAu);
         res.deallocate_async(p, BLOCK, 256, other);
         mp_stats s = statsOf(one);
-        EXPECT(s.pending_frees == 1);
+        EXPECT(s.pending_frees == 1); // waits behind other's kernel
         EXPECT(s.live_allocations == 0);
-        EXPECT_THROWS(OutOfMemoryException, res.allocate_async(BLOCK, 256, cudaStreamLegacy), "cccl-defer");
-        EXPECT(cudaStreamQuery(other) == cudaErrorNotReady);
-        CUDA_OK(cudaStreamSynchronize(other));
-        void *q = res.allocate_async(BLOCK, 256, other);
-        EXPECT(q == p); // reused once the kernel finished
+        auto *q = static_cast<unsigned *>(res.allocate_async(BLOCK, 256, own));
+        EXPECT(q == p);                                         // the only block, taken over
+        EXPECT(cudaStreamQuery(other) == cudaErrorNotReady);   // while the kernel still runs
+        storeOn(own, q, 0xBBBBu);
+        EXPECT(cudaStreamQuery(own) == cudaErrorNotReady);     // so the pool's stream waits for it
+        CUDA_OK(cudaStreamSynchronize(own));
+        EXPECT(readWord(q) == 0xBBBBu);
         EXPECT(statsOf(one).pending_frees == 0);
-        res.deallocate_async(q, BLOCK, 256, other);
+        res.deallocate_async(q, BLOCK, 256, own);
     }
     expectAllFreed(one);
     mp_pool_destroy(one);
+}
+
+// Beyond the pool's alignment the block comes from mp_pool_allocate_aligned,
+// and the resource itself makes another stream wait for the pool's: two
+// 1.5 MiB blocks of a 2 MiB pool share the word at 1 MiB, wherever each lies.
+static void anOverAlignedBlockReusedOnAnotherStreamWaitsForThePoolsStream()
+{
+    PoolConfig cfg = PoolConfig::DefaultGPU();
+    cfg.initialSize = cfg.maxSize = BLOCK;
+    GPUMemoryPool pool("cccl-order-aligned", cfg);
+    Stream own, other;
+    pool.setStream(own);
+    const size_t bytes = BLOCK / 4 * 3, align = 4096;
+    {
+        GPUMemoryResource res(pool);
+        auto *p = static_cast<char *>(res.allocate_async(bytes, align, own));
+        EXPECT(reinterpret_cast<uintptr_t>(p) % align == 0);
+        auto *word = reinterpret_cast<unsigned *>(p + BLOCK / 2);
+        spinThenStoreOn(own, word, 200.0, 0xAAAAu);
+        res.deallocate_async(p, bytes, align, own);
+        auto *q = static_cast<char *>(res.allocate_async(bytes, align, other));
+        EXPECT(reinterpret_cast<uintptr_t>(q) % align == 0);
+        EXPECT(q <= reinterpret_cast<char *>(word) && reinterpret_cast<char *>(word) + sizeof(unsigned) <= q + bytes);
+        EXPECT(cudaStreamQuery(own) == cudaErrorNotReady);
+        storeOn(other, word, 0xBBBBu);
+        EXPECT(cudaStreamQuery(other) == cudaErrorNotReady); // other waits for the pool's stream
+        CUDA_OK(cudaStreamSynchronize(other));
+        EXPECT(readWord(word) == 0xBBBBu);
+        res.deallocate_async(q, bytes, align, other);
+    }
+    expectAllFreed(pool.handle());
 }
 
 // Threads on streams of their own, each ordered after the pool's stream
@@ -647,6 +683,8 @@ int main()
         [] { aBlockReusedOnAnotherStreamWaitsForThePoolsStream(false); });
     run("a synchronous allocation is ready for any stream", aSynchronousAllocationIsReadyForAnyStream);
     run("a block freed on another stream waits for its work", aBlockFreedOnAnotherStreamWaitsForItsWork);
+    run("an over-aligned block reused on another stream waits for the pool's stream",
+        anOverAlignedBlockReusedOnAnotherStreamWaitsForThePoolsStream);
     run("threads on their own streams share one pool", [] { threadsOnTheirOwnStreamsShareOnePool(false); });
     run("threads on their own streams share one lock-free pool", [] { threadsOnTheirOwnStreamsShareOnePool(true); });
     run("a pool on another device is ordered on that device's stream",
