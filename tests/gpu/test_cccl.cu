@@ -471,9 +471,9 @@ static void anOverAlignedBlockReusedOnAnotherStreamWaitsForThePoolsStream()
     expectAllFreed(pool.handle());
 }
 
-// Threads on streams of their own, each ordered after the pool's stream
-// (one event per thread and device): every block comes back. On the
-// high-performance preset (lock-free thread caches, no counters) too.
+// Threads on streams of their own, each ordered after the pool's stream:
+// every block comes back, on the high-performance preset (lock-free thread
+// caches, no counters) too.
 static void threadsOnTheirOwnStreamsShareOnePool(bool lockFree)
 {
     GPUMemoryPool pool("cccl-threads", lockFree ? PoolConfig::HighPerformanceGPU() : PoolConfig::DefaultGPU());
