@@ -21,7 +21,8 @@
 //    block comes from mp_pool_allocate_aligned and S waits for P each time.
 //  - deallocate_async(p, bytes, alignment, S): mp_pool_deallocate_on_stream,
 //    so the block is handed out again only once the work queued on S has
-//    run (on P itself: at once, in P's order).
+//    run (on P itself: at once, in P's order), or, by a pool that would
+//    otherwise grow, to P with P made to wait for that work.
 //  - allocate(bytes, alignment): ready for any stream and, for pinned and
 //    managed pools, the host: the pool's stream is synchronised after the
 //    block is taken (cheap when P is idle; use allocate_async on hot paths).
