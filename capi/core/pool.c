@@ -396,8 +396,8 @@ static void drop_marks(mp__backing *bk, unsigned n)
 static void auto_release(mp__pool *pool)
 {
     mp__backing *bk = &pool->backing;
-    if (bk->idle <= bk->threshold)
-        return;
+    if (bk->idle <= bk->threshold || ((++bk->tick & 31) && bk->nmarks))
+        return; /* the clock, every 32nd time: decay counts in seconds */
     uint64_t now = mp__cuda_clock_ns();
     unsigned k = 0; /* boundaries a decay old whose events have completed: the newest goes */
     while (k < bk->nmarks && now - bk->mark[k].t >= MP__DECAY_NS && mp__cuda_event_done(bk->mark[k].event))
@@ -419,24 +419,23 @@ static void auto_release(mp__pool *pool)
  * memory; NULL when none can be had (p goes back to the strategy, and
  * pool->map_failed says why). Idle granules go first when memory runs
  * short, or max_size would be passed. Caller holds the lock. */
-static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__arena *a, void *p, size_t want,
-                                                  size_t align, const mp__blockinfo *info)
+static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__arena *a, void *p, size_t size,
+                                                  size_t want, size_t align, const mp__blockinfo *info)
 {
     mp__chunk *c = find_chunk(pool, mp__addr(p));
-    size_t size = 0, mapped = 0, need;
+    size_t mapped = 0, need;
     mp__blockinfo rec;
-    a->strategy->lookup(a->state, c, mp__addr(p), &size, &rec);
     need = mp__backing_unbacked(c, mp__addr(p), size);
     if (need && pool->pending.count) {
         /* Blocks waiting on other streams first: the memory is there. */
-        a->strategy->release(a->state, c, mp__addr(p), &rec);
+        a->strategy->release(a->state, c, mp__addr(p), &rec, NULL);
         poll_streams(pool, true);
         steal_waiting(pool);
-        p = align ? a->strategy->alloc_aligned(a->state, want, align, info) : a->strategy->alloc(a->state, want, info);
+        p = align ? a->strategy->alloc_aligned(a->state, want, align, info, &size)
+                  : a->strategy->alloc(a->state, want, info, &size);
         if (!p)
             return NULL; /* no room: the pool grows (map_failed stays MP_OK) */
         c = find_chunk(pool, mp__addr(p));
-        a->strategy->lookup(a->state, c, mp__addr(p), &size, &rec);
         need = mp__backing_unbacked(c, mp__addr(p), size);
     }
     mp_status s = MP_OK;
@@ -463,7 +462,7 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
     pool->map_failed = mp__fail(s, "pool '%s': no device memory for a %zu-byte block (%zu bytes to map, %zu "
                                 "reserved, %zu of them idle): %s", pool->name, size, need, pool->reserved,
                                 pool->backing.idle, detail);
-    a->strategy->release(a->state, c, mp__addr(p), &rec);
+    a->strategy->release(a->state, c, mp__addr(p), &rec, NULL);
     return NULL;
 }
 
@@ -473,10 +472,7 @@ static __attribute__((noinline)) mp_status give_backed(mp__pool *pool, const mp_
                                                        uintptr_t block, mp__blockinfo *info)
 {
     size_t size;
-    mp__blockinfo rec;
-    if (!a->strategy->lookup(a->state, c, block, &size, &rec))
-        return MP_ERR_INVALID_POINTER;
-    mp_status s = a->strategy->release(a->state, c, block, info);
+    mp_status s = a->strategy->release(a->state, c, block, info, &size);
     if (s == MP_OK) {
         mp__backing_release(&pool->backing, c, block, size);
         auto_release(pool);
@@ -491,7 +487,7 @@ static inline mp_status give(mp__pool *pool, const mp__arena *a, mp__chunk *c, u
 {
     pool->ordered++; /* the next allocation for another stream waits for the pool's stream (fence_for) */
     if (MP__LIKELY(!a->on_demand))
-        return a->strategy->release(a->state, c, block, info);
+        return a->strategy->release(a->state, c, block, info, NULL);
     return give_backed(pool, a, c, block, info);
 }
 
@@ -521,10 +517,13 @@ static bool steal_waiting(mp__pool *pool)
  * the arena maps on demand) no memory could back it (pool->map_failed). */
 static inline void *alloc_in(mp__pool *pool, const mp__arena *a, size_t need, size_t align, const mp__blockinfo *info)
 {
-    void *p = align ? a->strategy->alloc_aligned(a->state, need, align, info) : a->strategy->alloc(a->state, need, info);
-    if (MP__UNLIKELY(a->on_demand) && p)
-        p = back_block(pool, a, p, need, align, info);
-    return p;
+    if (MP__LIKELY(!a->on_demand))
+        return align ? a->strategy->alloc_aligned(a->state, need, align, info, NULL)
+                     : a->strategy->alloc(a->state, need, info, NULL);
+    size_t size;
+    void *p = align ? a->strategy->alloc_aligned(a->state, need, align, info, &size)
+                    : a->strategy->alloc(a->state, need, info, &size);
+    return p ? back_block(pool, a, p, size, need, align, info) : NULL;
 }
 
 /* The slow path of an allocation: grow (by what the policy's grow hook
@@ -1371,8 +1370,8 @@ static bool resize_in_place(mp__pool *pool, const live_ref *r, size_t size, void
         if (!st->retag(a->state, r->chunk, r->block, &info))
             return false; /* no memory for the record: moving may still work */
     } else if (st->uniform) {
-        st->release(a->state, r->chunk, r->block, &old);
-        void *block = st->alloc(a->state, size + (pool->debug ? mp__debug_overhead(pool->debug) : 0), &info);
+        st->release(a->state, r->chunk, r->block, &old, NULL);
+        void *block = st->alloc(a->state, size + (pool->debug ? mp__debug_overhead(pool->debug) : 0), &info, NULL);
         MP__ASSERT(mp__addr(block) == r->block); /* uniform and LIFO */
         (void)block;
     } else {
