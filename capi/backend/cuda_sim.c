@@ -26,6 +26,17 @@ typedef struct sim_stream { /* events recorded and completed on one stream */
     size_t ndeps, deps_cap;
 } sim_stream;
 
+typedef struct sim_range { /* a mapped granule run (test hooks) */
+    uintptr_t va;
+    size_t size;
+} sim_range;
+
+typedef struct sim_watch { /* work on stream up to ticket uses [va, va + size) (test hooks) */
+    uintptr_t va;
+    size_t size, stream;
+    uint64_t ticket;
+} sim_watch;
+
 typedef struct sim_event {
     size_t stream; /* index in streams */
     uint64_t ticket;
@@ -41,6 +52,10 @@ static struct {
     size_t nstreams, streams_cap;
     uint64_t next_handle;
     uint64_t clock;
+    sim_range *maps;
+    size_t nmaps, maps_cap;
+    sim_watch *watches;
+    size_t nwatches, watches_cap;
 } sim;
 
 static pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -50,6 +65,8 @@ void mp__sim_begin(const mp__sim_config *config)
     pthread_mutex_lock(&sim_lock);
     free(sim.blocks);
     free(sim.streams);
+    free(sim.maps);
+    free(sim.watches);
     sim = (__typeof__(sim)){.on = true, .cfg = *config};
     if (sim.cfg.devices > SIM_DEVICES)
         sim.cfg.devices = SIM_DEVICES;
@@ -65,6 +82,8 @@ void mp__sim_end(void)
         free(sim.streams[i].deps);
     free(sim.blocks);
     free(sim.streams);
+    free(sim.maps);
+    free(sim.watches);
     sim = (__typeof__(sim)){.on = false};
     pthread_mutex_unlock(&sim_lock);
 }
@@ -163,13 +182,42 @@ mp_status mp__sim_vmm_reserve(int device, size_t size, size_t alignment, void **
     return MP_OK;
 }
 
-void mp__sim_vmm_free(void *va, size_t size) { munmap(va, size); }
+static bool overlaps(uintptr_t a, size_t an, uintptr_t b, size_t bn) { return a < b + bn && b < a + an; }
+
+#include <stdio.h>
+static void violation_at(const char *what, uintptr_t va)
+{
+    if (getenv("MP_SIM_DEBUG"))
+        fprintf(stderr, "sim violation: %s at %#lx\n", what, (unsigned long)va);
+
+    for (int d = 0; d < SIM_DEVICES; d++)
+        sim.use[d].violations++;
+}
+
+void mp__sim_vmm_free(void *va, size_t size)
+{
+    pthread_mutex_lock(&sim_lock);
+    for (size_t i = 0; i < sim.nmaps; i++)
+        if (overlaps(sim.maps[i].va, sim.maps[i].size, mp__addr(va), size))
+            violation_at("address space freed with memory mapped", sim.maps[i].va);
+    pthread_mutex_unlock(&sim_lock);
+    munmap(va, size);
+}
 
 mp_status mp__sim_vmm_map(int device, void *va, size_t size, uint64_t *handle)
 {
     (void)va;
     pthread_mutex_lock(&sim_lock);
     mp_status s = take(device, size, "cuMemCreate");
+    bool ok = true;
+    if (s == MP_OK) {
+        for (size_t i = 0; i < sim.nmaps; i++)
+            if (overlaps(sim.maps[i].va, sim.maps[i].size, mp__addr(va), size))
+                violation_at("mapped twice", mp__addr(va));
+        sim.maps = mp__grow(sim.maps, &sim.maps_cap, sim.nmaps + 1, sizeof *sim.maps, &ok);
+        if (ok)
+            sim.maps[sim.nmaps++] = (sim_range){mp__addr(va), size};
+    }
     if (s == MP_OK) {
         sim.use[device].maps++;
         *handle = ((uint64_t)device << 56) | ++sim.next_handle; /* the device, for the unmap's count */
@@ -178,10 +226,31 @@ mp_status mp__sim_vmm_map(int device, void *va, size_t size, uint64_t *handle)
     return s;
 }
 
+static bool watch_done(const sim_watch *w) { return sim.streams[w->stream].completed >= w->ticket; }
+
 void mp__sim_vmm_unmap(void *va, size_t size, uint64_t handle)
 {
-    (void)va;
     pthread_mutex_lock(&sim_lock);
+    size_t k = 0;
+    while (k < sim.nmaps && !(sim.maps[k].va == mp__addr(va) && sim.maps[k].size == size))
+        k++;
+    if (k < sim.nmaps)
+        sim.maps[k] = sim.maps[--sim.nmaps];
+    else
+        violation_at("unmapped, not mapped", mp__addr(va));
+    for (size_t i = 0; i < sim.nwatches; i++)
+        if (overlaps(sim.watches[i].va, sim.watches[i].size, mp__addr(va), size) && !watch_done(&sim.watches[i]))
+        {
+            violation_at("unmapped under pending work", mp__addr(va));
+            if (getenv("MP_SIM_DEBUG"))
+                fprintf(stderr, "  watch %#lx+%zu on stream %p ticket %llu (completed %llu recorded %llu)\n",
+                        (unsigned long)sim.watches[i].va, sim.watches[i].size, sim.streams[sim.watches[i].stream].stream,
+                        (unsigned long long)sim.watches[i].ticket,
+                        (unsigned long long)sim.streams[sim.watches[i].stream].completed,
+                        (unsigned long long)sim.streams[sim.watches[i].stream].recorded);
+            if (getenv("MP_SIM_ABORT"))
+                abort();
+        }
     int device = (int)(handle >> 56);
     if (device < SIM_DEVICES) {
         sim.use[device].in_use -= size;
@@ -293,3 +362,73 @@ void mp__sim_sync_all(void)
 uint64_t mp__sim_clock_ns(void) { return __atomic_load_n(&sim.clock, __ATOMIC_RELAXED); }
 
 void mp__sim_advance(uint64_t ns) { __atomic_add_fetch(&sim.clock, ns, __ATOMIC_RELAXED); }
+
+/* ---- test hooks ---------------------------------------------------------- */
+
+bool mp__sim_mapped(const void *va, size_t size)
+{
+    uintptr_t a = mp__addr(va);
+    size_t covered = 0;
+    pthread_mutex_lock(&sim_lock);
+    for (size_t i = 0; i < sim.nblocks; i++)
+        if (a >= mp__addr(sim.blocks[i].p) && a + size <= mp__addr(sim.blocks[i].p) + sim.blocks[i].size)
+            covered = size;
+    for (size_t i = 0; i < sim.nmaps && covered < size; i++) {
+        uintptr_t lo = sim.maps[i].va > a ? sim.maps[i].va : a;
+        uintptr_t hi = sim.maps[i].va + sim.maps[i].size < a + size ? sim.maps[i].va + sim.maps[i].size : a + size;
+        if (lo < hi)
+            covered += hi - lo; /* mapped runs never overlap (else a violation) */
+    }
+    pthread_mutex_unlock(&sim_lock);
+    return covered >= size;
+}
+
+void mp__sim_watch(const void *va, size_t size, void *stream)
+{
+    pthread_mutex_lock(&sim_lock);
+    for (size_t i = 0; i < sim.nwatches;) /* those done are done for good */
+        if (watch_done(&sim.watches[i]))
+            sim.watches[i] = sim.watches[--sim.nwatches];
+        else
+            i++;
+    size_t si;
+    sim_stream *st = stream_of(stream, &si);
+    bool ok = st != NULL;
+    if (ok)
+        sim.watches = mp__grow(sim.watches, &sim.watches_cap, sim.nwatches + 1, sizeof *sim.watches, &ok);
+    if (ok)
+        sim.watches[sim.nwatches++] = (sim_watch){mp__addr(va), size, si, ++sim.streams[si].recorded};
+    pthread_mutex_unlock(&sim_lock);
+}
+
+/* Whether completing stream i's work up to ticket (all: and every wait
+ * queued after it) completes ticket `t` of stream `s` (complete()'s walk,
+ * without the changes). Lock held. */
+static bool reaches(size_t i, uint64_t ticket, bool all, size_t s, uint64_t t, int depth)
+{
+    if (i == s && ticket >= t)
+        return true;
+    if (depth > 64)
+        return false;
+    const sim_stream *st = &sim.streams[i];
+    for (size_t k = 0; k < st->ndeps; k++)
+        if ((all || st->deps[k].after < ticket) && reaches(st->deps[k].on, st->deps[k].ticket, false, s, t, depth + 1))
+            return true;
+    return false;
+}
+
+bool mp__sim_handout_safe(const void *va, size_t size, void *stream)
+{
+    pthread_mutex_lock(&sim_lock);
+    size_t si;
+    sim_stream *st = stream_of(stream, &si);
+    bool safe = st != NULL;
+    for (size_t i = 0; safe && i < sim.nwatches; i++) {
+        const sim_watch *w = &sim.watches[i];
+        if (overlaps(w->va, w->size, mp__addr(va), size) && !watch_done(w) &&
+            !reaches(si, sim.streams[si].recorded, true, w->stream, w->ticket, 0))
+            safe = false;
+    }
+    pthread_mutex_unlock(&sim_lock);
+    return safe;
+}

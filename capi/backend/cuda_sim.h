@@ -25,6 +25,11 @@ typedef struct mp__sim_usage {
     size_t in_use;      /* device bytes taken (mallocs and mapped granules) */
     size_t peak;        /* the most in_use has been */
     uint64_t maps, unmaps, mallocs, frees, syncs;
+    /* What a device would not forgive (the test hooks below watch for it):
+     * a granule mapped twice or unmapped when it was not mapped, address
+     * space freed with memory still mapped in it, memory unmapped while
+     * watched work may still use it. */
+    uint64_t violations;
 } mp__sim_usage;
 
 void mp__sim_begin(const mp__sim_config *config);
@@ -39,6 +44,18 @@ void mp__sim_advance(uint64_t ns);
 /* Completes every event recorded so far on every stream. */
 void mp__sim_sync_all(void);
 void mp__sim_usage_get(int device, mp__sim_usage *out);
+
+/* Test hooks. Whether every byte of [va, va + size) is device memory now
+ * (a simulated cudaMalloc, or mapped granules). */
+bool mp__sim_mapped(const void *va, size_t size);
+/* The work queued on stream so far uses [va, va + size): until it has
+ * completed, unmapping any of it counts as a violation, and handing it to
+ * other work is safe only where that work waits for it. */
+void mp__sim_watch(const void *va, size_t size, void *stream);
+/* Whether [va, va + size) may go to work queued on stream from now on:
+ * every watched use overlapping it has completed, or a sync of stream
+ * would complete it (stream waits for it). */
+bool mp__sim_handout_safe(const void *va, size_t size, void *stream);
 
 /* The stand-in's side of cuda_rt.h (cuda_rt.c calls these while it is on). */
 int mp__sim_device_count(void);

@@ -443,6 +443,7 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
     if (need && max && pool->reserved + need > max) {
         size_t over = pool->reserved + need - max;
         reclaim_idle(pool, pool->backing.idle > over ? pool->backing.idle - over : 0);
+        need = mp__backing_unbacked(c, mp__addr(p), size); /* the reclaim may have unmapped idle granules under p */
         if (pool->reserved + need > max)
             s = mp__fail(MP_ERR_OUT_OF_MEMORY, "mapping %zu bytes would pass max_size %zu", need, max);
     }

@@ -1,0 +1,398 @@
+/* Attacks on GPU pools whose memory is mapped on demand (core/backing.h),
+ * stream-ordered frees and steals (gpu/stream.c), on the host-side
+ * stand-in for a device (backend/cuda_sim.h). A model of the live blocks
+ * checks, after every call, what must hold whatever the calls were:
+ *
+ *  - mp_pool_check is MP_OK, live_allocations matches the model;
+ *  - reserved_bytes is the stand-in's device usage, and (one pool) the
+ *    peaks agree;
+ *  - every live block lies on device memory (mp__sim_mapped);
+ *  - a block goes to work on a stream only once every earlier use of its
+ *    bytes has completed or that stream waits for it (mp__sim_watch: each
+ *    free first tells the stand-in that the stream it is ordered on uses
+ *    the block; mp__sim_handout_safe);
+ *  - nothing is unmapped under work that may still use it, mapped twice,
+ *    unmapped twice, or left mapped in freed address space (the stand-in's
+ *    violations);
+ *  - max_size bounds reserved_bytes; destroy gives all device memory back.
+ *
+ * The test hooks mp__sim_mapped/_watch/_handout_safe and the violations
+ * count were added to the stand-in for this suite. */
+#include "mp_test.h"
+
+#include "backend/cuda_sim.h"
+
+#include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define MiB ((size_t)1 << 20)
+#define GRANULE (2 * MiB)
+
+static mp__sim_config sim_cfg;
+
+static void sim_on(int devices, size_t memory, size_t granule)
+{
+    sim_cfg = (mp__sim_config){.devices = devices, .memory = memory, .granule = granule};
+    mp__sim_begin(&sim_cfg);
+}
+
+/* A fresh device of the same kind: its peak is the next pool's alone. */
+static void sim_again(void)
+{
+    mp__sim_end();
+    mp__sim_begin(&sim_cfg);
+}
+
+static void setup(void) { sim_on(1, 1024 * MiB, GRANULE); }
+static void teardown(void) { mp__sim_end(); }
+
+static mp__sim_usage usage(int device)
+{
+    mp__sim_usage u;
+    mp__sim_usage_get(device, &u);
+    return u;
+}
+
+static void *const S1 = (void *)(uintptr_t)0x5000, *const S2 = (void *)(uintptr_t)0x6000,
+                  *const S3 = (void *)(uintptr_t)0x7000;
+
+#define TRACE(...) (getenv("ATTACK_TRACE") ? (void)fprintf(stderr, __VA_ARGS__) : (void)0)
+
+/* ---- the model ----------------------------------------------------------- */
+
+#define LIVE_MAX 512
+
+typedef struct model {
+    mp_pool *pool;
+    void *pool_stream;
+    size_t max_size;   /* 0: none */
+    bool one_pool;     /* the stand-in's figures are this pool's alone */
+    bool fixed;
+    bool debug;
+    size_t block_size; /* fixed pools */
+    int device;
+    void *p[LIVE_MAX];
+    size_t n;
+    unsigned seed;
+    const char *what; /* the last operation, for messages */
+} model;
+
+static void model_init(model *m, mp_pool *pool, size_t max_size, unsigned seed)
+{
+    *m = (model){.pool = pool, .max_size = max_size, .one_pool = true, .seed = seed, .what = "create"};
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_pool_get_config(pool, &c));
+    m->fixed = c.allocator_type == MP_ALLOCATOR_FIXED_SIZE;
+    m->block_size = c.block_size;
+    m->debug = c.enable_debugging;
+    ck_ok(mp_pool_get_device(pool, &m->device));
+}
+
+static size_t usable(const model *m, void *p)
+{
+    size_t n = 0;
+    mp_status s = mp_pool_usable_size(m->pool, p, &n);
+    ck_assert_msg(s == MP_OK, "after %s: live block %p: %s (%s)", m->what, p, mp_status_name(s),
+                  mp_last_error_message());
+    return n;
+}
+
+/* Everything that must hold while no call runs. */
+static void invariants(model *m)
+{
+    mp_status s = mp_pool_check(m->pool);
+    ck_assert_msg(s == MP_OK, "after %s: mp_pool_check: %s (%s)", m->what, mp_status_name(s), mp_last_error_message());
+    mp_stats st = stats_of(m->pool);
+    mp__sim_usage u = usage(m->device);
+    ck_assert_msg(u.violations == 0, "after %s: %llu device violations", m->what, (unsigned long long)u.violations);
+    if (m->one_pool) {
+        ck_assert_msg(st.reserved_bytes == u.in_use, "after %s: reserved %llu, device in use %zu", m->what,
+                      (unsigned long long)st.reserved_bytes, u.in_use);
+        ck_assert_msg(st.peak_reserved_bytes == u.peak, "after %s: peak reserved %llu, device peak %zu", m->what,
+                      (unsigned long long)st.peak_reserved_bytes, u.peak);
+    }
+    if (m->max_size)
+        ck_assert_msg(st.reserved_bytes <= m->max_size, "after %s: reserved %llu over max_size %zu", m->what,
+                      (unsigned long long)st.reserved_bytes, m->max_size);
+    ck_assert_msg(st.live_allocations == m->n, "after %s: %llu live, the model has %zu", m->what,
+                  (unsigned long long)st.live_allocations, m->n);
+    for (size_t i = 0; i < m->n; i++) {
+        size_t n = usable(m, m->p[i]);
+        ck_assert_msg(mp__sim_mapped(m->p[i], n), "after %s: live block %p (%zu bytes) lies on unmapped memory",
+                      m->what, m->p[i], n);
+    }
+}
+
+/* A new block for work on stream: safe to hand there, and not overlapping
+ * a live one. */
+static void handed(model *m, void *p, void *stream)
+{
+    size_t n = usable(m, p);
+    ck_assert_msg(mp__sim_handout_safe(p, n, stream),
+                  "after %s: %p (%zu bytes) handed to stream %p while earlier work may still use it", m->what, p, n,
+                  stream);
+    for (size_t i = 0; i < m->n; i++) {
+        size_t k = usable(m, m->p[i]);
+        ck_assert_msg((uintptr_t)p + n <= (uintptr_t)m->p[i] || (uintptr_t)m->p[i] + k <= (uintptr_t)p,
+                      "after %s: %p overlaps live %p", m->what, p, m->p[i]);
+    }
+    ck_assert_uint_lt(m->n, LIVE_MAX);
+    TRACE("%s -> %p+%zu for %p\n", m->what, p, n, stream);
+    m->p[m->n++] = p;
+}
+
+static size_t rnd(model *m, size_t n) { return (size_t)rand_r(&m->seed) % n; }
+
+static size_t some_size(model *m)
+{
+    if (m->fixed)
+        return 1 + rnd(m, m->block_size);
+    size_t top = (size_t)1 << rnd(m, 24); /* up to 8 MiB, log-uniform */
+    return top + rnd(m, top);
+}
+
+static void *some_stream(model *m)
+{
+    void *s[] = {NULL, S1, S2, S3};
+    return s[rnd(m, 4)];
+}
+
+static void drop(model *m, size_t i) { m->p[i] = m->p[--m->n]; }
+
+/* Frees live block i ordered on stream (the pool's: plain), and checks a
+ * second free of it is refused. */
+static void free_one(model *m, size_t i, void *stream, bool plain)
+{
+    void *p = m->p[i];
+    mp__sim_watch(p, usable(m, p), stream);
+    TRACE("%s %p on %p%s\n", m->what, p, stream, plain ? " (plain)" : "");
+    drop(m, i);
+    if (plain)
+        ck_ok(mp_pool_deallocate(m->pool, p));
+    else
+        ck_ok(mp_pool_deallocate_on_stream(m->pool, p, stream));
+    if (rnd(m, 4) == 0) { /* a double free: ordered, or on a stream */
+        mp_status s = rnd(m, 2) ? mp_pool_deallocate(m->pool, p) : mp_pool_deallocate_on_stream(m->pool, p, some_stream(m));
+        ck_assert_msg(s == MP_ERR_INVALID_POINTER, "double free of %p (%s): %s", p, m->what, mp_status_name(s));
+    }
+}
+
+/* One random operation. */
+static void step(model *m)
+{
+    void *p = NULL, *stream;
+    size_t n;
+    mp_status s;
+    switch (rnd(m, 20)) {
+    case 0: case 1: case 2: case 3:
+        m->what = "allocate";
+        s = mp_pool_allocate(m->pool, some_size(m), &p);
+        if (s == MP_OK)
+            handed(m, p, m->pool_stream);
+        else
+            ck_assert_msg(s == MP_ERR_OUT_OF_MEMORY, "allocate: %s (%s)", mp_status_name(s), mp_last_error_message());
+        break;
+    case 4: case 5: case 6:
+        m->what = "allocate_on_stream";
+        stream = some_stream(m);
+        s = mp_pool_allocate_on_stream(m->pool, some_size(m), stream, &p);
+        if (s == MP_OK)
+            handed(m, p, stream);
+        else
+            ck_assert_msg(s == MP_ERR_OUT_OF_MEMORY, "allocate_on_stream: %s (%s)", mp_status_name(s),
+                          mp_last_error_message());
+        break;
+    case 7:
+        m->what = "allocate_aligned";
+        n = (size_t)256 << rnd(m, 14); /* up to 2 MiB */
+        s = mp_pool_allocate_aligned(m->pool, some_size(m), n, &p);
+        if (s == MP_OK) {
+            ck_assert_uint_eq((uintptr_t)p % n, 0);
+            handed(m, p, m->pool_stream);
+        } else {
+            ck_assert_msg(s == MP_ERR_OUT_OF_MEMORY || (m->fixed && s == MP_ERR_INVALID_ARGUMENT) ||
+                              (m->debug && s == MP_ERR_UNSUPPORTED),
+                          "allocate_aligned: %s (%s)", mp_status_name(s), mp_last_error_message());
+        }
+        break;
+    case 8: case 9: case 10:
+        m->what = "deallocate";
+        if (m->n)
+            free_one(m, rnd(m, m->n), m->pool_stream, true);
+        break;
+    case 11: case 12: case 13:
+        m->what = "deallocate_on_stream";
+        if (m->n)
+            free_one(m, rnd(m, m->n), some_stream(m), false);
+        break;
+    case 14:
+        m->what = "reallocate";
+        if (m->n) {
+            size_t i = rnd(m, m->n);
+            void *old = m->p[i];
+            size_t before = usable(m, old);
+            mp__sim_watch(old, before, m->pool_stream); /* read by the copy, freed in the pool's order */
+            s = mp_pool_reallocate(m->pool, old, some_size(m), &p);
+            if (s == MP_OK) {
+                drop(m, i);
+                handed(m, p, m->pool_stream);
+            } else {
+                ck_assert_msg(s == MP_ERR_OUT_OF_MEMORY, "reallocate: %s (%s)", mp_status_name(s),
+                              mp_last_error_message());
+            }
+        }
+        break;
+    case 15:
+        m->what = "sync";
+        if (rnd(m, 3)) {
+            stream = some_stream(m);
+            TRACE("sync %p\n", stream);
+            mp__sim_sync(stream);
+        } else {
+            TRACE("sync all\n");
+            mp__sim_sync_all();
+        }
+        break;
+    case 16:
+        m->what = "advance";
+        mp__sim_advance((uint64_t)rnd(m, 1500) * 1000000u);
+        break;
+    case 17:
+        m->what = "trim";
+        ck_ok(mp_pool_trim(m->pool, rnd(m, 2) ? 0 : rnd(m, 64) * MiB));
+        break;
+    case 18:
+        m->what = "set_release_threshold";
+        {
+            size_t t[] = {0, GRANULE, 7 * MiB, 64 * MiB, SIZE_MAX};
+            ck_ok(mp_pool_set_release_threshold(m->pool, t[rnd(m, 5)]));
+        }
+        break;
+    case 19:
+        m->what = "bad input";
+        {
+            int x;
+            ck_status(mp_pool_deallocate(m->pool, &x), MP_ERR_INVALID_POINTER);
+            ck_status(mp_pool_deallocate_on_stream(m->pool, &x, S1), MP_ERR_INVALID_POINTER);
+            if (m->n) { /* an interior pointer */
+                void *q = m->p[rnd(m, m->n)];
+                if (usable(m, q) > 256)
+                    ck_status(mp_pool_deallocate_on_stream(m->pool, (char *)q + 256, S2), MP_ERR_INVALID_POINTER);
+            }
+            ck_status(mp_pool_allocate(m->pool, 0, &p), MP_ERR_INVALID_ARGUMENT);
+            ck_status(mp_pool_allocate_on_stream(m->pool, (size_t)1 << 62, S1, &p), m->fixed ? MP_ERR_INVALID_ARGUMENT
+                                                                                            : MP_ERR_OUT_OF_MEMORY);
+        }
+        break;
+    }
+    invariants(m);
+}
+
+static void model_free_all(model *m)
+{
+    m->what = "free all";
+    while (m->n) {
+        if (rnd(m, 2))
+            free_one(m, m->n - 1, m->pool_stream, true);
+        else
+            free_one(m, m->n - 1, some_stream(m), false);
+    }
+    invariants(m);
+}
+
+static void fuzz(const char *name, mp_config c, int steps, unsigned seed)
+{
+    sim_again();
+    mp_pool *p = new_gpu_pool(name, c);
+    model m;
+    model_init(&m, p, c.max_size, seed);
+    invariants(&m);
+    for (int i = 0; i < steps; i++)
+        step(&m);
+    model_free_all(&m);
+    ck_ok(mp_pool_trim(p, 0));
+    m.what = "trim 0";
+    invariants(&m);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage(m.device).in_use, 0);
+    ck_assert_uint_eq(usage(m.device).violations, 0);
+}
+
+static mp_config preset(int which)
+{
+    mp_config c = MP_CONFIG_INIT;
+    switch (which) {
+    case 0: ck_ok(mp_config_default_gpu(&c)); break;
+    case 1: ck_ok(mp_config_high_performance_gpu(&c, 0)); break;
+    case 2: ck_ok(mp_config_fixed_size_gpu(&c, 3 * MiB, 0)); break;
+    case 3: ck_ok(mp_config_fixed_size_gpu(&c, 4096, 0)); break;
+    default: ck_ok(mp_config_debug_gpu(&c, 0)); break;
+    }
+    return c;
+}
+
+START_TEST(fuzz_presets)
+{
+    for (unsigned seed = 1; seed <= 6; seed++) {
+        char name[32];
+        snprintf(name, sizeof name, "fuzz-%d-%u", _i, seed);
+        fuzz(name, preset(_i), mp_test_scaled(600), seed * 7717u + (unsigned)_i);
+    }
+}
+END_TEST
+
+START_TEST(fuzz_max_size)
+{
+    size_t caps[] = {16 * MiB, 24 * MiB, 40 * MiB};
+    for (unsigned seed = 1; seed <= 6; seed++) {
+        mp_config c = preset(_i);
+        c.max_size = caps[seed % 3];
+        if (c.initial_size > c.max_size)
+            c.initial_size = 0;
+        char name[32];
+        snprintf(name, sizeof name, "cap-%d-%u", _i, seed);
+        fuzz(name, c, mp_test_scaled(600), seed * 104729u + (unsigned)_i);
+    }
+}
+END_TEST
+
+START_TEST(fuzz_tiny_device)
+{
+    mp__sim_end();
+    sim_on(1, 24 * MiB, GRANULE);
+    for (unsigned seed = 1; seed <= 6; seed++) {
+        char name[32];
+        snprintf(name, sizeof name, "tiny-%d-%u", _i, seed);
+        fuzz(name, preset(_i), mp_test_scaled(600), seed * 15485863u + (unsigned)_i);
+    }
+}
+END_TEST
+
+START_TEST(fuzz_without_on_demand_mapping)
+{
+    mp__sim_end();
+    sim_on(1, 256 * MiB, 0);
+    for (unsigned seed = 1; seed <= 3; seed++) {
+        char name[32];
+        snprintf(name, sizeof name, "vmmless-%d-%u", _i, seed);
+        fuzz(name, preset(_i), mp_test_scaled(400), seed * 31u + (unsigned)_i);
+    }
+}
+END_TEST
+
+static Suite *attack_suite(void)
+{
+    Suite *s = suite_create("backing_attack");
+    TCase *t = tcase_create("fuzz");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 120);
+    tcase_add_loop_test(t, fuzz_presets, 0, 5);
+    tcase_add_loop_test(t, fuzz_max_size, 0, 5);
+    tcase_add_loop_test(t, fuzz_tiny_device, 0, 5);
+    tcase_add_loop_test(t, fuzz_without_on_demand_mapping, 0, 5);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+MP_TEST_MAIN(attack_suite)
