@@ -381,6 +381,34 @@ START_TEST(fuzz_without_on_demand_mapping)
 }
 END_TEST
 
+/* ---- bugs found, one test each ---------------------------------------- */
+
+/* A mapping that fails part way gives back what it mapped, but the device
+ * had that memory for a moment: the pool's peak says so too. */
+START_TEST(a_mapping_that_fails_part_way_counts_in_the_peak)
+{
+    mp__sim_end();
+    sim_on(1, 16 * MiB, GRANULE);
+    mp_config c = preset(0);
+    mp_pool *p = new_gpu_pool("transient", c);
+    ck_ok(mp_pool_set_release_threshold(p, SIZE_MAX));
+    void *a = alloc_ok(p, 8 * MiB), *b = alloc_ok(p, 2 * MiB);
+    ck_ok(mp_pool_deallocate(p, a)); /* 8 MiB idle */
+    /* 12 MiB: no room between a's hole and the end, so a second span; the
+     * device has 6 MiB left: three granules mapped, the fourth fails, they
+     * go back, the idle memory goes, and the block is served. */
+    void *d = alloc_ok(p, 12 * MiB);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 14 * MiB);
+    ck_assert_uint_eq(usage(0).peak, 16 * MiB);
+    ck_assert_uint_eq(stats_of(p).peak_reserved_bytes, usage(0).peak);
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_ok(mp_pool_deallocate(p, d));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage(0).in_use, 0);
+}
+END_TEST
+
 static Suite *attack_suite(void)
 {
     Suite *s = suite_create("backing_attack");
@@ -392,6 +420,10 @@ static Suite *attack_suite(void)
     tcase_add_loop_test(t, fuzz_tiny_device, 0, 5);
     tcase_add_loop_test(t, fuzz_without_on_demand_mapping, 0, 5);
     suite_add_tcase(s, t);
+    TCase *b = tcase_create("bugs");
+    tcase_add_checked_fixture(b, setup, teardown);
+    tcase_add_test(b, a_mapping_that_fails_part_way_counts_in_the_peak);
+    suite_add_tcase(s, b);
     return s;
 }
 

@@ -71,22 +71,20 @@ mp_status mp__backing_acquire(mp__backing *bk, const mp__backend *be, mp__chunk 
     size_t first, last, fresh = 0;
     span_of(c, block, size, &first, &last);
     *mapped = 0;
-    /* First the memory: each run of unmapped granules in one call. */
+    /* First the memory, a granule a call (the backend maps each alone
+     * anyway): a failure then knows what it had mapped meanwhile. */
     for (size_t i = first; i <= last; i++) {
         if (b->use[i] & MP__BACKED_MAPPED)
             continue;
-        size_t j = i;
-        while (j < last && !(b->use[j + 1] & MP__BACKED_MAPPED))
-            j++;
-        mp_status s = be->map(device, &c->extent, i, j - i + 1);
+        mp_status s = be->map(device, &c->extent, i, 1);
         if (s != MP_OK) {
-            unmap_fresh(be, c, device, first, i ? i - 1 : 0);
+            if (fresh)
+                unmap_fresh(be, c, device, first, i - 1);
+            *mapped = fresh * b->granule;
             return s;
         }
-        for (size_t k = i; k <= j; k++)
-            b->use[k] = MP__BACKED_MAPPED | FRESH;
-        fresh += j - i + 1;
-        i = j;
+        b->use[i] = MP__BACKED_MAPPED | FRESH;
+        fresh++;
     }
     /* Then the count: an idle granule is idle no more. */
     for (size_t i = first; i <= last; i++) {

@@ -60,7 +60,8 @@ void mp__backed_free(mp__backed *b);
 size_t mp__backing_unbacked(const mp__chunk *c, uintptr_t block, size_t size);
 /* Maps what [block, block + size) of chunk c needs and counts the block
  * on its granules; on failure nothing changed. *mapped: bytes newly
- * mapped. */
+ * mapped (on failure: mapped, then given back; the device's peak saw
+ * them). */
 mp_status mp__backing_acquire(mp__backing *bk, const mp__backend *be, mp__chunk *c, int device, uintptr_t block,
                               size_t size, size_t *mapped);
 /* The block [block, block + size) of c is no longer live. */

@@ -200,6 +200,15 @@ static void reserved_add(mp__pool *pool, size_t n)
         pool->peak_reserved = pool->reserved;
 }
 
+/* Memory held for a moment beyond reserved (an on-demand mapping that
+ * failed part way and gave back what it had mapped): the device's peak
+ * saw it, so the pool's does too. Caller holds the lock. */
+static void peak_with(mp__pool *pool, size_t transient)
+{
+    if (pool->reserved + transient > pool->peak_reserved)
+        pool->peak_reserved = pool->reserved + transient;
+}
+
 static void reserved_sub(mp__pool *pool, size_t n)
 {
     MP__ASSERT(n <= pool->reserved);
@@ -443,15 +452,25 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
     if (need && max && pool->reserved + need > max) {
         size_t over = pool->reserved + need - max;
         reclaim_idle(pool, pool->backing.idle > over ? pool->backing.idle - over : 0);
-        need = mp__backing_unbacked(c, mp__addr(p), size); /* the reclaim may have unmapped idle granules under p */
+        /* Idle granules under p are idle too, and may have gone first:
+         * count again, and give back all idle memory if that is short. */
+        need = mp__backing_unbacked(c, mp__addr(p), size);
+        if (pool->reserved + need > max && pool->backing.idle) {
+            reclaim_idle(pool, 0);
+            need = mp__backing_unbacked(c, mp__addr(p), size);
+        }
         if (pool->reserved + need > max)
             s = mp__fail(MP_ERR_OUT_OF_MEMORY, "mapping %zu bytes would pass max_size %zu", need, max);
     }
     if (s == MP_OK) {
         s = mp__backing_acquire(&pool->backing, a->backend, c, pool->device, mp__addr(p), size, &mapped);
+        if (s != MP_OK)
+            peak_with(pool, mapped); /* what the device gave for a moment counts in the peak */
         if (s == MP_ERR_OUT_OF_MEMORY && pool->backing.idle) { /* the device is full: idle memory first */
             reclaim_idle(pool, 0);
             s = mp__backing_acquire(&pool->backing, a->backend, c, pool->device, mp__addr(p), size, &mapped);
+            if (s != MP_OK)
+                peak_with(pool, mapped);
         }
     }
     if (s == MP_OK) {
