@@ -409,6 +409,45 @@ START_TEST(a_mapping_that_fails_part_way_counts_in_the_peak)
 }
 END_TEST
 
+/* A reset frees every block, but a block freed on another stream is still
+ * in use there: handed out again, or its memory unmapped, it must wait
+ * for that stream's work as it would have without the reset. */
+START_TEST(reset_keeps_blocks_freed_on_other_streams_behind_their_work)
+{
+    for (int which = 0; which < 2; which++) {
+        mp_pool *p = new_gpu_pool(which ? "reset-streams-hp" : "reset-streams", preset(which));
+        void *a = alloc_ok(p, 8 * MiB);
+        mp__sim_watch(a, 8 * MiB, S1);
+        ck_ok(mp_pool_deallocate_on_stream(p, a, S1)); /* S1's kernel still reads it */
+        ck_ok(mp_pool_reset(p));
+        void *b = alloc_ok(p, 8 * MiB);
+        ck_assert_msg(mp__sim_handout_safe(b, 8 * MiB, NULL), "a block in use on S1 went to the pool's stream");
+        ck_ok(mp_pool_deallocate(p, b));
+        ck_ok(mp_pool_trim(p, 0)); /* syncs the pool's stream: unmapping must not beat S1 either */
+        ck_assert_uint_eq(usage(0).violations, 0);
+        /* The same for another stream that had waited for the pool's
+         * before: the reset freed blocks in the pool stream's order. */
+        void *c = NULL, *d = NULL;
+        ck_ok(mp_pool_allocate_on_stream(p, 4 * MiB, S2, &c)); /* S2 waits for the pool's stream now */
+        void *e = alloc_ok(p, 4 * MiB);
+        mp__sim_watch(e, 4 * MiB, NULL);        /* the pool's stream uses e... */
+        mp__sim_watch(c, 4 * MiB, S3);
+        ck_ok(mp_pool_deallocate_on_stream(p, c, S3)); /* ...and S3 uses c */
+        ck_ok(mp_pool_reset(p));                 /* e and c are free */
+        ck_ok(mp_pool_allocate_on_stream(p, 4 * MiB, S2, &c));
+        ck_ok(mp_pool_allocate_on_stream(p, 4 * MiB, S2, &d));
+        ck_assert_msg(mp__sim_handout_safe(c, 4 * MiB, S2) && mp__sim_handout_safe(d, 4 * MiB, S2),
+                      "after a reset, a block still in use went to S2 unordered");
+        ck_ok(mp_pool_deallocate_on_stream(p, c, S2));
+        ck_ok(mp_pool_deallocate_on_stream(p, d, S2));
+        ck_assert_uint_eq(usage(0).violations, 0);
+        ck_intact(p);
+        ck_ok(mp_pool_destroy(p));
+        mp__sim_sync_all();
+    }
+}
+END_TEST
+
 static Suite *attack_suite(void)
 {
     Suite *s = suite_create("backing_attack");
@@ -423,6 +462,7 @@ static Suite *attack_suite(void)
     TCase *b = tcase_create("bugs");
     tcase_add_checked_fixture(b, setup, teardown);
     tcase_add_test(b, a_mapping_that_fails_part_way_counts_in_the_peak);
+    tcase_add_test(b, reset_keeps_blocks_freed_on_other_streams_behind_their_work);
     suite_add_tcase(s, b);
     return s;
 }

@@ -1481,6 +1481,14 @@ mp_status mp_pool_reallocate(mp_pool *handle, void *ptr, size_t new_size, void *
 
 /* ---- whole-pool operations -------------------------------------------- */
 
+/* A waiting block at a reset: the strategy's reset frees it. */
+static void forget_waiting(void *ctx, mp__chunk *c, uintptr_t block)
+{
+    (void)ctx;
+    (void)c;
+    (void)block;
+}
+
 mp_status mp_pool_reset(mp_pool *handle)
 {
     mp__pool *pool;
@@ -1493,7 +1501,14 @@ mp_status mp_pool_reset(mp_pool *handle)
     pool->resets++;
     if (pool->lf)
         mp__lf_reset(pool->lf);
+    /* Every block is free from here in the pool stream's order: those
+     * still in use on other streams too, with the pool's stream made to
+     * wait for that work (stream.c's steal; the strategy's reset below
+     * frees them). Other streams order after it at their next allocation. */
+    if (pool->pending.count)
+        mp__stream_steal(&pool->pending, pool->device, pool->stream, forget_waiting, NULL);
     mp__stream_forget(&pool->pending);
+    pool->ordered++;
     tools_forget_live(pool);
     for (int i = 0; i < MP__ARENAS; i++)
         if (pool->arena[i].state)
