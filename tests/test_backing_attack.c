@@ -184,7 +184,7 @@ static void step(model *m)
     void *p = NULL, *stream;
     size_t n;
     mp_status s;
-    switch (rnd(m, 20)) {
+    switch (rnd(m, 21)) {
     case 0: case 1: case 2: case 3:
         m->what = "allocate";
         s = mp_pool_allocate(m->pool, some_size(m), &p);
@@ -267,6 +267,16 @@ static void step(model *m)
         {
             size_t t[] = {0, GRANULE, 7 * MiB, 64 * MiB, SIZE_MAX};
             ck_ok(mp_pool_set_release_threshold(m->pool, t[rnd(m, 5)]));
+        }
+        break;
+    case 20:
+        if (rnd(m, 4) == 0) { /* rare: every block goes */
+            m->what = "reset";
+            for (size_t i = 0; i < m->n; i++) /* freed in the pool stream's order */
+                mp__sim_watch(m->p[i], usable(m, m->p[i]), m->pool_stream);
+            TRACE("reset\n");
+            ck_ok(mp_pool_reset(m->pool));
+            m->n = 0;
         }
         break;
     case 19:
@@ -448,6 +458,164 @@ START_TEST(reset_keeps_blocks_freed_on_other_streams_behind_their_work)
 }
 END_TEST
 
+/* ---- threads ----------------------------------------------------------- */
+
+typedef struct racer {
+    mp_pool *pool;
+    unsigned seed;
+    int id, fixed;
+    size_t block_size;
+    pthread_barrier_t *bar;
+    char why[256];
+} racer;
+
+#define RFAIL(r, ...) do { if (!(r)->why[0]) snprintf((r)->why, sizeof (r)->why, __VA_ARGS__); } while (0)
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    void *held[48] = {0};
+    void *streams[] = {NULL, S1, S2, S3};
+    int rounds = mp_test_scaled(3000);
+    for (int i = 0; i < rounds; i++) {
+        if (i % 1000 == 999) { /* a reset, with every thread between calls */
+            for (int k = 0; k < 48; k++)
+                if (held[k]) {
+                    size_t n = 0;
+                    mp_pool_usable_size(r->pool, held[k], &n);
+                    mp__sim_watch(held[k], n, NULL);
+                }
+            pthread_barrier_wait(r->bar);
+            if (r->id == 0 && mp_pool_reset(r->pool) != MP_OK)
+                RFAIL(r, "reset: %s", mp_last_error_message());
+            pthread_barrier_wait(r->bar);
+            memset(held, 0, sizeof held);
+        }
+        int k = (int)(rand_r(&r->seed) % 48);
+        unsigned op = (unsigned)rand_r(&r->seed) % 16;
+        void *st = streams[rand_r(&r->seed) % 4];
+        mp_status s = MP_OK;
+        if (held[k]) {
+            size_t n = 0;
+            if ((s = mp_pool_usable_size(r->pool, held[k], &n)) != MP_OK)
+                RFAIL(r, "usable_size %p: %s", held[k], mp_last_error_message());
+            if (!mp__sim_mapped(held[k], n))
+                RFAIL(r, "live %p+%zu unmapped", held[k], n);
+            if (op < 8) {
+                if (op < 4)
+                    st = NULL; /* a plain free: in the pool stream's order */
+                mp__sim_watch(held[k], n, st);
+                s = op < 4 ? mp_pool_deallocate(r->pool, held[k]) : mp_pool_deallocate_on_stream(r->pool, held[k], st);
+                if (s != MP_OK) /* (no double free here: another thread may have the block by now) */
+                    RFAIL(r, "free: %s", mp_last_error_message());
+                held[k] = NULL;
+            } else if (op < 10) {
+                void *q = NULL;
+                size_t want = r->fixed ? 1 + (size_t)rand_r(&r->seed) % r->block_size : 1 + (size_t)rand_r(&r->seed) % (6 * MiB);
+                mp__sim_watch(held[k], n, NULL);
+                s = mp_pool_reallocate(r->pool, held[k], want, &q);
+                if (s == MP_OK)
+                    held[k] = q;
+                else if (s != MP_ERR_OUT_OF_MEMORY)
+                    RFAIL(r, "reallocate: %s", mp_last_error_message());
+            }
+        } else if (op < 10) {
+            size_t want = r->fixed ? 1 + (size_t)rand_r(&r->seed) % r->block_size
+                                   : (size_t)1 << (rand_r(&r->seed) % 23);
+            void *q = NULL;
+            s = op < 5 ? mp_pool_allocate(r->pool, want, &q) : mp_pool_allocate_on_stream(r->pool, want, st, &q);
+            if (op < 5)
+                st = NULL;
+            if (s == MP_OK) {
+                size_t n = 0;
+                mp_pool_usable_size(r->pool, q, &n);
+                if (!mp__sim_handout_safe(q, n, st))
+                    RFAIL(r, "%p+%zu handed to %p while in use", q, n, st);
+                held[k] = q;
+            } else if (s != MP_ERR_OUT_OF_MEMORY) {
+                RFAIL(r, "allocate: %s", mp_last_error_message());
+            }
+        }
+        mp_stats stats = MP_STATS_INIT;
+        switch (op) {
+        case 10: mp_pool_trim(r->pool, rand_r(&r->seed) % 2 ? 0 : 16 * MiB); break;
+        case 11: mp_pool_set_release_threshold(r->pool, rand_r(&r->seed) % 2 ? 0 : 8 * MiB); break;
+        case 12: mp_pool_get_stats(r->pool, &stats); break;
+        case 13:
+            if (mp_pool_check(r->pool) != MP_OK)
+                RFAIL(r, "check: %s", mp_last_error_message());
+            break;
+        case 14: mp__sim_sync(st); break;
+        case 15: mp__sim_advance(300000000u); break;
+        }
+    }
+    for (int k = 0; k < 48; k++)
+        if (held[k]) {
+            size_t n = 0;
+            mp_pool_usable_size(r->pool, held[k], &n);
+            mp__sim_watch(held[k], n, NULL);
+            if (mp_pool_deallocate(r->pool, held[k]) != MP_OK)
+                RFAIL(r, "final free: %s", mp_last_error_message());
+        }
+    return NULL;
+}
+
+static void race_on(const char *name, mp_config c)
+{
+    sim_again();
+    mp_pool *p = new_gpu_pool(name, c);
+    enum { N = 6 };
+    pthread_t t[N];
+    racer r[N];
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, N);
+    for (int i = 0; i < N; i++) {
+        r[i] = (racer){.pool = p, .seed = (unsigned)i * 7919u + 11, .id = i,
+                       .fixed = c.allocator_type == MP_ALLOCATOR_FIXED_SIZE, .block_size = c.block_size, .bar = &bar};
+        pthread_create(&t[i], NULL, race, &r[i]);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&bar);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(!r[i].why[0], "%s, thread %d: %s", name, i, r[i].why);
+    ck_intact(p);
+    ck_assert_uint_eq(usage(0).violations, 0);
+    mp_stats st = stats_of(p);
+    ck_assert_uint_eq(st.live_allocations, 0);
+    ck_assert_uint_eq(st.reserved_bytes, usage(0).in_use);
+    ck_assert_uint_eq(st.peak_reserved_bytes, usage(0).peak);
+    ck_ok(mp_pool_trim(p, 0));
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, usage(0).in_use);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage(0).in_use, 0);
+    ck_assert_uint_eq(usage(0).violations, 0);
+}
+
+START_TEST(threads_race_every_call)
+{
+    char name[32];
+    snprintf(name, sizeof name, "race-%d", _i);
+    mp_config c = preset(_i);
+    race_on(name, c);
+    c.max_size = 48 * MiB;
+    if (c.initial_size > c.max_size)
+        c.initial_size = 0;
+    snprintf(name, sizeof name, "race-capped-%d", _i);
+    race_on(name, c);
+}
+END_TEST
+
+START_TEST(threads_race_on_a_tiny_device)
+{
+    mp__sim_end();
+    sim_on(1, 32 * MiB, GRANULE);
+    char name[32];
+    snprintf(name, sizeof name, "race-tiny-%d", _i);
+    race_on(name, preset(_i));
+}
+END_TEST
+
 static Suite *attack_suite(void)
 {
     Suite *s = suite_create("backing_attack");
@@ -458,6 +626,8 @@ static Suite *attack_suite(void)
     tcase_add_loop_test(t, fuzz_max_size, 0, 5);
     tcase_add_loop_test(t, fuzz_tiny_device, 0, 5);
     tcase_add_loop_test(t, fuzz_without_on_demand_mapping, 0, 5);
+    tcase_add_loop_test(t, threads_race_every_call, 0, 5);
+    tcase_add_loop_test(t, threads_race_on_a_tiny_device, 0, 5);
     suite_add_tcase(s, t);
     TCase *b = tcase_create("bugs");
     tcase_add_checked_fixture(b, setup, teardown);
