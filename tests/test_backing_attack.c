@@ -458,6 +458,162 @@ START_TEST(reset_keeps_blocks_freed_on_other_streams_behind_their_work)
 }
 END_TEST
 
+/* ---- hooks that call back in ------------------------------------------ */
+
+typedef struct hookstate {
+    void *held[8];
+    int nheld;
+    int grows, ooms, trims;
+    bool reset_in_oom;
+    int resets;
+} hookstate;
+
+static mp_status grow_back_in(void *user, mp_pool *pool, size_t need, size_t *out, char *detail, size_t cap)
+{
+    (void)detail, (void)cap;
+    hookstate *h = user;
+    h->grows++;
+    void *x = NULL;
+    if (mp_pool_allocate(pool, 1 * MiB, &x) == MP_OK) { /* nested: grows without hooks */
+        mp__sim_watch(x, MiB, NULL);
+        mp_pool_deallocate(pool, x);
+    }
+    mp_pool_trim(pool, 0);
+    mp_stats st = MP_STATS_INIT;
+    mp_pool_get_stats(pool, &st);
+    mp_pool_check(pool);
+    *out = need;
+    return MP_OK;
+}
+
+static mp_status oom_back_in(void *user, mp_pool *pool, size_t size, char *detail, size_t cap)
+{
+    (void)size, (void)detail, (void)cap;
+    hookstate *h = user;
+    h->ooms++;
+    if (h->reset_in_oom) {
+        for (int i = 0; i < h->nheld; i++)
+            mp__sim_watch(h->held[i], MiB, NULL);
+        mp_pool_reset(pool);
+        h->resets++;
+        h->nheld = 0;
+        return MP_OK;
+    }
+    if (h->nheld) { /* one freed on a stream, the pool made to wait for it */
+        void *x = h->held[--h->nheld];
+        mp__sim_watch(x, MiB, S1);
+        mp_pool_deallocate_on_stream(pool, x, S1);
+    }
+    mp_pool_trim(pool, 0);
+    return MP_OK; /* try again */
+}
+
+static mp_status trim_back_in(void *user, mp_pool *pool, size_t reserved, size_t in_use, size_t *keep, char *detail,
+                              size_t cap)
+{
+    (void)reserved, (void)detail, (void)cap;
+    hookstate *h = user;
+    h->trims++;
+    void *x = NULL;
+    if (mp_pool_allocate_on_stream(pool, 3 * MiB, S2, &x) == MP_OK) {
+        mp__sim_watch(x, 3 * MiB, S2);
+        mp_pool_deallocate_on_stream(pool, x, S2);
+    }
+    *keep = in_use;
+    return MP_OK;
+}
+
+START_TEST(hooks_call_back_into_a_gpu_pool)
+{
+    mp__sim_end();
+    sim_on(1, 32 * MiB, GRANULE);
+    for (int reset = 0; reset < 2; reset++) {
+        sim_again();
+        hookstate h = {.reset_in_oom = reset};
+        mp_pool *p = new_gpu_pool(reset ? "hooks-reset" : "hooks", preset(_i));
+        mp_policy pol = {sizeof pol, &h, grow_back_in, oom_back_in, trim_back_in, NULL};
+        ck_ok(mp_pool_set_policy(p, &pol));
+        model m;
+        model_init(&m, p, 0, 99u + (unsigned)_i);
+        for (int i = 0; i < 200; i++) {
+            if (m.fixed)
+                break;
+            void *x = NULL;
+            size_t n = (size_t)(i % 7 + 1) * 3 * MiB; /* up to 21 MiB on a 32 MiB device */
+            m.what = "allocate with hooks";
+            h.nheld = h.nheld < 0 ? 0 : h.nheld;
+            int before = h.resets;
+            mp_status st = mp_pool_allocate(p, n, &x);
+            if (h.resets != before) { /* the hook freed everything */
+                m.n = 0;
+                h.nheld = 0;
+            }
+            if (st == MP_OK) {
+                handed(&m, x, NULL);
+                if (h.nheld < 8 && i % 2) {
+                    h.held[h.nheld++] = x; /* the hook's to free */
+                    m.n--;                 /* (the model forgets it: the hook owns it now) */
+                }
+            } else {
+                ck_assert_msg(st == MP_ERR_OUT_OF_MEMORY, "%s", mp_last_error_message());
+            }
+            /* the model's own blocks, freed now and then */
+            if (m.n > 2)
+                free_one(&m, 0, m.pool_stream, true);
+            /* held blocks are live too: the model checks them through the pool */
+            for (int k = 0; k < h.nheld; k++) {
+                size_t u = 0;
+                ck_ok(mp_pool_usable_size(p, h.held[k], &u));
+                ck_assert(mp__sim_mapped(h.held[k], u));
+            }
+            if (i % 10 == 0)
+                ck_ok(mp_pool_trim_auto(p));
+            if (i % 13 == 0)
+                mp__sim_sync_all();
+            ck_intact(p);
+            mp_stats stats = stats_of(p);
+            ck_assert_uint_eq(stats.reserved_bytes, usage(0).in_use);
+            ck_assert_uint_eq(stats.peak_reserved_bytes, usage(0).peak);
+            ck_assert_uint_eq(usage(0).violations, 0);
+            ck_assert_uint_le(stats.chunk_count, 4); /* address space does not pile up */
+        }
+        for (int k = 0; k < h.nheld; k++)
+            ck_ok(mp_pool_deallocate(p, h.held[k]));
+        model_free_all(&m);
+        ck_ok(mp_pool_set_policy(p, NULL));
+        ck_ok(mp_pool_destroy(p));
+        ck_assert_uint_eq(usage(0).in_use, 0);
+        ck_assert_uint_eq(usage(0).violations, 0);
+    }
+}
+END_TEST
+
+/* An out-of-memory hook that says "try again" after freeing nothing of
+ * this pool must not leave a new span of address space (as large as the
+ * device) behind each time: the memory ran short, not the room. */
+static mp_status oom_retry(void *user, mp_pool *pool, size_t size, char *detail, size_t cap)
+{
+    (void)user, (void)pool, (void)size, (void)detail, (void)cap;
+    return MP_OK;
+}
+
+START_TEST(an_oom_hook_that_retries_does_not_pile_up_address_space)
+{
+    mp__sim_end();
+    sim_on(1, 32 * MiB, GRANULE);
+    mp_pool *p = new_gpu_pool("oom-retry", preset(0));
+    mp_policy pol = {sizeof pol, NULL, NULL, oom_retry, NULL, NULL};
+    ck_ok(mp_pool_set_policy(p, &pol));
+    void *a = alloc_ok(p, 20 * MiB), *x = NULL;
+    for (int i = 0; i < 50; i++)
+        ck_status(mp_pool_allocate(p, 16 * MiB, &x), MP_ERR_OUT_OF_MEMORY);
+    ck_assert_uint_le(stats_of(p).chunk_count, 2);
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
 /* ---- threads ----------------------------------------------------------- */
 
 typedef struct racer {
@@ -627,12 +783,14 @@ static Suite *attack_suite(void)
     tcase_add_loop_test(t, fuzz_tiny_device, 0, 5);
     tcase_add_loop_test(t, fuzz_without_on_demand_mapping, 0, 5);
     tcase_add_loop_test(t, threads_race_every_call, 0, 5);
+    tcase_add_loop_test(t, hooks_call_back_into_a_gpu_pool, 0, 5);
     tcase_add_loop_test(t, threads_race_on_a_tiny_device, 0, 5);
     suite_add_tcase(s, t);
     TCase *b = tcase_create("bugs");
     tcase_add_checked_fixture(b, setup, teardown);
     tcase_add_test(b, a_mapping_that_fails_part_way_counts_in_the_peak);
     tcase_add_test(b, reset_keeps_blocks_freed_on_other_streams_behind_their_work);
+    tcase_add_test(b, an_oom_hook_that_retries_does_not_pile_up_address_space);
     suite_add_tcase(s, b);
     return s;
 }

@@ -596,8 +596,13 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
         if (h != MP_OK)
             return mp__fail(h, "pool '%s': %zu bytes failed and the out-of-memory policy failed: %s", pool->name,
                             size, detail);
-        if ((*out = alloc_in(pool, a, need, align, info)) ||
-            (grow(pool, a, chunk, 0) == MP_OK && (*out = alloc_in(pool, a, need, align, info))))
+        pool->map_failed = MP_OK;
+        if ((*out = alloc_in(pool, a, need, align, info)))
+            return MP_OK;
+        /* Growing helps where room ran short, not memory (an on-demand
+         * span as large as the device each time, else). */
+        if (pool->map_failed == MP_OK && grow(pool, a, chunk, 0) == MP_OK &&
+            (*out = alloc_in(pool, a, need, align, info)))
             return MP_OK;
     }
     return s;
