@@ -23,6 +23,7 @@
 #include "backend/cuda_sim.h"
 
 #include <pthread.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -614,6 +615,157 @@ START_TEST(an_oom_hook_that_retries_does_not_pile_up_address_space)
 }
 END_TEST
 
+/* n bytes, or a fixed pool's block size if that is less. (No Check
+ * assertion: threads and forked children call it.) */
+static size_t fit(mp_pool *p, size_t n)
+{
+    mp_config c = MP_CONFIG_INIT;
+    mp_pool_get_config(p, &c);
+    return c.allocator_type == MP_ALLOCATOR_FIXED_SIZE && c.block_size < n ? c.block_size : n;
+}
+
+/* ---- fork --------------------------------------------------------------- */
+
+static volatile int churning;
+
+static void *churn_on(void *arg)
+{
+    mp_pool *p = arg;
+    unsigned seed = 5;
+    while (__atomic_load_n(&churning, __ATOMIC_RELAXED)) {
+        void *x = NULL;
+        if (mp_pool_allocate(p, fit(p, (size_t)1 << (rand_r(&seed) % 22)), &x) == MP_OK) {
+            if (rand_r(&seed) % 2)
+                mp_pool_deallocate(p, x);
+            else
+                mp_pool_deallocate_on_stream(p, x, S1);
+        }
+        if (rand_r(&seed) % 64 == 0)
+            mp_pool_trim(p, 0);
+        if (rand_r(&seed) % 16 == 0)
+            mp__sim_sync(S1);
+    }
+    return NULL;
+}
+
+static bool clean(mp_status s) { return s == MP_OK || (s > 0 && mp_status_name(s) != NULL); }
+
+/* The child of a fork, taken while another thread is inside the pool,
+ * may use the pool: clean statuses, no crash, no hang. */
+START_TEST(a_forked_child_can_use_a_gpu_pool)
+{
+    mp_pool *p = new_gpu_pool("forked", preset(_i));
+    void *live = NULL, *waiting = NULL;
+    ck_ok(mp_pool_allocate(p, fit(p, 3 * MiB), &live));
+    ck_ok(mp_pool_allocate(p, fit(p, 3 * MiB), &waiting));
+    ck_ok(mp_pool_deallocate_on_stream(p, waiting, S2));
+    pthread_t t;
+    __atomic_store_n(&churning, 1, __ATOMIC_RELAXED);
+    pthread_create(&t, NULL, churn_on, p);
+    for (int round = 0; round < 20; round++) {
+        nanosleep(&(struct timespec){0, 2000000}, NULL);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            alarm(20);
+            int bad = 0;
+            void *x = NULL, *y = NULL;
+            mp_stats st = MP_STATS_INIT;
+#define CHILD(call) do { mp_status s_ = (call); if (!clean(s_)) { bad++; fprintf(stderr, "child: %s: %s\n", #call, mp_last_error_message()); } } while (0)
+            CHILD(mp_pool_allocate(p, fit(p, 1 * MiB), &x));
+            CHILD(mp_pool_allocate_on_stream(p, fit(p, 2 * MiB), S3, &y));
+            if (x)
+                CHILD(mp_pool_deallocate_on_stream(p, x, S3));
+            if (y)
+                CHILD(mp_pool_deallocate(p, y));
+            CHILD(mp_pool_deallocate(p, live));
+            CHILD(mp_pool_trim(p, 0));
+            CHILD(mp_pool_get_stats(p, &st));
+            CHILD(mp_pool_check(p));
+            CHILD(mp_pool_set_release_threshold(p, 0));
+            CHILD(mp_pool_reset(p));
+            CHILD(mp_pool_destroy(p));
+            _exit(bad ? 3 : 0);
+        }
+        int status = 0;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: status %#x (signal %d)", status,
+                      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    }
+    __atomic_store_n(&churning, 0, __ATOMIC_RELAXED);
+    pthread_join(t, NULL);
+    mp__sim_sync_all();
+    ck_ok(mp_pool_deallocate(p, live));
+    ck_ok(mp_pool_trim(p, 0));
+    ck_intact(p);
+    mp_stats st = stats_of(p);
+    ck_assert_uint_eq(st.reserved_bytes, usage(0).in_use);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage(0).in_use, 0);
+    ck_assert_uint_eq(usage(0).violations, 0);
+}
+END_TEST
+
+/* ---- devices and streams ---------------------------------------------- */
+
+START_TEST(set_device_moves_an_empty_pool_between_simulated_devices)
+{
+    mp__sim_end();
+    sim_on(2, 64 * MiB, GRANULE);
+    mp_pool *p = new_gpu_pool("two-devices", preset(_i));
+    void *a = NULL;
+    ck_ok(mp_pool_allocate(p, 1000, &a));
+    ck_status(mp_pool_set_device(p, 1), MP_ERR_INVALID_OPERATION); /* a live block */
+    ck_ok(mp_pool_deallocate_on_stream(p, a, S1));
+    ck_status(mp_pool_set_device(p, 1), MP_ERR_INVALID_OPERATION); /* waiting on S1: still on device 0 */
+    mp__sim_sync(S1);
+    ck_ok(mp_pool_trim(p, 0));
+    ck_ok(mp_pool_set_device(p, 1));
+    ck_assert_uint_eq(usage(0).in_use, 0);
+    int d = -1;
+    ck_ok(mp_pool_get_device(p, &d));
+    ck_assert_int_eq(d, 1);
+    void *b = alloc_ok(p, fit(p, 5 * MiB));
+    ck_assert_uint_eq(usage(0).in_use, 0);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, usage(1).in_use);
+    ck_assert(mp__sim_mapped(b, fit(p, 5 * MiB)));
+    ck_assert(mp_pool_set_device(p, 2) != MP_OK); /* b is live, and there is no device 2 */
+    ck_assert(mp_pool_set_device(p, 0) == MP_ERR_INVALID_OPERATION); /* b is live */
+    ck_ok(mp_pool_deallocate(p, b));
+    mp_status s = mp_pool_set_device(p, 2); /* no such device */
+    ck_assert_msg(s != MP_OK, "set_device(2) of 2 devices: MP_OK");
+    ck_ok(mp_pool_set_device(p, 0));
+    ck_assert_uint_eq(usage(1).in_use, 0);
+    b = alloc_ok(p, fit(p, 1 * MiB));
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, usage(0).in_use);
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage(0).in_use + usage(1).in_use, 0);
+    ck_assert_uint_eq(usage(0).violations, 0);
+}
+END_TEST
+
+/* A pool whose stream changes: blocks freed in the old stream's order
+ * must not go to the new stream's work before the old stream's work. */
+START_TEST(set_stream_orders_the_new_stream_after_the_old)
+{
+    mp_pool *p = new_gpu_pool("restream", preset(_i));
+    size_t n = fit(p, 4 * MiB);
+    void *a = alloc_ok(p, n);
+    mp__sim_watch(a, n, NULL);
+    ck_ok(mp_pool_deallocate(p, a)); /* the NULL stream's kernel still uses it */
+    ck_ok(mp_pool_set_stream(p, S1));
+    void *b = alloc_ok(p, n);
+    ck_assert_msg(mp__sim_handout_safe(b, n, S1), "a block in use on the old stream went to the new one");
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_ok(mp_pool_trim(p, 0)); /* syncs S1: the old stream's work must be done before unmapping */
+    ck_assert_uint_eq(usage(0).violations, 0);
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
 /* ---- threads ----------------------------------------------------------- */
 
 typedef struct racer {
@@ -784,6 +936,9 @@ static Suite *attack_suite(void)
     tcase_add_loop_test(t, fuzz_without_on_demand_mapping, 0, 5);
     tcase_add_loop_test(t, threads_race_every_call, 0, 5);
     tcase_add_loop_test(t, hooks_call_back_into_a_gpu_pool, 0, 5);
+    tcase_add_loop_test(t, a_forked_child_can_use_a_gpu_pool, 0, 5);
+    tcase_add_loop_test(t, set_device_moves_an_empty_pool_between_simulated_devices, 0, 5);
+    tcase_add_loop_test(t, set_stream_orders_the_new_stream_after_the_old, 0, 5);
     tcase_add_loop_test(t, threads_race_on_a_tiny_device, 0, 5);
     suite_add_tcase(s, t);
     TCase *b = tcase_create("bugs");

@@ -60,8 +60,17 @@ static struct {
 
 static pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* A child forked while another thread was inside the stand-in gets it
+ * unlocked, as the library's own locks are (core/fork.c). */
+static void sim_prepare(void) { pthread_mutex_lock(&sim_lock); }
+static void sim_parent(void) { pthread_mutex_unlock(&sim_lock); }
+static void sim_child(void) { pthread_mutex_init(&sim_lock, NULL); }
+static void sim_install(void) { pthread_atfork(sim_prepare, sim_parent, sim_child); }
+
 void mp__sim_begin(const mp__sim_config *config)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, sim_install);
     pthread_mutex_lock(&sim_lock);
     free(sim.blocks);
     free(sim.streams);
