@@ -1842,10 +1842,25 @@ size_t mp__pool_release_threshold(mp__pool *pool)
     return t;
 }
 
+/* Blocks freed in the old stream's order are free in the new one's only
+ * behind the old stream's work: the new stream waits for it (or, where no
+ * event can be had, the host does), and the ordered-free epoch moves, so
+ * other streams wait for the new one at their next allocation. */
 void mp__pool_set_stream(mp__pool *pool, void *stream)
 {
     mp__lock_acquire(&pool->lock);
-    pool->stream = stream;
+    if (stream != pool->stream) {
+        void *ev = NULL;
+        mp_status s = mp__cuda_event_record(pool->device, pool->stream, &ev);
+        if (s == MP_OK) {
+            s = mp__cuda_stream_wait(pool->device, stream, ev);
+            mp__cuda_event_drop(ev);
+        }
+        if (s != MP_OK)
+            mp__cuda_stream_sync(pool->device, pool->stream);
+        pool->ordered++;
+        pool->stream = stream;
+    }
     mp__lock_release(&pool->lock);
 }
 
