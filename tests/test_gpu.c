@@ -59,6 +59,19 @@ START_TEST(a_block_in_use_on_another_stream_waits_for_it)
     ck_assert_uint_eq(s.pending_frees, 1);
     ck_assert_uint_eq(s.live_allocations, 1);
     ck_status(mp_pool_allocate(p, 1 << 20, &x), MP_ERR_OUT_OF_MEMORY); /* a is still busy */
+    ck_detail_has("in use 1048576 in 1 blocks, free 0 (largest block 0), cached 0 in 0 blocks, pending on streams "
+                  "1048576 in 1 blocks; 1 chunk: 2097152");
+    mp_memory_snapshot m = MP_MEMORY_SNAPSHOT_INIT;
+    ck_ok(mp_pool_memory_snapshot(p, MP_SNAPSHOT_LAST_OOM, &m, NULL, 0, NULL, 0));
+    ck_assert_uint_eq(m.request_bytes, 1 << 20);
+    ck_assert_uint_eq(m.pending_bytes, 1 << 20);
+    ck_assert_uint_eq(m.pending_blocks, 1);
+    ck_assert_uint_eq(m.live_blocks, 1);
+    ck_assert_uint_eq(m.backend, MP_BACKEND_CUDA_DEVICE);
+    ck_assert_uint_eq(m.memory_type, MP_MEMORY_GPU);
+    ck_ok(mp_pool_memory_snapshot(p, MP_SNAPSHOT_NOW, &m, NULL, 0, NULL, 0));
+    ck_assert_uint_eq(m.pending_bytes, 1 << 20);
+    ck_assert_uint_eq(m.in_use_bytes, 1 << 20);
     ck_assert_int_eq(cudaStreamQuery(other), cudaErrorNotReady);      /* and the kernel still runs */
     ck_status(mp_pool_deallocate(p, a), MP_ERR_INVALID_POINTER);
     ck_detail_has("already freed on a stream");

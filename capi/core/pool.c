@@ -88,6 +88,8 @@ struct mp__pool {
     mp__counters cached_adj; /* counters-only with caches: what resets add to the caches' tally (stats.h) */
     mp__gauge gauge;         /* counters-only with caches: the peak (stats.h) */
     mp__hookset hooks; /* slow-path hooks (hooks.c) */
+    mp__oom_record *oom; /* the last failed allocation (snapshot.h); made at the first */
+    bool oom_lost;       /* one failed since, and no host memory could be had to record it */
     int device;
     void *stream;
     char name[MP_NAME_MAX + 1];
@@ -652,6 +654,7 @@ void mp__pool_free(mp__pool *pool)
             pool->arena[i].strategy->destroy(pool->arena[i].state);
     free(pool->chunks);
     free(pool->debug);
+    free(pool->oom);
     mp__tc_bypass_free(pool->bypass);
     mp__slot_give_back(&pool->slot);
 }
@@ -767,6 +770,30 @@ static mp_status check_alignment(const mp__pool *pool, size_t align)
     return MP_OK;
 }
 
+static void view_locked(mp__pool *pool, mp__pool_view *v, mp__chunk_fn each_chunk, void *ctx,
+                        mp__class_views *classes);
+
+/* An allocation of size bytes (at a multiple of align; 0: the pool's
+ * alignment) failed on the slow path: the backend, max_size, the growth
+ * policy or the out-of-memory hook left it without memory. Counted, its
+ * detail extended by the pool's state (oom.c), which the pool keeps as its
+ * last failure. The caches are read without mp__lf_enter, which may not be
+ * taken under the lock: exact but for blocks that other threads' caches
+ * move meanwhile. Caller holds the lock. */
+static __attribute__((noinline, cold)) mp_status failed_locked(mp__pool *pool, mp_status s, size_t size, size_t align)
+{
+    mp__oom_record r = {.request = size, .alignment = align ? align : pool->cfg.alignment, .status = s};
+    pool->counters.failed++;
+    view_locked(pool, &r.view, mp__oom_keep_chunk, &r, NULL);
+    mp__oom_describe(&r, mp_last_error_message());
+    if (!pool->oom)
+        pool->oom = malloc(sizeof *pool->oom);
+    if (pool->oom)
+        *pool->oom = r;
+    pool->oom_lost = !pool->oom;
+    return mp__fail(s, "%s", r.detail);
+}
+
 /* Everything but the lock-free fast path: every check with its message,
  * then the strategy under the lock. Kept out of line so that the fast path
  * pays no stack frame for it. */
@@ -814,7 +841,7 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
         mp__hooks *hooks;
         s = allocate_slow(pool, a, need, align, size, &info, &block, &hooks);
         if (s != MP_OK)
-            pool->counters.failed++;
+            s = failed_locked(pool, s, size, align);
         else if (align && pool->count_max)
             count_recorded(pool, &info, block);
         if (s == MP_OK)
@@ -983,7 +1010,8 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
                           : a->strategy->release(a->state, c, block, &info) == MP_OK);
     if (MP__UNLIKELY(!live))
         return refuse_locked(pool, ptr, waiting);
-    if (deferred && (s = mp__stream_defer(&pool->pending, pool->device, stream, c, block, pool->name)) != MP_OK) {
+    if (deferred &&
+        (s = mp__stream_defer(&pool->pending, pool->device, stream, c, block, block_size, pool->name)) != MP_OK) {
         mp__lock_release(&pool->lock);
         return s; /* the block stays allocated */
     }
@@ -1407,6 +1435,82 @@ void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t)
         mp__lf_leave();
 }
 
+/* ---- memory snapshots (snapshot.h) ---------------------------------------- */
+
+/* The pool's memory (mp__pool_view_get). Caller holds the lock; mp__lf_enter
+ * too, for exact thread-cache counts. */
+static void view_locked(mp__pool *pool, mp__pool_view *v, mp__chunk_fn each_chunk, void *ctx,
+                        mp__class_views *classes)
+{
+    mp__usage u = usage_locked(pool);
+    size_t cached_blocks = 0, cached_bytes = 0, strategy_live = u.live_blocks;
+    if (pool->lf)
+        mp__lf_cached(pool->lf, &cached_blocks, &cached_bytes);
+    *v = (mp__pool_view){
+        .type = pool->type,
+        .backend = pool->arena[0].backend->kind,
+        .reserved = pool->reserved,
+        .peak_reserved = pool->peak_reserved,
+        .max_size = pool->cfg.max_size,
+        .nchunks = pool->nchunks,
+        .free_bytes = u.free_bytes,
+        .cached_blocks = cached_blocks,
+        .cached_bytes = cached_bytes,
+        .pending_blocks = pool->pending.count,
+        .pending_bytes = pool->pending.bytes,
+    };
+    /* Cached and waiting blocks are live to the strategy; a cache moving
+     * a batch meanwhile may be counted on both sides: never below zero. */
+    v->live_blocks = strategy_live > cached_blocks + v->pending_blocks ? strategy_live - cached_blocks - v->pending_blocks
+                                                                       : 0;
+    if (classes)
+        memset(classes, 0, sizeof *classes);
+    for (size_t i = 0; i < pool->nchunks; i++) {
+        const mp__chunk *c = pool->chunks[i].chunk;
+        mp__chunk_view cv = {.base = c->span.base, .size = c->span.size, .mapped = c->mapped,
+                             .backend = c->arena->backend->kind};
+        c->arena->strategy->chunk_usage(c->arena->state, c, &cv.usage, classes ? classes->strategy : NULL);
+        v->address_space += cv.size;
+        if (cv.usage.largest_free > v->largest_free)
+            v->largest_free = cv.usage.largest_free;
+        if (each_chunk)
+            each_chunk(ctx, &cv);
+    }
+    if (classes && pool->lf) {
+        _Static_assert(MP__VIEW_TC_CLASSES == MP__TC_CLASSES_MAX + 1, "a view holds every cache class");
+        classes->tc_n = pool->lf->nclasses;
+        memcpy(classes->tc_size, pool->lf->cls_size, sizeof classes->tc_size);
+        mp__lf_cached_classes(pool->lf, classes->tc_cached);
+    }
+}
+
+void mp__pool_view_get(mp__pool *pool, mp__pool_view *v, mp__chunk_fn each_chunk, void *ctx, mp__class_views *classes)
+{
+    if (pool->lf)
+        mp__lf_enter();
+    mp__lock_acquire(&pool->lock);
+    view_locked(pool, v, each_chunk, ctx, classes);
+    mp__lock_release(&pool->lock);
+    if (pool->lf)
+        mp__lf_leave();
+}
+
+mp_status mp__pool_last_oom(mp__pool *pool, mp__oom_record *out)
+{
+    mp_status s = MP_OK;
+    mp__lock_acquire(&pool->lock);
+    if (pool->oom_lost)
+        s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': an allocation failed, but no host memory could be had to "
+                     "record the pool's state then", pool->name);
+    else if (!pool->oom)
+        s = mp__fail(MP_ERR_NOT_FOUND, "pool '%s': no allocation has failed since it was created or its stats "
+                     "were reset", pool->name);
+    else
+        *out = *pool->oom;
+    mp__lock_release(&pool->lock);
+    return s;
+}
+
 /* ---- what the pool's clients read and set (pool.h) ----------------------- */
 
 mp_pool *mp__pool_handle(const mp__pool *pool) { return pool->handle; }
@@ -1450,6 +1554,9 @@ void mp__pool_reset_counters(mp__pool *pool)
     c->total = c->allocs = c->frees = c->failed = 0;
     c->peak = c->current;
     pool->peak_reserved = pool->reserved;
+    free(pool->oom);
+    pool->oom = NULL;
+    pool->oom_lost = false;
     mp__lock_release(&pool->lock);
     if (cached)
         mp__lf_leave();

@@ -589,6 +589,27 @@ static void tlsf_usage(void *st, mp__usage *u)
     }
 }
 
+/* A walk of the chunk's blocks: O(blocks in it), and O(windows) for its
+ * pages' classes. */
+static void tlsf_chunk_usage(void *st, const mp__chunk *chunk, mp__chunk_usage *u, mp__class_usage *classes)
+{
+    const tlsf *t = st;
+    *u = (mp__chunk_usage){0};
+    for (const tblock *b = chunk->sdata; b; b = b->next_phys) {
+        if (b->free) {
+            u->free_bytes += b->size;
+            if (b->size > u->largest_free)
+                u->largest_free = b->size;
+        } else if (b->page) {
+            u->page_bytes += b->size;
+        } else {
+            u->live_blocks++;
+        }
+    }
+    if (t->slab)
+        u->live_blocks += mp__slab_chunk_usage(t->slab, chunk, classes);
+}
+
 static void tlsf_foreach_live(void *st, mp__live_fn fn, void *ctx)
 {
     tlsf *t = st;
@@ -702,6 +723,7 @@ const mp__strategy mp__strategy_tlsf = {
     .reset = tlsf_reset,
     .flush = tlsf_flush,
     .usage = tlsf_usage,
+    .chunk_usage = tlsf_chunk_usage,
     .foreach_live = tlsf_foreach_live,
     .check = tlsf_check,
 };
