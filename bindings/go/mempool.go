@@ -783,6 +783,28 @@ func (p *Pool) Stream() (uintptr, error) {
 	return out[0], err
 }
 
+// SetReleaseThreshold sets the idle device memory the pool keeps mapped
+// whatever its age (mp_pool_set_release_threshold); what is above it goes
+// back after a second idle. math.MaxUint64 keeps everything until Trim.
+func (p *Pool) SetReleaseThreshold(bytes uint64) error {
+	return p.call(func(h uintptr) error { return capi.Mp_pool_set_release_threshold(h, int64(bytes)) })
+}
+
+// ReleaseThreshold is the pool's release threshold in bytes.
+func (p *Pool) ReleaseThreshold() (uint64, error) {
+	out := []uint64{0}
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_get_release_threshold(h, out) })
+	return out[0], err
+}
+
+// AllocateOnStream returns size bytes for work on stream (0: the default
+// stream), ordered after earlier frees (mp_pool_allocate_on_stream).
+func (p *Pool) AllocateOnStream(size uint64, stream uintptr) (unsafe.Pointer, error) {
+	out := []uintptr{0}
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_allocate_on_stream(h, int64(size), stream, out) })
+	return unsafe.Pointer(out[0]), err
+}
+
 // DeallocateOnStream frees a block that work on stream may still use; the
 // pool reuses it once that work is done.
 func (p *Pool) DeallocateOnStream(ptr unsafe.Pointer, stream uintptr) error {

@@ -38,6 +38,9 @@
 /** Alignment of the CPU presets; GPU presets use MP_DEFAULT_GPU_ALIGNMENT. */
 #define MP_DEFAULT_ALIGNMENT 16
 #define MP_DEFAULT_GPU_ALIGNMENT 256
+/** Idle device memory a GPU pool keeps mapped whatever its age (mp_pool_set_release_threshold);
+ *  idle memory above it goes back after a second unused. (since 1.3) */
+#define MP_DEFAULT_RELEASE_THRESHOLD ((size_t)0)
 /** Longest pool name, in bytes, without the terminating NUL. */
 #define MP_NAME_MAX 63
 
@@ -547,6 +550,24 @@ MP_API mp_status mp_pool_get_stream(const mp_pool *pool, void **out_stream);
  *  mp_pool_deallocate, since later work on that stream runs after the work already queued. (since 1.1)
  */
 MP_API mp_status mp_pool_deallocate_on_stream(mp_pool *pool, void *ptr, void *stream);
+/** A block for work queued on stream (cudaMallocAsync's order): the block may have been freed in
+ *  the pool stream's order, so stream is made to wait for the work queued there when a free has
+ *  happened since it last waited (one event, not one per call). Free it with mp_pool_deallocate_on_stream
+ *  on the stream that last uses it. On the pool's own stream this is mp_pool_allocate. Where a pool
+ *  would otherwise take more memory, blocks waiting on other streams' events are reused, the pool's
+ *  stream made to wait for those events. (since 1.3)
+ */
+MP_API mp_status mp_pool_allocate_on_stream(mp_pool *pool, size_t size, void *stream, void **out_ptr);
+/** Idle device memory the pool keeps mapped whatever its age, in bytes (cudaMemPoolAttrReleaseThreshold's
+ *  counterpart). Where the device maps memory on demand, a GPU pool's chunks are address space and
+ *  memory is mapped under live blocks only. Freed memory stays mapped for reuse; what is above the
+ *  threshold goes back once it has stayed idle for a second and the pool's stream has passed the
+ *  frees, with no call waiting for it. SIZE_MAX keeps it all until mp_pool_trim, which gives back
+ *  idle memory at once. Default: MP_DEFAULT_RELEASE_THRESHOLD. (since 1.3)
+ */
+MP_API mp_status mp_pool_set_release_threshold(mp_pool *pool, size_t bytes);
+/** The pool's release threshold (mp_pool_set_release_threshold). (since 1.3) */
+MP_API mp_status mp_pool_get_release_threshold(const mp_pool *pool, size_t *out_bytes);
 /** Copies size bytes from host to device on the pool's stream and waits for it. (since 1.0) */
 MP_API mp_status mp_pool_copy_host_to_device(mp_pool *pool, void *dst, const void *src, size_t size);
 /** Copies size bytes from device to host on the pool's stream and waits for it. (since 1.0) */

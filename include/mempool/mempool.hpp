@@ -465,6 +465,7 @@ class GPUMemoryPool : public BasicMemoryPool {
 public:
     GPUMemoryPool(const std::string &name, const PoolConfig &config) : BasicMemoryPool(name, MemoryType::GPU, config) {}
 
+    using BasicMemoryPool::allocate;
     using BasicMemoryPool::deallocate;
 
     void setDevice(int deviceId) { detail::check(mp_pool_set_device(handle(), deviceId)); }
@@ -480,6 +481,24 @@ public:
         void *s = nullptr;
         detail::check(mp_pool_get_stream(handle(), &s));
         return static_cast<cudaStream_t>(s);
+    }
+
+    /// Idle device memory kept mapped whatever its age (mp_pool_set_release_threshold);
+    /// what is above it goes back after a second idle. SIZE_MAX keeps everything until trim().
+    void setReleaseThreshold(size_t bytes) { detail::check(mp_pool_set_release_threshold(handle(), bytes)); }
+    size_t getReleaseThreshold() const
+    {
+        size_t n = 0;
+        detail::check(mp_pool_get_release_threshold(handle(), &n));
+        return n;
+    }
+
+    /// A block for work on stream (mp_pool_allocate_on_stream): ordered after earlier frees.
+    void *allocate(size_t size, cudaStream_t stream)
+    {
+        void *p = nullptr;
+        detail::check(mp_pool_allocate_on_stream(handle(), size, stream, &p));
+        return p;
     }
 
     /// Frees a block that work on stream may still use; it is reused once that work is done.

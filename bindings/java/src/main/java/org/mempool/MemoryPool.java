@@ -569,6 +569,29 @@ public final class MemoryPool implements AutoCloseable {
         return out[0];
     }
 
+    /**
+     * Idle device memory the pool keeps mapped whatever its age
+     * (mp_pool_set_release_threshold); what is above it goes back after a
+     * second idle. Unsigned: -1 (SIZE_MAX) keeps everything until trim.
+     */
+    public void setReleaseThreshold(long bytes) { run(h -> MempoolNative.mp_pool_set_release_threshold(h, bytes)); }
+
+    public long getReleaseThreshold() {
+        long[] out = new long[1];
+        run(h -> MempoolNative.mp_pool_get_release_threshold(h, out));
+        return out[0];
+    }
+
+    /**
+     * Allocates size bytes for work on stream (a cudaStream_t's address; 0
+     * is the default stream): ordered after earlier frees (mp_pool_allocate_on_stream).
+     */
+    public long allocateOnStream(long size, long stream) {
+        long[] out = new long[1];
+        run(h -> MempoolNative.mp_pool_allocate_on_stream(h, size, stream, out));
+        return out[0];
+    }
+
     /** Frees a block that work on stream may still use; the pool reuses it once that work is done. */
     public void deallocateOnStream(long address, long stream) {
         run(h -> {
