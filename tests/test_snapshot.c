@@ -206,7 +206,7 @@ static void check_consistent(const mp_pool *p)
     ck_ok(mp_pool_get_config(p, &c));
     ck_assert_uint_eq(s->max_size, c.max_size);
 
-    uint64_t space = 0, mapped = 0, chunk_free = 0, chunk_live = 0, pages = 0, largest = 0;
+    uint64_t space = 0, mapped = 0, idle = 0, chunk_free = 0, chunk_live = 0, pages = 0, largest = 0;
     for (size_t i = 0; i < s->chunks_listed; i++) {
         const mp_chunk_info *k = &sn->chunks[i];
         ck_assert_uint_eq(k->struct_size, sizeof *k);
@@ -216,6 +216,7 @@ static void check_consistent(const mp_pool *p)
         ck_assert_uint_le(k->largest_free_block, k->free_bytes);
         space += k->size;
         mapped += k->mapped_bytes;
+        idle += k->idle_bytes;
         chunk_free += k->free_bytes;
         chunk_live += k->live_blocks;
         pages += k->page_bytes;
@@ -223,6 +224,7 @@ static void check_consistent(const mp_pool *p)
     }
     ck_assert_uint_eq(space, s->address_space_bytes);
     ck_assert_uint_eq(mapped, s->reserved_bytes);
+    ck_assert_uint_eq(idle, s->idle_bytes);
     ck_assert_uint_eq(largest, s->largest_free_block);
     /* Every block a chunk handed out is the user's, a cache's or a stream's. */
     ck_assert_uint_eq(chunk_live, s->live_blocks + s->cached_blocks + s->pending_blocks);
@@ -500,6 +502,31 @@ static mp_status refuse_growth(void *user, mp_pool *pool, size_t need, size_t *o
     return MP_ERR_OUT_OF_MEMORY;
 }
 
+static mp_status refuse_at_length(void *user, mp_pool *pool, size_t need, size_t *out, char *detail, size_t cap)
+{
+    (void)user, (void)pool, (void)need, (void)out;
+    memset(detail, 'x', cap - 1);
+    detail[cap - 1] = 0;
+    return MP_ERR_OUT_OF_MEMORY;
+}
+
+START_TEST(a_reason_too_long_to_leave_room_is_cut_and_the_numbers_stay)
+{
+    mp_pool *p = new_pool("snap-oom-long", cfg_variable(1 << 16));
+    mp_policy pol = {.struct_size = sizeof pol, .grow = refuse_at_length};
+    ck_ok(mp_pool_set_policy(p, &pol));
+    void *x;
+    ck_status(mp_pool_allocate(p, 100000, &x), MP_ERR_OUT_OF_MEMORY);
+    const char *d = mp_last_error_message();
+    ck_assert_uint_eq(strlen(d), 511); /* the buffer, full */
+    ck_assert_msg(strncmp(d, "pool 'snap-oom-long': the growth policy refused", 47) == 0, "%s", d);
+    ck_detail_has("xxx...; request 100000 bytes aligned 16: reserved 65536 (peak 65536, no max_size), in use 0 in 0 "
+                  "blocks, free 65536 (largest block 65536), cached 0 in 0 blocks, pending on streams 0 in 0 blocks; "
+                  "1 chunk");
+    mp_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(a_growth_policy_refusal_is_recorded_with_its_reason)
 {
     mp_pool *p = new_pool("snap-oom-policy", cfg_variable(1 << 16));
@@ -717,6 +744,7 @@ static Suite *snapshot_suite(void)
     tcase_add_test(t, an_allocation_past_max_size_says_why_with_the_real_numbers_and_keeps_them);
     tcase_add_test(t, a_full_fixed_pool_says_it_has_no_free_block);
     tcase_add_test(t, a_growth_policy_refusal_is_recorded_with_its_reason);
+    tcase_add_test(t, a_reason_too_long_to_leave_room_is_cut_and_the_numbers_stay);
     tcase_add_test(t, a_failure_among_many_chunks_lists_the_largest_as_far_as_the_message_goes);
     tcase_add_test(t, the_json_parses_and_says_what_the_structs_say);
     tcase_add_test(t, the_tests_json_reader_refuses_what_is_not_json);

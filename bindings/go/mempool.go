@@ -644,23 +644,23 @@ func isStatus(e *Error, sentinel error) bool { return e.Unwrap() == sentinel }
 // when an allocation last failed, with a record per chunk and per size class.
 // The C library's mp_memory_snapshot says what each figure counts.
 type MemorySnapshot struct {
-	ReservedBytes, AddressSpaceBytes, PeakReservedBytes, MaxSize uint64
-	InUseBytes, LiveBlocks, FreeBytes, LargestFreeBlock          uint64
-	CachedBytes, CachedBlocks, PendingBytes, PendingBlocks       uint64
-	ChunkCount                                                   uint64 // the pool's chunks then; Chunks lists the 8 largest for a failure
-	RequestBytes, RequestAlignment                               uint64 // the failed request (0 for now)
-	MemoryType                                                   MemoryType
-	Backend                                                      int // the C enum value of the pool's own memory, as Pool.Backend
-	Chunks                                                       []ChunkInfo
-	Classes                                                      []ClassInfo
+	ReservedBytes, AddressSpaceBytes, IdleBytes, PeakReservedBytes, MaxSize uint64
+	InUseBytes, LiveBlocks, FreeBytes, LargestFreeBlock                     uint64
+	CachedBytes, CachedBlocks, PendingBytes, PendingBlocks                  uint64
+	ChunkCount                                                              uint64 // the pool's chunks then; Chunks lists the 8 largest for a failure
+	RequestBytes, RequestAlignment                                          uint64 // the failed request (0 for now)
+	MemoryType                                                              MemoryType
+	Backend                                                                 int // the C enum value of the pool's own memory, as Pool.Backend
+	Chunks                                                                  []ChunkInfo
+	Classes                                                                 []ClassInfo
 }
 
 // ChunkInfo is one chunk (mp_chunk_info). Small-block pages count as used.
 type ChunkInfo struct {
-	Base                                           uintptr
-	Size, MappedBytes, FreeBytes, LargestFreeBlock uint64
-	LiveBlocks, PageBytes                          uint64
-	Backend                                        int
+	Base                                                      uintptr
+	Size, MappedBytes, IdleBytes, FreeBytes, LargestFreeBlock uint64
+	LiveBlocks, PageBytes                                     uint64
+	Backend                                                   int
 }
 
 // ClassInfo is one size class (mp_class_info).
@@ -711,7 +711,7 @@ func memorySnapshot(h uintptr, kind capi.Enum_SS_mp_snapshot_kind) (MemorySnapsh
 
 func snapshotOf(s capi.Mp_memory_snapshot, chunks capi.Mp_chunk_info, classes capi.Mp_class_info) MemorySnapshot {
 	out := MemorySnapshot{
-		ReservedBytes: s.GetReserved_bytes(), AddressSpaceBytes: s.GetAddress_space_bytes(),
+		ReservedBytes: s.GetReserved_bytes(), AddressSpaceBytes: s.GetAddress_space_bytes(), IdleBytes: s.GetIdle_bytes(),
 		PeakReservedBytes: s.GetPeak_reserved_bytes(), MaxSize: s.GetMax_size(), InUseBytes: s.GetIn_use_bytes(),
 		LiveBlocks: s.GetLive_blocks(), FreeBytes: s.GetFree_bytes(), LargestFreeBlock: s.GetLargest_free_block(),
 		CachedBytes: s.GetCached_bytes(), CachedBlocks: s.GetCached_blocks(), PendingBytes: s.GetPending_bytes(),
@@ -722,7 +722,7 @@ func snapshotOf(s capi.Mp_memory_snapshot, chunks capi.Mp_chunk_info, classes ca
 	}
 	for i := range out.Chunks {
 		c := capi.Mpswig_chunks_at(chunks, int64(i))
-		out.Chunks[i] = ChunkInfo{Base: c.GetBase(), Size: c.GetSize(), MappedBytes: c.GetMapped_bytes(),
+		out.Chunks[i] = ChunkInfo{Base: c.GetBase(), Size: c.GetSize(), MappedBytes: c.GetMapped_bytes(), IdleBytes: c.GetIdle_bytes(),
 			FreeBytes: c.GetFree_bytes(), LargestFreeBlock: c.GetLargest_free_block(), LiveBlocks: c.GetLive_blocks(),
 			PageBytes: c.GetPage_bytes(), Backend: int(c.GetBackend())}
 	}

@@ -24,7 +24,7 @@ func TestMemorySnapshotHasTheTotalsTheChunksAndTheClasses(t *testing.T) {
 		t.Fatal(err)
 	}
 	st, _ := p.Stats()
-	if s.ReservedBytes != st.ReservedBytes || s.ChunkCount != 2 || len(s.Chunks) != 2 || s.LiveBlocks != 2 ||
+	if s.ReservedBytes != st.ReservedBytes || s.IdleBytes != 0 || s.ChunkCount != 2 || len(s.Chunks) != 2 || s.LiveBlocks != 2 ||
 		s.MemoryType != CPU || s.RequestBytes != 0 {
 		t.Fatalf("snapshot %+v, stats %+v", s, st)
 	}

@@ -550,9 +550,10 @@ static mp_snapshot_kind check_snapshot_kind(lua_State *L, int arg)
 static void push_snapshot(lua_State *L, const mp_memory_snapshot *m, const mp_chunk_info *chunks,
                           const mp_class_info *classes)
 {
-    lua_createtable(L, 0, 22);
+    lua_createtable(L, 0, 23);
     SET_INT(L, "reserved_bytes", m->reserved_bytes);
     SET_INT(L, "address_space_bytes", m->address_space_bytes);
+    SET_INT(L, "idle_bytes", m->idle_bytes);
     SET_INT(L, "peak_reserved_bytes", m->peak_reserved_bytes);
     SET_INT(L, "max_size", m->max_size);
     SET_INT(L, "in_use_bytes", m->in_use_bytes);
@@ -573,10 +574,11 @@ static void push_snapshot(lua_State *L, const mp_memory_snapshot *m, const mp_ch
     lua_createtable(L, m->chunks_listed < INT_MAX ? (int)m->chunks_listed : 0, 0);
     for (size_t i = 0; i < m->chunks_listed; i++) {
         const mp_chunk_info *c = &chunks[i];
-        lua_createtable(L, 0, 8);
+        lua_createtable(L, 0, 9);
         SET_INT(L, "base", (uintptr_t)c->base);
         SET_INT(L, "size", c->size);
         SET_INT(L, "mapped_bytes", c->mapped_bytes);
+        SET_INT(L, "idle_bytes", c->idle_bytes);
         SET_INT(L, "free_bytes", c->free_bytes);
         SET_INT(L, "largest_free_block", c->largest_free_block);
         SET_INT(L, "live_blocks", c->live_blocks);

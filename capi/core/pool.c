@@ -1662,6 +1662,7 @@ static void view_locked(mp__pool *pool, mp__pool_view *v, mp__chunk_fn each_chun
         .backend = pool->arena[0].backend->kind,
         .reserved = pool->reserved,
         .peak_reserved = pool->peak_reserved,
+        .idle = pool->backing.idle,
         .max_size = pool->cfg.max_size,
         .nchunks = pool->nchunks,
         .free_bytes = u.free_bytes,
@@ -1679,7 +1680,7 @@ static void view_locked(mp__pool *pool, mp__pool_view *v, mp__chunk_fn each_chun
     for (size_t i = 0; i < pool->nchunks; i++) {
         const mp__chunk *c = pool->chunks[i].chunk;
         mp__chunk_view cv = {.base = c->span.base, .size = c->span.size, .mapped = c->mapped,
-                             .backend = c->arena->backend->kind};
+                             .idle = c->backed ? mp__backing_idle_of(c) : 0, .backend = c->arena->backend->kind};
         c->arena->strategy->chunk_usage(c->arena->state, c, &cv.usage, classes ? classes->strategy : NULL);
         v->address_space += cv.size;
         if (cv.usage.largest_free > v->largest_free)

@@ -28,15 +28,16 @@ static const char *json_mp_backend_kind(mp_backend_kind v)
 void mp__json_mp_memory_snapshot(mp__text *t, const mp_memory_snapshot *v)
 {
     mp__text_addf(t,
-                  "\"reserved_bytes\":%llu,\"address_space_bytes\":%llu,\"peak_reserved_bytes\":%llu,"
-                  "\"max_size\":%llu,\"in_use_bytes\":%llu,\"live_blocks\":%llu,"
-                  "\"free_bytes\":%llu,\"largest_free_block\":%llu,\"cached_bytes\":%llu,"
-                  "\"cached_blocks\":%llu,\"pending_bytes\":%llu,\"pending_blocks\":%llu,"
-                  "\"chunk_count\":%llu,\"chunks_listed\":%llu,\"class_count\":%llu,"
-                  "\"request_bytes\":%llu,\"request_alignment\":%llu,\"memory_type\":\"%s\","
-                  "\"backend\":\"%s\"",
+                  "\"reserved_bytes\":%llu,\"address_space_bytes\":%llu,\"idle_bytes\":%llu,"
+                  "\"peak_reserved_bytes\":%llu,\"max_size\":%llu,\"in_use_bytes\":%llu,"
+                  "\"live_blocks\":%llu,\"free_bytes\":%llu,\"largest_free_block\":%llu,"
+                  "\"cached_bytes\":%llu,\"cached_blocks\":%llu,\"pending_bytes\":%llu,"
+                  "\"pending_blocks\":%llu,\"chunk_count\":%llu,\"chunks_listed\":%llu,"
+                  "\"class_count\":%llu,\"request_bytes\":%llu,\"request_alignment\":%llu,"
+                  "\"memory_type\":\"%s\",\"backend\":\"%s\"",
                   (unsigned long long)v->reserved_bytes,
                   (unsigned long long)v->address_space_bytes,
+                  (unsigned long long)v->idle_bytes,
                   (unsigned long long)v->peak_reserved_bytes,
                   (unsigned long long)v->max_size,
                   (unsigned long long)v->in_use_bytes,
@@ -60,11 +61,12 @@ void mp__json_mp_chunk_info(mp__text *t, const mp_chunk_info *v)
 {
     mp__text_addf(t,
                   "\"base\":\"0x%llx\",\"size\":%llu,\"mapped_bytes\":%llu,"
-                  "\"free_bytes\":%llu,\"largest_free_block\":%llu,\"live_blocks\":%llu,"
-                  "\"page_bytes\":%llu,\"backend\":\"%s\"",
+                  "\"idle_bytes\":%llu,\"free_bytes\":%llu,\"largest_free_block\":%llu,"
+                  "\"live_blocks\":%llu,\"page_bytes\":%llu,\"backend\":\"%s\"",
                   (unsigned long long)(uintptr_t)v->base,
                   (unsigned long long)v->size,
                   (unsigned long long)v->mapped_bytes,
+                  (unsigned long long)v->idle_bytes,
                   (unsigned long long)v->free_bytes,
                   (unsigned long long)v->largest_free_block,
                   (unsigned long long)v->live_blocks,

@@ -4,9 +4,10 @@
  * record alone and call nothing back.
  *
  * The detail is the failed call's own message (which names the pool and
- * the reason), then the request and the pool's state, then the largest
- * chunks while they fit: MP__DETAIL_MAX bytes at most, as the thread's
- * last-error buffer, a cut list ending in " ...". */
+ * the reason), then the request and the pool's state (where memory is
+ * mapped on demand, the address space and the idle memory beside what is
+ * reserved), then the largest chunks while they fit: MP__DETAIL_MAX bytes
+ * at most, as the thread's last-error buffer, a cut list ending in " ...". */
 #include "stats/snapshot.h"
 
 #include <stdarg.h>
@@ -47,25 +48,37 @@ static bool put(char *buf, size_t cap, size_t *len, const char *fmt, ...)
     return true;
 }
 
-#define REASON_MAX 220 /* of the detail, so that the numbers always fit */
-
 void mp__oom_describe(mp__oom_record *r, const char *reason)
 {
     const mp__pool_view *v = &r->view;
-    char *d = r->detail, limit[48];
+    char *d = r->detail, limit[48], space[96] = "";
     size_t cap = sizeof r->detail;
     if (v->max_size)
         snprintf(limit, sizeof limit, "max_size %zu", v->max_size);
     else
         snprintf(limit, sizeof limit, "no max_size");
-    snprintf(d, cap, "%.*s", REASON_MAX, reason);
-    size_t len = strlen(d);
-    bool all = put(d, cap, &len,
-                   "; request %zu bytes aligned %zu: reserved %zu (peak %zu, %s), in use %zu in %zu blocks, free %zu "
-                   "(largest block %zu), cached %zu in %zu blocks, pending on streams %zu in %zu blocks; %zu chunk%s",
-                   r->request, r->alignment, v->reserved, v->peak_reserved, limit, (size_t)mp__view_in_use(v),
-                   v->live_blocks, v->free_bytes, v->largest_free, v->cached_bytes, v->cached_blocks,
-                   v->pending_bytes, v->pending_blocks, v->nchunks, v->nchunks == 1 ? "" : "s");
+    if (v->address_space != v->reserved || v->idle) /* memory mapped on demand: address space is not memory */
+        snprintf(space, sizeof space, " of %zu address space, %zu idle", v->address_space, v->idle);
+    char nums[MP__DETAIL_MAX];
+    snprintf(nums, sizeof nums,
+             "; request %zu bytes aligned %zu: reserved %zu%s (peak %zu, %s), in use %zu in %zu blocks, free %zu "
+             "(largest block %zu), cached %zu in %zu blocks, pending on streams %zu in %zu blocks; %zu chunk%s",
+             r->request, r->alignment, v->reserved, space, v->peak_reserved, limit, (size_t)mp__view_in_use(v),
+             v->live_blocks, v->free_bytes, v->largest_free, v->cached_bytes, v->cached_blocks, v->pending_bytes,
+             v->pending_blocks, v->nchunks, v->nchunks == 1 ? "" : "s");
+    /* The reason whole if the numbers fit after it; else cut, marked "...",
+     * so that they do (nums is shorter than cap: room >= 0). */
+    size_t room = cap - 1 - strlen(nums), len = strlen(reason);
+    bool cut = len > room;
+    if (cut)
+        len = room > 3 ? room - 3 : 0;
+    memcpy(d, reason, len);
+    if (cut && room >= 3) {
+        memcpy(d + len, "...", 3);
+        len += 3;
+    }
+    d[len] = 0;
+    bool all = put(d, cap, &len, "%s", nums);
     for (size_t i = 0; all && i < r->nlisted; i++) {
         const mp__chunk_view *c = &r->chunks[i];
         all = put(d, cap - 4, &len, "%s%zu (free %zu, largest %zu)", /* room kept for " ..." */

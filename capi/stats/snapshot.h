@@ -15,6 +15,7 @@ typedef struct mp__chunk_view {
     uintptr_t base;
     size_t size;   /* address space */
     size_t mapped; /* physical bytes behind it (mp__chunk.mapped) */
+    size_t idle;   /* of them, behind no block, kept for reuse (on-demand chunks; core/backing.h) */
     mp_backend_kind backend;
     mp__chunk_usage usage;
 } mp__chunk_view;
@@ -29,6 +30,7 @@ typedef struct mp__pool_view {
     mp_backend_kind backend; /* the pool's own memory */
     size_t reserved, peak_reserved, max_size;
     size_t address_space;    /* the chunks' sizes, summed */
+    size_t idle;             /* of reserved, behind no block (on-demand chunks; core/backing.h) */
     size_t nchunks;
     size_t free_bytes;       /* free in chunks and pages, not in caches */
     size_t largest_free;     /* the largest free block of any chunk (not in a page, not cached) */

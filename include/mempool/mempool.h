@@ -402,6 +402,7 @@ typedef struct mp_memory_snapshot {
     size_t struct_size;             /**< sizeof(mp_memory_snapshot) as the caller compiled it */
     uint64_t reserved_bytes;        /**< physical bytes held from the backends, in all arenas (mp_stats.reserved_bytes) */
     uint64_t address_space_bytes;   /**< bytes of address space the chunks span: reserved_bytes unless a backend maps memory on demand */
+    uint64_t idle_bytes;            /**< of reserved_bytes, those behind no block that a pool mapping memory on demand keeps for reuse (the release threshold); 0 in other pools */
     uint64_t peak_reserved_bytes;   /**< highest reserved_bytes since creation or mp_pool_reset_stats */
     uint64_t max_size;              /**< the pool's limit on reserved bytes (0: none) */
     uint64_t in_use_bytes;          /**< bytes neither free, cached nor pending: the user's blocks, and chunk tails no block fits */
@@ -429,6 +430,7 @@ typedef struct mp_chunk_info {
     void *base;                     /**< its first byte */
     uint64_t size;                  /**< bytes of address space */
     uint64_t mapped_bytes;          /**< physical bytes behind it: size unless its backend maps memory on demand */
+    uint64_t idle_bytes;            /**< of them, those behind no block, kept for reuse (on demand only) */
     uint64_t free_bytes;            /**< bytes of its free blocks that any request may use */
     uint64_t largest_free_block;    /**< the largest of them */
     uint64_t live_blocks;           /**< blocks handed out in it, small ones included: the user's, and those in thread caches or waiting on a stream */

@@ -40,7 +40,8 @@ has "Go: the sentinel" bindings/go/errors_gen.go "ErrMeltdown = capi.ErrMeltdown
 has "C: the stats field" include/mempool/mempool.h "uint64_t melted_blocks;"
 has "stats JSON: the new field" capi/stats/stats_format.c '\"pending_frees\":%llu,\"melted_blocks\":%llu'
 has "stats text: the new field's line" capi/stats/stats_format.c '"  melted blocks: %llu\n"'
-has "snapshot JSON: the new field" capi/stats/json_format.c '\"request_alignment\":%llu,\"melted_chunks\":%llu'
+has "snapshot JSON: the new field's key" capi/stats/json_format.c '\"melted_chunks\":%llu'
+has "snapshot JSON: the new field's value" capi/stats/json_format.c '(unsigned long long)v->melted_chunks,'
 
 # The generated C++ and C compile: the class is thrown and caught, the
 # formatter reads the new field.

@@ -142,7 +142,7 @@ test("memory snapshots: totals, chunks and classes, now and at the last failure"
   local s = assert(pool:memory_snapshot())
   local st = pool:stats()
   assert(s.reserved_bytes == st.reserved_bytes and s.chunk_count == 2 and #s.chunks == 2 and s.live_blocks == 2)
-  assert(s.memory_type == "cpu" and s.backend == "host" and s.request_bytes == 0)
+  assert(s.memory_type == "cpu" and s.backend == "host" and s.request_bytes == 0 and s.idle_bytes == 0)
   assert(s.in_use_bytes + s.free_bytes + s.cached_bytes + s.pending_bytes == s.address_space_bytes)
   assert(s.chunks[1].base < s.chunks[2].base and s.chunks[1].backend == "host")
   assert(s.chunks[1].size + s.chunks[2].size == s.address_space_bytes)

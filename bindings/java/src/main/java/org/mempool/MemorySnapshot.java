@@ -11,7 +11,7 @@ import java.util.List;
  * says what each figure counts.
  */
 public final class MemorySnapshot {
-    private final long reservedBytes, addressSpaceBytes, peakReservedBytes, maxSize, inUseBytes, liveBlocks;
+    private final long reservedBytes, addressSpaceBytes, idleBytes, peakReservedBytes, maxSize, inUseBytes, liveBlocks;
     private final long freeBytes, largestFreeBlock, cachedBytes, cachedBlocks, pendingBytes, pendingBlocks;
     private final long chunkCount, requestBytes, requestAlignment;
     private final MemoryType memoryType;
@@ -23,6 +23,7 @@ public final class MemorySnapshot {
     MemorySnapshot(mp_memory_snapshot s, mp_chunk_info chunkArray, mp_class_info classArray) {
         reservedBytes = s.getReserved_bytes().longValue();
         addressSpaceBytes = s.getAddress_space_bytes().longValue();
+        idleBytes = s.getIdle_bytes().longValue();
         peakReservedBytes = s.getPeak_reserved_bytes().longValue();
         maxSize = s.getMax_size().longValue();
         inUseBytes = s.getIn_use_bytes().longValue();
@@ -50,6 +51,8 @@ public final class MemorySnapshot {
 
     public long getReservedBytes() { return reservedBytes; }
     public long getAddressSpaceBytes() { return addressSpaceBytes; }
+    /** Reserved bytes behind no block that a pool mapping memory on demand keeps for reuse. */
+    public long getIdleBytes() { return idleBytes; }
     public long getPeakReservedBytes() { return peakReservedBytes; }
     /** The pool's limit on reserved bytes; 0: none. */
     public long getMaxSize() { return maxSize; }

@@ -20,6 +20,7 @@ class SnapshotTest {
             assertEquals(2, s.getChunkCount());
             assertEquals(2, s.getLiveBlocks());
             assertEquals(0, s.getRequestBytes());
+            assertEquals(0, s.getIdleBytes()); // host memory: not mapped on demand
             assertEquals(MemoryType.CPU, s.getMemoryType());
             assertEquals(Backend.HOST, s.getBackend());
             assertEquals(s.getAddressSpaceBytes(),
@@ -30,6 +31,7 @@ class SnapshotTest {
             long space = 0;
             for (ChunkInfo k : chunks) {
                 space += k.size();
+                assertEquals(k.size(), k.mappedBytes());
                 assertEquals(Backend.HOST, k.backend());
             }
             assertEquals(s.getAddressSpaceBytes(), space);
