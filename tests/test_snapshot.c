@@ -695,9 +695,13 @@ static void *churn(void *arg)
 
 START_TEST(a_thread_takes_snapshots_while_others_allocate)
 {
-    mp_config configs[2] = {cfg_general(1 << 20), cfg_variable(1 << 16)};
-    for (int k = 0; k < 2; k++) {
-        mp_pool *p = new_pool(k ? "snap-threads-mutex" : "snap-threads-lf", configs[k]);
+    /* Lock-free, locked, and lock-free with too little room: its threads
+     * fail now and then, recording the failure while others' caches move. */
+    mp_config configs[3] = {cfg_general(1 << 20), cfg_variable(1 << 16), cfg_general(1 << 20)};
+    configs[2].max_size = 2 << 20;
+    static const char *names[3] = {"snap-threads-lf", "snap-threads-mutex", "snap-threads-oom"};
+    for (int k = 0; k < 3; k++) {
+        mp_pool *p = new_pool(names[k], configs[k]);
         _Atomic int stop = 0;
         enum { T = 3 };
         pthread_t t[T];
@@ -719,10 +723,17 @@ START_TEST(a_thread_takes_snapshots_while_others_allocate)
             ck_assert_msg(doc, "not JSON: %s", json);
             mpj_free(doc);
             mp_string_free(json);
+            s = take(p, MP_SNAPSHOT_LAST_OOM, sn);
+            ck_assert_msg(s == MP_OK || s == MP_ERR_NOT_FOUND, "%s", mp_last_error_message());
         }
         stop = 1;
         for (int i = 0; i < T; i++)
             pthread_join(t[i], NULL);
+        if (k == 2) { /* the churn ran out of room, and the last time was kept */
+            ck_assert_uint_gt(stats_of(p).failed_allocations, 0);
+            ck_ok(take(p, MP_SNAPSHOT_LAST_OOM, sn));
+            ck_assert_uint_le(sn->s.reserved_bytes, 2 << 20);
+        }
         free(sn);
         check_consistent(p); /* quiescent again: exact */
         ck_intact(p);
