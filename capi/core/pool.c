@@ -481,11 +481,11 @@ static __attribute__((noinline)) mp_status give_backed(mp__pool *pool, const mp_
 }
 
 /* The strategy's release, and the granules' count where the arena maps
- * on demand; the block is free in the pool stream's order from now. Caller
- * holds the lock. */
+ * on demand. A caller whose block was freed in the pool stream's order
+ * (not one whose event has completed) moves pool->ordered on. Caller holds
+ * the lock. */
 static inline mp_status give(mp__pool *pool, const mp__arena *a, mp__chunk *c, uintptr_t block, mp__blockinfo *info)
 {
-    pool->ordered++; /* the next allocation for another stream waits for the pool's stream (fence_for) */
     if (MP__LIKELY(!a->on_demand))
         return a->strategy->release(a->state, c, block, info, NULL);
     return give_backed(pool, a, c, block, info);
@@ -508,8 +508,10 @@ static void poll_streams(mp__pool *pool, bool all)
  * memory. Returns whether any did. Caller holds the lock. */
 static bool steal_waiting(mp__pool *pool)
 {
-    return pool->pending.count &&
-           mp__stream_steal(&pool->pending, pool->device, pool->stream, release_waiting, pool) > 0;
+    if (!pool->pending.count || !mp__stream_steal(&pool->pending, pool->device, pool->stream, release_waiting, pool))
+        return false;
+    pool->ordered++; /* the pool's stream now waits for those events: other streams must wait for it */
+    return true;
 }
 
 /* A block of need bytes from arena a, starting at a multiple of align
@@ -664,6 +666,7 @@ static void give_back_batch(void *ctx, const mp__tentry *e, uint32_t n)
         __atomic_store_n(e[j].state, MP__ST_LIVE, __ATOMIC_RELAXED); /* live again, never a cache class (tcache.h) */
         give(pool, c->arena, c, (uintptr_t)e[j].p, &info);
     }
+    pool->ordered++; /* freed into the caches in the pool stream's order */
     mp__lock_release(&pool->lock);
 }
 
@@ -1182,6 +1185,7 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
     bool live = c && !waiting &&
                 (deferred ? a->strategy->lookup(a->state, c, block, &block_size, &info)
                           : give(pool, a, c, block, &info) == MP_OK);
+    pool->ordered += !deferred;
     if (MP__UNLIKELY(!live))
         return refuse_locked(pool, ptr, waiting);
     if (deferred && (s = mp__stream_defer(&pool->pending, pool->device, stream, c, block, pool->name)) != MP_OK) {
@@ -1216,6 +1220,7 @@ static __attribute__((noinline)) mp_status free_plain(mp__pool *pool, void *ptr)
     if (MP__LIKELY(span && !pool->pending.count)) {
         const mp__arena *a = span->arena;
         if (MP__LIKELY(give(pool, a, span->chunk, block, &info) == MP_OK)) {
+            pool->ordered++;
             if (MP__UNLIKELY(info.tracked | pool->counting | pool->tools)) {
                 if (info.tracked)
                     mp__stats_on_free(&pool->counters, info.requested);
