@@ -670,7 +670,9 @@ END_TEST
 typedef struct worker {
     mp_pool *pool;
     unsigned seed;
+    size_t max; /* the largest request */
     _Atomic int *stop;
+    _Atomic long *ops;
 } worker;
 
 static void *churn(void *arg)
@@ -683,9 +685,10 @@ static void *churn(void *arg)
         if (held[i]) {
             mp_pool_deallocate(w->pool, held[i]);
             held[i] = NULL;
-        } else if (mp_pool_allocate(w->pool, 1 + r % 20000, &held[i]) != MP_OK) {
+        } else if (mp_pool_allocate(w->pool, 1 + r % w->max, &held[i]) != MP_OK) {
             held[i] = NULL;
         }
+        (*w->ops)++;
     }
     for (int i = 0; i < 64; i++)
         if (held[i])
@@ -703,15 +706,18 @@ START_TEST(a_thread_takes_snapshots_while_others_allocate)
     for (int k = 0; k < 3; k++) {
         mp_pool *p = new_pool(names[k], configs[k]);
         _Atomic int stop = 0;
+        _Atomic long ops = 0;
         enum { T = 3 };
         pthread_t t[T];
         worker w[T];
         for (int i = 0; i < T; i++) {
-            w[i] = (worker){p, 17u + (unsigned)i, &stop};
+            /* The small pool's threads hold 1.5 MiB each on average: they run out. */
+            w[i] = (worker){p, 17u + (unsigned)i, k == 2 ? 100000 : 20000, &stop, &ops};
             ck_assert_int_eq(pthread_create(&t[i], NULL, churn, &w[i]), 0);
         }
         snap *sn = malloc(sizeof *sn);
-        for (int n = 0; n < mp_test_scaled(300); n++) {
+        /* Snapshots until the others have done some work too, however busy the machine. */
+        for (int n = 0; n < mp_test_scaled(300) || ops < 20000; n++) {
             mp_status s = take(p, MP_SNAPSHOT_NOW, sn);
             ck_assert_msg(s == MP_OK, "%s", mp_last_error_message());
             ck_assert_uint_le(sn->s.chunks_listed, CHUNKS_MAX);
