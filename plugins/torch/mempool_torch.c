@@ -323,6 +323,14 @@ static mp_status pool_of(int device, const char *what, mp_pool **out)
  * record is still safe. */
 static mp_status order_after_pool_stream(int device, slot *d, cudaStream_t stream, char *why, size_t why_cap)
 {
+    /* Waiting on an event recorded outside a capture breaks the capture, and
+     * blocks of a captured graph must outlive their frees: refuse. */
+    enum cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+    if (cudaStreamIsCapturing(stream, &capture) == cudaSuccess && capture != cudaStreamCaptureStatusNone)
+        return fail(why, why_cap, MP_ERR_UNSUPPORTED,
+                    "mempool_torch: device %d: stream %p is capturing a CUDA graph; the plug-in does not support "
+                    "graph capture",
+                    device, (void *)stream);
     int prev = device;
     cudaError_t e = device_enter(device, &prev);
     if (e == cudaSuccess)

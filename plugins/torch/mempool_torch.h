@@ -29,9 +29,13 @@
  *    detail: PyTorch turns it into a RuntimeError at the Python call.
  *  - Nothing here prints. Frees of pointers no pool handed out change
  *    nothing and only set the last error.
- *  - MEMPOOL_TORCH_TRACE=<path> (read at the first allocation) appends every
- *    allocation and free of the first device's pool to <path> in the format
- *    of bench/traces/FORMAT.md; tracing serialises the callbacks.
+ *  - CUDA graph capture is not supported: blocks freed after a capture would
+ *    be reused under the graph. An allocation for a capturing stream other
+ *    than the pool's fails (MP_ERR_UNSUPPORTED) rather than break the capture.
+ *  - MEMPOOL_TORCH_TRACE=<path> (read at the first allocation) records every
+ *    allocation and free of the first device's pool into <path> (created or
+ *    truncated; "%p" in it becomes the process id) in the format of
+ *    bench/traces/FORMAT.md; tracing serialises the callbacks.
  *  - MEMPOOL_TORCH_TIMING=1 (read at the first allocation) times each
  *    mp_pool_allocate and free call with CLOCK_MONOTONIC (see the JSON).
  *

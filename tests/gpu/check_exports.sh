@@ -4,6 +4,9 @@
 # a PyTorch machine may lack: no libmempool, no libcudart.
 set -eu
 lib=$1
+for tool in nm readelf; do
+  command -v $tool >/dev/null || { echo "SKIP: $tool (binutils) is not installed"; exit 77; }
+done
 extra=$(nm -D --defined-only "$lib" | awk '{print $3}' | sed 's/@.*//' | grep -v -e '^mempool_torch_' -e '^MEMPOOL_TORCH_' || true)
 if [ -n "$extra" ]; then
   echo "FAIL: $lib exports more than mempool_torch_*:"; echo "$extra" | head -20; exit 1
