@@ -135,7 +135,11 @@ def worker(args):
         torch.use_deterministic_algorithms(True)
         # Filling every new tensor with NaN costs kernels; a kernel that read
         # memory it never wrote would show as a loss that differs by allocator.
-        torch.utils.deterministic.fill_uninitialized_memory = False
+        try:
+            import torch.utils.deterministic as det
+            det.fill_uninitialized_memory = False
+        except ImportError:  # PyTorch before 2.1 fills nothing
+            pass
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
     torch.manual_seed(w["seed"])
