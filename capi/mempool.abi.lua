@@ -237,6 +237,8 @@ return {
         { "uint64_t", "live_allocations", "blocks currently allocated, tracked or not",
           text = { "in use", 2, " in {} allocations" } },
         { "uint64_t", "pending_frees", "blocks freed on another stream whose work has not finished", since = "1.1" },
+        { "uint64_t", "peak_reserved_bytes", "highest reserved_bytes seen since creation or mp_pool_reset_stats\n" ..
+          "(which sets it to the current reserved_bytes)", since = "1.3", text = { "reserved", 3, " (peak {})" } },
       } },
     { name = "mp_policy", group = "policy", since = "1.1",
       doc = "Slow-path hooks of a pool. Any hook may be NULL (the built-in behaviour). Hooks run\n" ..
@@ -604,6 +606,19 @@ return {
       params = { POOL, P("in", "void *", "ptr", "a block from this pool"),
                  P("in", "void *", "stream", "the cudaStream_t that may still use it (NULL: default stream)", true) },
       errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "INVALID_OPERATION", "CUDA" } },
+    { name = "mp_pool_set_release_threshold", group = "gpu", since = "1.3", ret = "mp_status",
+      doc = "Idle device memory the pool keeps mapped whatever its age, in bytes (cudaMemPoolAttrReleaseThreshold's\n" ..
+            "counterpart). Where the device maps memory on demand, a GPU pool's chunks are address space and\n" ..
+            "memory is mapped under live blocks only. Freed memory stays mapped for reuse; what is above the\n" ..
+            "threshold goes back once it has stayed idle for a second and the pool's stream has passed the\n" ..
+            "frees, with no call waiting for it. SIZE_MAX keeps it all until mp_pool_trim, which gives back\n" ..
+            "idle memory at once. Default: MP_DEFAULT_RELEASE_THRESHOLD.",
+      params = { POOL, P("in", "size_t", "bytes", "idle bytes to keep mapped") },
+      errors = { "INVALID_ARGUMENT", "INVALID_OPERATION" } },
+    { name = "mp_pool_get_release_threshold", group = "gpu", since = "1.3", ret = "mp_status",
+      doc = "The pool's release threshold (mp_pool_set_release_threshold).",
+      params = { CPOOL, P("out", "size_t *", "out_bytes", "receives the threshold") },
+      errors = { "INVALID_ARGUMENT", "INVALID_OPERATION" } },
     { name = "mp_pool_copy_host_to_device", group = "gpu", since = "1.0", ret = "mp_status",
       doc = "Copies size bytes from host to device on the pool's stream and waits for it.",
       params = { POOL, P("in", "void *", "dst", "device address"), P("in", "const void *", "src", "host address"),

@@ -3,7 +3,7 @@
 %apply mp_config *MP_OUT_STRUCT { mp_config *config };
 %apply mp_pool **MP_OUT_HANDLE { mp_pool **out_pool };
 %apply void **MP_OUT_ADDRESS { void **out_ptr, void **out_stream };
-%apply size_t *MP_OUT_VALUE { size_t *out_size, size_t *out_count };
+%apply size_t *MP_OUT_VALUE { size_t *out_size, size_t *out_count, size_t *out_bytes };
 %apply mp_memory_type *MP_OUT_VALUE { mp_memory_type *out_type };
 %apply mp_backend_kind *MP_OUT_VALUE { mp_backend_kind *out_kind };
 %apply const char **MP_OUT_CSTRING { const char **out_name };
@@ -73,6 +73,8 @@
     mp_status mp_pool_set_stream,
     mp_status mp_pool_get_stream,
     mp_status mp_pool_deallocate_on_stream,
+    mp_status mp_pool_set_release_threshold,
+    mp_status mp_pool_get_release_threshold,
     mp_status mp_pool_copy_host_to_device,
     mp_status mp_pool_copy_device_to_host,
     mp_status mp_pool_copy_device_to_device,

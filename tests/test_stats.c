@@ -50,6 +50,54 @@ START_TEST(reset_stats_keeps_what_is_live)
 }
 END_TEST
 
+/* peak_reserved_bytes: raised by every chunk, kept through a trim, brought
+ * down to what is reserved by mp_pool_reset_stats (not by mp_pool_reset). */
+static void peak_reserved_round_trip(mp_pool *p, size_t big)
+{
+    mp_stats s = stats_of(p);
+    uint64_t first = s.reserved_bytes;
+    ck_assert_uint_eq(s.peak_reserved_bytes, first);
+    void *b = alloc_ok(p, big); /* past the first chunk: the pool grows */
+    s = stats_of(p);
+    ck_assert_uint_gt(s.reserved_bytes, first + big - 1);
+    ck_assert_uint_eq(s.peak_reserved_bytes, s.reserved_bytes);
+    uint64_t peak = s.reserved_bytes;
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_ok(mp_pool_reset(p));
+    ck_ok(mp_pool_trim(p, 0));
+    s = stats_of(p);
+    ck_assert_uint_lt(s.reserved_bytes, peak);
+    ck_assert_uint_eq(s.peak_reserved_bytes, peak); /* a trim leaves the peak */
+    ck_ok(mp_pool_reset_stats(p));
+    s = stats_of(p);
+    ck_assert_uint_eq(s.peak_reserved_bytes, s.reserved_bytes);
+    b = alloc_ok(p, big);
+    s = stats_of(p);
+    ck_assert_uint_eq(s.peak_reserved_bytes, s.reserved_bytes);
+    ck_assert_uint_gt(s.peak_reserved_bytes, big - 1);
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_intact(p);
+}
+
+START_TEST(peak_reserved_follows_growth_trim_and_reset_stats)
+{
+    mp_pool *p = new_pool("peak-res-var", cfg_variable(1 << 16));
+    peak_reserved_round_trip(p, 200000);
+    mp_pool_destroy(p);
+    mp_config c = MP_CONFIG_INIT;
+    mp_config_general_purpose_cpu(&c);
+    c.initial_size = 1 << 16;
+    p = new_pool("peak-res-gp", c);
+    peak_reserved_round_trip(p, 300000);
+    mp_pool_destroy(p);
+    c = cfg_fixed(1 << 20, 1 << 20); /* one block a chunk */
+    p = new_pool("peak-res-fixed", c);
+    alloc_ok(p, 1); /* the first chunk is busy: the pool grows by a second */
+    peak_reserved_round_trip(p, 1 << 20);
+    mp_pool_destroy(p);
+}
+END_TEST
+
 static void tracking_round_trip(mp_config c)
 {
     mp_pool *p = new_pool("track", c);
@@ -351,6 +399,7 @@ static Suite *stats_suite(void)
     TCase *t = tcase_create("stats");
     tcase_add_test(t, counters_are_exact);
     tcase_add_test(t, reset_stats_keeps_what_is_live);
+    tcase_add_test(t, peak_reserved_follows_growth_trim_and_reset_stats);
     tcase_add_test(t, tracking_toggles_keep_counts_exact_in_variable_pools);
     tcase_add_test(t, tracking_toggles_keep_counts_exact_in_fixed_pools);
     tcase_add_test(t, fixed_pool_created_untracked_can_start_tracking);

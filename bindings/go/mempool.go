@@ -178,6 +178,7 @@ type Stats struct {
 	FragmentationRatio                           float64
 	ReservedBytes, ChunkCount, FailedAllocations uint64
 	LiveAllocations, PendingFrees                uint64
+	PeakReservedBytes                            uint64 // the highest ReservedBytes since creation or ResetStats
 }
 
 // AllocationInfo is one live allocation.
@@ -581,6 +582,7 @@ func (p *Pool) Stats() (Stats, error) {
 		FragmentationRatio: s.GetFragmentation_ratio(), ReservedBytes: s.GetReserved_bytes(),
 		ChunkCount: s.GetChunk_count(), FailedAllocations: s.GetFailed_allocations(),
 		LiveAllocations: s.GetLive_allocations(), PendingFrees: s.GetPending_frees(),
+		PeakReservedBytes: s.GetPeak_reserved_bytes(),
 	}, nil
 }
 
@@ -670,6 +672,20 @@ func (p *Pool) SetStream(stream uintptr) error {
 func (p *Pool) Stream() (uintptr, error) {
 	out := []uintptr{0}
 	err := p.call(func(h uintptr) error { return capi.Mp_pool_get_stream(h, out) })
+	return out[0], err
+}
+
+// SetReleaseThreshold sets the idle device memory the pool keeps mapped
+// whatever its age (mp_pool_set_release_threshold); what is above it goes
+// back after a second idle. math.MaxUint64 keeps everything until Trim.
+func (p *Pool) SetReleaseThreshold(bytes uint64) error {
+	return p.call(func(h uintptr) error { return capi.Mp_pool_set_release_threshold(h, int64(bytes)) })
+}
+
+// ReleaseThreshold is the pool's release threshold in bytes.
+func (p *Pool) ReleaseThreshold() (uint64, error) {
+	out := []uint64{0}
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_get_release_threshold(h, out) })
 	return out[0], err
 }
 

@@ -68,7 +68,8 @@ func TestStatsCountAllocationsExactly(t *testing.T) {
 		t.Fatalf("fragmentation %v, want %v", s.FragmentationRatio, hole)
 	}
 	want := Stats{TotalAllocated: 30000, CurrentUsed: 20000, PeakUsage: 30000, AllocationCount: 2, DeallocationCount: 1,
-		FragmentationRatio: s.FragmentationRatio, ReservedBytes: 1 << 20, ChunkCount: 1, LiveAllocations: 1}
+		FragmentationRatio: s.FragmentationRatio, ReservedBytes: 1 << 20, ChunkCount: 1, LiveAllocations: 1,
+		PeakReservedBytes: 1 << 20}
 	if s != want {
 		t.Fatalf("stats %+v, want %+v", s, want)
 	}
@@ -449,5 +450,52 @@ func TestRouterSendsEachSizeToItsPool(t *testing.T) {
 	}
 	if err := r.Close(); err != nil || r.Close() != nil {
 		t.Fatal("closing twice failed")
+	}
+}
+
+func TestPeakReservedBytesOutlivesATrimUntilResetStats(t *testing.T) {
+	cfg, err := DefaultCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.InitialSize = 1 << 16
+	p, err := NewPool("go-peak-reserved", CPU, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	stats := func() Stats {
+		t.Helper()
+		s, err := p.Stats()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if s := stats(); s.PeakReservedBytes != 1<<16 {
+		t.Fatalf("a new pool: peak reserved %d, want %d", s.PeakReservedBytes, 1<<16)
+	}
+	big, err := p.Allocate(200000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	grown := stats()
+	if grown.ReservedBytes <= 1<<16+200000 || grown.PeakReservedBytes != grown.ReservedBytes {
+		t.Fatalf("after growth: %+v", grown)
+	}
+	if err := p.Deallocate(big); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Trim(0); err != nil {
+		t.Fatal(err)
+	}
+	if s := stats(); s.ReservedBytes >= grown.ReservedBytes || s.PeakReservedBytes != grown.ReservedBytes {
+		t.Fatalf("after a trim: %+v, peak should stay %d", s, grown.ReservedBytes)
+	}
+	if err := p.ResetStats(); err != nil {
+		t.Fatal(err)
+	}
+	if s := stats(); s.PeakReservedBytes != s.ReservedBytes {
+		t.Fatalf("after ResetStats: %+v", s)
 	}
 }

@@ -445,7 +445,7 @@ static int pool_config(lua_State *L)
 
 void mpl_push_stats(lua_State *L, const mp_stats *st)
 {
-    lua_createtable(L, 0, 11);
+    lua_createtable(L, 0, 12);
     SET_INT(L, "total_allocated", st->total_allocated);
     SET_INT(L, "current_used", st->current_used);
     SET_INT(L, "peak_usage", st->peak_usage);
@@ -458,6 +458,7 @@ void mpl_push_stats(lua_State *L, const mp_stats *st)
     SET_INT(L, "failed_allocations", st->failed_allocations);
     SET_INT(L, "live_allocations", st->live_allocations);
     SET_INT(L, "pending_frees", st->pending_frees);
+    SET_INT(L, "peak_reserved_bytes", st->peak_reserved_bytes);
 }
 
 static int pool_stats(lua_State *L)
@@ -579,6 +580,27 @@ static int pool_stream(lua_State *L)
     if (s != MP_OK)
         return mpl_fail(L, s);
     lua_pushinteger(L, (lua_Integer)(uintptr_t)st);
+    return 1;
+}
+
+/* pool:set_release_threshold(bytes): idle device memory kept mapped
+ * whatever its age; what is above it goes back after a second idle.
+ * math.maxinteger keeps everything until pool:trim(). */
+static int pool_set_release_threshold(lua_State *L)
+{
+    lpool *p = mpl_check_pool(L, 1);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_argcheck(L, n >= 0, 2, "a threshold is at least 0");
+    return mpl_ok_or_fail(L, mp_pool_set_release_threshold(mpl_handle(p), (size_t)n));
+}
+
+static int pool_release_threshold(lua_State *L)
+{
+    size_t n = 0;
+    mp_status s = mp_pool_get_release_threshold(mpl_handle(mpl_check_pool(L, 1)), &n);
+    if (s != MP_OK)
+        return mpl_fail(L, s);
+    lua_pushinteger(L, n > (size_t)LUA_MAXINTEGER ? LUA_MAXINTEGER : (lua_Integer)n);
     return 1;
 }
 
@@ -770,6 +792,7 @@ const luaL_Reg mpl_pool_methods[] = {
     {"allocations", pool_allocations}, {"stats_string", pool_stats_string}, {"stats_json", pool_stats_json},
     {"set_policy", mpl_pool_set_policy}, {"set_device", pool_set_device}, {"device", pool_device},
     {"set_stream", pool_set_stream}, {"stream", pool_stream}, {"deallocate_on_stream", pool_deallocate_on_stream},
+    {"set_release_threshold", pool_set_release_threshold}, {"release_threshold", pool_release_threshold},
     {"copy_to_device", pool_copy_to_device}, {"copy_from_device", pool_copy_from_device},
     {"copy_device_to_device", pool_copy_device_to_device}, {"handle", pool_handle}, {"close", pool_close},
     {NULL, NULL}};

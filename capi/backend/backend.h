@@ -1,5 +1,8 @@
 /* The backend seam: where a pool's chunks come from. A backend hands out
  * large aligned extents and takes them back; it knows nothing of blocks.
+ * A backend that can map memory on demand (device memory through the
+ * driver's virtual memory calls) also hands out extents of address space
+ * alone, backed granule by granule as the pool asks (core/backing.h).
  * Adding a backend = one file with one mp__backend and a line in
  * mp__backend_get. */
 #ifndef MEMPOOL_BACKEND_H
@@ -12,6 +15,8 @@ typedef struct mp__extent {
     size_t size;     /* usable bytes from base */
     void *raw;       /* what the backend allocated, for release */
     size_t raw_size;
+    size_t granule;  /* 0: all of it is memory; else address space, backed granule by granule */
+    uint64_t *phys;  /* on demand: each granule's physical allocation (0: none); the backend's */
 } mp__extent;
 
 typedef struct mp__backend {
@@ -20,6 +25,15 @@ typedef struct mp__backend {
     bool host_accessible; /* the host may read and write it (debug guards, fills) */
     mp_status (*reserve)(int device, size_t size, size_t alignment, mp__extent *out);
     void (*release)(int device, const mp__extent *extent);
+    /* On demand (NULL where the backend cannot): address space for size
+     * bytes (a multiple of the granule it reports), none of it backed;
+     * MP_ERR_UNSUPPORTED where the device cannot map on demand. */
+    mp_status (*reserve_space)(int device, size_t size, size_t alignment, mp__extent *out);
+    /* Backs granules [first, first + n) of such an extent (none backed
+     * yet), all or none; unmap gives them back (all backed). release
+     * gives back whatever is still backed. */
+    mp_status (*map)(int device, mp__extent *extent, size_t first, size_t n);
+    void (*unmap)(int device, mp__extent *extent, size_t first, size_t n);
 } mp__backend;
 
 extern const mp__backend mp__backend_host;

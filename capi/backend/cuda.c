@@ -5,6 +5,8 @@
 #include "backend/backend.h"
 #include "backend/cuda_rt.h"
 
+#include <stdlib.h>
+
 static mp_status place(void *raw, size_t size, size_t alignment, mp__extent *out)
 {
     out->raw = raw;
@@ -38,12 +40,74 @@ static mp_status managed_reserve(int device, size_t size, size_t alignment, mp__
     return s == MP_OK ? place(p, size, alignment, out) : s;
 }
 
-static void device_release(int device, const mp__extent *e) { mp__cuda_free(device, e->raw); }
+static void device_release(int device, const mp__extent *e)
+{
+    if (!e->granule) {
+        mp__cuda_free(device, e->raw);
+        return;
+    }
+    size_t n = e->size / e->granule;
+    for (size_t i = 0; i < n; i++)
+        if (e->phys[i])
+            mp__cuda_vmm_unmap((char *)e->base + i * e->granule, e->granule, e->phys[i]);
+    mp__cuda_vmm_free(e->base, e->size);
+    free(e->phys);
+}
+
+/* Device memory on demand: address space reserved once, each granule
+ * backed by its own physical allocation while blocks lie on it, so any
+ * granule can go back alone (PyTorch's expandable segments do the same
+ * per 2 or 20 MiB page). */
+static mp_status device_reserve_space(int device, size_t size, size_t alignment, mp__extent *out)
+{
+    size_t g = mp__cuda_vmm_granule(device);
+    if (!g)
+        return mp__fail(MP_ERR_UNSUPPORTED, "device %d cannot map memory on demand", device);
+    size = mp__align_up(size, g);
+    uint64_t *phys = calloc(size / g, sizeof *phys);
+    if (!phys)
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the map of a %zu-byte reservation", size);
+    void *va = NULL;
+    mp_status s = mp__cuda_vmm_reserve(device, size, alignment > g ? alignment : g, &va);
+    if (s != MP_OK) {
+        free(phys);
+        return s;
+    }
+    *out = (mp__extent){.base = va, .size = size, .raw = va, .raw_size = size, .granule = g, .phys = phys};
+    return MP_OK;
+}
+
+static mp_status device_map(int device, mp__extent *e, size_t first, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        mp_status s = mp__cuda_vmm_map(device, (char *)e->base + (first + i) * e->granule, e->granule,
+                                       &e->phys[first + i]);
+        if (s != MP_OK) {
+            while (i-- > 0) {
+                mp__cuda_vmm_unmap((char *)e->base + (first + i) * e->granule, e->granule, e->phys[first + i]);
+                e->phys[first + i] = 0;
+            }
+            return s;
+        }
+    }
+    return MP_OK;
+}
+
+static void device_unmap(int device, mp__extent *e, size_t first, size_t n)
+{
+    (void)device;
+    for (size_t i = first; i < first + n; i++) {
+        mp__cuda_vmm_unmap((char *)e->base + i * e->granule, e->granule, e->phys[i]);
+        e->phys[i] = 0;
+    }
+}
 static void pinned_release(int device, const mp__extent *e) { (void)device; mp__cuda_free_host(e->raw); }
+static void managed_release(int device, const mp__extent *e) { mp__cuda_free(device, e->raw); }
 
 const mp__backend mp__backend_cuda_device = {
     .kind = MP_BACKEND_CUDA_DEVICE, .name = "cuda-device", .host_accessible = false,
     .reserve = device_reserve, .release = device_release,
+    .reserve_space = device_reserve_space, .map = device_map, .unmap = device_unmap,
 };
 const mp__backend mp__backend_cuda_pinned = {
     .kind = MP_BACKEND_CUDA_PINNED, .name = "cuda-pinned", .host_accessible = true,
@@ -51,5 +115,5 @@ const mp__backend mp__backend_cuda_pinned = {
 };
 const mp__backend mp__backend_cuda_managed = {
     .kind = MP_BACKEND_CUDA_MANAGED, .name = "cuda-managed", .host_accessible = false,
-    .reserve = managed_reserve, .release = device_release,
+    .reserve = managed_reserve, .release = managed_release,
 };

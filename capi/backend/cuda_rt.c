@@ -3,10 +3,17 @@
  * MP_ERR_OUT_OF_MEMORY, a bad device id to MP_ERR_INVALID_ARGUMENT, a missing
  * driver or device to MP_ERR_UNSUPPORTED, anything else to MP_ERR_CUDA. */
 #include "backend/cuda_rt.h"
+#include "backend/cuda_sim.h"
+
+#include <time.h>
 
 #ifdef MEMPOOL_HAVE_CUDA
+#include <cuda.h> /* the driver's types only: its calls come through cudaGetDriverEntryPointByVersion */
+#include <cudaTypedefs.h>
 #include <cuda_runtime_api.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 static mp_status cuda_fail(cudaError_t e, const char *what, size_t size, int device)
 {
@@ -22,7 +29,7 @@ static mp_status cuda_fail(cudaError_t e, const char *what, size_t size, int dev
                     cudaGetErrorName(e), cudaGetErrorString(e));
 }
 
-int mp__cuda_device_count(void)
+static int rt_device_count(void)
 {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
@@ -32,9 +39,9 @@ int mp__cuda_device_count(void)
     return n;
 }
 
-mp_status mp__cuda_check_device(int device)
+static mp_status rt_check_device(int device)
 {
-    int n = mp__cuda_device_count();
+    int n = rt_device_count();
     if (n == 0)
         return mp__fail(MP_ERR_UNSUPPORTED, "no CUDA device is available on this machine");
     if (device < 0 || device >= n)
@@ -51,27 +58,27 @@ mp_status mp__cuda_check_device(int device)
         e = (call);                                                                                \
     cudaSetDevice(prev_)
 
-mp_status mp__cuda_malloc(int device, size_t size, void **out)
+static mp_status rt_malloc(int device, size_t size, void **out)
 {
     ON_DEVICE(device, cudaMalloc(out, size));
     return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaMalloc", size, device);
 }
 
-mp_status mp__cuda_malloc_managed(int device, size_t size, void **out)
+static mp_status rt_malloc_managed(int device, size_t size, void **out)
 {
     ON_DEVICE(device, cudaMallocManaged(out, size, cudaMemAttachGlobal));
     return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaMallocManaged", size, device);
 }
 
-mp_status mp__cuda_malloc_host(size_t size, void **out)
+static mp_status rt_malloc_host(size_t size, void **out)
 {
-    if (mp__cuda_device_count() == 0)
+    if (rt_device_count() == 0)
         return mp__fail(MP_ERR_UNSUPPORTED, "pinned memory needs a CUDA device; none is available");
     cudaError_t e = cudaHostAlloc(out, size, cudaHostAllocPortable);
     return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaHostAlloc", size, -1);
 }
 
-void mp__cuda_free(int device, void *p)
+static void rt_free(int device, void *p)
 {
     int prev = 0;
     cudaGetDevice(&prev);
@@ -80,7 +87,7 @@ void mp__cuda_free(int device, void *p)
     cudaSetDevice(prev);
 }
 
-void mp__cuda_free_host(void *p) { cudaFreeHost(p); }
+static void rt_free_host(void *p) { cudaFreeHost(p); }
 
 /* The device whose memory p is (cudaMalloc'd), or -1: host, managed or
  * unknown memory. */
@@ -115,7 +122,7 @@ static void enable_peer(int device, int peer)
     atomic_store(&peer_state[device][peer], state);
 }
 
-mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, size_t size, mp__copy_kind kind)
+static mp_status rt_copy(int device, void *stream, void *dst, const void *src, size_t size, mp__copy_kind kind)
 {
     static const enum cudaMemcpyKind kinds[] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost,
                                                 cudaMemcpyDeviceToDevice};
@@ -137,7 +144,7 @@ mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, si
     return e == cudaSuccess ? MP_OK : cuda_fail(e, peer ? "cudaMemcpyPeerAsync" : names[kind], size, device);
 }
 
-mp_status mp__cuda_event_record(int device, void *stream, void **event)
+static mp_status rt_event_record(int device, void *stream, void **event)
 {
     cudaEvent_t ev = NULL;
     ON_DEVICE(device, cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
@@ -154,7 +161,7 @@ mp_status mp__cuda_event_record(int device, void *stream, void **event)
     return MP_OK;
 }
 
-bool mp__cuda_event_done(void *event)
+static bool rt_event_done(void *event)
 {
     cudaError_t e = cudaEventQuery((cudaEvent_t)event);
     if (e != cudaSuccess && e != cudaErrorNotReady)
@@ -162,7 +169,171 @@ bool mp__cuda_event_done(void *event)
     return e == cudaSuccess;
 }
 
-void mp__cuda_event_drop(void *event) { cudaEventDestroy((cudaEvent_t)event); }
+static void rt_event_drop(void *event) { cudaEventDestroy((cudaEvent_t)event); }
+
+static mp_status rt_stream_sync(int device, void *stream)
+{
+    ON_DEVICE(device, cudaStreamSynchronize((cudaStream_t)stream));
+    return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaStreamSynchronize", 0, device);
+}
+
+static mp_status rt_device_sync(int device)
+{
+    ON_DEVICE(device, cudaDeviceSynchronize());
+    return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaDeviceSynchronize", 0, device);
+}
+
+static size_t rt_device_memory(int device)
+{
+    size_t free_b = 0, total = 0;
+    ON_DEVICE(device, cudaMemGetInfo(&free_b, &total));
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return 0;
+    }
+    return total;
+}
+
+/* ---- virtual memory management: driver calls through cudart ---------- */
+
+static struct {
+    PFN_cuDeviceGetAttribute_v2000 get_attribute;
+    PFN_cuMemGetAllocationGranularity_v10020 granularity;
+    PFN_cuMemAddressReserve_v10020 reserve;
+    PFN_cuMemAddressFree_v10020 free;
+    PFN_cuMemCreate_v10020 create;
+    PFN_cuMemRelease_v10020 release;
+    PFN_cuMemMap_v10020 map;
+    PFN_cuMemUnmap_v10020 unmap;
+    PFN_cuMemSetAccess_v10020 set_access;
+    bool ok;
+} drv;
+static pthread_once_t drv_once = PTHREAD_ONCE_INIT;
+
+static void *entry(const char *name)
+{
+    void *fn = NULL;
+    enum cudaDriverEntryPointQueryResult q;
+    if (cudaGetDriverEntryPointByVersion(name, &fn, 12000, cudaEnableDefault, &q) != cudaSuccess ||
+        q != cudaDriverEntryPointSuccess) {
+        cudaGetLastError();
+        return NULL;
+    }
+    return fn;
+}
+
+static void drv_load(void)
+{
+    drv.get_attribute = (PFN_cuDeviceGetAttribute_v2000)entry("cuDeviceGetAttribute");
+    drv.granularity = (PFN_cuMemGetAllocationGranularity_v10020)entry("cuMemGetAllocationGranularity");
+    drv.reserve = (PFN_cuMemAddressReserve_v10020)entry("cuMemAddressReserve");
+    drv.free = (PFN_cuMemAddressFree_v10020)entry("cuMemAddressFree");
+    drv.create = (PFN_cuMemCreate_v10020)entry("cuMemCreate");
+    drv.release = (PFN_cuMemRelease_v10020)entry("cuMemRelease");
+    drv.map = (PFN_cuMemMap_v10020)entry("cuMemMap");
+    drv.unmap = (PFN_cuMemUnmap_v10020)entry("cuMemUnmap");
+    drv.set_access = (PFN_cuMemSetAccess_v10020)entry("cuMemSetAccess");
+    drv.ok = drv.get_attribute && drv.granularity && drv.reserve && drv.free && drv.create && drv.release &&
+             drv.map && drv.unmap && drv.set_access;
+}
+
+static CUmemAllocationProp device_prop(int device)
+{
+    CUmemAllocationProp p;
+    memset(&p, 0, sizeof p);
+    p.type = CU_MEM_ALLOCATION_TYPE_PINNED;
+    p.location.type = CU_MEM_LOCATION_TYPE_DEVICE;
+    p.location.id = device;
+    return p;
+}
+
+#define VMM_DEVICES 64
+static _Atomic size_t vmm_granule[VMM_DEVICES]; /* 0: not asked yet; 1: cannot; else the granularity */
+
+static size_t rt_vmm_granule(int device)
+{
+    if (device < 0 || device >= VMM_DEVICES || device >= rt_device_count())
+        return 0;
+    size_t g = atomic_load(&vmm_granule[device]);
+    if (g)
+        return g == 1 ? 0 : g;
+    pthread_once(&drv_once, drv_load);
+    int supported = 0;
+    CUmemAllocationProp prop = device_prop(device);
+    g = 1;
+    if (drv.ok && drv.get_attribute(&supported, CU_DEVICE_ATTRIBUTE_VIRTUAL_MEMORY_MANAGEMENT_SUPPORTED, device) ==
+                      CUDA_SUCCESS && supported) {
+        size_t gran = 0;
+        if (drv.granularity(&gran, &prop, CU_MEM_ALLOC_GRANULARITY_RECOMMENDED) == CUDA_SUCCESS && gran > 1)
+            g = gran;
+    }
+    atomic_store(&vmm_granule[device], g);
+    return g == 1 ? 0 : g;
+}
+
+static mp_status drv_fail(CUresult r, const char *what, size_t size, int device)
+{
+    return mp__fail(r == CUDA_ERROR_OUT_OF_MEMORY ? MP_ERR_OUT_OF_MEMORY : MP_ERR_CUDA,
+                    "%s of %zu bytes on device %d failed: CUresult %d%s", what, size, device, (int)r,
+                    r == CUDA_ERROR_OUT_OF_MEMORY ? " (CUDA_ERROR_OUT_OF_MEMORY)" : "");
+}
+
+static mp_status rt_vmm_reserve(int device, size_t size, size_t alignment, void **out)
+{
+    if (!rt_vmm_granule(device))
+        return mp__fail(MP_ERR_UNSUPPORTED, "device %d cannot map memory on demand", device);
+    CUdeviceptr va = 0;
+    CUresult r = drv.reserve(&va, size, alignment, 0, 0);
+    if (r != CUDA_SUCCESS)
+        return drv_fail(r, "cuMemAddressReserve", size, device);
+    *out = (void *)(uintptr_t)va;
+    return MP_OK;
+}
+
+static void rt_vmm_free(void *va, size_t size) { drv.free((CUdeviceptr)(uintptr_t)va, size); }
+
+static mp_status rt_vmm_map(int device, void *va, size_t size, uint64_t *handle)
+{
+    CUmemAllocationProp prop = device_prop(device);
+    CUmemGenericAllocationHandle h;
+    CUdeviceptr p = (CUdeviceptr)(uintptr_t)va;
+    CUresult r = drv.create(&h, size, &prop, 0);
+    if (r != CUDA_SUCCESS)
+        return drv_fail(r, "cuMemCreate", size, device);
+    if ((r = drv.map(p, size, 0, h, 0)) != CUDA_SUCCESS) {
+        drv.release(h);
+        return drv_fail(r, "cuMemMap", size, device);
+    }
+    /* The owner reads and writes it, and so does every device that can
+     * reach it directly (peer copies and kernels, as with cudaMalloc once
+     * peer access is on). */
+    CUmemAccessDesc desc[VMM_DEVICES];
+    size_t n = 0;
+    int count = rt_device_count();
+    for (int d = 0; d < count && d < VMM_DEVICES; d++) {
+        int can = d == device;
+        if (!can && cudaDeviceCanAccessPeer(&can, d, device) != cudaSuccess) {
+            cudaGetLastError();
+            can = 0;
+        }
+        if (can)
+            desc[n++] = (CUmemAccessDesc){.location = {.type = CU_MEM_LOCATION_TYPE_DEVICE, .id = d},
+                                          .flags = CU_MEM_ACCESS_FLAGS_PROT_READWRITE};
+    }
+    if ((r = drv.set_access(p, size, desc, n)) != CUDA_SUCCESS) {
+        drv.unmap(p, size);
+        drv.release(h);
+        return drv_fail(r, "cuMemSetAccess", size, device);
+    }
+    *handle = (uint64_t)h;
+    return MP_OK;
+}
+
+static void rt_vmm_unmap(void *va, size_t size, uint64_t handle)
+{
+    drv.unmap((CUdeviceptr)(uintptr_t)va, size);
+    drv.release((CUmemGenericAllocationHandle)handle);
+}
 
 #else /* built without CUDA */
 
@@ -171,24 +342,162 @@ static mp_status no_cuda(void)
     return mp__fail(MP_ERR_UNSUPPORTED, "mempool was built without CUDA; GPU memory is unavailable");
 }
 
-int mp__cuda_device_count(void) { return 0; }
-mp_status mp__cuda_check_device(int device) { (void)device; return no_cuda(); }
-mp_status mp__cuda_malloc(int device, size_t size, void **out) { (void)device; (void)size; (void)out; return no_cuda(); }
-mp_status mp__cuda_malloc_host(size_t size, void **out) { (void)size; (void)out; return no_cuda(); }
-mp_status mp__cuda_malloc_managed(int device, size_t size, void **out) { (void)device; (void)size; (void)out; return no_cuda(); }
-void mp__cuda_free(int device, void *p) { (void)device; (void)p; }
-mp_status mp__cuda_event_record(int device, void *stream, void **event)
+static int rt_device_count(void) { return 0; }
+static mp_status rt_check_device(int device) { (void)device; return no_cuda(); }
+static mp_status rt_malloc(int device, size_t size, void **out) { (void)device; (void)size; (void)out; return no_cuda(); }
+static mp_status rt_malloc_host(size_t size, void **out) { (void)size; (void)out; return no_cuda(); }
+static mp_status rt_malloc_managed(int device, size_t size, void **out) { (void)device; (void)size; (void)out; return no_cuda(); }
+static void rt_free(int device, void *p) { (void)device; (void)p; }
+static mp_status rt_event_record(int device, void *stream, void **event)
 {
     (void)device; (void)stream; (void)event;
     return no_cuda();
 }
-bool mp__cuda_event_done(void *event) { (void)event; return true; }
-void mp__cuda_event_drop(void *event) { (void)event; }
-void mp__cuda_free_host(void *p) { (void)p; }
-mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, size_t size, mp__copy_kind kind)
+static bool rt_event_done(void *event) { (void)event; return true; }
+static void rt_event_drop(void *event) { (void)event; }
+static void rt_free_host(void *p) { (void)p; }
+static mp_status rt_copy(int device, void *stream, void *dst, const void *src, size_t size, mp__copy_kind kind)
 {
     (void)device; (void)stream; (void)dst; (void)src; (void)size; (void)kind;
     return no_cuda();
 }
 
+static mp_status rt_stream_sync(int device, void *stream) { (void)device; (void)stream; return no_cuda(); }
+static size_t rt_device_memory(int device) { (void)device; return 0; }
+static mp_status rt_device_sync(int device) { (void)device; return no_cuda(); }
+static size_t rt_vmm_granule(int device) { (void)device; return 0; }
+static mp_status rt_vmm_reserve(int device, size_t size, size_t alignment, void **out)
+{
+    (void)device; (void)size; (void)alignment; (void)out;
+    return no_cuda();
+}
+static void rt_vmm_free(void *va, size_t size) { (void)va; (void)size; }
+static mp_status rt_vmm_map(int device, void *va, size_t size, uint64_t *handle)
+{
+    (void)device; (void)va; (void)size; (void)handle;
+    return no_cuda();
+}
+static void rt_vmm_unmap(void *va, size_t size, uint64_t handle) { (void)va; (void)size; (void)handle; }
+
 #endif
+
+/* ---- the door: the runtime, or the host-side stand-in while it is on --- */
+
+#define SIM mp__sim_on()
+
+int mp__cuda_device_count(void) { return SIM ? mp__sim_device_count() : rt_device_count(); }
+
+mp_status mp__cuda_check_device(int device)
+{
+    if (!SIM)
+        return rt_check_device(device);
+    int n = mp__sim_device_count();
+    if (n == 0)
+        return mp__fail(MP_ERR_UNSUPPORTED, "no CUDA device is available on this machine");
+    if (device < 0 || device >= n)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "device %d does not exist (this machine has %d)", device, n);
+    return MP_OK;
+}
+
+mp_status mp__cuda_malloc(int device, size_t size, void **out)
+{
+    return SIM ? mp__sim_malloc(device, size, out) : rt_malloc(device, size, out);
+}
+
+mp_status mp__cuda_malloc_managed(int device, size_t size, void **out)
+{
+    return SIM ? mp__sim_malloc(device, size, out) : rt_malloc_managed(device, size, out);
+}
+
+mp_status mp__cuda_malloc_host(size_t size, void **out)
+{
+    if (SIM)
+        return mp__fail(MP_ERR_UNSUPPORTED, "pinned memory is not simulated");
+    return rt_malloc_host(size, out);
+}
+
+void mp__cuda_free(int device, void *p)
+{
+    if (SIM)
+        mp__sim_free(p);
+    else
+        rt_free(device, p);
+}
+
+void mp__cuda_free_host(void *p) { rt_free_host(p); }
+
+mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, size_t size, mp__copy_kind kind)
+{
+    return SIM ? MP_OK : rt_copy(device, stream, dst, src, size, kind); /* simulated memory holds no data */
+}
+
+mp_status mp__cuda_stream_sync(int device, void *stream)
+{
+    if (!SIM)
+        return rt_stream_sync(device, stream);
+    mp__sim_sync(stream);
+    return MP_OK;
+}
+
+uint64_t mp__cuda_clock_ns(void)
+{
+    if (SIM)
+        return mp__sim_clock_ns();
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+mp_status mp__cuda_device_sync(int device)
+{
+    if (!SIM)
+        return rt_device_sync(device);
+    mp__sim_sync_all();
+    return MP_OK;
+}
+
+size_t mp__cuda_device_memory(int device) { return SIM ? mp__sim_device_memory(device) : rt_device_memory(device); }
+
+size_t mp__cuda_vmm_granule(int device) { return SIM ? mp__sim_vmm_granule(device) : rt_vmm_granule(device); }
+
+mp_status mp__cuda_vmm_reserve(int device, size_t size, size_t alignment, void **out)
+{
+    return SIM ? mp__sim_vmm_reserve(device, size, alignment, out) : rt_vmm_reserve(device, size, alignment, out);
+}
+
+void mp__cuda_vmm_free(void *va, size_t size)
+{
+    if (SIM)
+        mp__sim_vmm_free(va, size);
+    else
+        rt_vmm_free(va, size);
+}
+
+mp_status mp__cuda_vmm_map(int device, void *va, size_t size, uint64_t *handle)
+{
+    return SIM ? mp__sim_vmm_map(device, va, size, handle) : rt_vmm_map(device, va, size, handle);
+}
+
+void mp__cuda_vmm_unmap(void *va, size_t size, uint64_t handle)
+{
+    if (SIM)
+        mp__sim_vmm_unmap(va, size, handle);
+    else
+        rt_vmm_unmap(va, size, handle);
+}
+
+mp_status mp__cuda_event_record(int device, void *stream, void **event)
+{
+    return SIM ? mp__sim_event_record(device, stream, event) : rt_event_record(device, stream, event);
+}
+
+bool mp__cuda_event_done(void *event) { return SIM ? mp__sim_event_done(event) : rt_event_done(event); }
+
+void mp__cuda_event_drop(void *event)
+{
+    if (SIM)
+        mp__sim_event_drop(event);
+    else
+        rt_event_drop(event);
+}
+

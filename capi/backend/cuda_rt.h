@@ -20,6 +20,29 @@ void mp__cuda_free_host(void *p);
 /* Copies on stream and waits for the stream. */
 mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, size_t size, mp__copy_kind kind);
 
+/* Waits for the work queued on stream (the device's, where stream is
+ * NULL: the legacy default stream). */
+mp_status mp__cuda_stream_sync(int device, void *stream);
+/* The clock idle device memory ages by (ns, monotonic); the stand-in's
+ * own clock while it is on (mp__sim_advance). */
+uint64_t mp__cuda_clock_ns(void);
+/* Waits for all work on device (what cudaFree does before it frees). */
+mp_status mp__cuda_device_sync(int device);
+/* The device's memory in bytes, 0 when unknown. */
+size_t mp__cuda_device_memory(int device);
+
+/* Virtual memory management (driver calls reached through
+ * cudaGetDriverEntryPointByVersion, so cudart stays the only link
+ * dependency). vmm_granule: the device's mapping granularity, or 0 when
+ * the driver or device cannot map on demand. A reservation is address
+ * space only; each granule is mapped with its own physical allocation
+ * (*handle), so any granule can be unmapped alone. */
+size_t mp__cuda_vmm_granule(int device);
+mp_status mp__cuda_vmm_reserve(int device, size_t size, size_t alignment, void **out);
+void mp__cuda_vmm_free(void *va, size_t size);
+mp_status mp__cuda_vmm_map(int device, void *va, size_t size, uint64_t *handle);
+void mp__cuda_vmm_unmap(void *va, size_t size, uint64_t handle);
+
 /* Events for stream-ordered reuse. record: an event on stream (created, or
  * taken from *spare); done: whether it has completed (false while pending,
  * or on an error, which the next query reports again); drop: destroys it. */

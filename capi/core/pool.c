@@ -26,6 +26,7 @@
  * owner table; they call back only through the function tables the pool
  * hands them (mp__lf_source, mp__stream_release_fn). */
 #include "backend/cuda_rt.h"
+#include "core/backing.h"
 #include "core/debug.h"
 #include "core/fork.h"
 #include "core/instrument.h"
@@ -49,6 +50,7 @@ typedef struct mp__arena {
     void *state;       /* the strategy's state; NULL until the arena is first used */
     size_t last_chunk; /* size of the newest chunk, the base of growth */
     size_t nchunks;
+    bool on_demand;    /* chunks are address space, backed granule by granule (core/backing.h) */
 } mp__arena;
 
 struct mp__pool {
@@ -76,7 +78,8 @@ struct mp__pool {
     /* The rest: slow paths and queries. */
     mp__tcache *bypass;  /* the thread cache handed out when there is no cache to give */
     size_t chunks_cap;
-    size_t reserved;
+    size_t reserved;      /* bytes of physical memory held from the backends: only reserved_add/_sub change it */
+    size_t peak_reserved; /* the highest reserved since creation or mp_pool_reset_stats */
     mp__strategy_params params;
     mp_config cfg; /* normalised */
     mp_memory_type type;
@@ -87,6 +90,8 @@ struct mp__pool {
     mp__counters cached_adj; /* counters-only with caches: what resets add to the caches' tally (stats.h) */
     mp__gauge gauge;         /* counters-only with caches: the peak (stats.h) */
     mp__hookset hooks; /* slow-path hooks (hooks.c) */
+    mp__backing backing; /* on-demand arenas' granules (core/backing.h) */
+    mp_status map_failed; /* why the last take() found no memory to back its block (MP_OK: it did) */
     int device;
     void *stream;
     char name[MP_NAME_MAX + 1];
@@ -184,6 +189,32 @@ static void publish(mp__pool *pool)
 
 /* ---- growth ----------------------------------------------------------- */
 
+/* Every change of pool->reserved goes through these two, so that the peak
+ * follows every way memory comes in: a new chunk, or physical memory mapped
+ * into one on demand. Caller holds the lock. */
+static void reserved_add(mp__pool *pool, size_t n)
+{
+    pool->reserved += n;
+    if (pool->reserved > pool->peak_reserved)
+        pool->peak_reserved = pool->reserved;
+}
+
+static void reserved_sub(mp__pool *pool, size_t n)
+{
+    MP__ASSERT(n <= pool->reserved);
+    pool->reserved -= n;
+}
+
+/* The address space an on-demand arena reserves at once: as much as the
+ * device has (max_size, where the pool has one), at least need. Address
+ * space costs nothing until it is mapped, and one span lets freed blocks
+ * coalesce where separate chunks would have kept them apart. */
+static size_t space_for(const mp__pool *pool, size_t need)
+{
+    size_t space = pool->cfg.max_size ? pool->cfg.max_size : mp__cuda_device_memory(pool->device);
+    return space > need ? space : need;
+}
+
 static size_t chunk_alignment(const mp__pool *pool, const mp__arena *a)
 {
     size_t al = pool->cfg.alignment < MP_DEFAULT_GPU_ALIGNMENT ? MP_DEFAULT_GPU_ALIGNMENT : pool->cfg.alignment;
@@ -204,7 +235,11 @@ static mp__chunk *chunk_new(const mp__pool *pool, mp__arena *a, const mp__extent
     c->span.front = a == &pool->arena[0];
     c->extent = *ext;
     c->arena = a;
-    c->mapped = size;
+    c->mapped = ext->granule ? 0 : size;
+    if (ext->granule && !(c->backed = mp__backed_new(size, ext->granule))) {
+        free(c);
+        return NULL;
+    }
     if (pool->params.state_map && !(c->span.smap = mp__smap_new(size / grain + 1))) {
         free(c);
         return NULL;
@@ -214,14 +249,17 @@ static mp__chunk *chunk_new(const mp__pool *pool, mp__arena *a, const mp__extent
 
 static void chunk_free(mp__chunk *c)
 {
+    mp__backed_free(c->backed);
     mp__smap_free(c->span.smap);
     free(c);
 }
 
 static mp_status add_chunk(mp__pool *pool, mp__arena *a, size_t size)
 {
-    mp__extent ext;
-    mp_status s = a->backend->reserve(pool->device, size, chunk_alignment(pool, a), &ext);
+    mp__extent ext = {0};
+    mp_status s = a->on_demand ? a->backend->reserve_space(pool->device, size, chunk_alignment(pool, a), &ext)
+                               : a->backend->reserve(pool->device, size, chunk_alignment(pool, a), &ext);
+    size = ext.granule && s == MP_OK ? ext.size : size;
     if (s != MP_OK) { /* the backend's detail, said of this pool */
         char detail[400];
         snprintf(detail, sizeof detail, "%s", mp_last_error_message());
@@ -243,7 +281,7 @@ static mp_status add_chunk(mp__pool *pool, mp__arena *a, size_t size)
         chunk_free(c);
         return s;
     }
-    pool->reserved += size;
+    reserved_add(pool, c->mapped);
     a->last_chunk = size;
     a->nchunks++;
     if (tooled(pool, a))
@@ -268,8 +306,10 @@ static void drop_chunk(mp__pool *pool, mp__chunk *c)
     }
     if (tooled(pool, a))
         mp__tool_chunk_removed(c->extent.base, c->span.size);
+    if (c->backed) /* its idle granules go with it (the caller has waited for the stream) */
+        pool->backing.idle -= mp__backing_idle_of(c);
     a->backend->release(pool->device, &c->extent);
-    pool->reserved -= c->span.size;
+    reserved_sub(pool, c->mapped);
     a->nchunks--;
     chunk_free(c);
     /* Growth goes on from the largest chunk that stays, not from one that
@@ -287,6 +327,8 @@ static size_t mul_sat(size_t a, size_t b) { return b && a > SIZE_MAX / b ? SIZE_
  * the backend cannot supply that much, exactly `need`. */
 static mp_status grow(mp__pool *pool, mp__arena *a, size_t need, size_t want)
 {
+    if (a->on_demand) /* address space: one span as large as the device, memory mapped as blocks need it */
+        return add_chunk(pool, a, space_for(pool, need));
     /* A pool with small-block pages that starts empty (initial_size 0)
      * grows from a few pages' worth, not from its first request. */
     if (!want && a->last_chunk)
@@ -312,23 +354,149 @@ static mp_status grow(mp__pool *pool, mp__arena *a, size_t need, size_t want)
 }
 
 /* A block freed on a stream whose event has completed (stream.c). */
+/* ---- on-demand backing (core/backing.h) ------------------------------ */
+
+/* Unmaps idle granules of every on-demand chunk while more than keep idle
+ * bytes stay: those idle since an epoch before `before` (all: every one;
+ * the caller has waited for the stream). Caller holds the lock. */
+static void unmap_idle(mp__pool *pool, bool all, uint32_t before, size_t keep)
+{
+    for (size_t i = pool->nchunks; i-- > 0 && pool->backing.idle > keep;) {
+        mp__chunk *c = pool->chunks[i].chunk;
+        if (c->backed)
+            reserved_sub(pool, mp__backing_unmap_idle(&pool->backing, c->arena->backend, c, pool->device, all, before,
+                                                      keep));
+    }
+}
+
+/* Waits for the pool's stream, after which no work queued before a free
+ * can still use an idle granule, and unmaps idle granules down to keep. */
+static void reclaim_idle(mp__pool *pool, size_t keep)
+{
+    if (pool->backing.idle > keep && mp__cuda_stream_sync(pool->device, pool->stream) == MP_OK)
+        unmap_idle(pool, true, 0, keep);
+}
+
+static void drop_marks(mp__backing *bk, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        if (bk->mark[i].event)
+            mp__cuda_event_drop(bk->mark[i].event);
+    memmove(bk->mark, bk->mark + n, (bk->nmarks - n) * sizeof *bk->mark);
+    bk->nmarks -= n;
+}
+
+/* After a free left idle memory above the release threshold (backing.h):
+ * unmaps what has been idle for a decay, past a boundary whose event has
+ * completed, and marks a new boundary every half decay. Never waits. */
+static void auto_release(mp__pool *pool)
+{
+    mp__backing *bk = &pool->backing;
+    if (bk->idle <= bk->threshold)
+        return;
+    uint64_t now = mp__cuda_clock_ns();
+    unsigned k = 0; /* boundaries a decay old whose events have completed: the newest goes */
+    while (k < bk->nmarks && now - bk->mark[k].t >= MP__DECAY_NS && mp__cuda_event_done(bk->mark[k].event))
+        k++;
+    if (k) {
+        unmap_idle(pool, false, bk->mark[k - 1].epoch, bk->threshold);
+        drop_marks(bk, k); /* what stays idle stays for the threshold: a later boundary covers it too */
+    }
+    if (bk->nmarks && now - bk->mark[bk->nmarks - 1].t < MP__DECAY_NS / 2)
+        return;
+    if (bk->nmarks == MP__MARKS)
+        drop_marks(bk, 1);
+    void *ev;
+    if (mp__cuda_event_record(pool->device, pool->stream, &ev) == MP_OK)
+        bk->mark[bk->nmarks++] = (mp__epoch_mark){++bk->epoch, now, ev};
+}
+
+/* Backs block p, which arena a's strategy just handed out, with device
+ * memory; NULL when none can be had (p goes back to the strategy, and
+ * pool->map_failed says why). Idle granules go first when memory runs
+ * short, or max_size would be passed. Caller holds the lock. */
+static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__arena *a, void *p)
+{
+    mp__chunk *c = find_chunk(pool, mp__addr(p));
+    size_t size = 0, mapped = 0, need;
+    mp__blockinfo rec;
+    a->strategy->lookup(a->state, c, mp__addr(p), &size, &rec);
+    need = mp__backing_unbacked(c, mp__addr(p), size);
+    mp_status s = MP_OK;
+    size_t max = pool->cfg.max_size;
+    if (need && max && pool->reserved + need > max) {
+        size_t over = pool->reserved + need - max;
+        reclaim_idle(pool, pool->backing.idle > over ? pool->backing.idle - over : 0);
+        if (pool->reserved + need > max)
+            s = mp__fail(MP_ERR_OUT_OF_MEMORY, "mapping %zu bytes would pass max_size %zu", need, max);
+    }
+    if (s == MP_OK) {
+        s = mp__backing_acquire(&pool->backing, a->backend, c, pool->device, mp__addr(p), size, &mapped);
+        if (s == MP_ERR_OUT_OF_MEMORY && pool->backing.idle) { /* the device is full: idle memory first */
+            reclaim_idle(pool, 0);
+            s = mp__backing_acquire(&pool->backing, a->backend, c, pool->device, mp__addr(p), size, &mapped);
+        }
+    }
+    if (s == MP_OK) {
+        reserved_add(pool, mapped);
+        return p;
+    }
+    char detail[320];
+    snprintf(detail, sizeof detail, "%s", mp_last_error_message());
+    pool->map_failed = mp__fail(s, "pool '%s': no device memory for a %zu-byte block (%zu bytes to map, %zu "
+                                "reserved, %zu of them idle): %s", pool->name, size, need, pool->reserved,
+                                pool->backing.idle, detail);
+    a->strategy->release(a->state, c, mp__addr(p), &rec);
+    return NULL;
+}
+
+/* Releases block of c (live) in an on-demand arena: its granules count
+ * one block less. */
+static __attribute__((noinline)) mp_status give_backed(mp__pool *pool, const mp__arena *a, mp__chunk *c,
+                                                       uintptr_t block, mp__blockinfo *info)
+{
+    size_t size;
+    mp__blockinfo rec;
+    if (!a->strategy->lookup(a->state, c, block, &size, &rec))
+        return MP_ERR_INVALID_POINTER;
+    mp_status s = a->strategy->release(a->state, c, block, info);
+    if (s == MP_OK) {
+        mp__backing_release(&pool->backing, c, block, size);
+        auto_release(pool);
+    }
+    return s;
+}
+
+/* The strategy's release, and the granules' count where the arena maps
+ * on demand. Caller holds the lock. */
+static inline mp_status give(mp__pool *pool, const mp__arena *a, mp__chunk *c, uintptr_t block, mp__blockinfo *info)
+{
+    if (MP__LIKELY(!a->on_demand))
+        return a->strategy->release(a->state, c, block, info);
+    return give_backed(pool, a, c, block, info);
+}
+
+/* A block freed on a stream whose event has completed (stream.c). */
 static void release_waiting(void *ctx, mp__chunk *c, uintptr_t block)
 {
-    (void)ctx;
     mp__blockinfo info;
-    c->arena->strategy->release(c->arena->state, c, block, &info);
+    give(ctx, c->arena, c, block, &info);
 }
 
 static void poll_streams(mp__pool *pool, bool all)
 {
-    mp__stream_poll(&pool->pending, all, release_waiting, NULL);
+    mp__stream_poll(&pool->pending, all, release_waiting, pool);
 }
 
 /* A block of need bytes from arena a, starting at a multiple of align
- * (0: the pool's alignment), or NULL. */
-static inline void *alloc_in(const mp__arena *a, size_t need, size_t align, const mp__blockinfo *info)
+ * (0: the pool's alignment), or NULL: the strategy has no room, or (where
+ * the arena maps on demand) no memory could back it (pool->map_failed). */
+static inline void *alloc_in(mp__pool *pool, const mp__arena *a, size_t need, size_t align, const mp__blockinfo *info)
 {
-    return align ? a->strategy->alloc_aligned(a->state, need, align, info) : a->strategy->alloc(a->state, need, info);
+    void *p = align ? a->strategy->alloc_aligned(a->state, need, align, info) : a->strategy->alloc(a->state, need, info);
+    if (MP__UNLIKELY(a->on_demand) && p)
+        p = back_block(pool, a, p);
+    return p;
 }
 
 /* The slow path of an allocation: grow (by what the policy's grow hook
@@ -346,12 +514,12 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
     char detail[256] = "";
     *hooks = mp__hooks_enter(&pool->hooks);
     const mp_policy pol = *hooks ? *mp__hooks_policy(*hooks) : none;
-    mp_status s = MP_OK;
-    if (pol.grow) {
+    mp_status s = pool->map_failed; /* memory, not room, ran short: growing would not help */
+    if (s == MP_OK && pol.grow) {
         mp__lock_release(&pool->lock);
         s = pol.grow(pol.user, pool->handle, chunk, &want, detail, sizeof detail);
         mp__lock_acquire(&pool->lock);
-        if ((*out = alloc_in(a, need, align, info)))
+        if ((*out = alloc_in(pool, a, need, align, info)))
             return MP_OK; /* another thread freed room meanwhile */
         if (s != MP_OK)
             s = mp__fail(s, "pool '%s': the growth policy refused %zu bytes: %s", pool->name, chunk, detail);
@@ -361,10 +529,12 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
     }
     if (s == MP_OK)
         s = grow(pool, a, chunk, want);
-    if (s == MP_OK && (*out = alloc_in(a, need, align, info)))
+    if (s == MP_OK && (*out = alloc_in(pool, a, need, align, info)))
         return MP_OK;
     if (s == MP_OK)
-        s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for bookkeeping", pool->name);
+        s = pool->map_failed != MP_OK ? pool->map_failed
+                                      : mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for bookkeeping",
+                                                 pool->name);
     if (pol.on_oom) {
         char last_detail[512];
         snprintf(last_detail, sizeof last_detail, "%s", mp_last_error_message());
@@ -377,14 +547,21 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
         if (h != MP_OK)
             return mp__fail(h, "pool '%s': %zu bytes failed and the out-of-memory policy failed: %s", pool->name,
                             size, detail);
-        if ((*out = alloc_in(a, need, align, info)) ||
-            (grow(pool, a, chunk, 0) == MP_OK && (*out = alloc_in(a, need, align, info))))
+        if ((*out = alloc_in(pool, a, need, align, info)) ||
+            (grow(pool, a, chunk, 0) == MP_OK && (*out = alloc_in(pool, a, need, align, info))))
             return MP_OK;
     }
     return s;
 }
 
 /* ---- arenas ----------------------------------------------------------- */
+
+/* Whether arena a's chunks are address space mapped on demand: where the
+ * backend and the pool's device can. */
+static bool on_demand(const mp__pool *pool, const mp__arena *a)
+{
+    return a->backend->reserve_space && mp__cuda_vmm_granule(pool->device) != 0;
+}
 
 static mp_status arena_open(mp__pool *pool, mp__arena *a, mp_backend_kind kind)
 {
@@ -393,6 +570,7 @@ static mp_status arena_open(mp__pool *pool, mp__arena *a, mp_backend_kind kind)
     a->state = a->strategy->create(&pool->params);
     if (!a->state)
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory for allocator state", pool->name);
+    a->on_demand = on_demand(pool, a);
     return MP_OK;
 }
 
@@ -436,7 +614,7 @@ static uint32_t carve_batch(void *ctx, size_t size, uint32_t n, mp__tentry *out,
     if (pool->pending.count)
         poll_streams(pool, false);
     for (; k < n; k++) {
-        void *p = a->strategy->alloc(a->state, size, &info);
+        void *p = alloc_in(pool, a, size, 0, &info);
         if (!p)
             break;
         uint8_t *byte = mp__span_state(&find_chunk(pool, (uintptr_t)p)->span, (uintptr_t)p);
@@ -455,7 +633,7 @@ static void give_back_batch(void *ctx, const mp__tentry *e, uint32_t n)
     for (uint32_t j = 0; j < n; j++) {
         mp__chunk *c = find_chunk(pool, (uintptr_t)e[j].p);
         __atomic_store_n(e[j].state, MP__ST_LIVE, __ATOMIC_RELAXED); /* live again, never a cache class (tcache.h) */
-        c->arena->strategy->release(c->arena->state, c, (uintptr_t)e[j].p, &info);
+        give(pool, c->arena, c, (uintptr_t)e[j].p, &info);
     }
     mp__lock_release(&pool->lock);
 }
@@ -515,6 +693,8 @@ static mp_status first_chunk(mp__pool *pool)
     if (pool->cfg.max_size && least > pool->cfg.max_size)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "pool '%s': max_size %zu is below the smallest chunk (%zu bytes, "
                         "one block)", pool->name, pool->cfg.max_size, least);
+    if (a->on_demand) /* address space now, memory as blocks need it */
+        return add_chunk(pool, a, space_for(pool, want > least ? want : least));
     if (want == 0)
         return MP_OK;
     return add_chunk(pool, a, want > least ? want : least);
@@ -568,6 +748,7 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     pool->type = type;
     pool->registry_owned = registry_owned;
     pool->device = cfg.device_id;
+    pool->backing.threshold = MP_DEFAULT_RELEASE_THRESHOLD;
     pool->counting = cfg.track_stats && cfg.counters_only;
     pool->tracking = cfg.track_stats && !pool->counting;
     pool->numbered = pool->tracking || cfg.enable_debugging;
@@ -628,6 +809,13 @@ void mp__pool_free(mp__pool *pool)
     pool->lf = pool->threads = NULL;
     mp__stream_fini(&pool->pending);
     tools_forget_live(pool);
+    drop_marks(&pool->backing, pool->backing.nmarks);
+    for (size_t i = 0; i < pool->nchunks; i++)
+        if (pool->chunks[i].chunk->mapped && pool->chunks[i].chunk->backed) {
+            /* Unmapping does not wait for the device as cudaFree does: wait here. */
+            mp__cuda_device_sync(pool->device);
+            break;
+        }
     while (pool->nchunks)
         drop_chunk(pool, pool->chunks[pool->nchunks - 1].chunk);
     for (int i = 0; i < MP__ARENAS; i++)
@@ -784,14 +972,15 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
     }
     if (MP__UNLIKELY(pool->pending.count))
         poll_streams(pool, false);
+    pool->map_failed = MP_OK;
     size_t need = pool->debug ? size + mp__debug_overhead(pool->debug) : size;
     mp__blockinfo info = {size, pool->numbered ? ++pool->next_seq : 0, pool->tracking};
     if (size - 1 < pool->count_max && !align)
         need = info.requested = count_class(pool, size); /* counted(); no debug layout here */
-    void *block = alloc_in(a, need, align, &info);
+    void *block = alloc_in(pool, a, need, align, &info);
     if (MP__UNLIKELY(!block) && pool->pending.count) {
         poll_streams(pool, true); /* completed stream frees first, growth second */
-        block = alloc_in(a, need, align, &info);
+        block = alloc_in(pool, a, need, align, &info);
     }
     if (MP__UNLIKELY(!block)) {
         mp__hooks *hooks;
@@ -829,7 +1018,7 @@ static __attribute__((noinline)) mp_status allocate_plain(mp_pool *handle, mp__p
         mp__blockinfo info = {size, pool->numbered ? ++pool->next_seq : 0, pool->tracking};
         if (MP__UNLIKELY(size - 1 < pool->count_max))
             info.requested = count_class(pool, size); /* counted() */
-        void *block = a->strategy->alloc(a->state, info.requested, &info);
+        void *block = alloc_in(pool, a, info.requested, 0, &info);
         if (MP__LIKELY(block != NULL)) {
             if (MP__UNLIKELY(info.tracked | pool->counting | pool->tools))
                 on_allocated(pool, a, &info, size, &block);
@@ -963,7 +1152,7 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
     bool waiting = c && mp__stream_waiting(&pool->pending, block);
     bool live = c && !waiting &&
                 (deferred ? a->strategy->lookup(a->state, c, block, &block_size, &info)
-                          : a->strategy->release(a->state, c, block, &info) == MP_OK);
+                          : give(pool, a, c, block, &info) == MP_OK);
     if (MP__UNLIKELY(!live))
         return refuse_locked(pool, ptr, waiting);
     if (deferred && (s = mp__stream_defer(&pool->pending, pool->device, stream, c, block, pool->name)) != MP_OK) {
@@ -997,7 +1186,7 @@ static __attribute__((noinline)) mp_status free_plain(mp__pool *pool, void *ptr)
     const mp__span *span = mp__span_find(pool->chunks, pool->nchunks, block);
     if (MP__LIKELY(span && !pool->pending.count)) {
         const mp__arena *a = span->arena;
-        if (MP__LIKELY(a->strategy->release(a->state, span->chunk, block, &info) == MP_OK)) {
+        if (MP__LIKELY(give(pool, a, span->chunk, block, &info) == MP_OK)) {
             if (MP__UNLIKELY(info.tracked | pool->counting | pool->tools)) {
                 if (info.tracked)
                     mp__stats_on_free(&pool->counters, info.requested);
@@ -1261,6 +1450,9 @@ mp_status mp_pool_reset(mp_pool *handle)
         if (pool->arena[i].state)
             pool->arena[i].strategy->reset(pool->arena[i].state);
     for (size_t i = 0; i < pool->nchunks; i++)
+        if (pool->chunks[i].chunk->backed) /* mapped and idle, for reuse or the next release */
+            mp__backing_forget(&pool->backing, pool->chunks[i].chunk);
+    for (size_t i = 0; i < pool->nchunks; i++)
         if (tooled(pool, pool->chunks[i].chunk->arena))
             mp__tool_chunk_added(pool->chunks[i].chunk->extent.base, pool->chunks[i].size);
     mp__stats_on_reset(&pool->counters);
@@ -1284,9 +1476,15 @@ static void trim_locked(mp__pool *pool, size_t keep)
     for (int i = 0; i < MP__ARENAS; i++)
         if (pool->arena[i].state && pool->arena[i].strategy->flush)
             pool->arena[i].strategy->flush(pool->arena[i].state);
-    for (size_t i = pool->nchunks; i-- > 0 && pool->reserved > keep;) {
+    if (pool->backing.idle && pool->reserved > keep) { /* memory behind no block first, address space second */
+        size_t over = pool->reserved - keep;
+        reclaim_idle(pool, pool->backing.idle > over ? pool->backing.idle - over : 0);
+    }
+    for (size_t i = pool->nchunks; i-- > 0 && (pool->reserved > keep || keep == 0);) {
         mp__chunk *c = pool->chunks[i].chunk;
-        if (pool->reserved - c->span.size >= keep && c->arena->strategy->idle(c->arena->state, c))
+        /* an on-demand chunk goes once nothing in it is mapped (reclaim_idle waited for the stream) */
+        if (pool->reserved - c->mapped >= keep && !(c->backed && c->mapped) &&
+            c->arena->strategy->idle(c->arena->state, c))
             drop_chunk(pool, c);
     }
 }
@@ -1367,6 +1565,7 @@ static void totals_locked(mp__pool *pool, mp__pool_totals *t)
     *t = (mp__pool_totals){
         .counters = counters_locked(pool),
         .reserved = pool->reserved,
+        .peak_reserved = pool->peak_reserved,
         .chunks = pool->nchunks,
         .free_bytes = free_bytes,
         .largest_free = uniform ? free_bytes : largest,
@@ -1431,6 +1630,7 @@ void mp__pool_reset_counters(mp__pool *pool)
     }
     c->total = c->allocs = c->frees = c->failed = 0;
     c->peak = c->current;
+    pool->peak_reserved = pool->reserved;
     mp__lock_release(&pool->lock);
     if (cached)
         mp__lf_leave();
@@ -1516,6 +1716,8 @@ mp_status mp__pool_set_device(mp__pool *pool, int device)
     }
     trim_locked(pool, 0);
     pool->device = device;
+    if (!pool->arena[0].nchunks) /* the new device may map on demand where the old could not, or not */
+        pool->arena[0].on_demand = on_demand(pool, &pool->arena[0]);
     mp__lock_release(&pool->lock);
     return MP_OK;
 }
@@ -1528,6 +1730,23 @@ void mp__pool_placement(mp__pool *pool, int *device, void **stream)
     if (stream)
         *stream = pool->stream;
     mp__lock_release(&pool->lock);
+}
+
+void mp__pool_set_release_threshold(mp__pool *pool, size_t bytes)
+{
+    mp__lock_acquire(&pool->lock);
+    pool->backing.threshold = bytes;
+    if (pool->backing.idle > bytes)
+        auto_release(pool);
+    mp__lock_release(&pool->lock);
+}
+
+size_t mp__pool_release_threshold(mp__pool *pool)
+{
+    mp__lock_acquire(&pool->lock);
+    size_t t = pool->backing.threshold;
+    mp__lock_release(&pool->lock);
+    return t;
 }
 
 void mp__pool_set_stream(mp__pool *pool, void *stream)
@@ -1653,13 +1872,19 @@ mp_status mp_pool_check(const mp_pool *handle)
     if (s != MP_OK)
         return s;
     mp__lock_acquire(&p->lock);
-    size_t sum = 0;
+    size_t sum = 0, idle = 0;
     for (size_t i = 0; s == MP_OK && i < p->nchunks; i++) {
         const mp__span *c = &p->chunks[i];
-        sum += c->size;
+        sum += c->chunk->mapped;
         if (i > 0 && c[-1].base + c[-1].size > c->base)
             s = mp__fail(MP_ERR_CORRUPTION, "pool '%s': chunks %zu and %zu overlap", p->name, i - 1, i);
+        else if (c->chunk->backed && !mp__backed_check(c->chunk, &idle))
+            s = mp__fail(MP_ERR_CORRUPTION, "pool '%s': chunk %zu counts %zu mapped bytes, its granules say otherwise",
+                         p->name, i, c->chunk->mapped);
     }
+    if (s == MP_OK && idle != p->backing.idle)
+        s = mp__fail(MP_ERR_CORRUPTION, "pool '%s': %zu idle mapped bytes counted, %zu found", p->name,
+                     p->backing.idle, idle);
     if (s == MP_OK && sum != p->reserved)
         s = mp__fail(MP_ERR_CORRUPTION, "pool '%s': chunks hold %zu bytes but %zu are counted", p->name, sum,
                      p->reserved);

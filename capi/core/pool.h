@@ -72,6 +72,7 @@ void mp__pool_describe(mp__pool *pool, mp__pool_desc *desc); /* locks */
 typedef struct mp__pool_totals {
     mp__counters counters;
     size_t reserved, chunks;
+    size_t peak_reserved;            /* the highest reserved since creation or the last reset of the stats */
     size_t free_bytes, largest_free; /* largest_free: all of free_bytes when any free block serves any request */
     size_t open_free;                /* free bytes any request may use: not held for one size class (slab
                                       * pages, thread caches); fragmentation is measured on these */
@@ -85,7 +86,9 @@ void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t); /* locks */
 
 /* ---- statistics ---------------------------------------------------------- */
 
-void mp__pool_reset_counters(mp__pool *pool); /* locks */
+/* mp_pool_reset_stats: the cumulative counts start again, the peaks (of
+ * bytes in use and reserved) from what is now. Locks. */
+void mp__pool_reset_counters(mp__pool *pool);
 mp_status mp__pool_set_tracking(mp__pool *pool, bool on); /* locks */
 bool mp__pool_tracking(mp__pool *pool); /* counters kept: records on, or counters only */
 /* The tracked live blocks as records (user address, size, sequence; in no
@@ -99,6 +102,9 @@ mp_backend_kind mp__pool_backend(const mp__pool *pool);
 /* Moves an empty pool to device (locks): refused while blocks are live. */
 mp_status mp__pool_set_device(mp__pool *pool, int device);
 void mp__pool_placement(mp__pool *pool, int *device, void **stream); /* locks */
+/* Idle device memory an on-demand pool keeps mapped (core/backing.h). */
+void mp__pool_set_release_threshold(mp__pool *pool, size_t bytes);
+size_t mp__pool_release_threshold(mp__pool *pool);
 void mp__pool_set_stream(mp__pool *pool, void *stream);             /* locks */
 /* Frees ptr once the work queued on stream so far is done (at once when
  * stream is the pool's own). Locks. */

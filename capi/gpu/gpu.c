@@ -80,6 +80,27 @@ mp_status mp_pool_deallocate_on_stream(mp_pool *handle, void *ptr, void *stream)
     return mp__pool_free_on_stream(pool, ptr, stream);
 }
 
+mp_status mp_pool_set_release_threshold(mp_pool *handle, size_t bytes)
+{
+    mp__pool *pool;
+    mp_status s = cuda_pool(handle, "mp_pool_set_release_threshold", &pool);
+    if (s == MP_OK)
+        mp__pool_set_release_threshold(pool, bytes);
+    return s;
+}
+
+mp_status mp_pool_get_release_threshold(const mp_pool *handle, size_t *out_bytes)
+{
+    mp__pool *pool;
+    mp_status s = cuda_pool(handle, "mp_pool_get_release_threshold", &pool);
+    if (s != MP_OK)
+        return s;
+    if (!out_bytes)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_bytes is NULL");
+    *out_bytes = mp__pool_release_threshold(pool);
+    return MP_OK;
+}
+
 static mp_status copy(mp_pool *handle, void *dst, const void *src, size_t size, mp__copy_kind kind, const char *what)
 {
     mp__pool *pool;

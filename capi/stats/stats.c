@@ -26,6 +26,7 @@ static void snapshot(mp__pool *pool, mp_stats *stats)
         .failed_allocations = c->failed,
         .live_allocations = t.live_blocks,
         .pending_frees = t.pending,
+        .peak_reserved_bytes = t.peak_reserved,
     };
 }
 

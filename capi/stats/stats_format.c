@@ -14,7 +14,7 @@ int mp__stats_text(char **out, const char *head, const mp_stats *stats)
                     "%s"
                     "  in use:        %llu bytes in %llu allocations (peak %llu)\n"
                     "  lifetime:      %llu allocations, %llu deallocations, %llu bytes, %llu failed\n"
-                    "  reserved:      %llu bytes in %llu chunks\n"
+                    "  reserved:      %llu bytes in %llu chunks (peak %llu)\n"
                     "  fragmentation: %s\n"
                     "  pending frees: %llu\n",
                     head,
@@ -27,6 +27,7 @@ int mp__stats_text(char **out, const char *head, const mp_stats *stats)
                     (unsigned long long)stats->failed_allocations,
                     (unsigned long long)stats->reserved_bytes,
                     (unsigned long long)stats->chunk_count,
+                    (unsigned long long)stats->peak_reserved_bytes,
                     v_fragmentation_ratio,
                     (unsigned long long)stats->pending_frees);
 }
@@ -38,7 +39,7 @@ int mp__stats_json(char **out, const char *head, const mp_stats *stats)
     return asprintf(out,
                     "{%s,\"total_allocated\":%llu,\"current_used\":%llu,\"peak_usage\":%llu,\"allocation_count\":%llu,"
                     "\"deallocation_count\":%llu,\"fragmentation_ratio\":%s,\"reserved_bytes\":%llu,\"chunk_count\":%llu,"
-                    "\"failed_allocations\":%llu,\"live_allocations\":%llu,\"pending_frees\":%llu}",
+                    "\"failed_allocations\":%llu,\"live_allocations\":%llu,\"pending_frees\":%llu,\"peak_reserved_bytes\":%llu}",
                     head,
                     (unsigned long long)stats->total_allocated,
                     (unsigned long long)stats->current_used,
@@ -50,5 +51,6 @@ int mp__stats_json(char **out, const char *head, const mp_stats *stats)
                     (unsigned long long)stats->chunk_count,
                     (unsigned long long)stats->failed_allocations,
                     (unsigned long long)stats->live_allocations,
-                    (unsigned long long)stats->pending_frees);
+                    (unsigned long long)stats->pending_frees,
+                    (unsigned long long)stats->peak_reserved_bytes);
 }

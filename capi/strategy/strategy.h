@@ -55,6 +55,7 @@ typedef struct mp__chunk {
     void *small; /* the small-block pages' window records (slab.h), or NULL */
     size_t mapped; /* bytes of physical memory behind the chunk: span.size, except where the
                     * backend maps memory on demand (backend.h) */
+    struct mp__backed *backed; /* on demand: which granules are memory (core/backing.h); else NULL */
 } mp__chunk;
 
 /* The geometry of a chunk of size bytes at base cut in grain-byte units. */

@@ -38,6 +38,9 @@
 /** Alignment of the CPU presets; GPU presets use MP_DEFAULT_GPU_ALIGNMENT. */
 #define MP_DEFAULT_ALIGNMENT 16
 #define MP_DEFAULT_GPU_ALIGNMENT 256
+/** Idle device memory a GPU pool keeps mapped whatever its age (mp_pool_set_release_threshold);
+ *  idle memory above it goes back after a second unused. (since 1.3) */
+#define MP_DEFAULT_RELEASE_THRESHOLD ((size_t)0)
 /** Longest pool name, in bytes, without the terminating NUL. */
 #define MP_NAME_MAX 63
 
@@ -377,6 +380,8 @@ typedef struct mp_stats {
     uint64_t failed_allocations;    /**< allocations that returned an error after validation */
     uint64_t live_allocations;      /**< blocks currently allocated, tracked or not */
     uint64_t pending_frees;         /**< blocks freed on another stream whose work has not finished (since 1.1) */
+    uint64_t peak_reserved_bytes;   /**< highest reserved_bytes seen since creation or mp_pool_reset_stats
+(which sets it to the current reserved_bytes) (since 1.3) */
 } mp_stats;
 
 /** One live allocation (the seed's AllocationInfo). (since 1.0) */
@@ -459,6 +464,16 @@ MP_API mp_status mp_pool_get_stream(const mp_pool *pool, void **out_stream);
  *  mp_pool_deallocate, since later work on that stream runs after the work already queued. (since 1.1)
  */
 MP_API mp_status mp_pool_deallocate_on_stream(mp_pool *pool, void *ptr, void *stream);
+/** Idle device memory the pool keeps mapped whatever its age, in bytes (cudaMemPoolAttrReleaseThreshold's
+ *  counterpart). Where the device maps memory on demand, a GPU pool's chunks are address space and
+ *  memory is mapped under live blocks only. Freed memory stays mapped for reuse; what is above the
+ *  threshold goes back once it has stayed idle for a second and the pool's stream has passed the
+ *  frees, with no call waiting for it. SIZE_MAX keeps it all until mp_pool_trim, which gives back
+ *  idle memory at once. Default: MP_DEFAULT_RELEASE_THRESHOLD. (since 1.3)
+ */
+MP_API mp_status mp_pool_set_release_threshold(mp_pool *pool, size_t bytes);
+/** The pool's release threshold (mp_pool_set_release_threshold). (since 1.3) */
+MP_API mp_status mp_pool_get_release_threshold(const mp_pool *pool, size_t *out_bytes);
 /** Copies size bytes from host to device on the pool's stream and waits for it. (since 1.0) */
 MP_API mp_status mp_pool_copy_host_to_device(mp_pool *pool, void *dst, const void *src, size_t size);
 /** Copies size bytes from device to host on the pool's stream and waits for it. (since 1.0) */

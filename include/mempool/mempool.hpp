@@ -190,6 +190,8 @@ public:
     size_t getDeallocationCount() const { return static_cast<size_t>(snapshot().deallocation_count); }
     /// 1 - largest free block / total free bytes (0 for fixed-size pools).
     double getFragmentationRatio() const { return snapshot().fragmentation_ratio; }
+    /// The highest reserved bytes seen since creation or resetStats (1.3).
+    size_t getPeakReservedBytes() const { return static_cast<size_t>(snapshot().peak_reserved_bytes); }
 
     /// The whole snapshot at once (reserved bytes, chunks, failures, live blocks too).
     mp_stats snapshot() const
@@ -425,6 +427,16 @@ public:
         void *s = nullptr;
         detail::check(mp_pool_get_stream(handle(), &s));
         return static_cast<cudaStream_t>(s);
+    }
+
+    /// Idle device memory kept mapped whatever its age (mp_pool_set_release_threshold);
+    /// what is above it goes back after a second idle. SIZE_MAX keeps everything until trim().
+    void setReleaseThreshold(size_t bytes) { detail::check(mp_pool_set_release_threshold(handle(), bytes)); }
+    size_t getReleaseThreshold() const
+    {
+        size_t n = 0;
+        detail::check(mp_pool_get_release_threshold(handle(), &n));
+        return n;
     }
 
     /// Frees a block that work on stream may still use; it is reused once that work is done.

@@ -36,7 +36,7 @@ has "Java: the exception class" bindings/java/src/main/java/org/mempool/Meltdown
 has "Java: the status-to-class table" swig/mempool_abi.i '"BufferTooSmall", "Meltdown"}'
 has "Go: the sentinel" bindings/go/errors_gen.go "ErrMeltdown = capi.ErrMeltdown"
 has "C: the stats field" include/mempool/mempool.h "uint64_t melted_blocks;"
-has "stats JSON: the new field" capi/stats/stats_format.c '\"pending_frees\":%llu,\"melted_blocks\":%llu}'
+has "stats JSON: the new field" capi/stats/stats_format.c '\"pending_frees\":%llu,\"melted_blocks\":%llu'
 has "stats text: the new field's line" capi/stats/stats_format.c '"  melted blocks: %llu\n"'
 
 # The generated C++ and C compile: the class is thrown and caught, the

@@ -174,6 +174,7 @@ static void memoryStatsQueries()
     EXPECT(s.getAllocationCount() == 2);
     EXPECT(s.getDeallocationCount() == 1);
     EXPECT(s.getFragmentationRatio() > 0.0 && s.getFragmentationRatio() < 0.01);
+    EXPECT(s.getPeakReservedBytes() == s.snapshot().reserved_bytes);
     std::vector<AllocationInfo> live = s.getActiveAllocations();
     EXPECT(live.size() == 1 && live[0].ptr == b && live[0].size == 12000 && live[0].sequence == 2);
     EXPECT(s.hasMemoryLeaks());
@@ -185,6 +186,23 @@ static void memoryStatsQueries()
     EXPECT(s.getAllocationCount() == 0 && s.getCurrentUsed() == 12000);
     pool.deallocate(b);
     EXPECT(!s.hasMemoryLeaks());
+}
+
+static void peakReservedBytes()
+{
+    PoolConfig c = PoolConfig::DefaultCPU();
+    c.initialSize = 65536;
+    CPUMemoryPool pool("cpp-peak-reserved", c);
+    const MemoryStats &s = pool.getStats();
+    EXPECT(s.getPeakReservedBytes() == 65536);
+    void *big = pool.allocate(200000);
+    size_t grown = static_cast<size_t>(s.snapshot().reserved_bytes);
+    EXPECT(grown > 65536 + 200000 && s.getPeakReservedBytes() == grown);
+    pool.deallocate(big);
+    pool.trim(0);
+    EXPECT(s.snapshot().reserved_bytes < grown && s.getPeakReservedBytes() == grown);
+    pool.stats().reset();
+    EXPECT(s.getPeakReservedBytes() == s.snapshot().reserved_bytes);
 }
 
 static void managerFunctions()
@@ -423,6 +441,7 @@ int main()
     run("IMemoryPool interface", imemoryPoolInterface);
     run("reallocate and usableSize (beyond the seed)", reallocateAndUsableSize);
     run("MemoryStats queries", memoryStatsQueries);
+    run("peak reserved bytes (1.3)", peakReservedBytes);
     run("MemoryPoolManager functions", managerFunctions);
     run("global helpers and typed templates", globalHelpersAndTemplates);
     run("exceptions from the C statuses", exceptionsFromStatuses);

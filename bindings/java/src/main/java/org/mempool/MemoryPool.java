@@ -520,6 +520,19 @@ public final class MemoryPool implements AutoCloseable {
         return out[0];
     }
 
+    /**
+     * Idle device memory the pool keeps mapped whatever its age
+     * (mp_pool_set_release_threshold); what is above it goes back after a
+     * second idle. Unsigned: -1 (SIZE_MAX) keeps everything until trim.
+     */
+    public void setReleaseThreshold(long bytes) { run(h -> MempoolNative.mp_pool_set_release_threshold(h, bytes)); }
+
+    public long getReleaseThreshold() {
+        long[] out = new long[1];
+        run(h -> MempoolNative.mp_pool_get_release_threshold(h, out));
+        return out[0];
+    }
+
     /** Frees a block that work on stream may still use; the pool reuses it once that work is done. */
     public void deallocateOnStream(long address, long stream) {
         run(h -> {

@@ -5,6 +5,7 @@ package org.mempool;
 public final class MemoryStats {
     private final long totalAllocated, currentUsed, peakUsage, allocationCount, deallocationCount;
     private final long reservedBytes, chunkCount, failedAllocations, liveAllocations, pendingFrees;
+    private final long peakReservedBytes;
     private final double fragmentationRatio;
 
     MemoryStats(mp_stats s) {
@@ -19,6 +20,7 @@ public final class MemoryStats {
         failedAllocations = s.getFailed_allocations().longValue();
         liveAllocations = s.getLive_allocations().longValue();
         pendingFrees = s.getPending_frees().longValue();
+        peakReservedBytes = s.getPeak_reserved_bytes().longValue();
     }
 
     public long getTotalAllocated() { return totalAllocated; }
@@ -34,4 +36,6 @@ public final class MemoryStats {
     public long getLiveAllocations() { return liveAllocations; }
     /** Blocks freed on another stream whose work has not finished yet. */
     public long getPendingFrees() { return pendingFrees; }
+    /** The highest reserved bytes seen since creation or resetStats. */
+    public long getPeakReservedBytes() { return peakReservedBytes; }
 }

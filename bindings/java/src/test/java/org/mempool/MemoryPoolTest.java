@@ -55,6 +55,27 @@ class MemoryPoolTest {
     }
 
     @Test
+    void peakReservedBytesOutlivesATrimUntilResetStats() {
+        PoolConfig c = PoolConfig.defaultCPU();
+        c.initialSize = 65536;
+        try (MemoryPool pool = MemoryPool.create("java-peak-reserved", MemoryType.CPU, c)) {
+            assertEquals(65536, pool.getStats().getPeakReservedBytes());
+            long big = pool.allocate(200000);
+            MemoryStats grown = pool.getStats();
+            assertTrue(grown.getReservedBytes() > 65536 + 200000);
+            assertEquals(grown.getReservedBytes(), grown.getPeakReservedBytes());
+            pool.deallocate(big);
+            pool.trim(0);
+            MemoryStats trimmed = pool.getStats();
+            assertTrue(trimmed.getReservedBytes() < grown.getReservedBytes());
+            assertEquals(grown.getReservedBytes(), trimmed.getPeakReservedBytes());
+            pool.resetStats();
+            MemoryStats reset = pool.getStats();
+            assertEquals(reset.getReservedBytes(), reset.getPeakReservedBytes());
+        }
+    }
+
+    @Test
     void resetFreesEverything() {
         try (MemoryPool pool = MemoryPool.create("java-reset", MemoryType.CPU, PoolConfig.fixedSizeCPU(64))) {
             for (int i = 0; i < 100; i++)

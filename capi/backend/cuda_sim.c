@@ -1,0 +1,250 @@
+/* The host-side stand-in for CUDA devices (cuda_sim.h). One mutex guards
+ * it all: it serves tests and trace replays, not speed. */
+#include "backend/cuda_sim.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#define SIM_DEVICES 8
+
+typedef struct sim_block { /* a simulated cudaMalloc */
+    void *p;
+    size_t size;
+    int device;
+} sim_block;
+
+typedef struct sim_stream { /* events recorded and completed on one stream */
+    void *stream;
+    uint64_t recorded, completed;
+} sim_stream;
+
+typedef struct sim_event {
+    size_t stream; /* index in streams */
+    uint64_t ticket;
+} sim_event;
+
+static struct {
+    bool on;
+    mp__sim_config cfg;
+    mp__sim_usage use[SIM_DEVICES];
+    sim_block *blocks;
+    size_t nblocks, blocks_cap;
+    sim_stream *streams;
+    size_t nstreams, streams_cap;
+    uint64_t next_handle;
+    uint64_t clock;
+} sim;
+
+static pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void mp__sim_begin(const mp__sim_config *config)
+{
+    pthread_mutex_lock(&sim_lock);
+    free(sim.blocks);
+    free(sim.streams);
+    sim = (__typeof__(sim)){.on = true, .cfg = *config};
+    if (sim.cfg.devices > SIM_DEVICES)
+        sim.cfg.devices = SIM_DEVICES;
+    pthread_mutex_unlock(&sim_lock);
+}
+
+void mp__sim_end(void)
+{
+    pthread_mutex_lock(&sim_lock);
+    for (size_t i = 0; i < sim.nblocks; i++)
+        munmap(sim.blocks[i].p, sim.blocks[i].size);
+    free(sim.blocks);
+    free(sim.streams);
+    sim = (__typeof__(sim)){.on = false};
+    pthread_mutex_unlock(&sim_lock);
+}
+
+bool mp__sim_on(void) { return __atomic_load_n(&sim.on, __ATOMIC_RELAXED); }
+
+void mp__sim_usage_get(int device, mp__sim_usage *out)
+{
+    pthread_mutex_lock(&sim_lock);
+    *out = device >= 0 && device < SIM_DEVICES ? sim.use[device] : (mp__sim_usage){0};
+    pthread_mutex_unlock(&sim_lock);
+}
+
+int mp__sim_device_count(void) { return sim.cfg.devices; }
+
+size_t mp__sim_device_memory(int device) { return device >= 0 && device < sim.cfg.devices ? sim.cfg.memory : 0; }
+
+/* Takes size bytes of device memory, or says why not. Lock held. */
+static mp_status take(int device, size_t size, const char *what)
+{
+    if (device < 0 || device >= sim.cfg.devices)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s of %zu bytes on device %d failed: cudaErrorInvalidDevice "
+                        "(simulated)", what, size, device);
+    mp__sim_usage *u = &sim.use[device];
+    if (size > sim.cfg.memory - u->in_use)
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "%s of %zu bytes on device %d failed: cudaErrorMemoryAllocation "
+                        "(simulated: %zu of %zu bytes in use)", what, size, device, u->in_use, sim.cfg.memory);
+    u->in_use += size;
+    if (u->in_use > u->peak)
+        u->peak = u->in_use;
+    return MP_OK;
+}
+
+/* Address space the host never touches. */
+static void *space(size_t size)
+{
+    void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+mp_status mp__sim_malloc(int device, size_t size, void **out)
+{
+    pthread_mutex_lock(&sim_lock);
+    mp_status s = take(device, size, "cudaMalloc");
+    bool ok = true;
+    if (s == MP_OK)
+        sim.blocks = mp__grow(sim.blocks, &sim.blocks_cap, sim.nblocks + 1, sizeof *sim.blocks, &ok);
+    void *p = s == MP_OK && ok ? space(size) : NULL;
+    if (s == MP_OK && !p) {
+        sim.use[device].in_use -= size;
+        s = mp__fail(MP_ERR_OUT_OF_MEMORY, "cudaMalloc of %zu bytes on device %d failed: no host address space "
+                     "for the simulation", size, device);
+    }
+    if (s == MP_OK) {
+        sim.blocks[sim.nblocks++] = (sim_block){p, size, device};
+        sim.use[device].mallocs++;
+        *out = p;
+    }
+    pthread_mutex_unlock(&sim_lock);
+    return s;
+}
+
+void mp__sim_free(void *p)
+{
+    pthread_mutex_lock(&sim_lock);
+    for (size_t i = 0; i < sim.nblocks; i++)
+        if (sim.blocks[i].p == p) {
+            sim.use[sim.blocks[i].device].in_use -= sim.blocks[i].size;
+            sim.use[sim.blocks[i].device].frees++;
+            munmap(p, sim.blocks[i].size);
+            sim.blocks[i] = sim.blocks[--sim.nblocks];
+            break;
+        }
+    pthread_mutex_unlock(&sim_lock);
+}
+
+size_t mp__sim_vmm_granule(int device)
+{
+    return device >= 0 && device < sim.cfg.devices ? sim.cfg.granule : 0;
+}
+
+mp_status mp__sim_vmm_reserve(int device, size_t size, size_t alignment, void **out)
+{
+    (void)device;
+    size_t extra = alignment > 4096 ? alignment : 0;
+    char *raw = space(size + extra);
+    if (!raw)
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "cuMemAddressReserve of %zu bytes failed (simulated: no host "
+                        "address space)", size);
+    char *base = (char *)mp__align_up(mp__addr(raw), extra ? alignment : 1);
+    if (base > raw)
+        munmap(raw, (size_t)(base - raw));
+    if (extra && base + size < raw + size + extra)
+        munmap(base + size, (size_t)(raw + size + extra - (base + size)));
+    *out = base;
+    return MP_OK;
+}
+
+void mp__sim_vmm_free(void *va, size_t size) { munmap(va, size); }
+
+mp_status mp__sim_vmm_map(int device, void *va, size_t size, uint64_t *handle)
+{
+    (void)va;
+    pthread_mutex_lock(&sim_lock);
+    mp_status s = take(device, size, "cuMemCreate");
+    if (s == MP_OK) {
+        sim.use[device].maps++;
+        *handle = ((uint64_t)device << 56) | ++sim.next_handle; /* the device, for the unmap's count */
+    }
+    pthread_mutex_unlock(&sim_lock);
+    return s;
+}
+
+void mp__sim_vmm_unmap(void *va, size_t size, uint64_t handle)
+{
+    (void)va;
+    pthread_mutex_lock(&sim_lock);
+    int device = (int)(handle >> 56);
+    if (device < SIM_DEVICES) {
+        sim.use[device].in_use -= size;
+        sim.use[device].unmaps++;
+    }
+    pthread_mutex_unlock(&sim_lock);
+}
+
+/* The record of stream, made on first use. Lock held. */
+static sim_stream *stream_of(void *stream, size_t *index)
+{
+    for (size_t i = 0; i < sim.nstreams; i++)
+        if (sim.streams[i].stream == stream) {
+            *index = i;
+            return &sim.streams[i];
+        }
+    bool ok;
+    sim.streams = mp__grow(sim.streams, &sim.streams_cap, sim.nstreams + 1, sizeof *sim.streams, &ok);
+    if (!ok)
+        return NULL;
+    *index = sim.nstreams;
+    sim.streams[sim.nstreams] = (sim_stream){stream, 0, 0};
+    return &sim.streams[sim.nstreams++];
+}
+
+mp_status mp__sim_event_record(int device, void *stream, void **event)
+{
+    (void)device;
+    pthread_mutex_lock(&sim_lock);
+    size_t i;
+    sim_stream *st = stream_of(stream, &i);
+    sim_event *e = st ? malloc(sizeof *e) : NULL;
+    if (e)
+        *e = (sim_event){i, ++st->recorded};
+    pthread_mutex_unlock(&sim_lock);
+    if (!e)
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "cudaEventRecord failed: no host memory for the simulation");
+    *event = e;
+    return MP_OK;
+}
+
+bool mp__sim_event_done(void *event)
+{
+    const sim_event *e = event;
+    pthread_mutex_lock(&sim_lock);
+    bool done = e->stream < sim.nstreams && sim.streams[e->stream].completed >= e->ticket;
+    pthread_mutex_unlock(&sim_lock);
+    return done;
+}
+
+void mp__sim_event_drop(void *event) { free(event); }
+
+void mp__sim_sync(void *stream)
+{
+    pthread_mutex_lock(&sim_lock);
+    size_t i;
+    sim_stream *st = stream_of(stream, &i);
+    if (st)
+        st->completed = st->recorded;
+    for (int d = 0; d < sim.cfg.devices; d++)
+        sim.use[d].syncs++;
+    pthread_mutex_unlock(&sim_lock);
+}
+
+void mp__sim_sync_all(void)
+{
+    pthread_mutex_lock(&sim_lock);
+    for (size_t i = 0; i < sim.nstreams; i++)
+        sim.streams[i].completed = sim.streams[i].recorded;
+    pthread_mutex_unlock(&sim_lock);
+}
+
+uint64_t mp__sim_clock_ns(void) { return __atomic_load_n(&sim.clock, __ATOMIC_RELAXED); }
+
+void mp__sim_advance(uint64_t ns) { __atomic_add_fetch(&sim.clock, ns, __ATOMIC_RELAXED); }

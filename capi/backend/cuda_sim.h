@@ -1,0 +1,57 @@
+/* A host-side stand-in for CUDA devices, for tests and trace replays on
+ * machines without a GPU. While it is on, every call of cuda_rt.h goes to
+ * it instead of the CUDA runtime: device memory is address space only
+ * (mapped PROT_NONE, never touched, counted against the simulated
+ * device's capacity), on-demand mapping counts granules, copies do
+ * nothing, and an event completes once its stream is synchronised
+ * (mp__sim_sync), as on a device whose work runs no sooner than the host
+ * waits for it. The pool's bookkeeping is host-side, so a pool on the
+ * stand-in makes exactly the decisions it makes on a device.
+ *
+ * Internal: reachable from the static library (tests), not exported. Turn
+ * it on and off with no pool alive. */
+#ifndef MEMPOOL_CUDA_SIM_H
+#define MEMPOOL_CUDA_SIM_H
+
+#include "core/core.h"
+
+typedef struct mp__sim_config {
+    int devices;        /* devices the stand-in shows */
+    size_t memory;      /* bytes of memory per device */
+    size_t granule;     /* on-demand mapping granularity; 0: the device cannot map on demand */
+} mp__sim_config;
+
+typedef struct mp__sim_usage {
+    size_t in_use;      /* device bytes taken (mallocs and mapped granules) */
+    size_t peak;        /* the most in_use has been */
+    uint64_t maps, unmaps, mallocs, frees, syncs;
+} mp__sim_usage;
+
+void mp__sim_begin(const mp__sim_config *config);
+void mp__sim_end(void);
+bool mp__sim_on(void);
+/* Completes every event recorded so far on stream (NULL: the default stream). */
+void mp__sim_sync(void *stream);
+/* The stand-in's clock (ns): it starts at 0 and moves only when told, so
+ * replays decide the same way on any machine. */
+uint64_t mp__sim_clock_ns(void);
+void mp__sim_advance(uint64_t ns);
+/* Completes every event recorded so far on every stream. */
+void mp__sim_sync_all(void);
+void mp__sim_usage_get(int device, mp__sim_usage *out);
+
+/* The stand-in's side of cuda_rt.h (cuda_rt.c calls these while it is on). */
+int mp__sim_device_count(void);
+size_t mp__sim_device_memory(int device);
+mp_status mp__sim_malloc(int device, size_t size, void **out);
+void mp__sim_free(void *p);
+size_t mp__sim_vmm_granule(int device);
+mp_status mp__sim_vmm_reserve(int device, size_t size, size_t alignment, void **out);
+void mp__sim_vmm_free(void *va, size_t size);
+mp_status mp__sim_vmm_map(int device, void *va, size_t size, uint64_t *handle);
+void mp__sim_vmm_unmap(void *va, size_t size, uint64_t handle);
+mp_status mp__sim_event_record(int device, void *stream, void **event);
+bool mp__sim_event_done(void *event);
+void mp__sim_event_drop(void *event);
+
+#endif

@@ -1,0 +1,176 @@
+/* Physical backing of on-demand chunks (backing.h). */
+#include "core/backing.h"
+
+#include <stdlib.h>
+
+mp__backed *mp__backed_new(size_t size, size_t granule)
+{
+    mp__backed *b = calloc(1, sizeof *b);
+    size_t n = size / granule;
+    if (b && (b->use = calloc(n, sizeof *b->use)) && (b->since = calloc(n, sizeof *b->since))) {
+        b->granule = granule;
+        b->n = n;
+        return b;
+    }
+    mp__backed_free(b);
+    return NULL;
+}
+
+void mp__backed_free(mp__backed *b)
+{
+    if (!b)
+        return;
+    free(b->use);
+    free(b->since);
+    free(b);
+}
+
+/* The granules [*first, *last] that [block, block + size) of c lies on. */
+static void span_of(const mp__chunk *c, uintptr_t block, size_t size, size_t *first, size_t *last)
+{
+    size_t g = c->backed->granule, off = block - c->span.base;
+    *first = off / g;
+    *last = (off + size - 1) / g;
+}
+
+size_t mp__backing_unbacked(const mp__chunk *c, uintptr_t block, size_t size)
+{
+    size_t first, last, n = 0;
+    span_of(c, block, size, &first, &last);
+    for (size_t i = first; i <= last; i++)
+        n += !(c->backed->use[i] & MP__BACKED_MAPPED);
+    return n * c->backed->granule;
+}
+
+/* Epochs wrap: a went idle before b. */
+static inline bool older(uint32_t a, uint32_t b) { return (int32_t)(a - b) < 0; }
+
+#define FRESH 0x40000000u /* in use[] during an acquire: mapped by it */
+
+/* Gives back the granules in [first, last] this acquire mapped. */
+static void unmap_fresh(const mp__backend *be, mp__chunk *c, int device, size_t first, size_t last)
+{
+    mp__backed *b = c->backed;
+    for (size_t i = first; i <= last; i++) {
+        if (b->use[i] != (MP__BACKED_MAPPED | FRESH))
+            continue;
+        size_t j = i;
+        while (j < last && b->use[j + 1] == (MP__BACKED_MAPPED | FRESH))
+            j++;
+        be->unmap(device, &c->extent, i, j - i + 1);
+        for (size_t k = i; k <= j; k++)
+            b->use[k] = 0;
+        i = j;
+    }
+}
+
+mp_status mp__backing_acquire(mp__backing *bk, const mp__backend *be, mp__chunk *c, int device, uintptr_t block,
+                              size_t size, size_t *mapped)
+{
+    mp__backed *b = c->backed;
+    size_t first, last, fresh = 0;
+    span_of(c, block, size, &first, &last);
+    *mapped = 0;
+    /* First the memory: each run of unmapped granules in one call. */
+    for (size_t i = first; i <= last; i++) {
+        if (b->use[i] & MP__BACKED_MAPPED)
+            continue;
+        size_t j = i;
+        while (j < last && !(b->use[j + 1] & MP__BACKED_MAPPED))
+            j++;
+        mp_status s = be->map(device, &c->extent, i, j - i + 1);
+        if (s != MP_OK) {
+            unmap_fresh(be, c, device, first, i ? i - 1 : 0);
+            return s;
+        }
+        for (size_t k = i; k <= j; k++)
+            b->use[k] = MP__BACKED_MAPPED | FRESH;
+        fresh += j - i + 1;
+        i = j;
+    }
+    /* Then the count: an idle granule is idle no more. */
+    for (size_t i = first; i <= last; i++) {
+        if (b->use[i] & FRESH)
+            b->use[i] = MP__BACKED_MAPPED | 1;
+        else if (b->use[i]++ == MP__BACKED_MAPPED)
+            bk->idle -= b->granule;
+    }
+    *mapped = fresh * b->granule;
+    bk->maps += fresh;
+    c->mapped += *mapped;
+    return MP_OK;
+}
+
+void mp__backing_release(mp__backing *bk, mp__chunk *c, uintptr_t block, size_t size)
+{
+    mp__backed *b = c->backed;
+    size_t first, last;
+    span_of(c, block, size, &first, &last);
+    for (size_t i = first; i <= last; i++)
+        if (--b->use[i] == MP__BACKED_MAPPED) {
+            b->since[i] = bk->epoch;
+            bk->idle += b->granule;
+        }
+}
+
+void mp__backing_forget(mp__backing *bk, mp__chunk *c)
+{
+    mp__backed *b = c->backed;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->use[i] > MP__BACKED_MAPPED) {
+            b->use[i] = MP__BACKED_MAPPED;
+            b->since[i] = bk->epoch;
+            bk->idle += b->granule;
+        }
+}
+
+size_t mp__backing_unmap_idle(mp__backing *bk, const mp__backend *be, mp__chunk *c, int device, bool all,
+                              uint32_t before, size_t keep)
+{
+    mp__backed *b = c->backed;
+    size_t freed = 0;
+    for (size_t i = b->n; i-- > 0 && bk->idle > keep;) {
+        if (b->use[i] != MP__BACKED_MAPPED || (!all && !older(b->since[i], before)))
+            continue;
+        size_t j = i; /* a run of such granules, unmapped in one call */
+        while (j > 0 && b->use[j - 1] == MP__BACKED_MAPPED && (all || older(b->since[j - 1], before)) &&
+               bk->idle - (i - j + 1) * b->granule > keep)
+            j--;
+        be->unmap(device, &c->extent, j, i - j + 1);
+        for (size_t k = j; k <= i; k++)
+            b->use[k] = 0;
+        size_t bytes = (i - j + 1) * b->granule;
+        bk->idle -= bytes;
+        bk->unmaps += i - j + 1;
+        freed += bytes;
+        i = j;
+    }
+    c->mapped -= freed;
+    return freed;
+}
+
+size_t mp__backing_idle_of(const mp__chunk *c)
+{
+    const mp__backed *b = c->backed;
+    size_t n = 0;
+    for (size_t i = 0; i < b->n; i++)
+        n += b->use[i] == MP__BACKED_MAPPED;
+    return n * b->granule;
+}
+
+bool mp__backed_check(const mp__chunk *c, size_t *idle)
+{
+    const mp__backed *b = c->backed;
+    size_t mapped = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->use[i] & ~(MP__BACKED_MAPPED | 0x3FFFFFFFu))
+            return false; /* a stray FRESH bit */
+        if (b->use[i] & MP__BACKED_MAPPED)
+            mapped++;
+        else if (b->use[i])
+            return false; /* blocks on memory that is not there */
+        if (b->use[i] == MP__BACKED_MAPPED)
+            *idle += b->granule;
+    }
+    return mapped * b->granule == c->mapped;
+}

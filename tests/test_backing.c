@@ -1,0 +1,356 @@
+/* GPU pools whose memory is mapped on demand (core/backing.h), on the
+ * host-side stand-in for a device (backend/cuda_sim.h), so that every
+ * machine runs them: what is mapped, when it goes back, out-of-memory,
+ * max_size, stream frees, reset, trim, destroy, the release threshold, the
+ * fallback where the device cannot map on demand, and threads. The
+ * stand-in counts device memory itself, so each test checks the pool's
+ * figures against what the "device" saw. */
+#include "mp_test.h"
+
+#include "backend/cuda_sim.h"
+
+#include <pthread.h>
+
+#define MiB ((size_t)1 << 20)
+#define GRANULE (2 * MiB)
+
+static void sim_on(size_t memory, size_t granule)
+{
+    mp__sim_begin(&(mp__sim_config){.devices = 1, .memory = memory, .granule = granule});
+}
+
+static void setup(void) { sim_on(1024 * MiB, GRANULE); }
+static void teardown(void) { mp__sim_end(); }
+
+static size_t device_use(void)
+{
+    mp__sim_usage u;
+    mp__sim_usage_get(0, &u);
+    return u.in_use;
+}
+
+static mp__sim_usage usage(void)
+{
+    mp__sim_usage u;
+    mp__sim_usage_get(0, &u);
+    return u;
+}
+
+static mp_pool *gpu_pool(const char *name)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    return new_gpu_pool(name, c);
+}
+
+START_TEST(memory_is_mapped_under_live_blocks_only)
+{
+    mp_pool *p = gpu_pool("on-demand");
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 0); /* address space only */
+    ck_assert_uint_eq(device_use(), 0);
+    void *a = alloc_ok(p, 3 * MiB); /* two granules */
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 2 * GRANULE);
+    ck_assert_uint_eq(device_use(), 2 * GRANULE);
+    void *b = alloc_ok(p, 1000); /* on the second granule's spare room: nothing new */
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 2 * GRANULE);
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_ok(mp_pool_deallocate(p, b));
+    /* Freed memory stays mapped for the next blocks: reused, not mapped again. */
+    uint64_t maps = usage().maps;
+    void *c = alloc_ok(p, 3 * MiB);
+    ck_assert_uint_eq(usage().maps, maps);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 2 * GRANULE);
+    ck_assert_uint_eq(stats_of(p).peak_reserved_bytes, 2 * GRANULE);
+    ck_ok(mp_pool_deallocate(p, c));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(device_use(), 0);
+}
+END_TEST
+
+START_TEST(trim_gives_idle_memory_back_at_once)
+{
+    mp_pool *p = gpu_pool("trim");
+    void *keep = alloc_ok(p, 100);
+    void *big = alloc_ok(p, 64 * MiB);
+    ck_ok(mp_pool_deallocate(p, big));
+    ck_assert_uint_ge(stats_of(p).reserved_bytes, 64 * MiB);
+    ck_ok(mp_pool_trim(p, 0));
+    /* The granule under the live block stays; everything idle went. */
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, GRANULE);
+    ck_assert_uint_eq(device_use(), GRANULE);
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate(p, keep));
+    ck_ok(mp_pool_trim(p, 0));
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 0);
+    ck_assert_uint_eq(device_use(), 0);
+    ck_assert_uint_eq(stats_of(p).chunk_count, 0);
+    void *again = alloc_ok(p, 5 * MiB); /* a trimmed pool grows again */
+    ck_assert_uint_eq(device_use(), 3 * GRANULE);
+    ck_ok(mp_pool_deallocate(p, again));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
+START_TEST(idle_memory_goes_back_after_a_second_once_the_stream_has_passed)
+{
+    mp_pool *p = gpu_pool("decay");
+    size_t t;
+    ck_ok(mp_pool_get_release_threshold(p, &t));
+    ck_assert_uint_eq(t, MP_DEFAULT_RELEASE_THRESHOLD);
+    void *small = alloc_ok(p, 256);
+    void *big = alloc_ok(p, 32 * MiB);
+    ck_ok(mp_pool_deallocate(p, big)); /* idle now: a boundary is marked (an event on the stream) */
+    mp__sim_advance(2000000000ull);     /* two seconds later... */
+    void *x = alloc_ok(p, 256);
+    ck_ok(mp_pool_deallocate(p, x));
+    /* ...but the stream has not passed the free: the memory stays. */
+    ck_assert_uint_ge(stats_of(p).reserved_bytes, 32 * MiB);
+    mp__sim_sync(NULL); /* the pool's stream (NULL) catches up */
+    x = alloc_ok(p, 256);
+    ck_ok(mp_pool_deallocate(p, x));
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, GRANULE); /* only the granule under `small` */
+    ck_assert_uint_eq(device_use(), GRANULE);
+    ck_assert_uint_eq(stats_of(p).peak_reserved_bytes, 17 * GRANULE);
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate(p, small));
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
+START_TEST(a_young_or_kept_idle_memory_stays)
+{
+    mp_pool *p = gpu_pool("threshold");
+    void *small = alloc_ok(p, 256);
+    /* Idle for less than a second: stays, stream or not. */
+    void *big = alloc_ok(p, 32 * MiB);
+    ck_ok(mp_pool_deallocate(p, big));
+    mp__sim_sync(NULL);
+    mp__sim_advance(400000000ull);
+    void *x = alloc_ok(p, 256);
+    ck_ok(mp_pool_deallocate(p, x));
+    ck_assert_uint_ge(stats_of(p).reserved_bytes, 32 * MiB);
+    /* Under the threshold: stays however old. */
+    ck_ok(mp_pool_set_release_threshold(p, SIZE_MAX));
+    mp__sim_advance(5000000000ull);
+    mp__sim_sync(NULL);
+    x = alloc_ok(p, 256);
+    ck_ok(mp_pool_deallocate(p, x));
+    ck_assert_uint_ge(stats_of(p).reserved_bytes, 32 * MiB);
+    /* A threshold of 8 MiB keeps that much of it. */
+    ck_ok(mp_pool_set_release_threshold(p, 8 * MiB));
+    mp__sim_advance(5000000000ull);
+    mp__sim_sync(NULL);
+    for (int i = 0; i < 3; i++) { /* a boundary, then its maturity */
+        x = alloc_ok(p, 256);
+        ck_ok(mp_pool_deallocate(p, x));
+        mp__sim_advance(1500000000ull);
+        mp__sim_sync(NULL);
+    }
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, GRANULE + 8 * MiB);
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate(p, small));
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
+START_TEST(device_out_of_memory_is_a_clear_error_and_idle_memory_is_used_first)
+{
+    mp__sim_end();
+    sim_on(64 * MiB, GRANULE);
+    mp_pool *p = gpu_pool("small-device");
+    mp_pool_set_release_threshold(p, SIZE_MAX); /* nothing goes back on its own */
+    void *a = alloc_ok(p, 48 * MiB);
+    void *b = NULL;
+    ck_status(mp_pool_allocate(p, 32 * MiB, &b), MP_ERR_OUT_OF_MEMORY);
+    ck_assert_ptr_null(b);
+    ck_detail_has("no device memory");
+    ck_detail_has("small-device");
+    ck_intact(p);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 48 * MiB);
+    ck_assert_uint_eq(stats_of(p).failed_allocations, 1);
+    /* Freed, the 48 MiB stay mapped (threshold), and are unmapped when the
+     * device cannot give more: the request is served. */
+    ck_ok(mp_pool_deallocate(p, a));
+    b = alloc_ok(p, 60 * MiB);
+    ck_assert_uint_le(device_use(), 64 * MiB);
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(device_use(), 0);
+}
+END_TEST
+
+START_TEST(max_size_bounds_mapped_memory)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    c.max_size = 16 * MiB;
+    mp_pool *p = new_gpu_pool("capped", c);
+    void *a = alloc_ok(p, 10 * MiB), *b = NULL;
+    ck_status(mp_pool_allocate(p, 10 * MiB, &b), MP_ERR_OUT_OF_MEMORY);
+    ck_detail_has("max_size");
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate(p, a));
+    b = alloc_ok(p, 10 * MiB); /* the idle memory again */
+    void *d = NULL;
+    ck_status(mp_pool_allocate(p, 8 * MiB, &d), MP_ERR_OUT_OF_MEMORY);
+    ck_assert_uint_le(stats_of(p).peak_reserved_bytes, 16 * MiB);
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
+START_TEST(a_block_freed_on_another_stream_keeps_its_memory_until_that_stream_passes)
+{
+    mp_pool *p = gpu_pool("streams");
+    void *other = (void *)(uintptr_t)0x5000;
+    void *a = alloc_ok(p, 8 * MiB);
+    ck_ok(mp_pool_deallocate_on_stream(p, a, other));
+    ck_ok(mp_pool_trim(p, 0)); /* waits for the pool's stream, not for `other` */
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 4 * GRANULE);
+    ck_assert_uint_eq(stats_of(p).pending_frees, 1);
+    mp__sim_sync(other);
+    ck_ok(mp_pool_trim(p, 0));
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 0);
+    ck_assert_uint_eq(device_use(), 0);
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
+START_TEST(reset_leaves_memory_idle_and_destroy_gives_everything_back)
+{
+    mp_pool *p = gpu_pool("reset");
+    for (int i = 0; i < 10; i++)
+        alloc_ok(p, (size_t)(i + 1) * MiB);
+    size_t mapped = stats_of(p).reserved_bytes;
+    ck_assert_uint_ge(mapped, 55 * MiB);
+    ck_ok(mp_pool_reset(p));
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, mapped);
+    ck_intact(p);
+    void *a = alloc_ok(p, 20 * MiB); /* on the idle memory */
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, mapped);
+    (void)a;
+    ck_ok(mp_pool_destroy(p)); /* a live block and idle memory: all goes */
+    ck_assert_uint_eq(device_use(), 0);
+}
+END_TEST
+
+START_TEST(without_on_demand_mapping_chunks_come_from_cudaMalloc)
+{
+    mp__sim_end();
+    sim_on(1024 * MiB, 0); /* the device cannot map on demand */
+    mp_pool *p = gpu_pool("fallback");
+    void *a = alloc_ok(p, 3 * MiB);
+    ck_assert_uint_eq(usage().maps, 0);
+    ck_assert_uint_ge(usage().mallocs, 1);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, device_use());
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(device_use(), 0);
+}
+END_TEST
+
+START_TEST(release_threshold_calls_check_their_input)
+{
+    mp_pool *p = gpu_pool("api");
+    ck_status(mp_pool_get_release_threshold(p, NULL), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_pool_set_release_threshold(NULL, 0), MP_ERR_INVALID_ARGUMENT);
+    ck_ok(mp_pool_set_release_threshold(p, 123));
+    size_t t = 0;
+    ck_ok(mp_pool_get_release_threshold(p, &t));
+    ck_assert_uint_eq(t, 123);
+    mp_pool *h = new_pool("host", cfg_variable(0));
+    ck_status(mp_pool_set_release_threshold(h, 0), MP_ERR_INVALID_OPERATION);
+    ck_status(mp_pool_get_release_threshold(h, &t), MP_ERR_INVALID_OPERATION);
+    ck_ok(mp_pool_destroy(h));
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
+typedef struct worker {
+    mp_pool *pool;
+    unsigned seed;
+    int failures;
+} worker;
+
+static void *churn(void *arg)
+{
+    worker *w = arg;
+    void *held[32] = {0};
+    for (int i = 0; i < mp_test_scaled(4000); i++) {
+        int k = (int)(rand_r(&w->seed) % 32);
+        if (held[k]) {
+            if (mp_pool_deallocate(w->pool, held[k]) != MP_OK)
+                w->failures++;
+            held[k] = NULL;
+        } else {
+            size_t n = (size_t)1 << (rand_r(&w->seed) % 23); /* 1 B .. 4 MiB */
+            if (mp_pool_allocate(w->pool, n, &held[k]) != MP_OK)
+                w->failures++;
+        }
+    }
+    for (int k = 0; k < 32; k++)
+        if (held[k] && mp_pool_deallocate(w->pool, held[k]) != MP_OK)
+            w->failures++;
+    return NULL;
+}
+
+static void threads_on(const char *name, mp_config c)
+{
+    mp_pool *p = new_gpu_pool(name, c);
+    pthread_t t[4];
+    worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i] = (worker){p, (unsigned)i * 7919u + 1, 0};
+        pthread_create(&t[i], NULL, churn, &w[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_int_eq(w[i].failures, 0);
+    }
+    ck_intact(p);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, device_use());
+    ck_ok(mp_pool_trim(p, 0));
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, device_use());
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(device_use(), 0);
+}
+
+START_TEST(threads_keep_the_counts_exact)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    threads_on("threads", c);
+    ck_ok(mp_config_high_performance_gpu(&c, 0)); /* thread caches in front */
+    threads_on("threads-lock-free", c);
+}
+END_TEST
+
+static Suite *backing_suite(void)
+{
+    Suite *s = suite_create("backing");
+    TCase *t = tcase_create("on-demand");
+    tcase_add_checked_fixture(t, setup, teardown);
+    tcase_set_timeout(t, 60);
+    tcase_add_test(t, memory_is_mapped_under_live_blocks_only);
+    tcase_add_test(t, trim_gives_idle_memory_back_at_once);
+    tcase_add_test(t, idle_memory_goes_back_after_a_second_once_the_stream_has_passed);
+    tcase_add_test(t, a_young_or_kept_idle_memory_stays);
+    tcase_add_test(t, device_out_of_memory_is_a_clear_error_and_idle_memory_is_used_first);
+    tcase_add_test(t, max_size_bounds_mapped_memory);
+    tcase_add_test(t, a_block_freed_on_another_stream_keeps_its_memory_until_that_stream_passes);
+    tcase_add_test(t, reset_leaves_memory_idle_and_destroy_gives_everything_back);
+    tcase_add_test(t, without_on_demand_mapping_chunks_come_from_cudaMalloc);
+    tcase_add_test(t, release_threshold_calls_check_their_input);
+    tcase_add_test(t, threads_keep_the_counts_exact);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+MP_TEST_MAIN(backing_suite)
