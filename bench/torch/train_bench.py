@@ -27,7 +27,10 @@ Per allocator, from the allocator's own counters:
                 peak_reserved_bytes when the library has it, else the largest
                 reserved_bytes sampled after each step (exact while the pool
                 never gives memory back on its own, which it does not)
-  reserve efficiency = peak reserved / peak live (1.0 is a perfect fit)
+  reserve efficiency = peak reserved / peak live (1.0 is a perfect fit), both
+                from the allocator's own counters; beside it peak reserved /
+                the peak of requested bytes (the plug-in's count: every
+                allocator gets the same requests), one denominator for all
   allocations   calls PyTorch made (native: allocation.all.allocated; mempool:
                 the plug-in's count; cudaMallocAsync: PyTorch keeps no count)
   ns/allocate   mempool only, in the run: each mp_pool_allocate call timed
@@ -200,7 +203,19 @@ def worker(args):
             out["alloc_ns_all"] = p["alloc_ns"] / max(p["allocations"], 1) - p["timer_overhead_ns"]
             out["timer_overhead_ns"] = p["timer_overhead_ns"]
         if traced:
+            # End the trace with nothing live: what PyTorch still holds goes
+            # (the model, the optimizer state, cuBLAS workspaces).
+            del model, opt
+            import gc
+            gc.collect()
+            torch.cuda.synchronize()
+            clear = getattr(torch._C, "_cuda_clearCublasWorkspaces", None)
+            if clear:
+                clear()
+            torch.cuda.synchronize()
+            mempool.trace_synchronized()
             mempool.flush_trace()
+            out["live_after_release"] = mempool.stats()["live_allocations"]
     else:
         st = torch.cuda.memory_stats()
         out["peak_live"] = torch.cuda.max_memory_allocated()
@@ -268,21 +283,24 @@ def gib(b):
     return f"{b / GIB:.2f}" if b else "-"
 
 
-def table(runs, order):
-    lines = ["| allocator | step ms, median (p10-p90) | peak live GiB | peak reserved GiB | reserved / live "
-             "| final loss | allocations | ns per allocate (in the run) |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+def table(runs, order, requested):
+    """requested: the peak of requested bytes live (the plug-in's count; the
+    same requests reach every allocator), the common denominator."""
+    lines = ["| allocator | step ms, median (p10-p90) | peak live GiB (own counter) | peak reserved GiB "
+             "| reserved / own live | reserved / requested | final loss | allocations | ns per allocate (in the run) |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for name in order:
         r = runs.get(name)
         if not r:
             continue
         if "error" in r:
-            lines.append(f"| {name} | failed | | | | | | |")
+            lines.append(f"| {name} | failed | | | | | | | |")
             continue
         ns = f"{r['alloc_ns_steady']:.0f}" if r.get("alloc_ns_steady") is not None else "-"
         eff = f"{r['reserve_efficiency']:.3f}" if r["reserve_efficiency"] else "-"
+        common = f"{r['peak_reserved'] / requested:.3f}" if requested else "-"
         lines.append(f"| {name} | {r['median_ms']:.1f} ({r['p10_ms']:.1f}-{r['p90_ms']:.1f}) | {gib(r['peak_live'])} "
-                     f"| {gib(r['peak_reserved'])} | {eff} | {r['final_loss']:.6f} "
+                     f"| {gib(r['peak_reserved'])} | {eff} | {common} | {r['final_loss']:.6f} "
                      f"| {r['allocations'] if r['allocations'] else '-'} | {ns} |")
     return "\n".join(lines)
 
@@ -305,26 +323,51 @@ def replay_table(replay):
     return "\n".join(lines)
 
 
-def write_trace(recorded, dest, runs, workload, device, torch_version):
+def records_summary(path):
+    """Peak of requested bytes live, counts, and blocks left live, from a trace's records."""
+    size, live, peak, allocs, frees = {}, 0, 0, 0, 0
+    with open(path) as f:
+        for line in f:
+            kind = line[:1]
+            if kind == "a":
+                _, i, n, _ = line.split()
+                size[i] = int(n)
+                live += size[i]
+                peak = max(peak, live)
+                allocs += 1
+            elif kind == "f":
+                live -= size.pop(line.split()[1])
+                frees += 1
+    return {"peak_live": peak, "allocations": allocs, "frees": frees, "left_live": len(size)}
+
+
+def write_trace(recorded, dest, runs, workload, device, device_memory, torch_version, summary):
     """The recorded trace with the metadata bench/traces/FORMAT.md asks for,
-    put between the header and the plug-in's own metadata."""
-    w = workload
+    put between the header and the plug-in's own metadata. Every allocator
+    served the same requests, so baselines and measured lines carry the
+    records' peak of requested bytes as peak_live (as gpu_trace's do); each
+    allocator's own live counter follows on a counters line."""
+    w, peak = workload, summary["peak_live"]
     meta = [
         f"# workload gpt2-shaped training, {w['layers']} layers, width {w['width']}, {w['heads']} heads, "
         f"vocabulary {w['vocab']}, batch {w['batch']}, sequence {w['min_len']}..{w['max_len']} per step "
         f"(seed {w['seed']}), {w['steps']} steps, AdamW, bf16 autocast, attention {w['attention']}, "
         f"PyTorch {torch_version}, recorded by bench/torch/train_bench.py",
         f"# device {device}",
+        f"# device_memory {device_memory}",
         f"# date {datetime.date.today().isoformat()}",
+        f"# peak_live {peak}",
     ]
-    for name in ("torch-native", "torch-expandable", "cudaMallocAsync"):
+    rows = [(n, "baseline") for n in ("torch-native", "torch-expandable", "cudaMallocAsync")]
+    rows += [(n, "measured") for n in ("mempool-default", "mempool-high_performance")]
+    for name, kind in rows:
         r = runs.get(name)
         if r and "error" not in r:
-            meta.append(f"# baseline {name} peak_reserved {r['peak_reserved']} peak_live {r['peak_live']}")
-    for name in ("mempool-default", "mempool-high_performance"):
+            meta.append(f"# {kind} {name} peak_reserved {r['peak_reserved']} peak_live {peak}")
+    for name, _ in rows:
         r = runs.get(name)
         if r and "error" not in r:
-            meta.append(f"# measured {name} peak_reserved {r['peak_reserved']} peak_live {r['peak_live']}")
+            meta.append(f"# counters {name} peak_reserved {r['peak_reserved']} own_peak_live {r['peak_live']}")
     with open(recorded) as src:
         first = src.readline()
         if not first.startswith("# mempool-trace 1"):
@@ -372,6 +415,7 @@ def main():
         print("SKIP: PyTorch sees no CUDA device")
         return 77
     device = torch.cuda.get_device_name(0)
+    device_memory = torch.cuda.get_device_properties(0).total_memory
     import mempool_torch
     order = [a for a in args.allocators.split(",") if a]
     unknown = [a for a in order if a not in ALLOCATORS]
@@ -407,12 +451,21 @@ def main():
                           extra_env={"MEMPOOL_TORCH_TRACE": trace_tmp}, tag="mempool-default-traced")
             runs["mempool-default (traced)"] = rec
             if "error" not in rec and os.path.isfile(trace_tmp):
+                summary = records_summary(trace_tmp)
+                rec["trace"] = summary
+                if summary["peak_live"] != rec["peak_live"]:
+                    notes.append(f"the trace's peak of requested bytes ({summary['peak_live']}) is not the "
+                                 f"plug-in's ({rec['peak_live']})")
+                if summary["left_live"]:
+                    notes.append(f"{summary['left_live']} block(s) of the trace are never freed")
                 if args.trace:
-                    size = write_trace(trace_tmp, args.trace, runs, workload, device, torch.__version__)
-                    notes.append(f"trace written to {args.trace}: {size} bytes")
-                    if size > 3 << 20:
-                        notes.append(f"the trace is {size / 2**20:.1f} MiB, over the 3 MiB meant for bench/traces/: "
-                                     f"record fewer steps (--steps)")
+                    size = write_trace(trace_tmp, args.trace, runs, workload, device, device_memory,
+                                       torch.__version__, summary)
+                    notes.append(f"trace written to {args.trace}: {size} bytes, {summary['allocations']} "
+                                 f"allocations, {summary['frees']} frees, peak live {summary['peak_live']}")
+                    if size >= 2_000_000:
+                        notes.append(f"the trace is {size / 1e6:.1f} MB, not under the 2 MB bench/check_trace.sh "
+                                     f"allows: record fewer steps (--steps 30)")
                 if tool:
                     jpath = os.path.join(tmp, "replay.json")
                     proc = subprocess.run([tool, trace_tmp, "--passes", "4", "--json", jpath],
@@ -438,10 +491,15 @@ def main():
                      f"at live {traced['peak_live']}, reserved {traced['peak_reserved']} (timed run: "
                      f"{timed['peak_live']}, {timed['peak_reserved']})"))
 
+    requested = next((r["peak_live"] for n, r in ok.items() if n.startswith("mempool")), None)
+    mempool_peaks = {r["peak_live"] for n, r in ok.items() if n.startswith("mempool")}
+    if len(mempool_peaks) > 1:
+        notes.append(f"the mempool runs saw different peaks of requested bytes: {sorted(mempool_peaks)}")
     result = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"), "device": device,
         "torch": torch.__version__, "library": library, "workload": workload,
         "losses_identical": not mismatched and len(losses) > 1, "same_sequence_lengths": len(seqs) == 1,
+        "requested_peak_live": requested,
         "runs": runs, "replay": replay, "notes": notes,
     }
     with open(args.out, "w") as f:
@@ -453,7 +511,7 @@ def main():
           f"sequence {w['min_len']}..{w['max_len']} per step (seed {w['seed']}), {w['steps']} steps "
           f"({w['warmup']} warm-up), AdamW, bf16 autocast, attention {w['attention']}, "
           f"{'deterministic' if w['deterministic'] else 'non-deterministic'} kernels.\n")
-    print(table(runs, order))
+    print(table(runs, order, result["requested_peak_live"]))
     print(f"\nlosses identical across allocators: {'yes' if result['losses_identical'] else 'NO'}; "
           f"peak reserved of mempool from: "
           + ", ".join(sorted({r['peak_reserved_source'] for n, r in ok.items() if n.startswith('mempool')})))
