@@ -23,10 +23,9 @@ Per allocator, from the allocator's own counters:
                 cudaMemPoolAttrUsedMemHigh, which PyTorch reports there); for
                 mempool the plug-in's peak of requested bytes live
   peak reserved torch.cuda.max_memory_reserved() (cudaMallocAsync:
-                cudaMemPoolAttrReservedMemHigh); for mempool mp_stats'
-                peak_reserved_bytes when the library has it, else the largest
-                reserved_bytes sampled after each step (exact while the pool
-                never gives memory back on its own, which it does not)
+                cudaMemPoolAttrReservedMemHigh); for mempool the pool's
+                mp_stats.peak_reserved_bytes (device memory mapped, at its
+                highest)
   reserve efficiency = peak reserved / peak live (1.0 is a perfect fit), both
                 from the allocator's own counters; beside it peak reserved /
                 the peak of requested bytes (the plug-in's count: every
@@ -154,7 +153,7 @@ def worker(args):
     def pool_stats():
         return mempool.stats() if mempool else None
 
-    times, losses, seq, reserved_seen = [], [], [], 0
+    times, losses, seq = [], [], []
     timing_at_warmup = None
     for step in range(w["steps"]):
         t = lengths.randint(w["min_len"], w["max_len"])
@@ -175,10 +174,8 @@ def worker(args):
         losses.append(float(loss.item()).hex())
         del loss
         if mempool:
-            s = pool_stats()
-            reserved_seen = max(reserved_seen, s["reserved_bytes"])
             if step + 1 == w["warmup"]:
-                timing_at_warmup = s["plugin"]
+                timing_at_warmup = pool_stats()["plugin"]
             if traced:
                 mempool.trace_synchronized()
 
@@ -187,12 +184,8 @@ def worker(args):
         s = pool_stats()
         p = s["plugin"]
         out["peak_live"] = p["peak_live_bytes"]
-        if "peak_reserved_bytes" in s:
-            out["peak_reserved"] = s["peak_reserved_bytes"]
-            out["peak_reserved_source"] = "mp_stats.peak_reserved_bytes"
-        else:
-            out["peak_reserved"] = max(reserved_seen, s["reserved_bytes"])
-            out["peak_reserved_source"] = "largest reserved_bytes sampled after each step"
+        out["peak_reserved"] = s["peak_reserved_bytes"]
+        out["peak_reserved_source"] = "mp_stats.peak_reserved_bytes"
         out["allocations"] = p["allocations"]
         out["pool_stats"] = s
         if p["timed"] and timing_at_warmup:

@@ -89,8 +89,8 @@ MPT_API const char *mempool_torch_last_error(void);
 /** The stats of device's pool (mp_pool_get_stats, written up to out->struct_size).
  *  MP_ERR_NOT_FOUND when the device has no pool yet. */
 MPT_API int mempool_torch_stats(int device, mp_stats *out);
-/** Returns the wholly free chunks of device's pool to CUDA (mp_pool_trim to 0).
- *  A device without a pool has nothing to trim: MP_OK. */
+/** Hands the idle memory of device's pool back to CUDA now (mp_pool_trim to 0
+ *  bytes kept). A device without a pool has nothing to trim: MP_OK. */
 MPT_API int mempool_torch_trim(int device);
 /** Every pool as a JSON array, one object per device with a pool: device,
  *  preset, max_bytes, the plug-in's own counters ("counters": requested bytes

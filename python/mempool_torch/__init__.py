@@ -4,7 +4,7 @@
     mempool_torch.use("default")      # before the first CUDA allocation
     ...                               # every CUDA tensor now comes from a mempool pool
     mempool_torch.stats()             # device 0's pool: its mp_stats, and the plug-in's counters
-    mempool_torch.trim()              # hands wholly free chunks back to CUDA
+    mempool_torch.trim()              # hands idle memory back to CUDA now
 
 The allocator is libmempool_torch.so (plugins/torch), loaded through
 torch.cuda.memory.CUDAPluggableAllocator; this module only finds it, installs
@@ -156,7 +156,7 @@ def stats(device=0):
 
 
 def trim(device=0):
-    """Hands the wholly free chunks of the device's pool back to CUDA (what
+    """Hands the idle memory of the device's pool back to CUDA now (what
     torch.cuda.empty_cache() cannot do for a pluggable allocator)."""
     if _loaded().mempool_torch_trim(device) != 0:
         raise RuntimeError(last_error())

@@ -295,7 +295,7 @@ def main():
         check(during["deallocation_count"] == plug["frees"] and plug["failed_frees"] == 0
               and plug["failed_allocations"] == 0, "every free reached the pool, none failed",
               f"{plug['frees']} frees")
-        peak_reserved = during.get("peak_reserved_bytes", during["reserved_bytes"])  # mp_stats 1.3 field
+        peak_reserved = during["peak_reserved_bytes"]
         check(0 < during["peak_usage"] <= peak_reserved and during["live_allocations"] > 0,
               "while the model lives the pool holds its blocks",
               f"peak {during['peak_usage']} bytes (native peak {native['peak_allocated']}), reserved at peak "
