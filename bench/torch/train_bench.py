@@ -255,6 +255,24 @@ def run_one(name, spec, workload, library, tmp, extra_env=None, tag=None):
     return r
 
 
+def run_tool(tool, trace, tmp, notes):
+    """torch_trace_time on the recorded trace: its JSON, or None (with a note)."""
+    jpath = os.path.join(tmp, "replay.json")
+    print(f"[train_bench] {tool} {trace}", file=sys.stderr, flush=True)
+    try:
+        proc = subprocess.run([tool, trace, "--passes", "4", "--json", jpath], capture_output=True, text=True,
+                              timeout=300)
+    except subprocess.TimeoutExpired:
+        notes.append("torch_trace_time timed out after 300 s")
+        return None
+    print(proc.stdout + proc.stderr, file=sys.stderr, flush=True)
+    if proc.returncode != 0 or not os.path.isfile(jpath):
+        notes.append(f"torch_trace_time failed (exit {proc.returncode}): {proc.stderr.strip()[-300:]}")
+        return None
+    with open(jpath) as f:
+        return json.load(f)
+
+
 def save_partial(path, device, torch_version, library, workload, runs, notes):
     """The runs so far, so that a run cut short still leaves its results."""
     with open(path, "w") as f:
@@ -460,15 +478,7 @@ def main():
                         notes.append(f"the trace is {size / 1e6:.1f} MB, not under the 2 MB bench/check_trace.sh "
                                      f"allows: record fewer steps (--steps 30)")
                 if tool:
-                    jpath = os.path.join(tmp, "replay.json")
-                    proc = subprocess.run([tool, trace_tmp, "--passes", "4", "--json", jpath],
-                                          capture_output=True, text=True, timeout=600)
-                    print(proc.stdout + proc.stderr, file=sys.stderr, flush=True)
-                    if proc.returncode == 0 and os.path.isfile(jpath):
-                        with open(jpath) as f:
-                            replay = json.load(f)
-                    else:
-                        notes.append(f"torch_trace_time failed (exit {proc.returncode})")
+                    replay = run_tool(tool, trace_tmp, tmp, notes)
 
     ok = {n: r for n, r in runs.items() if "error" not in r}
     losses = {n: r["losses"] for n, r in ok.items()}
