@@ -180,7 +180,6 @@ def worker_streams(torch, out, library):
     import mempool_torch
 
     mempool_torch.use("default", library=library)
-    main = torch.cuda.current_stream()
     warm = torch.zeros(1, device="cuda")  # the pool's stream: the default stream
     side = torch.cuda.Stream()
     n = 1 << 22  # 16 MiB of float32
@@ -191,7 +190,7 @@ def worker_streams(torch, out, library):
     x.fill_(7.0)
     old = x.data_ptr()
     del x
-    # Deliberately no side.wait_stream(main): the plug-in must order the reuse.
+    # Deliberately no side.wait_stream(): the plug-in must order the reuse.
     with torch.cuda.stream(side):
         y = torch.zeros(n, device="cuda")
     out["reused"] = y.data_ptr() == old
