@@ -187,10 +187,16 @@ struct Mempool {
         MPCK(mp_pool_create(high_performance ? "trace-hp" : "trace-default", MP_MEMORY_GPU, &c, &pool));
         MPCK(mp_pool_set_stream(pool, g.stream[0]));
     }
-    void *alloc(uint64_t n, int)
+    // A block for the stream that will use it: on the pool's stream (0) a
+    // plain allocation, elsewhere mp_pool_allocate_on_stream, which orders
+    // that stream after the pool's where a block freed there is reused.
+    void *alloc(uint64_t n, int on)
     {
         void *p = nullptr;
-        MPCK(mp_pool_allocate(pool, n, &p));
+        if (on == 0)
+            MPCK(mp_pool_allocate(pool, n, &p));
+        else
+            MPCK(mp_pool_allocate_on_stream(pool, n, g.stream[on], &p));
         return p;
     }
     // Stream 0 is the pool's: a free there is stream-ordered. Elsewhere the

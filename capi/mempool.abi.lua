@@ -606,6 +606,17 @@ return {
       params = { POOL, P("in", "void *", "ptr", "a block from this pool"),
                  P("in", "void *", "stream", "the cudaStream_t that may still use it (NULL: default stream)", true) },
       errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "INVALID_OPERATION", "CUDA" } },
+    { name = "mp_pool_allocate_on_stream", group = "gpu", since = "1.3", ret = "mp_status",
+      doc = "A block for work queued on stream (cudaMallocAsync's order): the block may have been freed in\n" ..
+            "the pool stream's order, so stream is made to wait for the work queued there when a free has\n" ..
+            "happened since it last waited (one event, not one per call). Free it with mp_pool_deallocate_on_stream\n" ..
+            "on the stream that last uses it. On the pool's own stream this is mp_pool_allocate. Where a pool\n" ..
+            "would otherwise take more memory, blocks waiting on other streams' events are reused, the pool's\n" ..
+            "stream made to wait for those events.",
+      params = { POOL, P("in", "size_t", "size", "bytes, 1 .. 2^48"),
+                 P("in", "void *", "stream", "the cudaStream_t the block is for (NULL: default stream)", true),
+                 P("out", "void **", "out_ptr", "receives the block; NULL on failure") },
+      errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY", "INVALID_OPERATION", "CUDA" } },
     { name = "mp_pool_set_release_threshold", group = "gpu", since = "1.3", ret = "mp_status",
       doc = "Idle device memory the pool keeps mapped whatever its age, in bytes (cudaMemPoolAttrReleaseThreshold's\n" ..
             "counterpart). Where the device maps memory on demand, a GPU pool's chunks are address space and\n" ..

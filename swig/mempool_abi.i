@@ -73,6 +73,7 @@
     mp_status mp_pool_set_stream,
     mp_status mp_pool_get_stream,
     mp_status mp_pool_deallocate_on_stream,
+    mp_status mp_pool_allocate_on_stream,
     mp_status mp_pool_set_release_threshold,
     mp_status mp_pool_get_release_threshold,
     mp_status mp_pool_copy_host_to_device,

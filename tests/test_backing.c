@@ -222,6 +222,48 @@ START_TEST(a_block_freed_on_another_stream_keeps_its_memory_until_that_stream_pa
 }
 END_TEST
 
+START_TEST(blocks_waiting_on_other_streams_are_reused_before_more_memory_is_mapped)
+{
+    mp_pool *p = gpu_pool("steal");
+    void *producer = (void *)(uintptr_t)0x5000, *consumer = (void *)(uintptr_t)0x6000;
+    void *a = NULL, *b = NULL;
+    ck_ok(mp_pool_allocate_on_stream(p, 8 * MiB, producer, &a));
+    ck_ok(mp_pool_deallocate_on_stream(p, a, consumer)); /* the consumer still reads it */
+    ck_assert_uint_eq(stats_of(p).pending_frees, 1);
+    /* Its event has not completed: rather than map 8 MiB more, the pool's
+     * stream waits for it, and the block is reused. */
+    ck_ok(mp_pool_allocate_on_stream(p, 8 * MiB, producer, &b));
+    ck_assert_ptr_eq(a, b);
+    ck_assert_uint_eq(stats_of(p).pending_frees, 0);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 8 * MiB);
+    ck_assert_uint_eq(usage().maps, 4);
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate_on_stream(p, b, producer));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
+START_TEST(allocate_on_stream_checks_its_input)
+{
+    mp_pool *p = gpu_pool("on-stream");
+    void *x = (void *)1;
+    ck_status(mp_pool_allocate_on_stream(p, 0, NULL, &x), MP_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(x);
+    ck_status(mp_pool_allocate_on_stream(p, 16, NULL, NULL), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_pool_allocate_on_stream(NULL, 16, NULL, &x), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_pool_allocate_on_stream(p, (size_t)1 << 50, NULL, &x), MP_ERR_OUT_OF_MEMORY);
+    mp_pool *h = new_pool("host", cfg_variable(0));
+    ck_status(mp_pool_allocate_on_stream(h, 16, NULL, &x), MP_ERR_INVALID_OPERATION);
+    ck_ok(mp_pool_destroy(h));
+    /* On the pool's own stream it is a plain allocation. */
+    ck_ok(mp_pool_allocate_on_stream(p, 16, NULL, &x));
+    ck_ok(mp_pool_deallocate(p, x));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
 START_TEST(reset_leaves_memory_idle_and_destroy_gives_everything_back)
 {
     mp_pool *p = gpu_pool("reset");
@@ -345,6 +387,8 @@ static Suite *backing_suite(void)
     tcase_add_test(t, device_out_of_memory_is_a_clear_error_and_idle_memory_is_used_first);
     tcase_add_test(t, max_size_bounds_mapped_memory);
     tcase_add_test(t, a_block_freed_on_another_stream_keeps_its_memory_until_that_stream_passes);
+    tcase_add_test(t, blocks_waiting_on_other_streams_are_reused_before_more_memory_is_mapped);
+    tcase_add_test(t, allocate_on_stream_checks_its_input);
     tcase_add_test(t, reset_leaves_memory_idle_and_destroy_gives_everything_back);
     tcase_add_test(t, without_on_demand_mapping_chunks_come_from_cudaMalloc);
     tcase_add_test(t, release_threshold_calls_check_their_input);

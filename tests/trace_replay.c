@@ -138,7 +138,8 @@ static int run(const char *path, const char *preset, long long threshold, bool c
                 break;
             }
             double t0 = now_ns();
-            s = mp_pool_allocate(pool, size, &r.ptr[id]);
+            s = st == 0 ? mp_pool_allocate(pool, size, &r.ptr[id])
+                        : mp_pool_allocate_on_stream(pool, size, stream_ptr(st), &r.ptr[id]);
             r.alloc_ns += now_ns() - t0;
             if (s != MP_OK) {
                 fprintf(stderr, "%s:%lu: allocating %llu bytes: %s\n", path, lineno, size, mp_last_error_message());

@@ -689,6 +689,14 @@ func (p *Pool) ReleaseThreshold() (uint64, error) {
 	return out[0], err
 }
 
+// AllocateOnStream returns size bytes for work on stream (0: the default
+// stream), ordered after earlier frees (mp_pool_allocate_on_stream).
+func (p *Pool) AllocateOnStream(size uint64, stream uintptr) (unsafe.Pointer, error) {
+	out := []uintptr{0}
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_allocate_on_stream(h, int64(size), stream, out) })
+	return unsafe.Pointer(out[0]), err
+}
+
 // DeallocateOnStream frees a block that work on stream may still use; the
 // pool reuses it once that work is done.
 func (p *Pool) DeallocateOnStream(ptr unsafe.Pointer, stream uintptr) error {

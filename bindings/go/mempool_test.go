@@ -3,6 +3,7 @@ package mempool
 import (
 	"bufio"
 	"errors"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -276,6 +277,11 @@ func TestEachFailureReturnsItsError(t *testing.T) {
 	expect(t, q.Deallocate(a), ErrCorruption, "overflow")
 	expect(t, q.Deallocate(a), ErrInvalidPointer, "double free")
 	expect(t, q.SetDevice(0), ErrInvalidOperation, "host memory")
+	_, err = q.AllocateOnStream(64, 0)
+	expect(t, err, ErrInvalidOperation, "host memory")
+	expect(t, q.SetReleaseThreshold(0), ErrInvalidOperation, "host memory")
+	_, err = q.ReleaseThreshold()
+	expect(t, err, ErrInvalidOperation, "host memory")
 
 	_, err = CPUPool("nowhere")
 	expect(t, err, ErrNotFound, "nowhere")
@@ -354,6 +360,19 @@ func TestGPURoundTripOrSkip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer gpu.Close()
+	s, err := gpu.AllocateOnStream(1<<20, 0)
+	if err != nil || s == nil {
+		t.Fatal("AllocateOnStream:", err)
+	}
+	if err := gpu.DeallocateOnStream(s, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := gpu.SetReleaseThreshold(math.MaxUint64); err != nil {
+		t.Fatal(err)
+	}
+	if th, err := gpu.ReleaseThreshold(); err != nil || th != math.MaxUint64 {
+		t.Fatal("ReleaseThreshold:", th, err)
+	}
 	d, _ := gpu.Allocate(256)
 	h := make([]byte, 256)
 	h[7] = 42

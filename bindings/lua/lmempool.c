@@ -415,7 +415,7 @@ static int global_allocate(lua_State *L, mp_memory_type t)
     if (s != MP_OK)
         return mpl_fail(L, s);
     mpl_push_pool_of(L, mpl_S(L), h);
-    return mpl_allocate_through(L, mpl_S(L), -1, (size_t)size, MP_ALLOC_NONE);
+    return mpl_allocate_through(L, mpl_S(L), -1, (size_t)size, MP_ALLOC_NONE, NULL);
 }
 
 /* mempool.deallocate(block [, pool_name]) */

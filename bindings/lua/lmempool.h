@@ -109,7 +109,8 @@ mp_pool *mpl_handle(const lpool *p);      /* the pool's live handle, or NULL */
 lpool *mpl_check_pool(lua_State *L, int i);
 lblock *mpl_check_block(lua_State *L, int i);
 lpool *mpl_push_pool_of(lua_State *L, lstate *S, mp_pool *h); /* a registry pool's open object */
-int mpl_allocate_through(lua_State *L, lstate *S, int pool_index, size_t size, mp_alloc_flags flag);
+int mpl_allocate_through(lua_State *L, lstate *S, int pool_index, size_t size, mp_alloc_flags flag,
+                         void *const *stream);
 int mpl_settled(lua_State *L, lblock *b); /* before freeing b another way: 0, or the results pushed */
 void mpl_push_stats(lua_State *L, const mp_stats *st);
 int mpl_push_string(lua_State *L, mp_status s, char *text);

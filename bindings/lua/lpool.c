@@ -190,7 +190,8 @@ static lblock *new_block(lua_State *L, int pool_index)
  * finalizer) comes between the C library handing out the address and the
  * block recording it with the pool's epoch of that moment. The record is
  * held across the call: a hook may close the pool object meanwhile. */
-int mpl_allocate_through(lua_State *L, lstate *S, int pool_index, size_t size, mp_alloc_flags flag)
+int mpl_allocate_through(lua_State *L, lstate *S, int pool_index, size_t size, mp_alloc_flags flag,
+                         void *const *stream)
 {
     pool_index = lua_absindex(L, pool_index);
     lblock *b = new_block(L, pool_index);
@@ -201,7 +202,9 @@ int mpl_allocate_through(lua_State *L, lstate *S, int pool_index, size_t size, m
         r->refs++;
     void *ptr = NULL;
     lua_State *prev = mpl_enter(S, L);
-    mp_status s = flag ? mp_pool_allocate_flags(h, size, flag, &ptr) : mp_pool_allocate(h, size, &ptr);
+    mp_status s = stream ? mp_pool_allocate_on_stream(h, size, *stream, &ptr)
+                  : flag ? mp_pool_allocate_flags(h, size, flag, &ptr)
+                         : mp_pool_allocate(h, size, &ptr);
     mpl_leave(S, prev);
     if (s != MP_OK) {
         if (r)
@@ -219,7 +222,18 @@ static int pool_allocate(lua_State *L)
     static const char *const flags[] = {"none", "pinned", "managed", NULL};
     int flag = luaL_checkoption(L, 3, "none", flags);
     luaL_argcheck(L, size >= 0, 2, "size must not be negative");
-    return mpl_allocate_through(L, mpl_S(L), 1, (size_t)size, (mp_alloc_flags)flag);
+    return mpl_allocate_through(L, mpl_S(L), 1, (size_t)size, (mp_alloc_flags)flag, NULL);
+}
+
+/* pool:allocate_on_stream(size, stream) -> block for work on stream (an
+ * integer: a cudaStream_t's address, 0 the default stream) */
+static int pool_allocate_on_stream(lua_State *L)
+{
+    mpl_check_pool(L, 1);
+    lua_Integer size = luaL_checkinteger(L, 2);
+    void *stream = (void *)(uintptr_t)luaL_checkinteger(L, 3);
+    luaL_argcheck(L, size >= 0, 2, "size must not be negative");
+    return mpl_allocate_through(L, mpl_S(L), 1, (size_t)size, MP_ALLOC_NONE, &stream);
 }
 
 /* The pool was reset or destroyed since b was allocated: its memory went with it. */
@@ -792,6 +806,7 @@ const luaL_Reg mpl_pool_methods[] = {
     {"allocations", pool_allocations}, {"stats_string", pool_stats_string}, {"stats_json", pool_stats_json},
     {"set_policy", mpl_pool_set_policy}, {"set_device", pool_set_device}, {"device", pool_device},
     {"set_stream", pool_set_stream}, {"stream", pool_stream}, {"deallocate_on_stream", pool_deallocate_on_stream},
+    {"allocate_on_stream", pool_allocate_on_stream},
     {"set_release_threshold", pool_set_release_threshold}, {"release_threshold", pool_release_threshold},
     {"copy_to_device", pool_copy_to_device}, {"copy_from_device", pool_copy_from_device},
     {"copy_device_to_device", pool_copy_device_to_device}, {"handle", pool_handle}, {"close", pool_close},

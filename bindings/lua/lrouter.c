@@ -114,7 +114,7 @@ static int router_allocate(lua_State *L)
     lua_Integer size = luaL_checkinteger(L, 2);
     luaL_argcheck(L, size >= 0, 2, "size must not be negative");
     int failed = route(L, r, (size_t)size);
-    return failed ? failed : mpl_allocate_through(L, mpl_S(L), -1, (size_t)size, MP_ALLOC_NONE);
+    return failed ? failed : mpl_allocate_through(L, mpl_S(L), -1, (size_t)size, MP_ALLOC_NONE, NULL);
 }
 
 /* router:deallocate(block): the C router looks into every pool it has, so

@@ -177,6 +177,12 @@ static mp_status rt_stream_sync(int device, void *stream)
     return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaStreamSynchronize", 0, device);
 }
 
+static mp_status rt_stream_wait(int device, void *stream, void *event)
+{
+    ON_DEVICE(device, cudaStreamWaitEvent((cudaStream_t)stream, (cudaEvent_t)event, 0));
+    return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaStreamWaitEvent", 0, device);
+}
+
 static mp_status rt_device_sync(int device)
 {
     ON_DEVICE(device, cudaDeviceSynchronize());
@@ -365,6 +371,11 @@ static mp_status rt_copy(int device, void *stream, void *dst, const void *src, s
 static mp_status rt_stream_sync(int device, void *stream) { (void)device; (void)stream; return no_cuda(); }
 static size_t rt_device_memory(int device) { (void)device; return 0; }
 static mp_status rt_device_sync(int device) { (void)device; return no_cuda(); }
+static mp_status rt_stream_wait(int device, void *stream, void *event)
+{
+    (void)device; (void)stream; (void)event;
+    return no_cuda();
+}
 static size_t rt_vmm_granule(int device) { (void)device; return 0; }
 static mp_status rt_vmm_reserve(int device, size_t size, size_t alignment, void **out)
 {
@@ -437,6 +448,11 @@ mp_status mp__cuda_stream_sync(int device, void *stream)
         return rt_stream_sync(device, stream);
     mp__sim_sync(stream);
     return MP_OK;
+}
+
+mp_status mp__cuda_stream_wait(int device, void *stream, void *event)
+{
+    return SIM ? mp__sim_stream_wait(stream, event) : rt_stream_wait(device, stream, event);
 }
 
 uint64_t mp__cuda_clock_ns(void)

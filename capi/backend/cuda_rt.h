@@ -20,6 +20,8 @@ void mp__cuda_free_host(void *p);
 /* Copies on stream and waits for the stream. */
 mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, size_t size, mp__copy_kind kind);
 
+/* Makes work queued on stream from now on wait for event. */
+mp_status mp__cuda_stream_wait(int device, void *stream, void *event);
 /* Waits for the work queued on stream (the device's, where stream is
  * NULL: the legacy default stream). */
 mp_status mp__cuda_stream_sync(int device, void *stream);

@@ -14,9 +14,16 @@ typedef struct sim_block { /* a simulated cudaMalloc */
     int device;
 } sim_block;
 
+typedef struct sim_dep { /* the stream's work after its event `after` waits for ticket of stream `on` */
+    size_t on;
+    uint64_t ticket, after;
+} sim_dep;
+
 typedef struct sim_stream { /* events recorded and completed on one stream */
     void *stream;
     uint64_t recorded, completed;
+    sim_dep *deps; /* what its queued work waits for */
+    size_t ndeps, deps_cap;
 } sim_stream;
 
 typedef struct sim_event {
@@ -54,6 +61,8 @@ void mp__sim_end(void)
     pthread_mutex_lock(&sim_lock);
     for (size_t i = 0; i < sim.nblocks; i++)
         munmap(sim.blocks[i].p, sim.blocks[i].size);
+    for (size_t i = 0; i < sim.nstreams; i++)
+        free(sim.streams[i].deps);
     free(sim.blocks);
     free(sim.streams);
     sim = (__typeof__(sim)){.on = false};
@@ -194,7 +203,7 @@ static sim_stream *stream_of(void *stream, size_t *index)
     if (!ok)
         return NULL;
     *index = sim.nstreams;
-    sim.streams[sim.nstreams] = (sim_stream){stream, 0, 0};
+    sim.streams[sim.nstreams] = (sim_stream){.stream = stream};
     return &sim.streams[sim.nstreams++];
 }
 
@@ -225,13 +234,49 @@ bool mp__sim_event_done(void *event)
 
 void mp__sim_event_drop(void *event) { free(event); }
 
+/* Completes stream i's work up to its event `ticket` (all: and every wait
+ * queued after it), and what that work waited for. Lock held. */
+static void complete(size_t i, uint64_t ticket, bool all)
+{
+    sim_stream *st = &sim.streams[i];
+    if (st->completed < ticket)
+        st->completed = ticket;
+    for (size_t k = 0; k < st->ndeps;) {
+        if (!all && st->deps[k].after >= ticket) {
+            k++;
+            continue;
+        }
+        sim_dep d = st->deps[k];
+        st->deps[k] = st->deps[--st->ndeps];
+        complete(d.on, d.ticket, false);
+        st = &sim.streams[i];
+        k = 0; /* the recursion may have changed the list */
+    }
+}
+
+mp_status mp__sim_stream_wait(void *stream, void *event)
+{
+    const sim_event *e = event;
+    pthread_mutex_lock(&sim_lock);
+    size_t i;
+    sim_stream *st = stream_of(stream, &i);
+    bool ok = st != NULL;
+    if (ok && e->stream != i && sim.streams[e->stream].completed < e->ticket) {
+        st->deps = mp__grow(st->deps, &st->deps_cap, st->ndeps + 1, sizeof *st->deps, &ok);
+        if (ok)
+            st->deps[st->ndeps++] = (sim_dep){e->stream, e->ticket, st->recorded};
+    }
+    pthread_mutex_unlock(&sim_lock);
+    return ok ? MP_OK : mp__fail(MP_ERR_OUT_OF_MEMORY, "cudaStreamWaitEvent failed: no host memory for the simulation");
+}
+
 void mp__sim_sync(void *stream)
 {
     pthread_mutex_lock(&sim_lock);
     size_t i;
     sim_stream *st = stream_of(stream, &i);
     if (st)
-        st->completed = st->recorded;
+        complete(i, st->recorded, true); /* the host waits for every queued wait too */
     for (int d = 0; d < sim.cfg.devices; d++)
         sim.use[d].syncs++;
     pthread_mutex_unlock(&sim_lock);
@@ -241,7 +286,7 @@ void mp__sim_sync_all(void)
 {
     pthread_mutex_lock(&sim_lock);
     for (size_t i = 0; i < sim.nstreams; i++)
-        sim.streams[i].completed = sim.streams[i].recorded;
+        complete(i, sim.streams[i].recorded, true);
     pthread_mutex_unlock(&sim_lock);
 }
 

@@ -73,6 +73,7 @@ struct mp__pool {
     size_t plain_max;    /* allocate_plain serves 1..plain_max bytes (0: no request) */
     size_t count_max;    /* counters-only variable pools ask for the class size up to this (counted()) */
     uint64_t next_seq;
+    uint64_t ordered; /* blocks freed in the pool stream's order, ever: allocations for other streams fence on it */
     mp__stream_queue pending; /* blocks freed on other streams (stream.c) */
     mp__arena arena[MP__ARENAS];
     /* The rest: slow paths and queries. */
@@ -354,6 +355,9 @@ static mp_status grow(mp__pool *pool, mp__arena *a, size_t need, size_t want)
 }
 
 /* A block freed on a stream whose event has completed (stream.c). */
+static void poll_streams(mp__pool *pool, bool all);
+static bool steal_waiting(mp__pool *pool);
+
 /* ---- on-demand backing (core/backing.h) ------------------------------ */
 
 /* Unmaps idle granules of every on-demand chunk while more than keep idle
@@ -415,13 +419,26 @@ static void auto_release(mp__pool *pool)
  * memory; NULL when none can be had (p goes back to the strategy, and
  * pool->map_failed says why). Idle granules go first when memory runs
  * short, or max_size would be passed. Caller holds the lock. */
-static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__arena *a, void *p)
+static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__arena *a, void *p, size_t want,
+                                                  size_t align, const mp__blockinfo *info)
 {
     mp__chunk *c = find_chunk(pool, mp__addr(p));
     size_t size = 0, mapped = 0, need;
     mp__blockinfo rec;
     a->strategy->lookup(a->state, c, mp__addr(p), &size, &rec);
     need = mp__backing_unbacked(c, mp__addr(p), size);
+    if (need && pool->pending.count) {
+        /* Blocks waiting on other streams first: the memory is there. */
+        a->strategy->release(a->state, c, mp__addr(p), &rec);
+        poll_streams(pool, true);
+        steal_waiting(pool);
+        p = align ? a->strategy->alloc_aligned(a->state, want, align, info) : a->strategy->alloc(a->state, want, info);
+        if (!p)
+            return NULL; /* no room: the pool grows (map_failed stays MP_OK) */
+        c = find_chunk(pool, mp__addr(p));
+        a->strategy->lookup(a->state, c, mp__addr(p), &size, &rec);
+        need = mp__backing_unbacked(c, mp__addr(p), size);
+    }
     mp_status s = MP_OK;
     size_t max = pool->cfg.max_size;
     if (need && max && pool->reserved + need > max) {
@@ -468,9 +485,11 @@ static __attribute__((noinline)) mp_status give_backed(mp__pool *pool, const mp_
 }
 
 /* The strategy's release, and the granules' count where the arena maps
- * on demand. Caller holds the lock. */
+ * on demand; the block is free in the pool stream's order from now. Caller
+ * holds the lock. */
 static inline mp_status give(mp__pool *pool, const mp__arena *a, mp__chunk *c, uintptr_t block, mp__blockinfo *info)
 {
+    pool->ordered++; /* the next allocation for another stream waits for the pool's stream (fence_for) */
     if (MP__LIKELY(!a->on_demand))
         return a->strategy->release(a->state, c, block, info);
     return give_backed(pool, a, c, block, info);
@@ -488,6 +507,15 @@ static void poll_streams(mp__pool *pool, bool all)
     mp__stream_poll(&pool->pending, all, release_waiting, pool);
 }
 
+/* Every block waiting on another stream's event goes back now, the pool's
+ * stream made to wait for those events (stream.c): reuse rather than more
+ * memory. Returns whether any did. Caller holds the lock. */
+static bool steal_waiting(mp__pool *pool)
+{
+    return pool->pending.count &&
+           mp__stream_steal(&pool->pending, pool->device, pool->stream, release_waiting, pool) > 0;
+}
+
 /* A block of need bytes from arena a, starting at a multiple of align
  * (0: the pool's alignment), or NULL: the strategy has no room, or (where
  * the arena maps on demand) no memory could back it (pool->map_failed). */
@@ -495,7 +523,7 @@ static inline void *alloc_in(mp__pool *pool, const mp__arena *a, size_t need, si
 {
     void *p = align ? a->strategy->alloc_aligned(a->state, need, align, info) : a->strategy->alloc(a->state, need, info);
     if (MP__UNLIKELY(a->on_demand) && p)
-        p = back_block(pool, a, p);
+        p = back_block(pool, a, p, need, align, info);
     return p;
 }
 
@@ -515,6 +543,8 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
     *hooks = mp__hooks_enter(&pool->hooks);
     const mp_policy pol = *hooks ? *mp__hooks_policy(*hooks) : none;
     mp_status s = pool->map_failed; /* memory, not room, ran short: growing would not help */
+    if (s == MP_OK && steal_waiting(pool) && (*out = alloc_in(pool, a, need, align, info)))
+        return MP_OK; /* blocks waiting on other streams, reused rather than more memory */
     if (s == MP_OK && pol.grow) {
         mp__lock_release(&pool->lock);
         s = pol.grow(pol.user, pool->handle, chunk, &want, detail, sizeof detail);
@@ -1730,6 +1760,30 @@ void mp__pool_placement(mp__pool *pool, int *device, void **stream)
     if (stream)
         *stream = pool->stream;
     mp__lock_release(&pool->lock);
+}
+
+mp_status mp__pool_allocate_on_stream(mp_pool *handle, mp__pool *pool, size_t size, void *stream, void **out_ptr)
+{
+    /* Past the thread caches: a cached block's free was counted nowhere.
+     * Then the fence, taken after the allocation: the epoch can only have
+     * moved on since the block's own free, so a fence skipped at the
+     * current epoch was made after it (stream.c). */
+    mp_status s = allocate_locked(handle, pool, size, 0, MP_ALLOC_NONE, out_ptr);
+    if (s != MP_OK)
+        return s;
+    mp__lock_acquire(&pool->lock);
+    if (stream != pool->stream)
+        s = mp__stream_fence(&pool->pending, pool->device, pool->stream, stream, pool->ordered);
+    mp__lock_release(&pool->lock);
+    if (s != MP_OK) {
+        char detail[400];
+        snprintf(detail, sizeof detail, "%s", mp_last_error_message());
+        mp_pool_deallocate(handle, *out_ptr);
+        *out_ptr = NULL;
+        return mp__fail(s, "pool '%s': the block could not be ordered after the pool's stream: %s", pool->name,
+                        detail);
+    }
+    return MP_OK;
 }
 
 void mp__pool_set_release_threshold(mp__pool *pool, size_t bytes)

@@ -102,6 +102,8 @@ mp_backend_kind mp__pool_backend(const mp__pool *pool);
 /* Moves an empty pool to device (locks): refused while blocks are live. */
 mp_status mp__pool_set_device(mp__pool *pool, int device);
 void mp__pool_placement(mp__pool *pool, int *device, void **stream); /* locks */
+/* A block for work on stream (mp_pool_allocate_on_stream). */
+mp_status mp__pool_allocate_on_stream(mp_pool *handle, mp__pool *pool, size_t size, void *stream, void **out_ptr);
 /* Idle device memory an on-demand pool keeps mapped (core/backing.h). */
 void mp__pool_set_release_threshold(mp__pool *pool, size_t bytes);
 size_t mp__pool_release_threshold(mp__pool *pool);

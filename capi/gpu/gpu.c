@@ -80,6 +80,15 @@ mp_status mp_pool_deallocate_on_stream(mp_pool *handle, void *ptr, void *stream)
     return mp__pool_free_on_stream(pool, ptr, stream);
 }
 
+mp_status mp_pool_allocate_on_stream(mp_pool *handle, size_t size, void *stream, void **out_ptr)
+{
+    mp__pool *pool;
+    if (out_ptr)
+        *out_ptr = NULL;
+    mp_status s = cuda_pool(handle, "mp_pool_allocate_on_stream", &pool);
+    return s == MP_OK ? mp__pool_allocate_on_stream(handle, pool, size, stream, out_ptr) : s;
+}
+
 mp_status mp_pool_set_release_threshold(mp_pool *handle, size_t bytes)
 {
     mp__pool *pool;

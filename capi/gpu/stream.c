@@ -99,6 +99,51 @@ void mp__stream_poll(mp__stream_queue *q, bool all, mp__stream_release_fn releas
     }
 }
 
+size_t mp__stream_steal(mp__stream_queue *q, int device, void *pool_stream, mp__stream_release_fn release, void *ctx)
+{
+    size_t n = 0;
+    for (size_t i = q->nlanes; i-- > 0;) {
+        mp__lane *l = &q->lanes[i];
+        if (l->stream == pool_stream) /* the pool's stream changed since: its own order holds */
+            ;
+        else if (mp__cuda_stream_wait(device, pool_stream, l->q[(l->head + l->count - 1) % l->cap].event) != MP_OK)
+            continue; /* they wait for their events, as before */
+        for (; l->count; l->count--, q->count--, n++) {
+            mp__pending *p = &l->q[l->head];
+            release(ctx, p->chunk, p->block);
+            mp__ptrmap_remove(&q->index, p->block);
+            mp__cuda_event_drop(p->event);
+            l->head = (l->head + 1) % l->cap;
+        }
+        lane_drop(q, i);
+    }
+    return n;
+}
+
+mp_status mp__stream_fence(mp__stream_queue *q, int device, void *pool_stream, void *stream, uint64_t epoch)
+{
+    mp__fence *f = NULL;
+    if (!q->fences && !(q->fences = calloc(MP__FENCES, sizeof *q->fences)))
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory to order a stream after the pool's");
+    for (unsigned i = 0; i < MP__FENCES; i++)
+        if (q->fences[i].used && q->fences[i].stream == stream) {
+            if (q->fences[i].epoch == epoch)
+                return MP_OK;
+            f = &q->fences[i];
+        }
+    if (!f)
+        f = &q->fences[q->next_fence++ % MP__FENCES];
+    void *event = NULL;
+    mp_status s = mp__cuda_event_record(device, pool_stream, &event);
+    if (s == MP_OK) {
+        s = mp__cuda_stream_wait(device, stream, event);
+        mp__cuda_event_drop(event);
+    }
+    if (s == MP_OK)
+        *f = (mp__fence){stream, epoch, true};
+    return s;
+}
+
 void mp__stream_forget(mp__stream_queue *q)
 {
     for (size_t i = 0; i < q->nlanes; i++) {
@@ -114,6 +159,7 @@ void mp__stream_forget(mp__stream_queue *q)
 void mp__stream_fini(mp__stream_queue *q)
 {
     mp__stream_forget(q);
+    free(q->fences);
     free(q->lanes);
     mp__ptrmap_fini(&q->index);
 }

@@ -22,7 +22,18 @@ typedef struct mp__lane {
     size_t head, count, cap;
 } mp__lane;
 
+/* A stream that was made to wait for the pool's stream, and when. */
+typedef struct mp__fence {
+    void *stream;
+    uint64_t epoch; /* the pool's ordered-free epoch it waited at */
+    bool used;
+} mp__fence;
+
+#define MP__FENCES 8
+
 typedef struct mp__stream_queue {
+    mp__fence *fences; /* MP__FENCES: the streams most recently allocated for (made on first use) */
+    unsigned next_fence;
     mp__lane *lanes; /* one per stream with waiting frees */
     size_t nlanes, lanes_cap;
     size_t count;     /* waiting blocks, all lanes */
@@ -39,6 +50,16 @@ mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__ch
 /* Hands completed blocks to release: the oldest of each stream only (the
  * allocate path), or all that have completed (before growth, trim). */
 void mp__stream_poll(mp__stream_queue *q, bool all, mp__stream_release_fn release, void *ctx);
+/* Hands every waiting block to release now, having made pool_stream wait
+ * for the events they wait behind (one cudaStreamWaitEvent per stream, on
+ * its newest): blocks freed on other streams become blocks freed in the
+ * pool stream's order, as cudaMallocAsync's internal dependencies do. The
+ * pool does this rather than take more memory. Returns how many. */
+size_t mp__stream_steal(mp__stream_queue *q, int device, void *pool_stream, mp__stream_release_fn release, void *ctx);
+/* A block that may have been freed in pool_stream's order goes to work on
+ * stream: stream waits for the work queued on pool_stream so far, unless
+ * it has since the pool's ordered-free epoch last moved. */
+mp_status mp__stream_fence(mp__stream_queue *q, int device, void *pool_stream, void *stream, uint64_t epoch);
 /* Whether block waits in the queue. */
 static inline bool mp__stream_waiting(const mp__stream_queue *q, uintptr_t block)
 {

@@ -464,6 +464,14 @@ MP_API mp_status mp_pool_get_stream(const mp_pool *pool, void **out_stream);
  *  mp_pool_deallocate, since later work on that stream runs after the work already queued. (since 1.1)
  */
 MP_API mp_status mp_pool_deallocate_on_stream(mp_pool *pool, void *ptr, void *stream);
+/** A block for work queued on stream (cudaMallocAsync's order): the block may have been freed in
+ *  the pool stream's order, so stream is made to wait for the work queued there when a free has
+ *  happened since it last waited (one event, not one per call). Free it with mp_pool_deallocate_on_stream
+ *  on the stream that last uses it. On the pool's own stream this is mp_pool_allocate. Where a pool
+ *  would otherwise take more memory, blocks waiting on other streams' events are reused, the pool's
+ *  stream made to wait for those events. (since 1.3)
+ */
+MP_API mp_status mp_pool_allocate_on_stream(mp_pool *pool, size_t size, void *stream, void **out_ptr);
 /** Idle device memory the pool keeps mapped whatever its age, in bytes (cudaMemPoolAttrReleaseThreshold's
  *  counterpart). Where the device maps memory on demand, a GPU pool's chunks are address space and
  *  memory is mapped under live blocks only. Freed memory stays mapped for reuse; what is above the

@@ -412,6 +412,7 @@ class GPUMemoryPool : public BasicMemoryPool {
 public:
     GPUMemoryPool(const std::string &name, const PoolConfig &config) : BasicMemoryPool(name, MemoryType::GPU, config) {}
 
+    using BasicMemoryPool::allocate;
     using BasicMemoryPool::deallocate;
 
     void setDevice(int deviceId) { detail::check(mp_pool_set_device(handle(), deviceId)); }
@@ -437,6 +438,14 @@ public:
         size_t n = 0;
         detail::check(mp_pool_get_release_threshold(handle(), &n));
         return n;
+    }
+
+    /// A block for work on stream (mp_pool_allocate_on_stream): ordered after earlier frees.
+    void *allocate(size_t size, cudaStream_t stream)
+    {
+        void *p = nullptr;
+        detail::check(mp_pool_allocate_on_stream(handle(), size, stream, &p));
+        return p;
     }
 
     /// Frees a block that work on stream may still use; it is reused once that work is done.

@@ -287,6 +287,12 @@ static void gpuMemoryPool()
     gpu.setDevice(0);
     gpu.setStream(nullptr);
     EXPECT(gpu.getStream() == nullptr);
+    void *s1 = gpu.allocate(1 << 20, cudaStream_t{});
+    EXPECT(s1 != nullptr);
+    gpu.deallocate(s1, cudaStream_t{});
+    gpu.setReleaseThreshold(SIZE_MAX);
+    EXPECT(gpu.getReleaseThreshold() == SIZE_MAX);
+    expectThrow<InvalidArgumentException>([&] { gpu.allocate(0, cudaStream_t{}); }, "size 0");
     char host[64] = "mempool", back[64] = {0};
     void *d1 = gpu.allocate(64), *d2 = gpu.allocate(64);
     gpu.copyHostToDevice(d1, host, 64);

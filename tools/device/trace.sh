@@ -24,7 +24,7 @@ nvidia-smi > "$out/nvidia-smi.txt" 2>&1
 nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total,clocks.sm,clocks.max.sm --format=csv 2>&1 | tee -a "$out/nvidia-smi.txt"
 
 echo "== gpu_trace (every allocator, both phases)"
-timeout 270 "$bin" --json "$out/gpu_trace.json" --trace-dir "$out" --max-seconds 200 > "$out/gpu_trace.log" 2>&1
+timeout 270 "$bin" --json "$out/gpu_trace.json" --trace-dir "$out" --max-seconds ${TRACE_SECONDS:-200} > "$out/gpu_trace.log" 2>&1
 rc=$?
 case $rc in
 0) verdict="ok" ;;

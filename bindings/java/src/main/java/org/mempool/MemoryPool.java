@@ -533,6 +533,16 @@ public final class MemoryPool implements AutoCloseable {
         return out[0];
     }
 
+    /**
+     * Allocates size bytes for work on stream (a cudaStream_t's address; 0
+     * is the default stream): ordered after earlier frees (mp_pool_allocate_on_stream).
+     */
+    public long allocateOnStream(long size, long stream) {
+        long[] out = new long[1];
+        run(h -> MempoolNative.mp_pool_allocate_on_stream(h, size, stream, out));
+        return out[0];
+    }
+
     /** Frees a block that work on stream may still use; the pool reuses it once that work is done. */
     public void deallocateOnStream(long address, long stream) {
         run(h -> {

@@ -55,6 +55,9 @@ class ErrorMappingTest {
             pool.deallocate(a);
             raises(InvalidPointerException.class, "pool 'java-errors2'", () -> pool.deallocate(a));
             raises(InvalidOperationException.class, "host memory", () -> pool.setDevice(0));
+            raises(InvalidOperationException.class, "host memory", () -> pool.allocateOnStream(64, 0));
+            raises(InvalidOperationException.class, "host memory", () -> pool.setReleaseThreshold(0));
+            raises(InvalidOperationException.class, "host memory", pool::getReleaseThreshold);
             raises(BufferTooSmallException.class, "out holds 0", () -> {
                 pool.allocate(8);
                 mp_allocation_info one = MempoolNative.mpswig_records(1);

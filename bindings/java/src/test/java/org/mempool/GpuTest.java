@@ -19,6 +19,20 @@ class GpuTest {
     void needsADevice() { Assumptions.assumeTrue(Mempool.deviceCount() > 0, "no CUDA device"); }
 
     @Test
+    void streamAllocationAndReleaseThresholdRoundTrip() {
+        try (MemoryPool gpu = MemoryPool.create("java-gpu-stream", MemoryType.GPU, PoolConfig.defaultGPU())) {
+            long a = gpu.allocateOnStream(1 << 20, 0);
+            assertNotEquals(0L, a);
+            gpu.deallocateOnStream(a, 0);
+            gpu.setReleaseThreshold(-1); // SIZE_MAX: keep everything
+            assertEquals(-1L, gpu.getReleaseThreshold());
+            gpu.setReleaseThreshold(1 << 20);
+            assertEquals(1L << 20, gpu.getReleaseThreshold());
+            assertThrows(InvalidArgumentException.class, () -> gpu.allocateOnStream(0, 0));
+        }
+    }
+
+    @Test
     void copiesMoveBytesBetweenHostAndDeviceBlocksAtTheirOffsets() {
         try (MemoryPool gpu = MemoryPool.create("java-gpu-copy", MemoryType.GPU, PoolConfig.defaultGPU());
              MemoryPool host = MemoryPool.create("java-host-copy", MemoryType.CPU, PoolConfig.defaultCPU());
