@@ -3,14 +3,17 @@
  *
  * State: g holds the configuration, the last error and one slot per device.
  * A slot's pool pointer is published with a release store after everything
- * the callbacks read beside it (the pool's stream, the ordering event, the
- * trace, the timing switch) is set, all under g.lock; callbacks read it with
- * an acquire load and never take g.lock once the pool exists. So the fast
- * path is: range check, acquire load, mp_pool_allocate, three relaxed
- * counter updates (a compare-exchange loop for the peak).
+ * the callbacks read beside it (the pool's stream, the trace, the timing
+ * switch) is set, all under g.lock; callbacks read it with an acquire load
+ * and never take g.lock once the pool exists. So the fast path is: range
+ * check, acquire load, mp_pool_allocate, three relaxed counter updates (a
+ * compare-exchange loop for the peak). Allocations for another stream than
+ * the pool's go through mp_pool_allocate_on_stream, which makes that stream
+ * wait for the pool's when a block freed in the pool stream's order may be
+ * handed out.
  *
- * Invariants of a slot: stream, order, trace and timed never change after
- * the pool is published; live_bytes is the sum of the sizes of blocks handed
+ * Invariants of a slot: stream, trace and timed never change after the pool
+ * is published; live_bytes is the sum of the sizes of blocks handed
  * out and not yet freed (as the callers pass them); peak_live_bytes >= every
  * value live_bytes has had.
  *
@@ -61,7 +64,6 @@ enum { NPRESETS = sizeof presets / sizeof presets[0], ERR_CAP = 512 };
 typedef struct slot {
     _Atomic(mp_pool *) pool;
     void *stream;       /* the pool's stream: its first allocation's */
-    cudaEvent_t order;  /* recorded on stream before an allocation on another */
     mpt__trace *trace;  /* non-NULL on the traced device only */
     bool timed;
     _Atomic uint64_t live_bytes, peak_live_bytes, allocations, frees, failed_allocations, failed_frees,
@@ -189,22 +191,6 @@ static void flush_trace_at_exit(void)
     (void)mempool_torch_trace_flush();
 }
 
-/* Runs on `device` from here to device_restore (the event calls below need it
- * current when the stream is a default stream). */
-static cudaError_t device_enter(int device, int *prev)
-{
-    cudaError_t e = cudaGetDevice(prev);
-    if (e == cudaSuccess && *prev != device)
-        e = cudaSetDevice(device);
-    return e;
-}
-
-static void device_restore(int device, int prev)
-{
-    if (prev != device)
-        cudaSetDevice(prev);
-}
-
 /* Opens the trace for the device's pool: the header's metadata. */
 static mp_status open_trace(int device, const mp_config *c, void *stream, mpt__trace **out, char *why,
                             size_t why_cap)
@@ -249,29 +235,15 @@ static mp_status create(int device, slot *d, cudaStream_t stream, mp_pool **out,
         s = mp_pool_create(name, MP_MEMORY_GPU, &c, &pool);
     if (s == MP_OK)
         s = mp_pool_set_stream(pool, stream);
-    if (s != MP_OK) {
+    if (s != MP_OK)
         s = fail(why, why_cap, s, "mempool_torch: creating the '%s' pool of device %d failed: %s (%s)", p->name,
                  device, mp_last_error_message(), mp_status_name(s));
-    } else {
-        int prev = device;
-        cudaError_t e = device_enter(device, &prev);
-        if (e == cudaSuccess)
-            e = cudaEventCreateWithFlags(&d->order, cudaEventDisableTiming);
-        device_restore(device, prev);
-        if (e != cudaSuccess) {
-            cudaGetLastError();
-            s = fail(why, why_cap, MP_ERR_CUDA, "mempool_torch: device %d: cudaEventCreateWithFlags failed: %s",
-                     device, cudaGetErrorName(e));
-        }
-    }
     mpt__trace *trace = NULL;
     if (s == MP_OK && g.trace_path && !g.traced) {
         s = open_trace(device, &c, stream, &trace, why, why_cap);
         if (s == MP_OK) {
             g.traced = true;
             atexit(flush_trace_at_exit);
-        } else {
-            cudaEventDestroy(d->order);
         }
     }
     if (s != MP_OK) {
@@ -315,35 +287,17 @@ static mp_status pool_of(int device, const char *what, mp_pool **out)
 
 /* ---- the callbacks ------------------------------------------------------ */
 
-/* An allocation for another stream than the pool's: the block may have been
- * freed on the pool's stream with work still queued there, so the other
- * stream first waits for everything queued on the pool's stream so far. One
- * event serves every thread: a record made later on the same stream covers
- * the work of an earlier one, so a wait that sees another thread's newer
- * record is still safe. */
-static mp_status order_after_pool_stream(int device, slot *d, cudaStream_t stream, char *why, size_t why_cap)
+/* Whether stream is capturing a CUDA graph. An allocation for it is
+ * refused: waiting there on an event recorded outside the capture breaks
+ * the capture, and the blocks of a captured graph must outlive their frees. */
+static bool capturing(cudaStream_t stream)
 {
-    /* Waiting on an event recorded outside a capture breaks the capture, and
-     * blocks of a captured graph must outlive their frees: refuse. */
     enum cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
-    if (cudaStreamIsCapturing(stream, &capture) == cudaSuccess && capture != cudaStreamCaptureStatusNone)
-        return fail(why, why_cap, MP_ERR_UNSUPPORTED,
-                    "mempool_torch: device %d: stream %p is capturing a CUDA graph; the plug-in does not support "
-                    "graph capture",
-                    device, (void *)stream);
-    int prev = device;
-    cudaError_t e = device_enter(device, &prev);
-    if (e == cudaSuccess)
-        e = cudaEventRecord(d->order, (cudaStream_t)d->stream);
-    if (e == cudaSuccess)
-        e = cudaStreamWaitEvent(stream, d->order, 0);
-    device_restore(device, prev);
-    if (e == cudaSuccess)
-        return MP_OK;
-    cudaGetLastError();
-    return fail(why, why_cap, MP_ERR_CUDA,
-                "mempool_torch: device %d: ordering stream %p after the pool's stream %p failed: %s", device,
-                (void *)stream, d->stream, cudaGetErrorName(e));
+    if (cudaStreamIsCapturing(stream, &capture) != cudaSuccess) {
+        cudaGetLastError(); /* a stream the pool cannot use either: its call reports it */
+        return false;
+    }
+    return capture != cudaStreamCaptureStatusNone;
 }
 
 static void count_peak(slot *d, uint64_t live)
@@ -370,17 +324,21 @@ mp_status mpt__allocate(size_t size, int device, cudaStream_t stream, void **out
     bool other = stream != (cudaStream_t)d->stream;
     if (d->trace)
         pthread_mutex_lock(&g.trace_lock);
-    uint64_t t0 = d->timed ? now_ns() : 0;
-    s = mp_pool_allocate(pool, size, out);
-    if (d->timed)
-        atomic_fetch_add_explicit(&d->alloc_ns, now_ns() - t0, RELAXED);
-    if (s != MP_OK)
-        s = fail(why, why_cap, s, "mempool_torch: allocating %zu bytes on device %d failed: %s (%s)", size, device,
-                 mp_last_error_message(), mp_status_name(s));
-    else if (other && (s = order_after_pool_stream(device, d, stream, why, why_cap)) != MP_OK) {
-        mp_pool_deallocate(pool, *out); /* not handed out: nothing ordered its reuse */
-        *out = NULL;
+    const char *detail = NULL;
+    if (other && capturing(stream)) {
+        s = MP_ERR_UNSUPPORTED;
+        detail = "the stream is capturing a CUDA graph, which the plug-in does not support";
+    } else {
+        /* Another stream than the pool's: the pool makes it wait for the
+         * pool's stream when a block freed in that order may be handed out. */
+        uint64_t t0 = d->timed ? now_ns() : 0;
+        s = other ? mp_pool_allocate_on_stream(pool, size, stream, out) : mp_pool_allocate(pool, size, out);
+        if (d->timed)
+            atomic_fetch_add_explicit(&d->alloc_ns, now_ns() - t0, RELAXED);
     }
+    if (s != MP_OK)
+        s = fail(why, why_cap, s, "mempool_torch: allocating %zu bytes on device %d for stream %p failed: %s (%s)",
+                 size, device, (void *)stream, detail ? detail : mp_last_error_message(), mp_status_name(s));
     if (s == MP_OK && d->trace)
         mpt__trace_alloc(d->trace, *out, size, stream);
     if (d->trace)

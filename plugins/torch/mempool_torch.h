@@ -14,9 +14,9 @@
  *  - The pool's stream is the stream of that first allocation. A free on it
  *    is mp_pool_deallocate (stream order makes reuse safe at once); a free on
  *    any other stream is mp_pool_deallocate_on_stream (the block waits
- *    behind an event recorded there). An allocation on another stream first
- *    makes that stream wait for the work queued on the pool's stream so far:
- *    the block may have been freed there a moment ago.
+ *    behind an event recorded there). An allocation for another stream is
+ *    mp_pool_allocate_on_stream: the pool makes that stream wait for its own
+ *    when a block freed in its stream's order may be handed out.
  *  - PyTorch passes every free the stream its block was allocated on, and
  *    tensor.record_stream() does nothing under a pluggable allocator
  *    (PyTorch's Python API cannot set one): a tensor used on a second
@@ -31,7 +31,8 @@
  *    nothing and only set the last error.
  *  - CUDA graph capture is not supported: blocks freed after a capture would
  *    be reused under the graph. An allocation for a capturing stream other
- *    than the pool's fails (MP_ERR_UNSUPPORTED) rather than break the capture.
+ *    than the pool's fails (MP_ERR_UNSUPPORTED) rather than break the capture
+ *    (PyTorch captures on a stream of its own).
  *  - MEMPOOL_TORCH_TRACE=<path> (read at the first allocation) records every
  *    allocation and free of the first device's pool into <path> (created or
  *    truncated; "%p" in it becomes the process id) in the format of
