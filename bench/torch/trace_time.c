@@ -8,10 +8,12 @@
  * cudaMallocAsync on the device's default memory pool (release threshold at
  * its maximum and reuse across streams by event dependencies, as PyTorch's
  * cudaMallocAsync backend sets it). Trace stream 0 is the pool's stream
- * (mp_pool_set_stream), every other trace stream a stream of its own. A free
- * goes where the trace says: on stream 0 mp_pool_deallocate, on another
- * mp_pool_deallocate_on_stream; cudaFreeAsync on that stream. An s line
- * synchronises its stream (untimed).
+ * (mp_pool_set_stream), every other trace stream a stream of its own. Calls
+ * go where the trace says, as the plug-in makes them: on stream 0
+ * mp_pool_allocate and mp_pool_deallocate, on another
+ * mp_pool_allocate_on_stream and mp_pool_deallocate_on_stream;
+ * cudaMallocAsync and cudaFreeAsync on that stream. An s line synchronises
+ * its stream (untimed).
  *
  * What it measures: the host time of each allocate and each free call,
  * CLOCK_MONOTONIC read before and after it, summed; minus the cost of an
@@ -127,9 +129,8 @@ typedef struct alloc_api {
 
 static int mp_alloc(void *self, size_t size, cudaStream_t stream, bool pool_stream, void **out)
 {
-    (void)stream;
-    (void)pool_stream;
-    return mp_pool_allocate(self, size, out) == MP_OK ? 0 : -1;
+    mp_status s = pool_stream ? mp_pool_allocate(self, size, out) : mp_pool_allocate_on_stream(self, size, stream, out);
+    return s == MP_OK ? 0 : -1;
 }
 
 static int mp_free(void *self, void *p, cudaStream_t stream, bool pool_stream)
