@@ -18,9 +18,9 @@
  *    mp_pool_allocate_on_stream: the pool makes that stream wait for its own
  *    when a block freed in its stream's order may be handed out.
  *  - PyTorch passes every free the stream its block was allocated on, and
- *    tensor.record_stream() does nothing under a pluggable allocator
- *    (PyTorch's Python API cannot set one): a tensor used on a second
- *    stream must be synchronised by the program before it is dropped.
+ *    tensor.record_stream() does nothing under a pluggable allocator (its
+ *    Python API installs no record-stream callback): a tensor used on a
+ *    second stream must be synchronised by the program before it is dropped.
  *  - Failures: the callbacks return pointers, not statuses. mempool_torch_malloc
  *    returns NULL and keeps the detail for mempool_torch_last_error().
  *    PyTorch does not check the pointer it gets (CUDAPluggableAllocator::malloc

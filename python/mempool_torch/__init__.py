@@ -12,7 +12,9 @@ it and reads it through ctypes. Under a pluggable allocator PyTorch's own
 memory queries (torch.cuda.memory_stats, max_memory_allocated, ...) raise and
 torch.cuda.empty_cache() does nothing: stats() and trim() are their
 counterparts. tensor.record_stream() does nothing either: a tensor used on a
-second stream must be synchronised before it is dropped.
+second stream must be synchronised before it is dropped. CUDA graph capture
+is not supported, and cuDNN's benchmark mode (which asks the allocator for
+its largest free block) raises under any pluggable allocator.
 
 Environment read by the library at the first allocation:
   MEMPOOL_TORCH_TRACE=<path>  record the allocation trace (bench/traces/FORMAT.md)
