@@ -601,8 +601,10 @@ return {
       errors = { "INVALID_ARGUMENT", "INVALID_OPERATION" } },
     { name = "mp_pool_deallocate_on_stream", group = "gpu", since = "1.1", ret = "mp_status",
       doc = "Frees a block that work queued on stream may still use: the pool records an event there\n" ..
-            "and hands the block out again only once it has completed. On the pool's own stream this is\n" ..
-            "mp_pool_deallocate, since later work on that stream runs after the work already queued.",
+            "and hands the block out again only once it has completed, or (where the pool would otherwise\n" ..
+            "take more memory) to work ordered after it: the pool's stream is made to wait for the event.\n" ..
+            "On the pool's own stream this is mp_pool_deallocate, since later work on that stream runs after\n" ..
+            "the work already queued.",
       params = { POOL, P("in", "void *", "ptr", "a block from this pool"),
                  P("in", "void *", "stream", "the cudaStream_t that may still use it (NULL: default stream)", true) },
       errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "INVALID_OPERATION", "CUDA" } },

@@ -29,11 +29,11 @@ START_TEST(a_state_map_corrupted_behind_the_strategy_trips_the_release_assert)
     ck_assert_ptr_nonnull(ch.span.smap);
     ck_ok(s->attach(st, &ch));
     mp__blockinfo info = {0};
-    void *b = s->alloc(st, 64, &info);
+    void *b = s->alloc(st, 64, &info, NULL);
     ck_assert_ptr_eq(b, mem);
-    ck_ok(s->release(st, &ch, (uintptr_t)b, &info));
+    ck_ok(s->release(st, &ch, (uintptr_t)b, &info, NULL));
     ch.span.smap[0] = 1; /* "live", behind the strategy's back */
-    mp_status second = s->release(st, &ch, (uintptr_t)b, &info); /* asserts abort here */
+    mp_status second = s->release(st, &ch, (uintptr_t)b, &info, NULL); /* asserts abort here */
 #if MEMPOOL_ASSERTS
     ck_abort_msg("MEMPOOL_ASSERTS is on but the release returned %s", mp_status_name(second));
 #else

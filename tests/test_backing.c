@@ -36,6 +36,15 @@ static mp__sim_usage usage(void)
     return u;
 }
 
+/* Frees go on: the pool reads its clock every 32nd free past the threshold. */
+static void frees_go_on(mp_pool *p)
+{
+    for (int i = 0; i < 64; i++) {
+        void *x = alloc_ok(p, 256);
+        ck_ok(mp_pool_deallocate(p, x));
+    }
+}
+
 static mp_pool *gpu_pool(const char *name)
 {
     mp_config c = MP_CONFIG_INIT;
@@ -104,13 +113,11 @@ START_TEST(idle_memory_goes_back_after_a_second_once_the_stream_has_passed)
     void *big = alloc_ok(p, 32 * MiB);
     ck_ok(mp_pool_deallocate(p, big)); /* idle now: a boundary is marked (an event on the stream) */
     mp__sim_advance(2000000000ull);     /* two seconds later... */
-    void *x = alloc_ok(p, 256);
-    ck_ok(mp_pool_deallocate(p, x));
+    frees_go_on(p);
     /* ...but the stream has not passed the free: the memory stays. */
     ck_assert_uint_ge(stats_of(p).reserved_bytes, 32 * MiB);
     mp__sim_sync(NULL); /* the pool's stream (NULL) catches up */
-    x = alloc_ok(p, 256);
-    ck_ok(mp_pool_deallocate(p, x));
+    frees_go_on(p);
     ck_assert_uint_eq(stats_of(p).reserved_bytes, GRANULE); /* only the granule under `small` */
     ck_assert_uint_eq(device_use(), GRANULE);
     ck_assert_uint_eq(stats_of(p).peak_reserved_bytes, 17 * GRANULE);
@@ -129,23 +136,20 @@ START_TEST(a_young_or_kept_idle_memory_stays)
     ck_ok(mp_pool_deallocate(p, big));
     mp__sim_sync(NULL);
     mp__sim_advance(400000000ull);
-    void *x = alloc_ok(p, 256);
-    ck_ok(mp_pool_deallocate(p, x));
+    frees_go_on(p);
     ck_assert_uint_ge(stats_of(p).reserved_bytes, 32 * MiB);
     /* Under the threshold: stays however old. */
     ck_ok(mp_pool_set_release_threshold(p, SIZE_MAX));
     mp__sim_advance(5000000000ull);
     mp__sim_sync(NULL);
-    x = alloc_ok(p, 256);
-    ck_ok(mp_pool_deallocate(p, x));
+    frees_go_on(p);
     ck_assert_uint_ge(stats_of(p).reserved_bytes, 32 * MiB);
     /* A threshold of 8 MiB keeps that much of it. */
     ck_ok(mp_pool_set_release_threshold(p, 8 * MiB));
     mp__sim_advance(5000000000ull);
     mp__sim_sync(NULL);
     for (int i = 0; i < 3; i++) { /* a boundary, then its maturity */
-        x = alloc_ok(p, 256);
-        ck_ok(mp_pool_deallocate(p, x));
+        frees_go_on(p);
         mp__sim_advance(1500000000ull);
         mp__sim_sync(NULL);
     }

@@ -49,6 +49,7 @@ typedef struct mp__backing { /* per pool */
     uint32_t epoch;   /* the current epoch: granules going idle now get it */
     mp__epoch_mark mark[MP__MARKS]; /* the newest boundaries, oldest first */
     unsigned nmarks;
+    unsigned tick;    /* frees past the threshold: the clock is read every 32nd */
     uint64_t maps, unmaps; /* granules mapped and unmapped over the pool's life */
 } mp__backing;
 

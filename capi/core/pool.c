@@ -396,8 +396,8 @@ static void drop_marks(mp__backing *bk, unsigned n)
 static void auto_release(mp__pool *pool)
 {
     mp__backing *bk = &pool->backing;
-    if (bk->idle <= bk->threshold)
-        return;
+    if (bk->idle <= bk->threshold || ((++bk->tick & 31) && bk->nmarks))
+        return; /* the clock, every 32nd time: decay counts in seconds */
     uint64_t now = mp__cuda_clock_ns();
     unsigned k = 0; /* boundaries a decay old whose events have completed: the newest goes */
     while (k < bk->nmarks && now - bk->mark[k].t >= MP__DECAY_NS && mp__cuda_event_done(bk->mark[k].event))
@@ -419,24 +419,23 @@ static void auto_release(mp__pool *pool)
  * memory; NULL when none can be had (p goes back to the strategy, and
  * pool->map_failed says why). Idle granules go first when memory runs
  * short, or max_size would be passed. Caller holds the lock. */
-static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__arena *a, void *p, size_t want,
-                                                  size_t align, const mp__blockinfo *info)
+static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__arena *a, void *p, size_t size,
+                                                  size_t want, size_t align, const mp__blockinfo *info)
 {
     mp__chunk *c = find_chunk(pool, mp__addr(p));
-    size_t size = 0, mapped = 0, need;
+    size_t mapped = 0, need;
     mp__blockinfo rec;
-    a->strategy->lookup(a->state, c, mp__addr(p), &size, &rec);
     need = mp__backing_unbacked(c, mp__addr(p), size);
     if (need && pool->pending.count) {
         /* Blocks waiting on other streams first: the memory is there. */
-        a->strategy->release(a->state, c, mp__addr(p), &rec);
+        a->strategy->release(a->state, c, mp__addr(p), &rec, NULL);
         poll_streams(pool, true);
         steal_waiting(pool);
-        p = align ? a->strategy->alloc_aligned(a->state, want, align, info) : a->strategy->alloc(a->state, want, info);
+        p = align ? a->strategy->alloc_aligned(a->state, want, align, info, &size)
+                  : a->strategy->alloc(a->state, want, info, &size);
         if (!p)
             return NULL; /* no room: the pool grows (map_failed stays MP_OK) */
         c = find_chunk(pool, mp__addr(p));
-        a->strategy->lookup(a->state, c, mp__addr(p), &size, &rec);
         need = mp__backing_unbacked(c, mp__addr(p), size);
     }
     mp_status s = MP_OK;
@@ -463,7 +462,7 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
     pool->map_failed = mp__fail(s, "pool '%s': no device memory for a %zu-byte block (%zu bytes to map, %zu "
                                 "reserved, %zu of them idle): %s", pool->name, size, need, pool->reserved,
                                 pool->backing.idle, detail);
-    a->strategy->release(a->state, c, mp__addr(p), &rec);
+    a->strategy->release(a->state, c, mp__addr(p), &rec, NULL);
     return NULL;
 }
 
@@ -473,10 +472,7 @@ static __attribute__((noinline)) mp_status give_backed(mp__pool *pool, const mp_
                                                        uintptr_t block, mp__blockinfo *info)
 {
     size_t size;
-    mp__blockinfo rec;
-    if (!a->strategy->lookup(a->state, c, block, &size, &rec))
-        return MP_ERR_INVALID_POINTER;
-    mp_status s = a->strategy->release(a->state, c, block, info);
+    mp_status s = a->strategy->release(a->state, c, block, info, &size);
     if (s == MP_OK) {
         mp__backing_release(&pool->backing, c, block, size);
         auto_release(pool);
@@ -485,13 +481,13 @@ static __attribute__((noinline)) mp_status give_backed(mp__pool *pool, const mp_
 }
 
 /* The strategy's release, and the granules' count where the arena maps
- * on demand; the block is free in the pool stream's order from now. Caller
- * holds the lock. */
+ * on demand. A caller whose block was freed in the pool stream's order
+ * (not one whose event has completed) moves pool->ordered on. Caller holds
+ * the lock. */
 static inline mp_status give(mp__pool *pool, const mp__arena *a, mp__chunk *c, uintptr_t block, mp__blockinfo *info)
 {
-    pool->ordered++; /* the next allocation for another stream waits for the pool's stream (fence_for) */
     if (MP__LIKELY(!a->on_demand))
-        return a->strategy->release(a->state, c, block, info);
+        return a->strategy->release(a->state, c, block, info, NULL);
     return give_backed(pool, a, c, block, info);
 }
 
@@ -512,8 +508,10 @@ static void poll_streams(mp__pool *pool, bool all)
  * memory. Returns whether any did. Caller holds the lock. */
 static bool steal_waiting(mp__pool *pool)
 {
-    return pool->pending.count &&
-           mp__stream_steal(&pool->pending, pool->device, pool->stream, release_waiting, pool) > 0;
+    if (!pool->pending.count || !mp__stream_steal(&pool->pending, pool->device, pool->stream, release_waiting, pool))
+        return false;
+    pool->ordered++; /* the pool's stream now waits for those events: other streams must wait for it */
+    return true;
 }
 
 /* A block of need bytes from arena a, starting at a multiple of align
@@ -521,10 +519,13 @@ static bool steal_waiting(mp__pool *pool)
  * the arena maps on demand) no memory could back it (pool->map_failed). */
 static inline void *alloc_in(mp__pool *pool, const mp__arena *a, size_t need, size_t align, const mp__blockinfo *info)
 {
-    void *p = align ? a->strategy->alloc_aligned(a->state, need, align, info) : a->strategy->alloc(a->state, need, info);
-    if (MP__UNLIKELY(a->on_demand) && p)
-        p = back_block(pool, a, p, need, align, info);
-    return p;
+    if (MP__LIKELY(!a->on_demand))
+        return align ? a->strategy->alloc_aligned(a->state, need, align, info, NULL)
+                     : a->strategy->alloc(a->state, need, info, NULL);
+    size_t size;
+    void *p = align ? a->strategy->alloc_aligned(a->state, need, align, info, &size)
+                    : a->strategy->alloc(a->state, need, info, &size);
+    return p ? back_block(pool, a, p, size, need, align, info) : NULL;
 }
 
 /* The slow path of an allocation: grow (by what the policy's grow hook
@@ -665,6 +666,7 @@ static void give_back_batch(void *ctx, const mp__tentry *e, uint32_t n)
         __atomic_store_n(e[j].state, MP__ST_LIVE, __ATOMIC_RELAXED); /* live again, never a cache class (tcache.h) */
         give(pool, c->arena, c, (uintptr_t)e[j].p, &info);
     }
+    pool->ordered++; /* freed into the caches in the pool stream's order */
     mp__lock_release(&pool->lock);
 }
 
@@ -1183,6 +1185,7 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
     bool live = c && !waiting &&
                 (deferred ? a->strategy->lookup(a->state, c, block, &block_size, &info)
                           : give(pool, a, c, block, &info) == MP_OK);
+    pool->ordered += !deferred;
     if (MP__UNLIKELY(!live))
         return refuse_locked(pool, ptr, waiting);
     if (deferred && (s = mp__stream_defer(&pool->pending, pool->device, stream, c, block, pool->name)) != MP_OK) {
@@ -1217,6 +1220,7 @@ static __attribute__((noinline)) mp_status free_plain(mp__pool *pool, void *ptr)
     if (MP__LIKELY(span && !pool->pending.count)) {
         const mp__arena *a = span->arena;
         if (MP__LIKELY(give(pool, a, span->chunk, block, &info) == MP_OK)) {
+            pool->ordered++;
             if (MP__UNLIKELY(info.tracked | pool->counting | pool->tools)) {
                 if (info.tracked)
                     mp__stats_on_free(&pool->counters, info.requested);
@@ -1371,8 +1375,8 @@ static bool resize_in_place(mp__pool *pool, const live_ref *r, size_t size, void
         if (!st->retag(a->state, r->chunk, r->block, &info))
             return false; /* no memory for the record: moving may still work */
     } else if (st->uniform) {
-        st->release(a->state, r->chunk, r->block, &old);
-        void *block = st->alloc(a->state, size + (pool->debug ? mp__debug_overhead(pool->debug) : 0), &info);
+        st->release(a->state, r->chunk, r->block, &old, NULL);
+        void *block = st->alloc(a->state, size + (pool->debug ? mp__debug_overhead(pool->debug) : 0), &info, NULL);
         MP__ASSERT(mp__addr(block) == r->block); /* uniform and LIFO */
         (void)block;
     } else {

@@ -134,10 +134,12 @@ static void fixed_detach(void *st, mp__chunk *chunk)
     fchunk_free(fc);
 }
 
-static void *fixed_alloc(void *st, size_t size, const mp__blockinfo *info)
+static void *fixed_alloc(void *st, size_t size, const mp__blockinfo *info, size_t *block_size)
 {
     (void)size;
     fixed *f = st;
+    if (block_size)
+        *block_size = f->stride;
     fchunk *fc;
     size_t idx;
     if (MP__LIKELY(f->top > 0)) {
@@ -173,9 +175,11 @@ static size_t block_index(const fixed *f, const mp__chunk *chunk, uintptr_t p)
     return idx;
 }
 
-static mp_status fixed_release(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info)
+static mp_status fixed_release(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info, size_t *block_size)
 {
     fixed *f = st;
+    if (block_size)
+        *block_size = f->stride;
     fchunk *fc = chunk->sdata;
     size_t idx = block_index(f, chunk, p);
     if (idx == SIZE_MAX)

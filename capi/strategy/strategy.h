@@ -166,14 +166,17 @@ typedef struct mp__strategy {
     /* The chunk is idle (a trim), or the pool is being destroyed, blocks
      * and all, and destroy follows. */
     void (*detach)(void *st, mp__chunk *chunk);
-    /* NULL when no attached chunk has room: the pool grows and asks again. */
-    void *(*alloc)(void *st, size_t size, const mp__blockinfo *info);
+    /* NULL when no attached chunk has room: the pool grows and asks again.
+     * *block_size (where not NULL): the bytes the block spans, at least
+     * size (what a chunk mapped on demand must back). */
+    void *(*alloc)(void *st, size_t size, const mp__blockinfo *info, size_t *block_size);
     /* The same for a block whose start is a multiple of align, a power of
      * two above the unit; NULL when the strategy cannot place one. */
-    void *(*alloc_aligned)(void *st, size_t size, size_t align, const mp__blockinfo *info);
+    void *(*alloc_aligned)(void *st, size_t size, size_t align, const mp__blockinfo *info, size_t *block_size);
     /* MP_ERR_INVALID_POINTER, changing nothing, unless p starts a live block
-     * of chunk. No detail is set: the pool knows the context. */
-    mp_status (*release)(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info);
+     * of chunk. No detail is set: the pool knows the context. *block_size
+     * as alloc's. */
+    mp_status (*release)(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info, size_t *block_size);
     bool (*lookup)(void *st, const mp__chunk *chunk, uintptr_t p, size_t *block_size, mp__blockinfo *info);
     /* Rewrites the record of the live block p (an in-place resize): false,
      * changing nothing, for want of memory or when p is no live block. NULL

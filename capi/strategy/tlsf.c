@@ -467,7 +467,7 @@ static void page_give(void *ctx, mp__chunk *chunk, void *page_data)
     put_back(ctx, chunk, b);
 }
 
-static void *alloc_large(tlsf *t, size_t size, size_t align, const mp__blockinfo *info)
+static void *alloc_large(tlsf *t, size_t size, size_t align, const mp__blockinfo *info, size_t *block_size)
 {
     if (!mp__ptrmap_reserve(&t->live))
         return NULL;
@@ -479,37 +479,62 @@ static void *alloc_large(tlsf *t, size_t size, size_t align, const mp__blockinfo
         __atomic_store_n(state_of(t, b), MP__ST_LIVE, __ATOMIC_RELAXED);
     mp__ptrmap_put(&t->live, b->addr, b);
     t->live_blocks++;
+    if (block_size)
+        *block_size = b->size;
     return (void *)b->addr;
 }
 
 /* A small request with no page to be had (a chunk too small for one, or
  * full) takes a TLSF block like any other. */
-static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info)
+/* A small block's size, for a caller that asks (only chunks mapped on
+ * demand do, and they have no small-block pages: slab.h). */
+static void *small_sized(tlsf *t, void *p, size_t *block_size)
+{
+    if (p && block_size) {
+        mp__blockinfo info;
+        *block_size = 0;
+        for (size_t i = 0; i < t->chunks.n; i++) {
+            const mp__chunk *c = t->chunks.v[i];
+            if (mp__addr(p) - c->span.base < c->span.size) {
+                mp__slab_lookup(t->slab, c, mp__addr(p), block_size, &info);
+                break;
+            }
+        }
+    }
+    return p;
+}
+
+static void *tlsf_alloc(void *st, size_t size, const mp__blockinfo *info, size_t *block_size)
 {
     tlsf *t = st;
     if (size <= t->small_max) {
         void *p = mp__slab_alloc(t->slab, size, t->unit, info);
         if (p)
-            return p;
+            return small_sized(t, p, block_size);
     }
-    return alloc_large(t, size, t->unit, info);
+    return alloc_large(t, size, t->unit, info, block_size);
 }
 
-static void *tlsf_alloc_aligned(void *st, size_t size, size_t align, const mp__blockinfo *info)
+static void *tlsf_alloc_aligned(void *st, size_t size, size_t align, const mp__blockinfo *info, size_t *block_size)
 {
     tlsf *t = st;
     void *p = size <= t->small_max ? mp__slab_alloc(t->slab, size, align, info) : NULL;
-    return p ? p : alloc_large(t, size, align, info);
+    return p ? small_sized(t, p, block_size) : alloc_large(t, size, align, info, block_size);
 }
 
-static mp_status tlsf_release(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info)
+static mp_status tlsf_release(void *st, mp__chunk *chunk, uintptr_t p, mp__blockinfo *info, size_t *block_size)
 {
     tlsf *t = st;
-    if (chunk->small && mp__slab_page_of(chunk, p))
+    if (chunk->small && mp__slab_page_of(chunk, p)) {
+        if (block_size && !mp__slab_lookup(t->slab, chunk, p, block_size, info))
+            return MP_ERR_INVALID_POINTER;
         return mp__slab_release(t->slab, chunk, p, info);
+    }
     tblock *b = live_block(t, chunk, p);
     if (!b)
         return MP_ERR_INVALID_POINTER;
+    if (block_size)
+        *block_size = b->size;
     if (chunk->span.smap)
         __atomic_store_n(state_of(t, b), MP__ST_FREE, __ATOMIC_RELAXED);
     mp__ptrmap_remove(&t->live, p);

@@ -460,8 +460,10 @@ MP_API mp_status mp_pool_set_stream(mp_pool *pool, void *stream);
 /** The pool's stream. (since 1.0) */
 MP_API mp_status mp_pool_get_stream(const mp_pool *pool, void **out_stream);
 /** Frees a block that work queued on stream may still use: the pool records an event there
- *  and hands the block out again only once it has completed. On the pool's own stream this is
- *  mp_pool_deallocate, since later work on that stream runs after the work already queued. (since 1.1)
+ *  and hands the block out again only once it has completed, or (where the pool would otherwise
+ *  take more memory) to work ordered after it: the pool's stream is made to wait for the event.
+ *  On the pool's own stream this is mp_pool_deallocate, since later work on that stream runs after
+ *  the work already queued. (since 1.1)
  */
 MP_API mp_status mp_pool_deallocate_on_stream(mp_pool *pool, void *ptr, void *stream);
 /** A block for work queued on stream (cudaMallocAsync's order): the block may have been freed in

@@ -10,7 +10,7 @@ cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 lib=$(ls -d "$tmp"/prefix/lib*/ | head -n 1)
 test -e "$lib/libmempool.so.1" || { echo "FAIL: libmempool.so.1 not installed"; exit 1; }
 test -e "$lib/libmempool.a" || { echo "FAIL: libmempool.a not installed"; exit 1; }
-for h in mempool.h mempool_tcache.h mempool.hpp mempool_errors.hpp mempool_lua.h mempool_pmr.hpp; do
+for h in mempool.h mempool_tcache.h mempool.hpp mempool_errors.hpp mempool_lua.h mempool_pmr.hpp mempool_cuda.hpp; do
   test -e "$tmp/prefix/include/mempool/$h" || { echo "FAIL: include/mempool/$h not installed"; exit 1; }
 done
 soname=$(objdump -p "$lib/libmempool.so.1" | awk '/SONAME/ {print $2}')
