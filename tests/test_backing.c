@@ -191,20 +191,42 @@ START_TEST(max_size_bounds_mapped_memory)
 {
     mp_config c = MP_CONFIG_INIT;
     ck_ok(mp_config_default_gpu(&c));
-    c.max_size = 16 * MiB;
+    c.max_size = 64 * MiB;
     mp_pool *p = new_gpu_pool("capped", c);
-    void *a = alloc_ok(p, 10 * MiB), *b = NULL;
-    ck_status(mp_pool_allocate(p, 10 * MiB, &b), MP_ERR_OUT_OF_MEMORY);
+    void *a = alloc_ok(p, 40 * MiB), *b = NULL;
+    ck_status(mp_pool_allocate(p, 40 * MiB, &b), MP_ERR_OUT_OF_MEMORY);
     ck_detail_has("max_size");
     ck_intact(p);
     ck_ok(mp_pool_deallocate(p, a));
-    b = alloc_ok(p, 10 * MiB); /* the idle memory again */
+    b = alloc_ok(p, 40 * MiB); /* the idle memory again, or new in its place */
     void *d = NULL;
-    ck_status(mp_pool_allocate(p, 8 * MiB, &d), MP_ERR_OUT_OF_MEMORY);
-    ck_assert_uint_le(stats_of(p).peak_reserved_bytes, 16 * MiB);
+    ck_status(mp_pool_allocate(p, 30 * MiB, &d), MP_ERR_OUT_OF_MEMORY);
+    ck_assert_uint_le(stats_of(p).reserved_bytes, 64 * MiB);
+    ck_assert_uint_le(stats_of(p).peak_reserved_bytes, 64 * MiB);
+    ck_assert_uint_le(usage().peak, 64 * MiB);
+    d = alloc_ok(p, 20 * MiB);
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_ok(mp_pool_deallocate(p, d));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
+START_TEST(a_pool_capped_below_sixteen_granules_takes_exact_chunks)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    c.max_size = 16 * MiB; /* whole 2 MiB granules would round it: served exactly */
+    mp_pool *p = new_gpu_pool("capped-small", c);
+    void *a = alloc_ok(p, 10 * MiB), *b = NULL;
+    ck_assert_uint_eq(usage().maps, 0);
+    ck_assert_uint_ge(usage().mallocs, 1);
+    b = alloc_ok(p, 3 * MiB + 123);
+    ck_ok(mp_pool_deallocate(p, a));
     ck_ok(mp_pool_deallocate(p, b));
     ck_intact(p);
     ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(device_use(), 0);
 }
 END_TEST
 
@@ -472,6 +494,7 @@ static Suite *backing_suite(void)
     tcase_add_test(t, a_young_or_kept_idle_memory_stays);
     tcase_add_test(t, device_out_of_memory_is_a_clear_error_and_idle_memory_is_used_first);
     tcase_add_test(t, max_size_bounds_mapped_memory);
+    tcase_add_test(t, a_pool_capped_below_sixteen_granules_takes_exact_chunks);
     tcase_add_test(t, a_block_freed_on_another_stream_keeps_its_memory_until_that_stream_passes);
     tcase_add_test(t, blocks_waiting_on_other_streams_are_reused_before_more_memory_is_mapped);
     tcase_add_test(t, snapshots_tell_memory_from_address_space_and_count_stream_frees);

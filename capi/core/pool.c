@@ -74,6 +74,7 @@ struct mp__pool {
     size_t count_max;    /* counters-only variable pools ask for the class size up to this (counted()) */
     uint64_t next_seq;
     uint64_t ordered; /* blocks freed in the pool stream's order, ever: allocations for other streams fence on it */
+    unsigned polls;   /* allocations since frees waited on streams: every 16th looks at their events */
     mp__stream_queue pending; /* blocks freed on other streams (stream.c) */
     mp__arena arena[MP__ARENAS];
     /* The rest: slow paths and queries. */
@@ -360,6 +361,12 @@ static mp_status grow(mp__pool *pool, mp__arena *a, size_t need, size_t want)
 static void poll_streams(mp__pool *pool, bool all);
 static bool steal_waiting(mp__pool *pool);
 
+/* Whether an allocation looks at the streams' events: one
+ * cudaEventQuery per stream costs more than the allocation, so every
+ * 16th does, and any that would otherwise take more memory (all of them:
+ * allocate_locked, back_block). */
+static inline bool due_poll(mp__pool *pool) { return (pool->polls++ & 15) == 0; }
+
 /* ---- on-demand backing (core/backing.h) ------------------------------ */
 
 /* Unmaps idle granules of every on-demand chunk while more than keep idle
@@ -445,6 +452,7 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
     if (need && max && pool->reserved + need > max) {
         size_t over = pool->reserved + need - max;
         reclaim_idle(pool, pool->backing.idle > over ? pool->backing.idle - over : 0);
+        need = mp__backing_unbacked(c, mp__addr(p), size); /* what went may have lain under this block */
         if (pool->reserved + need > max)
             s = mp__fail(MP_ERR_OUT_OF_MEMORY, "mapping %zu bytes would pass max_size %zu", need, max);
     }
@@ -590,10 +598,13 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
 /* ---- arenas ----------------------------------------------------------- */
 
 /* Whether arena a's chunks are address space mapped on demand: where the
- * backend and the pool's device can. */
+ * backend and the pool's device can, and the pool is not capped so low
+ * that whole granules would matter (a max_size under 16 granules, 32 MiB
+ * on an H200, is served exactly, from cudaMalloc'd chunks). */
 static bool on_demand(const mp__pool *pool, const mp__arena *a)
 {
-    return a->backend->reserve_space && mp__cuda_vmm_granule(pool->device) != 0;
+    size_t g = a->backend->reserve_space ? mp__cuda_vmm_granule(pool->device) : 0;
+    return g && (!pool->cfg.max_size || pool->cfg.max_size / 16 >= g);
 }
 
 static mp_status arena_open(mp__pool *pool, mp__arena *a, mp_backend_kind kind)
@@ -644,7 +655,7 @@ static uint32_t carve_batch(void *ctx, size_t size, uint32_t n, mp__tentry *out,
     mp__blockinfo info = {size, 0, false};
     uint32_t k = 0;
     mp__lock_acquire(&pool->lock);
-    if (pool->pending.count)
+    if (pool->pending.count && due_poll(pool))
         poll_streams(pool, false);
     for (; k < n; k++) {
         void *p = alloc_in(pool, a, size, 0, &info);
@@ -814,6 +825,7 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     /* Small blocks from size-class pages: CPU memory, and not under the
      * debug layer, which keeps a record and guards per block. */
     pool->params.small = type == MP_MEMORY_CPU && !pool->debug;
+    pool->params.best_fit = type == MP_MEMORY_GPU;
     pool->cfg = cfg;
     /* Flags pick an arena; a flag naming the pool's own kind uses its own. */
     pool->arena_of_flag[MP_ALLOC_NONE] = 0;
@@ -1029,7 +1041,7 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
         mp__lock_release(&pool->lock);
         return s;
     }
-    if (MP__UNLIKELY(pool->pending.count))
+    if (MP__UNLIKELY(pool->pending.count) && due_poll(pool))
         poll_streams(pool, false);
     pool->map_failed = MP_OK;
     size_t need = pool->debug ? size + mp__debug_overhead(pool->debug) : size;

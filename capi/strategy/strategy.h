@@ -138,6 +138,8 @@ typedef struct mp__strategy_params {
     bool keep_info;  /* remember requested size and sequence per block */
     bool state_map;  /* chunks have a state map (fixed pools always do) */
     bool small;      /* serve small requests from size-class pages (slab.h): CPU pools */
+    bool best_fit;   /* variable pools: the smallest free block that fits, lowest address first,
+                      * rather than the head of the next class (GPU pools: memory over speed) */
 } mp__strategy_params;
 
 typedef struct mp__usage {
