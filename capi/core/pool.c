@@ -432,9 +432,12 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
                                                   size_t want, size_t align, const mp__blockinfo *info)
 {
     mp__chunk *c = find_chunk(pool, mp__addr(p));
-    size_t mapped = 0, need;
+    size_t mapped = 0, need = 0, max = pool->cfg.max_size;
     mp__blockinfo rec;
-    need = mp__backing_unbacked(c, mp__addr(p), size);
+    /* What must be mapped, where it matters before mapping (acquire finds
+     * it anyway): with frees waiting on streams, or a cap. */
+    if (pool->pending.count || max)
+        need = mp__backing_unbacked(c, mp__addr(p), size);
     if (need && pool->pending.count) {
         /* Blocks waiting on other streams first: the memory is there. */
         a->strategy->release(a->state, c, mp__addr(p), &rec, NULL);
@@ -448,7 +451,6 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
         need = mp__backing_unbacked(c, mp__addr(p), size);
     }
     mp_status s = MP_OK;
-    size_t max = pool->cfg.max_size;
     if (need && max && pool->reserved + need > max) {
         size_t over = pool->reserved + need - max;
         reclaim_idle(pool, pool->backing.idle > over ? pool->backing.idle - over : 0);
@@ -469,6 +471,7 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
     }
     char detail[320];
     snprintf(detail, sizeof detail, "%s", mp_last_error_message());
+    need = mp__backing_unbacked(c, mp__addr(p), size);
     pool->map_failed = mp__fail(s, "pool '%s': no device memory for a %zu-byte block (%zu bytes to map, %zu "
                                 "reserved, %zu of them idle): %s", pool->name, size, need, pool->reserved,
                                 pool->backing.idle, detail);
