@@ -41,6 +41,27 @@
 MP_SIZED(mp_config)
 MP_SIZED(mp_stats)
 MP_SIZED(mp_allocation_info)
+MP_SIZED(mp_memory_snapshot)
+MP_SIZED(mp_chunk_info)
+MP_SIZED(mp_class_info)
+
+/* Arrays of records (mp_pool_memory_snapshot): mpswig_NAME(n) makes one of
+ * n records (at least one) with the stride set, mpswig_NAME_at(a, i) is
+ * record i, mpswig_NAME_free frees the array. */
+%define MP_RECORDS(T, NAME)
+%inline %{
+T *mpswig_##NAME(size_t n)
+{
+    T *r = (T *)calloc(n ? n : 1, sizeof *r);
+    if (r) r[0].struct_size = sizeof *r;
+    return r;
+}
+T *mpswig_##NAME##_at(T *records, size_t i) { return &records[i]; }
+void mpswig_##NAME##_free(T *records) { free(records); }
+%}
+%enddef
+MP_RECORDS(mp_chunk_info, chunks)
+MP_RECORDS(mp_class_info, classes)
 
 /* Arrays of allocation records for mp_pool_get_allocations. */
 %inline %{
@@ -62,7 +83,9 @@ typedef struct mpswig_error { int status; char detail[512]; } mpswig_error;
 %}
 
 /* Structs given or filled by the caller keep SWIG's proxy classes. */
-%apply SWIGTYPE * { mp_config *MP_OUT_STRUCT, mp_stats *MP_OUT_STRUCT, mp_allocation_info *MP_OUT_RECORDS };
+%apply SWIGTYPE * { mp_config *MP_OUT_STRUCT, mp_stats *MP_OUT_STRUCT, mp_memory_snapshot *MP_OUT_STRUCT,
+                     mp_allocation_info *MP_OUT_RECORDS, mp_chunk_info *MP_OUT_RECORDS,
+                     mp_class_info *MP_OUT_RECORDS };
 
 #if defined(SWIGJAVA)
 /* ---- Java ------------------------------------------------------------------ */

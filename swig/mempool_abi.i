@@ -11,7 +11,10 @@
 %apply mp_stats *MP_OUT_STRUCT { mp_stats *out_stats };
 %apply mp_tcache **MP_OUT_HANDLE { mp_tcache **out_cache };
 %apply mp_allocation_info *MP_OUT_RECORDS { mp_allocation_info *out };
-%apply char **MP_OUT_STRING { char **out_string, char **out_json, char **out_names };
+%apply mp_memory_snapshot *MP_OUT_STRUCT { mp_memory_snapshot *out };
+%apply mp_chunk_info *MP_OUT_RECORDS { mp_chunk_info *chunks };
+%apply mp_class_info *MP_OUT_RECORDS { mp_class_info *classes };
+%apply char **MP_OUT_STRING { char **out_json, char **out_string, char **out_names };
 %apply int *MP_OUT_VALUE { int *out_count, int *out_device };
 %apply mp_router **MP_OUT_HANDLE { mp_router **out_router };
 
@@ -53,6 +56,8 @@
     mp_status mp_pool_get_tracking,
     mp_status mp_pool_has_leaks,
     mp_status mp_pool_get_allocations,
+    mp_status mp_pool_memory_snapshot,
+    mp_status mp_pool_memory_snapshot_json,
     mp_status mp_pool_stats_string,
     mp_status mp_pool_stats_json,
     mp_status mp_registry_create_cpu_pool,

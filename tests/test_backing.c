@@ -191,20 +191,42 @@ START_TEST(max_size_bounds_mapped_memory)
 {
     mp_config c = MP_CONFIG_INIT;
     ck_ok(mp_config_default_gpu(&c));
-    c.max_size = 16 * MiB;
+    c.max_size = 64 * MiB;
     mp_pool *p = new_gpu_pool("capped", c);
-    void *a = alloc_ok(p, 10 * MiB), *b = NULL;
-    ck_status(mp_pool_allocate(p, 10 * MiB, &b), MP_ERR_OUT_OF_MEMORY);
+    void *a = alloc_ok(p, 40 * MiB), *b = NULL;
+    ck_status(mp_pool_allocate(p, 40 * MiB, &b), MP_ERR_OUT_OF_MEMORY);
     ck_detail_has("max_size");
     ck_intact(p);
     ck_ok(mp_pool_deallocate(p, a));
-    b = alloc_ok(p, 10 * MiB); /* the idle memory again */
+    b = alloc_ok(p, 40 * MiB); /* the idle memory again, or new in its place */
     void *d = NULL;
-    ck_status(mp_pool_allocate(p, 8 * MiB, &d), MP_ERR_OUT_OF_MEMORY);
-    ck_assert_uint_le(stats_of(p).peak_reserved_bytes, 16 * MiB);
+    ck_status(mp_pool_allocate(p, 30 * MiB, &d), MP_ERR_OUT_OF_MEMORY);
+    ck_assert_uint_le(stats_of(p).reserved_bytes, 64 * MiB);
+    ck_assert_uint_le(stats_of(p).peak_reserved_bytes, 64 * MiB);
+    ck_assert_uint_le(usage().peak, 64 * MiB);
+    d = alloc_ok(p, 20 * MiB);
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_ok(mp_pool_deallocate(p, d));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
+START_TEST(a_pool_capped_below_sixteen_granules_takes_exact_chunks)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_default_gpu(&c));
+    c.max_size = 16 * MiB; /* whole 2 MiB granules would round it: served exactly */
+    mp_pool *p = new_gpu_pool("capped-small", c);
+    void *a = alloc_ok(p, 10 * MiB), *b = NULL;
+    ck_assert_uint_eq(usage().maps, 0);
+    ck_assert_uint_ge(usage().mallocs, 1);
+    b = alloc_ok(p, 3 * MiB + 123);
+    ck_ok(mp_pool_deallocate(p, a));
     ck_ok(mp_pool_deallocate(p, b));
     ck_intact(p);
     ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(device_use(), 0);
 }
 END_TEST
 
@@ -244,6 +266,88 @@ START_TEST(blocks_waiting_on_other_streams_are_reused_before_more_memory_is_mapp
     ck_intact(p);
     ck_ok(mp_pool_deallocate_on_stream(p, b, producer));
     ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
+/* A snapshot of an on-demand pool tells memory (reserved, idle, per chunk
+ * mapped) from address space, and counts blocks waiting on a stream in
+ * bytes; a failure for want of device memory says all of it. */
+static mp_memory_snapshot snapshot_of(const mp_pool *p, mp_snapshot_kind kind, mp_chunk_info *chunks, size_t cap)
+{
+    mp_memory_snapshot s = MP_MEMORY_SNAPSHOT_INIT;
+    if (cap)
+        chunks[0].struct_size = sizeof *chunks;
+    ck_ok(mp_pool_memory_snapshot(p, kind, &s, cap ? chunks : NULL, cap, NULL, 0));
+    ck_assert_uint_le(s.chunks_listed, cap);
+    return s;
+}
+
+START_TEST(snapshots_tell_memory_from_address_space_and_count_stream_frees)
+{
+    mp_pool *p = gpu_pool("snapshot");
+    mp_pool_set_release_threshold(p, SIZE_MAX); /* idle memory stays */
+    void *other = (void *)(uintptr_t)0x5000;
+    void *a = alloc_ok(p, 3 * MiB), *b = alloc_ok(p, 8 * MiB);
+    mp_chunk_info ch[4];
+    mp_memory_snapshot s = snapshot_of(p, MP_SNAPSHOT_NOW, ch, 4);
+    mp_stats st = stats_of(p);
+    ck_assert_uint_eq(s.reserved_bytes, st.reserved_bytes);
+    ck_assert_uint_eq(s.reserved_bytes, device_use());
+    ck_assert_uint_gt(s.address_space_bytes, s.reserved_bytes); /* address space, mapped where blocks are */
+    ck_assert_uint_eq(s.idle_bytes, 0);
+    ck_assert_uint_eq(s.in_use_bytes, 11 * MiB);
+    ck_assert_uint_eq(s.chunk_count, 1);
+    ck_assert_uint_eq(ch[0].mapped_bytes, s.reserved_bytes);
+    ck_assert_uint_eq(ch[0].size, s.address_space_bytes);
+    ck_assert_uint_eq(ch[0].live_blocks, 2);
+    ck_assert_uint_eq(ch[0].backend, MP_BACKEND_CUDA_DEVICE);
+    ck_assert_uint_eq(s.memory_type, MP_MEMORY_GPU);
+
+    ck_ok(mp_pool_deallocate(p, b)); /* its granules but the one it shares with a: idle */
+    s = snapshot_of(p, MP_SNAPSHOT_NOW, ch, 4);
+    ck_assert_uint_eq(s.reserved_bytes, device_use());
+    ck_assert_uint_gt(s.idle_bytes, 0);
+    ck_assert_uint_eq(s.idle_bytes, ch[0].idle_bytes);
+    ck_assert_uint_eq(s.reserved_bytes - s.idle_bytes, 2 * GRANULE); /* under a */
+    ck_assert_uint_eq(s.in_use_bytes, 3 * MiB);
+
+    ck_ok(mp_pool_deallocate_on_stream(p, a, other)); /* the other stream still reads it */
+    s = snapshot_of(p, MP_SNAPSHOT_NOW, ch, 4);
+    ck_assert_uint_eq(s.pending_bytes, 3 * MiB);
+    ck_assert_uint_eq(s.pending_blocks, 1);
+    ck_assert_uint_eq(s.live_blocks, 0);
+    ck_assert_uint_eq(s.in_use_bytes, 0);
+    ck_assert_uint_eq(ch[0].live_blocks, 1); /* handed out still, to the stream */
+    mp__sim_sync(other);
+    ck_ok(mp_pool_trim(p, 0));
+    s = snapshot_of(p, MP_SNAPSHOT_NOW, ch, 4);
+    ck_assert_uint_eq(s.pending_bytes, 0);
+    ck_assert_uint_eq(s.reserved_bytes, 0);
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+
+    mp__sim_end();
+    sim_on(64 * MiB, GRANULE);
+    p = gpu_pool("snapshot-small-device");
+    mp_pool_set_release_threshold(p, SIZE_MAX);
+    a = alloc_ok(p, 48 * MiB);
+    void *x = NULL;
+    ck_status(mp_pool_allocate(p, 32 * MiB, &x), MP_ERR_OUT_OF_MEMORY);
+    ck_detail_has("no device memory for a 33554432-byte block"); /* the reason, whole */
+    ck_detail_has("cudaErrorMemoryAllocation");
+    ck_detail_has("; request 33554432 bytes aligned 256: reserved 50331648 of ");
+    ck_detail_has(" address space, 0 idle (peak 50331648, no max_size), in use 50331648 in 1 blocks");
+    s = snapshot_of(p, MP_SNAPSHOT_LAST_OOM, ch, 4);
+    ck_assert_uint_eq(s.request_bytes, 32 * MiB);
+    ck_assert_uint_eq(s.reserved_bytes, 48 * MiB);
+    ck_assert_uint_eq(s.in_use_bytes, 48 * MiB);
+    ck_assert_uint_eq(s.chunks_listed, s.chunk_count);
+    uint64_t mapped = 0;
+    for (size_t i = 0; i < s.chunks_listed; i++)
+        mapped += ch[i].mapped_bytes;
+    ck_assert_uint_eq(mapped, 48 * MiB);
+    ck_ok(mp_pool_deallocate(p, a));
     ck_ok(mp_pool_destroy(p));
 }
 END_TEST
@@ -390,8 +494,10 @@ static Suite *backing_suite(void)
     tcase_add_test(t, a_young_or_kept_idle_memory_stays);
     tcase_add_test(t, device_out_of_memory_is_a_clear_error_and_idle_memory_is_used_first);
     tcase_add_test(t, max_size_bounds_mapped_memory);
+    tcase_add_test(t, a_pool_capped_below_sixteen_granules_takes_exact_chunks);
     tcase_add_test(t, a_block_freed_on_another_stream_keeps_its_memory_until_that_stream_passes);
     tcase_add_test(t, blocks_waiting_on_other_streams_are_reused_before_more_memory_is_mapped);
+    tcase_add_test(t, snapshots_tell_memory_from_address_space_and_count_stream_frees);
     tcase_add_test(t, allocate_on_stream_checks_its_input);
     tcase_add_test(t, reset_leaves_memory_idle_and_destroy_gives_everything_back);
     tcase_add_test(t, without_on_demand_mapping_chunks_come_from_cudaMalloc);

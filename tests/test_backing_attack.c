@@ -355,7 +355,7 @@ END_TEST
 
 START_TEST(fuzz_max_size)
 {
-    size_t caps[] = {16 * MiB, 24 * MiB, 40 * MiB};
+    size_t caps[] = {24 * MiB, 64 * MiB, 96 * MiB}; /* under 16 granules: cudaMalloc chunks; above: on demand */
     for (unsigned seed = 1; seed <= 6; seed++) {
         mp_config c = preset(_i);
         c.max_size = caps[seed % 3];
@@ -906,7 +906,7 @@ START_TEST(threads_race_every_call)
     snprintf(name, sizeof name, "race-%d", _i);
     mp_config c = preset(_i);
     race_on(name, c);
-    c.max_size = 48 * MiB;
+    c.max_size = 64 * MiB;
     if (c.initial_size > c.max_size)
         c.initial_size = 0;
     snprintf(name, sizeof name, "race-capped-%d", _i);

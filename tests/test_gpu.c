@@ -61,6 +61,13 @@ START_TEST(a_block_in_use_on_another_stream_is_reused_only_behind_it)
     mp_stats s = stats_of(p);
     ck_assert_uint_eq(s.pending_frees, 1);
     ck_assert_uint_eq(s.live_allocations, 1);
+    mp_memory_snapshot m = MP_MEMORY_SNAPSHOT_INIT; /* a's bytes wait: neither free nor in use */
+    ck_ok(mp_pool_memory_snapshot(p, MP_SNAPSHOT_NOW, &m, NULL, 0, NULL, 0));
+    ck_assert_uint_eq(m.pending_bytes, 1 << 20);
+    ck_assert_uint_eq(m.pending_blocks, 1);
+    ck_assert_uint_eq(m.live_blocks, 1);
+    ck_assert_uint_eq(m.backend, MP_BACKEND_CUDA_DEVICE);
+    ck_assert_uint_eq(m.memory_type, MP_MEMORY_GPU);
     ck_status(mp_pool_deallocate(p, a), MP_ERR_INVALID_POINTER);
     ck_detail_has("already freed on a stream");
     bool owned = true;

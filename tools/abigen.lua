@@ -242,6 +242,23 @@ for _, f in ipairs(abi.functions) do
   end
 end
 
+-- Structs marked json = true get a JSON writer (capi/stats/json_format.c):
+-- each field needs a way into JSON.
+local json_kinds = { uint64_t = "count", size_t = "count", uint32_t = "count", unsigned = "count",
+  ["void *"] = "address" }
+local enums_by_name = {}
+for _, e in ipairs(abi.enums) do enums_by_name[e.name] = e end
+for _, s in ipairs(abi.structs) do
+  if s.json then
+    for i = 2, #s.fields do
+      local fld = s.fields[i]
+      if not json_kinds[fld[1]] and not enums_by_name[fld[1]] then
+        problem("struct %s field %s: no JSON form for type %s (tools/abigen.lua: json_kinds)", s.name, fld[2], fld[1])
+      end
+    end
+  end
+end
+
 -- A released record is frozen: nothing in it may change, disappear or move.
 local function signature(f)
   local t = {}
@@ -540,8 +557,9 @@ local swig_shapes = {
   ["const char **"] = "MP_OUT_CSTRING", ["char **"] = "MP_OUT_STRING",
   ["size_t *"] = "MP_OUT_VALUE", ["int *"] = "MP_OUT_VALUE", ["bool *"] = "MP_OUT_VALUE",
   ["mp_memory_type *"] = "MP_OUT_VALUE", ["mp_backend_kind *"] = "MP_OUT_VALUE",
-  ["mp_config *"] = "MP_OUT_STRUCT", ["mp_stats *"] = "MP_OUT_STRUCT",
-  ["mp_allocation_info *"] = "MP_OUT_RECORDS",
+  ["mp_config *"] = "MP_OUT_STRUCT", ["mp_stats *"] = "MP_OUT_STRUCT", ["mp_memory_snapshot *"] = "MP_OUT_STRUCT",
+  ["mp_allocation_info *"] = "MP_OUT_RECORDS", ["mp_chunk_info *"] = "MP_OUT_RECORDS",
+  ["mp_class_info *"] = "MP_OUT_RECORDS",
 }
 
 local function swig_interface()
@@ -741,6 +759,73 @@ local function stats_format()
     body("mp__stats_json", jlines, json_args) })
 end
 
+-- The JSON writers of the structs marked json = true (capi/stats/json_format.c,
+-- declared in json_format.h): mp__json_<struct> appends the struct's members
+-- (no braces) to an mp__text, every field but struct_size, keyed by its name:
+-- integers in decimal, pointers as "0x..." strings, enums as the value's name
+-- in lower case without the prefix its values share (MP_BACKEND_HOST: "host").
+local function json_enum_names(e)
+  local prefix = e.values[1][1]
+  for _, v in ipairs(e.values) do
+    while v[1]:sub(1, #prefix) ~= prefix do prefix = prefix:sub(1, -2) end
+  end
+  prefix = prefix:match("^(.*_)") or ""
+  local cases = {}
+  for _, v in ipairs(e.values) do
+    cases[#cases + 1] = "    case " .. v[1] .. ": return \"" .. v[1]:sub(#prefix + 1):lower() .. "\";"
+  end
+  return "static const char *json_" .. e.name .. "(" .. e.name .. " v)\n{\n    switch (v) {\n" ..
+    table.concat(cases, "\n") .. "\n    }\n    return \"unknown\";\n}\n"
+end
+
+local function json_format()
+  local enums_used, enum_order, protos, bodies = {}, {}, {}, {}
+  for _, st in ipairs(abi.structs) do
+    if st.json then
+      local fmt, args = {}, {}
+      for i = 2, #st.fields do
+        local t, name = st.fields[i][1], st.fields[i][2]
+        local key = '\\"' .. name .. '\\":'
+        if json_kinds[t] == "count" then
+          fmt[#fmt + 1] = key .. "%llu"
+          args[#args + 1] = "(unsigned long long)v->" .. name
+        elseif json_kinds[t] == "address" then
+          fmt[#fmt + 1] = key .. '\\"0x%llx\\"'
+          args[#args + 1] = "(unsigned long long)(uintptr_t)v->" .. name
+        else
+          if not enums_used[t] then enums_used[t] = true; enum_order[#enum_order + 1] = t end
+          fmt[#fmt + 1] = key .. '\\"%s\\"'
+          args[#args + 1] = "json_" .. t .. "(v->" .. name .. ")"
+        end
+      end
+      local proto = "void mp__json_" .. st.name .. "(mp__text *t, const " .. st.name .. " *v)"
+      protos[#protos + 1] = "/* " .. st.name .. "'s members. */\n" .. proto .. ";\n"
+      local lines = {}
+      for i = 1, #fmt, 3 do
+        lines[#lines + 1] = '"' .. table.concat(fmt, ",", i, math.min(i + 2, #fmt)) .. (i + 2 < #fmt and ',"' or '"')
+      end
+      local ind = string.rep(" ", 18)
+      bodies[#bodies + 1] = proto .. "\n{\n    mp__text_addf(t,\n" .. ind .. table.concat(lines, "\n" .. ind) ..
+        ",\n" .. ind .. table.concat(args, ",\n" .. ind) .. ");\n}\n"
+    end
+  end
+  local enum_fns = {}
+  for _, name in ipairs(enum_order) do enum_fns[#enum_fns + 1] = json_enum_names(enums_by_name[name]) end
+  local h = table.concat({
+    "/* " .. GEN .. " */\n",
+    "/* JSON writers of the ABI structs marked json = true: each appends the struct's\n",
+    " * members (no braces) to t; json_format.c. */\n",
+    "#ifndef MEMPOOL_JSON_FORMAT_H\n#define MEMPOOL_JSON_FORMAT_H\n\n",
+    '#include "stats/format.h"\n\n', table.concat(protos, "\n"), "\n#endif\n" })
+  local c = table.concat({
+    "/* " .. GEN .. " */\n",
+    "/* JSON writers of the ABI structs marked json = true (json_format.h): every\n",
+    " * field but struct_size, in the description's order. */\n",
+    '#include "stats/json_format.h"\n\n#include <stdint.h>\n\n',
+    table.concat(enum_fns, "\n"), #enum_fns > 0 and "\n" or "", table.concat(bodies, "\n") })
+  return h, c
+end
+
 ------------------------------------------------------------------ write ----
 local files = {
   ["include/mempool/mempool.h"] = header(),
@@ -753,6 +838,7 @@ local files = {
   ["include/mempool/mempool_errors.hpp"] = cpp_exceptions(),
 }
 java_exceptions(files)
+files["capi/stats/json_format.h"], files["capi/stats/json_format.c"] = json_format()
 if list then
   local paths = {}
   for path in pairs(files) do paths[#paths + 1] = path end

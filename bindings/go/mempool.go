@@ -640,6 +640,114 @@ func activeAllocations(h uintptr) ([]AllocationInfo, error) {
 
 func isStatus(e *Error, sentinel error) bool { return e.Unwrap() == sentinel }
 
+// MemorySnapshot is where a pool's memory is (mp_pool_memory_snapshot): now, or
+// when an allocation last failed, with a record per chunk and per size class.
+// The C library's mp_memory_snapshot says what each figure counts.
+type MemorySnapshot struct {
+	ReservedBytes, AddressSpaceBytes, IdleBytes, PeakReservedBytes, MaxSize uint64
+	InUseBytes, LiveBlocks, FreeBytes, LargestFreeBlock                     uint64
+	CachedBytes, CachedBlocks, PendingBytes, PendingBlocks                  uint64
+	ChunkCount                                                              uint64 // the pool's chunks then; Chunks lists the 8 largest for a failure
+	RequestBytes, RequestAlignment                                          uint64 // the failed request (0 for now)
+	MemoryType                                                              MemoryType
+	Backend                                                                 int // the C enum value of the pool's own memory, as Pool.Backend
+	Chunks                                                                  []ChunkInfo
+	Classes                                                                 []ClassInfo
+}
+
+// ChunkInfo is one chunk (mp_chunk_info). Small-block pages count as used.
+type ChunkInfo struct {
+	Base                                                      uintptr
+	Size, MappedBytes, IdleBytes, FreeBytes, LargestFreeBlock uint64
+	LiveBlocks, PageBytes                                     uint64
+	Backend                                                   int
+}
+
+// ClassInfo is one size class (mp_class_info).
+type ClassInfo struct {
+	BlockSize, Pages, PageBytes, UsedBlocks, FreeBlocks, CachedBlocks uint64
+}
+
+// MemorySnapshot says where the pool's memory is now.
+func (p *Pool) MemorySnapshot() (s MemorySnapshot, err error) {
+	err = p.call(func(h uintptr) error {
+		s, err = memorySnapshot(h, capi.MP_SNAPSHOT_NOW)
+		return err
+	})
+	return s, err
+}
+
+// LastOOMSnapshot says where the pool's memory was when an allocation last failed
+// for want of memory (kept until ResetStats); errors.Is(err, ErrNotFound) when none did.
+func (p *Pool) LastOOMSnapshot() (s MemorySnapshot, err error) {
+	err = p.call(func(h uintptr) error {
+		s, err = memorySnapshot(h, capi.MP_SNAPSHOT_LAST_OOM)
+		return err
+	})
+	return s, err
+}
+
+func memorySnapshot(h uintptr, kind capi.Enum_SS_mp_snapshot_kind) (MemorySnapshot, error) {
+	s := capi.NewMp_memory_snapshot()
+	defer capi.DeleteMp_memory_snapshot(s)
+	var nchunks, nclasses uint64
+	for {
+		chunks, classes := capi.Mpswig_chunks(int64(nchunks)), capi.Mpswig_classes(int64(nclasses))
+		err := capi.Mp_pool_memory_snapshot(h, kind, s, chunks, int64(nchunks), classes, int64(nclasses))
+		if err == nil {
+			out := snapshotOf(s, chunks, classes)
+			capi.Mpswig_chunks_free(chunks)
+			capi.Mpswig_classes_free(classes)
+			return out, nil
+		}
+		capi.Mpswig_chunks_free(chunks)
+		capi.Mpswig_classes_free(classes)
+		if e, ok := err.(*Error); !ok || !isStatus(e, ErrBufferTooSmall) {
+			return MemorySnapshot{}, err
+		} // s holds the counts: room for them, and again
+		nchunks, nclasses = s.GetChunks_listed(), s.GetClass_count()
+	}
+}
+
+func snapshotOf(s capi.Mp_memory_snapshot, chunks capi.Mp_chunk_info, classes capi.Mp_class_info) MemorySnapshot {
+	out := MemorySnapshot{
+		ReservedBytes: s.GetReserved_bytes(), AddressSpaceBytes: s.GetAddress_space_bytes(), IdleBytes: s.GetIdle_bytes(),
+		PeakReservedBytes: s.GetPeak_reserved_bytes(), MaxSize: s.GetMax_size(), InUseBytes: s.GetIn_use_bytes(),
+		LiveBlocks: s.GetLive_blocks(), FreeBytes: s.GetFree_bytes(), LargestFreeBlock: s.GetLargest_free_block(),
+		CachedBytes: s.GetCached_bytes(), CachedBlocks: s.GetCached_blocks(), PendingBytes: s.GetPending_bytes(),
+		PendingBlocks: s.GetPending_blocks(), ChunkCount: s.GetChunk_count(), RequestBytes: s.GetRequest_bytes(),
+		RequestAlignment: s.GetRequest_alignment(), MemoryType: MemoryType(s.GetMemory_type()),
+		Backend: int(s.GetBackend()),
+		Chunks:  make([]ChunkInfo, s.GetChunks_listed()), Classes: make([]ClassInfo, s.GetClass_count()),
+	}
+	for i := range out.Chunks {
+		c := capi.Mpswig_chunks_at(chunks, int64(i))
+		out.Chunks[i] = ChunkInfo{Base: c.GetBase(), Size: c.GetSize(), MappedBytes: c.GetMapped_bytes(), IdleBytes: c.GetIdle_bytes(),
+			FreeBytes: c.GetFree_bytes(), LargestFreeBlock: c.GetLargest_free_block(), LiveBlocks: c.GetLive_blocks(),
+			PageBytes: c.GetPage_bytes(), Backend: int(c.GetBackend())}
+	}
+	for i := range out.Classes {
+		c := capi.Mpswig_classes_at(classes, int64(i))
+		out.Classes[i] = ClassInfo{BlockSize: c.GetBlock_size(), Pages: c.GetPages(), PageBytes: c.GetPage_bytes(),
+			UsedBlocks: c.GetUsed_blocks(), FreeBlocks: c.GetFree_blocks(), CachedBlocks: c.GetCached_blocks()}
+	}
+	return out
+}
+
+// MemorySnapshotJSON is MemorySnapshot as one JSON object (mp_pool_memory_snapshot_json).
+func (p *Pool) MemorySnapshotJSON() (string, error) { return p.snapshotJSON(capi.MP_SNAPSHOT_NOW) }
+
+// LastOOMSnapshotJSON is LastOOMSnapshot as one JSON object, with the failure's status and detail.
+func (p *Pool) LastOOMSnapshotJSON() (string, error) {
+	return p.snapshotJSON(capi.MP_SNAPSHOT_LAST_OOM)
+}
+
+func (p *Pool) snapshotJSON(kind capi.Enum_SS_mp_snapshot_kind) (string, error) {
+	out := []string{""}
+	err := p.call(func(h uintptr) error { return capi.Mp_pool_memory_snapshot_json(h, kind, out) })
+	return out[0], err
+}
+
 func (p *Pool) StatsString() (string, error) {
 	out := []string{""}
 	err := p.call(func(h uintptr) error { return capi.Mp_pool_stats_string(h, out) })

@@ -417,14 +417,19 @@ static int pool_memory_type(lua_State *L)
     return 1;
 }
 
-static int pool_backend(lua_State *L)
+static const char *backend_name(mp_backend_kind k)
 {
     static const char *const names[] = {"host", "cuda_device", "cuda_pinned", "cuda_managed"};
+    return (unsigned)k < 4 ? names[k] : "unknown";
+}
+
+static int pool_backend(lua_State *L)
+{
     mp_backend_kind k;
     mp_status s = mp_pool_get_backend(mpl_handle(mpl_check_pool(L, 1)), &k);
     if (s != MP_OK)
         return mpl_fail(L, s);
-    lua_pushstring(L, (unsigned)k < 4 ? names[k] : "unknown");
+    lua_pushstring(L, backend_name(k));
     return 1;
 }
 
@@ -534,6 +539,105 @@ static int pool_allocations(lua_State *L)
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
     return 1;
+}
+
+static mp_snapshot_kind check_snapshot_kind(lua_State *L, int arg)
+{
+    static const char *const kinds[] = {"now", "last_oom", NULL};
+    return luaL_checkoption(L, arg, "now", kinds) ? MP_SNAPSHOT_LAST_OOM : MP_SNAPSHOT_NOW;
+}
+
+static void push_snapshot(lua_State *L, const mp_memory_snapshot *m, const mp_chunk_info *chunks,
+                          const mp_class_info *classes)
+{
+    lua_createtable(L, 0, 23);
+    SET_INT(L, "reserved_bytes", m->reserved_bytes);
+    SET_INT(L, "address_space_bytes", m->address_space_bytes);
+    SET_INT(L, "idle_bytes", m->idle_bytes);
+    SET_INT(L, "peak_reserved_bytes", m->peak_reserved_bytes);
+    SET_INT(L, "max_size", m->max_size);
+    SET_INT(L, "in_use_bytes", m->in_use_bytes);
+    SET_INT(L, "live_blocks", m->live_blocks);
+    SET_INT(L, "free_bytes", m->free_bytes);
+    SET_INT(L, "largest_free_block", m->largest_free_block);
+    SET_INT(L, "cached_bytes", m->cached_bytes);
+    SET_INT(L, "cached_blocks", m->cached_blocks);
+    SET_INT(L, "pending_bytes", m->pending_bytes);
+    SET_INT(L, "pending_blocks", m->pending_blocks);
+    SET_INT(L, "chunk_count", m->chunk_count);
+    SET_INT(L, "request_bytes", m->request_bytes);
+    SET_INT(L, "request_alignment", m->request_alignment);
+    lua_pushstring(L, m->memory_type == MP_MEMORY_GPU ? "gpu" : "cpu");
+    lua_setfield(L, -2, "memory_type");
+    lua_pushstring(L, backend_name(m->backend));
+    lua_setfield(L, -2, "backend");
+    lua_createtable(L, m->chunks_listed < INT_MAX ? (int)m->chunks_listed : 0, 0);
+    for (size_t i = 0; i < m->chunks_listed; i++) {
+        const mp_chunk_info *c = &chunks[i];
+        lua_createtable(L, 0, 9);
+        SET_INT(L, "base", (uintptr_t)c->base);
+        SET_INT(L, "size", c->size);
+        SET_INT(L, "mapped_bytes", c->mapped_bytes);
+        SET_INT(L, "idle_bytes", c->idle_bytes);
+        SET_INT(L, "free_bytes", c->free_bytes);
+        SET_INT(L, "largest_free_block", c->largest_free_block);
+        SET_INT(L, "live_blocks", c->live_blocks);
+        SET_INT(L, "page_bytes", c->page_bytes);
+        lua_pushstring(L, backend_name(c->backend));
+        lua_setfield(L, -2, "backend");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "chunks");
+    lua_createtable(L, m->class_count < INT_MAX ? (int)m->class_count : 0, 0);
+    for (size_t i = 0; i < m->class_count; i++) {
+        const mp_class_info *c = &classes[i];
+        lua_createtable(L, 0, 6);
+        SET_INT(L, "block_size", c->block_size);
+        SET_INT(L, "pages", c->pages);
+        SET_INT(L, "page_bytes", c->page_bytes);
+        SET_INT(L, "used_blocks", c->used_blocks);
+        SET_INT(L, "free_blocks", c->free_blocks);
+        SET_INT(L, "cached_blocks", c->cached_blocks);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "classes");
+}
+
+/* pool:memory_snapshot(["now" | "last_oom"]): a table of the totals, with
+ * chunks and classes as arrays of tables; the records' room grows to the
+ * counts the call reports. */
+static int pool_memory_snapshot(lua_State *L)
+{
+    lpool *p = mpl_check_pool(L, 1);
+    mp_snapshot_kind kind = check_snapshot_kind(L, 2);
+    mp_memory_snapshot m = MP_MEMORY_SNAPSHOT_INIT;
+    size_t nchunks = 0, nclasses = 0;
+    for (;;) {
+        /* Collected with the stack: nothing leaks if a push raises. */
+        mp_chunk_info *chunks = lua_newuserdatauv(L, (nchunks ? nchunks : 1) * sizeof *chunks, 0);
+        mp_class_info *classes = lua_newuserdatauv(L, (nclasses ? nclasses : 1) * sizeof *classes, 0);
+        chunks[0].struct_size = sizeof *chunks;
+        classes[0].struct_size = sizeof *classes;
+        /* The handle again each time: a finalizer may have closed the pool. */
+        mp_status s = mp_pool_memory_snapshot(mpl_handle(p), kind, &m, chunks, nchunks, classes, nclasses);
+        if (s == MP_OK) {
+            push_snapshot(L, &m, chunks, classes);
+            return 1;
+        }
+        if (s != MP_ERR_BUFFER_TOO_SMALL)
+            return mpl_fail(L, s);
+        lua_pop(L, 2);
+        nchunks = m.chunks_listed;
+        nclasses = m.class_count;
+    }
+}
+
+static int pool_memory_snapshot_json(lua_State *L)
+{
+    char *t = NULL;
+    lpool *p = mpl_check_pool(L, 1);
+    mp_status s = mp_pool_memory_snapshot_json(mpl_handle(p), check_snapshot_kind(L, 2), &t);
+    return mpl_push_string(L, s, t);
 }
 
 /* The C mp_pool * as an integer, for handing the pool to C code (0 when closed). */
@@ -804,6 +908,7 @@ const luaL_Reg mpl_pool_methods[] = {
     {"backend", pool_backend}, {"config", pool_config}, {"stats", pool_stats}, {"reset_stats", pool_reset_stats},
     {"set_tracking", pool_set_tracking}, {"tracking", pool_tracking}, {"has_leaks", pool_has_leaks},
     {"allocations", pool_allocations}, {"stats_string", pool_stats_string}, {"stats_json", pool_stats_json},
+    {"memory_snapshot", pool_memory_snapshot}, {"memory_snapshot_json", pool_memory_snapshot_json},
     {"set_policy", mpl_pool_set_policy}, {"set_device", pool_set_device}, {"device", pool_device},
     {"set_stream", pool_set_stream}, {"stream", pool_stream}, {"deallocate_on_stream", pool_deallocate_on_stream},
     {"allocate_on_stream", pool_allocate_on_stream},

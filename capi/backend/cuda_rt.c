@@ -7,6 +7,16 @@
 
 #include <time.h>
 
+/* MP_OK if device is one of n, else why not. */
+static mp_status device_in(int device, int n)
+{
+    if (n == 0)
+        return mp__fail(MP_ERR_UNSUPPORTED, "no CUDA device is available on this machine");
+    if (device < 0 || device >= n)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "device %d does not exist (this machine has %d)", device, n);
+    return MP_OK;
+}
+
 #ifdef MEMPOOL_HAVE_CUDA
 #include <cuda.h> /* the driver's types only: its calls come through cudaGetDriverEntryPointByVersion */
 #include <cudaTypedefs.h>
@@ -39,15 +49,7 @@ static int rt_device_count(void)
     return n;
 }
 
-static mp_status rt_check_device(int device)
-{
-    int n = rt_device_count();
-    if (n == 0)
-        return mp__fail(MP_ERR_UNSUPPORTED, "no CUDA device is available on this machine");
-    if (device < 0 || device >= n)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "device %d does not exist (this machine has %d)", device, n);
-    return MP_OK;
-}
+static mp_status rt_check_device(int device) { return device_in(device, rt_device_count()); }
 
 /* Runs the call on `device` and puts the caller's current device back. */
 #define ON_DEVICE(device, call)                                                                    \
@@ -400,14 +402,7 @@ int mp__cuda_device_count(void) { return SIM ? mp__sim_device_count() : rt_devic
 
 mp_status mp__cuda_check_device(int device)
 {
-    if (!SIM)
-        return rt_check_device(device);
-    int n = mp__sim_device_count();
-    if (n == 0)
-        return mp__fail(MP_ERR_UNSUPPORTED, "no CUDA device is available on this machine");
-    if (device < 0 || device >= n)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "device %d does not exist (this machine has %d)", device, n);
-    return MP_OK;
+    return SIM ? device_in(device, mp__sim_device_count()) : rt_check_device(device);
 }
 
 mp_status mp__cuda_malloc(int device, size_t size, void **out)

@@ -292,8 +292,10 @@ mp_status mp__sim_event_record(int device, void *stream, void **event)
     size_t i;
     sim_stream *st = stream_of(stream, &i);
     sim_event *e = st ? malloc(sizeof *e) : NULL;
-    if (e)
+    if (e) {
         *e = (sim_event){i, ++st->recorded};
+        sim.use[0].events++;
+    }
     pthread_mutex_unlock(&sim_lock);
     if (!e)
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "cudaEventRecord failed: no host memory for the simulation");
@@ -339,6 +341,7 @@ mp_status mp__sim_stream_wait(void *stream, void *event)
     size_t i;
     sim_stream *st = stream_of(stream, &i);
     bool ok = st != NULL;
+    sim.use[0].waits++;
     if (ok && e->stream != i && sim.streams[e->stream].completed < e->ticket) {
         st->deps = mp__grow(st->deps, &st->deps_cap, st->ndeps + 1, sizeof *st->deps, &ok);
         if (ok)

@@ -39,6 +39,27 @@ mp_status mp__struct_out(void *user, const void *ours, size_t min_size, size_t o
     return MP_OK;
 }
 
+mp_status mp__records_in(const void *array, size_t capacity, size_t min_size, const char *what, const char *type,
+                         size_t *stride)
+{
+    *stride = array ? *(const size_t *)array : 0;
+    if (!array && capacity > 0)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s is NULL but its capacity is %zu", what, capacity);
+    if (array && (*stride < min_size || *stride > STRUCT_SIZE_LIMIT))
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s->struct_size is %zu; set it to sizeof(%s) (%zu in this library)",
+                        what, *stride, type, min_size);
+    return MP_OK;
+}
+
+void mp__record_out(void *array, size_t stride, size_t i, const void *ours, size_t our_size)
+{
+    char *dst = (char *)array + i * stride;
+    memcpy(dst, ours, stride < our_size ? stride : our_size);
+    if (stride > our_size)
+        memset(dst + our_size, 0, stride - our_size);
+    *(size_t *)(void *)dst = stride;
+}
+
 static mp_config base(mp_allocator_type type, size_t initial, size_t alignment)
 {
     return (mp_config){

@@ -74,6 +74,7 @@ struct mp__pool {
     size_t count_max;    /* counters-only variable pools ask for the class size up to this (counted()) */
     uint64_t next_seq;
     uint64_t ordered; /* blocks freed in the pool stream's order, ever: allocations for other streams fence on it */
+    unsigned polls;   /* allocations since frees waited on streams: every 16th looks at their events */
     mp__stream_queue pending; /* blocks freed on other streams (stream.c) */
     mp__arena arena[MP__ARENAS];
     /* The rest: slow paths and queries. */
@@ -93,6 +94,8 @@ struct mp__pool {
     mp__hookset hooks; /* slow-path hooks (hooks.c) */
     mp__backing backing; /* on-demand arenas' granules (core/backing.h) */
     mp_status map_failed; /* why the last take() found no memory to back its block (MP_OK: it did) */
+    mp__oom_record *oom; /* the last failed allocation (snapshot.h); made at the first */
+    bool oom_lost;       /* one failed since, and no host memory could be had to record it */
     int device;
     void *stream;
     char name[MP_NAME_MAX + 1];
@@ -367,6 +370,12 @@ static mp_status grow(mp__pool *pool, mp__arena *a, size_t need, size_t want)
 static void poll_streams(mp__pool *pool, bool all);
 static bool steal_waiting(mp__pool *pool);
 
+/* Whether an allocation looks at the streams' events: one
+ * cudaEventQuery per stream costs more than the allocation, so every
+ * 16th does, and any that would otherwise take more memory (all of them:
+ * allocate_locked, back_block). */
+static inline bool due_poll(mp__pool *pool) { return (pool->polls++ & 15) == 0; }
+
 /* ---- on-demand backing (core/backing.h) ------------------------------ */
 
 /* Unmaps idle granules of every on-demand chunk while more than keep idle
@@ -432,9 +441,12 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
                                                   size_t want, size_t align, const mp__blockinfo *info)
 {
     mp__chunk *c = find_chunk(pool, mp__addr(p));
-    size_t mapped = 0, need;
+    size_t mapped = 0, need = 0, max = pool->cfg.max_size;
     mp__blockinfo rec;
-    need = mp__backing_unbacked(c, mp__addr(p), size);
+    /* What must be mapped, where it matters before mapping (acquire finds
+     * it anyway): with frees waiting on streams, or a cap. */
+    if (pool->pending.count || max)
+        need = mp__backing_unbacked(c, mp__addr(p), size);
     if (need && pool->pending.count) {
         /* Blocks waiting on other streams first: the memory is there. */
         a->strategy->release(a->state, c, mp__addr(p), &rec, NULL);
@@ -448,7 +460,6 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
         need = mp__backing_unbacked(c, mp__addr(p), size);
     }
     mp_status s = MP_OK;
-    size_t max = pool->cfg.max_size;
     if (need && max && pool->reserved + need > max) {
         size_t over = pool->reserved + need - max;
         reclaim_idle(pool, pool->backing.idle > over ? pool->backing.idle - over : 0);
@@ -479,6 +490,7 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
     }
     char detail[320];
     snprintf(detail, sizeof detail, "%s", mp_last_error_message());
+    need = mp__backing_unbacked(c, mp__addr(p), size);
     pool->map_failed = mp__fail(s, "pool '%s': no device memory for a %zu-byte block (%zu bytes to map, %zu "
                                 "reserved, %zu of them idle): %s", pool->name, size, need, pool->reserved,
                                 pool->backing.idle, detail);
@@ -501,11 +513,11 @@ static __attribute__((noinline)) mp_status give_backed(mp__pool *pool, const mp_
 }
 
 /* The strategy's release, and the granules' count where the arena maps
- * on demand; the block is free in the pool stream's order from now. Caller
- * holds the lock. */
+ * on demand. A caller whose block was freed in the pool stream's order
+ * (not one whose event has completed) moves pool->ordered on. Caller holds
+ * the lock. */
 static inline mp_status give(mp__pool *pool, const mp__arena *a, mp__chunk *c, uintptr_t block, mp__blockinfo *info)
 {
-    pool->ordered++; /* the next allocation for another stream waits for the pool's stream (fence_for) */
     if (MP__LIKELY(!a->on_demand))
         return a->strategy->release(a->state, c, block, info, NULL);
     return give_backed(pool, a, c, block, info);
@@ -528,8 +540,10 @@ static void poll_streams(mp__pool *pool, bool all)
  * memory. Returns whether any did. Caller holds the lock. */
 static bool steal_waiting(mp__pool *pool)
 {
-    return pool->pending.count &&
-           mp__stream_steal(&pool->pending, pool->device, pool->stream, release_waiting, pool) > 0;
+    if (!pool->pending.count || !mp__stream_steal(&pool->pending, pool->device, pool->stream, release_waiting, pool))
+        return false;
+    pool->ordered++; /* the pool's stream now waits for those events: other streams must wait for it */
+    return true;
 }
 
 /* A block of need bytes from arena a, starting at a multiple of align
@@ -611,10 +625,13 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
 /* ---- arenas ----------------------------------------------------------- */
 
 /* Whether arena a's chunks are address space mapped on demand: where the
- * backend and the pool's device can. */
+ * backend and the pool's device can, and the pool is not capped so low
+ * that whole granules would matter (a max_size under 16 granules, 32 MiB
+ * on an H200, is served exactly, from cudaMalloc'd chunks). */
 static bool on_demand(const mp__pool *pool, const mp__arena *a)
 {
-    return a->backend->reserve_space && mp__cuda_vmm_granule(pool->device) != 0;
+    size_t g = a->backend->reserve_space ? mp__cuda_vmm_granule(pool->device) : 0;
+    return g && (!pool->cfg.max_size || pool->cfg.max_size / 16 >= g);
 }
 
 static mp_status arena_open(mp__pool *pool, mp__arena *a, mp_backend_kind kind)
@@ -665,7 +682,7 @@ static uint32_t carve_batch(void *ctx, size_t size, uint32_t n, mp__tentry *out,
     mp__blockinfo info = {size, 0, false};
     uint32_t k = 0;
     mp__lock_acquire(&pool->lock);
-    if (pool->pending.count)
+    if (pool->pending.count && due_poll(pool))
         poll_streams(pool, false);
     for (; k < n; k++) {
         void *p = alloc_in(pool, a, size, 0, &info);
@@ -689,6 +706,7 @@ static void give_back_batch(void *ctx, const mp__tentry *e, uint32_t n)
         __atomic_store_n(e[j].state, MP__ST_LIVE, __ATOMIC_RELAXED); /* live again, never a cache class (tcache.h) */
         give(pool, c->arena, c, (uintptr_t)e[j].p, &info);
     }
+    pool->ordered++; /* freed into the caches in the pool stream's order */
     mp__lock_release(&pool->lock);
 }
 
@@ -834,6 +852,7 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
     /* Small blocks from size-class pages: CPU memory, and not under the
      * debug layer, which keeps a record and guards per block. */
     pool->params.small = type == MP_MEMORY_CPU && !pool->debug;
+    pool->params.best_fit = type == MP_MEMORY_GPU;
     pool->cfg = cfg;
     /* Flags pick an arena; a flag naming the pool's own kind uses its own. */
     pool->arena_of_flag[MP_ALLOC_NONE] = 0;
@@ -877,6 +896,7 @@ void mp__pool_free(mp__pool *pool)
             pool->arena[i].strategy->destroy(pool->arena[i].state);
     free(pool->chunks);
     free(pool->debug);
+    free(pool->oom);
     mp__tc_bypass_free(pool->bypass);
     mp__slot_give_back(&pool->slot);
 }
@@ -992,6 +1012,30 @@ static mp_status check_alignment(const mp__pool *pool, size_t align)
     return MP_OK;
 }
 
+static void view_locked(mp__pool *pool, mp__pool_view *v, mp__chunk_fn each_chunk, void *ctx,
+                        mp__class_views *classes);
+
+/* An allocation of size bytes (at a multiple of align; 0: the pool's
+ * alignment) failed on the slow path: the backend, max_size, the growth
+ * policy or the out-of-memory hook left it without memory. Counted, its
+ * detail extended by the pool's state (oom.c), which the pool keeps as its
+ * last failure. The caches are read without mp__lf_enter, which may not be
+ * taken under the lock: exact but for blocks that other threads' caches
+ * move meanwhile. Caller holds the lock. */
+static __attribute__((noinline, cold)) mp_status failed_locked(mp__pool *pool, mp_status s, size_t size, size_t align)
+{
+    mp__oom_record r = {.request = size, .alignment = align ? align : pool->cfg.alignment, .status = s};
+    pool->counters.failed++;
+    view_locked(pool, &r.view, mp__oom_keep_chunk, &r, NULL);
+    mp__oom_describe(&r, mp_last_error_message());
+    if (!pool->oom)
+        pool->oom = malloc(sizeof *pool->oom);
+    if (pool->oom)
+        *pool->oom = r;
+    pool->oom_lost = !pool->oom;
+    return mp__fail(s, "%s", r.detail);
+}
+
 /* Everything but the lock-free fast path: every check with its message,
  * then the strategy under the lock. Kept out of line so that the fast path
  * pays no stack frame for it. */
@@ -1024,7 +1068,7 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
         mp__lock_release(&pool->lock);
         return s;
     }
-    if (MP__UNLIKELY(pool->pending.count))
+    if (MP__UNLIKELY(pool->pending.count) && due_poll(pool))
         poll_streams(pool, false);
     pool->map_failed = MP_OK;
     size_t need = pool->debug ? size + mp__debug_overhead(pool->debug) : size;
@@ -1040,7 +1084,7 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
         mp__hooks *hooks;
         s = allocate_slow(pool, a, need, align, size, &info, &block, &hooks);
         if (s != MP_OK)
-            pool->counters.failed++;
+            s = failed_locked(pool, s, size, align);
         else if (align && pool->count_max)
             count_recorded(pool, &info, block);
         if (s == MP_OK)
@@ -1207,9 +1251,11 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
     bool live = c && !waiting &&
                 (deferred ? a->strategy->lookup(a->state, c, block, &block_size, &info)
                           : give(pool, a, c, block, &info) == MP_OK);
+    pool->ordered += !deferred;
     if (MP__UNLIKELY(!live))
         return refuse_locked(pool, ptr, waiting);
-    if (deferred && (s = mp__stream_defer(&pool->pending, pool->device, stream, c, block, pool->name)) != MP_OK) {
+    if (deferred &&
+        (s = mp__stream_defer(&pool->pending, pool->device, stream, c, block, block_size, pool->name)) != MP_OK) {
         mp__lock_release(&pool->lock);
         return s; /* the block stays allocated */
     }
@@ -1241,6 +1287,7 @@ static __attribute__((noinline)) mp_status free_plain(mp__pool *pool, void *ptr)
     if (MP__LIKELY(span && !pool->pending.count)) {
         const mp__arena *a = span->arena;
         if (MP__LIKELY(give(pool, a, span->chunk, block, &info) == MP_OK)) {
+            pool->ordered++;
             if (MP__UNLIKELY(info.tracked | pool->counting | pool->tools)) {
                 if (info.tracked)
                     mp__stats_on_free(&pool->counters, info.requested);
@@ -1657,6 +1704,83 @@ void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t)
         mp__lf_leave();
 }
 
+/* ---- memory snapshots (snapshot.h) ---------------------------------------- */
+
+/* The pool's memory (mp__pool_view_get). Caller holds the lock; mp__lf_enter
+ * too, for exact thread-cache counts. */
+static void view_locked(mp__pool *pool, mp__pool_view *v, mp__chunk_fn each_chunk, void *ctx,
+                        mp__class_views *classes)
+{
+    mp__usage u = usage_locked(pool);
+    size_t cached_blocks = 0, cached_bytes = 0, strategy_live = u.live_blocks;
+    if (pool->lf)
+        mp__lf_cached(pool->lf, &cached_blocks, &cached_bytes);
+    *v = (mp__pool_view){
+        .type = pool->type,
+        .backend = pool->arena[0].backend->kind,
+        .reserved = pool->reserved,
+        .peak_reserved = pool->peak_reserved,
+        .idle = pool->backing.idle,
+        .max_size = pool->cfg.max_size,
+        .nchunks = pool->nchunks,
+        .free_bytes = u.free_bytes,
+        .cached_blocks = cached_blocks,
+        .cached_bytes = cached_bytes,
+        .pending_blocks = pool->pending.count,
+        .pending_bytes = pool->pending.bytes,
+    };
+    /* Cached and waiting blocks are live to the strategy; a cache moving
+     * a batch meanwhile may be counted on both sides: never below zero. */
+    v->live_blocks = strategy_live > cached_blocks + v->pending_blocks ? strategy_live - cached_blocks - v->pending_blocks
+                                                                       : 0;
+    if (classes)
+        memset(classes, 0, sizeof *classes);
+    for (size_t i = 0; i < pool->nchunks; i++) {
+        const mp__chunk *c = pool->chunks[i].chunk;
+        mp__chunk_view cv = {.base = c->span.base, .size = c->span.size, .mapped = c->mapped,
+                             .idle = c->backed ? mp__backing_idle_of(c) : 0, .backend = c->arena->backend->kind};
+        c->arena->strategy->chunk_usage(c->arena->state, c, &cv.usage, classes ? classes->strategy : NULL);
+        v->address_space += cv.size;
+        if (cv.usage.largest_free > v->largest_free)
+            v->largest_free = cv.usage.largest_free;
+        if (each_chunk)
+            each_chunk(ctx, &cv);
+    }
+    if (classes && pool->lf) {
+        _Static_assert(MP__VIEW_TC_CLASSES == MP__TC_CLASSES_MAX + 1, "a view holds every cache class");
+        classes->tc_n = pool->lf->nclasses;
+        memcpy(classes->tc_size, pool->lf->cls_size, sizeof classes->tc_size);
+        mp__lf_cached_classes(pool->lf, classes->tc_cached);
+    }
+}
+
+void mp__pool_view_get(mp__pool *pool, mp__pool_view *v, mp__chunk_fn each_chunk, void *ctx, mp__class_views *classes)
+{
+    if (pool->lf)
+        mp__lf_enter();
+    mp__lock_acquire(&pool->lock);
+    view_locked(pool, v, each_chunk, ctx, classes);
+    mp__lock_release(&pool->lock);
+    if (pool->lf)
+        mp__lf_leave();
+}
+
+mp_status mp__pool_last_oom(mp__pool *pool, mp__oom_record *out)
+{
+    mp_status s = MP_OK;
+    mp__lock_acquire(&pool->lock);
+    if (pool->oom_lost)
+        s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': an allocation failed, but no host memory could be had to "
+                     "record the pool's state then", pool->name);
+    else if (!pool->oom)
+        s = mp__fail(MP_ERR_NOT_FOUND, "pool '%s': no allocation has failed since it was created or its stats "
+                     "were reset", pool->name);
+    else
+        *out = *pool->oom;
+    mp__lock_release(&pool->lock);
+    return s;
+}
+
 /* ---- what the pool's clients read and set (pool.h) ----------------------- */
 
 mp_pool *mp__pool_handle(const mp__pool *pool) { return pool->handle; }
@@ -1700,6 +1824,9 @@ void mp__pool_reset_counters(mp__pool *pool)
     c->total = c->allocs = c->frees = c->failed = 0;
     c->peak = c->current;
     pool->peak_reserved = pool->reserved;
+    free(pool->oom);
+    pool->oom = NULL;
+    pool->oom_lost = false;
     mp__lock_release(&pool->lock);
     if (cached)
         mp__lf_leave();

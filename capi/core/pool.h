@@ -1,10 +1,12 @@
 /* The pool's internal API. A pool (pool.c) composes one strategy per arena,
  * a backend per arena, its lock, the lock-free front (lockfree/), the
  * stream queue (gpu/stream.h), its hooks (policy/hooks.h), counters
- * (stats/stats.h) and the debug layer; the struct is defined and touched
- * in pool.c alone. The other files reach a pool through the calls below:
- * stats, the GPU helpers, policies, the registry, routers and fork are its
- * clients, and it calls none of them.
+ * (stats/stats.h), the record of its last failure (stats/snapshot.h) and
+ * the debug layer; the struct is defined and touched in pool.c alone. The
+ * other files reach a pool through the calls below: stats, the GPU
+ * helpers, policies, the registry, routers and fork are its clients, and
+ * it calls none of them (snapshot.h's two record functions work on a
+ * record, not on a pool).
  *
  * An mp_pool * is a handle, never dereferenced: every entry point turns it
  * into the mp__pool * it names with mp__pool_get (or mp__pool_of on a fast
@@ -16,6 +18,7 @@
 
 #include "core/config.h"
 #include "core/handle.h"
+#include "stats/snapshot.h"
 #include "stats/stats.h"
 
 #include <stddef.h>
@@ -87,7 +90,8 @@ void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t); /* locks */
 /* ---- statistics ---------------------------------------------------------- */
 
 /* mp_pool_reset_stats: the cumulative counts start again, the peaks (of
- * bytes in use and reserved) from what is now. Locks. */
+ * bytes in use and reserved) from what is now, and the last failure is
+ * forgotten. Locks. */
 void mp__pool_reset_counters(mp__pool *pool);
 mp_status mp__pool_set_tracking(mp__pool *pool, bool on); /* locks */
 bool mp__pool_tracking(mp__pool *pool); /* counters kept: records on, or counters only */
@@ -95,6 +99,20 @@ bool mp__pool_tracking(mp__pool *pool); /* counters kept: records on, or counter
  * order) in a malloc'd array the caller frees (locks); refused by a
  * counters-only pool, which keeps none. */
 mp_status mp__pool_tracked(mp__pool *pool, mp_allocation_info **out, size_t *count);
+
+/* ---- memory snapshots (stats/snapshot.h) --------------------------------- */
+
+/* The pool's memory now, under one lock (and mp__lf_enter): the totals in
+ * *v, each chunk to each_chunk (NULL: none wanted) in address order, while
+ * the lock is held, and the classes into classes (NULL: not wanted).
+ * O(blocks); allocates nothing. */
+void mp__pool_view_get(mp__pool *pool, mp__pool_view *v, mp__chunk_fn each_chunk, void *ctx,
+                   mp__class_views *classes);
+/* The record of the pool's last failed allocation since creation or
+ * mp_pool_reset_stats: MP_ERR_NOT_FOUND when none failed, and
+ * MP_ERR_OUT_OF_MEMORY when one failed but no host memory could be had to
+ * keep its record. Locks. */
+mp_status mp__pool_last_oom(mp__pool *pool, mp__oom_record *out);
 
 /* ---- GPU ----------------------------------------------------------------- */
 

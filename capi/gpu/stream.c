@@ -56,7 +56,7 @@ static void lane_drop(mp__stream_queue *q, size_t i)
 }
 
 mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__chunk *chunk, uintptr_t block,
-                           const char *pool_name)
+                           size_t bytes, const char *pool_name)
 {
     mp__lane *l = lane_for(q, stream);
     if (!l || !lane_room(l) || !mp__ptrmap_reserve(&q->index)) {
@@ -71,8 +71,9 @@ mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__ch
             lane_drop(q, (size_t)(l - q->lanes));
         return s;
     }
-    l->q[(l->head + l->count++) % l->cap] = (mp__pending){block, chunk, event};
+    l->q[(l->head + l->count++) % l->cap] = (mp__pending){block, bytes, chunk, event};
     q->count++;
+    q->bytes += bytes;
     mp__ptrmap_put(&q->index, block, (void *)1);
     return MP_OK;
 }
@@ -91,6 +92,7 @@ void mp__stream_poll(mp__stream_queue *q, bool all, mp__stream_release_fn releas
             l->head = (l->head + 1) % l->cap;
             l->count--;
             q->count--;
+            q->bytes -= p->bytes;
             if (!all)
                 break;
         }
@@ -113,6 +115,7 @@ size_t mp__stream_steal(mp__stream_queue *q, int device, void *pool_stream, mp__
             release(ctx, p->chunk, p->block);
             mp__ptrmap_remove(&q->index, p->block);
             mp__cuda_event_drop(p->event);
+            q->bytes -= p->bytes;
             l->head = (l->head + 1) % l->cap;
         }
         lane_drop(q, i);
@@ -152,7 +155,7 @@ void mp__stream_forget(mp__stream_queue *q)
             mp__cuda_event_drop(l->q[(l->head + j) % l->cap].event);
         free(l->q);
     }
-    q->nlanes = q->count = 0;
+    q->nlanes = q->count = q->bytes = 0;
     mp__ptrmap_clear(&q->index);
 }
 

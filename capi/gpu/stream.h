@@ -11,6 +11,7 @@
 
 typedef struct mp__pending {
     uintptr_t block;
+    size_t bytes; /* the block's size, as the strategy cut it */
     mp__chunk *chunk;
     void *event;
 } mp__pending;
@@ -37,16 +38,17 @@ typedef struct mp__stream_queue {
     mp__lane *lanes; /* one per stream with waiting frees */
     size_t nlanes, lanes_cap;
     size_t count;     /* waiting blocks, all lanes */
+    size_t bytes;     /* their bytes */
     mp__ptrmap index; /* block -> 1, to refuse a second free of a waiting block */
 } mp__stream_queue;
 
 /* Hands a block whose event has completed back (the pool's release). */
 typedef void (*mp__stream_release_fn)(void *ctx, mp__chunk *chunk, uintptr_t block);
 
-/* Queues block (live in chunk) behind an event recorded on stream of
- * device; the name is for the error message. */
+/* Queues block (live in chunk, bytes long) behind an event recorded on
+ * stream of device; the name is for the error message. */
 mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__chunk *chunk, uintptr_t block,
-                           const char *pool_name);
+                           size_t bytes, const char *pool_name);
 /* Hands completed blocks to release: the oldest of each stream only (the
  * allocate path), or all that have completed (before growth, trim). */
 void mp__stream_poll(mp__stream_queue *q, bool all, mp__stream_release_fn release, void *ctx);

@@ -733,20 +733,25 @@ void mp__lf_drain(mp__lf *lf)
     }
 }
 
+/* The list is walked as mp__lf_publish walks it (acquire: a cache pushed
+ * meanwhile is seen whole), so a reader without tc_mutex is safe; inside
+ * it, no drain or exit moves blocks meanwhile. */
+void mp__lf_cached_classes(const mp__lf *lf, size_t *blocks)
+{
+    for (unsigned c = 1; c <= lf->nclasses; c++)
+        blocks[c] = atomic_load_explicit(&lf->gblocks[c], memory_order_relaxed);
+    for (const mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_acquire); tc; tc = tc->next)
+        for (unsigned c = 1; c <= tc->pub.nbins; c++)
+            blocks[c] += bin_count(lf, &tc->bins[c - 1], c);
+}
+
 void mp__lf_cached(const mp__lf *lf, size_t *blocks, size_t *bytes)
 {
-    size_t nb = 0, nbytes = 0;
-    for (const mp__tcache *tc = atomic_load_explicit(&lf->caches, memory_order_relaxed); tc; tc = tc->next) {
-        for (unsigned c = 1; c <= tc->pub.nbins; c++) {
-            size_t n = bin_count(lf, &tc->bins[c - 1], c);
-            nb += n;
-            nbytes += n * lf->cls_size[c];
-        }
-    }
+    size_t per[MP__TC_CLASSES_MAX + 1], nb = 0, nbytes = 0;
+    mp__lf_cached_classes(lf, per);
     for (unsigned c = 1; c <= lf->nclasses; c++) {
-        size_t n = atomic_load_explicit(&lf->gblocks[c], memory_order_relaxed);
-        nb += n;
-        nbytes += n * lf->cls_size[c];
+        nb += per[c];
+        nbytes += per[c] * lf->cls_size[c];
     }
     *blocks = nb;
     *bytes = nbytes;

@@ -165,7 +165,11 @@ void mp__lf_publish(mp__lf *lf, const mp__span *spans, size_t n);
 void mp__lf_retire_map(mp__lf *lf, uint8_t *map); /* a dropped chunk's map; pool locked, publish follows */
 void mp__lf_reset(mp__lf *lf);                    /* quiescent, inside mp__lf_enter, pool locked */
 void mp__lf_drain(mp__lf *lf);                    /* trim: the caller's cache and the stacks; pool unlocked */
-void mp__lf_cached(const mp__lf *lf, size_t *blocks, size_t *bytes); /* inside mp__lf_enter */
+/* The blocks in caches and magazines: exact inside mp__lf_enter, safe
+ * outside it (the pool locked or not). */
+void mp__lf_cached(const mp__lf *lf, size_t *blocks, size_t *bytes);
+/* The same per class: blocks[1..nclasses] (MP__TC_CLASSES_MAX + 1 entries). */
+void mp__lf_cached_classes(const mp__lf *lf, size_t *blocks);
 void mp__lf_tally(const mp__lf *lf, mp__tally *t);                 /* the bins' counts (stats.h), summed */
 void mp__lf_enter(void);                          /* the cache-list mutex: take it before a pool lock */
 void mp__lf_leave(void);

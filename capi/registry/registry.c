@@ -222,70 +222,40 @@ static mp__pool **sorted(void)
     return v;
 }
 
-/* A growable string; on allocation failure it turns NULL and stays so. */
-typedef struct text {
-    char *s;
-    size_t len, cap;
-} text;
-
-static void append(text *t, const char *s)
-{
-    size_t n = strlen(s);
-    if (!t->s && t->cap)
-        return;
-    if (t->len + n + 1 > t->cap) {
-        size_t ncap = (t->len + n + 1) * 2;
-        char *ns = realloc(t->s, ncap);
-        if (!ns) {
-            free(t->s);
-            t->s = NULL;
-            t->cap = 1;
-            return;
-        }
-        t->s = ns;
-        t->cap = ncap;
-    }
-    memcpy(t->s + t->len, s, n + 1);
-    t->len += n;
-}
-
 static mp_status listing(char **out, bool json)
 {
     if (!out)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out-parameter is NULL");
-    text t = {0};
-    append(&t, json ? "{" : "");
+    mp__text t = {0};
+    mp__text_add(&t, json ? "{" : "");
     pthread_rwlock_rdlock(&reg_lock);
     mp__pool **v = sorted();
-    for (size_t i = 0; v && i < nentries; i++) {
+    bool ok = v != NULL;
+    for (size_t i = 0; ok && i < nentries; i++) {
         if (!json) {
-            append(&t, mp__pool_name(v[i]));
-            append(&t, "\n");
+            mp__text_add(&t, mp__pool_name(v[i]));
+            mp__text_add(&t, "\n");
             continue;
         }
         char *one = NULL;
-        if (mp_pool_stats_json(mp__pool_handle(v[i]), &one) != MP_OK) {
-            free(t.s);
-            t.s = NULL;
-            break;
+        ok = mp_pool_stats_json(mp__pool_handle(v[i]), &one) == MP_OK;
+        if (ok) {
+            mp__text_add(&t, i ? "," : "");
+            mp__text_json_string(&t, mp__pool_name(v[i]));
+            mp__text_add(&t, ":");
+            mp__text_add(&t, one);
+            free(one);
         }
-        char key[2 * MP_NAME_MAX + 1];
-        mp__json_name(key, mp__pool_name(v[i]));
-        append(&t, i ? ",\"" : "\"");
-        append(&t, key);
-        append(&t, "\":");
-        append(&t, one);
-        free(one);
     }
     pthread_rwlock_unlock(&reg_lock);
-    append(&t, json ? "}" : "");
-    if (!v || !t.s) {
-        free(v);
-        free(t.s);
+    free(v);
+    mp__text_add(&t, json ? "}" : "");
+    char *text = mp__text_take(&t);
+    if (!ok || !text) {
+        free(text);
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "no memory for the registry listing");
     }
-    free(v);
-    *out = t.s;
+    *out = text;
     return MP_OK;
 }
 

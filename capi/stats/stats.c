@@ -101,11 +101,9 @@ mp_status mp_pool_get_allocations(const mp_pool *handle, mp_allocation_info *out
         return s;
     if (!out_count)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_count is NULL");
-    if (!out && capacity > 0)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out is NULL but capacity is %zu", capacity);
-    size_t stride = out ? out->struct_size : 0;
-    if (out && (stride < MP__ALLOCINFO_SIZE_1_0 || stride > 4096))
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "out->struct_size is %zu; set it to sizeof(mp_allocation_info)", stride);
+    size_t stride;
+    if ((s = mp__records_in(out, capacity, MP__ALLOCINFO_SIZE_1_0, "out", "mp_allocation_info", &stride)) != MP_OK)
+        return s;
 
     mp_allocation_info *recs;
     size_t count;
@@ -113,13 +111,8 @@ mp_status mp_pool_get_allocations(const mp_pool *handle, mp_allocation_info *out
         return s;
     qsort(recs, count, sizeof *recs, by_sequence);
     size_t n = count < capacity ? count : capacity;
-    for (size_t i = 0; i < n; i++) {
-        char *dst = (char *)out + i * stride;
-        memcpy(dst, &recs[i], stride < sizeof *recs ? stride : sizeof *recs);
-        if (stride > sizeof *recs)
-            memset(dst + sizeof *recs, 0, stride - sizeof *recs);
-        *(size_t *)dst = stride;
-    }
+    for (size_t i = 0; i < n; i++)
+        mp__record_out(out, stride, i, &recs[i], sizeof *recs);
     free(recs);
     *out_count = count;
     if (count > capacity && out)

@@ -248,6 +248,20 @@ static void fixed_usage(void *st, mp__usage *u)
     u->largest_free = u->free_bytes ? f->stride : 0;
 }
 
+static void fixed_chunk_usage(void *st, const mp__chunk *chunk, mp__chunk_usage *u, mp__class_usage *classes)
+{
+    const fixed *f = st;
+    const fchunk *fc = chunk->sdata;
+    size_t nfree = fc->nblocks - fc->live;
+    *u = (mp__chunk_usage){.free_bytes = nfree * f->stride, .largest_free = nfree ? f->stride : 0,
+                           .live_blocks = fc->live};
+    if (classes) {
+        classes[1].block_size = f->stride;
+        classes[1].used_blocks += fc->live;
+        classes[1].free_blocks += nfree;
+    }
+}
+
 static void fixed_foreach_live(void *st, mp__live_fn fn, void *ctx)
 {
     fixed *f = st;
@@ -318,6 +332,7 @@ const mp__strategy mp__strategy_fixed = {
     .keep_info = fixed_keep_info,
     .reset = fixed_reset,
     .usage = fixed_usage,
+    .chunk_usage = fixed_chunk_usage,
     .foreach_live = fixed_foreach_live,
     .check = fixed_check,
 };

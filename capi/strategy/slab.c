@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CLASSES_MAX 64
+#define CLASSES_MAX MP__CLASSES_MAX /* class indexes are what chunk_usage reports (strategy.h) */
 #define WORDS (MP__SLAB_WIN / 16 / 64)
 
 struct mp__slab {
@@ -402,6 +402,27 @@ void mp__slab_usage(const mp__slab *s, size_t *free_bytes, size_t *live_blocks, 
     *free_bytes = s->free_bytes;
     *live_blocks = s->live_blocks;
     *pages = s->pages;
+}
+
+size_t mp__slab_chunk_usage(const mp__slab *s, const mp__chunk *chunk, mp__class_usage *classes)
+{
+    const mp__slab_page *w = chunk->small;
+    size_t live = 0;
+    for (size_t i = 0, n = w ? windows_of(chunk) : 0; i < n; i++) {
+        const mp__slab_page *pg = &w[i];
+        if (pg->lead != i + 1)
+            continue; /* no page, or not its first window */
+        live += pg->nlive;
+        if (classes) {
+            mp__class_usage *c = &classes[pg->cls];
+            c->block_size = s->cls_size[pg->cls];
+            c->pages++;
+            c->page_bytes += s->cls_bytes[pg->cls];
+            c->used_blocks += pg->nlive;
+            c->free_blocks += pg->nblocks - pg->nlive;
+        }
+    }
+    return live;
 }
 
 /* The page after position *k (chunk), *i (window), or NULL at the end:

@@ -79,6 +79,10 @@ void mp__slab_flush(mp__slab *s);
 void mp__slab_reset(mp__slab *s);
 /* Free bytes inside pages, live blocks, pages. */
 void mp__slab_usage(const mp__slab *s, size_t *free_bytes, size_t *live_blocks, size_t *pages);
+/* The blocks handed out in chunk's pages; adds each page to its class in
+ * classes (indexed as the slab's classes; NULL: not wanted). O(windows of
+ * the chunk). */
+size_t mp__slab_chunk_usage(const mp__slab *s, const mp__chunk *chunk, mp__class_usage *classes);
 void mp__slab_foreach_live(mp__slab *s, mp__live_fn fn, void *ctx);
 /* MP_ERR_CORRUPTION with the detail set when an invariant is broken. */
 mp_status mp__slab_check(mp__slab *s);

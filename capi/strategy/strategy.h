@@ -138,6 +138,8 @@ typedef struct mp__strategy_params {
     bool keep_info;  /* remember requested size and sequence per block */
     bool state_map;  /* chunks have a state map (fixed pools always do) */
     bool small;      /* serve small requests from size-class pages (slab.h): CPU pools */
+    bool best_fit;   /* variable pools: the smallest free block that fits, lowest address first,
+                      * rather than the head of the next class (GPU pools: memory over speed) */
 } mp__strategy_params;
 
 typedef struct mp__usage {
@@ -146,6 +148,28 @@ typedef struct mp__usage {
     size_t live_blocks;
     size_t class_free; /* of free_bytes, those that serve one size class only */
 } mp__usage;
+
+/* What one chunk holds (chunk_usage). Small-block pages (slab.h) count as
+ * used by the chunk: their free blocks serve one size class, and appear in
+ * the classes instead. */
+typedef struct mp__chunk_usage {
+    size_t free_bytes;   /* free blocks any request may use */
+    size_t largest_free; /* the largest of them */
+    size_t live_blocks;  /* blocks handed out in it, the pages' small blocks included */
+    size_t page_bytes;   /* bytes of its small-block pages */
+} mp__chunk_usage;
+
+/* One size class summed over chunks (chunk_usage): its pages and their
+ * blocks; a fixed-size strategy's one class is its block size, over its
+ * chunks, with no pages. */
+typedef struct mp__class_usage {
+    size_t block_size; /* 0: the class has nothing yet */
+    size_t pages, page_bytes;
+    size_t used_blocks; /* handed out: to the user, or to a thread cache */
+    size_t free_blocks;
+} mp__class_usage;
+
+#define MP__CLASSES_MAX 64 /* classes a strategy reports, indexed 1..MP__CLASSES_MAX */
 
 typedef void (*mp__live_fn)(void *ctx, uintptr_t block, size_t block_size, const mp__blockinfo *info);
 
@@ -190,6 +214,10 @@ typedef struct mp__strategy {
      * NULL when it keeps none. */
     void (*flush)(void *st);
     void (*usage)(void *st, mp__usage *usage);
+    /* What chunk holds (O(its blocks)); with classes (MP__CLASSES_MAX + 1
+     * entries, indexed by the strategy's class; NULL: not wanted), adds
+     * its blocks of each class there. */
+    void (*chunk_usage)(void *st, const mp__chunk *chunk, mp__chunk_usage *usage, mp__class_usage *classes);
     void (*foreach_live)(void *st, mp__live_fn fn, void *ctx);
     /* MP_ERR_CORRUPTION with the detail set when an invariant is broken. */
     mp_status (*check)(void *st);

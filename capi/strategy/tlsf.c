@@ -98,6 +98,7 @@ typedef struct desc_slab {
 typedef struct tlsf {
     size_t unit;
     unsigned unit_log2;
+    bool best_fit; /* params.best_fit: find_fit scans lists (below) */
     uint64_t fl_bitmap;
     uint32_t sl_bitmap[FL_COUNT];
     tblock *heads[FL_COUNT][SL_COUNT];
@@ -194,9 +195,40 @@ static inline void remove_free(tlsf *t, tblock *b)
     b->free = false;
 }
 
-/* A free block of at least u units, or NULL. */
+#define BEST_FIT_SCAN 64 /* list entries a best-fit search looks at, per list */
+
+/* The best of list's first BEST_FIT_SCAN blocks for u units: the smallest
+ * that fits, the lowest address among equals; NULL when none fits. */
+static tblock *best_in(const tlsf *t, tblock *list, size_t u)
+{
+    size_t bytes = u << t->unit_log2;
+    tblock *best = NULL;
+    for (unsigned n = 0; list && n < BEST_FIT_SCAN; list = list->next_free, n++)
+        if (list->size >= bytes &&
+            (!best || list->size < best->size || (list->size == best->size && list->addr < best->addr)))
+            best = list;
+    return best;
+}
+
+/* A free block of at least u units, or NULL. Good fit, the paper's: the
+ * head of the first non-empty list whose every block fits. Best fit (GPU
+ * pools, where memory the pool holds is memory the device lacks): first
+ * u's own list, whose blocks may or may not fit, then the first list that
+ * fits, each scanned for the smallest block, the lowest address first, so
+ * that blocks pack towards the start of the address space and freed gaps
+ * fill before new memory is mapped (bounded: BEST_FIT_SCAN a list). */
 static tblock *find_fit(tlsf *t, size_t u)
 {
+    const size_t want = u;
+    if (t->best_fit) {
+        unsigned fl, sl;
+        mapping(u, &fl, &sl);
+        if (fl < FL_COUNT && ((t->sl_bitmap[fl] >> sl) & 1)) {
+            tblock *b = best_in(t, t->heads[fl][sl], u);
+            if (b)
+                return b;
+        }
+    }
     if (u >= SL_COUNT)
         u += ((size_t)1 << (mp__fls(u) - SL_LOG2)) - 1; /* round up to the next class */
     unsigned fl, sl;
@@ -211,7 +243,8 @@ static tblock *find_fit(tlsf *t, size_t u)
         fl = mp__ffs(flmap);
         slmap = t->sl_bitmap[fl];
     }
-    return t->heads[fl][mp__ffs(slmap)];
+    tblock *head = t->heads[fl][mp__ffs(slmap)];
+    return t->best_fit ? best_in(t, head, want) : head; /* every block of this list fits */
 }
 
 static uintptr_t page_take(void *ctx, size_t bytes, mp__chunk **chunk, void **page_data);
@@ -224,6 +257,7 @@ static void *tlsf_create(const mp__strategy_params *params)
         return NULL;
     t->unit = params->unit;
     t->unit_log2 = mp__fls(params->unit);
+    t->best_fit = params->best_fit;
     if (params->small) {
         const mp__slab_source src = {t, page_take, page_give};
         if (!(t->slab = mp__slab_new(params->unit, &src))) {
@@ -614,6 +648,27 @@ static void tlsf_usage(void *st, mp__usage *u)
     }
 }
 
+/* A walk of the chunk's blocks: O(blocks in it), and O(windows) for its
+ * pages' classes. */
+static void tlsf_chunk_usage(void *st, const mp__chunk *chunk, mp__chunk_usage *u, mp__class_usage *classes)
+{
+    const tlsf *t = st;
+    *u = (mp__chunk_usage){0};
+    for (const tblock *b = chunk->sdata; b; b = b->next_phys) {
+        if (b->free) {
+            u->free_bytes += b->size;
+            if (b->size > u->largest_free)
+                u->largest_free = b->size;
+        } else if (b->page) {
+            u->page_bytes += b->size;
+        } else {
+            u->live_blocks++;
+        }
+    }
+    if (t->slab)
+        u->live_blocks += mp__slab_chunk_usage(t->slab, chunk, classes);
+}
+
 static void tlsf_foreach_live(void *st, mp__live_fn fn, void *ctx)
 {
     tlsf *t = st;
@@ -727,6 +782,7 @@ const mp__strategy mp__strategy_tlsf = {
     .reset = tlsf_reset,
     .flush = tlsf_flush,
     .usage = tlsf_usage,
+    .chunk_usage = tlsf_chunk_usage,
     .foreach_live = tlsf_foreach_live,
     .check = tlsf_check,
 };

@@ -350,6 +350,12 @@ MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 
 /* ---- Statistics, tracking and leak checks ------------------------------ */
 
+/** Which moment mp_pool_memory_snapshot describes. (since 1.3) */
+typedef enum mp_snapshot_kind {
+    MP_SNAPSHOT_NOW = 0,            /**< the pool's memory now */
+    MP_SNAPSHOT_LAST_OOM = 1,       /**< the pool's memory when its last allocation failed (since creation or mp_pool_reset_stats) */
+} mp_snapshot_kind;
+
 /** A snapshot of a pool's counters. Byte counts are requested sizes of tracked
  *  allocations. fragmentation_ratio = 1 - largest free block / open free bytes, where open
  *  free bytes are those any request may use: not blocks kept for one size class (free blocks
@@ -384,6 +390,69 @@ typedef struct mp_stats {
 (which sets it to the current reserved_bytes) (since 1.3) */
 } mp_stats;
 
+/** Where a pool's memory is (mp_pool_memory_snapshot), in bytes as the pool cut its blocks
+ *  (rounded up to their size class or alignment, debug guards included). Each block is in one
+ *  place: the user's hands, a thread cache, a stream's queue, or free in a chunk or a
+ *  small-block page; in_use_bytes = address_space_bytes - free_bytes - cached_bytes -
+ *  pending_bytes. Counts of records (chunks_listed, class_count) say how many the call has;
+ *  the snapshot of the last failure lists the 8 largest chunks at most, largest first, and no
+ *  classes. (since 1.3)
+ */
+typedef struct mp_memory_snapshot {
+    size_t struct_size;             /**< sizeof(mp_memory_snapshot) as the caller compiled it */
+    uint64_t reserved_bytes;        /**< physical bytes held from the backends, in all arenas (mp_stats.reserved_bytes) */
+    uint64_t address_space_bytes;   /**< bytes of address space the chunks span: reserved_bytes unless a backend maps memory on demand */
+    uint64_t idle_bytes;            /**< of reserved_bytes, those behind no block that a pool mapping memory on demand keeps for reuse (the release threshold); 0 in other pools */
+    uint64_t peak_reserved_bytes;   /**< highest reserved_bytes since creation or mp_pool_reset_stats */
+    uint64_t max_size;              /**< the pool's limit on reserved bytes (0: none) */
+    uint64_t in_use_bytes;          /**< bytes neither free, cached nor pending: the user's blocks, and chunk tails no block fits */
+    uint64_t live_blocks;           /**< blocks the user holds (mp_stats.live_allocations) */
+    uint64_t free_bytes;            /**< free bytes in chunks and small-block pages (not in thread caches) */
+    uint64_t largest_free_block;    /**< the largest free block of any chunk (a fixed pool: its block size): the most one request gets without growth; blocks kept for one size class (in pages, in caches) are left out */
+    uint64_t cached_bytes;          /**< bytes of the blocks in thread caches and their magazines: free to the user, kept for their class */
+    uint64_t cached_blocks;         /**< those blocks */
+    uint64_t pending_bytes;         /**< bytes of the blocks freed on a stream, waiting for its event: neither free nor live */
+    uint64_t pending_blocks;        /**< those blocks (mp_stats.pending_frees) */
+    uint64_t chunk_count;           /**< chunks the pool held (mp_stats.chunk_count) */
+    uint64_t chunks_listed;         /**< chunk records the snapshot has: chunk_count now; at most 8, the largest, for the last failure */
+    uint64_t class_count;           /**< class records the snapshot has (classes with pages or blocks; none for the last failure) */
+    uint64_t request_bytes;         /**< the request that failed (MP_SNAPSHOT_LAST_OOM; 0 now) */
+    uint64_t request_alignment;     /**< its alignment: the pool's, or what mp_pool_allocate_aligned asked (0 now) */
+    mp_memory_type memory_type;     /**< CPU or GPU pool */
+    mp_backend_kind backend;        /**< the pool's own memory */
+} mp_memory_snapshot;
+
+/** One chunk of a pool (mp_pool_memory_snapshot). Small-block pages count as used by their
+ *  chunk: their free blocks serve one size class, and mp_class_info counts them. (since 1.3)
+ */
+typedef struct mp_chunk_info {
+    size_t struct_size;             /**< record stride; the caller sets it in the first record */
+    void *base;                     /**< its first byte */
+    uint64_t size;                  /**< bytes of address space */
+    uint64_t mapped_bytes;          /**< physical bytes behind it: size unless its backend maps memory on demand */
+    uint64_t idle_bytes;            /**< of them, those behind no block, kept for reuse (on demand only) */
+    uint64_t free_bytes;            /**< bytes of its free blocks that any request may use */
+    uint64_t largest_free_block;    /**< the largest of them */
+    uint64_t live_blocks;           /**< blocks handed out in it, small ones included: the user's, and those in thread caches or waiting on a stream */
+    uint64_t page_bytes;            /**< bytes of its small-block pages */
+    mp_backend_kind backend;        /**< its memory: the pool's own, or a side arena's (MP_ALLOC_PINNED, MP_ALLOC_MANAGED) */
+} mp_chunk_info;
+
+/** One size class of a pool (mp_pool_memory_snapshot): the small-block pages of a CPU pool's
+ *  variable-size blocks up to 8 KiB, the classes of its thread caches, or a fixed pool's one
+ *  block size. The user holds about used_blocks - cached_blocks of a class with pages (a cached
+ *  block may also be a large block of the class's size). (since 1.3)
+ */
+typedef struct mp_class_info {
+    size_t struct_size;             /**< record stride; the caller sets it in the first record */
+    uint64_t block_size;            /**< bytes of each block */
+    uint64_t pages;                 /**< small-block pages of the class (0 for a fixed pool, and for cache classes above 8 KiB) */
+    uint64_t page_bytes;            /**< bytes of those pages */
+    uint64_t used_blocks;           /**< blocks of its pages (a fixed pool: of its chunks) handed out, to the user or to a thread cache */
+    uint64_t free_blocks;           /**< free blocks in its pages (a fixed pool: in its chunks) */
+    uint64_t cached_blocks;         /**< blocks of the class in thread caches and their magazines: free to the user */
+} mp_class_info;
+
 /** One live allocation (the seed's AllocationInfo). (since 1.0) */
 typedef struct mp_allocation_info {
     size_t struct_size;             /**< record stride; the caller sets it in the first record */
@@ -411,6 +480,25 @@ MP_API mp_status mp_pool_has_leaks(const mp_pool *pool, bool *out_leaks);
  *  A counters-only pool keeps no records: MP_ERR_INVALID_OPERATION. (since 1.0)
  */
 MP_API mp_status mp_pool_get_allocations(const mp_pool *pool, mp_allocation_info *out, size_t capacity, size_t *out_count);
+/** Where the pool's memory is: now (MP_SNAPSHOT_NOW: under one lock, O(blocks), allocating
+ *  nothing), or when an allocation last failed for want of memory (MP_SNAPSHOT_LAST_OOM: the
+ *  backend, max_size, the growth policy or the out-of-memory hook left it without; the failed
+ *  call's detail then ends with the request and these numbers). The pool keeps that record until
+ *  mp_pool_reset_stats: MP_ERR_NOT_FOUND when none failed, MP_ERR_OUT_OF_MEMORY when one failed
+ *  but no host memory could be had to keep it. The totals go to out; chunk records (address order
+ *  now; the largest first for a failure) to chunks, and class records (by block size) to classes,
+ *  stride each array's first struct_size. An array may be NULL with capacity 0: out says how many
+ *  exist. More records than room: MP_ERR_BUFFER_TOO_SMALL, with out and the records that fit
+ *  written. (since 1.3)
+ */
+MP_API mp_status mp_pool_memory_snapshot(const mp_pool *pool, mp_snapshot_kind kind, mp_memory_snapshot *out, mp_chunk_info *chunks, size_t chunk_capacity, mp_class_info *classes, size_t class_capacity);
+/** mp_pool_memory_snapshot as one JSON object: "pool", "kind" ("now" or "last_oom"), every
+ *  field of mp_memory_snapshot, for a failure its "status" and "detail" (the message the
+ *  failed call left), and "chunks" and "classes": arrays of every record, fields as in
+ *  mp_chunk_info and mp_class_info (base as a "0x..." string, enums as lower-case names).
+ *  Free it with mp_string_free. (since 1.3)
+ */
+MP_API mp_status mp_pool_memory_snapshot_json(const mp_pool *pool, mp_snapshot_kind kind, char **out_json);
 /** A human-readable multi-line summary; free it with mp_string_free. (since 1.0) */
 MP_API mp_status mp_pool_stats_string(const mp_pool *pool, char **out_string);
 /** The stats snapshot as one JSON object; free it with mp_string_free. (since 1.0) */
@@ -548,9 +636,11 @@ MP_API mp_status mp_router_deallocate(mp_router *router, void *ptr);
 #ifdef __cplusplus
 #  define MP_CONFIG_INIT { sizeof(mp_config) }
 #  define MP_STATS_INIT { sizeof(mp_stats) }
+#  define MP_MEMORY_SNAPSHOT_INIT { sizeof(mp_memory_snapshot) }
 #else
 #  define MP_CONFIG_INIT { .struct_size = sizeof(mp_config) }
 #  define MP_STATS_INIT { .struct_size = sizeof(mp_stats) }
+#  define MP_MEMORY_SNAPSHOT_INIT { .struct_size = sizeof(mp_memory_snapshot) }
 #endif
 
 #ifdef __cplusplus

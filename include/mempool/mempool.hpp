@@ -177,6 +177,46 @@ struct AllocationInfo {
     uint64_t sequence;
 };
 
+/// Which moment a memory snapshot describes.
+enum class SnapshotKind { Now = MP_SNAPSHOT_NOW, LastOutOfMemory = MP_SNAPSHOT_LAST_OOM };
+
+/// Where a pool's memory is (mp_pool_memory_snapshot): the C library's totals (its
+/// mp_memory_snapshot says what each counts), a record per chunk (address order; the 8
+/// largest for a failure) and per size class (by block size).
+struct MemorySnapshot {
+    mp_memory_snapshot totals;
+    std::vector<mp_chunk_info> chunks;
+    std::vector<mp_class_info> classes;
+};
+
+namespace detail {
+
+inline MemorySnapshot memorySnapshot(mp_pool *pool, SnapshotKind kind)
+{
+    MemorySnapshot s{};
+    size_t nchunks = 0, nclasses = 0;
+    for (;;) {
+        s.totals = mp_memory_snapshot{};
+        s.totals.struct_size = sizeof s.totals;
+        s.chunks.assign(nchunks ? nchunks : 1, mp_chunk_info{});
+        s.classes.assign(nclasses ? nclasses : 1, mp_class_info{});
+        s.chunks[0].struct_size = sizeof(mp_chunk_info);
+        s.classes[0].struct_size = sizeof(mp_class_info);
+        mp_status st = mp_pool_memory_snapshot(pool, static_cast<mp_snapshot_kind>(kind), &s.totals, s.chunks.data(),
+                                               nchunks, s.classes.data(), nclasses);
+        if (st != MP_ERR_BUFFER_TOO_SMALL) {
+            check(st);
+            s.chunks.resize(static_cast<size_t>(s.totals.chunks_listed));
+            s.classes.resize(static_cast<size_t>(s.totals.class_count));
+            return s;
+        }
+        nchunks = static_cast<size_t>(s.totals.chunks_listed); // the pool grew meanwhile: room for what it has
+        nclasses = static_cast<size_t>(s.totals.class_count);
+    }
+}
+
+} // namespace detail
+
 /// A pool's statistics. Each query asks the C library, so the figures are
 /// current and the object is safe to query from any thread.
 class MemoryStats {
@@ -345,6 +385,19 @@ public:
     }
     /// Returns wholly free chunks while more than keepBytes stay reserved.
     void trim(size_t keepBytes) { detail::check(mp_pool_trim(pool_, keepBytes)); }
+    /// Where the pool's memory is now, or when an allocation last failed (LastOutOfMemory: kept
+    /// until the stats are reset; NotFoundException when none failed).
+    MemorySnapshot memorySnapshot(SnapshotKind kind = SnapshotKind::Now) const
+    {
+        return detail::memorySnapshot(pool_, kind);
+    }
+    /// The same as one JSON object (mp_pool_memory_snapshot_json).
+    std::string snapshotJson(SnapshotKind kind = SnapshotKind::Now) const
+    {
+        char *s = nullptr;
+        detail::check(mp_pool_memory_snapshot_json(pool_, static_cast<mp_snapshot_kind>(kind), &s));
+        return detail::take(s);
+    }
     bool owns(const void *ptr) const
     {
         bool owned = false;

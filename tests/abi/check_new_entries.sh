@@ -1,7 +1,8 @@
 #!/bin/sh
-# A new status and a new mp_stats field, added to the description alone, reach
-# every generated form with no hand edit: the C header, the C++ exception
-# class and its throw, Java's class, Go's sentinel, and both stats formatters.
+# A new status and new fields of mp_stats and mp_memory_snapshot, added to the
+# description alone, reach every generated form with no hand edit: the C
+# header, the C++ exception class and its throw, Java's class, Go's sentinel,
+# both stats formatters and the snapshot's JSON.
 # Each is made on a copy of the tree, in the ABI version under way (the
 # description's; the ones before it are frozen).
 # usage: check_new_entries.sh LUA SOURCE_DIR CC CXX
@@ -17,7 +18,8 @@ ver=$("$lua" -e "local v = dofile('$tmp/$desc').version print(v.major .. '.' .. 
   { echo "FAIL: cannot read the ABI version from $desc"; exit 1; }
 sed -i '/{ "MP_ERR_BUFFER_TOO_SMALL", 10,/a\        { "MP_ERR_MELTDOWN", 11, "the core melted down", error = "Meltdown", since = "'"$ver"'" },' "$tmp/$desc"
 sed -i '/{ "uint64_t", "pending_frees",/a\        { "uint64_t", "melted_blocks", "blocks lost to meltdowns", since = "'"$ver"'" },' "$tmp/$desc"
-grep -q MP_ERR_MELTDOWN "$tmp/$desc" && grep -q melted_blocks "$tmp/$desc" ||
+sed -i '/{ "uint64_t", "request_alignment",/a\        { "uint64_t", "melted_chunks", "chunks lost to meltdowns", since = "'"$ver"'" },' "$tmp/$desc"
+grep -q MP_ERR_MELTDOWN "$tmp/$desc" && grep -q melted_blocks "$tmp/$desc" && grep -q melted_chunks "$tmp/$desc" ||
   { echo "FAIL: the edits changed nothing (the test is stale)"; exit 1; }
 "$lua" "$tmp/tools/abigen.lua" --root "$tmp" 2>"$tmp/err" || { echo "FAIL: abigen refused the additions:"; cat "$tmp/err"; exit 1; }
 
@@ -38,6 +40,8 @@ has "Go: the sentinel" bindings/go/errors_gen.go "ErrMeltdown = capi.ErrMeltdown
 has "C: the stats field" include/mempool/mempool.h "uint64_t melted_blocks;"
 has "stats JSON: the new field" capi/stats/stats_format.c '\"pending_frees\":%llu,\"melted_blocks\":%llu'
 has "stats text: the new field's line" capi/stats/stats_format.c '"  melted blocks: %llu\n"'
+has "snapshot JSON: the new field's key" capi/stats/json_format.c '\"melted_chunks\":%llu'
+has "snapshot JSON: the new field's value" capi/stats/json_format.c '(unsigned long long)v->melted_chunks,'
 
 # The generated C++ and C compile: the class is thrown and caught, the
 # formatter reads the new field.
@@ -59,7 +63,7 @@ else
   echo "FAIL: C++ with the new status does not compile:"; cat "$tmp/err"; status=1
 fi
 if "$cc" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -fsyntax-only -I"$tmp/include" -I"$tmp/capi" \
-    "$tmp/capi/stats/stats_format.c" 2>"$tmp/err"; then
+    "$tmp/capi/stats/stats_format.c" "$tmp/capi/stats/json_format.c" 2>"$tmp/err"; then
   echo "ok: the stats formatters with the new field compile"
 else
   echo "FAIL: the stats formatters with the new field do not compile:"; cat "$tmp/err"; status=1

@@ -205,6 +205,52 @@ static void peakReservedBytes()
     EXPECT(s.getPeakReservedBytes() == s.snapshot().reserved_bytes);
 }
 
+static void memorySnapshots()
+{
+    PoolConfig c = PoolConfig::DefaultCPU();
+    c.growthFactor = 1;
+    CPUMemoryPool pool("cpp-snapshot", c);
+    void *small = pool.allocate(24);
+    void *big = pool.allocate(1000000); /* past the first chunk */
+    MemorySnapshot s = pool.memorySnapshot();
+    mp_stats st = pool.getStats().snapshot();
+    EXPECT(s.totals.reserved_bytes == st.reserved_bytes && s.totals.chunk_count == 2 && s.chunks.size() == 2);
+    EXPECT(s.totals.live_blocks == 2 && s.totals.request_bytes == 0);
+    EXPECT(s.totals.in_use_bytes + s.totals.free_bytes + s.totals.cached_bytes + s.totals.pending_bytes ==
+           s.totals.address_space_bytes);
+    EXPECT(s.chunks[0].base < s.chunks[1].base && s.chunks[0].backend == MP_BACKEND_HOST);
+    EXPECT(s.classes.size() == 1 && s.classes[0].block_size == 32 && s.classes[0].used_blocks == 1);
+    EXPECT(pool.snapshotJson().rfind("{\"pool\":\"cpp-snapshot\",\"kind\":\"now\",", 0) == 0);
+    pool.deallocate(small);
+    pool.deallocate(big);
+
+    PoolConfig t = PoolConfig::DefaultCPU();
+    t.initialSize = t.maxSize = 65536;
+    CPUMemoryPool tight("cpp-oom", t);
+    bool none = false;
+    try {
+        tight.memorySnapshot(SnapshotKind::LastOutOfMemory);
+    } catch (const NotFoundException &) {
+        none = true;
+    }
+    EXPECT(none);
+    void *a = tight.allocate(40000);
+    std::string said;
+    try {
+        tight.allocate(50000);
+    } catch (const OutOfMemoryException &e) {
+        said = e.what();
+    }
+    EXPECT(said.find("; request 50000 bytes aligned 16: reserved 65536 (peak 65536, max_size 65536), in use 40000 "
+                     "in 1 blocks") != std::string::npos);
+    MemorySnapshot f = tight.memorySnapshot(SnapshotKind::LastOutOfMemory);
+    EXPECT(f.totals.request_bytes == 50000 && f.totals.in_use_bytes == 40000 && f.chunks.size() == 1 &&
+           f.classes.empty());
+    EXPECT(tight.snapshotJson(SnapshotKind::LastOutOfMemory).find("\"status\":\"MP_ERR_OUT_OF_MEMORY\"") !=
+           std::string::npos);
+    tight.deallocate(a);
+}
+
 static void managerFunctions()
 {
     MemoryPoolManager &m = MemoryPoolManager::getInstance();
@@ -448,6 +494,7 @@ int main()
     run("reallocate and usableSize (beyond the seed)", reallocateAndUsableSize);
     run("MemoryStats queries", memoryStatsQueries);
     run("peak reserved bytes (1.3)", peakReservedBytes);
+    run("memory snapshots (1.3)", memorySnapshots);
     run("MemoryPoolManager functions", managerFunctions);
     run("global helpers and typed templates", globalHelpersAndTemplates);
     run("exceptions from the C statuses", exceptionsFromStatuses);

@@ -485,6 +485,55 @@ public final class MemoryPool implements AutoCloseable {
         }
     }
 
+    /** Where the pool's memory is now: totals, chunks and size classes (mp_pool_memory_snapshot). */
+    public MemorySnapshot getMemorySnapshot() {
+        return call(h -> memorySnapshot(h, mp_snapshot_kind.MP_SNAPSHOT_NOW));
+    }
+
+    /**
+     * The pool's memory when an allocation last failed for want of memory, kept until
+     * {@link #resetStats}; {@link NotFoundException} when none failed.
+     */
+    public MemorySnapshot getLastOutOfMemorySnapshot() {
+        return call(h -> memorySnapshot(h, mp_snapshot_kind.MP_SNAPSHOT_LAST_OOM));
+    }
+
+    private static MemorySnapshot memorySnapshot(long handle, int kind) {
+        mp_memory_snapshot s = new mp_memory_snapshot();
+        try {
+            long chunks = 0, classes = 0;
+            while (true) {
+                mp_chunk_info c = MempoolNative.mpswig_chunks(chunks);
+                mp_class_info k = MempoolNative.mpswig_classes(classes);
+                try {
+                    MempoolNative.mp_pool_memory_snapshot(handle, kind, s, c, chunks, k, classes);
+                    return new MemorySnapshot(s, c, k);
+                } catch (BufferTooSmallException grew) {
+                    // s holds the counts: room for them, and again
+                    chunks = s.getChunks_listed().longValue();
+                    classes = s.getClass_count().longValue();
+                } finally {
+                    MempoolNative.mpswig_chunks_free(c);
+                    MempoolNative.mpswig_classes_free(k);
+                }
+            }
+        } finally {
+            s.delete();
+        }
+    }
+
+    /** {@link #getMemorySnapshot} as one JSON object (mp_pool_memory_snapshot_json). */
+    public String getMemorySnapshotJson() { return snapshotJson(mp_snapshot_kind.MP_SNAPSHOT_NOW); }
+
+    /** {@link #getLastOutOfMemorySnapshot} as one JSON object, with the failure's status and detail. */
+    public String getLastOutOfMemorySnapshotJson() { return snapshotJson(mp_snapshot_kind.MP_SNAPSHOT_LAST_OOM); }
+
+    private String snapshotJson(int kind) {
+        String[] out = new String[1];
+        run(h -> MempoolNative.mp_pool_memory_snapshot_json(h, kind, out));
+        return out[0];
+    }
+
     public String getStatsString() {
         String[] out = new String[1];
         run(h -> MempoolNative.mp_pool_stats_string(h, out));
