@@ -1698,6 +1698,8 @@ void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t)
     if (pool->lf)
         mp__lf_enter();
     mp__lock_acquire(&pool->lock);
+    if (pool->pending.count) /* allocations look every 16th time: the figures say what is pending now */
+        poll_streams(pool, true);
     totals_locked(pool, t);
     mp__lock_release(&pool->lock);
     if (pool->lf)

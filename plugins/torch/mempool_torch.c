@@ -236,8 +236,8 @@ static mp_status create(int device, slot *d, cudaStream_t stream, mp_pool **out,
     if (s == MP_OK)
         s = mp_pool_set_stream(pool, stream);
     if (s != MP_OK)
-        s = fail(why, why_cap, s, "mempool_torch: creating the '%s' pool of device %d failed: %s (%s)", p->name,
-                 device, mp_last_error_message(), mp_status_name(s));
+        s = fail(why, why_cap, s, "mempool_torch: creating the '%s' pool of device %d failed (%s): %s", p->name,
+                 device, mp_status_name(s), mp_last_error_message());
     mpt__trace *trace = NULL;
     if (s == MP_OK && g.trace_path && !g.traced) {
         s = open_trace(device, &c, stream, &trace, why, why_cap);
@@ -337,8 +337,8 @@ mp_status mpt__allocate(size_t size, int device, cudaStream_t stream, void **out
             atomic_fetch_add_explicit(&d->alloc_ns, now_ns() - t0, RELAXED);
     }
     if (s != MP_OK)
-        s = fail(why, why_cap, s, "mempool_torch: allocating %zu bytes on device %d for stream %p failed: %s (%s)",
-                 size, device, (void *)stream, detail ? detail : mp_last_error_message(), mp_status_name(s));
+        s = fail(why, why_cap, s, "mempool_torch: allocating %zu bytes on device %d for stream %p failed (%s): %s",
+                 size, device, (void *)stream, mp_status_name(s), detail ? detail : mp_last_error_message());
     if (s == MP_OK && d->trace)
         mpt__trace_alloc(d->trace, *out, size, stream);
     if (d->trace)
@@ -387,8 +387,8 @@ void mempool_torch_free(void *ptr, size_t size, int device, cudaStream_t stream)
     if (d->trace)
         pthread_mutex_unlock(&g.trace_lock);
     if (s != MP_OK) {
-        fail(NULL, 0, s, "mempool_torch: freeing %p (%zu bytes) on device %d failed: %s (%s)", ptr, size, device,
-             mp_last_error_message(), mp_status_name(s));
+        fail(NULL, 0, s, "mempool_torch: freeing %p (%zu bytes) on device %d failed (%s): %s", ptr, size, device,
+             mp_status_name(s), mp_last_error_message());
         atomic_fetch_add_explicit(&d->failed_frees, 1, RELAXED);
         return;
     }
