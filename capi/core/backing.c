@@ -64,6 +64,24 @@ static void unmap_fresh(const mp__backend *be, mp__chunk *c, int device, size_t 
     }
 }
 
+/* Granule i has one more block on it. */
+static inline void count_in(mp__backing *bk, mp__backed *b, size_t i)
+{
+    if (b->use[i] & FRESH)
+        b->use[i] = MP__BACKED_MAPPED | 1;
+    else if (b->use[i]++ == MP__BACKED_MAPPED)
+        bk->idle -= b->granule;
+}
+
+/* Granule i has one block less on it. */
+static inline void count_out(mp__backing *bk, mp__backed *b, size_t i)
+{
+    if (--b->use[i] == MP__BACKED_MAPPED) {
+        b->since[i] = bk->epoch;
+        bk->idle += b->granule;
+    }
+}
+
 mp_status mp__backing_acquire(mp__backing *bk, const mp__backend *be, mp__chunk *c, int device, uintptr_t block,
                               size_t size, size_t *mapped)
 {
@@ -72,8 +90,12 @@ mp_status mp__backing_acquire(mp__backing *bk, const mp__backend *be, mp__chunk 
     span_of(c, block, size, &first, &last);
     *mapped = 0;
     /* First the memory, a granule a call (the backend maps each alone
-     * anyway): a failure then knows what it had mapped meanwhile. */
-    for (size_t i = first; i <= last; i++) {
+     * anyway): a failure then knows what it had mapped meanwhile. Mostly
+     * it is all there already: one branch-free pass says so. */
+    uint32_t all = MP__BACKED_MAPPED;
+    for (size_t i = first; i <= last; i++)
+        all &= b->use[i];
+    for (size_t i = first; !all && i <= last; i++) {
         if (b->use[i] & MP__BACKED_MAPPED)
             continue;
         mp_status s = be->map(device, &c->extent, i, 1);
@@ -86,12 +108,21 @@ mp_status mp__backing_acquire(mp__backing *bk, const mp__backend *be, mp__chunk 
         b->use[i] = MP__BACKED_MAPPED | FRESH;
         fresh++;
     }
-    /* Then the count: an idle granule is idle no more. */
-    for (size_t i = first; i <= last; i++) {
-        if (b->use[i] & FRESH)
+    /* Then the count: an idle granule is idle no more. The granules
+     * strictly inside the block are its alone (blocks do not overlap), so
+     * each held no block and is set, not counted; only the two at its ends
+     * may be shared. */
+    count_in(bk, b, first);
+    if (last != first)
+        count_in(bk, b, last);
+    if (last > first + 1) {
+        size_t idle = last - first - 1;
+        if (fresh)
+            for (size_t i = first + 1; i < last; i++)
+                idle -= (b->use[i] & FRESH) != 0;
+        for (size_t i = first + 1; i < last; i++)
             b->use[i] = MP__BACKED_MAPPED | 1;
-        else if (b->use[i]++ == MP__BACKED_MAPPED)
-            bk->idle -= b->granule;
+        bk->idle -= idle * b->granule;
     }
     *mapped = fresh * b->granule;
     bk->maps += fresh;
@@ -104,11 +135,16 @@ void mp__backing_release(mp__backing *bk, mp__chunk *c, uintptr_t block, size_t 
     mp__backed *b = c->backed;
     size_t first, last;
     span_of(c, block, size, &first, &last);
-    for (size_t i = first; i <= last; i++)
-        if (--b->use[i] == MP__BACKED_MAPPED) {
+    count_out(bk, b, first);
+    if (last != first)
+        count_out(bk, b, last);
+    if (last > first + 1) { /* the block's own granules (acquire): all idle now */
+        for (size_t i = first + 1; i < last; i++) {
+            b->use[i] = MP__BACKED_MAPPED;
             b->since[i] = bk->epoch;
-            bk->idle += b->granule;
         }
+        bk->idle += (last - first - 1) * b->granule;
+    }
 }
 
 void mp__backing_forget(mp__backing *bk, mp__chunk *c)
