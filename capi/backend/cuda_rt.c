@@ -55,9 +55,10 @@ static mp_status rt_check_device(int device) { return device_in(device, rt_devic
 #define ON_DEVICE(device, call)                                                                    \
     int prev_ = 0;                                                                                 \
     cudaGetDevice(&prev_);                                                                         \
-    cudaError_t e = cudaSetDevice(device);                                                         \
+    cudaError_t e = prev_ == (device) ? cudaSuccess : cudaSetDevice(device);                       \
     if (e == cudaSuccess)                                                                          \
         e = (call);                                                                                \
+    if (prev_ != (device))                                                                         \
     cudaSetDevice(prev_)
 
 static mp_status rt_malloc(int device, size_t size, void **out)
@@ -146,32 +147,99 @@ static mp_status rt_copy(int device, void *stream, void *dst, const void *src, s
     return e == cudaSuccess ? MP_OK : cuda_fail(e, peer ? "cudaMemcpyPeerAsync" : names[kind], size, device);
 }
 
+/* Events are kept for reuse, per device: a free on a stream records one,
+ * and creating and destroying each (two more runtime calls) cost more than
+ * the record. What the pool holds is one of these. */
+typedef struct rt_event {
+    cudaEvent_t ev;
+    int device;
+    struct rt_event *next;
+} rt_event;
+
+#define EVENT_DEVICES 64
+#define EVENTS_KEPT 256 /* a device's spare events at most */
+static pthread_mutex_t events_lock = PTHREAD_MUTEX_INITIALIZER;
+static rt_event *spare_events[EVENT_DEVICES];
+static unsigned nspare_events[EVENT_DEVICES];
+
+/* A forked child has no CUDA context to use them in, and the lock may have
+ * been held: it starts with none. */
+static void events_child(void)
+{
+    pthread_mutex_init(&events_lock, NULL);
+    memset(spare_events, 0, sizeof spare_events);
+    memset(nspare_events, 0, sizeof nspare_events);
+}
+static pthread_once_t events_once = PTHREAD_ONCE_INIT;
+static void events_init(void) { pthread_atfork(NULL, NULL, events_child); }
+
+static rt_event *spare_event(int device)
+{
+    rt_event *w = NULL;
+    if (device < 0 || device >= EVENT_DEVICES)
+        return NULL;
+    pthread_mutex_lock(&events_lock);
+    if ((w = spare_events[device])) {
+        spare_events[device] = w->next;
+        nspare_events[device]--;
+    }
+    pthread_mutex_unlock(&events_lock);
+    return w;
+}
+
+/* Records w (made first when new) on stream; on failure w's event is gone. */
+static cudaError_t made_and_recorded(rt_event *w, bool made, void *stream)
+{
+    cudaError_t e = made ? cudaEventCreateWithFlags(&w->ev, cudaEventDisableTiming) : cudaSuccess;
+    if (e == cudaSuccess && (e = cudaEventRecord(w->ev, (cudaStream_t)stream)) != cudaSuccess)
+        cudaEventDestroy(w->ev);
+    return e;
+}
+
 static mp_status rt_event_record(int device, void *stream, void **event)
 {
-    cudaEvent_t ev = NULL;
-    ON_DEVICE(device, cudaEventCreateWithFlags(&ev, cudaEventDisableTiming));
-    if (e == cudaSuccess) {
-        cudaSetDevice(device);
-        e = cudaEventRecord(ev, (cudaStream_t)stream);
-        cudaSetDevice(prev_);
-        if (e != cudaSuccess)
-            cudaEventDestroy(ev);
-    }
-    if (e != cudaSuccess)
+    pthread_once(&events_once, events_init);
+    rt_event *w = spare_event(device);
+    bool made = !w;
+    if (made && !(w = malloc(sizeof *w)))
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for a stream event");
+    /* On the device: a NULL stream is the current device's. */
+    ON_DEVICE(device, made_and_recorded(w, made, stream));
+    if (e != cudaSuccess) {
+        free(w);
         return cuda_fail(e, "cudaEventRecord", 0, device);
-    *event = ev;
+    }
+    w->device = device;
+    *event = w;
     return MP_OK;
 }
 
 static bool rt_event_done(void *event)
 {
-    cudaError_t e = cudaEventQuery((cudaEvent_t)event);
+    cudaError_t e = cudaEventQuery(((rt_event *)event)->ev);
     if (e != cudaSuccess && e != cudaErrorNotReady)
         cudaGetLastError();
     return e == cudaSuccess;
 }
 
-static void rt_event_drop(void *event) { cudaEventDestroy((cudaEvent_t)event); }
+static void rt_event_drop(void *event)
+{
+    rt_event *w = event;
+    bool kept = false;
+    if (w->device >= 0 && w->device < EVENT_DEVICES) {
+        pthread_mutex_lock(&events_lock);
+        if ((kept = nspare_events[w->device] < EVENTS_KEPT)) {
+            w->next = spare_events[w->device];
+            spare_events[w->device] = w;
+            nspare_events[w->device]++;
+        }
+        pthread_mutex_unlock(&events_lock);
+    }
+    if (!kept) {
+        cudaEventDestroy(w->ev);
+        free(w);
+    }
+}
 
 static mp_status rt_stream_sync(int device, void *stream)
 {
@@ -181,7 +249,7 @@ static mp_status rt_stream_sync(int device, void *stream)
 
 static mp_status rt_stream_wait(int device, void *stream, void *event)
 {
-    ON_DEVICE(device, cudaStreamWaitEvent((cudaStream_t)stream, (cudaEvent_t)event, 0));
+    ON_DEVICE(device, cudaStreamWaitEvent((cudaStream_t)stream, ((rt_event *)event)->ev, 0));
     return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaStreamWaitEvent", 0, device);
 }
 
