@@ -307,6 +307,7 @@ bool mp__sim_event_done(void *event)
 {
     const sim_event *e = event;
     pthread_mutex_lock(&sim_lock);
+    sim.use[0].queries++;
     bool done = e->stream < sim.nstreams && sim.streams[e->stream].completed >= e->ticket;
     pthread_mutex_unlock(&sim_lock);
     return done;

@@ -25,7 +25,7 @@ typedef struct mp__sim_usage {
     size_t in_use;      /* device bytes taken (mallocs and mapped granules) */
     size_t peak;        /* the most in_use has been */
     uint64_t maps, unmaps, mallocs, frees, syncs;
-    uint64_t events, waits; /* events recorded, stream waits queued (device 0's count: the stand-in's streams are shared) */
+    uint64_t events, waits, queries; /* events recorded, stream waits queued (device 0's count: the stand-in's streams are shared) */
     /* What a device would not forgive (the test hooks below watch for it):
      * a granule mapped twice or unmapped when it was not mapped, address
      * space freed with memory still mapped in it, memory unmapped while

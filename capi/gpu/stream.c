@@ -82,9 +82,12 @@ void mp__stream_poll(mp__stream_queue *q, bool all, mp__stream_release_fn releas
 {
     for (size_t i = q->nlanes; i-- > 0;) {
         mp__lane *l = &q->lanes[i];
+        /* A stream's events complete in order: when its newest has, every
+         * block of the lane goes, after one query rather than one each. */
+        bool whole = all && l->count > 1 && mp__cuda_event_done(l->q[(l->head + l->count - 1) % l->cap].event);
         while (l->count) {
             mp__pending *p = &l->q[l->head];
-            if (!mp__cuda_event_done(p->event))
+            if (!whole && !mp__cuda_event_done(p->event))
                 break;
             release(ctx, p->chunk, p->block);
             mp__ptrmap_remove(&q->index, p->block);
