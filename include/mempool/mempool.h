@@ -296,7 +296,7 @@ typedef struct mp_tcache_bin {
  *  thread when the pool's chunks change, and frees then take the exported path, which
  *  refreshes it. magic is MP_TCACHE_MAGIC. (since 1.1)
  */
-typedef struct mp_tcache {
+struct mp_tcache {
     uintptr_t owner;
     size_t max_size;
     const uint8_t *class_of;
@@ -308,7 +308,7 @@ typedef struct mp_tcache {
     uint32_t hot_shift;
     uint32_t magic;
     mp_pool *pool;
-} mp_tcache;
+};
 #endif
 
 /** The calling thread's cache of the pool, for mp_tcache_allocate and mp_tcache_deallocate.
@@ -632,11 +632,14 @@ MP_API mp_status mp_router_allocate(mp_router *router, size_t size, void **out_p
 /** Frees a block of any of the router's pools. (since 1.1) */
 MP_API mp_status mp_router_deallocate(mp_router *router, void *ptr);
 
-/** Initialisers that set struct_size: mp_config c = MP_CONFIG_INIT; */
+/** Initialisers that set struct_size: mp_config c = MP_CONFIG_INIT; In C++ every other
+ *  member is value-initialised (zero) and then struct_size set, so that -Wextra's
+ *  missing-field-initializers has nothing to say (C++11 and later). */
 #ifdef __cplusplus
-#  define MP_CONFIG_INIT { sizeof(mp_config) }
-#  define MP_STATS_INIT { sizeof(mp_stats) }
-#  define MP_MEMORY_SNAPSHOT_INIT { sizeof(mp_memory_snapshot) }
+#  define MP__SIZED_INIT(T) ([] { T mp_init_{}; mp_init_.struct_size = sizeof(T); return mp_init_; }())
+#  define MP_CONFIG_INIT MP__SIZED_INIT(mp_config)
+#  define MP_STATS_INIT MP__SIZED_INIT(mp_stats)
+#  define MP_MEMORY_SNAPSHOT_INIT MP__SIZED_INIT(mp_memory_snapshot)
 #else
 #  define MP_CONFIG_INIT { .struct_size = sizeof(mp_config) }
 #  define MP_STATS_INIT { .struct_size = sizeof(mp_stats) }
