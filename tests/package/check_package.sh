@@ -13,6 +13,10 @@ test -e "$lib/libmempool.a" || { echo "FAIL: libmempool.a not installed"; exit 1
 for h in mempool.h mempool_tcache.h mempool.hpp mempool_errors.hpp mempool_lua.h mempool_pmr.hpp mempool_cuda.hpp; do
   test -e "$tmp/prefix/include/mempool/$h" || { echo "FAIL: include/mempool/$h not installed"; exit 1; }
 done
+for d in LICENSE README.md CHANGELOG.md API.md; do
+  test -s "$tmp/prefix/share/doc/mempool/$d" || { echo "FAIL: share/doc/mempool/$d not installed"; exit 1; }
+done
+grep -q "MIT License" "$tmp/prefix/share/doc/mempool/LICENSE" || { echo "FAIL: the installed LICENSE is not the licence"; exit 1; }
 soname=$(objdump -p "$lib/libmempool.so.1" | awk '/SONAME/ {print $2}')
 [ "$soname" = "libmempool.so.1" ] || { echo "FAIL: SONAME is $soname"; exit 1; }
 
