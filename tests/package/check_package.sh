@@ -23,10 +23,16 @@ soname=$(objdump -p "$lib/libmempool.so.1" | awk '/SONAME/ {print $2}')
 cmake -S "$src/tests/package" -B "$tmp/cm" -DCMAKE_PREFIX_PATH="$tmp/prefix" >/dev/null
 cmake --build "$tmp/cm" >/dev/null
 LD_LIBRARY_PATH="$lib" "$tmp/cm/consumer"
+"$tmp/cm/consumer_static" # nothing to find at run time
 
 export PKG_CONFIG_PATH="$lib/pkgconfig"
 cc -o "$tmp/pc-consumer" "$src/tests/package/consumer.c" $(pkg-config --cflags --libs mempool)
 LD_LIBRARY_PATH="$lib" "$tmp/pc-consumer"
+# Static, through Libs.private: the archive and what it needs (cudart_static
+# from the pc file's cudalibdir where mempool was built with CUDA).
+cc -o "$tmp/pc-static" "$src/tests/package/consumer.c" $(pkg-config --cflags mempool) "$lib/libmempool.a" \
+   $(pkg-config --static --libs mempool | sed 's/-lmempool\b//')
+"$tmp/pc-static"
 if command -v g++ >/dev/null 2>&1; then
   g++ -std=c++17 -Wall -Wextra -Werror -o "$tmp/seed" "$src/tests/cpp/seed_program.cpp" $(pkg-config --cflags --libs mempool)
   LD_LIBRARY_PATH="$lib" "$tmp/seed"
@@ -36,4 +42,4 @@ if [ -e "$lib/lua/5.4/mempool.so" ] && command -v lua5.4 >/dev/null 2>&1; then
   v=$(LUA_CPATH="$lib/lua/5.4/?.so" LD_LIBRARY_PATH="$lib" lua5.4 -e 'print((require "mempool").version())')
   echo "ok: require \"mempool\" loads the installed Lua module ($v)"
 fi
-echo "ok: find_package(mempool CONFIG) and pkg-config both build a working consumer (SONAME $soname)"
+echo "ok: find_package(mempool CONFIG COMPONENTS shared static) and pkg-config (--static too) build working consumers (SONAME $soname)"
