@@ -56,7 +56,7 @@ mp_status mp_router_create(const char *name, mp_router **out_router)
 
 mp_status mp_router_destroy(mp_router *handle)
 {
-    router_state *r;
+    router_state *r = NULL;
     mp_status s = get_router(handle, &r);
     if (s != MP_OK)
         return s;
@@ -68,7 +68,7 @@ mp_status mp_router_destroy(mp_router *handle)
 
 mp_status mp_router_add(mp_router *handle, size_t max_size, mp_pool *pool)
 {
-    router_state *router;
+    router_state *router = NULL;
     mp_status s = get_router(handle, &router);
     if (s == MP_OK && !mp__pool_of(pool))
         s = mp__slot_refuse(pool, MP__SLOT_POOL);
@@ -95,7 +95,7 @@ static mp_pool *pool_for(const router_state *r, size_t size)
 
 mp_status mp_router_pool_for(const mp_router *handle, size_t size, mp_pool **out_pool)
 {
-    router_state *router;
+    router_state *router = NULL;
     mp_status s = get_router(handle, &router);
     if (s != MP_OK)
         return s;
@@ -108,7 +108,7 @@ mp_status mp_router_pool_for(const mp_router *handle, size_t size, mp_pool **out
 
 mp_status mp_router_allocate(mp_router *handle, size_t size, void **out_ptr)
 {
-    router_state *router;
+    router_state *router = NULL;
     mp_status s = get_router(handle, &router);
     if (s != MP_OK)
         return s;
@@ -123,7 +123,7 @@ mp_status mp_router_allocate(mp_router *handle, size_t size, void **out_ptr)
 
 mp_status mp_router_deallocate(mp_router *handle, void *ptr)
 {
-    router_state *router;
+    router_state *router = NULL;
     mp_status s = get_router(handle, &router);
     if (s != MP_OK)
         return s;
