@@ -89,6 +89,10 @@ return {
     { name = "mp_trim_fn", group = "policy", since = "1.1",
       doc = "How many reserved bytes mp_pool_trim_auto keeps (*out_keep).",
       decl = "typedef mp_status (*mp_trim_fn)(void *user, mp_pool *pool, size_t reserved, size_t in_use, size_t *out_keep, char *detail, size_t detail_cap);" },
+    { name = "mp_write_fn", group = "stats", since = "1.3",
+      doc = "Receives a piece of mp_stats_print's output (NUL-terminated); the pieces, in order, are the\n" ..
+            "whole text. It runs with no lock of the library held, so it may call any mempool function.",
+      decl = "typedef void (*mp_write_fn)(void *opaque, const char *text);" },
     { name = "mp_release_fn", group = "policy", since = "1.1",
       doc = "Called once when the policy is replaced or its pool destroyed.",
       decl = "typedef void (*mp_release_fn)(void *user);" },
@@ -600,6 +604,20 @@ return {
     { name = "mp_pool_stats_json", group = "stats", since = "1.0", ret = "mp_status",
       doc = "The stats snapshot as one JSON object; free it with mp_string_free.",
       params = { CPOOL, P("out", "char **", "out_json", "receives the string") }, errors = STRING_ERR },
+    { name = "mp_stats_print", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "Writes the stats of every live pool (those of mp_pool_create and the registry's) through\n" ..
+            "write(opaque, text), or to the process's stderr when write is NULL (the one place the\n" ..
+            "library prints, and only when asked). Per pool: mp_pool_stats_string's summary, then its\n" ..
+            "size classes and chunks as mp_pool_memory_snapshot lists them. options NULL, \"\" or \"text\":\n" ..
+            "that text; \"json\": one JSON object {\"pools\":[{\"pool\", \"registry\", \"stats\" (as\n" ..
+            "mp_pool_stats_json), \"snapshot\" (as mp_pool_memory_snapshot_json)}]}. The text is collected\n" ..
+            "first and written after every lock is released: write may call back into the library\n" ..
+            "(even create or destroy pools, or call mp_stats_print); pools it changes are not re-read.\n" ..
+            "A pool being destroyed meanwhile is either listed whole or not at all.",
+      params = { P("in", "mp_write_fn", "write", "the output callback; NULL: stderr", true),
+                 P("in", "void *", "opaque", "passed to write", true),
+                 P("in", "const char *", "options", "NULL, \"\", \"text\" or \"json\"", true) },
+      errors = STRING_ERR },
 
     -- registry -----------------------------------------------------------
     { name = "mp_registry_create_cpu_pool", group = "registry", since = "1.0", ret = "mp_status",
@@ -641,7 +659,9 @@ return {
       doc = "The registry's pool names, sorted, one per line; free it with mp_string_free.",
       params = { P("out", "char **", "out_names", "receives the string") }, errors = STRING_ERR },
     { name = "mp_registry_stats_json", group = "registry", since = "1.0", ret = "mp_status",
-      doc = "All registry pools' stats as one JSON object keyed by pool name; free with mp_string_free.",
+      doc = "Every live pool's stats as one JSON object keyed by pool name: the registry's, then (since\n" ..
+            "1.3) those of mp_pool_create, whose key is \"name#2\", \"name#3\"... where the name is taken\n" ..
+            "already. Free it with mp_string_free.",
       params = { P("out", "char **", "out_json", "receives the string") }, errors = STRING_ERR },
     { name = "mp_allocate", group = "registry", since = "1.0", ret = "mp_status",
       doc = "Allocates from the registry CPU pool pool_name (NULL: \"default\").",

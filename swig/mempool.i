@@ -511,5 +511,43 @@ var _ = errors.New
 %}
 #endif
 
+/* mp_stats_print for Java and Go: its callback's text collected into one
+ * string (the languages' counterpart of the C callback). */
+%ignore mp_stats_print;
+%apply mp_status MP_CHECKED { mp_status mpswig_stats_print };
+%apply char **MP_OUT_STRING { char **out_text };
+%rename(mp_stats_print) mpswig_stats_print;
+%{
+typedef struct mpswig_sink { char *s; size_t len; int failed; } mpswig_sink;
+static void mpswig_collect(void *opaque, const char *text)
+{
+    mpswig_sink *k = (mpswig_sink *)opaque;
+    size_t n = strlen(text);
+    char *s = k->failed ? NULL : (char *)realloc(k->s, k->len + n + 1);
+    if (!s) {
+        k->failed = 1;
+        return;
+    }
+    memcpy(s + k->len, text, n + 1);
+    k->s = s;
+    k->len += n;
+}
+%}
+%inline %{
+mp_status mpswig_stats_print(const char *options, char **out_text)
+{
+    mpswig_sink k = {NULL, 0, 0};
+    mp_status st = mp_stats_print(mpswig_collect, &k, options);
+    if (st == MP_OK && k.failed)
+        st = MP_ERR_OUT_OF_MEMORY;
+    if (st != MP_OK) {
+        free(k.s);
+        return st;
+    }
+    *out_text = k.s ? k.s : (char *)calloc(1, 1);
+    return *out_text ? MP_OK : MP_ERR_OUT_OF_MEMORY;
+}
+%}
+
 %include "mempool_abi.i"
 %include <mempool/mempool.h>

@@ -60,6 +60,7 @@
     mp_status mp_pool_memory_snapshot_json,
     mp_status mp_pool_stats_string,
     mp_status mp_pool_stats_json,
+    mp_status mp_stats_print,
     mp_status mp_registry_create_cpu_pool,
     mp_status mp_registry_create_gpu_pool,
     mp_status mp_registry_get_cpu_pool,

@@ -171,6 +171,15 @@ func AllStatsJSON() (string, error) {
 	return out[0], err
 }
 
+// StatsText is every live pool's stats, the registry's and those made
+// directly, as mp_stats_print writes them: options "" or "text" for the
+// text, "json" for one JSON object.
+func StatsText(options string) (string, error) {
+	out := []string{""}
+	err := capi.Mp_stats_print(options, out)
+	return out[0], err
+}
+
 // The helpers by name are calls of the registry pool's one *Pool: they hold
 // its guard (Reset, Trim, ResetAllPools and DestroyPool wait for them), and
 // Deallocate refuses the memory of a live Block as Pool.Deallocate does.

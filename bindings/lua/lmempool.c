@@ -371,6 +371,47 @@ static int l_all_stats_json(lua_State *L)
     return mpl_push_string(L, s, t);
 }
 
+/* mempool.stats_print([options]) -> the text mp_stats_print writes ("text"
+ * or "json"), collected in C memory (a Lua error must not unwind through
+ * the library). */
+typedef struct print_sink {
+    char *s;
+    size_t len;
+    bool failed;
+} print_sink;
+
+static void print_collect(void *opaque, const char *text)
+{
+    print_sink *k = opaque;
+    size_t n = strlen(text);
+    char *s = k->failed ? NULL : realloc(k->s, k->len + n + 1);
+    if (!s) {
+        k->failed = true;
+        return;
+    }
+    memcpy(s + k->len, text, n + 1);
+    k->s = s;
+    k->len += n;
+}
+
+static int l_stats_print(lua_State *L)
+{
+    const char *options = luaL_optstring(L, 1, NULL);
+    print_sink k = {0};
+    mp_status s = mp_stats_print(print_collect, &k, options);
+    if (s != MP_OK) {
+        free(k.s);
+        return mpl_fail(L, s);
+    }
+    if (k.failed) {
+        free(k.s);
+        return luaL_error(L, "mempool.stats_print: out of memory");
+    }
+    lua_pushlstring(L, k.s ? k.s : "", k.len);
+    free(k.s);
+    return 1;
+}
+
 /* mempool.all_stats() -> { name = stats table, ... } */
 static int l_all_stats(lua_State *L)
 {
@@ -466,6 +507,7 @@ static const luaL_Reg functions[] = {
     {"cpu_pool", mpl_cpu_pool}, {"gpu_pool", mpl_gpu_pool}, {"get_cpu_pool", l_get_cpu_pool},
     {"get_gpu_pool", l_get_gpu_pool}, {"destroy_pool", l_destroy_pool}, {"reset_all", l_reset_all},
     {"pool_names", l_pool_names}, {"all_stats", l_all_stats}, {"all_stats_json", l_all_stats_json},
+    {"stats_print", l_stats_print},
     {"router", mpl_router}, {"validate", l_validate}, {"allocate", l_allocate}, {"deallocate", l_deallocate},
     {"allocate_gpu", l_allocate_gpu}, {"deallocate_gpu", l_deallocate_gpu}, {"version", l_version},
     {"device_count", l_device_count}, {"last_error", l_last_error}, {NULL, NULL}};

@@ -810,6 +810,7 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
         return s;
     static const mp__fork_pools fork_pools = {pools_prepare, pools_parent, pools_child};
     mp__fork_init(&fork_pools);
+    mp__show_stats_init();
     mp__slot *slot;
     void *handle;
     if ((s = mp__slot_take(&slot, &handle)) != MP_OK)
@@ -875,7 +876,9 @@ mp_status mp__pool_new(const char *name, mp_memory_type type, const mp_config *c
 
 void mp__pool_free(mp__pool *pool)
 {
+    mp__slots_lock(); /* mp__pools_foreach may be reading the pool */
     mp__slot_revoke(&pool->slot);
+    mp__slots_unlock();
     mp__hooks_drop(&pool->hooks); /* the policy's release may call back in: it gets "destroyed" */
     if (pool->lf)
         mp__lf_free(pool->lf);
@@ -899,6 +902,27 @@ void mp__pool_free(mp__pool *pool)
     free(pool->oom);
     mp__tc_bypass_free(pool->bypass);
     mp__slot_give_back(&pool->slot);
+}
+
+bool mp__pool_registry_owned(const mp__pool *pool) { return pool->registry_owned; }
+
+typedef struct each_pool {
+    void (*fn)(mp__pool *pool, void *ctx);
+    void *ctx;
+} each_pool;
+
+static void each_pool_slot(mp__slot *s, void *ctx)
+{
+    each_pool *e = ctx;
+    e->fn((mp__pool *)(void *)s, e->ctx);
+}
+
+void mp__pools_foreach(void (*fn)(mp__pool *pool, void *ctx), void *ctx)
+{
+    each_pool e = {fn, ctx};
+    mp__slots_lock();
+    mp__slots_foreach(MP__SLOT_POOL, each_pool_slot, &e);
+    mp__slots_unlock();
 }
 
 mp_status mp__pool_idle(mp__pool *pool, const char *what) { return mp__hooks_idle(&pool->hooks, pool->name, what); }

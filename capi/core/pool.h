@@ -55,6 +55,24 @@ mp_status mp__pool_idle(mp__pool *pool, const char *what);
 mp_pool *mp__pool_handle(const mp__pool *pool);
 const char *mp__pool_name(const mp__pool *pool);
 mp_memory_type mp__pool_type(const mp__pool *pool);
+bool mp__pool_registry_owned(const mp__pool *pool);
+
+/* Every live pool (mp_pool_create's and the registry's), in the table's
+ * order, to fn, with the slot table locked: no pool can be destroyed
+ * meanwhile (mp__pool_free revokes a handle under that lock). fn may lock
+ * the pool (the order is the fork handlers': registry, table, pool) but
+ * must not create or destroy one. */
+void mp__pools_foreach(void (*fn)(mp__pool *pool, void *ctx), void *ctx);
+
+/* The snapshot's size classes and chunks as text lines (snapshot.c), for
+ * mp_stats_print. */
+struct mp__text;
+void mp__snapshot_text(mp__pool *pool, struct mp__text *t);
+
+/* MEMPOOL_SHOW_STATS=1: registers, once, the exit handler that prints
+ * every live pool's stats to stderr (show_stats.c); called at each pool's
+ * creation, so a process that makes no pool, or does not ask, pays nothing. */
+void mp__show_stats_init(void);
 
 /* How the pool is made, for the stats text and JSON. */
 typedef struct mp__pool_desc {

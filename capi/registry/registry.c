@@ -101,6 +101,129 @@ mp_status mp_registry_create_gpu_pool(const char *name, const mp_config *config,
 
 static const char *type_name(mp_memory_type t) { return t == MP_MEMORY_GPU ? "GPU" : "CPU"; }
 
+/* ---- MEMPOOL_CONF ------------------------------------------------------ */
+
+/* "64M", "1g", "4096": a byte count with an optional K/M/G (binary) suffix. */
+static bool conf_size(const char *v, size_t len, size_t *out)
+{
+    size_t n = 0, i = 0;
+    for (; i < len && v[i] >= '0' && v[i] <= '9'; i++) {
+        if (n > (SIZE_MAX - 9) / 10)
+            return false;
+        n = n * 10 + (size_t)(v[i] - '0');
+    }
+    if (i == 0)
+        return false;
+    unsigned shift = 0;
+    if (i < len) {
+        switch (v[i++]) {
+        case 'k': case 'K': shift = 10; break;
+        case 'm': case 'M': shift = 20; break;
+        case 'g': case 'G': shift = 30; break;
+        default: return false;
+        }
+        if (i < len && (v[i] == 'B' || v[i] == 'b'))
+            i++;
+    }
+    if (i != len || (shift && n > (SIZE_MAX >> shift)))
+        return false;
+    *out = n << shift;
+    return true;
+}
+
+static bool conf_bool(const char *v, size_t len, bool *out)
+{
+    if ((len == 1 && *v == '1') || (len == 4 && strncmp(v, "true", 4) == 0))
+        return *out = true, true;
+    if ((len == 1 && *v == '0') || (len == 5 && strncmp(v, "false", 5) == 0))
+        return *out = false, true;
+    return false;
+}
+
+static bool key_is(const char *k, size_t klen, const char *name)
+{
+    return strlen(name) == klen && strncmp(k, name, klen) == 0;
+}
+
+/* The default pool's configuration: MEMPOOL_CONF's "key=value,..." over
+ * the type's default preset (the preset key first, wherever it stands),
+ * or the preset alone without the variable. Keys: preset (default,
+ * high_performance, general_purpose (CPU), debug), max_size, initial_size,
+ * alignment, growth_factor, device (GPU), debug, track_stats,
+ * counters_only, thread_safe. */
+static mp_status conf_config(mp_memory_type type, mp_config *cfg)
+{
+    bool gpu = type == MP_MEMORY_GPU;
+    const char *env = getenv("MEMPOOL_CONF");
+    mp_status s = gpu ? mp_config_default_gpu(cfg) : mp_config_default_cpu(cfg);
+    if (s != MP_OK || !env || !*env)
+        return s;
+    for (int pass = 0; pass < 2; pass++) {
+        for (const char *p = env; *p;) {
+            const char *end = strchr(p, ',');
+            size_t len = end ? (size_t)(end - p) : strlen(p);
+            const char *eq = memchr(p, '=', len);
+            const char *k = p, *v = eq ? eq + 1 : p + len;
+            size_t klen = eq ? (size_t)(eq - p) : len, vlen = eq ? len - klen - 1 : 0;
+            p += len + (end != NULL);
+            if (len == 0)
+                continue;
+            bool preset = key_is(k, klen, "preset"), ok = eq != NULL, b = false;
+            size_t n = 0;
+            if (pass == 0 && preset) {
+                int dev = cfg->device_id;
+                if (ok && vlen == 7 && strncmp(v, "default", 7) == 0)
+                    s = gpu ? mp_config_default_gpu(cfg) : mp_config_default_cpu(cfg);
+                else if (vlen == 16 && strncmp(v, "high_performance", 16) == 0)
+                    s = gpu ? mp_config_high_performance_gpu(cfg, dev) : mp_config_high_performance_cpu(cfg);
+                else if (vlen == 15 && strncmp(v, "general_purpose", 15) == 0 && !gpu)
+                    s = mp_config_general_purpose_cpu(cfg);
+                else if (ok && vlen == 5 && strncmp(v, "debug", 5) == 0)
+                    s = gpu ? mp_config_debug_gpu(cfg, dev) : mp_config_debug_cpu(cfg);
+                else
+                    ok = false;
+            } else if (pass == 0 || preset) {
+                continue;
+            } else if (key_is(k, klen, "max_size") && (ok = ok && conf_size(v, vlen, &n)))
+                cfg->max_size = n;
+            else if (key_is(k, klen, "initial_size") && (ok = ok && conf_size(v, vlen, &n)))
+                cfg->initial_size = n;
+            else if (key_is(k, klen, "alignment") && (ok = ok && conf_size(v, vlen, &n)))
+                cfg->alignment = n;
+            else if (key_is(k, klen, "growth_factor") && (ok = ok && conf_size(v, vlen, &n)))
+                cfg->growth_factor = n;
+            else if (key_is(k, klen, "device") && (ok = ok && gpu && conf_size(v, vlen, &n) && n < 1024))
+                cfg->device_id = (int)n;
+            else if (key_is(k, klen, "debug") && (ok = ok && conf_bool(v, vlen, &b)))
+                cfg->enable_debugging = b;
+            else if (key_is(k, klen, "track_stats") && (ok = ok && conf_bool(v, vlen, &b)))
+                cfg->track_stats = b;
+            else if (key_is(k, klen, "counters_only") && (ok = ok && conf_bool(v, vlen, &b)))
+                cfg->counters_only = b;
+            else if (key_is(k, klen, "thread_safe") && (ok = ok && conf_bool(v, vlen, &b)))
+                cfg->thread_safe = b;
+            else if (ok && !key_is(k, klen, "max_size") && !key_is(k, klen, "initial_size") &&
+                     !key_is(k, klen, "alignment") && !key_is(k, klen, "growth_factor") && !key_is(k, klen, "device") &&
+                     !key_is(k, klen, "debug") && !key_is(k, klen, "track_stats") &&
+                     !key_is(k, klen, "counters_only") && !key_is(k, klen, "thread_safe"))
+                return mp__fail(MP_ERR_INVALID_ARGUMENT, "MEMPOOL_CONF: unknown key '%.*s' (the %s default pool)",
+                                (int)(klen > 64 ? 64 : klen), k, gpu ? "GPU" : "CPU");
+            if (s != MP_OK)
+                return s;
+            if (!ok)
+                return mp__fail(MP_ERR_INVALID_ARGUMENT, "MEMPOOL_CONF: bad value '%.*s' for key '%.*s' (the %s default "
+                                "pool)", (int)(vlen > 64 ? 64 : vlen), v, (int)(klen > 64 ? 64 : klen), k,
+                                gpu ? "GPU" : "CPU");
+        }
+    }
+    if (mp_config_validate(cfg, type) != MP_OK) {
+        char why[256];
+        snprintf(why, sizeof why, "%s", mp_last_error_message());
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "MEMPOOL_CONF=\"%.200s\": %s", env, why);
+    }
+    return MP_OK;
+}
+
 /* On MP_OK the read lock is held and *out is the pool. The default pool of
  * the type is created on first use. */
 static mp_status acquire(const char *name, mp_memory_type type, entry **out)
@@ -123,12 +246,10 @@ static mp_status acquire(const char *name, mp_memory_type type, entry **out)
         if (strcmp(name, dflt) != 0 || attempt > 0)
             break;
         mp_config cfg = MP_CONFIG_INIT;
-        if (type == MP_MEMORY_GPU)
-            mp_config_default_gpu(&cfg);
-        else
-            mp_config_default_cpu(&cfg);
         pthread_rwlock_wrlock(&reg_lock);
-        mp_status s = find(name) ? MP_OK : create_locked(name, type, &cfg, NULL);
+        mp_status s = MP_OK;
+        if (!find(name) && (s = conf_config(type, &cfg)) == MP_OK)
+            s = create_locked(name, type, &cfg, NULL);
         pthread_rwlock_unlock(&reg_lock);
         if (s != MP_OK)
             return s;
@@ -222,6 +343,54 @@ static mp__pool **sorted(void)
     return v;
 }
 
+/* The JSON's pools made with mp_pool_create: keyed by name, or "name#2",
+ * "name#3", ... where an earlier key has it (a registry pool's or another's). */
+typedef struct others {
+    mp__text *t;
+    mp__pool **reg;
+    size_t nreg;
+    char (*keys)[MP_NAME_MAX + 16];
+    size_t nkeys, n;
+    bool ok;
+} others;
+
+static bool key_taken(const others *o, const char *key)
+{
+    for (size_t i = 0; i < o->nreg; i++)
+        if (strcmp(mp__pool_name(o->reg[i]), key) == 0)
+            return true;
+    for (size_t i = 0; i < o->nkeys; i++)
+        if (strcmp(o->keys[i], key) == 0)
+            return true;
+    return false;
+}
+
+static void other_pool(mp__pool *pool, void *ctx)
+{
+    others *o = ctx;
+    if (!o->ok || mp__pool_registry_owned(pool))
+        return;
+    void *keys = realloc(o->keys, (o->nkeys + 1) * sizeof *o->keys);
+    char *one = NULL;
+    if (!keys || mp_pool_stats_json(mp__pool_handle(pool), &one) != MP_OK) {
+        if (keys)
+            o->keys = keys;
+        o->ok = false;
+        return;
+    }
+    o->keys = keys;
+    char *key = o->keys[o->nkeys];
+    snprintf(key, sizeof o->keys[0], "%s", mp__pool_name(pool));
+    for (unsigned k = 2; key_taken(o, key); k++)
+        snprintf(key, sizeof o->keys[0], "%s#%u", mp__pool_name(pool), k);
+    o->nkeys++;
+    mp__text_add(o->t, o->n++ ? "," : "");
+    mp__text_json_string(o->t, key);
+    mp__text_add(o->t, ":");
+    mp__text_add(o->t, one);
+    free(one);
+}
+
 static mp_status listing(char **out, bool json)
 {
     if (!out)
@@ -246,6 +415,12 @@ static mp_status listing(char **out, bool json)
             mp__text_add(&t, one);
             free(one);
         }
+    }
+    if (ok && json) { /* then mp_pool_create's pools, in the table's order */
+        others o = {&t, v, nentries, NULL, 0, nentries, true};
+        mp__pools_foreach(other_pool, &o);
+        ok = o.ok;
+        free(o.keys);
     }
     pthread_rwlock_unlock(&reg_lock);
     free(v);

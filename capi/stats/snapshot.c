@@ -243,3 +243,45 @@ mp_status mp_pool_memory_snapshot_json(const mp_pool *handle, mp_snapshot_kind k
     *out_json = json;
     return MP_OK;
 }
+
+/* ---- as text (mp_stats_print) ----------------------------------------------------- */
+
+typedef struct text_lists {
+    mp__text chunks, classes;
+} text_lists;
+
+static void chunk_to_text(void *ctx, const mp__chunk_view *c)
+{
+    text_lists *l = ctx;
+    mp_chunk_info i = chunk_of(c);
+    mp__text_addf(&l->chunks, "    chunk 0x%llx: %llu bytes, %llu mapped, %llu idle, %llu free (largest %llu), "
+                  "%llu live blocks, %llu in pages\n", (unsigned long long)(uintptr_t)i.base,
+                  (unsigned long long)i.size, (unsigned long long)i.mapped_bytes, (unsigned long long)i.idle_bytes,
+                  (unsigned long long)i.free_bytes, (unsigned long long)i.largest_free_block,
+                  (unsigned long long)i.live_blocks, (unsigned long long)i.page_bytes);
+}
+
+static void class_to_text(void *ctx, const mp_class_info *c)
+{
+    text_lists *l = ctx;
+    mp__text_addf(&l->classes, "    class %llu: %llu pages (%llu bytes), %llu used, %llu free, %llu cached\n",
+                  (unsigned long long)c->block_size, (unsigned long long)c->pages,
+                  (unsigned long long)c->page_bytes, (unsigned long long)c->used_blocks,
+                  (unsigned long long)c->free_blocks, (unsigned long long)c->cached_blocks);
+}
+
+void mp__snapshot_text(mp__pool *pool, mp__text *t)
+{
+    text_lists l = {{0}, {0}};
+    mp__pool_view v;
+    mp__class_views cv;
+    mp__pool_view_get(pool, &v, chunk_to_text, &l, &cv);
+    size_t nclasses = each_class(&cv, class_to_text, &l);
+    char *chunks = mp__text_take(&l.chunks), *classes = mp__text_take(&l.classes);
+    mp__text_addf(t, "  size classes:  %zu\n%s  chunks:        %zu\n%s", nclasses, classes ? classes : "",
+                  (size_t)v.nchunks, chunks ? chunks : "");
+    if (!chunks || !classes) /* want of memory: the whole text fails */
+        { free(t->s); *t = (mp__text){.failed = true}; }
+    free(chunks);
+    free(classes);
+}

@@ -350,6 +350,11 @@ MP_API mp_status mp_tcache_deallocate_slow(mp_tcache *cache, void *ptr);
 
 /* ---- Statistics, tracking and leak checks ------------------------------ */
 
+/** Receives a piece of mp_stats_print's output (NUL-terminated); the pieces, in order, are the
+ *  whole text. It runs with no lock of the library held, so it may call any mempool function. (since 1.3)
+ */
+typedef void (*mp_write_fn)(void *opaque, const char *text);
+
 /** Which moment mp_pool_memory_snapshot describes. (since 1.3) */
 typedef enum mp_snapshot_kind {
     MP_SNAPSHOT_NOW = 0,            /**< the pool's memory now */
@@ -503,6 +508,17 @@ MP_API mp_status mp_pool_memory_snapshot_json(const mp_pool *pool, mp_snapshot_k
 MP_API mp_status mp_pool_stats_string(const mp_pool *pool, char **out_string);
 /** The stats snapshot as one JSON object; free it with mp_string_free. (since 1.0) */
 MP_API mp_status mp_pool_stats_json(const mp_pool *pool, char **out_json);
+/** Writes the stats of every live pool (those of mp_pool_create and the registry's) through
+ *  write(opaque, text), or to the process's stderr when write is NULL (the one place the
+ *  library prints, and only when asked). Per pool: mp_pool_stats_string's summary, then its
+ *  size classes and chunks as mp_pool_memory_snapshot lists them. options NULL, "" or "text":
+ *  that text; "json": one JSON object {"pools":[{"pool", "registry", "stats" (as
+ *  mp_pool_stats_json), "snapshot" (as mp_pool_memory_snapshot_json)}]}. The text is collected
+ *  first and written after every lock is released: write may call back into the library
+ *  (even create or destroy pools, or call mp_stats_print); pools it changes are not re-read.
+ *  A pool being destroyed meanwhile is either listed whole or not at all. (since 1.3)
+ */
+MP_API mp_status mp_stats_print(mp_write_fn write, void *opaque, const char *options);
 
 /* ---- Registry of named pools and global helpers ------------------------ */
 
@@ -524,7 +540,10 @@ MP_API mp_status mp_registry_destroy(const char *name);
 MP_API mp_status mp_registry_reset_all(void);
 /** The registry's pool names, sorted, one per line; free it with mp_string_free. (since 1.0) */
 MP_API mp_status mp_registry_names(char **out_names);
-/** All registry pools' stats as one JSON object keyed by pool name; free with mp_string_free. (since 1.0) */
+/** Every live pool's stats as one JSON object keyed by pool name: the registry's, then (since
+ *  1.3) those of mp_pool_create, whose key is "name#2", "name#3"... where the name is taken
+ *  already. Free it with mp_string_free. (since 1.0)
+ */
 MP_API mp_status mp_registry_stats_json(char **out_json);
 /** Allocates from the registry CPU pool pool_name (NULL: "default"). (since 1.0) */
 MP_API mp_status mp_allocate(const char *pool_name, size_t size, void **out_ptr);

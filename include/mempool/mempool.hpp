@@ -17,6 +17,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <new>
+#include <ostream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -599,6 +601,31 @@ public:
         detail::check(mp_registry_stats_json(&s));
         return detail::take(s);
     }
+
+    /// Every live pool's stats, the registry's and those made directly
+    /// (mp_stats_print): options nullptr or "text", or "json".
+    static std::string statsText(const char *options = nullptr)
+    {
+        struct sink {
+            std::string text;
+            bool failed = false;
+        } out;
+        detail::check(mp_stats_print(
+            [](void *o, const char *t) {
+                sink *k = static_cast<sink *>(o);
+                try {
+                    k->text.append(t);
+                } catch (...) { // no exception may cross the C library
+                    k->failed = true;
+                }
+            },
+            &out, options));
+        if (out.failed)
+            throw std::bad_alloc();
+        return out.text;
+    }
+    /// statsText(options) written to os.
+    static void printStats(std::ostream &os, const char *options = nullptr) { os << statsText(options); }
 
 private:
     MemoryPoolManager() = default;

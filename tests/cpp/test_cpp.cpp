@@ -10,6 +10,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 #include <type_traits>
 #include <vector>
@@ -272,6 +273,28 @@ static void managerFunctions()
     EXPECT(m.getCPUPool("cpp-made") == nullptr);
 }
 
+static void statsPrint()
+{
+    MemoryPoolManager &m = MemoryPoolManager::getInstance();
+    IMemoryPool *reg = m.createCPUPool("cpp-print-reg", PoolConfig::DefaultCPU());
+    CPUMemoryPool own("cpp-print-own", PoolConfig::DefaultCPU());
+    void *a = own.allocate(48);
+    void *b = reg->allocate(64);
+    std::string text = MemoryPoolManager::statsText();
+    EXPECT(text.find("pool 'cpp-print-own'") != std::string::npos);
+    EXPECT(text.find("pool 'cpp-print-reg'") != std::string::npos);
+    EXPECT(text.find("size classes:") != std::string::npos);
+    std::string json = MemoryPoolManager::statsText("json");
+    EXPECT(json.rfind("{\"pools\":[", 0) == 0 && json.find("\"pool\":\"cpp-print-own\"") != std::string::npos);
+    std::ostringstream os;
+    MemoryPoolManager::printStats(os);
+    EXPECT(os.str().find("pool 'cpp-print-own'") != std::string::npos);
+    expectThrow<InvalidArgumentException>([] { MemoryPoolManager::statsText("xml"); }, "xml");
+    own.deallocate(a);
+    reg->deallocate(b);
+    EXPECT(m.destroyPool("cpp-print-reg"));
+}
+
 static void globalHelpersAndTemplates()
 {
     void *p = allocate(64);
@@ -496,6 +519,7 @@ int main()
     run("peak reserved bytes (1.3)", peakReservedBytes);
     run("memory snapshots (1.3)", memorySnapshots);
     run("MemoryPoolManager functions", managerFunctions);
+    run("mp_stats_print: statsText and printStats (1.3)", statsPrint);
     run("global helpers and typed templates", globalHelpersAndTemplates);
     run("exceptions from the C statuses", exceptionsFromStatuses);
     run("GPUMemoryPool device, stream and copies", gpuMemoryPool);

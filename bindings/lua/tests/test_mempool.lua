@@ -285,6 +285,17 @@ test("registry: create, find, list, reset all and destroy", function()
   fails("MP_ERR_INVALID_ARGUMENT", "pool is NULL", made:stats())
 end)
 
+test("stats_print lists every live pool, as text or JSON (mp_stats_print)", function()
+  local own <close> = assert(mempool.cpu_pool { name = "lua-print-own" })
+  local b = assert(own:allocate(48))
+  local text = assert(mempool.stats_print())
+  assert(text:find("pool 'lua-print-own'", 1, true) and text:find("size classes:", 1, true), text)
+  local json = assert(mempool.stats_print("json"))
+  assert(json:find('{"pools":[', 1, true) and json:find('"pool":"lua-print-own"', 1, true), json)
+  fails("MP_ERR_INVALID_ARGUMENT", "yaml", mempool.stats_print("yaml"))
+  assert(b:free())
+end)
+
 test("policies run on the slow path only, and can refuse", function()
   local calls = { grow = 0, on_oom = 0, trim = 0 }
   local pool <close> = assert(mempool.cpu_pool { name = "lua-policy", initial_size = 65536, growth_factor = 1 })

@@ -187,4 +187,26 @@ public final class MemoryPoolManager {
             MemoryPool.exitAll(open, held, open.length);
         }
     }
+
+    /**
+     * Every live pool's stats, the registry's and those made directly, as
+     * {@code mp_stats_print} writes them: options {@code null} or "text" for
+     * the text, "json" for one JSON object.
+     */
+    public synchronized String statsText(String options) {
+        MemoryPool[] open = openPools().toArray(new MemoryPool[0]);
+        Guard.Slot[] held = MemoryPool.enterAll(open);
+        try {
+            String[] out = new String[1];
+            MempoolNative.mp_stats_print(options, out);
+            return out[0];
+        } finally {
+            MemoryPool.exitAll(open, held, open.length);
+        }
+    }
+
+    /** {@link #statsText(String)} as text. */
+    public String statsText() {
+        return statsText(null);
+    }
 }
