@@ -378,7 +378,7 @@ mpswig_bytes mpswig_view(void *address, size_t size)
 /* ---- Go -------------------------------------------------------------------- */
 %go_import("errors", "unsafe")
 %insert(cgo_comment_typedefs) %{
-#cgo LDFLAGS: -lmempool
+#cgo pkg-config: mempool
 %}
 
 %typemap(gotype) mp_pool *, const mp_pool *, mp_router *, const mp_router * "uintptr"

@@ -9,5 +9,5 @@ java -Dmempool.jni.library="$b/bindings/java/libmempool_jni.so" \
      -cp "$b/bindings/java/mempool.jar:$b/bindings/java/bench-classes" org.mempool.bench.OverheadBench "$runs" "$pairs"
 cd "$b/bindings/go/module"
 GOCACHE="$b/bindings/go/gocache" GOPATH="$b/bindings/go/gopath" GOFLAGS=-mod=mod GOPROXY=off \
-CGO_CFLAGS="-I$(dirname "$b")/include" CGO_LDFLAGS="-L$b -Wl,-rpath,$b" \
+PKG_CONFIG_PATH="$b" \
   go run ./cmd/overhead -runs "$runs" -pairs "$pairs"
