@@ -92,12 +92,12 @@ typedef struct mpswig_error { int status; char detail[512]; } mpswig_error;
 %include <enumtypeunsafe.swg>
 %javaconst(1);
 
-/* The JNI library loads with the first native call: from the path in the
- * system property mempool.jni.library, else from java.library.path. */
+/* The JNI library loads with the first native call (NativeLoader): from the
+ * path in the system property mempool.jni.library, else from the jar, else
+ * from java.library.path. */
 %pragma(java) jniclasscode=%{
   static {
-    String path = System.getProperty("mempool.jni.library");
-    if (path != null && !path.isEmpty()) System.load(path); else System.loadLibrary("mempool_jni");
+    NativeLoader.load();
   }
 %}
 
