@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_d6d4c901542430be(const char*);
+  void cgo_panic__capi_3992be44a87642e1(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_d6d4c901542430be(p);
+  cgo_panic__capi_3992be44a87642e1(p);
 }
 
 
@@ -305,7 +305,7 @@ SWIGINTERN void delete_mp_allocation_info(struct mp_allocation_info *self){ free
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_d6d4c901542430be(void *_swig_go_0) {
+void _wrap_Swig_free_capi_3992be44a87642e1(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -315,7 +315,7 @@ void _wrap_Swig_free_capi_d6d4c901542430be(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_d6d4c901542430be(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_3992be44a87642e1(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -328,7 +328,7 @@ void *_wrap_Swig_malloc_capi_d6d4c901542430be(intgo _swig_go_0) {
 }
 
 
-struct mp_chunk_info *_wrap_mpswig_chunks_capi_d6d4c901542430be(long long _swig_go_0) {
+struct mp_chunk_info *_wrap_mpswig_chunks_capi_3992be44a87642e1(long long _swig_go_0) {
   size_t arg1 ;
   mp_chunk_info *result = 0 ;
   struct mp_chunk_info *_swig_go_result;
@@ -341,7 +341,7 @@ struct mp_chunk_info *_wrap_mpswig_chunks_capi_d6d4c901542430be(long long _swig_
 }
 
 
-struct mp_chunk_info *_wrap_mpswig_chunks_at_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+struct mp_chunk_info *_wrap_mpswig_chunks_at_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   mp_chunk_info *arg1 = (mp_chunk_info *) 0 ;
   size_t arg2 ;
   mp_chunk_info *result = 0 ;
@@ -356,7 +356,7 @@ struct mp_chunk_info *_wrap_mpswig_chunks_at_capi_d6d4c901542430be(struct mp_chu
 }
 
 
-void _wrap_mpswig_chunks_free_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0) {
+void _wrap_mpswig_chunks_free_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
   mp_chunk_info *arg1 = (mp_chunk_info *) 0 ;
   
   arg1 = *(mp_chunk_info **)&_swig_go_0; 
@@ -366,7 +366,7 @@ void _wrap_mpswig_chunks_free_capi_d6d4c901542430be(struct mp_chunk_info *_swig_
 }
 
 
-struct mp_class_info *_wrap_mpswig_classes_capi_d6d4c901542430be(long long _swig_go_0) {
+struct mp_class_info *_wrap_mpswig_classes_capi_3992be44a87642e1(long long _swig_go_0) {
   size_t arg1 ;
   mp_class_info *result = 0 ;
   struct mp_class_info *_swig_go_result;
@@ -379,7 +379,7 @@ struct mp_class_info *_wrap_mpswig_classes_capi_d6d4c901542430be(long long _swig
 }
 
 
-struct mp_class_info *_wrap_mpswig_classes_at_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+struct mp_class_info *_wrap_mpswig_classes_at_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   mp_class_info *arg1 = (mp_class_info *) 0 ;
   size_t arg2 ;
   mp_class_info *result = 0 ;
@@ -394,7 +394,7 @@ struct mp_class_info *_wrap_mpswig_classes_at_capi_d6d4c901542430be(struct mp_cl
 }
 
 
-void _wrap_mpswig_classes_free_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0) {
+void _wrap_mpswig_classes_free_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
   mp_class_info *arg1 = (mp_class_info *) 0 ;
   
   arg1 = *(mp_class_info **)&_swig_go_0; 
@@ -404,7 +404,7 @@ void _wrap_mpswig_classes_free_capi_d6d4c901542430be(struct mp_class_info *_swig
 }
 
 
-struct mp_allocation_info *_wrap_mpswig_records_capi_d6d4c901542430be(long long _swig_go_0) {
+struct mp_allocation_info *_wrap_mpswig_records_capi_3992be44a87642e1(long long _swig_go_0) {
   size_t arg1 ;
   mp_allocation_info *result = 0 ;
   struct mp_allocation_info *_swig_go_result;
@@ -417,7 +417,7 @@ struct mp_allocation_info *_wrap_mpswig_records_capi_d6d4c901542430be(long long 
 }
 
 
-struct mp_allocation_info *_wrap_mpswig_record_at_capi_d6d4c901542430be(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
+struct mp_allocation_info *_wrap_mpswig_record_at_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
   mp_allocation_info *arg1 = (mp_allocation_info *) 0 ;
   size_t arg2 ;
   mp_allocation_info *result = 0 ;
@@ -432,7 +432,7 @@ struct mp_allocation_info *_wrap_mpswig_record_at_capi_d6d4c901542430be(struct m
 }
 
 
-void _wrap_mpswig_records_free_capi_d6d4c901542430be(struct mp_allocation_info *_swig_go_0) {
+void _wrap_mpswig_records_free_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0) {
   mp_allocation_info *arg1 = (mp_allocation_info *) 0 ;
   
   arg1 = *(mp_allocation_info **)&_swig_go_0; 
@@ -442,7 +442,7 @@ void _wrap_mpswig_records_free_capi_d6d4c901542430be(struct mp_allocation_info *
 }
 
 
-intgo _wrap_mpswig_allocate_capi_d6d4c901542430be(mp_pool *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mpswig_allocate_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   uintptr_t result;
@@ -457,7 +457,7 @@ intgo _wrap_mpswig_allocate_capi_d6d4c901542430be(mp_pool *_swig_go_0, long long
 }
 
 
-intgo _wrap_MP_VERSION_NUMBER_capi_d6d4c901542430be() {
+intgo _wrap_MP_VERSION_NUMBER_capi_3992be44a87642e1() {
   int result;
   intgo _swig_go_result;
   
@@ -468,7 +468,7 @@ intgo _wrap_MP_VERSION_NUMBER_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_mp_version_capi_d6d4c901542430be() {
+intgo _wrap_mp_version_capi_3992be44a87642e1() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -479,7 +479,7 @@ intgo _wrap_mp_version_capi_d6d4c901542430be() {
 }
 
 
-_gostring_ _wrap_mp_version_string_capi_d6d4c901542430be() {
+_gostring_ _wrap_mp_version_string_capi_3992be44a87642e1() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -490,7 +490,7 @@ _gostring_ _wrap_mp_version_string_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_OK_capi_d6d4c901542430be() {
+intgo _wrap_MP_OK_capi_3992be44a87642e1() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -502,7 +502,7 @@ intgo _wrap_MP_OK_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ERR_INVALID_ARGUMENT_capi_d6d4c901542430be() {
+intgo _wrap_MP_ERR_INVALID_ARGUMENT_capi_3992be44a87642e1() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -514,7 +514,7 @@ intgo _wrap_MP_ERR_INVALID_ARGUMENT_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ERR_OUT_OF_MEMORY_capi_d6d4c901542430be() {
+intgo _wrap_MP_ERR_OUT_OF_MEMORY_capi_3992be44a87642e1() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -526,7 +526,7 @@ intgo _wrap_MP_ERR_OUT_OF_MEMORY_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ERR_INVALID_POINTER_capi_d6d4c901542430be() {
+intgo _wrap_MP_ERR_INVALID_POINTER_capi_3992be44a87642e1() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -538,7 +538,7 @@ intgo _wrap_MP_ERR_INVALID_POINTER_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ERR_INVALID_OPERATION_capi_d6d4c901542430be() {
+intgo _wrap_MP_ERR_INVALID_OPERATION_capi_3992be44a87642e1() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -550,7 +550,7 @@ intgo _wrap_MP_ERR_INVALID_OPERATION_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ERR_CUDA_capi_d6d4c901542430be() {
+intgo _wrap_MP_ERR_CUDA_capi_3992be44a87642e1() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -562,7 +562,7 @@ intgo _wrap_MP_ERR_CUDA_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ERR_NOT_FOUND_capi_d6d4c901542430be() {
+intgo _wrap_MP_ERR_NOT_FOUND_capi_3992be44a87642e1() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -574,7 +574,7 @@ intgo _wrap_MP_ERR_NOT_FOUND_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ERR_ALREADY_EXISTS_capi_d6d4c901542430be() {
+intgo _wrap_MP_ERR_ALREADY_EXISTS_capi_3992be44a87642e1() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -586,7 +586,7 @@ intgo _wrap_MP_ERR_ALREADY_EXISTS_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ERR_UNSUPPORTED_capi_d6d4c901542430be() {
+intgo _wrap_MP_ERR_UNSUPPORTED_capi_3992be44a87642e1() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -598,7 +598,7 @@ intgo _wrap_MP_ERR_UNSUPPORTED_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ERR_CORRUPTION_capi_d6d4c901542430be() {
+intgo _wrap_MP_ERR_CORRUPTION_capi_3992be44a87642e1() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -610,7 +610,7 @@ intgo _wrap_MP_ERR_CORRUPTION_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ERR_BUFFER_TOO_SMALL_capi_d6d4c901542430be() {
+intgo _wrap_MP_ERR_BUFFER_TOO_SMALL_capi_3992be44a87642e1() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -622,7 +622,7 @@ intgo _wrap_MP_ERR_BUFFER_TOO_SMALL_capi_d6d4c901542430be() {
 }
 
 
-_gostring_ _wrap_mp_status_name_capi_d6d4c901542430be(intgo _swig_go_0) {
+_gostring_ _wrap_mp_status_name_capi_3992be44a87642e1(intgo _swig_go_0) {
   mp_status arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -635,7 +635,7 @@ _gostring_ _wrap_mp_status_name_capi_d6d4c901542430be(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_mp_status_string_capi_d6d4c901542430be(intgo _swig_go_0) {
+_gostring_ _wrap_mp_status_string_capi_3992be44a87642e1(intgo _swig_go_0) {
   mp_status arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -648,7 +648,7 @@ _gostring_ _wrap_mp_status_string_capi_d6d4c901542430be(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_mp_last_error_capi_d6d4c901542430be() {
+intgo _wrap_mp_last_error_capi_3992be44a87642e1() {
   mp_status result;
   intgo _swig_go_result;
   
@@ -659,7 +659,7 @@ intgo _wrap_mp_last_error_capi_d6d4c901542430be() {
 }
 
 
-_gostring_ _wrap_mp_last_error_message_capi_d6d4c901542430be() {
+_gostring_ _wrap_mp_last_error_message_capi_3992be44a87642e1() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -670,7 +670,7 @@ _gostring_ _wrap_mp_last_error_message_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ALLOCATOR_FIXED_SIZE_capi_d6d4c901542430be() {
+intgo _wrap_MP_ALLOCATOR_FIXED_SIZE_capi_3992be44a87642e1() {
   enum mp_allocator_type result;
   intgo _swig_go_result;
   
@@ -682,7 +682,7 @@ intgo _wrap_MP_ALLOCATOR_FIXED_SIZE_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_d6d4c901542430be() {
+intgo _wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_3992be44a87642e1() {
   enum mp_allocator_type result;
   intgo _swig_go_result;
   
@@ -694,7 +694,7 @@ intgo _wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_SYNC_MUTEX_capi_d6d4c901542430be() {
+intgo _wrap_MP_SYNC_MUTEX_capi_3992be44a87642e1() {
   enum mp_sync_type result;
   intgo _swig_go_result;
   
@@ -706,7 +706,7 @@ intgo _wrap_MP_SYNC_MUTEX_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_SYNC_LOCK_FREE_capi_d6d4c901542430be() {
+intgo _wrap_MP_SYNC_LOCK_FREE_capi_3992be44a87642e1() {
   enum mp_sync_type result;
   intgo _swig_go_result;
   
@@ -718,7 +718,7 @@ intgo _wrap_MP_SYNC_LOCK_FREE_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_MEMORY_CPU_capi_d6d4c901542430be() {
+intgo _wrap_MP_MEMORY_CPU_capi_3992be44a87642e1() {
   enum mp_memory_type result;
   intgo _swig_go_result;
   
@@ -730,7 +730,7 @@ intgo _wrap_MP_MEMORY_CPU_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_MEMORY_GPU_capi_d6d4c901542430be() {
+intgo _wrap_MP_MEMORY_GPU_capi_3992be44a87642e1() {
   enum mp_memory_type result;
   intgo _swig_go_result;
   
@@ -742,7 +742,7 @@ intgo _wrap_MP_MEMORY_GPU_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ALLOC_NONE_capi_d6d4c901542430be() {
+intgo _wrap_MP_ALLOC_NONE_capi_3992be44a87642e1() {
   enum mp_alloc_flags result;
   intgo _swig_go_result;
   
@@ -754,7 +754,7 @@ intgo _wrap_MP_ALLOC_NONE_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ALLOC_PINNED_capi_d6d4c901542430be() {
+intgo _wrap_MP_ALLOC_PINNED_capi_3992be44a87642e1() {
   enum mp_alloc_flags result;
   intgo _swig_go_result;
   
@@ -766,7 +766,7 @@ intgo _wrap_MP_ALLOC_PINNED_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_ALLOC_MANAGED_capi_d6d4c901542430be() {
+intgo _wrap_MP_ALLOC_MANAGED_capi_3992be44a87642e1() {
   enum mp_alloc_flags result;
   intgo _swig_go_result;
   
@@ -778,7 +778,7 @@ intgo _wrap_MP_ALLOC_MANAGED_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_BACKEND_HOST_capi_d6d4c901542430be() {
+intgo _wrap_MP_BACKEND_HOST_capi_3992be44a87642e1() {
   enum mp_backend_kind result;
   intgo _swig_go_result;
   
@@ -790,7 +790,7 @@ intgo _wrap_MP_BACKEND_HOST_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_BACKEND_CUDA_DEVICE_capi_d6d4c901542430be() {
+intgo _wrap_MP_BACKEND_CUDA_DEVICE_capi_3992be44a87642e1() {
   enum mp_backend_kind result;
   intgo _swig_go_result;
   
@@ -802,7 +802,7 @@ intgo _wrap_MP_BACKEND_CUDA_DEVICE_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_BACKEND_CUDA_PINNED_capi_d6d4c901542430be() {
+intgo _wrap_MP_BACKEND_CUDA_PINNED_capi_3992be44a87642e1() {
   enum mp_backend_kind result;
   intgo _swig_go_result;
   
@@ -814,7 +814,7 @@ intgo _wrap_MP_BACKEND_CUDA_PINNED_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_BACKEND_CUDA_MANAGED_capi_d6d4c901542430be() {
+intgo _wrap_MP_BACKEND_CUDA_MANAGED_capi_3992be44a87642e1() {
   enum mp_backend_kind result;
   intgo _swig_go_result;
   
@@ -826,7 +826,7 @@ intgo _wrap_MP_BACKEND_CUDA_MANAGED_capi_d6d4c901542430be() {
 }
 
 
-long long _wrap_mp_config_struct_size_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_struct_size_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -839,7 +839,7 @@ long long _wrap_mp_config_struct_size_get_capi_d6d4c901542430be(struct mp_config
 }
 
 
-void _wrap_mp_config_allocator_type_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_config_allocator_type_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   mp_allocator_type arg2 ;
   
@@ -851,7 +851,7 @@ void _wrap_mp_config_allocator_type_set_capi_d6d4c901542430be(struct mp_config *
 }
 
 
-intgo _wrap_mp_config_allocator_type_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_allocator_type_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   mp_allocator_type result;
   intgo _swig_go_result;
@@ -864,7 +864,7 @@ intgo _wrap_mp_config_allocator_type_get_capi_d6d4c901542430be(struct mp_config 
 }
 
 
-void _wrap_mp_config_initial_size_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_initial_size_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -876,7 +876,7 @@ void _wrap_mp_config_initial_size_set_capi_d6d4c901542430be(struct mp_config *_s
 }
 
 
-long long _wrap_mp_config_initial_size_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_initial_size_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -889,7 +889,7 @@ long long _wrap_mp_config_initial_size_get_capi_d6d4c901542430be(struct mp_confi
 }
 
 
-void _wrap_mp_config_block_size_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_block_size_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -901,7 +901,7 @@ void _wrap_mp_config_block_size_set_capi_d6d4c901542430be(struct mp_config *_swi
 }
 
 
-long long _wrap_mp_config_block_size_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_block_size_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -914,7 +914,7 @@ long long _wrap_mp_config_block_size_get_capi_d6d4c901542430be(struct mp_config 
 }
 
 
-void _wrap_mp_config_thread_safe_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_thread_safe_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -926,7 +926,7 @@ void _wrap_mp_config_thread_safe_set_capi_d6d4c901542430be(struct mp_config *_sw
 }
 
 
-bool _wrap_mp_config_thread_safe_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_thread_safe_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -939,7 +939,7 @@ bool _wrap_mp_config_thread_safe_get_capi_d6d4c901542430be(struct mp_config *_sw
 }
 
 
-void _wrap_mp_config_sync_type_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_config_sync_type_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   mp_sync_type arg2 ;
   
@@ -951,7 +951,7 @@ void _wrap_mp_config_sync_type_set_capi_d6d4c901542430be(struct mp_config *_swig
 }
 
 
-intgo _wrap_mp_config_sync_type_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_sync_type_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   mp_sync_type result;
   intgo _swig_go_result;
@@ -964,7 +964,7 @@ intgo _wrap_mp_config_sync_type_get_capi_d6d4c901542430be(struct mp_config *_swi
 }
 
 
-void _wrap_mp_config_track_stats_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_track_stats_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -976,7 +976,7 @@ void _wrap_mp_config_track_stats_set_capi_d6d4c901542430be(struct mp_config *_sw
 }
 
 
-bool _wrap_mp_config_track_stats_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_track_stats_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -989,7 +989,7 @@ bool _wrap_mp_config_track_stats_get_capi_d6d4c901542430be(struct mp_config *_sw
 }
 
 
-void _wrap_mp_config_enable_debugging_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_enable_debugging_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1001,7 +1001,7 @@ void _wrap_mp_config_enable_debugging_set_capi_d6d4c901542430be(struct mp_config
 }
 
 
-bool _wrap_mp_config_enable_debugging_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_enable_debugging_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1014,7 +1014,7 @@ bool _wrap_mp_config_enable_debugging_get_capi_d6d4c901542430be(struct mp_config
 }
 
 
-void _wrap_mp_config_device_id_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_config_device_id_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   int arg2 ;
   
@@ -1026,7 +1026,7 @@ void _wrap_mp_config_device_id_set_capi_d6d4c901542430be(struct mp_config *_swig
 }
 
 
-intgo _wrap_mp_config_device_id_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_device_id_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1039,7 +1039,7 @@ intgo _wrap_mp_config_device_id_get_capi_d6d4c901542430be(struct mp_config *_swi
 }
 
 
-void _wrap_mp_config_use_pinned_memory_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_use_pinned_memory_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1051,7 +1051,7 @@ void _wrap_mp_config_use_pinned_memory_set_capi_d6d4c901542430be(struct mp_confi
 }
 
 
-bool _wrap_mp_config_use_pinned_memory_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_use_pinned_memory_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1064,7 +1064,7 @@ bool _wrap_mp_config_use_pinned_memory_get_capi_d6d4c901542430be(struct mp_confi
 }
 
 
-void _wrap_mp_config_use_managed_memory_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_use_managed_memory_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1076,7 +1076,7 @@ void _wrap_mp_config_use_managed_memory_set_capi_d6d4c901542430be(struct mp_conf
 }
 
 
-bool _wrap_mp_config_use_managed_memory_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_use_managed_memory_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1089,7 +1089,7 @@ bool _wrap_mp_config_use_managed_memory_get_capi_d6d4c901542430be(struct mp_conf
 }
 
 
-void _wrap_mp_config_alignment_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_alignment_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -1101,7 +1101,7 @@ void _wrap_mp_config_alignment_set_capi_d6d4c901542430be(struct mp_config *_swig
 }
 
 
-long long _wrap_mp_config_alignment_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_alignment_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1114,7 +1114,7 @@ long long _wrap_mp_config_alignment_get_capi_d6d4c901542430be(struct mp_config *
 }
 
 
-void _wrap_mp_config_growth_factor_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_growth_factor_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -1126,7 +1126,7 @@ void _wrap_mp_config_growth_factor_set_capi_d6d4c901542430be(struct mp_config *_
 }
 
 
-long long _wrap_mp_config_growth_factor_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_growth_factor_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1139,7 +1139,7 @@ long long _wrap_mp_config_growth_factor_get_capi_d6d4c901542430be(struct mp_conf
 }
 
 
-void _wrap_mp_config_max_size_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_max_size_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -1151,7 +1151,7 @@ void _wrap_mp_config_max_size_set_capi_d6d4c901542430be(struct mp_config *_swig_
 }
 
 
-long long _wrap_mp_config_max_size_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_max_size_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1164,7 +1164,7 @@ long long _wrap_mp_config_max_size_get_capi_d6d4c901542430be(struct mp_config *_
 }
 
 
-void _wrap_mp_config_counters_only_set_capi_d6d4c901542430be(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_counters_only_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1176,7 +1176,7 @@ void _wrap_mp_config_counters_only_set_capi_d6d4c901542430be(struct mp_config *_
 }
 
 
-bool _wrap_mp_config_counters_only_get_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_counters_only_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1189,7 +1189,7 @@ bool _wrap_mp_config_counters_only_get_capi_d6d4c901542430be(struct mp_config *_
 }
 
 
-struct mp_config *_wrap_new_mp_config_capi_d6d4c901542430be() {
+struct mp_config *_wrap_new_mp_config_capi_3992be44a87642e1() {
   struct mp_config *result = 0 ;
   struct mp_config *_swig_go_result;
   
@@ -1200,7 +1200,7 @@ struct mp_config *_wrap_new_mp_config_capi_d6d4c901542430be() {
 }
 
 
-void _wrap_delete_mp_config_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+void _wrap_delete_mp_config_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   
   arg1 = *(struct mp_config **)&_swig_go_0; 
@@ -1210,7 +1210,7 @@ void _wrap_delete_mp_config_capi_d6d4c901542430be(struct mp_config *_swig_go_0) 
 }
 
 
-intgo _wrap_mp_config_default_cpu_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_default_cpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1223,7 +1223,7 @@ intgo _wrap_mp_config_default_cpu_capi_d6d4c901542430be(struct mp_config *_swig_
 }
 
 
-intgo _wrap_mp_config_default_gpu_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_default_gpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1236,7 +1236,7 @@ intgo _wrap_mp_config_default_gpu_capi_d6d4c901542430be(struct mp_config *_swig_
 }
 
 
-intgo _wrap_mp_config_fixed_size_cpu_capi_d6d4c901542430be(struct mp_config *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_config_fixed_size_cpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1) {
   mp_config *arg1 = (mp_config *) 0 ;
   size_t arg2 ;
   mp_status result;
@@ -1251,7 +1251,7 @@ intgo _wrap_mp_config_fixed_size_cpu_capi_d6d4c901542430be(struct mp_config *_sw
 }
 
 
-intgo _wrap_mp_config_fixed_size_gpu_capi_d6d4c901542430be(struct mp_config *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_config_fixed_size_gpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
   mp_config *arg1 = (mp_config *) 0 ;
   size_t arg2 ;
   int arg3 ;
@@ -1268,7 +1268,7 @@ intgo _wrap_mp_config_fixed_size_gpu_capi_d6d4c901542430be(struct mp_config *_sw
 }
 
 
-intgo _wrap_mp_config_high_performance_cpu_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_high_performance_cpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1281,7 +1281,7 @@ intgo _wrap_mp_config_high_performance_cpu_capi_d6d4c901542430be(struct mp_confi
 }
 
 
-intgo _wrap_mp_config_high_performance_gpu_capi_d6d4c901542430be(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_config_high_performance_gpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   mp_config *arg1 = (mp_config *) 0 ;
   int arg2 ;
   mp_status result;
@@ -1296,7 +1296,7 @@ intgo _wrap_mp_config_high_performance_gpu_capi_d6d4c901542430be(struct mp_confi
 }
 
 
-intgo _wrap_mp_config_general_purpose_cpu_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_general_purpose_cpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1309,7 +1309,7 @@ intgo _wrap_mp_config_general_purpose_cpu_capi_d6d4c901542430be(struct mp_config
 }
 
 
-intgo _wrap_mp_config_debug_cpu_capi_d6d4c901542430be(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_debug_cpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1322,7 +1322,7 @@ intgo _wrap_mp_config_debug_cpu_capi_d6d4c901542430be(struct mp_config *_swig_go
 }
 
 
-intgo _wrap_mp_config_debug_gpu_capi_d6d4c901542430be(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_config_debug_gpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   mp_config *arg1 = (mp_config *) 0 ;
   int arg2 ;
   mp_status result;
@@ -1337,7 +1337,7 @@ intgo _wrap_mp_config_debug_gpu_capi_d6d4c901542430be(struct mp_config *_swig_go
 }
 
 
-intgo _wrap_mp_config_validate_capi_d6d4c901542430be(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_config_validate_capi_3992be44a87642e1(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_memory_type arg2 ;
   mp_status result;
@@ -1352,7 +1352,7 @@ intgo _wrap_mp_config_validate_capi_d6d4c901542430be(struct mp_config *_swig_go_
 }
 
 
-intgo _wrap_mp_pool_create_capi_d6d4c901542430be(_gostring_ _swig_go_0, intgo _swig_go_1, struct mp_config *_swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_create_capi_3992be44a87642e1(_gostring_ _swig_go_0, intgo _swig_go_1, struct mp_config *_swig_go_2, _goslice_ _swig_go_3) {
   char *arg1 = (char *) 0 ;
   mp_memory_type arg2 ;
   mp_config *arg3 = (mp_config *) 0 ;
@@ -1382,7 +1382,7 @@ intgo _wrap_mp_pool_create_capi_d6d4c901542430be(_gostring_ _swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_pool_destroy_capi_d6d4c901542430be(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_destroy_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1395,7 +1395,7 @@ intgo _wrap_mp_pool_destroy_capi_d6d4c901542430be(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_allocate_capi_d6d4c901542430be(mp_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_allocate_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   void **arg3 = (void **) 0 ;
@@ -1418,7 +1418,7 @@ intgo _wrap_mp_pool_allocate_capi_d6d4c901542430be(mp_pool *_swig_go_0, long lon
 }
 
 
-intgo _wrap_mp_pool_allocate_flags_capi_d6d4c901542430be(mp_pool *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_allocate_flags_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   mp_alloc_flags arg3 ;
@@ -1443,7 +1443,7 @@ intgo _wrap_mp_pool_allocate_flags_capi_d6d4c901542430be(mp_pool *_swig_go_0, lo
 }
 
 
-intgo _wrap_mp_pool_deallocate_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *_swig_go_1) {
+intgo _wrap_mp_pool_deallocate_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   mp_status result;
@@ -1458,7 +1458,7 @@ intgo _wrap_mp_pool_deallocate_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *
 }
 
 
-intgo _wrap_mp_pool_reallocate_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_reallocate_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -1483,7 +1483,7 @@ intgo _wrap_mp_pool_reallocate_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *
 }
 
 
-intgo _wrap_mp_pool_usable_size_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_usable_size_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, _goslice_ _swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -1506,7 +1506,7 @@ intgo _wrap_mp_pool_usable_size_capi_d6d4c901542430be(mp_pool *_swig_go_0, void 
 }
 
 
-intgo _wrap_mp_pool_reset_capi_d6d4c901542430be(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_reset_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1519,7 +1519,7 @@ intgo _wrap_mp_pool_reset_capi_d6d4c901542430be(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_trim_capi_d6d4c901542430be(mp_pool *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_pool_trim_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   mp_status result;
@@ -1534,7 +1534,7 @@ intgo _wrap_mp_pool_trim_capi_d6d4c901542430be(mp_pool *_swig_go_0, long long _s
 }
 
 
-intgo _wrap_mp_pool_get_memory_type_capi_d6d4c901542430be(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_memory_type_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_memory_type *arg2 = (mp_memory_type *) 0 ;
   mp_memory_type temp2 ;
@@ -1555,7 +1555,7 @@ intgo _wrap_mp_pool_get_memory_type_capi_d6d4c901542430be(mp_pool *_swig_go_0, _
 }
 
 
-intgo _wrap_mp_pool_get_backend_capi_d6d4c901542430be(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_backend_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_backend_kind *arg2 = (mp_backend_kind *) 0 ;
   mp_backend_kind temp2 ;
@@ -1576,7 +1576,7 @@ intgo _wrap_mp_pool_get_backend_capi_d6d4c901542430be(mp_pool *_swig_go_0, _gosl
 }
 
 
-intgo _wrap_mp_pool_get_name_capi_d6d4c901542430be(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_name_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   char **arg2 = (char **) 0 ;
   char *temp2 = NULL ;
@@ -1602,7 +1602,7 @@ intgo _wrap_mp_pool_get_name_capi_d6d4c901542430be(mp_pool *_swig_go_0, _goslice
 }
 
 
-intgo _wrap_mp_pool_get_config_capi_d6d4c901542430be(mp_pool *_swig_go_0, struct mp_config *_swig_go_1) {
+intgo _wrap_mp_pool_get_config_capi_3992be44a87642e1(mp_pool *_swig_go_0, struct mp_config *_swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_config *arg2 = (mp_config *) 0 ;
   mp_status result;
@@ -1617,7 +1617,7 @@ intgo _wrap_mp_pool_get_config_capi_d6d4c901542430be(mp_pool *_swig_go_0, struct
 }
 
 
-intgo _wrap_mp_pool_owns_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_owns_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, _goslice_ _swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   bool *arg3 = (bool *) 0 ;
@@ -1640,7 +1640,7 @@ intgo _wrap_mp_pool_owns_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *_swig_
 }
 
 
-intgo _wrap_mp_pool_check_capi_d6d4c901542430be(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_check_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1653,7 +1653,7 @@ intgo _wrap_mp_pool_check_capi_d6d4c901542430be(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_MP_SNAPSHOT_NOW_capi_d6d4c901542430be() {
+intgo _wrap_MP_SNAPSHOT_NOW_capi_3992be44a87642e1() {
   enum mp_snapshot_kind result;
   intgo _swig_go_result;
   
@@ -1665,7 +1665,7 @@ intgo _wrap_MP_SNAPSHOT_NOW_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_MP_SNAPSHOT_LAST_OOM_capi_d6d4c901542430be() {
+intgo _wrap_MP_SNAPSHOT_LAST_OOM_capi_3992be44a87642e1() {
   enum mp_snapshot_kind result;
   intgo _swig_go_result;
   
@@ -1677,7 +1677,7 @@ intgo _wrap_MP_SNAPSHOT_LAST_OOM_capi_d6d4c901542430be() {
 }
 
 
-long long _wrap_mp_stats_struct_size_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_struct_size_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1690,7 +1690,7 @@ long long _wrap_mp_stats_struct_size_get_capi_d6d4c901542430be(struct mp_stats *
 }
 
 
-void _wrap_mp_stats_total_allocated_set_capi_d6d4c901542430be(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_total_allocated_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1702,7 +1702,7 @@ void _wrap_mp_stats_total_allocated_set_capi_d6d4c901542430be(struct mp_stats *_
 }
 
 
-long long _wrap_mp_stats_total_allocated_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_total_allocated_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1715,7 +1715,7 @@ long long _wrap_mp_stats_total_allocated_get_capi_d6d4c901542430be(struct mp_sta
 }
 
 
-void _wrap_mp_stats_current_used_set_capi_d6d4c901542430be(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_current_used_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1727,7 +1727,7 @@ void _wrap_mp_stats_current_used_set_capi_d6d4c901542430be(struct mp_stats *_swi
 }
 
 
-long long _wrap_mp_stats_current_used_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_current_used_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1740,7 +1740,7 @@ long long _wrap_mp_stats_current_used_get_capi_d6d4c901542430be(struct mp_stats 
 }
 
 
-void _wrap_mp_stats_peak_usage_set_capi_d6d4c901542430be(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_peak_usage_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1752,7 +1752,7 @@ void _wrap_mp_stats_peak_usage_set_capi_d6d4c901542430be(struct mp_stats *_swig_
 }
 
 
-long long _wrap_mp_stats_peak_usage_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_peak_usage_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1765,7 +1765,7 @@ long long _wrap_mp_stats_peak_usage_get_capi_d6d4c901542430be(struct mp_stats *_
 }
 
 
-void _wrap_mp_stats_allocation_count_set_capi_d6d4c901542430be(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_allocation_count_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1777,7 +1777,7 @@ void _wrap_mp_stats_allocation_count_set_capi_d6d4c901542430be(struct mp_stats *
 }
 
 
-long long _wrap_mp_stats_allocation_count_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_allocation_count_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1790,7 +1790,7 @@ long long _wrap_mp_stats_allocation_count_get_capi_d6d4c901542430be(struct mp_st
 }
 
 
-void _wrap_mp_stats_deallocation_count_set_capi_d6d4c901542430be(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_deallocation_count_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1802,7 +1802,7 @@ void _wrap_mp_stats_deallocation_count_set_capi_d6d4c901542430be(struct mp_stats
 }
 
 
-long long _wrap_mp_stats_deallocation_count_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_deallocation_count_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1815,7 +1815,7 @@ long long _wrap_mp_stats_deallocation_count_get_capi_d6d4c901542430be(struct mp_
 }
 
 
-void _wrap_mp_stats_fragmentation_ratio_set_capi_d6d4c901542430be(struct mp_stats *_swig_go_0, double _swig_go_1) {
+void _wrap_mp_stats_fragmentation_ratio_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, double _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   double arg2 ;
   
@@ -1827,7 +1827,7 @@ void _wrap_mp_stats_fragmentation_ratio_set_capi_d6d4c901542430be(struct mp_stat
 }
 
 
-double _wrap_mp_stats_fragmentation_ratio_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+double _wrap_mp_stats_fragmentation_ratio_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   double result;
   double _swig_go_result;
@@ -1840,7 +1840,7 @@ double _wrap_mp_stats_fragmentation_ratio_get_capi_d6d4c901542430be(struct mp_st
 }
 
 
-void _wrap_mp_stats_reserved_bytes_set_capi_d6d4c901542430be(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_reserved_bytes_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1852,7 +1852,7 @@ void _wrap_mp_stats_reserved_bytes_set_capi_d6d4c901542430be(struct mp_stats *_s
 }
 
 
-long long _wrap_mp_stats_reserved_bytes_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_reserved_bytes_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1865,7 +1865,7 @@ long long _wrap_mp_stats_reserved_bytes_get_capi_d6d4c901542430be(struct mp_stat
 }
 
 
-void _wrap_mp_stats_chunk_count_set_capi_d6d4c901542430be(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_chunk_count_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1877,7 +1877,7 @@ void _wrap_mp_stats_chunk_count_set_capi_d6d4c901542430be(struct mp_stats *_swig
 }
 
 
-long long _wrap_mp_stats_chunk_count_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_chunk_count_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1890,7 +1890,7 @@ long long _wrap_mp_stats_chunk_count_get_capi_d6d4c901542430be(struct mp_stats *
 }
 
 
-void _wrap_mp_stats_failed_allocations_set_capi_d6d4c901542430be(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_failed_allocations_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1902,7 +1902,7 @@ void _wrap_mp_stats_failed_allocations_set_capi_d6d4c901542430be(struct mp_stats
 }
 
 
-long long _wrap_mp_stats_failed_allocations_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_failed_allocations_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1915,7 +1915,7 @@ long long _wrap_mp_stats_failed_allocations_get_capi_d6d4c901542430be(struct mp_
 }
 
 
-void _wrap_mp_stats_live_allocations_set_capi_d6d4c901542430be(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_live_allocations_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1927,7 +1927,7 @@ void _wrap_mp_stats_live_allocations_set_capi_d6d4c901542430be(struct mp_stats *
 }
 
 
-long long _wrap_mp_stats_live_allocations_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_live_allocations_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1940,7 +1940,7 @@ long long _wrap_mp_stats_live_allocations_get_capi_d6d4c901542430be(struct mp_st
 }
 
 
-void _wrap_mp_stats_pending_frees_set_capi_d6d4c901542430be(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_pending_frees_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1952,7 +1952,7 @@ void _wrap_mp_stats_pending_frees_set_capi_d6d4c901542430be(struct mp_stats *_sw
 }
 
 
-long long _wrap_mp_stats_pending_frees_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_pending_frees_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1965,7 +1965,7 @@ long long _wrap_mp_stats_pending_frees_get_capi_d6d4c901542430be(struct mp_stats
 }
 
 
-void _wrap_mp_stats_peak_reserved_bytes_set_capi_d6d4c901542430be(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_peak_reserved_bytes_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1977,7 +1977,7 @@ void _wrap_mp_stats_peak_reserved_bytes_set_capi_d6d4c901542430be(struct mp_stat
 }
 
 
-long long _wrap_mp_stats_peak_reserved_bytes_get_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_peak_reserved_bytes_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1990,7 +1990,7 @@ long long _wrap_mp_stats_peak_reserved_bytes_get_capi_d6d4c901542430be(struct mp
 }
 
 
-struct mp_stats *_wrap_new_mp_stats_capi_d6d4c901542430be() {
+struct mp_stats *_wrap_new_mp_stats_capi_3992be44a87642e1() {
   struct mp_stats *result = 0 ;
   struct mp_stats *_swig_go_result;
   
@@ -2001,7 +2001,7 @@ struct mp_stats *_wrap_new_mp_stats_capi_d6d4c901542430be() {
 }
 
 
-void _wrap_delete_mp_stats_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
+void _wrap_delete_mp_stats_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   
   arg1 = *(struct mp_stats **)&_swig_go_0; 
@@ -2011,7 +2011,7 @@ void _wrap_delete_mp_stats_capi_d6d4c901542430be(struct mp_stats *_swig_go_0) {
 }
 
 
-long long _wrap_mp_memory_snapshot_struct_size_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_struct_size_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2024,7 +2024,7 @@ long long _wrap_mp_memory_snapshot_struct_size_get_capi_d6d4c901542430be(struct 
 }
 
 
-void _wrap_mp_memory_snapshot_reserved_bytes_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_reserved_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2036,7 +2036,7 @@ void _wrap_mp_memory_snapshot_reserved_bytes_set_capi_d6d4c901542430be(struct mp
 }
 
 
-long long _wrap_mp_memory_snapshot_reserved_bytes_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_reserved_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2049,7 +2049,7 @@ long long _wrap_mp_memory_snapshot_reserved_bytes_get_capi_d6d4c901542430be(stru
 }
 
 
-void _wrap_mp_memory_snapshot_address_space_bytes_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_address_space_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2061,7 +2061,7 @@ void _wrap_mp_memory_snapshot_address_space_bytes_set_capi_d6d4c901542430be(stru
 }
 
 
-long long _wrap_mp_memory_snapshot_address_space_bytes_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_address_space_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2074,7 +2074,7 @@ long long _wrap_mp_memory_snapshot_address_space_bytes_get_capi_d6d4c901542430be
 }
 
 
-void _wrap_mp_memory_snapshot_idle_bytes_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_idle_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2086,7 +2086,7 @@ void _wrap_mp_memory_snapshot_idle_bytes_set_capi_d6d4c901542430be(struct mp_mem
 }
 
 
-long long _wrap_mp_memory_snapshot_idle_bytes_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_idle_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2099,7 +2099,7 @@ long long _wrap_mp_memory_snapshot_idle_bytes_get_capi_d6d4c901542430be(struct m
 }
 
 
-void _wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2111,7 +2111,7 @@ void _wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_d6d4c901542430be(stru
 }
 
 
-long long _wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2124,7 +2124,7 @@ long long _wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_d6d4c901542430be
 }
 
 
-void _wrap_mp_memory_snapshot_max_size_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_max_size_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2136,7 +2136,7 @@ void _wrap_mp_memory_snapshot_max_size_set_capi_d6d4c901542430be(struct mp_memor
 }
 
 
-long long _wrap_mp_memory_snapshot_max_size_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_max_size_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2149,7 +2149,7 @@ long long _wrap_mp_memory_snapshot_max_size_get_capi_d6d4c901542430be(struct mp_
 }
 
 
-void _wrap_mp_memory_snapshot_in_use_bytes_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_in_use_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2161,7 +2161,7 @@ void _wrap_mp_memory_snapshot_in_use_bytes_set_capi_d6d4c901542430be(struct mp_m
 }
 
 
-long long _wrap_mp_memory_snapshot_in_use_bytes_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_in_use_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2174,7 +2174,7 @@ long long _wrap_mp_memory_snapshot_in_use_bytes_get_capi_d6d4c901542430be(struct
 }
 
 
-void _wrap_mp_memory_snapshot_live_blocks_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_live_blocks_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2186,7 +2186,7 @@ void _wrap_mp_memory_snapshot_live_blocks_set_capi_d6d4c901542430be(struct mp_me
 }
 
 
-long long _wrap_mp_memory_snapshot_live_blocks_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_live_blocks_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2199,7 +2199,7 @@ long long _wrap_mp_memory_snapshot_live_blocks_get_capi_d6d4c901542430be(struct 
 }
 
 
-void _wrap_mp_memory_snapshot_free_bytes_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_free_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2211,7 +2211,7 @@ void _wrap_mp_memory_snapshot_free_bytes_set_capi_d6d4c901542430be(struct mp_mem
 }
 
 
-long long _wrap_mp_memory_snapshot_free_bytes_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_free_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2224,7 +2224,7 @@ long long _wrap_mp_memory_snapshot_free_bytes_get_capi_d6d4c901542430be(struct m
 }
 
 
-void _wrap_mp_memory_snapshot_largest_free_block_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_largest_free_block_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2236,7 +2236,7 @@ void _wrap_mp_memory_snapshot_largest_free_block_set_capi_d6d4c901542430be(struc
 }
 
 
-long long _wrap_mp_memory_snapshot_largest_free_block_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_largest_free_block_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2249,7 +2249,7 @@ long long _wrap_mp_memory_snapshot_largest_free_block_get_capi_d6d4c901542430be(
 }
 
 
-void _wrap_mp_memory_snapshot_cached_bytes_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_cached_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2261,7 +2261,7 @@ void _wrap_mp_memory_snapshot_cached_bytes_set_capi_d6d4c901542430be(struct mp_m
 }
 
 
-long long _wrap_mp_memory_snapshot_cached_bytes_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_cached_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2274,7 +2274,7 @@ long long _wrap_mp_memory_snapshot_cached_bytes_get_capi_d6d4c901542430be(struct
 }
 
 
-void _wrap_mp_memory_snapshot_cached_blocks_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_cached_blocks_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2286,7 +2286,7 @@ void _wrap_mp_memory_snapshot_cached_blocks_set_capi_d6d4c901542430be(struct mp_
 }
 
 
-long long _wrap_mp_memory_snapshot_cached_blocks_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_cached_blocks_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2299,7 +2299,7 @@ long long _wrap_mp_memory_snapshot_cached_blocks_get_capi_d6d4c901542430be(struc
 }
 
 
-void _wrap_mp_memory_snapshot_pending_bytes_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_pending_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2311,7 +2311,7 @@ void _wrap_mp_memory_snapshot_pending_bytes_set_capi_d6d4c901542430be(struct mp_
 }
 
 
-long long _wrap_mp_memory_snapshot_pending_bytes_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_pending_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2324,7 +2324,7 @@ long long _wrap_mp_memory_snapshot_pending_bytes_get_capi_d6d4c901542430be(struc
 }
 
 
-void _wrap_mp_memory_snapshot_pending_blocks_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_pending_blocks_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2336,7 +2336,7 @@ void _wrap_mp_memory_snapshot_pending_blocks_set_capi_d6d4c901542430be(struct mp
 }
 
 
-long long _wrap_mp_memory_snapshot_pending_blocks_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_pending_blocks_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2349,7 +2349,7 @@ long long _wrap_mp_memory_snapshot_pending_blocks_get_capi_d6d4c901542430be(stru
 }
 
 
-void _wrap_mp_memory_snapshot_chunk_count_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_chunk_count_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2361,7 +2361,7 @@ void _wrap_mp_memory_snapshot_chunk_count_set_capi_d6d4c901542430be(struct mp_me
 }
 
 
-long long _wrap_mp_memory_snapshot_chunk_count_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_chunk_count_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2374,7 +2374,7 @@ long long _wrap_mp_memory_snapshot_chunk_count_get_capi_d6d4c901542430be(struct 
 }
 
 
-void _wrap_mp_memory_snapshot_chunks_listed_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_chunks_listed_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2386,7 +2386,7 @@ void _wrap_mp_memory_snapshot_chunks_listed_set_capi_d6d4c901542430be(struct mp_
 }
 
 
-long long _wrap_mp_memory_snapshot_chunks_listed_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_chunks_listed_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2399,7 +2399,7 @@ long long _wrap_mp_memory_snapshot_chunks_listed_get_capi_d6d4c901542430be(struc
 }
 
 
-void _wrap_mp_memory_snapshot_class_count_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_class_count_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2411,7 +2411,7 @@ void _wrap_mp_memory_snapshot_class_count_set_capi_d6d4c901542430be(struct mp_me
 }
 
 
-long long _wrap_mp_memory_snapshot_class_count_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_class_count_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2424,7 +2424,7 @@ long long _wrap_mp_memory_snapshot_class_count_get_capi_d6d4c901542430be(struct 
 }
 
 
-void _wrap_mp_memory_snapshot_request_bytes_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_request_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2436,7 +2436,7 @@ void _wrap_mp_memory_snapshot_request_bytes_set_capi_d6d4c901542430be(struct mp_
 }
 
 
-long long _wrap_mp_memory_snapshot_request_bytes_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_request_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2449,7 +2449,7 @@ long long _wrap_mp_memory_snapshot_request_bytes_get_capi_d6d4c901542430be(struc
 }
 
 
-void _wrap_mp_memory_snapshot_request_alignment_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_request_alignment_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2461,7 +2461,7 @@ void _wrap_mp_memory_snapshot_request_alignment_set_capi_d6d4c901542430be(struct
 }
 
 
-long long _wrap_mp_memory_snapshot_request_alignment_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_request_alignment_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2474,7 +2474,7 @@ long long _wrap_mp_memory_snapshot_request_alignment_get_capi_d6d4c901542430be(s
 }
 
 
-void _wrap_mp_memory_snapshot_memory_type_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_memory_snapshot_memory_type_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, intgo _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   mp_memory_type arg2 ;
   
@@ -2486,7 +2486,7 @@ void _wrap_mp_memory_snapshot_memory_type_set_capi_d6d4c901542430be(struct mp_me
 }
 
 
-intgo _wrap_mp_memory_snapshot_memory_type_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+intgo _wrap_mp_memory_snapshot_memory_type_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   mp_memory_type result;
   intgo _swig_go_result;
@@ -2499,7 +2499,7 @@ intgo _wrap_mp_memory_snapshot_memory_type_get_capi_d6d4c901542430be(struct mp_m
 }
 
 
-void _wrap_mp_memory_snapshot_backend_set_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_memory_snapshot_backend_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, intgo _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   mp_backend_kind arg2 ;
   
@@ -2511,7 +2511,7 @@ void _wrap_mp_memory_snapshot_backend_set_capi_d6d4c901542430be(struct mp_memory
 }
 
 
-intgo _wrap_mp_memory_snapshot_backend_get_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+intgo _wrap_mp_memory_snapshot_backend_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   mp_backend_kind result;
   intgo _swig_go_result;
@@ -2524,7 +2524,7 @@ intgo _wrap_mp_memory_snapshot_backend_get_capi_d6d4c901542430be(struct mp_memor
 }
 
 
-struct mp_memory_snapshot *_wrap_new_mp_memory_snapshot_capi_d6d4c901542430be() {
+struct mp_memory_snapshot *_wrap_new_mp_memory_snapshot_capi_3992be44a87642e1() {
   struct mp_memory_snapshot *result = 0 ;
   struct mp_memory_snapshot *_swig_go_result;
   
@@ -2535,7 +2535,7 @@ struct mp_memory_snapshot *_wrap_new_mp_memory_snapshot_capi_d6d4c901542430be() 
 }
 
 
-void _wrap_delete_mp_memory_snapshot_capi_d6d4c901542430be(struct mp_memory_snapshot *_swig_go_0) {
+void _wrap_delete_mp_memory_snapshot_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   
   arg1 = *(struct mp_memory_snapshot **)&_swig_go_0; 
@@ -2545,7 +2545,7 @@ void _wrap_delete_mp_memory_snapshot_capi_d6d4c901542430be(struct mp_memory_snap
 }
 
 
-long long _wrap_mp_chunk_info_struct_size_get_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_struct_size_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2558,7 +2558,7 @@ long long _wrap_mp_chunk_info_struct_size_get_capi_d6d4c901542430be(struct mp_ch
 }
 
 
-void _wrap_mp_chunk_info_base_set_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0, void *_swig_go_1) {
+void _wrap_mp_chunk_info_base_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, void *_swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -2570,7 +2570,7 @@ void _wrap_mp_chunk_info_base_set_capi_d6d4c901542430be(struct mp_chunk_info *_s
 }
 
 
-void *_wrap_mp_chunk_info_base_get_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0) {
+void *_wrap_mp_chunk_info_base_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -2583,7 +2583,7 @@ void *_wrap_mp_chunk_info_base_get_capi_d6d4c901542430be(struct mp_chunk_info *_
 }
 
 
-void _wrap_mp_chunk_info_size_set_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_size_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2595,7 +2595,7 @@ void _wrap_mp_chunk_info_size_set_capi_d6d4c901542430be(struct mp_chunk_info *_s
 }
 
 
-long long _wrap_mp_chunk_info_size_get_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_size_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2608,7 +2608,7 @@ long long _wrap_mp_chunk_info_size_get_capi_d6d4c901542430be(struct mp_chunk_inf
 }
 
 
-void _wrap_mp_chunk_info_mapped_bytes_set_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_mapped_bytes_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2620,7 +2620,7 @@ void _wrap_mp_chunk_info_mapped_bytes_set_capi_d6d4c901542430be(struct mp_chunk_
 }
 
 
-long long _wrap_mp_chunk_info_mapped_bytes_get_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_mapped_bytes_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2633,7 +2633,7 @@ long long _wrap_mp_chunk_info_mapped_bytes_get_capi_d6d4c901542430be(struct mp_c
 }
 
 
-void _wrap_mp_chunk_info_idle_bytes_set_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_idle_bytes_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2645,7 +2645,7 @@ void _wrap_mp_chunk_info_idle_bytes_set_capi_d6d4c901542430be(struct mp_chunk_in
 }
 
 
-long long _wrap_mp_chunk_info_idle_bytes_get_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_idle_bytes_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2658,7 +2658,7 @@ long long _wrap_mp_chunk_info_idle_bytes_get_capi_d6d4c901542430be(struct mp_chu
 }
 
 
-void _wrap_mp_chunk_info_free_bytes_set_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_free_bytes_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2670,7 +2670,7 @@ void _wrap_mp_chunk_info_free_bytes_set_capi_d6d4c901542430be(struct mp_chunk_in
 }
 
 
-long long _wrap_mp_chunk_info_free_bytes_get_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_free_bytes_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2683,7 +2683,7 @@ long long _wrap_mp_chunk_info_free_bytes_get_capi_d6d4c901542430be(struct mp_chu
 }
 
 
-void _wrap_mp_chunk_info_largest_free_block_set_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_largest_free_block_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2695,7 +2695,7 @@ void _wrap_mp_chunk_info_largest_free_block_set_capi_d6d4c901542430be(struct mp_
 }
 
 
-long long _wrap_mp_chunk_info_largest_free_block_get_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_largest_free_block_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2708,7 +2708,7 @@ long long _wrap_mp_chunk_info_largest_free_block_get_capi_d6d4c901542430be(struc
 }
 
 
-void _wrap_mp_chunk_info_live_blocks_set_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_live_blocks_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2720,7 +2720,7 @@ void _wrap_mp_chunk_info_live_blocks_set_capi_d6d4c901542430be(struct mp_chunk_i
 }
 
 
-long long _wrap_mp_chunk_info_live_blocks_get_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_live_blocks_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2733,7 +2733,7 @@ long long _wrap_mp_chunk_info_live_blocks_get_capi_d6d4c901542430be(struct mp_ch
 }
 
 
-void _wrap_mp_chunk_info_page_bytes_set_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_page_bytes_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2745,7 +2745,7 @@ void _wrap_mp_chunk_info_page_bytes_set_capi_d6d4c901542430be(struct mp_chunk_in
 }
 
 
-long long _wrap_mp_chunk_info_page_bytes_get_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_page_bytes_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2758,7 +2758,7 @@ long long _wrap_mp_chunk_info_page_bytes_get_capi_d6d4c901542430be(struct mp_chu
 }
 
 
-void _wrap_mp_chunk_info_backend_set_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_chunk_info_backend_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, intgo _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   mp_backend_kind arg2 ;
   
@@ -2770,7 +2770,7 @@ void _wrap_mp_chunk_info_backend_set_capi_d6d4c901542430be(struct mp_chunk_info 
 }
 
 
-intgo _wrap_mp_chunk_info_backend_get_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0) {
+intgo _wrap_mp_chunk_info_backend_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   mp_backend_kind result;
   intgo _swig_go_result;
@@ -2783,7 +2783,7 @@ intgo _wrap_mp_chunk_info_backend_get_capi_d6d4c901542430be(struct mp_chunk_info
 }
 
 
-struct mp_chunk_info *_wrap_new_mp_chunk_info_capi_d6d4c901542430be() {
+struct mp_chunk_info *_wrap_new_mp_chunk_info_capi_3992be44a87642e1() {
   struct mp_chunk_info *result = 0 ;
   struct mp_chunk_info *_swig_go_result;
   
@@ -2794,7 +2794,7 @@ struct mp_chunk_info *_wrap_new_mp_chunk_info_capi_d6d4c901542430be() {
 }
 
 
-void _wrap_delete_mp_chunk_info_capi_d6d4c901542430be(struct mp_chunk_info *_swig_go_0) {
+void _wrap_delete_mp_chunk_info_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   
   arg1 = *(struct mp_chunk_info **)&_swig_go_0; 
@@ -2804,7 +2804,7 @@ void _wrap_delete_mp_chunk_info_capi_d6d4c901542430be(struct mp_chunk_info *_swi
 }
 
 
-long long _wrap_mp_class_info_struct_size_get_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_struct_size_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2817,7 +2817,7 @@ long long _wrap_mp_class_info_struct_size_get_capi_d6d4c901542430be(struct mp_cl
 }
 
 
-void _wrap_mp_class_info_block_size_set_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_block_size_set_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2829,7 +2829,7 @@ void _wrap_mp_class_info_block_size_set_capi_d6d4c901542430be(struct mp_class_in
 }
 
 
-long long _wrap_mp_class_info_block_size_get_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_block_size_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2842,7 +2842,7 @@ long long _wrap_mp_class_info_block_size_get_capi_d6d4c901542430be(struct mp_cla
 }
 
 
-void _wrap_mp_class_info_pages_set_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_pages_set_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2854,7 +2854,7 @@ void _wrap_mp_class_info_pages_set_capi_d6d4c901542430be(struct mp_class_info *_
 }
 
 
-long long _wrap_mp_class_info_pages_get_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_pages_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2867,7 +2867,7 @@ long long _wrap_mp_class_info_pages_get_capi_d6d4c901542430be(struct mp_class_in
 }
 
 
-void _wrap_mp_class_info_page_bytes_set_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_page_bytes_set_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2879,7 +2879,7 @@ void _wrap_mp_class_info_page_bytes_set_capi_d6d4c901542430be(struct mp_class_in
 }
 
 
-long long _wrap_mp_class_info_page_bytes_get_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_page_bytes_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2892,7 +2892,7 @@ long long _wrap_mp_class_info_page_bytes_get_capi_d6d4c901542430be(struct mp_cla
 }
 
 
-void _wrap_mp_class_info_used_blocks_set_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_used_blocks_set_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2904,7 +2904,7 @@ void _wrap_mp_class_info_used_blocks_set_capi_d6d4c901542430be(struct mp_class_i
 }
 
 
-long long _wrap_mp_class_info_used_blocks_get_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_used_blocks_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2917,7 +2917,7 @@ long long _wrap_mp_class_info_used_blocks_get_capi_d6d4c901542430be(struct mp_cl
 }
 
 
-void _wrap_mp_class_info_free_blocks_set_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_free_blocks_set_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2929,7 +2929,7 @@ void _wrap_mp_class_info_free_blocks_set_capi_d6d4c901542430be(struct mp_class_i
 }
 
 
-long long _wrap_mp_class_info_free_blocks_get_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_free_blocks_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2942,7 +2942,7 @@ long long _wrap_mp_class_info_free_blocks_get_capi_d6d4c901542430be(struct mp_cl
 }
 
 
-void _wrap_mp_class_info_cached_blocks_set_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_cached_blocks_set_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2954,7 +2954,7 @@ void _wrap_mp_class_info_cached_blocks_set_capi_d6d4c901542430be(struct mp_class
 }
 
 
-long long _wrap_mp_class_info_cached_blocks_get_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_cached_blocks_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2967,7 +2967,7 @@ long long _wrap_mp_class_info_cached_blocks_get_capi_d6d4c901542430be(struct mp_
 }
 
 
-struct mp_class_info *_wrap_new_mp_class_info_capi_d6d4c901542430be() {
+struct mp_class_info *_wrap_new_mp_class_info_capi_3992be44a87642e1() {
   struct mp_class_info *result = 0 ;
   struct mp_class_info *_swig_go_result;
   
@@ -2978,7 +2978,7 @@ struct mp_class_info *_wrap_new_mp_class_info_capi_d6d4c901542430be() {
 }
 
 
-void _wrap_delete_mp_class_info_capi_d6d4c901542430be(struct mp_class_info *_swig_go_0) {
+void _wrap_delete_mp_class_info_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   
   arg1 = *(struct mp_class_info **)&_swig_go_0; 
@@ -2988,7 +2988,7 @@ void _wrap_delete_mp_class_info_capi_d6d4c901542430be(struct mp_class_info *_swi
 }
 
 
-long long _wrap_mp_allocation_info_struct_size_get_capi_d6d4c901542430be(struct mp_allocation_info *_swig_go_0) {
+long long _wrap_mp_allocation_info_struct_size_get_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3001,7 +3001,7 @@ long long _wrap_mp_allocation_info_struct_size_get_capi_d6d4c901542430be(struct 
 }
 
 
-void _wrap_mp_allocation_info_ptr_set_capi_d6d4c901542430be(struct mp_allocation_info *_swig_go_0, void *_swig_go_1) {
+void _wrap_mp_allocation_info_ptr_set_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0, void *_swig_go_1) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -3013,7 +3013,7 @@ void _wrap_mp_allocation_info_ptr_set_capi_d6d4c901542430be(struct mp_allocation
 }
 
 
-void *_wrap_mp_allocation_info_ptr_get_capi_d6d4c901542430be(struct mp_allocation_info *_swig_go_0) {
+void *_wrap_mp_allocation_info_ptr_get_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -3026,7 +3026,7 @@ void *_wrap_mp_allocation_info_ptr_get_capi_d6d4c901542430be(struct mp_allocatio
 }
 
 
-void _wrap_mp_allocation_info_size_set_capi_d6d4c901542430be(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_allocation_info_size_set_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   size_t arg2 ;
   
@@ -3038,7 +3038,7 @@ void _wrap_mp_allocation_info_size_set_capi_d6d4c901542430be(struct mp_allocatio
 }
 
 
-long long _wrap_mp_allocation_info_size_get_capi_d6d4c901542430be(struct mp_allocation_info *_swig_go_0) {
+long long _wrap_mp_allocation_info_size_get_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3051,7 +3051,7 @@ long long _wrap_mp_allocation_info_size_get_capi_d6d4c901542430be(struct mp_allo
 }
 
 
-void _wrap_mp_allocation_info_sequence_set_capi_d6d4c901542430be(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_allocation_info_sequence_set_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   uint64_t arg2 ;
   
@@ -3063,7 +3063,7 @@ void _wrap_mp_allocation_info_sequence_set_capi_d6d4c901542430be(struct mp_alloc
 }
 
 
-long long _wrap_mp_allocation_info_sequence_get_capi_d6d4c901542430be(struct mp_allocation_info *_swig_go_0) {
+long long _wrap_mp_allocation_info_sequence_get_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -3076,7 +3076,7 @@ long long _wrap_mp_allocation_info_sequence_get_capi_d6d4c901542430be(struct mp_
 }
 
 
-struct mp_allocation_info *_wrap_new_mp_allocation_info_capi_d6d4c901542430be() {
+struct mp_allocation_info *_wrap_new_mp_allocation_info_capi_3992be44a87642e1() {
   struct mp_allocation_info *result = 0 ;
   struct mp_allocation_info *_swig_go_result;
   
@@ -3087,7 +3087,7 @@ struct mp_allocation_info *_wrap_new_mp_allocation_info_capi_d6d4c901542430be() 
 }
 
 
-void _wrap_delete_mp_allocation_info_capi_d6d4c901542430be(struct mp_allocation_info *_swig_go_0) {
+void _wrap_delete_mp_allocation_info_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   
   arg1 = *(struct mp_allocation_info **)&_swig_go_0; 
@@ -3097,7 +3097,7 @@ void _wrap_delete_mp_allocation_info_capi_d6d4c901542430be(struct mp_allocation_
 }
 
 
-intgo _wrap_mp_pool_get_stats_capi_d6d4c901542430be(mp_pool *_swig_go_0, struct mp_stats *_swig_go_1) {
+intgo _wrap_mp_pool_get_stats_capi_3992be44a87642e1(mp_pool *_swig_go_0, struct mp_stats *_swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_stats *arg2 = (mp_stats *) 0 ;
   mp_status result;
@@ -3112,7 +3112,7 @@ intgo _wrap_mp_pool_get_stats_capi_d6d4c901542430be(mp_pool *_swig_go_0, struct 
 }
 
 
-intgo _wrap_mp_pool_reset_stats_capi_d6d4c901542430be(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_reset_stats_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -3125,7 +3125,7 @@ intgo _wrap_mp_pool_reset_stats_capi_d6d4c901542430be(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_set_tracking_capi_d6d4c901542430be(mp_pool *_swig_go_0, bool _swig_go_1) {
+intgo _wrap_mp_pool_set_tracking_capi_3992be44a87642e1(mp_pool *_swig_go_0, bool _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   bool arg2 ;
   mp_status result;
@@ -3140,7 +3140,7 @@ intgo _wrap_mp_pool_set_tracking_capi_d6d4c901542430be(mp_pool *_swig_go_0, bool
 }
 
 
-intgo _wrap_mp_pool_get_tracking_capi_d6d4c901542430be(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_tracking_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   bool *arg2 = (bool *) 0 ;
   bool temp2 ;
@@ -3161,7 +3161,7 @@ intgo _wrap_mp_pool_get_tracking_capi_d6d4c901542430be(mp_pool *_swig_go_0, _gos
 }
 
 
-intgo _wrap_mp_pool_has_leaks_capi_d6d4c901542430be(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_has_leaks_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   bool *arg2 = (bool *) 0 ;
   bool temp2 ;
@@ -3182,7 +3182,7 @@ intgo _wrap_mp_pool_has_leaks_capi_d6d4c901542430be(mp_pool *_swig_go_0, _goslic
 }
 
 
-intgo _wrap_mp_pool_get_allocations_capi_d6d4c901542430be(mp_pool *_swig_go_0, struct mp_allocation_info *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_get_allocations_capi_3992be44a87642e1(mp_pool *_swig_go_0, struct mp_allocation_info *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_allocation_info *arg2 = (mp_allocation_info *) 0 ;
   size_t arg3 ;
@@ -3207,7 +3207,7 @@ intgo _wrap_mp_pool_get_allocations_capi_d6d4c901542430be(mp_pool *_swig_go_0, s
 }
 
 
-intgo _wrap_mp_pool_memory_snapshot_capi_d6d4c901542430be(mp_pool *_swig_go_0, intgo _swig_go_1, struct mp_memory_snapshot *_swig_go_2, struct mp_chunk_info *_swig_go_3, long long _swig_go_4, struct mp_class_info *_swig_go_5, long long _swig_go_6) {
+intgo _wrap_mp_pool_memory_snapshot_capi_3992be44a87642e1(mp_pool *_swig_go_0, intgo _swig_go_1, struct mp_memory_snapshot *_swig_go_2, struct mp_chunk_info *_swig_go_3, long long _swig_go_4, struct mp_class_info *_swig_go_5, long long _swig_go_6) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_snapshot_kind arg2 ;
   mp_memory_snapshot *arg3 = (mp_memory_snapshot *) 0 ;
@@ -3232,7 +3232,7 @@ intgo _wrap_mp_pool_memory_snapshot_capi_d6d4c901542430be(mp_pool *_swig_go_0, i
 }
 
 
-intgo _wrap_mp_pool_memory_snapshot_json_capi_d6d4c901542430be(mp_pool *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_memory_snapshot_json_capi_3992be44a87642e1(mp_pool *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_snapshot_kind arg2 ;
   char **arg3 = (char **) 0 ;
@@ -3260,7 +3260,7 @@ intgo _wrap_mp_pool_memory_snapshot_json_capi_d6d4c901542430be(mp_pool *_swig_go
 }
 
 
-intgo _wrap_mp_pool_stats_string_capi_d6d4c901542430be(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_stats_string_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   char **arg2 = (char **) 0 ;
   char *temp2 = NULL ;
@@ -3286,7 +3286,7 @@ intgo _wrap_mp_pool_stats_string_capi_d6d4c901542430be(mp_pool *_swig_go_0, _gos
 }
 
 
-intgo _wrap_mp_pool_stats_json_capi_d6d4c901542430be(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_stats_json_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   char **arg2 = (char **) 0 ;
   char *temp2 = NULL ;
@@ -3312,7 +3312,7 @@ intgo _wrap_mp_pool_stats_json_capi_d6d4c901542430be(mp_pool *_swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_registry_create_cpu_pool_capi_d6d4c901542430be(_gostring_ _swig_go_0, struct mp_config *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_registry_create_cpu_pool_capi_3992be44a87642e1(_gostring_ _swig_go_0, struct mp_config *_swig_go_1, _goslice_ _swig_go_2) {
   char *arg1 = (char *) 0 ;
   mp_config *arg2 = (mp_config *) 0 ;
   mp_pool **arg3 = (mp_pool **) 0 ;
@@ -3340,7 +3340,7 @@ intgo _wrap_mp_registry_create_cpu_pool_capi_d6d4c901542430be(_gostring_ _swig_g
 }
 
 
-intgo _wrap_mp_registry_create_gpu_pool_capi_d6d4c901542430be(_gostring_ _swig_go_0, struct mp_config *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_registry_create_gpu_pool_capi_3992be44a87642e1(_gostring_ _swig_go_0, struct mp_config *_swig_go_1, _goslice_ _swig_go_2) {
   char *arg1 = (char *) 0 ;
   mp_config *arg2 = (mp_config *) 0 ;
   mp_pool **arg3 = (mp_pool **) 0 ;
@@ -3368,7 +3368,7 @@ intgo _wrap_mp_registry_create_gpu_pool_capi_d6d4c901542430be(_gostring_ _swig_g
 }
 
 
-intgo _wrap_mp_registry_get_cpu_pool_capi_d6d4c901542430be(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_registry_get_cpu_pool_capi_3992be44a87642e1(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   mp_pool **arg2 = (mp_pool **) 0 ;
   mp_pool *temp2 ;
@@ -3394,7 +3394,7 @@ intgo _wrap_mp_registry_get_cpu_pool_capi_d6d4c901542430be(_gostring_ _swig_go_0
 }
 
 
-intgo _wrap_mp_registry_get_gpu_pool_capi_d6d4c901542430be(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_registry_get_gpu_pool_capi_3992be44a87642e1(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   mp_pool **arg2 = (mp_pool **) 0 ;
   mp_pool *temp2 ;
@@ -3420,7 +3420,7 @@ intgo _wrap_mp_registry_get_gpu_pool_capi_d6d4c901542430be(_gostring_ _swig_go_0
 }
 
 
-intgo _wrap_mp_registry_find_capi_d6d4c901542430be(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_registry_find_capi_3992be44a87642e1(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   mp_pool **arg2 = (mp_pool **) 0 ;
   mp_pool *temp2 ;
@@ -3446,7 +3446,7 @@ intgo _wrap_mp_registry_find_capi_d6d4c901542430be(_gostring_ _swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_registry_destroy_capi_d6d4c901542430be(_gostring_ _swig_go_0) {
+intgo _wrap_mp_registry_destroy_capi_3992be44a87642e1(_gostring_ _swig_go_0) {
   char *arg1 = (char *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -3464,7 +3464,7 @@ intgo _wrap_mp_registry_destroy_capi_d6d4c901542430be(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_mp_registry_reset_all_capi_d6d4c901542430be() {
+intgo _wrap_mp_registry_reset_all_capi_3992be44a87642e1() {
   mp_status result;
   intgo _swig_go_result;
   
@@ -3475,7 +3475,7 @@ intgo _wrap_mp_registry_reset_all_capi_d6d4c901542430be() {
 }
 
 
-intgo _wrap_mp_registry_names_capi_d6d4c901542430be(_goslice_ _swig_go_0) {
+intgo _wrap_mp_registry_names_capi_3992be44a87642e1(_goslice_ _swig_go_0) {
   char **arg1 = (char **) 0 ;
   char *temp1 = NULL ;
   mp_status result;
@@ -3499,7 +3499,7 @@ intgo _wrap_mp_registry_names_capi_d6d4c901542430be(_goslice_ _swig_go_0) {
 }
 
 
-intgo _wrap_mp_registry_stats_json_capi_d6d4c901542430be(_goslice_ _swig_go_0) {
+intgo _wrap_mp_registry_stats_json_capi_3992be44a87642e1(_goslice_ _swig_go_0) {
   char **arg1 = (char **) 0 ;
   char *temp1 = NULL ;
   mp_status result;
@@ -3523,7 +3523,7 @@ intgo _wrap_mp_registry_stats_json_capi_d6d4c901542430be(_goslice_ _swig_go_0) {
 }
 
 
-intgo _wrap_mp_gpu_device_count_capi_d6d4c901542430be(_goslice_ _swig_go_0) {
+intgo _wrap_mp_gpu_device_count_capi_3992be44a87642e1(_goslice_ _swig_go_0) {
   int *arg1 = (int *) 0 ;
   int temp1 ;
   mp_status result;
@@ -3542,7 +3542,7 @@ intgo _wrap_mp_gpu_device_count_capi_d6d4c901542430be(_goslice_ _swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_set_device_capi_d6d4c901542430be(mp_pool *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_pool_set_device_capi_3992be44a87642e1(mp_pool *_swig_go_0, intgo _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   int arg2 ;
   mp_status result;
@@ -3557,7 +3557,7 @@ intgo _wrap_mp_pool_set_device_capi_d6d4c901542430be(mp_pool *_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_pool_get_device_capi_d6d4c901542430be(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_device_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   int *arg2 = (int *) 0 ;
   int temp2 ;
@@ -3578,7 +3578,7 @@ intgo _wrap_mp_pool_get_device_capi_d6d4c901542430be(mp_pool *_swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_pool_set_stream_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *_swig_go_1) {
+intgo _wrap_mp_pool_set_stream_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   mp_status result;
@@ -3593,7 +3593,7 @@ intgo _wrap_mp_pool_set_stream_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *
 }
 
 
-intgo _wrap_mp_pool_get_stream_capi_d6d4c901542430be(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_stream_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void **arg2 = (void **) 0 ;
   void *temp2 ;
@@ -3614,7 +3614,7 @@ intgo _wrap_mp_pool_get_stream_capi_d6d4c901542430be(mp_pool *_swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_pool_deallocate_on_stream_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2) {
+intgo _wrap_mp_pool_deallocate_on_stream_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3631,7 +3631,7 @@ intgo _wrap_mp_pool_deallocate_on_stream_capi_d6d4c901542430be(mp_pool *_swig_go
 }
 
 
-intgo _wrap_mp_pool_allocate_on_stream_capi_d6d4c901542430be(mp_pool *_swig_go_0, long long _swig_go_1, void *_swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_allocate_on_stream_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _swig_go_1, void *_swig_go_2, _goslice_ _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   void *arg3 = (void *) 0 ;
@@ -3656,7 +3656,7 @@ intgo _wrap_mp_pool_allocate_on_stream_capi_d6d4c901542430be(mp_pool *_swig_go_0
 }
 
 
-intgo _wrap_mp_pool_set_release_threshold_capi_d6d4c901542430be(mp_pool *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_pool_set_release_threshold_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   mp_status result;
@@ -3671,7 +3671,7 @@ intgo _wrap_mp_pool_set_release_threshold_capi_d6d4c901542430be(mp_pool *_swig_g
 }
 
 
-intgo _wrap_mp_pool_get_release_threshold_capi_d6d4c901542430be(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_release_threshold_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   size_t temp2 ;
@@ -3692,7 +3692,7 @@ intgo _wrap_mp_pool_get_release_threshold_capi_d6d4c901542430be(mp_pool *_swig_g
 }
 
 
-intgo _wrap_mp_pool_copy_host_to_device_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_pool_copy_host_to_device_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3711,7 +3711,7 @@ intgo _wrap_mp_pool_copy_host_to_device_capi_d6d4c901542430be(mp_pool *_swig_go_
 }
 
 
-intgo _wrap_mp_pool_copy_device_to_host_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_pool_copy_device_to_host_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3730,7 +3730,7 @@ intgo _wrap_mp_pool_copy_device_to_host_capi_d6d4c901542430be(mp_pool *_swig_go_
 }
 
 
-intgo _wrap_mp_pool_copy_device_to_device_capi_d6d4c901542430be(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_pool_copy_device_to_device_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3749,7 +3749,7 @@ intgo _wrap_mp_pool_copy_device_to_device_capi_d6d4c901542430be(mp_pool *_swig_g
 }
 
 
-void _wrap_mp_policy_struct_size_set_capi_d6d4c901542430be(struct mp_policy *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_policy_struct_size_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0, long long _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   size_t arg2 ;
   
@@ -3761,7 +3761,7 @@ void _wrap_mp_policy_struct_size_set_capi_d6d4c901542430be(struct mp_policy *_sw
 }
 
 
-long long _wrap_mp_policy_struct_size_get_capi_d6d4c901542430be(struct mp_policy *_swig_go_0) {
+long long _wrap_mp_policy_struct_size_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3774,7 +3774,7 @@ long long _wrap_mp_policy_struct_size_get_capi_d6d4c901542430be(struct mp_policy
 }
 
 
-void _wrap_mp_policy_user_set_capi_d6d4c901542430be(struct mp_policy *_swig_go_0, void *_swig_go_1) {
+void _wrap_mp_policy_user_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0, void *_swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -3786,7 +3786,7 @@ void _wrap_mp_policy_user_set_capi_d6d4c901542430be(struct mp_policy *_swig_go_0
 }
 
 
-void *_wrap_mp_policy_user_get_capi_d6d4c901542430be(struct mp_policy *_swig_go_0) {
+void *_wrap_mp_policy_user_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -3799,7 +3799,7 @@ void *_wrap_mp_policy_user_get_capi_d6d4c901542430be(struct mp_policy *_swig_go_
 }
 
 
-void _wrap_mp_policy_grow_set_capi_d6d4c901542430be(struct mp_policy *_swig_go_0, void* _swig_go_1) {
+void _wrap_mp_policy_grow_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0, void* _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_grow_fn arg2 = (mp_grow_fn) 0 ;
   
@@ -3811,7 +3811,7 @@ void _wrap_mp_policy_grow_set_capi_d6d4c901542430be(struct mp_policy *_swig_go_0
 }
 
 
-void* _wrap_mp_policy_grow_get_capi_d6d4c901542430be(struct mp_policy *_swig_go_0) {
+void* _wrap_mp_policy_grow_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_grow_fn result;
   void* _swig_go_result;
@@ -3824,7 +3824,7 @@ void* _wrap_mp_policy_grow_get_capi_d6d4c901542430be(struct mp_policy *_swig_go_
 }
 
 
-void _wrap_mp_policy_on_oom_set_capi_d6d4c901542430be(struct mp_policy *_swig_go_0, void* _swig_go_1) {
+void _wrap_mp_policy_on_oom_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0, void* _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_oom_fn arg2 = (mp_oom_fn) 0 ;
   
@@ -3836,7 +3836,7 @@ void _wrap_mp_policy_on_oom_set_capi_d6d4c901542430be(struct mp_policy *_swig_go
 }
 
 
-void* _wrap_mp_policy_on_oom_get_capi_d6d4c901542430be(struct mp_policy *_swig_go_0) {
+void* _wrap_mp_policy_on_oom_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_oom_fn result;
   void* _swig_go_result;
@@ -3849,7 +3849,7 @@ void* _wrap_mp_policy_on_oom_get_capi_d6d4c901542430be(struct mp_policy *_swig_g
 }
 
 
-void _wrap_mp_policy_trim_set_capi_d6d4c901542430be(struct mp_policy *_swig_go_0, void* _swig_go_1) {
+void _wrap_mp_policy_trim_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0, void* _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_trim_fn arg2 = (mp_trim_fn) 0 ;
   
@@ -3861,7 +3861,7 @@ void _wrap_mp_policy_trim_set_capi_d6d4c901542430be(struct mp_policy *_swig_go_0
 }
 
 
-void* _wrap_mp_policy_trim_get_capi_d6d4c901542430be(struct mp_policy *_swig_go_0) {
+void* _wrap_mp_policy_trim_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_trim_fn result;
   void* _swig_go_result;
@@ -3874,7 +3874,7 @@ void* _wrap_mp_policy_trim_get_capi_d6d4c901542430be(struct mp_policy *_swig_go_
 }
 
 
-void _wrap_mp_policy_release_set_capi_d6d4c901542430be(struct mp_policy *_swig_go_0, void* _swig_go_1) {
+void _wrap_mp_policy_release_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0, void* _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_release_fn arg2 = (mp_release_fn) 0 ;
   
@@ -3886,7 +3886,7 @@ void _wrap_mp_policy_release_set_capi_d6d4c901542430be(struct mp_policy *_swig_g
 }
 
 
-void* _wrap_mp_policy_release_get_capi_d6d4c901542430be(struct mp_policy *_swig_go_0) {
+void* _wrap_mp_policy_release_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_release_fn result;
   void* _swig_go_result;
@@ -3899,7 +3899,7 @@ void* _wrap_mp_policy_release_get_capi_d6d4c901542430be(struct mp_policy *_swig_
 }
 
 
-struct mp_policy *_wrap_new_mp_policy_capi_d6d4c901542430be() {
+struct mp_policy *_wrap_new_mp_policy_capi_3992be44a87642e1() {
   struct mp_policy *result = 0 ;
   struct mp_policy *_swig_go_result;
   
@@ -3910,7 +3910,7 @@ struct mp_policy *_wrap_new_mp_policy_capi_d6d4c901542430be() {
 }
 
 
-void _wrap_delete_mp_policy_capi_d6d4c901542430be(struct mp_policy *_swig_go_0) {
+void _wrap_delete_mp_policy_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   
   arg1 = *(struct mp_policy **)&_swig_go_0; 
@@ -3920,7 +3920,7 @@ void _wrap_delete_mp_policy_capi_d6d4c901542430be(struct mp_policy *_swig_go_0) 
 }
 
 
-intgo _wrap_mp_pool_trim_auto_capi_d6d4c901542430be(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_trim_auto_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -3933,7 +3933,7 @@ intgo _wrap_mp_pool_trim_auto_capi_d6d4c901542430be(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_router_create_capi_d6d4c901542430be(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_router_create_capi_3992be44a87642e1(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   mp_router **arg2 = (mp_router **) 0 ;
   mp_router *temp2 ;
@@ -3959,7 +3959,7 @@ intgo _wrap_mp_router_create_capi_d6d4c901542430be(_gostring_ _swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_router_destroy_capi_d6d4c901542430be(mp_router *_swig_go_0) {
+intgo _wrap_mp_router_destroy_capi_3992be44a87642e1(mp_router *_swig_go_0) {
   mp_router *arg1 = (mp_router *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -3972,7 +3972,7 @@ intgo _wrap_mp_router_destroy_capi_d6d4c901542430be(mp_router *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_router_add_capi_d6d4c901542430be(mp_router *_swig_go_0, long long _swig_go_1, mp_pool *_swig_go_2) {
+intgo _wrap_mp_router_add_capi_3992be44a87642e1(mp_router *_swig_go_0, long long _swig_go_1, mp_pool *_swig_go_2) {
   mp_router *arg1 = (mp_router *) 0 ;
   size_t arg2 ;
   mp_pool *arg3 = (mp_pool *) 0 ;
@@ -3989,7 +3989,7 @@ intgo _wrap_mp_router_add_capi_d6d4c901542430be(mp_router *_swig_go_0, long long
 }
 
 
-intgo _wrap_mp_router_pool_for_capi_d6d4c901542430be(mp_router *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_router_pool_for_capi_3992be44a87642e1(mp_router *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   mp_router *arg1 = (mp_router *) 0 ;
   size_t arg2 ;
   mp_pool **arg3 = (mp_pool **) 0 ;
@@ -4012,7 +4012,7 @@ intgo _wrap_mp_router_pool_for_capi_d6d4c901542430be(mp_router *_swig_go_0, long
 }
 
 
-intgo _wrap_mp_router_allocate_capi_d6d4c901542430be(mp_router *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_router_allocate_capi_3992be44a87642e1(mp_router *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   mp_router *arg1 = (mp_router *) 0 ;
   size_t arg2 ;
   void **arg3 = (void **) 0 ;
@@ -4035,7 +4035,7 @@ intgo _wrap_mp_router_allocate_capi_d6d4c901542430be(mp_router *_swig_go_0, long
 }
 
 
-intgo _wrap_mp_router_deallocate_capi_d6d4c901542430be(mp_router *_swig_go_0, void *_swig_go_1) {
+intgo _wrap_mp_router_deallocate_capi_3992be44a87642e1(mp_router *_swig_go_0, void *_swig_go_1) {
   mp_router *arg1 = (mp_router *) 0 ;
   void *arg2 = (void *) 0 ;
   mp_status result;
