@@ -4,7 +4,7 @@
 # The CUDA toolkit is optional (looked for in /usr/local/cuda); without it
 # the GPU functions answer MP_ERR_UNSUPPORTED.
 set -eu
-need="cmake make gcc g++ libc6-dev pkg-config binutils check lua5.4 liblua5.4-dev swig default-jdk-headless junit5 golang-go clang libclang-rt-14-dev valgrind abigail-tools libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev libboost-dev libsqlite3-dev gnuplot-nox $*"
+need="cmake make gcc g++ libc6-dev pkg-config binutils check lua5.4 liblua5.4-dev luarocks swig default-jdk-headless junit5 golang-go clang libclang-rt-14-dev valgrind abigail-tools libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev libboost-dev libsqlite3-dev gnuplot-nox $*"
 missing=""
 for p in $need; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -92,12 +92,12 @@ typedef struct mpswig_error { int status; char detail[512]; } mpswig_error;
 %include <enumtypeunsafe.swg>
 %javaconst(1);
 
-/* The JNI library loads with the first native call: from the path in the
- * system property mempool.jni.library, else from java.library.path. */
+/* The JNI library loads with the first native call (NativeLoader): from the
+ * path in the system property mempool.jni.library, else from the jar, else
+ * from java.library.path. */
 %pragma(java) jniclasscode=%{
   static {
-    String path = System.getProperty("mempool.jni.library");
-    if (path != null && !path.isEmpty()) System.load(path); else System.loadLibrary("mempool_jni");
+    NativeLoader.load();
   }
 %}
 
@@ -378,7 +378,7 @@ mpswig_bytes mpswig_view(void *address, size_t size)
 /* ---- Go -------------------------------------------------------------------- */
 %go_import("errors", "unsafe")
 %insert(cgo_comment_typedefs) %{
-#cgo LDFLAGS: -lmempool
+#cgo pkg-config: mempool
 %}
 
 %typemap(gotype) mp_pool *, const mp_pool *, mp_router *, const mp_router * "uintptr"

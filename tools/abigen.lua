@@ -688,7 +688,7 @@ end
 
 -- Go: the idiomatic package re-exports the sentinels of the SWIG layer.
 local function go_errors()
-  local b = { "// " .. GEN, "", "package mempool", "", 'import "mempool/internal/capi"', "",
+  local b = { "// " .. GEN, "", "package mempool", "", 'import "github.com/mempool-project/mempool/bindings/go/internal/capi"', "",
     "// Sentinels for errors.Is, one per failure status.", "var (" }
   for _, e in ipairs(abi.enums) do
     if e.name == "mp_status" then

@@ -4,10 +4,13 @@
 set -eu
 build=${1:-build} runs=${2:-9} pairs=${3:-1000000}
 b=$(cd "$build" && pwd)
-java -Dmempool.jni.library="$b/bindings/java/libmempool_jni.so" \
+# The benchmark's library holds the JNI wrapper too (one copy of mempool for
+# the Java and the C loop): it is mempool.jni.library as well.
+java -Dmempool.jni.library="$b/bindings/java/libmempool_bench_jni.so" \
      -Dmempool.bench.library="$b/bindings/java/libmempool_bench_jni.so" \
-     -cp "$b/bindings/java/mempool.jar:$b/bindings/java/bench-classes" org.mempool.bench.OverheadBench "$runs" "$pairs"
+     -cp "$(ls "$b"/bindings/java/mempool-*.jar | head -n 1):$b/bindings/java/bench-classes" \
+     org.mempool.bench.OverheadBench "$runs" "$pairs"
 cd "$b/bindings/go/module"
 GOCACHE="$b/bindings/go/gocache" GOPATH="$b/bindings/go/gopath" GOFLAGS=-mod=mod GOPROXY=off \
-CGO_CFLAGS="-I$(dirname "$b")/include" CGO_LDFLAGS="-L$b -Wl,-rpath,$b" \
+PKG_CONFIG_PATH="$b" \
   go run ./cmd/overhead -runs "$runs" -pairs "$pairs"

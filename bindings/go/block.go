@@ -18,7 +18,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"mempool/internal/capi"
+	"github.com/mempool-project/mempool/bindings/go/internal/capi"
 )
 
 // Block is one allocation of a pool with checked access: ReadAt and WriteAt

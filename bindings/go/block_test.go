@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"mempool/internal/capi"
+	"github.com/mempool-project/mempool/bindings/go/internal/capi"
 )
 
 func TestABlockReadsBackWhatWasWrittenThroughReaderAtAndWriterAt(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"time"
 	"unsafe"
 
-	"mempool/internal/capi"
+	"github.com/mempool-project/mempool/bindings/go/internal/capi"
 )
 
 // A raw free of a live Block's memory is refused on every raw path; before,

@@ -2,7 +2,7 @@
 
 package mempool
 
-import "mempool/internal/capi"
+import "github.com/mempool-project/mempool/bindings/go/internal/capi"
 
 // Sentinels for errors.Is, one per failure status.
 var (

@@ -1,3 +1,3 @@
-module mempool
+module github.com/mempool-project/mempool/bindings/go
 
 go 1.19

@@ -1,6 +1,6 @@
 // Package mempool is the Go binding of mempool: memory pools for CPU and
 // CUDA memory behind a stable C ABI. It is a thin layer over the SWIG
-// package mempool/internal/capi; every rule about pointers, sizes and
+// package internal/capi; every rule about pointers, sizes and
 // configurations lives in the C library. The Go layer adds lifetimes only.
 //
 // Failed calls return *Error, which carries the status and the library's
@@ -33,7 +33,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"mempool/internal/capi"
+	"github.com/mempool-project/mempool/bindings/go/internal/capi"
 )
 
 // Error is a failed call: Status, its C Name and the library's Detail.

@@ -23,7 +23,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
-	"mempool/internal/capi"
+	"github.com/mempool-project/mempool/bindings/go/internal/capi"
 )
 
 var registry = struct {

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"mempool/internal/capi"
+	"github.com/mempool-project/mempool/bindings/go/internal/capi"
 )
 
 // Router sends each request to a pool by size range: add ranges in

@@ -24,7 +24,7 @@ end
 local files = {}
 local p = io.popen('find "' .. src .. "/" .. w.path .. '" -type f 2>/dev/null')
 for f in p:lines() do
-  if f:match(w.pattern) and not f:match("_wrap%.") and not f:match("/generated/") then files[#files + 1] = f end
+  if f:match(w.pattern) and not f:match("_wrap%.") and not f:match("/generated/") and not f:match("/internal/capi/") then files[#files + 1] = f end
 end
 p:close()
 if #files == 0 then

@@ -7,7 +7,7 @@ dir="$mod/cmd/readme-example"
 rm -rf "$dir"
 mkdir -p "$dir"
 trap 'rm -rf "$dir"' EXIT
-"$(dirname "$0")/extract.sh" "$src/README.md" '^### Go$' go >"$dir/main.go"
+"$(dirname "$0")/extract.sh" "$src/README.md" '^## Examples$' go >"$dir/main.go"
 [ -s "$dir/main.go" ] || { echo "FAIL: no Go example found in README.md"; exit 1; }
 cd "$mod"
 out=$("$go" run ./cmd/readme-example)

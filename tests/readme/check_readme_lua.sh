@@ -5,7 +5,7 @@ set -eu
 src=$1 lua=$2 dir=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$(dirname "$0")/extract.sh" "$src/README.md" '^### Lua' lua >"$tmp/example.lua"
+"$(dirname "$0")/extract.sh" "$src/README.md" '^### Lua 5[.]4' lua >"$tmp/example.lua"
 [ -s "$tmp/example.lua" ] || { echo "FAIL: no Lua example found in README.md"; exit 1; }
 out=$(LUA_CPATH="$dir/?.so" "$lua" "$tmp/example.lua")
 echo "$out"

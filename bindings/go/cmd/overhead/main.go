@@ -13,8 +13,8 @@ import (
 	"sort"
 	"time"
 
-	"mempool"
-	"mempool/internal/benchc"
+	mempool "github.com/mempool-project/mempool/bindings/go"
+	"github.com/mempool-project/mempool/bindings/go/internal/benchc"
 )
 
 func goPairs(p *mempool.Pool, size uint64, n int) float64 {

@@ -3,7 +3,7 @@
 package benchc
 
 /*
-#cgo LDFLAGS: -lmempool
+#cgo pkg-config: mempool
 #include <mempool/mempool.h>
 #include <stdint.h>
 #include <time.h>
