@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_3992be44a87642e1(const char*);
+  void cgo_panic__capi_ec4a4fd4117c0537(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_3992be44a87642e1(p);
+  cgo_panic__capi_ec4a4fd4117c0537(p);
 }
 
 
@@ -259,6 +259,37 @@ uintptr_t mpswig_allocate(mp_pool *pool, size_t size)
 }
 
 
+typedef struct mpswig_sink { char *s; size_t len; int failed; } mpswig_sink;
+static void mpswig_collect(void *opaque, const char *text)
+{
+    mpswig_sink *k = (mpswig_sink *)opaque;
+    size_t n = strlen(text);
+    char *s = k->failed ? NULL : (char *)realloc(k->s, k->len + n + 1);
+    if (!s) {
+        k->failed = 1;
+        return;
+    }
+    memcpy(s + k->len, text, n + 1);
+    k->s = s;
+    k->len += n;
+}
+
+
+mp_status mpswig_stats_print(const char *options, char **out_text)
+{
+    mpswig_sink k = {NULL, 0, 0};
+    mp_status st = mp_stats_print(mpswig_collect, &k, options);
+    if (st == MP_OK && k.failed)
+        st = MP_ERR_OUT_OF_MEMORY;
+    if (st != MP_OK) {
+        free(k.s);
+        return st;
+    }
+    *out_text = k.s ? k.s : (char *)calloc(1, 1);
+    return *out_text ? MP_OK : MP_ERR_OUT_OF_MEMORY;
+}
+
+
 static const char *mpswig_error_name(int status)
 {
     static const char *const names[] = {NULL, "InvalidArgument", "OutOfMemory", "InvalidPointer", "InvalidOperation", "Cuda", "NotFound", "AlreadyExists", "Unsupported", "Corruption", "BufferTooSmall"};
@@ -305,7 +336,7 @@ SWIGINTERN void delete_mp_allocation_info(struct mp_allocation_info *self){ free
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_3992be44a87642e1(void *_swig_go_0) {
+void _wrap_Swig_free_capi_ec4a4fd4117c0537(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -315,7 +346,7 @@ void _wrap_Swig_free_capi_3992be44a87642e1(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_3992be44a87642e1(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_ec4a4fd4117c0537(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -328,7 +359,7 @@ void *_wrap_Swig_malloc_capi_3992be44a87642e1(intgo _swig_go_0) {
 }
 
 
-struct mp_chunk_info *_wrap_mpswig_chunks_capi_3992be44a87642e1(long long _swig_go_0) {
+struct mp_chunk_info *_wrap_mpswig_chunks_capi_ec4a4fd4117c0537(long long _swig_go_0) {
   size_t arg1 ;
   mp_chunk_info *result = 0 ;
   struct mp_chunk_info *_swig_go_result;
@@ -341,7 +372,7 @@ struct mp_chunk_info *_wrap_mpswig_chunks_capi_3992be44a87642e1(long long _swig_
 }
 
 
-struct mp_chunk_info *_wrap_mpswig_chunks_at_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+struct mp_chunk_info *_wrap_mpswig_chunks_at_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   mp_chunk_info *arg1 = (mp_chunk_info *) 0 ;
   size_t arg2 ;
   mp_chunk_info *result = 0 ;
@@ -356,7 +387,7 @@ struct mp_chunk_info *_wrap_mpswig_chunks_at_capi_3992be44a87642e1(struct mp_chu
 }
 
 
-void _wrap_mpswig_chunks_free_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
+void _wrap_mpswig_chunks_free_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
   mp_chunk_info *arg1 = (mp_chunk_info *) 0 ;
   
   arg1 = *(mp_chunk_info **)&_swig_go_0; 
@@ -366,7 +397,7 @@ void _wrap_mpswig_chunks_free_capi_3992be44a87642e1(struct mp_chunk_info *_swig_
 }
 
 
-struct mp_class_info *_wrap_mpswig_classes_capi_3992be44a87642e1(long long _swig_go_0) {
+struct mp_class_info *_wrap_mpswig_classes_capi_ec4a4fd4117c0537(long long _swig_go_0) {
   size_t arg1 ;
   mp_class_info *result = 0 ;
   struct mp_class_info *_swig_go_result;
@@ -379,7 +410,7 @@ struct mp_class_info *_wrap_mpswig_classes_capi_3992be44a87642e1(long long _swig
 }
 
 
-struct mp_class_info *_wrap_mpswig_classes_at_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+struct mp_class_info *_wrap_mpswig_classes_at_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   mp_class_info *arg1 = (mp_class_info *) 0 ;
   size_t arg2 ;
   mp_class_info *result = 0 ;
@@ -394,7 +425,7 @@ struct mp_class_info *_wrap_mpswig_classes_at_capi_3992be44a87642e1(struct mp_cl
 }
 
 
-void _wrap_mpswig_classes_free_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
+void _wrap_mpswig_classes_free_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
   mp_class_info *arg1 = (mp_class_info *) 0 ;
   
   arg1 = *(mp_class_info **)&_swig_go_0; 
@@ -404,7 +435,7 @@ void _wrap_mpswig_classes_free_capi_3992be44a87642e1(struct mp_class_info *_swig
 }
 
 
-struct mp_allocation_info *_wrap_mpswig_records_capi_3992be44a87642e1(long long _swig_go_0) {
+struct mp_allocation_info *_wrap_mpswig_records_capi_ec4a4fd4117c0537(long long _swig_go_0) {
   size_t arg1 ;
   mp_allocation_info *result = 0 ;
   struct mp_allocation_info *_swig_go_result;
@@ -417,7 +448,7 @@ struct mp_allocation_info *_wrap_mpswig_records_capi_3992be44a87642e1(long long 
 }
 
 
-struct mp_allocation_info *_wrap_mpswig_record_at_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
+struct mp_allocation_info *_wrap_mpswig_record_at_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
   mp_allocation_info *arg1 = (mp_allocation_info *) 0 ;
   size_t arg2 ;
   mp_allocation_info *result = 0 ;
@@ -432,7 +463,7 @@ struct mp_allocation_info *_wrap_mpswig_record_at_capi_3992be44a87642e1(struct m
 }
 
 
-void _wrap_mpswig_records_free_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0) {
+void _wrap_mpswig_records_free_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0) {
   mp_allocation_info *arg1 = (mp_allocation_info *) 0 ;
   
   arg1 = *(mp_allocation_info **)&_swig_go_0; 
@@ -442,7 +473,7 @@ void _wrap_mpswig_records_free_capi_3992be44a87642e1(struct mp_allocation_info *
 }
 
 
-intgo _wrap_mpswig_allocate_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mpswig_allocate_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   uintptr_t result;
@@ -457,7 +488,38 @@ intgo _wrap_mpswig_allocate_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long
 }
 
 
-intgo _wrap_MP_VERSION_NUMBER_capi_3992be44a87642e1() {
+intgo _wrap_mp_stats_print_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+  char *arg1 = (char *) 0 ;
+  char **arg2 = (char **) 0 ;
+  char *temp2 = NULL ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  
+  arg1 = (char *)malloc(_swig_go_0.n + 1);
+  memcpy(arg1, _swig_go_0.p, _swig_go_0.n);
+  arg1[_swig_go_0.n] = '\0';
+  
+  
+  if (_swig_go_1.len == 0) _swig_gopanic("mempool: an out-slice of length 1 or more is needed");
+  arg2 = &temp2;
+  
+  
+  result = (mp_status)mpswig_stats_print((char const *)arg1,arg2);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  
+  ((_gostring_ *)_swig_go_1.array)[0] = Swig_AllocateString(temp2 ? temp2 : "",
+    temp2 ? strlen(temp2) : 0);
+  if (temp2) {
+    mp_string_free(temp2); 
+  }
+  
+  free(arg1); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_MP_VERSION_NUMBER_capi_ec4a4fd4117c0537() {
   int result;
   intgo _swig_go_result;
   
@@ -468,7 +530,7 @@ intgo _wrap_MP_VERSION_NUMBER_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_mp_version_capi_3992be44a87642e1() {
+intgo _wrap_mp_version_capi_ec4a4fd4117c0537() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -479,7 +541,7 @@ intgo _wrap_mp_version_capi_3992be44a87642e1() {
 }
 
 
-_gostring_ _wrap_mp_version_string_capi_3992be44a87642e1() {
+_gostring_ _wrap_mp_version_string_capi_ec4a4fd4117c0537() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -490,7 +552,7 @@ _gostring_ _wrap_mp_version_string_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_OK_capi_3992be44a87642e1() {
+intgo _wrap_MP_OK_capi_ec4a4fd4117c0537() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -502,7 +564,7 @@ intgo _wrap_MP_OK_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ERR_INVALID_ARGUMENT_capi_3992be44a87642e1() {
+intgo _wrap_MP_ERR_INVALID_ARGUMENT_capi_ec4a4fd4117c0537() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -514,7 +576,7 @@ intgo _wrap_MP_ERR_INVALID_ARGUMENT_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ERR_OUT_OF_MEMORY_capi_3992be44a87642e1() {
+intgo _wrap_MP_ERR_OUT_OF_MEMORY_capi_ec4a4fd4117c0537() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -526,7 +588,7 @@ intgo _wrap_MP_ERR_OUT_OF_MEMORY_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ERR_INVALID_POINTER_capi_3992be44a87642e1() {
+intgo _wrap_MP_ERR_INVALID_POINTER_capi_ec4a4fd4117c0537() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -538,7 +600,7 @@ intgo _wrap_MP_ERR_INVALID_POINTER_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ERR_INVALID_OPERATION_capi_3992be44a87642e1() {
+intgo _wrap_MP_ERR_INVALID_OPERATION_capi_ec4a4fd4117c0537() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -550,7 +612,7 @@ intgo _wrap_MP_ERR_INVALID_OPERATION_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ERR_CUDA_capi_3992be44a87642e1() {
+intgo _wrap_MP_ERR_CUDA_capi_ec4a4fd4117c0537() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -562,7 +624,7 @@ intgo _wrap_MP_ERR_CUDA_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ERR_NOT_FOUND_capi_3992be44a87642e1() {
+intgo _wrap_MP_ERR_NOT_FOUND_capi_ec4a4fd4117c0537() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -574,7 +636,7 @@ intgo _wrap_MP_ERR_NOT_FOUND_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ERR_ALREADY_EXISTS_capi_3992be44a87642e1() {
+intgo _wrap_MP_ERR_ALREADY_EXISTS_capi_ec4a4fd4117c0537() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -586,7 +648,7 @@ intgo _wrap_MP_ERR_ALREADY_EXISTS_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ERR_UNSUPPORTED_capi_3992be44a87642e1() {
+intgo _wrap_MP_ERR_UNSUPPORTED_capi_ec4a4fd4117c0537() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -598,7 +660,7 @@ intgo _wrap_MP_ERR_UNSUPPORTED_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ERR_CORRUPTION_capi_3992be44a87642e1() {
+intgo _wrap_MP_ERR_CORRUPTION_capi_ec4a4fd4117c0537() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -610,7 +672,7 @@ intgo _wrap_MP_ERR_CORRUPTION_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ERR_BUFFER_TOO_SMALL_capi_3992be44a87642e1() {
+intgo _wrap_MP_ERR_BUFFER_TOO_SMALL_capi_ec4a4fd4117c0537() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -622,7 +684,7 @@ intgo _wrap_MP_ERR_BUFFER_TOO_SMALL_capi_3992be44a87642e1() {
 }
 
 
-_gostring_ _wrap_mp_status_name_capi_3992be44a87642e1(intgo _swig_go_0) {
+_gostring_ _wrap_mp_status_name_capi_ec4a4fd4117c0537(intgo _swig_go_0) {
   mp_status arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -635,7 +697,7 @@ _gostring_ _wrap_mp_status_name_capi_3992be44a87642e1(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_mp_status_string_capi_3992be44a87642e1(intgo _swig_go_0) {
+_gostring_ _wrap_mp_status_string_capi_ec4a4fd4117c0537(intgo _swig_go_0) {
   mp_status arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -648,7 +710,7 @@ _gostring_ _wrap_mp_status_string_capi_3992be44a87642e1(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_mp_last_error_capi_3992be44a87642e1() {
+intgo _wrap_mp_last_error_capi_ec4a4fd4117c0537() {
   mp_status result;
   intgo _swig_go_result;
   
@@ -659,7 +721,7 @@ intgo _wrap_mp_last_error_capi_3992be44a87642e1() {
 }
 
 
-_gostring_ _wrap_mp_last_error_message_capi_3992be44a87642e1() {
+_gostring_ _wrap_mp_last_error_message_capi_ec4a4fd4117c0537() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -670,7 +732,7 @@ _gostring_ _wrap_mp_last_error_message_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ALLOCATOR_FIXED_SIZE_capi_3992be44a87642e1() {
+intgo _wrap_MP_ALLOCATOR_FIXED_SIZE_capi_ec4a4fd4117c0537() {
   enum mp_allocator_type result;
   intgo _swig_go_result;
   
@@ -682,7 +744,7 @@ intgo _wrap_MP_ALLOCATOR_FIXED_SIZE_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_3992be44a87642e1() {
+intgo _wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_ec4a4fd4117c0537() {
   enum mp_allocator_type result;
   intgo _swig_go_result;
   
@@ -694,7 +756,7 @@ intgo _wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_SYNC_MUTEX_capi_3992be44a87642e1() {
+intgo _wrap_MP_SYNC_MUTEX_capi_ec4a4fd4117c0537() {
   enum mp_sync_type result;
   intgo _swig_go_result;
   
@@ -706,7 +768,7 @@ intgo _wrap_MP_SYNC_MUTEX_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_SYNC_LOCK_FREE_capi_3992be44a87642e1() {
+intgo _wrap_MP_SYNC_LOCK_FREE_capi_ec4a4fd4117c0537() {
   enum mp_sync_type result;
   intgo _swig_go_result;
   
@@ -718,7 +780,7 @@ intgo _wrap_MP_SYNC_LOCK_FREE_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_MEMORY_CPU_capi_3992be44a87642e1() {
+intgo _wrap_MP_MEMORY_CPU_capi_ec4a4fd4117c0537() {
   enum mp_memory_type result;
   intgo _swig_go_result;
   
@@ -730,7 +792,7 @@ intgo _wrap_MP_MEMORY_CPU_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_MEMORY_GPU_capi_3992be44a87642e1() {
+intgo _wrap_MP_MEMORY_GPU_capi_ec4a4fd4117c0537() {
   enum mp_memory_type result;
   intgo _swig_go_result;
   
@@ -742,7 +804,7 @@ intgo _wrap_MP_MEMORY_GPU_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ALLOC_NONE_capi_3992be44a87642e1() {
+intgo _wrap_MP_ALLOC_NONE_capi_ec4a4fd4117c0537() {
   enum mp_alloc_flags result;
   intgo _swig_go_result;
   
@@ -754,7 +816,7 @@ intgo _wrap_MP_ALLOC_NONE_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ALLOC_PINNED_capi_3992be44a87642e1() {
+intgo _wrap_MP_ALLOC_PINNED_capi_ec4a4fd4117c0537() {
   enum mp_alloc_flags result;
   intgo _swig_go_result;
   
@@ -766,7 +828,7 @@ intgo _wrap_MP_ALLOC_PINNED_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_ALLOC_MANAGED_capi_3992be44a87642e1() {
+intgo _wrap_MP_ALLOC_MANAGED_capi_ec4a4fd4117c0537() {
   enum mp_alloc_flags result;
   intgo _swig_go_result;
   
@@ -778,7 +840,7 @@ intgo _wrap_MP_ALLOC_MANAGED_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_BACKEND_HOST_capi_3992be44a87642e1() {
+intgo _wrap_MP_BACKEND_HOST_capi_ec4a4fd4117c0537() {
   enum mp_backend_kind result;
   intgo _swig_go_result;
   
@@ -790,7 +852,7 @@ intgo _wrap_MP_BACKEND_HOST_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_BACKEND_CUDA_DEVICE_capi_3992be44a87642e1() {
+intgo _wrap_MP_BACKEND_CUDA_DEVICE_capi_ec4a4fd4117c0537() {
   enum mp_backend_kind result;
   intgo _swig_go_result;
   
@@ -802,7 +864,7 @@ intgo _wrap_MP_BACKEND_CUDA_DEVICE_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_BACKEND_CUDA_PINNED_capi_3992be44a87642e1() {
+intgo _wrap_MP_BACKEND_CUDA_PINNED_capi_ec4a4fd4117c0537() {
   enum mp_backend_kind result;
   intgo _swig_go_result;
   
@@ -814,7 +876,7 @@ intgo _wrap_MP_BACKEND_CUDA_PINNED_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_BACKEND_CUDA_MANAGED_capi_3992be44a87642e1() {
+intgo _wrap_MP_BACKEND_CUDA_MANAGED_capi_ec4a4fd4117c0537() {
   enum mp_backend_kind result;
   intgo _swig_go_result;
   
@@ -826,7 +888,7 @@ intgo _wrap_MP_BACKEND_CUDA_MANAGED_capi_3992be44a87642e1() {
 }
 
 
-long long _wrap_mp_config_struct_size_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_struct_size_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -839,7 +901,7 @@ long long _wrap_mp_config_struct_size_get_capi_3992be44a87642e1(struct mp_config
 }
 
 
-void _wrap_mp_config_allocator_type_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_config_allocator_type_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   mp_allocator_type arg2 ;
   
@@ -851,7 +913,7 @@ void _wrap_mp_config_allocator_type_set_capi_3992be44a87642e1(struct mp_config *
 }
 
 
-intgo _wrap_mp_config_allocator_type_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_allocator_type_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   mp_allocator_type result;
   intgo _swig_go_result;
@@ -864,7 +926,7 @@ intgo _wrap_mp_config_allocator_type_get_capi_3992be44a87642e1(struct mp_config 
 }
 
 
-void _wrap_mp_config_initial_size_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_initial_size_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -876,7 +938,7 @@ void _wrap_mp_config_initial_size_set_capi_3992be44a87642e1(struct mp_config *_s
 }
 
 
-long long _wrap_mp_config_initial_size_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_initial_size_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -889,7 +951,7 @@ long long _wrap_mp_config_initial_size_get_capi_3992be44a87642e1(struct mp_confi
 }
 
 
-void _wrap_mp_config_block_size_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_block_size_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -901,7 +963,7 @@ void _wrap_mp_config_block_size_set_capi_3992be44a87642e1(struct mp_config *_swi
 }
 
 
-long long _wrap_mp_config_block_size_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_block_size_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -914,7 +976,7 @@ long long _wrap_mp_config_block_size_get_capi_3992be44a87642e1(struct mp_config 
 }
 
 
-void _wrap_mp_config_thread_safe_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_thread_safe_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -926,7 +988,7 @@ void _wrap_mp_config_thread_safe_set_capi_3992be44a87642e1(struct mp_config *_sw
 }
 
 
-bool _wrap_mp_config_thread_safe_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_thread_safe_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -939,7 +1001,7 @@ bool _wrap_mp_config_thread_safe_get_capi_3992be44a87642e1(struct mp_config *_sw
 }
 
 
-void _wrap_mp_config_sync_type_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_config_sync_type_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   mp_sync_type arg2 ;
   
@@ -951,7 +1013,7 @@ void _wrap_mp_config_sync_type_set_capi_3992be44a87642e1(struct mp_config *_swig
 }
 
 
-intgo _wrap_mp_config_sync_type_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_sync_type_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   mp_sync_type result;
   intgo _swig_go_result;
@@ -964,7 +1026,7 @@ intgo _wrap_mp_config_sync_type_get_capi_3992be44a87642e1(struct mp_config *_swi
 }
 
 
-void _wrap_mp_config_track_stats_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_track_stats_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -976,7 +1038,7 @@ void _wrap_mp_config_track_stats_set_capi_3992be44a87642e1(struct mp_config *_sw
 }
 
 
-bool _wrap_mp_config_track_stats_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_track_stats_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -989,7 +1051,7 @@ bool _wrap_mp_config_track_stats_get_capi_3992be44a87642e1(struct mp_config *_sw
 }
 
 
-void _wrap_mp_config_enable_debugging_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_enable_debugging_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1001,7 +1063,7 @@ void _wrap_mp_config_enable_debugging_set_capi_3992be44a87642e1(struct mp_config
 }
 
 
-bool _wrap_mp_config_enable_debugging_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_enable_debugging_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1014,7 +1076,7 @@ bool _wrap_mp_config_enable_debugging_get_capi_3992be44a87642e1(struct mp_config
 }
 
 
-void _wrap_mp_config_device_id_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_config_device_id_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   int arg2 ;
   
@@ -1026,7 +1088,7 @@ void _wrap_mp_config_device_id_set_capi_3992be44a87642e1(struct mp_config *_swig
 }
 
 
-intgo _wrap_mp_config_device_id_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_device_id_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1039,7 +1101,7 @@ intgo _wrap_mp_config_device_id_get_capi_3992be44a87642e1(struct mp_config *_swi
 }
 
 
-void _wrap_mp_config_use_pinned_memory_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_use_pinned_memory_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1051,7 +1113,7 @@ void _wrap_mp_config_use_pinned_memory_set_capi_3992be44a87642e1(struct mp_confi
 }
 
 
-bool _wrap_mp_config_use_pinned_memory_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_use_pinned_memory_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1064,7 +1126,7 @@ bool _wrap_mp_config_use_pinned_memory_get_capi_3992be44a87642e1(struct mp_confi
 }
 
 
-void _wrap_mp_config_use_managed_memory_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_use_managed_memory_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1076,7 +1138,7 @@ void _wrap_mp_config_use_managed_memory_set_capi_3992be44a87642e1(struct mp_conf
 }
 
 
-bool _wrap_mp_config_use_managed_memory_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_use_managed_memory_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1089,7 +1151,7 @@ bool _wrap_mp_config_use_managed_memory_get_capi_3992be44a87642e1(struct mp_conf
 }
 
 
-void _wrap_mp_config_alignment_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_alignment_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -1101,7 +1163,7 @@ void _wrap_mp_config_alignment_set_capi_3992be44a87642e1(struct mp_config *_swig
 }
 
 
-long long _wrap_mp_config_alignment_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_alignment_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1114,7 +1176,7 @@ long long _wrap_mp_config_alignment_get_capi_3992be44a87642e1(struct mp_config *
 }
 
 
-void _wrap_mp_config_growth_factor_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_growth_factor_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -1126,7 +1188,7 @@ void _wrap_mp_config_growth_factor_set_capi_3992be44a87642e1(struct mp_config *_
 }
 
 
-long long _wrap_mp_config_growth_factor_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_growth_factor_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1139,7 +1201,7 @@ long long _wrap_mp_config_growth_factor_get_capi_3992be44a87642e1(struct mp_conf
 }
 
 
-void _wrap_mp_config_max_size_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_max_size_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -1151,7 +1213,7 @@ void _wrap_mp_config_max_size_set_capi_3992be44a87642e1(struct mp_config *_swig_
 }
 
 
-long long _wrap_mp_config_max_size_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_max_size_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1164,7 +1226,7 @@ long long _wrap_mp_config_max_size_get_capi_3992be44a87642e1(struct mp_config *_
 }
 
 
-void _wrap_mp_config_counters_only_set_capi_3992be44a87642e1(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_counters_only_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1176,7 +1238,7 @@ void _wrap_mp_config_counters_only_set_capi_3992be44a87642e1(struct mp_config *_
 }
 
 
-bool _wrap_mp_config_counters_only_get_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_counters_only_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1189,7 +1251,7 @@ bool _wrap_mp_config_counters_only_get_capi_3992be44a87642e1(struct mp_config *_
 }
 
 
-struct mp_config *_wrap_new_mp_config_capi_3992be44a87642e1() {
+struct mp_config *_wrap_new_mp_config_capi_ec4a4fd4117c0537() {
   struct mp_config *result = 0 ;
   struct mp_config *_swig_go_result;
   
@@ -1200,7 +1262,7 @@ struct mp_config *_wrap_new_mp_config_capi_3992be44a87642e1() {
 }
 
 
-void _wrap_delete_mp_config_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+void _wrap_delete_mp_config_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   
   arg1 = *(struct mp_config **)&_swig_go_0; 
@@ -1210,7 +1272,7 @@ void _wrap_delete_mp_config_capi_3992be44a87642e1(struct mp_config *_swig_go_0) 
 }
 
 
-intgo _wrap_mp_config_default_cpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_default_cpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1223,7 +1285,7 @@ intgo _wrap_mp_config_default_cpu_capi_3992be44a87642e1(struct mp_config *_swig_
 }
 
 
-intgo _wrap_mp_config_default_gpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_default_gpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1236,7 +1298,7 @@ intgo _wrap_mp_config_default_gpu_capi_3992be44a87642e1(struct mp_config *_swig_
 }
 
 
-intgo _wrap_mp_config_fixed_size_cpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_config_fixed_size_cpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1) {
   mp_config *arg1 = (mp_config *) 0 ;
   size_t arg2 ;
   mp_status result;
@@ -1251,7 +1313,7 @@ intgo _wrap_mp_config_fixed_size_cpu_capi_3992be44a87642e1(struct mp_config *_sw
 }
 
 
-intgo _wrap_mp_config_fixed_size_gpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_config_fixed_size_gpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
   mp_config *arg1 = (mp_config *) 0 ;
   size_t arg2 ;
   int arg3 ;
@@ -1268,7 +1330,7 @@ intgo _wrap_mp_config_fixed_size_gpu_capi_3992be44a87642e1(struct mp_config *_sw
 }
 
 
-intgo _wrap_mp_config_high_performance_cpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_high_performance_cpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1281,7 +1343,7 @@ intgo _wrap_mp_config_high_performance_cpu_capi_3992be44a87642e1(struct mp_confi
 }
 
 
-intgo _wrap_mp_config_high_performance_gpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_config_high_performance_gpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   mp_config *arg1 = (mp_config *) 0 ;
   int arg2 ;
   mp_status result;
@@ -1296,7 +1358,7 @@ intgo _wrap_mp_config_high_performance_gpu_capi_3992be44a87642e1(struct mp_confi
 }
 
 
-intgo _wrap_mp_config_general_purpose_cpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_general_purpose_cpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1309,7 +1371,7 @@ intgo _wrap_mp_config_general_purpose_cpu_capi_3992be44a87642e1(struct mp_config
 }
 
 
-intgo _wrap_mp_config_debug_cpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_debug_cpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1322,7 +1384,7 @@ intgo _wrap_mp_config_debug_cpu_capi_3992be44a87642e1(struct mp_config *_swig_go
 }
 
 
-intgo _wrap_mp_config_debug_gpu_capi_3992be44a87642e1(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_config_debug_gpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   mp_config *arg1 = (mp_config *) 0 ;
   int arg2 ;
   mp_status result;
@@ -1337,7 +1399,7 @@ intgo _wrap_mp_config_debug_gpu_capi_3992be44a87642e1(struct mp_config *_swig_go
 }
 
 
-intgo _wrap_mp_config_validate_capi_3992be44a87642e1(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_config_validate_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_memory_type arg2 ;
   mp_status result;
@@ -1352,7 +1414,7 @@ intgo _wrap_mp_config_validate_capi_3992be44a87642e1(struct mp_config *_swig_go_
 }
 
 
-intgo _wrap_mp_pool_create_capi_3992be44a87642e1(_gostring_ _swig_go_0, intgo _swig_go_1, struct mp_config *_swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_create_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, intgo _swig_go_1, struct mp_config *_swig_go_2, _goslice_ _swig_go_3) {
   char *arg1 = (char *) 0 ;
   mp_memory_type arg2 ;
   mp_config *arg3 = (mp_config *) 0 ;
@@ -1382,7 +1444,7 @@ intgo _wrap_mp_pool_create_capi_3992be44a87642e1(_gostring_ _swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_pool_destroy_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_destroy_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1395,7 +1457,7 @@ intgo _wrap_mp_pool_destroy_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_allocate_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_allocate_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   void **arg3 = (void **) 0 ;
@@ -1418,7 +1480,7 @@ intgo _wrap_mp_pool_allocate_capi_3992be44a87642e1(mp_pool *_swig_go_0, long lon
 }
 
 
-intgo _wrap_mp_pool_allocate_flags_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_allocate_flags_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   mp_alloc_flags arg3 ;
@@ -1443,7 +1505,7 @@ intgo _wrap_mp_pool_allocate_flags_capi_3992be44a87642e1(mp_pool *_swig_go_0, lo
 }
 
 
-intgo _wrap_mp_pool_deallocate_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1) {
+intgo _wrap_mp_pool_deallocate_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   mp_status result;
@@ -1458,7 +1520,7 @@ intgo _wrap_mp_pool_deallocate_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *
 }
 
 
-intgo _wrap_mp_pool_reallocate_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_reallocate_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -1483,7 +1545,7 @@ intgo _wrap_mp_pool_reallocate_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *
 }
 
 
-intgo _wrap_mp_pool_usable_size_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_usable_size_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, _goslice_ _swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -1506,7 +1568,7 @@ intgo _wrap_mp_pool_usable_size_capi_3992be44a87642e1(mp_pool *_swig_go_0, void 
 }
 
 
-intgo _wrap_mp_pool_reset_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_reset_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1519,7 +1581,7 @@ intgo _wrap_mp_pool_reset_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_trim_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_pool_trim_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   mp_status result;
@@ -1534,7 +1596,7 @@ intgo _wrap_mp_pool_trim_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _s
 }
 
 
-intgo _wrap_mp_pool_get_memory_type_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_memory_type_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_memory_type *arg2 = (mp_memory_type *) 0 ;
   mp_memory_type temp2 ;
@@ -1555,7 +1617,7 @@ intgo _wrap_mp_pool_get_memory_type_capi_3992be44a87642e1(mp_pool *_swig_go_0, _
 }
 
 
-intgo _wrap_mp_pool_get_backend_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_backend_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_backend_kind *arg2 = (mp_backend_kind *) 0 ;
   mp_backend_kind temp2 ;
@@ -1576,7 +1638,7 @@ intgo _wrap_mp_pool_get_backend_capi_3992be44a87642e1(mp_pool *_swig_go_0, _gosl
 }
 
 
-intgo _wrap_mp_pool_get_name_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_name_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   char **arg2 = (char **) 0 ;
   char *temp2 = NULL ;
@@ -1602,7 +1664,7 @@ intgo _wrap_mp_pool_get_name_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice
 }
 
 
-intgo _wrap_mp_pool_get_config_capi_3992be44a87642e1(mp_pool *_swig_go_0, struct mp_config *_swig_go_1) {
+intgo _wrap_mp_pool_get_config_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, struct mp_config *_swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_config *arg2 = (mp_config *) 0 ;
   mp_status result;
@@ -1617,7 +1679,7 @@ intgo _wrap_mp_pool_get_config_capi_3992be44a87642e1(mp_pool *_swig_go_0, struct
 }
 
 
-intgo _wrap_mp_pool_owns_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_owns_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, _goslice_ _swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   bool *arg3 = (bool *) 0 ;
@@ -1640,7 +1702,7 @@ intgo _wrap_mp_pool_owns_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_
 }
 
 
-intgo _wrap_mp_pool_check_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_check_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1653,7 +1715,7 @@ intgo _wrap_mp_pool_check_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_MP_SNAPSHOT_NOW_capi_3992be44a87642e1() {
+intgo _wrap_MP_SNAPSHOT_NOW_capi_ec4a4fd4117c0537() {
   enum mp_snapshot_kind result;
   intgo _swig_go_result;
   
@@ -1665,7 +1727,7 @@ intgo _wrap_MP_SNAPSHOT_NOW_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_MP_SNAPSHOT_LAST_OOM_capi_3992be44a87642e1() {
+intgo _wrap_MP_SNAPSHOT_LAST_OOM_capi_ec4a4fd4117c0537() {
   enum mp_snapshot_kind result;
   intgo _swig_go_result;
   
@@ -1677,7 +1739,7 @@ intgo _wrap_MP_SNAPSHOT_LAST_OOM_capi_3992be44a87642e1() {
 }
 
 
-long long _wrap_mp_stats_struct_size_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_struct_size_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1690,7 +1752,7 @@ long long _wrap_mp_stats_struct_size_get_capi_3992be44a87642e1(struct mp_stats *
 }
 
 
-void _wrap_mp_stats_total_allocated_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_total_allocated_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1702,7 +1764,7 @@ void _wrap_mp_stats_total_allocated_set_capi_3992be44a87642e1(struct mp_stats *_
 }
 
 
-long long _wrap_mp_stats_total_allocated_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_total_allocated_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1715,7 +1777,7 @@ long long _wrap_mp_stats_total_allocated_get_capi_3992be44a87642e1(struct mp_sta
 }
 
 
-void _wrap_mp_stats_current_used_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_current_used_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1727,7 +1789,7 @@ void _wrap_mp_stats_current_used_set_capi_3992be44a87642e1(struct mp_stats *_swi
 }
 
 
-long long _wrap_mp_stats_current_used_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_current_used_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1740,7 +1802,7 @@ long long _wrap_mp_stats_current_used_get_capi_3992be44a87642e1(struct mp_stats 
 }
 
 
-void _wrap_mp_stats_peak_usage_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_peak_usage_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1752,7 +1814,7 @@ void _wrap_mp_stats_peak_usage_set_capi_3992be44a87642e1(struct mp_stats *_swig_
 }
 
 
-long long _wrap_mp_stats_peak_usage_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_peak_usage_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1765,7 +1827,7 @@ long long _wrap_mp_stats_peak_usage_get_capi_3992be44a87642e1(struct mp_stats *_
 }
 
 
-void _wrap_mp_stats_allocation_count_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_allocation_count_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1777,7 +1839,7 @@ void _wrap_mp_stats_allocation_count_set_capi_3992be44a87642e1(struct mp_stats *
 }
 
 
-long long _wrap_mp_stats_allocation_count_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_allocation_count_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1790,7 +1852,7 @@ long long _wrap_mp_stats_allocation_count_get_capi_3992be44a87642e1(struct mp_st
 }
 
 
-void _wrap_mp_stats_deallocation_count_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_deallocation_count_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1802,7 +1864,7 @@ void _wrap_mp_stats_deallocation_count_set_capi_3992be44a87642e1(struct mp_stats
 }
 
 
-long long _wrap_mp_stats_deallocation_count_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_deallocation_count_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1815,7 +1877,7 @@ long long _wrap_mp_stats_deallocation_count_get_capi_3992be44a87642e1(struct mp_
 }
 
 
-void _wrap_mp_stats_fragmentation_ratio_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, double _swig_go_1) {
+void _wrap_mp_stats_fragmentation_ratio_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, double _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   double arg2 ;
   
@@ -1827,7 +1889,7 @@ void _wrap_mp_stats_fragmentation_ratio_set_capi_3992be44a87642e1(struct mp_stat
 }
 
 
-double _wrap_mp_stats_fragmentation_ratio_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+double _wrap_mp_stats_fragmentation_ratio_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   double result;
   double _swig_go_result;
@@ -1840,7 +1902,7 @@ double _wrap_mp_stats_fragmentation_ratio_get_capi_3992be44a87642e1(struct mp_st
 }
 
 
-void _wrap_mp_stats_reserved_bytes_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_reserved_bytes_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1852,7 +1914,7 @@ void _wrap_mp_stats_reserved_bytes_set_capi_3992be44a87642e1(struct mp_stats *_s
 }
 
 
-long long _wrap_mp_stats_reserved_bytes_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_reserved_bytes_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1865,7 +1927,7 @@ long long _wrap_mp_stats_reserved_bytes_get_capi_3992be44a87642e1(struct mp_stat
 }
 
 
-void _wrap_mp_stats_chunk_count_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_chunk_count_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1877,7 +1939,7 @@ void _wrap_mp_stats_chunk_count_set_capi_3992be44a87642e1(struct mp_stats *_swig
 }
 
 
-long long _wrap_mp_stats_chunk_count_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_chunk_count_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1890,7 +1952,7 @@ long long _wrap_mp_stats_chunk_count_get_capi_3992be44a87642e1(struct mp_stats *
 }
 
 
-void _wrap_mp_stats_failed_allocations_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_failed_allocations_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1902,7 +1964,7 @@ void _wrap_mp_stats_failed_allocations_set_capi_3992be44a87642e1(struct mp_stats
 }
 
 
-long long _wrap_mp_stats_failed_allocations_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_failed_allocations_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1915,7 +1977,7 @@ long long _wrap_mp_stats_failed_allocations_get_capi_3992be44a87642e1(struct mp_
 }
 
 
-void _wrap_mp_stats_live_allocations_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_live_allocations_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1927,7 +1989,7 @@ void _wrap_mp_stats_live_allocations_set_capi_3992be44a87642e1(struct mp_stats *
 }
 
 
-long long _wrap_mp_stats_live_allocations_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_live_allocations_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1940,7 +2002,7 @@ long long _wrap_mp_stats_live_allocations_get_capi_3992be44a87642e1(struct mp_st
 }
 
 
-void _wrap_mp_stats_pending_frees_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_pending_frees_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1952,7 +2014,7 @@ void _wrap_mp_stats_pending_frees_set_capi_3992be44a87642e1(struct mp_stats *_sw
 }
 
 
-long long _wrap_mp_stats_pending_frees_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_pending_frees_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1965,7 +2027,7 @@ long long _wrap_mp_stats_pending_frees_get_capi_3992be44a87642e1(struct mp_stats
 }
 
 
-void _wrap_mp_stats_peak_reserved_bytes_set_capi_3992be44a87642e1(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_peak_reserved_bytes_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1977,7 +2039,7 @@ void _wrap_mp_stats_peak_reserved_bytes_set_capi_3992be44a87642e1(struct mp_stat
 }
 
 
-long long _wrap_mp_stats_peak_reserved_bytes_get_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_peak_reserved_bytes_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1990,7 +2052,7 @@ long long _wrap_mp_stats_peak_reserved_bytes_get_capi_3992be44a87642e1(struct mp
 }
 
 
-struct mp_stats *_wrap_new_mp_stats_capi_3992be44a87642e1() {
+struct mp_stats *_wrap_new_mp_stats_capi_ec4a4fd4117c0537() {
   struct mp_stats *result = 0 ;
   struct mp_stats *_swig_go_result;
   
@@ -2001,7 +2063,7 @@ struct mp_stats *_wrap_new_mp_stats_capi_3992be44a87642e1() {
 }
 
 
-void _wrap_delete_mp_stats_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
+void _wrap_delete_mp_stats_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   
   arg1 = *(struct mp_stats **)&_swig_go_0; 
@@ -2011,7 +2073,7 @@ void _wrap_delete_mp_stats_capi_3992be44a87642e1(struct mp_stats *_swig_go_0) {
 }
 
 
-long long _wrap_mp_memory_snapshot_struct_size_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_struct_size_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2024,7 +2086,7 @@ long long _wrap_mp_memory_snapshot_struct_size_get_capi_3992be44a87642e1(struct 
 }
 
 
-void _wrap_mp_memory_snapshot_reserved_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_reserved_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2036,7 +2098,7 @@ void _wrap_mp_memory_snapshot_reserved_bytes_set_capi_3992be44a87642e1(struct mp
 }
 
 
-long long _wrap_mp_memory_snapshot_reserved_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_reserved_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2049,7 +2111,7 @@ long long _wrap_mp_memory_snapshot_reserved_bytes_get_capi_3992be44a87642e1(stru
 }
 
 
-void _wrap_mp_memory_snapshot_address_space_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_address_space_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2061,7 +2123,7 @@ void _wrap_mp_memory_snapshot_address_space_bytes_set_capi_3992be44a87642e1(stru
 }
 
 
-long long _wrap_mp_memory_snapshot_address_space_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_address_space_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2074,7 +2136,7 @@ long long _wrap_mp_memory_snapshot_address_space_bytes_get_capi_3992be44a87642e1
 }
 
 
-void _wrap_mp_memory_snapshot_idle_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_idle_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2086,7 +2148,7 @@ void _wrap_mp_memory_snapshot_idle_bytes_set_capi_3992be44a87642e1(struct mp_mem
 }
 
 
-long long _wrap_mp_memory_snapshot_idle_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_idle_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2099,7 +2161,7 @@ long long _wrap_mp_memory_snapshot_idle_bytes_get_capi_3992be44a87642e1(struct m
 }
 
 
-void _wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2111,7 +2173,7 @@ void _wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_3992be44a87642e1(stru
 }
 
 
-long long _wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2124,7 +2186,7 @@ long long _wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_3992be44a87642e1
 }
 
 
-void _wrap_mp_memory_snapshot_max_size_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_max_size_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2136,7 +2198,7 @@ void _wrap_mp_memory_snapshot_max_size_set_capi_3992be44a87642e1(struct mp_memor
 }
 
 
-long long _wrap_mp_memory_snapshot_max_size_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_max_size_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2149,7 +2211,7 @@ long long _wrap_mp_memory_snapshot_max_size_get_capi_3992be44a87642e1(struct mp_
 }
 
 
-void _wrap_mp_memory_snapshot_in_use_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_in_use_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2161,7 +2223,7 @@ void _wrap_mp_memory_snapshot_in_use_bytes_set_capi_3992be44a87642e1(struct mp_m
 }
 
 
-long long _wrap_mp_memory_snapshot_in_use_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_in_use_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2174,7 +2236,7 @@ long long _wrap_mp_memory_snapshot_in_use_bytes_get_capi_3992be44a87642e1(struct
 }
 
 
-void _wrap_mp_memory_snapshot_live_blocks_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_live_blocks_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2186,7 +2248,7 @@ void _wrap_mp_memory_snapshot_live_blocks_set_capi_3992be44a87642e1(struct mp_me
 }
 
 
-long long _wrap_mp_memory_snapshot_live_blocks_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_live_blocks_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2199,7 +2261,7 @@ long long _wrap_mp_memory_snapshot_live_blocks_get_capi_3992be44a87642e1(struct 
 }
 
 
-void _wrap_mp_memory_snapshot_free_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_free_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2211,7 +2273,7 @@ void _wrap_mp_memory_snapshot_free_bytes_set_capi_3992be44a87642e1(struct mp_mem
 }
 
 
-long long _wrap_mp_memory_snapshot_free_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_free_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2224,7 +2286,7 @@ long long _wrap_mp_memory_snapshot_free_bytes_get_capi_3992be44a87642e1(struct m
 }
 
 
-void _wrap_mp_memory_snapshot_largest_free_block_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_largest_free_block_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2236,7 +2298,7 @@ void _wrap_mp_memory_snapshot_largest_free_block_set_capi_3992be44a87642e1(struc
 }
 
 
-long long _wrap_mp_memory_snapshot_largest_free_block_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_largest_free_block_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2249,7 +2311,7 @@ long long _wrap_mp_memory_snapshot_largest_free_block_get_capi_3992be44a87642e1(
 }
 
 
-void _wrap_mp_memory_snapshot_cached_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_cached_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2261,7 +2323,7 @@ void _wrap_mp_memory_snapshot_cached_bytes_set_capi_3992be44a87642e1(struct mp_m
 }
 
 
-long long _wrap_mp_memory_snapshot_cached_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_cached_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2274,7 +2336,7 @@ long long _wrap_mp_memory_snapshot_cached_bytes_get_capi_3992be44a87642e1(struct
 }
 
 
-void _wrap_mp_memory_snapshot_cached_blocks_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_cached_blocks_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2286,7 +2348,7 @@ void _wrap_mp_memory_snapshot_cached_blocks_set_capi_3992be44a87642e1(struct mp_
 }
 
 
-long long _wrap_mp_memory_snapshot_cached_blocks_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_cached_blocks_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2299,7 +2361,7 @@ long long _wrap_mp_memory_snapshot_cached_blocks_get_capi_3992be44a87642e1(struc
 }
 
 
-void _wrap_mp_memory_snapshot_pending_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_pending_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2311,7 +2373,7 @@ void _wrap_mp_memory_snapshot_pending_bytes_set_capi_3992be44a87642e1(struct mp_
 }
 
 
-long long _wrap_mp_memory_snapshot_pending_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_pending_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2324,7 +2386,7 @@ long long _wrap_mp_memory_snapshot_pending_bytes_get_capi_3992be44a87642e1(struc
 }
 
 
-void _wrap_mp_memory_snapshot_pending_blocks_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_pending_blocks_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2336,7 +2398,7 @@ void _wrap_mp_memory_snapshot_pending_blocks_set_capi_3992be44a87642e1(struct mp
 }
 
 
-long long _wrap_mp_memory_snapshot_pending_blocks_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_pending_blocks_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2349,7 +2411,7 @@ long long _wrap_mp_memory_snapshot_pending_blocks_get_capi_3992be44a87642e1(stru
 }
 
 
-void _wrap_mp_memory_snapshot_chunk_count_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_chunk_count_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2361,7 +2423,7 @@ void _wrap_mp_memory_snapshot_chunk_count_set_capi_3992be44a87642e1(struct mp_me
 }
 
 
-long long _wrap_mp_memory_snapshot_chunk_count_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_chunk_count_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2374,7 +2436,7 @@ long long _wrap_mp_memory_snapshot_chunk_count_get_capi_3992be44a87642e1(struct 
 }
 
 
-void _wrap_mp_memory_snapshot_chunks_listed_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_chunks_listed_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2386,7 +2448,7 @@ void _wrap_mp_memory_snapshot_chunks_listed_set_capi_3992be44a87642e1(struct mp_
 }
 
 
-long long _wrap_mp_memory_snapshot_chunks_listed_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_chunks_listed_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2399,7 +2461,7 @@ long long _wrap_mp_memory_snapshot_chunks_listed_get_capi_3992be44a87642e1(struc
 }
 
 
-void _wrap_mp_memory_snapshot_class_count_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_class_count_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2411,7 +2473,7 @@ void _wrap_mp_memory_snapshot_class_count_set_capi_3992be44a87642e1(struct mp_me
 }
 
 
-long long _wrap_mp_memory_snapshot_class_count_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_class_count_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2424,7 +2486,7 @@ long long _wrap_mp_memory_snapshot_class_count_get_capi_3992be44a87642e1(struct 
 }
 
 
-void _wrap_mp_memory_snapshot_request_bytes_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_request_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2436,7 +2498,7 @@ void _wrap_mp_memory_snapshot_request_bytes_set_capi_3992be44a87642e1(struct mp_
 }
 
 
-long long _wrap_mp_memory_snapshot_request_bytes_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_request_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2449,7 +2511,7 @@ long long _wrap_mp_memory_snapshot_request_bytes_get_capi_3992be44a87642e1(struc
 }
 
 
-void _wrap_mp_memory_snapshot_request_alignment_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_request_alignment_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2461,7 +2523,7 @@ void _wrap_mp_memory_snapshot_request_alignment_set_capi_3992be44a87642e1(struct
 }
 
 
-long long _wrap_mp_memory_snapshot_request_alignment_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_request_alignment_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2474,7 +2536,7 @@ long long _wrap_mp_memory_snapshot_request_alignment_get_capi_3992be44a87642e1(s
 }
 
 
-void _wrap_mp_memory_snapshot_memory_type_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_memory_snapshot_memory_type_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, intgo _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   mp_memory_type arg2 ;
   
@@ -2486,7 +2548,7 @@ void _wrap_mp_memory_snapshot_memory_type_set_capi_3992be44a87642e1(struct mp_me
 }
 
 
-intgo _wrap_mp_memory_snapshot_memory_type_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+intgo _wrap_mp_memory_snapshot_memory_type_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   mp_memory_type result;
   intgo _swig_go_result;
@@ -2499,7 +2561,7 @@ intgo _wrap_mp_memory_snapshot_memory_type_get_capi_3992be44a87642e1(struct mp_m
 }
 
 
-void _wrap_mp_memory_snapshot_backend_set_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_memory_snapshot_backend_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, intgo _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   mp_backend_kind arg2 ;
   
@@ -2511,7 +2573,7 @@ void _wrap_mp_memory_snapshot_backend_set_capi_3992be44a87642e1(struct mp_memory
 }
 
 
-intgo _wrap_mp_memory_snapshot_backend_get_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+intgo _wrap_mp_memory_snapshot_backend_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   mp_backend_kind result;
   intgo _swig_go_result;
@@ -2524,7 +2586,7 @@ intgo _wrap_mp_memory_snapshot_backend_get_capi_3992be44a87642e1(struct mp_memor
 }
 
 
-struct mp_memory_snapshot *_wrap_new_mp_memory_snapshot_capi_3992be44a87642e1() {
+struct mp_memory_snapshot *_wrap_new_mp_memory_snapshot_capi_ec4a4fd4117c0537() {
   struct mp_memory_snapshot *result = 0 ;
   struct mp_memory_snapshot *_swig_go_result;
   
@@ -2535,7 +2597,7 @@ struct mp_memory_snapshot *_wrap_new_mp_memory_snapshot_capi_3992be44a87642e1() 
 }
 
 
-void _wrap_delete_mp_memory_snapshot_capi_3992be44a87642e1(struct mp_memory_snapshot *_swig_go_0) {
+void _wrap_delete_mp_memory_snapshot_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   
   arg1 = *(struct mp_memory_snapshot **)&_swig_go_0; 
@@ -2545,7 +2607,7 @@ void _wrap_delete_mp_memory_snapshot_capi_3992be44a87642e1(struct mp_memory_snap
 }
 
 
-long long _wrap_mp_chunk_info_struct_size_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_struct_size_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2558,7 +2620,7 @@ long long _wrap_mp_chunk_info_struct_size_get_capi_3992be44a87642e1(struct mp_ch
 }
 
 
-void _wrap_mp_chunk_info_base_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, void *_swig_go_1) {
+void _wrap_mp_chunk_info_base_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, void *_swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -2570,7 +2632,7 @@ void _wrap_mp_chunk_info_base_set_capi_3992be44a87642e1(struct mp_chunk_info *_s
 }
 
 
-void *_wrap_mp_chunk_info_base_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
+void *_wrap_mp_chunk_info_base_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -2583,7 +2645,7 @@ void *_wrap_mp_chunk_info_base_get_capi_3992be44a87642e1(struct mp_chunk_info *_
 }
 
 
-void _wrap_mp_chunk_info_size_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_size_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2595,7 +2657,7 @@ void _wrap_mp_chunk_info_size_set_capi_3992be44a87642e1(struct mp_chunk_info *_s
 }
 
 
-long long _wrap_mp_chunk_info_size_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_size_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2608,7 +2670,7 @@ long long _wrap_mp_chunk_info_size_get_capi_3992be44a87642e1(struct mp_chunk_inf
 }
 
 
-void _wrap_mp_chunk_info_mapped_bytes_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_mapped_bytes_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2620,7 +2682,7 @@ void _wrap_mp_chunk_info_mapped_bytes_set_capi_3992be44a87642e1(struct mp_chunk_
 }
 
 
-long long _wrap_mp_chunk_info_mapped_bytes_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_mapped_bytes_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2633,7 +2695,7 @@ long long _wrap_mp_chunk_info_mapped_bytes_get_capi_3992be44a87642e1(struct mp_c
 }
 
 
-void _wrap_mp_chunk_info_idle_bytes_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_idle_bytes_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2645,7 +2707,7 @@ void _wrap_mp_chunk_info_idle_bytes_set_capi_3992be44a87642e1(struct mp_chunk_in
 }
 
 
-long long _wrap_mp_chunk_info_idle_bytes_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_idle_bytes_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2658,7 +2720,7 @@ long long _wrap_mp_chunk_info_idle_bytes_get_capi_3992be44a87642e1(struct mp_chu
 }
 
 
-void _wrap_mp_chunk_info_free_bytes_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_free_bytes_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2670,7 +2732,7 @@ void _wrap_mp_chunk_info_free_bytes_set_capi_3992be44a87642e1(struct mp_chunk_in
 }
 
 
-long long _wrap_mp_chunk_info_free_bytes_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_free_bytes_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2683,7 +2745,7 @@ long long _wrap_mp_chunk_info_free_bytes_get_capi_3992be44a87642e1(struct mp_chu
 }
 
 
-void _wrap_mp_chunk_info_largest_free_block_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_largest_free_block_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2695,7 +2757,7 @@ void _wrap_mp_chunk_info_largest_free_block_set_capi_3992be44a87642e1(struct mp_
 }
 
 
-long long _wrap_mp_chunk_info_largest_free_block_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_largest_free_block_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2708,7 +2770,7 @@ long long _wrap_mp_chunk_info_largest_free_block_get_capi_3992be44a87642e1(struc
 }
 
 
-void _wrap_mp_chunk_info_live_blocks_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_live_blocks_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2720,7 +2782,7 @@ void _wrap_mp_chunk_info_live_blocks_set_capi_3992be44a87642e1(struct mp_chunk_i
 }
 
 
-long long _wrap_mp_chunk_info_live_blocks_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_live_blocks_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2733,7 +2795,7 @@ long long _wrap_mp_chunk_info_live_blocks_get_capi_3992be44a87642e1(struct mp_ch
 }
 
 
-void _wrap_mp_chunk_info_page_bytes_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_page_bytes_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2745,7 +2807,7 @@ void _wrap_mp_chunk_info_page_bytes_set_capi_3992be44a87642e1(struct mp_chunk_in
 }
 
 
-long long _wrap_mp_chunk_info_page_bytes_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_page_bytes_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2758,7 +2820,7 @@ long long _wrap_mp_chunk_info_page_bytes_get_capi_3992be44a87642e1(struct mp_chu
 }
 
 
-void _wrap_mp_chunk_info_backend_set_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_chunk_info_backend_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, intgo _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   mp_backend_kind arg2 ;
   
@@ -2770,7 +2832,7 @@ void _wrap_mp_chunk_info_backend_set_capi_3992be44a87642e1(struct mp_chunk_info 
 }
 
 
-intgo _wrap_mp_chunk_info_backend_get_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
+intgo _wrap_mp_chunk_info_backend_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   mp_backend_kind result;
   intgo _swig_go_result;
@@ -2783,7 +2845,7 @@ intgo _wrap_mp_chunk_info_backend_get_capi_3992be44a87642e1(struct mp_chunk_info
 }
 
 
-struct mp_chunk_info *_wrap_new_mp_chunk_info_capi_3992be44a87642e1() {
+struct mp_chunk_info *_wrap_new_mp_chunk_info_capi_ec4a4fd4117c0537() {
   struct mp_chunk_info *result = 0 ;
   struct mp_chunk_info *_swig_go_result;
   
@@ -2794,7 +2856,7 @@ struct mp_chunk_info *_wrap_new_mp_chunk_info_capi_3992be44a87642e1() {
 }
 
 
-void _wrap_delete_mp_chunk_info_capi_3992be44a87642e1(struct mp_chunk_info *_swig_go_0) {
+void _wrap_delete_mp_chunk_info_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   
   arg1 = *(struct mp_chunk_info **)&_swig_go_0; 
@@ -2804,7 +2866,7 @@ void _wrap_delete_mp_chunk_info_capi_3992be44a87642e1(struct mp_chunk_info *_swi
 }
 
 
-long long _wrap_mp_class_info_struct_size_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_struct_size_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2817,7 +2879,7 @@ long long _wrap_mp_class_info_struct_size_get_capi_3992be44a87642e1(struct mp_cl
 }
 
 
-void _wrap_mp_class_info_block_size_set_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_block_size_set_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2829,7 +2891,7 @@ void _wrap_mp_class_info_block_size_set_capi_3992be44a87642e1(struct mp_class_in
 }
 
 
-long long _wrap_mp_class_info_block_size_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_block_size_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2842,7 +2904,7 @@ long long _wrap_mp_class_info_block_size_get_capi_3992be44a87642e1(struct mp_cla
 }
 
 
-void _wrap_mp_class_info_pages_set_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_pages_set_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2854,7 +2916,7 @@ void _wrap_mp_class_info_pages_set_capi_3992be44a87642e1(struct mp_class_info *_
 }
 
 
-long long _wrap_mp_class_info_pages_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_pages_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2867,7 +2929,7 @@ long long _wrap_mp_class_info_pages_get_capi_3992be44a87642e1(struct mp_class_in
 }
 
 
-void _wrap_mp_class_info_page_bytes_set_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_page_bytes_set_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2879,7 +2941,7 @@ void _wrap_mp_class_info_page_bytes_set_capi_3992be44a87642e1(struct mp_class_in
 }
 
 
-long long _wrap_mp_class_info_page_bytes_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_page_bytes_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2892,7 +2954,7 @@ long long _wrap_mp_class_info_page_bytes_get_capi_3992be44a87642e1(struct mp_cla
 }
 
 
-void _wrap_mp_class_info_used_blocks_set_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_used_blocks_set_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2904,7 +2966,7 @@ void _wrap_mp_class_info_used_blocks_set_capi_3992be44a87642e1(struct mp_class_i
 }
 
 
-long long _wrap_mp_class_info_used_blocks_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_used_blocks_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2917,7 +2979,7 @@ long long _wrap_mp_class_info_used_blocks_get_capi_3992be44a87642e1(struct mp_cl
 }
 
 
-void _wrap_mp_class_info_free_blocks_set_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_free_blocks_set_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2929,7 +2991,7 @@ void _wrap_mp_class_info_free_blocks_set_capi_3992be44a87642e1(struct mp_class_i
 }
 
 
-long long _wrap_mp_class_info_free_blocks_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_free_blocks_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2942,7 +3004,7 @@ long long _wrap_mp_class_info_free_blocks_get_capi_3992be44a87642e1(struct mp_cl
 }
 
 
-void _wrap_mp_class_info_cached_blocks_set_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_cached_blocks_set_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2954,7 +3016,7 @@ void _wrap_mp_class_info_cached_blocks_set_capi_3992be44a87642e1(struct mp_class
 }
 
 
-long long _wrap_mp_class_info_cached_blocks_get_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_cached_blocks_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2967,7 +3029,7 @@ long long _wrap_mp_class_info_cached_blocks_get_capi_3992be44a87642e1(struct mp_
 }
 
 
-struct mp_class_info *_wrap_new_mp_class_info_capi_3992be44a87642e1() {
+struct mp_class_info *_wrap_new_mp_class_info_capi_ec4a4fd4117c0537() {
   struct mp_class_info *result = 0 ;
   struct mp_class_info *_swig_go_result;
   
@@ -2978,7 +3040,7 @@ struct mp_class_info *_wrap_new_mp_class_info_capi_3992be44a87642e1() {
 }
 
 
-void _wrap_delete_mp_class_info_capi_3992be44a87642e1(struct mp_class_info *_swig_go_0) {
+void _wrap_delete_mp_class_info_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   
   arg1 = *(struct mp_class_info **)&_swig_go_0; 
@@ -2988,7 +3050,7 @@ void _wrap_delete_mp_class_info_capi_3992be44a87642e1(struct mp_class_info *_swi
 }
 
 
-long long _wrap_mp_allocation_info_struct_size_get_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0) {
+long long _wrap_mp_allocation_info_struct_size_get_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3001,7 +3063,7 @@ long long _wrap_mp_allocation_info_struct_size_get_capi_3992be44a87642e1(struct 
 }
 
 
-void _wrap_mp_allocation_info_ptr_set_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0, void *_swig_go_1) {
+void _wrap_mp_allocation_info_ptr_set_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0, void *_swig_go_1) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -3013,7 +3075,7 @@ void _wrap_mp_allocation_info_ptr_set_capi_3992be44a87642e1(struct mp_allocation
 }
 
 
-void *_wrap_mp_allocation_info_ptr_get_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0) {
+void *_wrap_mp_allocation_info_ptr_get_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -3026,7 +3088,7 @@ void *_wrap_mp_allocation_info_ptr_get_capi_3992be44a87642e1(struct mp_allocatio
 }
 
 
-void _wrap_mp_allocation_info_size_set_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_allocation_info_size_set_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   size_t arg2 ;
   
@@ -3038,7 +3100,7 @@ void _wrap_mp_allocation_info_size_set_capi_3992be44a87642e1(struct mp_allocatio
 }
 
 
-long long _wrap_mp_allocation_info_size_get_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0) {
+long long _wrap_mp_allocation_info_size_get_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3051,7 +3113,7 @@ long long _wrap_mp_allocation_info_size_get_capi_3992be44a87642e1(struct mp_allo
 }
 
 
-void _wrap_mp_allocation_info_sequence_set_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_allocation_info_sequence_set_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   uint64_t arg2 ;
   
@@ -3063,7 +3125,7 @@ void _wrap_mp_allocation_info_sequence_set_capi_3992be44a87642e1(struct mp_alloc
 }
 
 
-long long _wrap_mp_allocation_info_sequence_get_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0) {
+long long _wrap_mp_allocation_info_sequence_get_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -3076,7 +3138,7 @@ long long _wrap_mp_allocation_info_sequence_get_capi_3992be44a87642e1(struct mp_
 }
 
 
-struct mp_allocation_info *_wrap_new_mp_allocation_info_capi_3992be44a87642e1() {
+struct mp_allocation_info *_wrap_new_mp_allocation_info_capi_ec4a4fd4117c0537() {
   struct mp_allocation_info *result = 0 ;
   struct mp_allocation_info *_swig_go_result;
   
@@ -3087,7 +3149,7 @@ struct mp_allocation_info *_wrap_new_mp_allocation_info_capi_3992be44a87642e1() 
 }
 
 
-void _wrap_delete_mp_allocation_info_capi_3992be44a87642e1(struct mp_allocation_info *_swig_go_0) {
+void _wrap_delete_mp_allocation_info_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   
   arg1 = *(struct mp_allocation_info **)&_swig_go_0; 
@@ -3097,7 +3159,7 @@ void _wrap_delete_mp_allocation_info_capi_3992be44a87642e1(struct mp_allocation_
 }
 
 
-intgo _wrap_mp_pool_get_stats_capi_3992be44a87642e1(mp_pool *_swig_go_0, struct mp_stats *_swig_go_1) {
+intgo _wrap_mp_pool_get_stats_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, struct mp_stats *_swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_stats *arg2 = (mp_stats *) 0 ;
   mp_status result;
@@ -3112,7 +3174,7 @@ intgo _wrap_mp_pool_get_stats_capi_3992be44a87642e1(mp_pool *_swig_go_0, struct 
 }
 
 
-intgo _wrap_mp_pool_reset_stats_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_reset_stats_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -3125,7 +3187,7 @@ intgo _wrap_mp_pool_reset_stats_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_set_tracking_capi_3992be44a87642e1(mp_pool *_swig_go_0, bool _swig_go_1) {
+intgo _wrap_mp_pool_set_tracking_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, bool _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   bool arg2 ;
   mp_status result;
@@ -3140,7 +3202,7 @@ intgo _wrap_mp_pool_set_tracking_capi_3992be44a87642e1(mp_pool *_swig_go_0, bool
 }
 
 
-intgo _wrap_mp_pool_get_tracking_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_tracking_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   bool *arg2 = (bool *) 0 ;
   bool temp2 ;
@@ -3161,7 +3223,7 @@ intgo _wrap_mp_pool_get_tracking_capi_3992be44a87642e1(mp_pool *_swig_go_0, _gos
 }
 
 
-intgo _wrap_mp_pool_has_leaks_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_has_leaks_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   bool *arg2 = (bool *) 0 ;
   bool temp2 ;
@@ -3182,7 +3244,7 @@ intgo _wrap_mp_pool_has_leaks_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslic
 }
 
 
-intgo _wrap_mp_pool_get_allocations_capi_3992be44a87642e1(mp_pool *_swig_go_0, struct mp_allocation_info *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_get_allocations_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, struct mp_allocation_info *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_allocation_info *arg2 = (mp_allocation_info *) 0 ;
   size_t arg3 ;
@@ -3207,7 +3269,7 @@ intgo _wrap_mp_pool_get_allocations_capi_3992be44a87642e1(mp_pool *_swig_go_0, s
 }
 
 
-intgo _wrap_mp_pool_memory_snapshot_capi_3992be44a87642e1(mp_pool *_swig_go_0, intgo _swig_go_1, struct mp_memory_snapshot *_swig_go_2, struct mp_chunk_info *_swig_go_3, long long _swig_go_4, struct mp_class_info *_swig_go_5, long long _swig_go_6) {
+intgo _wrap_mp_pool_memory_snapshot_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, intgo _swig_go_1, struct mp_memory_snapshot *_swig_go_2, struct mp_chunk_info *_swig_go_3, long long _swig_go_4, struct mp_class_info *_swig_go_5, long long _swig_go_6) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_snapshot_kind arg2 ;
   mp_memory_snapshot *arg3 = (mp_memory_snapshot *) 0 ;
@@ -3232,7 +3294,7 @@ intgo _wrap_mp_pool_memory_snapshot_capi_3992be44a87642e1(mp_pool *_swig_go_0, i
 }
 
 
-intgo _wrap_mp_pool_memory_snapshot_json_capi_3992be44a87642e1(mp_pool *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_memory_snapshot_json_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_snapshot_kind arg2 ;
   char **arg3 = (char **) 0 ;
@@ -3260,7 +3322,7 @@ intgo _wrap_mp_pool_memory_snapshot_json_capi_3992be44a87642e1(mp_pool *_swig_go
 }
 
 
-intgo _wrap_mp_pool_stats_string_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_stats_string_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   char **arg2 = (char **) 0 ;
   char *temp2 = NULL ;
@@ -3286,7 +3348,7 @@ intgo _wrap_mp_pool_stats_string_capi_3992be44a87642e1(mp_pool *_swig_go_0, _gos
 }
 
 
-intgo _wrap_mp_pool_stats_json_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_stats_json_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   char **arg2 = (char **) 0 ;
   char *temp2 = NULL ;
@@ -3312,7 +3374,7 @@ intgo _wrap_mp_pool_stats_json_capi_3992be44a87642e1(mp_pool *_swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_registry_create_cpu_pool_capi_3992be44a87642e1(_gostring_ _swig_go_0, struct mp_config *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_registry_create_cpu_pool_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, struct mp_config *_swig_go_1, _goslice_ _swig_go_2) {
   char *arg1 = (char *) 0 ;
   mp_config *arg2 = (mp_config *) 0 ;
   mp_pool **arg3 = (mp_pool **) 0 ;
@@ -3340,7 +3402,7 @@ intgo _wrap_mp_registry_create_cpu_pool_capi_3992be44a87642e1(_gostring_ _swig_g
 }
 
 
-intgo _wrap_mp_registry_create_gpu_pool_capi_3992be44a87642e1(_gostring_ _swig_go_0, struct mp_config *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_registry_create_gpu_pool_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, struct mp_config *_swig_go_1, _goslice_ _swig_go_2) {
   char *arg1 = (char *) 0 ;
   mp_config *arg2 = (mp_config *) 0 ;
   mp_pool **arg3 = (mp_pool **) 0 ;
@@ -3368,7 +3430,7 @@ intgo _wrap_mp_registry_create_gpu_pool_capi_3992be44a87642e1(_gostring_ _swig_g
 }
 
 
-intgo _wrap_mp_registry_get_cpu_pool_capi_3992be44a87642e1(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_registry_get_cpu_pool_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   mp_pool **arg2 = (mp_pool **) 0 ;
   mp_pool *temp2 ;
@@ -3394,7 +3456,7 @@ intgo _wrap_mp_registry_get_cpu_pool_capi_3992be44a87642e1(_gostring_ _swig_go_0
 }
 
 
-intgo _wrap_mp_registry_get_gpu_pool_capi_3992be44a87642e1(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_registry_get_gpu_pool_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   mp_pool **arg2 = (mp_pool **) 0 ;
   mp_pool *temp2 ;
@@ -3420,7 +3482,7 @@ intgo _wrap_mp_registry_get_gpu_pool_capi_3992be44a87642e1(_gostring_ _swig_go_0
 }
 
 
-intgo _wrap_mp_registry_find_capi_3992be44a87642e1(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_registry_find_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   mp_pool **arg2 = (mp_pool **) 0 ;
   mp_pool *temp2 ;
@@ -3446,7 +3508,7 @@ intgo _wrap_mp_registry_find_capi_3992be44a87642e1(_gostring_ _swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_registry_destroy_capi_3992be44a87642e1(_gostring_ _swig_go_0) {
+intgo _wrap_mp_registry_destroy_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0) {
   char *arg1 = (char *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -3464,7 +3526,7 @@ intgo _wrap_mp_registry_destroy_capi_3992be44a87642e1(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_mp_registry_reset_all_capi_3992be44a87642e1() {
+intgo _wrap_mp_registry_reset_all_capi_ec4a4fd4117c0537() {
   mp_status result;
   intgo _swig_go_result;
   
@@ -3475,7 +3537,7 @@ intgo _wrap_mp_registry_reset_all_capi_3992be44a87642e1() {
 }
 
 
-intgo _wrap_mp_registry_names_capi_3992be44a87642e1(_goslice_ _swig_go_0) {
+intgo _wrap_mp_registry_names_capi_ec4a4fd4117c0537(_goslice_ _swig_go_0) {
   char **arg1 = (char **) 0 ;
   char *temp1 = NULL ;
   mp_status result;
@@ -3499,7 +3561,7 @@ intgo _wrap_mp_registry_names_capi_3992be44a87642e1(_goslice_ _swig_go_0) {
 }
 
 
-intgo _wrap_mp_registry_stats_json_capi_3992be44a87642e1(_goslice_ _swig_go_0) {
+intgo _wrap_mp_registry_stats_json_capi_ec4a4fd4117c0537(_goslice_ _swig_go_0) {
   char **arg1 = (char **) 0 ;
   char *temp1 = NULL ;
   mp_status result;
@@ -3523,7 +3585,7 @@ intgo _wrap_mp_registry_stats_json_capi_3992be44a87642e1(_goslice_ _swig_go_0) {
 }
 
 
-intgo _wrap_mp_gpu_device_count_capi_3992be44a87642e1(_goslice_ _swig_go_0) {
+intgo _wrap_mp_gpu_device_count_capi_ec4a4fd4117c0537(_goslice_ _swig_go_0) {
   int *arg1 = (int *) 0 ;
   int temp1 ;
   mp_status result;
@@ -3542,7 +3604,7 @@ intgo _wrap_mp_gpu_device_count_capi_3992be44a87642e1(_goslice_ _swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_set_device_capi_3992be44a87642e1(mp_pool *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_pool_set_device_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, intgo _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   int arg2 ;
   mp_status result;
@@ -3557,7 +3619,7 @@ intgo _wrap_mp_pool_set_device_capi_3992be44a87642e1(mp_pool *_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_pool_get_device_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_device_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   int *arg2 = (int *) 0 ;
   int temp2 ;
@@ -3578,7 +3640,7 @@ intgo _wrap_mp_pool_get_device_capi_3992be44a87642e1(mp_pool *_swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_pool_set_stream_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1) {
+intgo _wrap_mp_pool_set_stream_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   mp_status result;
@@ -3593,7 +3655,7 @@ intgo _wrap_mp_pool_set_stream_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *
 }
 
 
-intgo _wrap_mp_pool_get_stream_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_stream_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void **arg2 = (void **) 0 ;
   void *temp2 ;
@@ -3614,7 +3676,7 @@ intgo _wrap_mp_pool_get_stream_capi_3992be44a87642e1(mp_pool *_swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_pool_deallocate_on_stream_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2) {
+intgo _wrap_mp_pool_deallocate_on_stream_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3631,7 +3693,7 @@ intgo _wrap_mp_pool_deallocate_on_stream_capi_3992be44a87642e1(mp_pool *_swig_go
 }
 
 
-intgo _wrap_mp_pool_allocate_on_stream_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _swig_go_1, void *_swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_allocate_on_stream_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _swig_go_1, void *_swig_go_2, _goslice_ _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   void *arg3 = (void *) 0 ;
@@ -3656,7 +3718,7 @@ intgo _wrap_mp_pool_allocate_on_stream_capi_3992be44a87642e1(mp_pool *_swig_go_0
 }
 
 
-intgo _wrap_mp_pool_set_release_threshold_capi_3992be44a87642e1(mp_pool *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_pool_set_release_threshold_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   mp_status result;
@@ -3671,7 +3733,7 @@ intgo _wrap_mp_pool_set_release_threshold_capi_3992be44a87642e1(mp_pool *_swig_g
 }
 
 
-intgo _wrap_mp_pool_get_release_threshold_capi_3992be44a87642e1(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_release_threshold_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   size_t temp2 ;
@@ -3692,7 +3754,7 @@ intgo _wrap_mp_pool_get_release_threshold_capi_3992be44a87642e1(mp_pool *_swig_g
 }
 
 
-intgo _wrap_mp_pool_copy_host_to_device_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_pool_copy_host_to_device_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3711,7 +3773,7 @@ intgo _wrap_mp_pool_copy_host_to_device_capi_3992be44a87642e1(mp_pool *_swig_go_
 }
 
 
-intgo _wrap_mp_pool_copy_device_to_host_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_pool_copy_device_to_host_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3730,7 +3792,7 @@ intgo _wrap_mp_pool_copy_device_to_host_capi_3992be44a87642e1(mp_pool *_swig_go_
 }
 
 
-intgo _wrap_mp_pool_copy_device_to_device_capi_3992be44a87642e1(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_pool_copy_device_to_device_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3749,7 +3811,7 @@ intgo _wrap_mp_pool_copy_device_to_device_capi_3992be44a87642e1(mp_pool *_swig_g
 }
 
 
-void _wrap_mp_policy_struct_size_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_policy_struct_size_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0, long long _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   size_t arg2 ;
   
@@ -3761,7 +3823,7 @@ void _wrap_mp_policy_struct_size_set_capi_3992be44a87642e1(struct mp_policy *_sw
 }
 
 
-long long _wrap_mp_policy_struct_size_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
+long long _wrap_mp_policy_struct_size_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3774,7 +3836,7 @@ long long _wrap_mp_policy_struct_size_get_capi_3992be44a87642e1(struct mp_policy
 }
 
 
-void _wrap_mp_policy_user_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0, void *_swig_go_1) {
+void _wrap_mp_policy_user_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0, void *_swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -3786,7 +3848,7 @@ void _wrap_mp_policy_user_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0
 }
 
 
-void *_wrap_mp_policy_user_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
+void *_wrap_mp_policy_user_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -3799,7 +3861,7 @@ void *_wrap_mp_policy_user_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_
 }
 
 
-void _wrap_mp_policy_grow_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0, void* _swig_go_1) {
+void _wrap_mp_policy_grow_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0, void* _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_grow_fn arg2 = (mp_grow_fn) 0 ;
   
@@ -3811,7 +3873,7 @@ void _wrap_mp_policy_grow_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0
 }
 
 
-void* _wrap_mp_policy_grow_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
+void* _wrap_mp_policy_grow_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_grow_fn result;
   void* _swig_go_result;
@@ -3824,7 +3886,7 @@ void* _wrap_mp_policy_grow_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_
 }
 
 
-void _wrap_mp_policy_on_oom_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0, void* _swig_go_1) {
+void _wrap_mp_policy_on_oom_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0, void* _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_oom_fn arg2 = (mp_oom_fn) 0 ;
   
@@ -3836,7 +3898,7 @@ void _wrap_mp_policy_on_oom_set_capi_3992be44a87642e1(struct mp_policy *_swig_go
 }
 
 
-void* _wrap_mp_policy_on_oom_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
+void* _wrap_mp_policy_on_oom_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_oom_fn result;
   void* _swig_go_result;
@@ -3849,7 +3911,7 @@ void* _wrap_mp_policy_on_oom_get_capi_3992be44a87642e1(struct mp_policy *_swig_g
 }
 
 
-void _wrap_mp_policy_trim_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0, void* _swig_go_1) {
+void _wrap_mp_policy_trim_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0, void* _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_trim_fn arg2 = (mp_trim_fn) 0 ;
   
@@ -3861,7 +3923,7 @@ void _wrap_mp_policy_trim_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0
 }
 
 
-void* _wrap_mp_policy_trim_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
+void* _wrap_mp_policy_trim_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_trim_fn result;
   void* _swig_go_result;
@@ -3874,7 +3936,7 @@ void* _wrap_mp_policy_trim_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_
 }
 
 
-void _wrap_mp_policy_release_set_capi_3992be44a87642e1(struct mp_policy *_swig_go_0, void* _swig_go_1) {
+void _wrap_mp_policy_release_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0, void* _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_release_fn arg2 = (mp_release_fn) 0 ;
   
@@ -3886,7 +3948,7 @@ void _wrap_mp_policy_release_set_capi_3992be44a87642e1(struct mp_policy *_swig_g
 }
 
 
-void* _wrap_mp_policy_release_get_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
+void* _wrap_mp_policy_release_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_release_fn result;
   void* _swig_go_result;
@@ -3899,7 +3961,7 @@ void* _wrap_mp_policy_release_get_capi_3992be44a87642e1(struct mp_policy *_swig_
 }
 
 
-struct mp_policy *_wrap_new_mp_policy_capi_3992be44a87642e1() {
+struct mp_policy *_wrap_new_mp_policy_capi_ec4a4fd4117c0537() {
   struct mp_policy *result = 0 ;
   struct mp_policy *_swig_go_result;
   
@@ -3910,7 +3972,7 @@ struct mp_policy *_wrap_new_mp_policy_capi_3992be44a87642e1() {
 }
 
 
-void _wrap_delete_mp_policy_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) {
+void _wrap_delete_mp_policy_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   
   arg1 = *(struct mp_policy **)&_swig_go_0; 
@@ -3920,7 +3982,7 @@ void _wrap_delete_mp_policy_capi_3992be44a87642e1(struct mp_policy *_swig_go_0) 
 }
 
 
-intgo _wrap_mp_pool_trim_auto_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_trim_auto_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -3933,7 +3995,7 @@ intgo _wrap_mp_pool_trim_auto_capi_3992be44a87642e1(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_router_create_capi_3992be44a87642e1(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_router_create_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   mp_router **arg2 = (mp_router **) 0 ;
   mp_router *temp2 ;
@@ -3959,7 +4021,7 @@ intgo _wrap_mp_router_create_capi_3992be44a87642e1(_gostring_ _swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_router_destroy_capi_3992be44a87642e1(mp_router *_swig_go_0) {
+intgo _wrap_mp_router_destroy_capi_ec4a4fd4117c0537(mp_router *_swig_go_0) {
   mp_router *arg1 = (mp_router *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -3972,7 +4034,7 @@ intgo _wrap_mp_router_destroy_capi_3992be44a87642e1(mp_router *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_router_add_capi_3992be44a87642e1(mp_router *_swig_go_0, long long _swig_go_1, mp_pool *_swig_go_2) {
+intgo _wrap_mp_router_add_capi_ec4a4fd4117c0537(mp_router *_swig_go_0, long long _swig_go_1, mp_pool *_swig_go_2) {
   mp_router *arg1 = (mp_router *) 0 ;
   size_t arg2 ;
   mp_pool *arg3 = (mp_pool *) 0 ;
@@ -3989,7 +4051,7 @@ intgo _wrap_mp_router_add_capi_3992be44a87642e1(mp_router *_swig_go_0, long long
 }
 
 
-intgo _wrap_mp_router_pool_for_capi_3992be44a87642e1(mp_router *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_router_pool_for_capi_ec4a4fd4117c0537(mp_router *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   mp_router *arg1 = (mp_router *) 0 ;
   size_t arg2 ;
   mp_pool **arg3 = (mp_pool **) 0 ;
@@ -4012,7 +4074,7 @@ intgo _wrap_mp_router_pool_for_capi_3992be44a87642e1(mp_router *_swig_go_0, long
 }
 
 
-intgo _wrap_mp_router_allocate_capi_3992be44a87642e1(mp_router *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_router_allocate_capi_ec4a4fd4117c0537(mp_router *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   mp_router *arg1 = (mp_router *) 0 ;
   size_t arg2 ;
   void **arg3 = (void **) 0 ;
@@ -4035,7 +4097,7 @@ intgo _wrap_mp_router_allocate_capi_3992be44a87642e1(mp_router *_swig_go_0, long
 }
 
 
-intgo _wrap_mp_router_deallocate_capi_3992be44a87642e1(mp_router *_swig_go_0, void *_swig_go_1) {
+intgo _wrap_mp_router_deallocate_capi_ec4a4fd4117c0537(mp_router *_swig_go_0, void *_swig_go_1) {
   mp_router *arg1 = (mp_router *) 0 ;
   void *arg2 = (void *) 0 ;
   mp_status result;
