@@ -17,6 +17,39 @@ for d in LICENSE README.md CHANGELOG.md API.md; do
   test -s "$tmp/prefix/share/doc/mempool/$d" || { echo "FAIL: share/doc/mempool/$d not installed"; exit 1; }
 done
 grep -q "MIT License" "$tmp/prefix/share/doc/mempool/LICENSE" || { echo "FAIL: the installed LICENSE is not the licence"; exit 1; }
+# The real-client adapters, consumed from the installed tree: std::pmr
+# (C++17) and the Lua allocator (with Lua's headers where they are).
+if command -v g++ >/dev/null 2>&1; then
+  printf '%s\n' '#include <mempool/mempool_pmr.hpp>' '#include <vector>' \
+    'int main() { mempool::CPUMemoryPool p("pmr", mempool::PoolConfig::DefaultCPU());' \
+    '  mempool::PoolMemoryResource r(p); std::pmr::vector<int> v(&r); v.assign(1000, 7);' \
+    '  return v[999] == 7 ? 0 : 1; }' > "$tmp/pmr.cpp"
+  g++ -std=c++17 -Wall -Wextra -Werror -I"$tmp/prefix/include" -o "$tmp/pmr" "$tmp/pmr.cpp" -L"$lib" -lmempool
+  LD_LIBRARY_PATH="$lib" "$tmp/pmr"
+  echo "ok: a std::pmr::vector runs on the installed mempool_pmr.hpp"
+fi
+if pkg-config --exists lua5.4 2>/dev/null; then
+  printf '%s\n' '#include <lauxlib.h>' '#include <lualib.h>' '#include <mempool/mempool_lua.h>' \
+    'int main(void) { mp_pool *p = NULL; mp_config c = MP_CONFIG_INIT; mp_config_default_cpu(&c);' \
+    '  if (mp_pool_create("lua", MP_MEMORY_CPU, &c, &p) != MP_OK) return 1;' \
+    '  lua_State *L = lua_newstate(mp_lua_alloc, p); luaL_openlibs(L);' \
+    '  int bad = luaL_dostring(L, "local t = {} for i = 1, 1000 do t[i] = tostring(i) end");' \
+    '  lua_close(L); mp_pool_destroy(p); return bad; }' > "$tmp/lua.c"
+  cc -std=c11 -Wall -Wextra -Werror -I"$tmp/prefix/include" $(pkg-config --cflags lua5.4) -o "$tmp/lua" "$tmp/lua.c" \
+     -L"$lib" -lmempool $(pkg-config --libs lua5.4)
+  LD_LIBRARY_PATH="$lib" "$tmp/lua"
+  echo "ok: a Lua state runs on the installed mempool_lua.h"
+fi
+# The PyTorch plug-in where it was built: the package and its library side by side.
+if [ -e "$src/build/plugins/torch/libmempool_torch.so" ] || ls "$build"/plugins/torch/libmempool_torch.so >/dev/null 2>&1; then
+  py="$lib/mempool/python"
+  test -f "$py/mempool_torch/__init__.py" && test -f "$py/mempool_torch/libmempool_torch.so" ||
+    { echo "FAIL: the PyTorch plug-in is not installed under $py/mempool_torch"; exit 1; }
+  found=$(cd "$tmp" && PYTHONPATH="$py" python3 -c 'import mempool_torch; print(mempool_torch.find_library())')
+  [ "$found" = "$(realpath "$py/mempool_torch/libmempool_torch.so")" ] ||
+    { echo "FAIL: the installed mempool_torch finds $found"; exit 1; }
+  echo "ok: the installed mempool_torch package finds its plug-in beside it"
+fi
 soname=$(objdump -p "$lib/libmempool.so.1" | awk '/SONAME/ {print $2}')
 [ "$soname" = "libmempool.so.1" ] || { echo "FAIL: SONAME is $soname"; exit 1; }
 
