@@ -40,6 +40,18 @@ if pkg-config --exists lua5.4 2>/dev/null; then
   LD_LIBRARY_PATH="$lib" "$tmp/lua"
   echo "ok: a Lua state runs on the installed mempool_lua.h"
 fi
+# The CUDA C++ resource, where the toolkit's compiler is: compiled against
+# the installed header (a device is needed to run it: tests/gpu/test_cccl.cu).
+nvcc=$(command -v nvcc || { [ -x /usr/local/cuda/bin/nvcc ] && echo /usr/local/cuda/bin/nvcc; } || true)
+if [ -n "$nvcc" ]; then
+  printf '%s\n' '#include <mempool/mempool_cuda.hpp>' '#include <thrust/device_vector.h>' \
+    'int main() { mempool::GPUMemoryPool p("cccl", mempool::PoolConfig::DefaultGPU());' \
+    '  mempool::GPUAllocator<int> a{mempool::GPUMemoryResource(p)};' \
+    '  thrust::device_vector<int, mempool::GPUAllocator<int>> v(16, 1, a); return v.size() == 16 ? 0 : 1; }' \
+    > "$tmp/cccl.cu"
+  "$nvcc" -std=c++17 -I"$tmp/prefix/include" -c "$tmp/cccl.cu" -o "$tmp/cccl.o"
+  echo "ok: a thrust::device_vector on the installed mempool_cuda.hpp compiles"
+fi
 # The PyTorch plug-in where it was built: the package and its library side by side.
 if [ -e "$src/build/plugins/torch/libmempool_torch.so" ] || ls "$build"/plugins/torch/libmempool_torch.so >/dev/null 2>&1; then
   py="$lib/mempool/python"
