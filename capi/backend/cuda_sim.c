@@ -416,18 +416,56 @@ void mp__sim_watch(const void *va, size_t size, void *stream)
 
 /* Whether completing stream i's work up to ticket (all: and every wait
  * queued after it) completes ticket `t` of stream `s` (complete()'s walk,
- * without the changes). Lock held. */
-static bool reaches(size_t i, uint64_t ticket, bool all, size_t s, uint64_t t, int depth)
+ * without the changes): a search of the wait graph, each stream expanded
+ * once from the highest ticket it is reached at (a depth cap here once said
+ * "no" to long chains of steals and fences that do reach). Lock held. */
+typedef struct reach_node {
+    size_t stream;
+    uint64_t ticket;
+    bool all;
+} reach_node;
+
+static bool reaches(size_t i, uint64_t ticket, bool all, size_t s, uint64_t t)
 {
-    if (i == s && ticket >= t)
-        return true;
-    if (depth > 64)
-        return false;
-    const sim_stream *st = &sim.streams[i];
-    for (size_t k = 0; k < st->ndeps; k++)
-        if ((all || st->deps[k].after < ticket) && reaches(st->deps[k].on, st->deps[k].ticket, false, s, t, depth + 1))
-            return true;
-    return false;
+    size_t n = sim.nstreams, top = 0, cap = 64;
+    uint64_t *seen = calloc(n, sizeof *seen);   /* highest ticket expanded from + 1; 0: never */
+    bool *seen_all = calloc(n, sizeof *seen_all);
+    reach_node *stack = malloc(cap * sizeof *stack);
+    bool found = false;
+    if (!seen || !seen_all || !stack)
+        goto out;
+    stack[top++] = (reach_node){i, ticket, all};
+    while (top && !found) {
+        reach_node at = stack[--top];
+        if (at.stream == s && at.ticket >= t) {
+            found = true;
+            break;
+        }
+        if (seen_all[at.stream] || (!at.all && seen[at.stream] > at.ticket))
+            continue; /* expanded already from as far or further */
+        if (at.all)
+            seen_all[at.stream] = true;
+        if (seen[at.stream] < at.ticket + 1)
+            seen[at.stream] = at.ticket + 1;
+        const sim_stream *st = &sim.streams[at.stream];
+        for (size_t k = 0; k < st->ndeps; k++) {
+            if (!at.all && st->deps[k].after >= at.ticket)
+                continue;
+            if (top == cap) {
+                reach_node *more = realloc(stack, 2 * cap * sizeof *stack);
+                if (!more)
+                    goto out;
+                stack = more;
+                cap *= 2;
+            }
+            stack[top++] = (reach_node){st->deps[k].on, st->deps[k].ticket, false};
+        }
+    }
+out:
+    free(seen);
+    free(seen_all);
+    free(stack);
+    return found;
 }
 
 bool mp__sim_handout_safe(const void *va, size_t size, void *stream)
@@ -439,7 +477,7 @@ bool mp__sim_handout_safe(const void *va, size_t size, void *stream)
     for (size_t i = 0; safe && i < sim.nwatches; i++) {
         const sim_watch *w = &sim.watches[i];
         if (overlaps(w->va, w->size, mp__addr(va), size) && !watch_done(w) &&
-            !reaches(si, sim.streams[si].recorded, true, w->stream, w->ticket, 0))
+            !reaches(si, sim.streams[si].recorded, true, w->stream, w->ticket))
             safe = false;
     }
     pthread_mutex_unlock(&sim_lock);
