@@ -53,7 +53,7 @@ if [ -n "$nvcc" ]; then
   echo "ok: a thrust::device_vector on the installed mempool_cuda.hpp compiles"
 fi
 # The PyTorch plug-in where it was built: the package and its library side by side.
-if [ -e "$src/build/plugins/torch/libmempool_torch.so" ] || ls "$build"/plugins/torch/libmempool_torch.so >/dev/null 2>&1; then
+if [ -e "$build/plugins/torch/libmempool_torch.so" ]; then
   py="$lib/mempool/python"
   test -f "$py/mempool_torch/__init__.py" && test -f "$py/mempool_torch/libmempool_torch.so" ||
     { echo "FAIL: the PyTorch plug-in is not installed under $py/mempool_torch"; exit 1; }
