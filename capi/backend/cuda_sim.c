@@ -477,8 +477,23 @@ bool mp__sim_handout_safe(const void *va, size_t size, void *stream)
     for (size_t i = 0; safe && i < sim.nwatches; i++) {
         const sim_watch *w = &sim.watches[i];
         if (overlaps(w->va, w->size, mp__addr(va), size) && !watch_done(w) &&
-            !reaches(si, sim.streams[si].recorded, true, w->stream, w->ticket))
+            !reaches(si, sim.streams[si].recorded, true, w->stream, w->ticket)) {
             safe = false;
+            if (getenv("MP_SIM_DEBUG")) {
+                fprintf(stderr, "handout %#lx+%zu to %p: watch %#lx+%zu stream %p ticket %llu\n",
+                        (unsigned long)mp__addr(va), size, stream, (unsigned long)w->va, w->size,
+                        sim.streams[w->stream].stream, (unsigned long long)w->ticket);
+                for (size_t k = 0; k < sim.nstreams; k++) {
+                    fprintf(stderr, "  stream %p recorded %llu completed %llu deps:", sim.streams[k].stream,
+                            (unsigned long long)sim.streams[k].recorded, (unsigned long long)sim.streams[k].completed);
+                    for (size_t d = 0; d < sim.streams[k].ndeps; d++)
+                        fprintf(stderr, " [after %llu -> %p@%llu]", (unsigned long long)sim.streams[k].deps[d].after,
+                                sim.streams[sim.streams[k].deps[d].on].stream,
+                                (unsigned long long)sim.streams[k].deps[d].ticket);
+                    fprintf(stderr, "\n");
+                }
+            }
+        }
     }
     pthread_mutex_unlock(&sim_lock);
     return safe;
