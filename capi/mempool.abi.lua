@@ -205,11 +205,13 @@ return {
       } },
     { name = "mp_stats", group = "stats", since = "1.0",
       doc = "A snapshot of a pool's counters. Byte counts are requested sizes of tracked\n" ..
-            "allocations. fragmentation_ratio = 1 - largest free block / open free bytes, where open\n" ..
-            "free bytes are those any request may use: not blocks kept for one size class (free blocks\n" ..
-            "in small-block pages, blocks in thread caches). 0 when no byte is open; always 0 for\n" ..
-            "fixed-size pools, whose every free block fits every request (since 1.3; 1.0-1.2 divided\n" ..
-            "by all free bytes, so an idle pool with cached blocks read above 0).\n" ..
+            "allocations. fragmentation_ratio = 1 - largest free block / open free bytes, over the\n" ..
+            "chunks that hold a block: how scattered the free space among live blocks is. Open free\n" ..
+            "bytes are those any request may use: not blocks kept for one size class (free blocks in\n" ..
+            "small-block pages, blocks in thread caches). A wholly free chunk is whole, not fragmented,\n" ..
+            "and is left out. 0 when the user holds no block (an empty or idle pool) or no byte is open;\n" ..
+            "always 0 for fixed-size pools, whose every free block fits every request (since 1.3;\n" ..
+            "1.0-1.2 divided by all free bytes of every chunk, so an empty pool of two chunks read 0.5).\n" ..
             "Counters-only pools (track_stats and counters_only) count every block, by bytes its free can\n" ..
             "find again without a record: a fixed pool's block_size; in a variable pool, the class size\n" ..
             "of a request up to 4096 units, at most 1 MiB (the thread caches' and small-block pages'\n" ..
@@ -513,7 +515,11 @@ return {
       params = { CPOOL, P("out", "mp_stats *", "out_stats", "struct_size set by the caller") },
       errors = { "INVALID_ARGUMENT" } },
     { name = "mp_pool_reset_stats", group = "stats", since = "1.0", ret = "mp_status",
-      doc = "Zeroes the cumulative counters; current_used and live blocks stay, peak becomes current.",
+      doc = "Starts the cumulative counters again from what is live, so that they stay consistent:\n" ..
+            "allocation_count becomes the live tracked blocks, deallocation_count and failed_allocations\n" ..
+            "0, total_allocated and peak_usage current_used, peak_reserved_bytes reserved_bytes; the\n" ..
+            "blocks and their records stay (since 1.3; 1.0-1.2 set allocation_count and total_allocated\n" ..
+            "to 0, so later frees counted more deallocations than allocations).",
       params = { POOL }, errors = { "INVALID_ARGUMENT" } },
     { name = "mp_pool_thread_cache", group = "tcache", since = "1.1", ret = "mp_status",
       doc = "The calling thread's cache of the pool, for mp_tcache_allocate and mp_tcache_deallocate.\n" ..
@@ -618,6 +624,84 @@ return {
                  P("in", "void *", "opaque", "passed to write", true),
                  P("in", "const char *", "options", "NULL, \"\", \"text\" or \"json\"", true) },
       errors = STRING_ERR },
+
+    -- standalone statistics (the seed's MemoryStats on its own) -----------
+    { name = "mp_tracker_create", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "A standalone statistics tracker (the seed's MemoryStats used on its own): it counts what\n" ..
+            "the caller records, with the counters of mp_stats, and keeps a record per pointer that the\n" ..
+            "caller tracks. Thread-safe; a forked child gets it intact. Tracking starts on.",
+      params = { P("out", "mp_tracker **", "out_tracker", "receives the tracker") },
+      errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY" } },
+    { name = "mp_tracker_from_pool", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "A tracker holding a copy of the pool's statistics now: its mp_stats (as mp_pool_get_stats)\n" ..
+            "and its live tracked allocations (as mp_pool_get_allocations, read just after; none for a\n" ..
+            "counters-only pool). The copy never changes with the pool and outlives it; the caller may\n" ..
+            "record into it like any tracker. What the bindings' stats objects give when copied.",
+      params = { CPOOL, P("out", "mp_tracker **", "out_tracker", "receives the tracker") },
+      errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY" } },
+    { name = "mp_tracker_clone", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "A new tracker with the same counters, records and tracking state.",
+      params = { P("in", "const mp_tracker *", "tracker", "the tracker"), P("out", "mp_tracker **", "out_tracker", "receives the copy") },
+      errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY" } },
+    { name = "mp_tracker_destroy", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "Destroys the tracker and its records. A destroyed or foreign handle: MP_ERR_INVALID_ARGUMENT.",
+      params = { P("in", "mp_tracker *", "tracker", "the tracker") }, errors = { "INVALID_ARGUMENT" } },
+    { name = "mp_tracker_record_allocation", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "Counts an allocation of size bytes (no record of its pointer).",
+      params = { P("in", "mp_tracker *", "tracker", "the tracker"), P("in", "size_t", "size", "bytes, > 0") },
+      errors = { "INVALID_ARGUMENT" } },
+    { name = "mp_tracker_record_deallocation", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "Counts a deallocation of size bytes. Refused, changing nothing, when it would leave more\n" ..
+            "deallocations than allocations or current_used below zero.",
+      params = { P("in", "mp_tracker *", "tracker", "the tracker"), P("in", "size_t", "size", "bytes, > 0") },
+      errors = { "INVALID_ARGUMENT" } },
+    { name = "mp_tracker_track_allocation", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "While tracking is on, counts an allocation of size bytes at ptr and records it (address,\n" ..
+            "size, sequence number); while it is off, does nothing, as a pool counts only what it\n" ..
+            "allocates while tracking. A pointer already recorded: MP_ERR_INVALID_POINTER.",
+      params = { P("in", "mp_tracker *", "tracker", "the tracker"), P("in", "const void *", "ptr", "the block"), P("in", "size_t", "size", "bytes, > 0") },
+      errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "OUT_OF_MEMORY" } },
+    { name = "mp_tracker_track_deallocation", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "Counts the deallocation of a recorded pointer and drops its record. A pointer with no\n" ..
+            "record: MP_ERR_INVALID_POINTER while tracking is on (never tracked, or freed already);\n" ..
+            "nothing while it is off (it may have been allocated then).",
+      params = { P("in", "mp_tracker *", "tracker", "the tracker"), P("in", "const void *", "ptr", "the block") },
+      errors = { "INVALID_ARGUMENT", "INVALID_POINTER" } },
+    { name = "mp_tracker_get_stats", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "The tracker's counters as an mp_stats: total_allocated, current_used, peak_usage,\n" ..
+            "allocation_count, deallocation_count and live_allocations (their difference) count what\n" ..
+            "was recorded and tracked; the other fields are 0, or for a copy of a pool the pool's.",
+      params = { P("in", "const mp_tracker *", "tracker", "the tracker"), P("out", "mp_stats *", "out_stats", "struct_size set by the caller") },
+      errors = { "INVALID_ARGUMENT" } },
+    { name = "mp_tracker_get_allocations", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "Copies the recorded allocations, oldest first, as mp_pool_get_allocations does.",
+      params = { P("in", "const mp_tracker *", "tracker", "the tracker"), P("out", "mp_allocation_info *", "out", "array of capacity records", true),
+                 P("in", "size_t", "capacity", "records out can hold"),
+                 P("out", "size_t *", "out_count", "receives the number of records") },
+      errors = { "INVALID_ARGUMENT", "BUFFER_TOO_SMALL" } },
+    { name = "mp_tracker_has_leaks", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "Whether more allocations than deallocations are counted.",
+      params = { P("in", "const mp_tracker *", "tracker", "the tracker"), P("out", "bool *", "out_leaks", "receives the answer") },
+      errors = { "INVALID_ARGUMENT" } },
+    { name = "mp_tracker_set_tracking", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "Turns per-pointer tracking on or off (mp_tracker_track_allocation's records).",
+      params = { P("in", "mp_tracker *", "tracker", "the tracker"), P("in", "bool", "enabled", "on or off") }, errors = { "INVALID_ARGUMENT" } },
+    { name = "mp_tracker_get_tracking", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "Whether tracking is on.",
+      params = { P("in", "const mp_tracker *", "tracker", "the tracker"), P("out", "bool *", "out_enabled", "receives the state") },
+      errors = { "INVALID_ARGUMENT" } },
+    { name = "mp_tracker_reset", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "Starts the cumulative counters again as mp_pool_reset_stats does: what is live stays\n" ..
+            "counted (allocation_count becomes live_allocations, total_allocated and peak_usage become\n" ..
+            "current_used, deallocation_count 0); records stay.",
+      params = { P("in", "mp_tracker *", "tracker", "the tracker") }, errors = { "INVALID_ARGUMENT" } },
+    { name = "mp_tracker_stats_string", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "The summary of mp_pool_stats_string for the tracker; free it with mp_string_free.",
+      params = { P("in", "const mp_tracker *", "tracker", "the tracker"), P("out", "char **", "out_string", "receives the string") }, errors = STRING_ERR },
+    { name = "mp_tracker_stats_json", group = "stats", since = "1.3", ret = "mp_status",
+      doc = "The tracker's stats as one JSON object (mp_pool_stats_json's fields); free it with\n" ..
+            "mp_string_free.",
+      params = { P("in", "const mp_tracker *", "tracker", "the tracker"), P("out", "char **", "out_json", "receives the string") }, errors = STRING_ERR },
 
     -- registry -----------------------------------------------------------
     { name = "mp_registry_create_cpu_pool", group = "registry", since = "1.0", ret = "mp_status",

@@ -13,7 +13,7 @@
  *   MP_OUT_STRUCT, MP_OUT_RECORDS   structs with struct_size   proxy classes (struct_size preset)
  *   MP_CHECKED (return mp_status)   Java: void, throws the exception named in the manifest
  *                                   Go: error (*Error, which unwraps to a sentinel)
- * Pool and router handles and addresses are plain integers (Java long, Go uintptr).
+ * Pool, router and tracker handles and addresses are plain integers (Java long, Go uintptr).
  * mp_policy holds C function pointers: Java and Go do not set policies.
  */
 %{
@@ -101,7 +101,7 @@ typedef struct mpswig_error { int status; char detail[512]; } mpswig_error;
   }
 %}
 
-%define MP_JAVA_HANDLES mp_pool *, const mp_pool *, mp_router *, const mp_router *, void *, const void * %enddef
+%define MP_JAVA_HANDLES mp_pool *, const mp_pool *, mp_router *, const mp_router *, mp_tracker *, const mp_tracker *, void *, const void * %enddef
 %typemap(jni) MP_JAVA_HANDLES "jlong"
 %typemap(jtype) MP_JAVA_HANDLES "long"
 %typemap(jstype) MP_JAVA_HANDLES "long"
@@ -297,6 +297,7 @@ static void mpswig_java_throw_detail(JNIEnv *jenv, mp_status s, const char *deta
 %enddef
 MP_JAVA_OUT(mp_pool **, MP_OUT_HANDLE, jlongArray, long[], jlong, SetLongArrayRegion)
 MP_JAVA_OUT(mp_router **, MP_OUT_HANDLE, jlongArray, long[], jlong, SetLongArrayRegion)
+MP_JAVA_OUT(mp_tracker **, MP_OUT_HANDLE, jlongArray, long[], jlong, SetLongArrayRegion)
 MP_JAVA_OUT(mp_tcache **, MP_OUT_HANDLE, jlongArray, long[], jlong, SetLongArrayRegion)
 MP_JAVA_OUT(void **, MP_OUT_ADDRESS, jlongArray, long[], jlong, SetLongArrayRegion)
 MP_JAVA_OUT(size_t *, MP_OUT_VALUE, jlongArray, long[], jlong, SetLongArrayRegion)
@@ -381,8 +382,8 @@ mpswig_bytes mpswig_view(void *address, size_t size)
 #cgo pkg-config: mempool
 %}
 
-%typemap(gotype) mp_pool *, const mp_pool *, mp_router *, const mp_router * "uintptr"
-%typemap(in) mp_pool *, const mp_pool *, mp_router *, const mp_router * %{ $1 = ($1_ltype)$input; %}
+%typemap(gotype) mp_pool *, const mp_pool *, mp_router *, const mp_router *, mp_tracker *, const mp_tracker * "uintptr"
+%typemap(in) mp_pool *, const mp_pool *, mp_router *, const mp_router *, mp_tracker *, const mp_tracker * %{ $1 = ($1_ltype)$input; %}
 
 %define MP_GO_OUT(CTYPE, SHAPE, GOTYPE)
 %typemap(gotype) CTYPE SHAPE %{[]GOTYPE%}
@@ -401,6 +402,7 @@ typedef _Bool bool_c;
 %}
 MP_GO_OUT(mp_pool **, MP_OUT_HANDLE, uintptr)
 MP_GO_OUT(mp_router **, MP_OUT_HANDLE, uintptr)
+MP_GO_OUT(mp_tracker **, MP_OUT_HANDLE, uintptr)
 MP_GO_OUT(mp_tcache **, MP_OUT_HANDLE, uintptr)
 MP_GO_OUT(void **, MP_OUT_ADDRESS, uintptr)
 MP_GO_OUT(size_t *, MP_OUT_VALUE, uint64)

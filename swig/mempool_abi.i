@@ -15,6 +15,7 @@
 %apply mp_chunk_info *MP_OUT_RECORDS { mp_chunk_info *chunks };
 %apply mp_class_info *MP_OUT_RECORDS { mp_class_info *classes };
 %apply char **MP_OUT_STRING { char **out_json, char **out_string, char **out_names };
+%apply mp_tracker **MP_OUT_HANDLE { mp_tracker **out_tracker };
 %apply int *MP_OUT_VALUE { int *out_count, int *out_device };
 %apply mp_router **MP_OUT_HANDLE { mp_router **out_router };
 
@@ -61,6 +62,22 @@
     mp_status mp_pool_stats_string,
     mp_status mp_pool_stats_json,
     mp_status mp_stats_print,
+    mp_status mp_tracker_create,
+    mp_status mp_tracker_from_pool,
+    mp_status mp_tracker_clone,
+    mp_status mp_tracker_destroy,
+    mp_status mp_tracker_record_allocation,
+    mp_status mp_tracker_record_deallocation,
+    mp_status mp_tracker_track_allocation,
+    mp_status mp_tracker_track_deallocation,
+    mp_status mp_tracker_get_stats,
+    mp_status mp_tracker_get_allocations,
+    mp_status mp_tracker_has_leaks,
+    mp_status mp_tracker_set_tracking,
+    mp_status mp_tracker_get_tracking,
+    mp_status mp_tracker_reset,
+    mp_status mp_tracker_stats_string,
+    mp_status mp_tracker_stats_json,
     mp_status mp_registry_create_cpu_pool,
     mp_status mp_registry_create_gpu_pool,
     mp_status mp_registry_get_cpu_pool,

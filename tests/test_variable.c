@@ -53,6 +53,48 @@ START_TEST(fragmentation_ratio_follows_its_definition)
 }
 END_TEST
 
+/* An empty or idle pool reads 0 however many chunks it has; a wholly free
+ * chunk is whole, and is left out beside chunks that hold blocks. */
+START_TEST(fragmentation_is_zero_on_an_empty_pool_and_leaves_out_free_chunks)
+{
+    mp_pool *p = new_pool("frag-empty", cfg_variable(1 << 20));
+    void *small = alloc_ok(p, 64 << 10), *big = alloc_ok(p, 1 << 20); /* the second needs a second chunk */
+    ck_assert_uint_eq(stats_of(p).chunk_count, 2);
+    ck_ok(mp_pool_reset(p));
+    mp_stats s = stats_of(p);
+    ck_assert_uint_eq(s.chunk_count, 2);
+    ck_assert_double_eq(s.fragmentation_ratio, 0.0); /* two free chunks: above 0 before 1.3 */
+    void *one = alloc_ok(p, 64 << 10); /* one chunk holds a block, the other is free */
+    ck_assert_double_eq(stats_of(p).fragmentation_ratio, 0.0);
+    void *two = alloc_ok(p, 64 << 10), *three = alloc_ok(p, 64 << 10);
+    ck_ok(mp_pool_deallocate(p, two)); /* a 64 KiB hole beside the tail of that chunk */
+    s = stats_of(p);
+    ck_assert(s.fragmentation_ratio > 0.0 && s.fragmentation_ratio < 0.5);
+    ck_ok(mp_pool_deallocate(p, one));
+    ck_ok(mp_pool_deallocate(p, three));
+    ck_assert_double_eq(stats_of(p).fragmentation_ratio, 0.0);
+    (void)small;
+    (void)big;
+    ck_intact(p);
+    mp_pool_destroy(p);
+
+    /* An idle lock-free pool: its thread caches hold blocks, the user none. */
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_high_performance_cpu(&c));
+    c.initial_size = 1 << 20;
+    p = new_pool("frag-idle", c);
+    void *b[64];
+    for (int i = 0; i < 64; i++)
+        b[i] = alloc_ok(p, (size_t)(16 + 48 * i));
+    for (int i = 0; i < 64; i++)
+        ck_ok(mp_pool_deallocate(p, b[i]));
+    s = stats_of(p);
+    ck_assert_uint_eq(s.live_allocations, 0);
+    ck_assert_double_eq(s.fragmentation_ratio, 0.0);
+    mp_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(a_request_larger_than_the_pool_grows_it)
 {
     mp_pool *p = new_pool("grow", cfg_variable(64 << 10));
@@ -226,6 +268,7 @@ static Suite *variable_suite(void)
     tcase_add_test(t, sizes_from_one_byte_to_a_megabyte_are_served_aligned);
     tcase_add_test(t, freeing_neighbours_coalesces_into_one_block);
     tcase_add_test(t, fragmentation_ratio_follows_its_definition);
+    tcase_add_test(t, fragmentation_is_zero_on_an_empty_pool_and_leaves_out_free_chunks);
     tcase_add_test(t, a_request_larger_than_the_pool_grows_it);
     tcase_add_test(t, max_size_limits_growth_exactly);
     tcase_add_test(t, alignment_of_4096_gives_page_aligned_blocks);

@@ -565,7 +565,7 @@ end
 -- swig/mempool.i defines per language; a type without a shape is an error,
 -- so a new function's Java and Go form needs no hand edit.
 local swig_shapes = {
-  ["mp_pool **"] = "MP_OUT_HANDLE", ["mp_router **"] = "MP_OUT_HANDLE", ["mp_tcache **"] = "MP_OUT_HANDLE", ["void **"] = "MP_OUT_ADDRESS",
+  ["mp_pool **"] = "MP_OUT_HANDLE", ["mp_router **"] = "MP_OUT_HANDLE", ["mp_tracker **"] = "MP_OUT_HANDLE", ["mp_tcache **"] = "MP_OUT_HANDLE", ["void **"] = "MP_OUT_ADDRESS",
   ["const char **"] = "MP_OUT_CSTRING", ["char **"] = "MP_OUT_STRING",
   ["size_t *"] = "MP_OUT_VALUE", ["int *"] = "MP_OUT_VALUE", ["bool *"] = "MP_OUT_VALUE",
   ["mp_memory_type *"] = "MP_OUT_VALUE", ["mp_backend_kind *"] = "MP_OUT_VALUE",

@@ -27,21 +27,32 @@
 #include <stdatomic.h>
 
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
-static _Atomic(const mp__fork_pools *) pools; /* pool.c's table, set by every first call alike */
+static _Atomic(const mp__fork_pools *) pools;    /* pool.c's table, set by every first pool alike; NULL before */
+static _Atomic(const mp__fork_pools *) trackers; /* tracker.c's, likewise */
 
 static void prepare(void)
 {
     mp__registry_lock();
     mp__lf_enter();
     mp__slots_lock();
-    atomic_load_explicit(&pools, memory_order_relaxed)->prepare();
+    const mp__fork_pools *p = atomic_load_explicit(&pools, memory_order_relaxed);
+    if (p)
+        p->prepare();
+    const mp__fork_pools *t = atomic_load_explicit(&trackers, memory_order_relaxed);
+    if (t)
+        t->prepare();
     mp__owners_lock();
 }
 
 static void parent(void)
 {
     mp__owners_unlock();
-    atomic_load_explicit(&pools, memory_order_relaxed)->parent();
+    const mp__fork_pools *t = atomic_load_explicit(&trackers, memory_order_relaxed);
+    if (t)
+        t->parent();
+    const mp__fork_pools *p = atomic_load_explicit(&pools, memory_order_relaxed);
+    if (p)
+        p->parent();
     mp__slots_unlock();
     mp__lf_leave();
     mp__registry_unlock();
@@ -50,7 +61,12 @@ static void parent(void)
 static void child(void)
 {
     mp__owners_after_fork();
-    atomic_load_explicit(&pools, memory_order_relaxed)->child();
+    const mp__fork_pools *t = atomic_load_explicit(&trackers, memory_order_relaxed);
+    if (t)
+        t->child();
+    const mp__fork_pools *p = atomic_load_explicit(&pools, memory_order_relaxed);
+    if (p)
+        p->child();
     mp__slots_after_fork();
     mp__lf_after_fork();
     mp__registry_after_fork();
@@ -61,5 +77,11 @@ static void install(void) { pthread_atfork(prepare, parent, child); }
 void mp__fork_init(const mp__fork_pools *p)
 {
     atomic_store_explicit(&pools, p, memory_order_relaxed); /* the same pointer every call */
+    pthread_once(&fork_once, install);
+}
+
+void mp__fork_init_trackers(const mp__fork_pools *t)
+{
+    atomic_store_explicit(&trackers, t, memory_order_relaxed);
     pthread_once(&fork_once, install);
 }

@@ -92,7 +92,8 @@ void mp__slots_foreach(mp__slot_kind kind, void (*fn)(mp__slot *s, void *ctx), v
 
 mp_status mp__slot_refuse(const void *handle, mp__slot_kind kind)
 {
-    const char *what = kind == MP__SLOT_POOL ? "pool" : "router";
+    static const char *const names[] = {"handle", "pool", "router", "tracker"};
+    const char *what = names[kind];
     if (!handle)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s is NULL", what);
     uintptr_t mask = atomic_load_explicit(&mp__slots_mask, memory_order_acquire);
@@ -100,9 +101,10 @@ mp_status mp__slot_refuse(const void *handle, mp__slot_kind kind)
     if (!(off & mask) && ((uintptr_t)handle >> MP__HANDLE_GEN_SHIFT) != 0) {
         uint32_t tag = atomic_load_explicit(&((mp__slot *)(mp__slots_base + (uint32_t)off))->tag,
                                             memory_order_acquire);
-        if (tag >> 16 != 0 && tag >> 16 != (uint32_t)kind && (tag & 0xFFFF) == (uintptr_t)handle >> MP__HANDLE_GEN_SHIFT)
-            return mp__fail(MP_ERR_INVALID_ARGUMENT, "%p is a %s handle, not a %s handle", handle,
-                            kind == MP__SLOT_POOL ? "router" : "pool", what);
+        if (tag >> 16 != 0 && tag >> 16 != (uint32_t)kind && tag >> 16 <= MP__SLOT_TRACKER &&
+            (tag & 0xFFFF) == (uintptr_t)handle >> MP__HANDLE_GEN_SHIFT)
+            return mp__fail(MP_ERR_INVALID_ARGUMENT, "%p is a %s handle, not a %s handle", handle, names[tag >> 16],
+                            what);
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "%s handle %p is stale: its %s was destroyed", what, handle, what);
     }
     return mp__fail(MP_ERR_INVALID_ARGUMENT, "%p is not a %s handle", handle, what);

@@ -30,8 +30,8 @@
 #define MP__HANDLE_GEN_SHIFT 48     /* user addresses fit below 2^48 on x86-64 and AArch64 */
 #define MP__HANDLE_ADDR (((uintptr_t)1 << MP__HANDLE_GEN_SHIFT) - 1)
 
-/* What a slot holds: a pool or a router (both are handles of the ABI). */
-typedef enum mp__slot_kind { MP__SLOT_POOL = 1, MP__SLOT_ROUTER = 2 } mp__slot_kind;
+/* What a slot holds: a pool, a router or a tracker (handles of the ABI). */
+typedef enum mp__slot_kind { MP__SLOT_POOL = 1, MP__SLOT_ROUTER = 2, MP__SLOT_TRACKER = 3 } mp__slot_kind;
 
 /* The head of every slot; the object's own fields follow (pool.h, router.c). */
 typedef struct mp__slot {
@@ -69,8 +69,7 @@ static inline mp__slot *mp__slot_of(const void *handle, mp__slot_kind kind)
     return MP__LIKELY(atomic_load_explicit(&s->tag, memory_order_acquire) == want) ? s : NULL;
 }
 
-/* Why handle names no live slot of the kind, as a failure with its detail
- * (what: "pool" or "router"). */
+/* Why handle names no live slot of the kind, as a failure with its detail. */
 mp_status mp__slot_refuse(const void *handle, mp__slot_kind kind);
 
 /* A free slot with every byte after the head zeroed, and the handle it

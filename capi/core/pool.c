@@ -1685,12 +1685,43 @@ static mp__counters counters_locked(mp__pool *pool)
     return c;
 }
 
+/* mp_stats.fragmentation_ratio (its doc): 1 - largest / open free bytes
+ * over the chunks that hold a block, 0 while the user holds none. u sums
+ * every chunk; only when some chunks are wholly free and others not are
+ * the others walked one by one (chunk_usage: O(blocks in them)). Caller
+ * holds the lock. */
+static double fragmentation_locked(mp__pool *pool, const mp__usage *u, size_t user_live)
+{
+    if (!user_live || pool->arena[0].strategy->uniform)
+        return 0.0;
+    size_t open = u->free_bytes - u->class_free, largest = u->largest_free, idle = 0;
+    for (size_t i = 0; i < pool->nchunks; i++) {
+        const mp__chunk *c = pool->chunks[i].chunk;
+        idle += c->arena->strategy->idle(c->arena->state, c);
+    }
+    if (idle && idle < pool->nchunks) {
+        mp__class_usage classes[MP__CLASSES_MAX + 1];
+        memset(classes, 0, sizeof classes);
+        open = largest = 0;
+        for (size_t i = 0; i < pool->nchunks; i++) {
+            const mp__chunk *c = pool->chunks[i].chunk;
+            mp__chunk_usage cu;
+            if (c->arena->strategy->idle(c->arena->state, c))
+                continue;
+            c->arena->strategy->chunk_usage(c->arena->state, c, &cu, classes);
+            open += cu.free_bytes;
+            if (cu.largest_free > largest)
+                largest = cu.largest_free;
+        }
+    }
+    return open ? 1.0 - (double)largest / (double)open : 0.0;
+}
+
 /* The pool's totals. Caller holds the lock (and mp__lf_enter when lf). */
 static void totals_locked(mp__pool *pool, mp__pool_totals *t)
 {
     mp__usage u = usage_locked(pool);
     size_t free_bytes = u.free_bytes, largest = u.largest_free, live = u.live_blocks;
-    size_t open = u.free_bytes - u.class_free;
     if (pool->lf) { /* cached blocks are live to the strategy, free to the user */
         size_t blocks, bytes;
         mp__lf_cached(pool->lf, &blocks, &bytes);
@@ -1709,12 +1740,12 @@ static void totals_locked(mp__pool *pool, mp__pool_totals *t)
         .chunks = pool->nchunks,
         .free_bytes = free_bytes,
         .largest_free = uniform ? free_bytes : largest,
-        .open_free = uniform ? free_bytes : open,
         .live_blocks = live > pool->pending.count ? live - pool->pending.count : 0,
         .in_use = pool->reserved - free_bytes,
         .pending = pool->pending.count,
         .initial_size = pool->cfg.initial_size,
     };
+    t->fragmentation = fragmentation_locked(pool, &u, t->live_blocks);
 }
 
 void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t)
@@ -1844,11 +1875,10 @@ void mp__pool_reset_counters(mp__pool *pool)
         mp__tally t;
         mp__lf_tally(pool->lf, &t);
         uint64_t now = mp__stats_sum(c, &t, &pool->cached_adj, &pool->gauge).current;
-        mp__stats_reset_cached(&pool->cached_adj, &t);
+        mp__stats_restart_cached(&pool->cached_adj, &t);
         atomic_store_explicit(&pool->gauge.peak, now, memory_order_relaxed);
     }
-    c->total = c->allocs = c->frees = c->failed = 0;
-    c->peak = c->current;
+    mp__stats_restart(c);
     pool->peak_reserved = pool->reserved;
     free(pool->oom);
     pool->oom = NULL;

@@ -87,6 +87,9 @@ typedef struct mp__pool_desc {
 } mp__pool_desc;
 
 void mp__pool_describe(mp__pool *pool, mp__pool_desc *desc); /* locks */
+/* The pool's own line of the stats text, or its members of the JSON
+ * (stats.c); asprintf's result. */
+int mp__pool_head(char **out, const mp__pool_desc *desc, bool json);
 
 /* The pool's totals at one instant (locks). Blocks in thread caches count
  * as free to the user, blocks waiting on a stream as neither. */
@@ -95,12 +98,11 @@ typedef struct mp__pool_totals {
     size_t reserved, chunks;
     size_t peak_reserved;            /* the highest reserved since creation or the last reset of the stats */
     size_t free_bytes, largest_free; /* largest_free: all of free_bytes when any free block serves any request */
-    size_t open_free;                /* free bytes any request may use: not held for one size class (slab
-                                      * pages, thread caches); fragmentation is measured on these */
     size_t live_blocks;              /* blocks the user holds */
     size_t in_use;                   /* bytes the user's blocks hold: reserved - free_bytes */
     size_t pending;                  /* blocks freed on a stream, waiting for its event */
     size_t initial_size;
+    double fragmentation;            /* mp_stats.fragmentation_ratio */
 } mp__pool_totals;
 
 void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t); /* locks */

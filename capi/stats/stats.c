@@ -20,7 +20,7 @@ static void snapshot(mp__pool *pool, mp_stats *stats)
         .peak_usage = c->peak,
         .allocation_count = c->allocs,
         .deallocation_count = c->frees,
-        .fragmentation_ratio = t.open_free == 0 ? 0.0 : 1.0 - (double)t.largest_free / (double)t.open_free,
+        .fragmentation_ratio = t.fragmentation,
         .reserved_bytes = t.reserved,
         .chunk_count = t.chunks,
         .failed_allocations = c->failed,
@@ -134,33 +134,41 @@ void mp__json_name(char *dst, const char *name)
     *dst = 0;
 }
 
-/* The pool's own part of both forms (mp__pool_desc); the counters' part is
+int mp__pool_head(char **out, const mp__pool_desc *a, bool json)
+{
+    if (!json)
+        return asprintf(out, "pool '%s': %s, %s-size, %s memory, sync %s, tracking %s%s\n", a->name,
+                        a->type == MP_MEMORY_GPU ? "gpu" : "cpu", a->strategy, a->backend, a->sync,
+                        a->counters_only ? "on (counters only)" : a->tracking ? "on" : "off", a->debug ? ", debug" : "");
+    char name[2 * MP_NAME_MAX + 1];
+    mp__json_name(name, a->name);
+    return asprintf(out,
+                    "\"name\":\"%s\",\"memory_type\":\"%s\",\"allocator\":\"%s\",\"backend\":\"%s\","
+                    "\"sync\":\"%s\",\"tracking\":%s,\"counters_only\":%s,\"debug\":%s",
+                    name, a->type == MP_MEMORY_GPU ? "gpu" : "cpu", a->strategy, a->backend, a->sync,
+                    a->tracking ? "true" : "false", a->counters_only ? "true" : "false", a->debug ? "true" : "false");
+}
+
+/* The pool's own part of both forms (mp__pool_head); the counters' part is
  * generated from mp_stats' description (format.h). */
-static int format_text(char **out, const mp__pool_desc *a, const mp_stats *stats)
+static int format_with(char **out, const mp__pool_desc *a, const mp_stats *stats, bool json)
 {
     char *head;
-    if (asprintf(&head, "pool '%s': %s, %s-size, %s memory, sync %s, tracking %s%s\n", a->name,
-                 a->type == MP_MEMORY_GPU ? "gpu" : "cpu", a->strategy, a->backend, a->sync,
-                 a->counters_only ? "on (counters only)" : a->tracking ? "on" : "off", a->debug ? ", debug" : "") < 0)
+    if (mp__pool_head(&head, a, json) < 0)
         return -1;
-    int n = mp__stats_text(out, head, stats);
+    int n = json ? mp__stats_json(out, head, stats) : mp__stats_text(out, head, stats);
     free(head);
     return n;
 }
 
+static int format_text(char **out, const mp__pool_desc *a, const mp_stats *stats)
+{
+    return format_with(out, a, stats, false);
+}
+
 static int format_json(char **out, const mp__pool_desc *a, const mp_stats *stats)
 {
-    char name[2 * MP_NAME_MAX + 1], *head;
-    mp__json_name(name, a->name);
-    if (asprintf(&head,
-                 "\"name\":\"%s\",\"memory_type\":\"%s\",\"allocator\":\"%s\",\"backend\":\"%s\","
-                 "\"sync\":\"%s\",\"tracking\":%s,\"counters_only\":%s,\"debug\":%s",
-                 name, a->type == MP_MEMORY_GPU ? "gpu" : "cpu", a->strategy, a->backend, a->sync,
-                 a->tracking ? "true" : "false", a->counters_only ? "true" : "false", a->debug ? "true" : "false") < 0)
-        return -1;
-    int n = mp__stats_json(out, head, stats);
-    free(head);
-    return n;
+    return format_with(out, a, stats, true);
 }
 
 static mp_status render(const mp_pool *handle, char **out, const char *out_name,

@@ -111,13 +111,24 @@ static inline mp__counters mp__stats_sum(const mp__counters *locked, const mp__t
     return c;
 }
 
-/* mp_pool_reset_stats for the caches' part: their cumulative counts start
- * again from zero, their current bytes stay. */
-static inline void mp__stats_reset_cached(mp__counters *adj, const mp__tally *t)
+/* mp_pool_reset_stats: the cumulative counts start again from what is
+ * live, so that allocs - frees stays the live count and total covers
+ * current: allocs become the live blocks, frees and failures 0, total and
+ * peak the current bytes. */
+static inline void mp__stats_restart(mp__counters *c)
 {
-    adj->allocs = 0 - t->allocs;
+    c->allocs = c->tracked_live;
+    c->frees = c->failed = 0;
+    c->total = c->peak = c->current;
+}
+
+/* The same for the caches' part, through the adjustment (the caches' own
+ * counts are theirs to write): their sums become what restart would set. */
+static inline void mp__stats_restart_cached(mp__counters *adj, const mp__tally *t)
+{
+    adj->allocs = adj->tracked_live - t->frees; /* t->allocs + adj->allocs = the caches' live count */
     adj->frees = 0 - t->frees;
-    adj->total = 0 - t->bytes_in;
+    adj->total = adj->current - t->bytes_out; /* t->bytes_in + adj->total = the caches' current bytes */
 }
 
 /* mp_pool_reset for the caches' part: every block they handed out is freed. */

@@ -52,6 +52,8 @@ extern "C" {
 typedef struct mp_pool mp_pool;
 /** A size-class router over pools: opaque; created by mp_router_create. */
 typedef struct mp_router mp_router;
+/** A standalone statistics tracker: opaque; created by mp_tracker_create. (since 1.3) */
+typedef struct mp_tracker mp_tracker;
 /** A thread's cache of a pool: created by mp_pool_thread_cache; layout below. */
 typedef struct mp_tcache mp_tcache;
 
@@ -362,11 +364,13 @@ typedef enum mp_snapshot_kind {
 } mp_snapshot_kind;
 
 /** A snapshot of a pool's counters. Byte counts are requested sizes of tracked
- *  allocations. fragmentation_ratio = 1 - largest free block / open free bytes, where open
- *  free bytes are those any request may use: not blocks kept for one size class (free blocks
- *  in small-block pages, blocks in thread caches). 0 when no byte is open; always 0 for
- *  fixed-size pools, whose every free block fits every request (since 1.3; 1.0-1.2 divided
- *  by all free bytes, so an idle pool with cached blocks read above 0).
+ *  allocations. fragmentation_ratio = 1 - largest free block / open free bytes, over the
+ *  chunks that hold a block: how scattered the free space among live blocks is. Open free
+ *  bytes are those any request may use: not blocks kept for one size class (free blocks in
+ *  small-block pages, blocks in thread caches). A wholly free chunk is whole, not fragmented,
+ *  and is left out. 0 when the user holds no block (an empty or idle pool) or no byte is open;
+ *  always 0 for fixed-size pools, whose every free block fits every request (since 1.3;
+ *  1.0-1.2 divided by all free bytes of every chunk, so an empty pool of two chunks read 0.5).
  *  Counters-only pools (track_stats and counters_only) count every block, by bytes its free can
  *  find again without a record: a fixed pool's block_size; in a variable pool, the class size
  *  of a request up to 4096 units, at most 1 MiB (the thread caches' and small-block pages'
@@ -468,7 +472,12 @@ typedef struct mp_allocation_info {
 
 /** A snapshot of the pool's statistics, written up to out_stats->struct_size. (since 1.0) */
 MP_API mp_status mp_pool_get_stats(const mp_pool *pool, mp_stats *out_stats);
-/** Zeroes the cumulative counters; current_used and live blocks stay, peak becomes current. (since 1.0) */
+/** Starts the cumulative counters again from what is live, so that they stay consistent:
+ *  allocation_count becomes the live tracked blocks, deallocation_count and failed_allocations
+ *  0, total_allocated and peak_usage current_used, peak_reserved_bytes reserved_bytes; the
+ *  blocks and their records stay (since 1.3; 1.0-1.2 set allocation_count and total_allocated
+ *  to 0, so later frees counted more deallocations than allocations). (since 1.0)
+ */
 MP_API mp_status mp_pool_reset_stats(mp_pool *pool);
 /** Turns counters and per-allocation records on or off; blocks keep the mode they were
  *  allocated under, so counts stay exact. A pool running lock-free (MP_SYNC_LOCK_FREE,
@@ -519,6 +528,61 @@ MP_API mp_status mp_pool_stats_json(const mp_pool *pool, char **out_json);
  *  A pool being destroyed meanwhile is either listed whole or not at all. (since 1.3)
  */
 MP_API mp_status mp_stats_print(mp_write_fn write, void *opaque, const char *options);
+/** A standalone statistics tracker (the seed's MemoryStats used on its own): it counts what
+ *  the caller records, with the counters of mp_stats, and keeps a record per pointer that the
+ *  caller tracks. Thread-safe; a forked child gets it intact. Tracking starts on. (since 1.3)
+ */
+MP_API mp_status mp_tracker_create(mp_tracker **out_tracker);
+/** A tracker holding a copy of the pool's statistics now: its mp_stats (as mp_pool_get_stats)
+ *  and its live tracked allocations (as mp_pool_get_allocations, read just after; none for a
+ *  counters-only pool). The copy never changes with the pool and outlives it; the caller may
+ *  record into it like any tracker. What the bindings' stats objects give when copied. (since 1.3)
+ */
+MP_API mp_status mp_tracker_from_pool(const mp_pool *pool, mp_tracker **out_tracker);
+/** A new tracker with the same counters, records and tracking state. (since 1.3) */
+MP_API mp_status mp_tracker_clone(const mp_tracker *tracker, mp_tracker **out_tracker);
+/** Destroys the tracker and its records. A destroyed or foreign handle: MP_ERR_INVALID_ARGUMENT. (since 1.3) */
+MP_API mp_status mp_tracker_destroy(mp_tracker *tracker);
+/** Counts an allocation of size bytes (no record of its pointer). (since 1.3) */
+MP_API mp_status mp_tracker_record_allocation(mp_tracker *tracker, size_t size);
+/** Counts a deallocation of size bytes. Refused, changing nothing, when it would leave more
+ *  deallocations than allocations or current_used below zero. (since 1.3)
+ */
+MP_API mp_status mp_tracker_record_deallocation(mp_tracker *tracker, size_t size);
+/** While tracking is on, counts an allocation of size bytes at ptr and records it (address,
+ *  size, sequence number); while it is off, does nothing, as a pool counts only what it
+ *  allocates while tracking. A pointer already recorded: MP_ERR_INVALID_POINTER. (since 1.3)
+ */
+MP_API mp_status mp_tracker_track_allocation(mp_tracker *tracker, const void *ptr, size_t size);
+/** Counts the deallocation of a recorded pointer and drops its record. A pointer with no
+ *  record: MP_ERR_INVALID_POINTER while tracking is on (never tracked, or freed already);
+ *  nothing while it is off (it may have been allocated then). (since 1.3)
+ */
+MP_API mp_status mp_tracker_track_deallocation(mp_tracker *tracker, const void *ptr);
+/** The tracker's counters as an mp_stats: total_allocated, current_used, peak_usage,
+ *  allocation_count, deallocation_count and live_allocations (their difference) count what
+ *  was recorded and tracked; the other fields are 0, or for a copy of a pool the pool's. (since 1.3)
+ */
+MP_API mp_status mp_tracker_get_stats(const mp_tracker *tracker, mp_stats *out_stats);
+/** Copies the recorded allocations, oldest first, as mp_pool_get_allocations does. (since 1.3) */
+MP_API mp_status mp_tracker_get_allocations(const mp_tracker *tracker, mp_allocation_info *out, size_t capacity, size_t *out_count);
+/** Whether more allocations than deallocations are counted. (since 1.3) */
+MP_API mp_status mp_tracker_has_leaks(const mp_tracker *tracker, bool *out_leaks);
+/** Turns per-pointer tracking on or off (mp_tracker_track_allocation's records). (since 1.3) */
+MP_API mp_status mp_tracker_set_tracking(mp_tracker *tracker, bool enabled);
+/** Whether tracking is on. (since 1.3) */
+MP_API mp_status mp_tracker_get_tracking(const mp_tracker *tracker, bool *out_enabled);
+/** Starts the cumulative counters again as mp_pool_reset_stats does: what is live stays
+ *  counted (allocation_count becomes live_allocations, total_allocated and peak_usage become
+ *  current_used, deallocation_count 0); records stay. (since 1.3)
+ */
+MP_API mp_status mp_tracker_reset(mp_tracker *tracker);
+/** The summary of mp_pool_stats_string for the tracker; free it with mp_string_free. (since 1.3) */
+MP_API mp_status mp_tracker_stats_string(const mp_tracker *tracker, char **out_string);
+/** The tracker's stats as one JSON object (mp_pool_stats_json's fields); free it with
+ *  mp_string_free. (since 1.3)
+ */
+MP_API mp_status mp_tracker_stats_json(const mp_tracker *tracker, char **out_json);
 
 /* ---- Registry of named pools and global helpers ------------------------ */
 

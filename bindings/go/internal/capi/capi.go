@@ -172,315 +172,343 @@ typedef long long swig_type_139;
 typedef _goslice_ swig_type_140;
 typedef _goslice_ swig_type_141;
 typedef _goslice_ swig_type_142;
-typedef _gostring_ swig_type_143;
+typedef _goslice_ swig_type_143;
 typedef _goslice_ swig_type_144;
-typedef _gostring_ swig_type_145;
-typedef _goslice_ swig_type_146;
-typedef _gostring_ swig_type_147;
-typedef _goslice_ swig_type_148;
-typedef _gostring_ swig_type_149;
+typedef _goslice_ swig_type_145;
+typedef long long swig_type_146;
+typedef long long swig_type_147;
+typedef long long swig_type_148;
+typedef long long swig_type_149;
 typedef _goslice_ swig_type_150;
-typedef _gostring_ swig_type_151;
+typedef _goslice_ swig_type_151;
 typedef _goslice_ swig_type_152;
-typedef _gostring_ swig_type_153;
+typedef _goslice_ swig_type_153;
 typedef _goslice_ swig_type_154;
-typedef _goslice_ swig_type_155;
+typedef _gostring_ swig_type_155;
 typedef _goslice_ swig_type_156;
-typedef _goslice_ swig_type_157;
+typedef _gostring_ swig_type_157;
 typedef _goslice_ swig_type_158;
-typedef long long swig_type_159;
+typedef _gostring_ swig_type_159;
 typedef _goslice_ swig_type_160;
-typedef long long swig_type_161;
+typedef _gostring_ swig_type_161;
 typedef _goslice_ swig_type_162;
-typedef long long swig_type_163;
-typedef long long swig_type_164;
-typedef long long swig_type_165;
-typedef long long swig_type_166;
-typedef long long swig_type_167;
-typedef void* swig_type_168;
-typedef void* swig_type_169;
-typedef void* swig_type_170;
-typedef void* swig_type_171;
-typedef void* swig_type_172;
-typedef void* swig_type_173;
-typedef void* swig_type_174;
-typedef void* swig_type_175;
-typedef _gostring_ swig_type_176;
-typedef _goslice_ swig_type_177;
+typedef _gostring_ swig_type_163;
+typedef _goslice_ swig_type_164;
+typedef _gostring_ swig_type_165;
+typedef _goslice_ swig_type_166;
+typedef _goslice_ swig_type_167;
+typedef _goslice_ swig_type_168;
+typedef _goslice_ swig_type_169;
+typedef _goslice_ swig_type_170;
+typedef long long swig_type_171;
+typedef _goslice_ swig_type_172;
+typedef long long swig_type_173;
+typedef _goslice_ swig_type_174;
+typedef long long swig_type_175;
+typedef long long swig_type_176;
+typedef long long swig_type_177;
 typedef long long swig_type_178;
 typedef long long swig_type_179;
-typedef _goslice_ swig_type_180;
-typedef long long swig_type_181;
-typedef _goslice_ swig_type_182;
-extern void _wrap_Swig_free_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_ec4a4fd4117c0537(swig_intgo arg1);
-extern uintptr_t _wrap_mpswig_chunks_capi_ec4a4fd4117c0537(swig_type_1 arg1);
-extern uintptr_t _wrap_mpswig_chunks_at_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_2 arg2);
-extern void _wrap_mpswig_chunks_free_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mpswig_classes_capi_ec4a4fd4117c0537(swig_type_3 arg1);
-extern uintptr_t _wrap_mpswig_classes_at_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_4 arg2);
-extern void _wrap_mpswig_classes_free_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mpswig_records_capi_ec4a4fd4117c0537(swig_type_5 arg1);
-extern uintptr_t _wrap_mpswig_record_at_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_6 arg2);
-extern void _wrap_mpswig_records_free_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern swig_intgo _wrap_mpswig_allocate_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_7 arg2);
-extern uintptr_t _wrap_mp_stats_print_capi_ec4a4fd4117c0537(swig_type_8 arg1, swig_type_9 arg2);
-extern swig_intgo _wrap_MP_VERSION_NUMBER_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_mp_version_capi_ec4a4fd4117c0537(void);
-extern swig_type_10 _wrap_mp_version_string_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_OK_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ERR_INVALID_ARGUMENT_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ERR_OUT_OF_MEMORY_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ERR_INVALID_POINTER_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ERR_INVALID_OPERATION_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ERR_CUDA_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ERR_NOT_FOUND_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ERR_ALREADY_EXISTS_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ERR_UNSUPPORTED_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ERR_CORRUPTION_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ERR_BUFFER_TOO_SMALL_capi_ec4a4fd4117c0537(void);
-extern swig_type_11 _wrap_mp_status_name_capi_ec4a4fd4117c0537(swig_intgo arg1);
-extern swig_type_12 _wrap_mp_status_string_capi_ec4a4fd4117c0537(swig_intgo arg1);
-extern swig_intgo _wrap_mp_last_error_capi_ec4a4fd4117c0537(void);
-extern swig_type_13 _wrap_mp_last_error_message_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ALLOCATOR_FIXED_SIZE_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_SYNC_MUTEX_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_SYNC_LOCK_FREE_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_MEMORY_CPU_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_MEMORY_GPU_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ALLOC_NONE_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ALLOC_PINNED_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_ALLOC_MANAGED_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_BACKEND_HOST_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_BACKEND_CUDA_DEVICE_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_BACKEND_CUDA_PINNED_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_BACKEND_CUDA_MANAGED_capi_ec4a4fd4117c0537(void);
-extern swig_type_14 _wrap_mp_config_struct_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_allocator_type_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_config_allocator_type_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_initial_size_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_15 arg2);
-extern swig_type_16 _wrap_mp_config_initial_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_block_size_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_17 arg2);
-extern swig_type_18 _wrap_mp_config_block_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_thread_safe_set_capi_ec4a4fd4117c0537(uintptr_t arg1, _Bool arg2);
-extern _Bool _wrap_mp_config_thread_safe_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_sync_type_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_config_sync_type_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_track_stats_set_capi_ec4a4fd4117c0537(uintptr_t arg1, _Bool arg2);
-extern _Bool _wrap_mp_config_track_stats_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_enable_debugging_set_capi_ec4a4fd4117c0537(uintptr_t arg1, _Bool arg2);
-extern _Bool _wrap_mp_config_enable_debugging_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_device_id_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_config_device_id_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_use_pinned_memory_set_capi_ec4a4fd4117c0537(uintptr_t arg1, _Bool arg2);
-extern _Bool _wrap_mp_config_use_pinned_memory_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_use_managed_memory_set_capi_ec4a4fd4117c0537(uintptr_t arg1, _Bool arg2);
-extern _Bool _wrap_mp_config_use_managed_memory_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_alignment_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_19 arg2);
-extern swig_type_20 _wrap_mp_config_alignment_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_growth_factor_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_21 arg2);
-extern swig_type_22 _wrap_mp_config_growth_factor_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_max_size_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_23 arg2);
-extern swig_type_24 _wrap_mp_config_max_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_config_counters_only_set_capi_ec4a4fd4117c0537(uintptr_t arg1, _Bool arg2);
-extern _Bool _wrap_mp_config_counters_only_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_new_mp_config_capi_ec4a4fd4117c0537(void);
-extern void _wrap_delete_mp_config_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_config_default_cpu_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_config_default_gpu_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_config_fixed_size_cpu_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_25 arg2);
-extern uintptr_t _wrap_mp_config_fixed_size_gpu_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_26 arg2, swig_intgo arg3);
-extern uintptr_t _wrap_mp_config_high_performance_cpu_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_config_high_performance_gpu_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_intgo arg2);
-extern uintptr_t _wrap_mp_config_general_purpose_cpu_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_config_debug_cpu_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_config_debug_gpu_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_intgo arg2);
-extern uintptr_t _wrap_mp_config_validate_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_intgo arg2);
-extern uintptr_t _wrap_mp_pool_create_capi_ec4a4fd4117c0537(swig_type_27 arg1, swig_intgo arg2, uintptr_t arg3, swig_type_28 arg4);
-extern uintptr_t _wrap_mp_pool_destroy_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_pool_allocate_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_29 arg2, swig_type_30 arg3);
-extern uintptr_t _wrap_mp_pool_allocate_flags_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_31 arg2, swig_intgo arg3, swig_type_32 arg4);
-extern uintptr_t _wrap_mp_pool_deallocate_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_mp_pool_reallocate_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2, swig_type_33 arg3, swig_type_34 arg4);
-extern uintptr_t _wrap_mp_pool_usable_size_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2, swig_type_35 arg3);
-extern uintptr_t _wrap_mp_pool_reset_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_pool_trim_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_36 arg2);
-extern uintptr_t _wrap_mp_pool_get_memory_type_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_37 arg2);
-extern uintptr_t _wrap_mp_pool_get_backend_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_38 arg2);
-extern uintptr_t _wrap_mp_pool_get_name_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_39 arg2);
-extern uintptr_t _wrap_mp_pool_get_config_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_mp_pool_owns_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2, swig_type_40 arg3);
-extern uintptr_t _wrap_mp_pool_check_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern swig_intgo _wrap_MP_SNAPSHOT_NOW_capi_ec4a4fd4117c0537(void);
-extern swig_intgo _wrap_MP_SNAPSHOT_LAST_OOM_capi_ec4a4fd4117c0537(void);
-extern swig_type_41 _wrap_mp_stats_struct_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_stats_total_allocated_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_42 arg2);
-extern swig_type_43 _wrap_mp_stats_total_allocated_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_stats_current_used_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_44 arg2);
-extern swig_type_45 _wrap_mp_stats_current_used_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_stats_peak_usage_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_46 arg2);
-extern swig_type_47 _wrap_mp_stats_peak_usage_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_stats_allocation_count_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_48 arg2);
-extern swig_type_49 _wrap_mp_stats_allocation_count_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_stats_deallocation_count_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_50 arg2);
-extern swig_type_51 _wrap_mp_stats_deallocation_count_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_stats_fragmentation_ratio_set_capi_ec4a4fd4117c0537(uintptr_t arg1, double arg2);
-extern double _wrap_mp_stats_fragmentation_ratio_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_stats_reserved_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_52 arg2);
-extern swig_type_53 _wrap_mp_stats_reserved_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_stats_chunk_count_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_54 arg2);
-extern swig_type_55 _wrap_mp_stats_chunk_count_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_stats_failed_allocations_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_56 arg2);
-extern swig_type_57 _wrap_mp_stats_failed_allocations_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_stats_live_allocations_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_58 arg2);
-extern swig_type_59 _wrap_mp_stats_live_allocations_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_stats_pending_frees_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_60 arg2);
-extern swig_type_61 _wrap_mp_stats_pending_frees_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_stats_peak_reserved_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_62 arg2);
-extern swig_type_63 _wrap_mp_stats_peak_reserved_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_new_mp_stats_capi_ec4a4fd4117c0537(void);
-extern void _wrap_delete_mp_stats_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern swig_type_64 _wrap_mp_memory_snapshot_struct_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_reserved_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_65 arg2);
-extern swig_type_66 _wrap_mp_memory_snapshot_reserved_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_address_space_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_67 arg2);
-extern swig_type_68 _wrap_mp_memory_snapshot_address_space_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_idle_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_69 arg2);
-extern swig_type_70 _wrap_mp_memory_snapshot_idle_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_71 arg2);
-extern swig_type_72 _wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_max_size_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_73 arg2);
-extern swig_type_74 _wrap_mp_memory_snapshot_max_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_in_use_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_75 arg2);
-extern swig_type_76 _wrap_mp_memory_snapshot_in_use_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_live_blocks_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_77 arg2);
-extern swig_type_78 _wrap_mp_memory_snapshot_live_blocks_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_free_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_79 arg2);
-extern swig_type_80 _wrap_mp_memory_snapshot_free_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_largest_free_block_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_81 arg2);
-extern swig_type_82 _wrap_mp_memory_snapshot_largest_free_block_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_cached_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_83 arg2);
-extern swig_type_84 _wrap_mp_memory_snapshot_cached_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_cached_blocks_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_85 arg2);
-extern swig_type_86 _wrap_mp_memory_snapshot_cached_blocks_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_pending_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_87 arg2);
-extern swig_type_88 _wrap_mp_memory_snapshot_pending_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_pending_blocks_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_89 arg2);
-extern swig_type_90 _wrap_mp_memory_snapshot_pending_blocks_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_chunk_count_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_91 arg2);
-extern swig_type_92 _wrap_mp_memory_snapshot_chunk_count_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_chunks_listed_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_93 arg2);
-extern swig_type_94 _wrap_mp_memory_snapshot_chunks_listed_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_class_count_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_95 arg2);
-extern swig_type_96 _wrap_mp_memory_snapshot_class_count_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_request_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_97 arg2);
-extern swig_type_98 _wrap_mp_memory_snapshot_request_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_request_alignment_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_99 arg2);
-extern swig_type_100 _wrap_mp_memory_snapshot_request_alignment_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_memory_type_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_memory_snapshot_memory_type_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_memory_snapshot_backend_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_memory_snapshot_backend_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_new_mp_memory_snapshot_capi_ec4a4fd4117c0537(void);
-extern void _wrap_delete_mp_memory_snapshot_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern swig_type_101 _wrap_mp_chunk_info_struct_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_chunk_info_base_set_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_mp_chunk_info_base_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_chunk_info_size_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_102 arg2);
-extern swig_type_103 _wrap_mp_chunk_info_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_chunk_info_mapped_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_104 arg2);
-extern swig_type_105 _wrap_mp_chunk_info_mapped_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_chunk_info_idle_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_106 arg2);
-extern swig_type_107 _wrap_mp_chunk_info_idle_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_chunk_info_free_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_108 arg2);
-extern swig_type_109 _wrap_mp_chunk_info_free_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_chunk_info_largest_free_block_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_110 arg2);
-extern swig_type_111 _wrap_mp_chunk_info_largest_free_block_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_chunk_info_live_blocks_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_112 arg2);
-extern swig_type_113 _wrap_mp_chunk_info_live_blocks_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_chunk_info_page_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_114 arg2);
-extern swig_type_115 _wrap_mp_chunk_info_page_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_chunk_info_backend_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_mp_chunk_info_backend_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_new_mp_chunk_info_capi_ec4a4fd4117c0537(void);
-extern void _wrap_delete_mp_chunk_info_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern swig_type_116 _wrap_mp_class_info_struct_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_class_info_block_size_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_117 arg2);
-extern swig_type_118 _wrap_mp_class_info_block_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_class_info_pages_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_119 arg2);
-extern swig_type_120 _wrap_mp_class_info_pages_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_class_info_page_bytes_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_121 arg2);
-extern swig_type_122 _wrap_mp_class_info_page_bytes_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_class_info_used_blocks_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_123 arg2);
-extern swig_type_124 _wrap_mp_class_info_used_blocks_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_class_info_free_blocks_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_125 arg2);
-extern swig_type_126 _wrap_mp_class_info_free_blocks_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_class_info_cached_blocks_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_127 arg2);
-extern swig_type_128 _wrap_mp_class_info_cached_blocks_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_new_mp_class_info_capi_ec4a4fd4117c0537(void);
-extern void _wrap_delete_mp_class_info_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern swig_type_129 _wrap_mp_allocation_info_struct_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_allocation_info_ptr_set_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_mp_allocation_info_ptr_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_allocation_info_size_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_130 arg2);
-extern swig_type_131 _wrap_mp_allocation_info_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_allocation_info_sequence_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_132 arg2);
-extern swig_type_133 _wrap_mp_allocation_info_sequence_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_new_mp_allocation_info_capi_ec4a4fd4117c0537(void);
-extern void _wrap_delete_mp_allocation_info_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_pool_get_stats_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_mp_pool_reset_stats_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_pool_set_tracking_capi_ec4a4fd4117c0537(uintptr_t arg1, _Bool arg2);
-extern uintptr_t _wrap_mp_pool_get_tracking_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_134 arg2);
-extern uintptr_t _wrap_mp_pool_has_leaks_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_135 arg2);
-extern uintptr_t _wrap_mp_pool_get_allocations_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2, swig_type_136 arg3, swig_type_137 arg4);
-extern uintptr_t _wrap_mp_pool_memory_snapshot_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3, uintptr_t arg4, swig_type_138 arg5, uintptr_t arg6, swig_type_139 arg7);
-extern uintptr_t _wrap_mp_pool_memory_snapshot_json_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_intgo arg2, swig_type_140 arg3);
-extern uintptr_t _wrap_mp_pool_stats_string_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_141 arg2);
-extern uintptr_t _wrap_mp_pool_stats_json_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_142 arg2);
-extern uintptr_t _wrap_mp_registry_create_cpu_pool_capi_ec4a4fd4117c0537(swig_type_143 arg1, uintptr_t arg2, swig_type_144 arg3);
-extern uintptr_t _wrap_mp_registry_create_gpu_pool_capi_ec4a4fd4117c0537(swig_type_145 arg1, uintptr_t arg2, swig_type_146 arg3);
-extern uintptr_t _wrap_mp_registry_get_cpu_pool_capi_ec4a4fd4117c0537(swig_type_147 arg1, swig_type_148 arg2);
-extern uintptr_t _wrap_mp_registry_get_gpu_pool_capi_ec4a4fd4117c0537(swig_type_149 arg1, swig_type_150 arg2);
-extern uintptr_t _wrap_mp_registry_find_capi_ec4a4fd4117c0537(swig_type_151 arg1, swig_type_152 arg2);
-extern uintptr_t _wrap_mp_registry_destroy_capi_ec4a4fd4117c0537(swig_type_153 arg1);
-extern swig_intgo _wrap_mp_registry_reset_all_capi_ec4a4fd4117c0537(void);
-extern uintptr_t _wrap_mp_registry_names_capi_ec4a4fd4117c0537(swig_type_154 arg1);
-extern uintptr_t _wrap_mp_registry_stats_json_capi_ec4a4fd4117c0537(swig_type_155 arg1);
-extern uintptr_t _wrap_mp_gpu_device_count_capi_ec4a4fd4117c0537(swig_type_156 arg1);
-extern uintptr_t _wrap_mp_pool_set_device_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_intgo arg2);
-extern uintptr_t _wrap_mp_pool_get_device_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_157 arg2);
-extern uintptr_t _wrap_mp_pool_set_stream_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_mp_pool_get_stream_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_158 arg2);
-extern uintptr_t _wrap_mp_pool_deallocate_on_stream_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
-extern uintptr_t _wrap_mp_pool_allocate_on_stream_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_159 arg2, uintptr_t arg3, swig_type_160 arg4);
-extern uintptr_t _wrap_mp_pool_set_release_threshold_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_161 arg2);
-extern uintptr_t _wrap_mp_pool_get_release_threshold_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_162 arg2);
-extern uintptr_t _wrap_mp_pool_copy_host_to_device_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_163 arg4);
-extern uintptr_t _wrap_mp_pool_copy_device_to_host_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_164 arg4);
-extern uintptr_t _wrap_mp_pool_copy_device_to_device_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_165 arg4);
-extern void _wrap_mp_policy_struct_size_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_166 arg2);
-extern swig_type_167 _wrap_mp_policy_struct_size_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_policy_user_set_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2);
-extern uintptr_t _wrap_mp_policy_user_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_policy_grow_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_168 arg2);
-extern swig_type_169 _wrap_mp_policy_grow_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_policy_on_oom_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_170 arg2);
-extern swig_type_171 _wrap_mp_policy_on_oom_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_policy_trim_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_172 arg2);
-extern swig_type_173 _wrap_mp_policy_trim_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern void _wrap_mp_policy_release_set_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_174 arg2);
-extern swig_type_175 _wrap_mp_policy_release_get_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_new_mp_policy_capi_ec4a4fd4117c0537(void);
-extern void _wrap_delete_mp_policy_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_pool_trim_auto_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_router_create_capi_ec4a4fd4117c0537(swig_type_176 arg1, swig_type_177 arg2);
-extern uintptr_t _wrap_mp_router_destroy_capi_ec4a4fd4117c0537(uintptr_t arg1);
-extern uintptr_t _wrap_mp_router_add_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_178 arg2, uintptr_t arg3);
-extern uintptr_t _wrap_mp_router_pool_for_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_179 arg2, swig_type_180 arg3);
-extern uintptr_t _wrap_mp_router_allocate_capi_ec4a4fd4117c0537(uintptr_t arg1, swig_type_181 arg2, swig_type_182 arg3);
-extern uintptr_t _wrap_mp_router_deallocate_capi_ec4a4fd4117c0537(uintptr_t arg1, uintptr_t arg2);
+typedef void* swig_type_180;
+typedef void* swig_type_181;
+typedef void* swig_type_182;
+typedef void* swig_type_183;
+typedef void* swig_type_184;
+typedef void* swig_type_185;
+typedef void* swig_type_186;
+typedef void* swig_type_187;
+typedef _gostring_ swig_type_188;
+typedef _goslice_ swig_type_189;
+typedef long long swig_type_190;
+typedef long long swig_type_191;
+typedef _goslice_ swig_type_192;
+typedef long long swig_type_193;
+typedef _goslice_ swig_type_194;
+extern void _wrap_Swig_free_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_5338578d079377ed(swig_intgo arg1);
+extern uintptr_t _wrap_mpswig_chunks_capi_5338578d079377ed(swig_type_1 arg1);
+extern uintptr_t _wrap_mpswig_chunks_at_capi_5338578d079377ed(uintptr_t arg1, swig_type_2 arg2);
+extern void _wrap_mpswig_chunks_free_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mpswig_classes_capi_5338578d079377ed(swig_type_3 arg1);
+extern uintptr_t _wrap_mpswig_classes_at_capi_5338578d079377ed(uintptr_t arg1, swig_type_4 arg2);
+extern void _wrap_mpswig_classes_free_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mpswig_records_capi_5338578d079377ed(swig_type_5 arg1);
+extern uintptr_t _wrap_mpswig_record_at_capi_5338578d079377ed(uintptr_t arg1, swig_type_6 arg2);
+extern void _wrap_mpswig_records_free_capi_5338578d079377ed(uintptr_t arg1);
+extern swig_intgo _wrap_mpswig_allocate_capi_5338578d079377ed(uintptr_t arg1, swig_type_7 arg2);
+extern uintptr_t _wrap_mp_stats_print_capi_5338578d079377ed(swig_type_8 arg1, swig_type_9 arg2);
+extern swig_intgo _wrap_MP_VERSION_NUMBER_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_mp_version_capi_5338578d079377ed(void);
+extern swig_type_10 _wrap_mp_version_string_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_OK_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ERR_INVALID_ARGUMENT_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ERR_OUT_OF_MEMORY_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ERR_INVALID_POINTER_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ERR_INVALID_OPERATION_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ERR_CUDA_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ERR_NOT_FOUND_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ERR_ALREADY_EXISTS_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ERR_UNSUPPORTED_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ERR_CORRUPTION_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ERR_BUFFER_TOO_SMALL_capi_5338578d079377ed(void);
+extern swig_type_11 _wrap_mp_status_name_capi_5338578d079377ed(swig_intgo arg1);
+extern swig_type_12 _wrap_mp_status_string_capi_5338578d079377ed(swig_intgo arg1);
+extern swig_intgo _wrap_mp_last_error_capi_5338578d079377ed(void);
+extern swig_type_13 _wrap_mp_last_error_message_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ALLOCATOR_FIXED_SIZE_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_SYNC_MUTEX_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_SYNC_LOCK_FREE_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_MEMORY_CPU_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_MEMORY_GPU_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ALLOC_NONE_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ALLOC_PINNED_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_ALLOC_MANAGED_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_BACKEND_HOST_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_BACKEND_CUDA_DEVICE_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_BACKEND_CUDA_PINNED_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_BACKEND_CUDA_MANAGED_capi_5338578d079377ed(void);
+extern swig_type_14 _wrap_mp_config_struct_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_allocator_type_set_capi_5338578d079377ed(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_config_allocator_type_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_initial_size_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_15 arg2);
+extern swig_type_16 _wrap_mp_config_initial_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_block_size_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_17 arg2);
+extern swig_type_18 _wrap_mp_config_block_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_thread_safe_set_capi_5338578d079377ed(uintptr_t arg1, _Bool arg2);
+extern _Bool _wrap_mp_config_thread_safe_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_sync_type_set_capi_5338578d079377ed(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_config_sync_type_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_track_stats_set_capi_5338578d079377ed(uintptr_t arg1, _Bool arg2);
+extern _Bool _wrap_mp_config_track_stats_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_enable_debugging_set_capi_5338578d079377ed(uintptr_t arg1, _Bool arg2);
+extern _Bool _wrap_mp_config_enable_debugging_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_device_id_set_capi_5338578d079377ed(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_config_device_id_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_use_pinned_memory_set_capi_5338578d079377ed(uintptr_t arg1, _Bool arg2);
+extern _Bool _wrap_mp_config_use_pinned_memory_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_use_managed_memory_set_capi_5338578d079377ed(uintptr_t arg1, _Bool arg2);
+extern _Bool _wrap_mp_config_use_managed_memory_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_alignment_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_19 arg2);
+extern swig_type_20 _wrap_mp_config_alignment_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_growth_factor_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_21 arg2);
+extern swig_type_22 _wrap_mp_config_growth_factor_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_max_size_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_23 arg2);
+extern swig_type_24 _wrap_mp_config_max_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_config_counters_only_set_capi_5338578d079377ed(uintptr_t arg1, _Bool arg2);
+extern _Bool _wrap_mp_config_counters_only_get_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_new_mp_config_capi_5338578d079377ed(void);
+extern void _wrap_delete_mp_config_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_config_default_cpu_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_config_default_gpu_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_config_fixed_size_cpu_capi_5338578d079377ed(uintptr_t arg1, swig_type_25 arg2);
+extern uintptr_t _wrap_mp_config_fixed_size_gpu_capi_5338578d079377ed(uintptr_t arg1, swig_type_26 arg2, swig_intgo arg3);
+extern uintptr_t _wrap_mp_config_high_performance_cpu_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_config_high_performance_gpu_capi_5338578d079377ed(uintptr_t arg1, swig_intgo arg2);
+extern uintptr_t _wrap_mp_config_general_purpose_cpu_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_config_debug_cpu_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_config_debug_gpu_capi_5338578d079377ed(uintptr_t arg1, swig_intgo arg2);
+extern uintptr_t _wrap_mp_config_validate_capi_5338578d079377ed(uintptr_t arg1, swig_intgo arg2);
+extern uintptr_t _wrap_mp_pool_create_capi_5338578d079377ed(swig_type_27 arg1, swig_intgo arg2, uintptr_t arg3, swig_type_28 arg4);
+extern uintptr_t _wrap_mp_pool_destroy_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_pool_allocate_capi_5338578d079377ed(uintptr_t arg1, swig_type_29 arg2, swig_type_30 arg3);
+extern uintptr_t _wrap_mp_pool_allocate_flags_capi_5338578d079377ed(uintptr_t arg1, swig_type_31 arg2, swig_intgo arg3, swig_type_32 arg4);
+extern uintptr_t _wrap_mp_pool_deallocate_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_mp_pool_reallocate_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2, swig_type_33 arg3, swig_type_34 arg4);
+extern uintptr_t _wrap_mp_pool_usable_size_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2, swig_type_35 arg3);
+extern uintptr_t _wrap_mp_pool_reset_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_pool_trim_capi_5338578d079377ed(uintptr_t arg1, swig_type_36 arg2);
+extern uintptr_t _wrap_mp_pool_get_memory_type_capi_5338578d079377ed(uintptr_t arg1, swig_type_37 arg2);
+extern uintptr_t _wrap_mp_pool_get_backend_capi_5338578d079377ed(uintptr_t arg1, swig_type_38 arg2);
+extern uintptr_t _wrap_mp_pool_get_name_capi_5338578d079377ed(uintptr_t arg1, swig_type_39 arg2);
+extern uintptr_t _wrap_mp_pool_get_config_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_mp_pool_owns_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2, swig_type_40 arg3);
+extern uintptr_t _wrap_mp_pool_check_capi_5338578d079377ed(uintptr_t arg1);
+extern swig_intgo _wrap_MP_SNAPSHOT_NOW_capi_5338578d079377ed(void);
+extern swig_intgo _wrap_MP_SNAPSHOT_LAST_OOM_capi_5338578d079377ed(void);
+extern swig_type_41 _wrap_mp_stats_struct_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_stats_total_allocated_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_42 arg2);
+extern swig_type_43 _wrap_mp_stats_total_allocated_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_stats_current_used_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_44 arg2);
+extern swig_type_45 _wrap_mp_stats_current_used_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_stats_peak_usage_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_46 arg2);
+extern swig_type_47 _wrap_mp_stats_peak_usage_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_stats_allocation_count_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_48 arg2);
+extern swig_type_49 _wrap_mp_stats_allocation_count_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_stats_deallocation_count_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_50 arg2);
+extern swig_type_51 _wrap_mp_stats_deallocation_count_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_stats_fragmentation_ratio_set_capi_5338578d079377ed(uintptr_t arg1, double arg2);
+extern double _wrap_mp_stats_fragmentation_ratio_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_stats_reserved_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_52 arg2);
+extern swig_type_53 _wrap_mp_stats_reserved_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_stats_chunk_count_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_54 arg2);
+extern swig_type_55 _wrap_mp_stats_chunk_count_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_stats_failed_allocations_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_56 arg2);
+extern swig_type_57 _wrap_mp_stats_failed_allocations_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_stats_live_allocations_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_58 arg2);
+extern swig_type_59 _wrap_mp_stats_live_allocations_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_stats_pending_frees_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_60 arg2);
+extern swig_type_61 _wrap_mp_stats_pending_frees_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_stats_peak_reserved_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_62 arg2);
+extern swig_type_63 _wrap_mp_stats_peak_reserved_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_new_mp_stats_capi_5338578d079377ed(void);
+extern void _wrap_delete_mp_stats_capi_5338578d079377ed(uintptr_t arg1);
+extern swig_type_64 _wrap_mp_memory_snapshot_struct_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_reserved_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_65 arg2);
+extern swig_type_66 _wrap_mp_memory_snapshot_reserved_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_address_space_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_67 arg2);
+extern swig_type_68 _wrap_mp_memory_snapshot_address_space_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_idle_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_69 arg2);
+extern swig_type_70 _wrap_mp_memory_snapshot_idle_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_71 arg2);
+extern swig_type_72 _wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_max_size_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_73 arg2);
+extern swig_type_74 _wrap_mp_memory_snapshot_max_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_in_use_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_75 arg2);
+extern swig_type_76 _wrap_mp_memory_snapshot_in_use_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_live_blocks_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_77 arg2);
+extern swig_type_78 _wrap_mp_memory_snapshot_live_blocks_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_free_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_79 arg2);
+extern swig_type_80 _wrap_mp_memory_snapshot_free_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_largest_free_block_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_81 arg2);
+extern swig_type_82 _wrap_mp_memory_snapshot_largest_free_block_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_cached_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_83 arg2);
+extern swig_type_84 _wrap_mp_memory_snapshot_cached_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_cached_blocks_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_85 arg2);
+extern swig_type_86 _wrap_mp_memory_snapshot_cached_blocks_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_pending_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_87 arg2);
+extern swig_type_88 _wrap_mp_memory_snapshot_pending_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_pending_blocks_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_89 arg2);
+extern swig_type_90 _wrap_mp_memory_snapshot_pending_blocks_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_chunk_count_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_91 arg2);
+extern swig_type_92 _wrap_mp_memory_snapshot_chunk_count_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_chunks_listed_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_93 arg2);
+extern swig_type_94 _wrap_mp_memory_snapshot_chunks_listed_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_class_count_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_95 arg2);
+extern swig_type_96 _wrap_mp_memory_snapshot_class_count_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_request_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_97 arg2);
+extern swig_type_98 _wrap_mp_memory_snapshot_request_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_request_alignment_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_99 arg2);
+extern swig_type_100 _wrap_mp_memory_snapshot_request_alignment_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_memory_type_set_capi_5338578d079377ed(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_memory_snapshot_memory_type_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_memory_snapshot_backend_set_capi_5338578d079377ed(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_memory_snapshot_backend_get_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_new_mp_memory_snapshot_capi_5338578d079377ed(void);
+extern void _wrap_delete_mp_memory_snapshot_capi_5338578d079377ed(uintptr_t arg1);
+extern swig_type_101 _wrap_mp_chunk_info_struct_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_chunk_info_base_set_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_mp_chunk_info_base_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_chunk_info_size_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_102 arg2);
+extern swig_type_103 _wrap_mp_chunk_info_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_chunk_info_mapped_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_104 arg2);
+extern swig_type_105 _wrap_mp_chunk_info_mapped_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_chunk_info_idle_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_106 arg2);
+extern swig_type_107 _wrap_mp_chunk_info_idle_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_chunk_info_free_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_108 arg2);
+extern swig_type_109 _wrap_mp_chunk_info_free_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_chunk_info_largest_free_block_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_110 arg2);
+extern swig_type_111 _wrap_mp_chunk_info_largest_free_block_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_chunk_info_live_blocks_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_112 arg2);
+extern swig_type_113 _wrap_mp_chunk_info_live_blocks_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_chunk_info_page_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_114 arg2);
+extern swig_type_115 _wrap_mp_chunk_info_page_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_chunk_info_backend_set_capi_5338578d079377ed(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_mp_chunk_info_backend_get_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_new_mp_chunk_info_capi_5338578d079377ed(void);
+extern void _wrap_delete_mp_chunk_info_capi_5338578d079377ed(uintptr_t arg1);
+extern swig_type_116 _wrap_mp_class_info_struct_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_class_info_block_size_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_117 arg2);
+extern swig_type_118 _wrap_mp_class_info_block_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_class_info_pages_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_119 arg2);
+extern swig_type_120 _wrap_mp_class_info_pages_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_class_info_page_bytes_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_121 arg2);
+extern swig_type_122 _wrap_mp_class_info_page_bytes_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_class_info_used_blocks_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_123 arg2);
+extern swig_type_124 _wrap_mp_class_info_used_blocks_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_class_info_free_blocks_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_125 arg2);
+extern swig_type_126 _wrap_mp_class_info_free_blocks_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_class_info_cached_blocks_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_127 arg2);
+extern swig_type_128 _wrap_mp_class_info_cached_blocks_get_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_new_mp_class_info_capi_5338578d079377ed(void);
+extern void _wrap_delete_mp_class_info_capi_5338578d079377ed(uintptr_t arg1);
+extern swig_type_129 _wrap_mp_allocation_info_struct_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_allocation_info_ptr_set_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_mp_allocation_info_ptr_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_allocation_info_size_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_130 arg2);
+extern swig_type_131 _wrap_mp_allocation_info_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_allocation_info_sequence_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_132 arg2);
+extern swig_type_133 _wrap_mp_allocation_info_sequence_get_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_new_mp_allocation_info_capi_5338578d079377ed(void);
+extern void _wrap_delete_mp_allocation_info_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_pool_get_stats_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_mp_pool_reset_stats_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_pool_set_tracking_capi_5338578d079377ed(uintptr_t arg1, _Bool arg2);
+extern uintptr_t _wrap_mp_pool_get_tracking_capi_5338578d079377ed(uintptr_t arg1, swig_type_134 arg2);
+extern uintptr_t _wrap_mp_pool_has_leaks_capi_5338578d079377ed(uintptr_t arg1, swig_type_135 arg2);
+extern uintptr_t _wrap_mp_pool_get_allocations_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2, swig_type_136 arg3, swig_type_137 arg4);
+extern uintptr_t _wrap_mp_pool_memory_snapshot_capi_5338578d079377ed(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3, uintptr_t arg4, swig_type_138 arg5, uintptr_t arg6, swig_type_139 arg7);
+extern uintptr_t _wrap_mp_pool_memory_snapshot_json_capi_5338578d079377ed(uintptr_t arg1, swig_intgo arg2, swig_type_140 arg3);
+extern uintptr_t _wrap_mp_pool_stats_string_capi_5338578d079377ed(uintptr_t arg1, swig_type_141 arg2);
+extern uintptr_t _wrap_mp_pool_stats_json_capi_5338578d079377ed(uintptr_t arg1, swig_type_142 arg2);
+extern uintptr_t _wrap_mp_tracker_create_capi_5338578d079377ed(swig_type_143 arg1);
+extern uintptr_t _wrap_mp_tracker_from_pool_capi_5338578d079377ed(uintptr_t arg1, swig_type_144 arg2);
+extern uintptr_t _wrap_mp_tracker_clone_capi_5338578d079377ed(uintptr_t arg1, swig_type_145 arg2);
+extern uintptr_t _wrap_mp_tracker_destroy_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_tracker_record_allocation_capi_5338578d079377ed(uintptr_t arg1, swig_type_146 arg2);
+extern uintptr_t _wrap_mp_tracker_record_deallocation_capi_5338578d079377ed(uintptr_t arg1, swig_type_147 arg2);
+extern uintptr_t _wrap_mp_tracker_track_allocation_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2, swig_type_148 arg3);
+extern uintptr_t _wrap_mp_tracker_track_deallocation_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_mp_tracker_get_stats_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_mp_tracker_get_allocations_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2, swig_type_149 arg3, swig_type_150 arg4);
+extern uintptr_t _wrap_mp_tracker_has_leaks_capi_5338578d079377ed(uintptr_t arg1, swig_type_151 arg2);
+extern uintptr_t _wrap_mp_tracker_set_tracking_capi_5338578d079377ed(uintptr_t arg1, _Bool arg2);
+extern uintptr_t _wrap_mp_tracker_get_tracking_capi_5338578d079377ed(uintptr_t arg1, swig_type_152 arg2);
+extern uintptr_t _wrap_mp_tracker_reset_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_tracker_stats_string_capi_5338578d079377ed(uintptr_t arg1, swig_type_153 arg2);
+extern uintptr_t _wrap_mp_tracker_stats_json_capi_5338578d079377ed(uintptr_t arg1, swig_type_154 arg2);
+extern uintptr_t _wrap_mp_registry_create_cpu_pool_capi_5338578d079377ed(swig_type_155 arg1, uintptr_t arg2, swig_type_156 arg3);
+extern uintptr_t _wrap_mp_registry_create_gpu_pool_capi_5338578d079377ed(swig_type_157 arg1, uintptr_t arg2, swig_type_158 arg3);
+extern uintptr_t _wrap_mp_registry_get_cpu_pool_capi_5338578d079377ed(swig_type_159 arg1, swig_type_160 arg2);
+extern uintptr_t _wrap_mp_registry_get_gpu_pool_capi_5338578d079377ed(swig_type_161 arg1, swig_type_162 arg2);
+extern uintptr_t _wrap_mp_registry_find_capi_5338578d079377ed(swig_type_163 arg1, swig_type_164 arg2);
+extern uintptr_t _wrap_mp_registry_destroy_capi_5338578d079377ed(swig_type_165 arg1);
+extern swig_intgo _wrap_mp_registry_reset_all_capi_5338578d079377ed(void);
+extern uintptr_t _wrap_mp_registry_names_capi_5338578d079377ed(swig_type_166 arg1);
+extern uintptr_t _wrap_mp_registry_stats_json_capi_5338578d079377ed(swig_type_167 arg1);
+extern uintptr_t _wrap_mp_gpu_device_count_capi_5338578d079377ed(swig_type_168 arg1);
+extern uintptr_t _wrap_mp_pool_set_device_capi_5338578d079377ed(uintptr_t arg1, swig_intgo arg2);
+extern uintptr_t _wrap_mp_pool_get_device_capi_5338578d079377ed(uintptr_t arg1, swig_type_169 arg2);
+extern uintptr_t _wrap_mp_pool_set_stream_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_mp_pool_get_stream_capi_5338578d079377ed(uintptr_t arg1, swig_type_170 arg2);
+extern uintptr_t _wrap_mp_pool_deallocate_on_stream_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
+extern uintptr_t _wrap_mp_pool_allocate_on_stream_capi_5338578d079377ed(uintptr_t arg1, swig_type_171 arg2, uintptr_t arg3, swig_type_172 arg4);
+extern uintptr_t _wrap_mp_pool_set_release_threshold_capi_5338578d079377ed(uintptr_t arg1, swig_type_173 arg2);
+extern uintptr_t _wrap_mp_pool_get_release_threshold_capi_5338578d079377ed(uintptr_t arg1, swig_type_174 arg2);
+extern uintptr_t _wrap_mp_pool_copy_host_to_device_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_175 arg4);
+extern uintptr_t _wrap_mp_pool_copy_device_to_host_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_176 arg4);
+extern uintptr_t _wrap_mp_pool_copy_device_to_device_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3, swig_type_177 arg4);
+extern void _wrap_mp_policy_struct_size_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_178 arg2);
+extern swig_type_179 _wrap_mp_policy_struct_size_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_policy_user_set_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2);
+extern uintptr_t _wrap_mp_policy_user_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_policy_grow_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_180 arg2);
+extern swig_type_181 _wrap_mp_policy_grow_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_policy_on_oom_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_182 arg2);
+extern swig_type_183 _wrap_mp_policy_on_oom_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_policy_trim_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_184 arg2);
+extern swig_type_185 _wrap_mp_policy_trim_get_capi_5338578d079377ed(uintptr_t arg1);
+extern void _wrap_mp_policy_release_set_capi_5338578d079377ed(uintptr_t arg1, swig_type_186 arg2);
+extern swig_type_187 _wrap_mp_policy_release_get_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_new_mp_policy_capi_5338578d079377ed(void);
+extern void _wrap_delete_mp_policy_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_pool_trim_auto_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_router_create_capi_5338578d079377ed(swig_type_188 arg1, swig_type_189 arg2);
+extern uintptr_t _wrap_mp_router_destroy_capi_5338578d079377ed(uintptr_t arg1);
+extern uintptr_t _wrap_mp_router_add_capi_5338578d079377ed(uintptr_t arg1, swig_type_190 arg2, uintptr_t arg3);
+extern uintptr_t _wrap_mp_router_pool_for_capi_5338578d079377ed(uintptr_t arg1, swig_type_191 arg2, swig_type_192 arg3);
+extern uintptr_t _wrap_mp_router_allocate_capi_5338578d079377ed(uintptr_t arg1, swig_type_193 arg2, swig_type_194 arg3);
+extern uintptr_t _wrap_mp_router_deallocate_capi_5338578d079377ed(uintptr_t arg1, uintptr_t arg2);
 #undef intgo
 */
 import "C"
@@ -513,8 +541,8 @@ func getSwigcptr(v interface { Swigcptr() uintptr }) uintptr {
 
 type _ sync.Mutex
 
-//export cgo_panic__capi_ec4a4fd4117c0537
-func cgo_panic__capi_ec4a4fd4117c0537(p *byte) {
+//export cgo_panic__capi_5338578d079377ed
+func cgo_panic__capi_5338578d079377ed(p *byte) {
 	s := (*[1024]byte)(unsafe.Pointer(p))[:]
 	for i, b := range s {
 		if b == 0 {
@@ -535,20 +563,20 @@ func swigCopyString(s string) string {
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_5338578d079377ed(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_ec4a4fd4117c0537(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_5338578d079377ed(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 func Mpswig_chunks(arg1 int64) (_swig_ret Mp_chunk_info) {
 	var swig_r Mp_chunk_info
 	_swig_i_0 := arg1
-	swig_r = (Mp_chunk_info)(SwigcptrMp_chunk_info(C._wrap_mpswig_chunks_capi_ec4a4fd4117c0537(C.swig_type_1(_swig_i_0))))
+	swig_r = (Mp_chunk_info)(SwigcptrMp_chunk_info(C._wrap_mpswig_chunks_capi_5338578d079377ed(C.swig_type_1(_swig_i_0))))
 	return swig_r
 }
 
@@ -556,19 +584,19 @@ func Mpswig_chunks_at(arg1 Mp_chunk_info, arg2 int64) (_swig_ret Mp_chunk_info) 
 	var swig_r Mp_chunk_info
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Mp_chunk_info)(SwigcptrMp_chunk_info(C._wrap_mpswig_chunks_at_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_2(_swig_i_1))))
+	swig_r = (Mp_chunk_info)(SwigcptrMp_chunk_info(C._wrap_mpswig_chunks_at_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_2(_swig_i_1))))
 	return swig_r
 }
 
 func Mpswig_chunks_free(arg1 Mp_chunk_info) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_mpswig_chunks_free_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0))
+	C._wrap_mpswig_chunks_free_capi_5338578d079377ed(C.uintptr_t(_swig_i_0))
 }
 
 func Mpswig_classes(arg1 int64) (_swig_ret Mp_class_info) {
 	var swig_r Mp_class_info
 	_swig_i_0 := arg1
-	swig_r = (Mp_class_info)(SwigcptrMp_class_info(C._wrap_mpswig_classes_capi_ec4a4fd4117c0537(C.swig_type_3(_swig_i_0))))
+	swig_r = (Mp_class_info)(SwigcptrMp_class_info(C._wrap_mpswig_classes_capi_5338578d079377ed(C.swig_type_3(_swig_i_0))))
 	return swig_r
 }
 
@@ -576,19 +604,19 @@ func Mpswig_classes_at(arg1 Mp_class_info, arg2 int64) (_swig_ret Mp_class_info)
 	var swig_r Mp_class_info
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Mp_class_info)(SwigcptrMp_class_info(C._wrap_mpswig_classes_at_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_4(_swig_i_1))))
+	swig_r = (Mp_class_info)(SwigcptrMp_class_info(C._wrap_mpswig_classes_at_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_4(_swig_i_1))))
 	return swig_r
 }
 
 func Mpswig_classes_free(arg1 Mp_class_info) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_mpswig_classes_free_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0))
+	C._wrap_mpswig_classes_free_capi_5338578d079377ed(C.uintptr_t(_swig_i_0))
 }
 
 func Mpswig_records(arg1 int64) (_swig_ret Mp_allocation_info) {
 	var swig_r Mp_allocation_info
 	_swig_i_0 := arg1
-	swig_r = (Mp_allocation_info)(SwigcptrMp_allocation_info(C._wrap_mpswig_records_capi_ec4a4fd4117c0537(C.swig_type_5(_swig_i_0))))
+	swig_r = (Mp_allocation_info)(SwigcptrMp_allocation_info(C._wrap_mpswig_records_capi_5338578d079377ed(C.swig_type_5(_swig_i_0))))
 	return swig_r
 }
 
@@ -596,20 +624,20 @@ func Mpswig_record_at(arg1 Mp_allocation_info, arg2 int64) (_swig_ret Mp_allocat
 	var swig_r Mp_allocation_info
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Mp_allocation_info)(SwigcptrMp_allocation_info(C._wrap_mpswig_record_at_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_6(_swig_i_1))))
+	swig_r = (Mp_allocation_info)(SwigcptrMp_allocation_info(C._wrap_mpswig_record_at_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_6(_swig_i_1))))
 	return swig_r
 }
 
 func Mpswig_records_free(arg1 Mp_allocation_info) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_mpswig_records_free_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0))
+	C._wrap_mpswig_records_free_capi_5338578d079377ed(C.uintptr_t(_swig_i_0))
 }
 
 func Mpswig_allocate(arg1 uintptr, arg2 int64) (_swig_ret uint) {
 	var swig_r uint
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uint)(C._wrap_mpswig_allocate_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_7(_swig_i_1)))
+	swig_r = (uint)(C._wrap_mpswig_allocate_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_7(_swig_i_1)))
 	return swig_r
 }
 
@@ -673,7 +701,7 @@ func Mp_stats_print(arg1 string, arg2 []string) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_stats_print_capi_ec4a4fd4117c0537(*(*C.swig_type_8)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_stats_print_capi_5338578d079377ed(*(*C.swig_type_8)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_9)(unsafe.Pointer(&_swig_i_1))))
  arg2[0] = swigCopyString(arg2[0]) 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -720,7 +748,7 @@ const MP_VERSION_MINOR int = 3
 const MP_VERSION_PATCH int = 0
 func _swig_getMP_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_MP_VERSION_NUMBER_capi_ec4a4fd4117c0537())
+	swig_r = (int)(C._wrap_MP_VERSION_NUMBER_capi_5338578d079377ed())
 	return swig_r
 }
 
@@ -730,13 +758,13 @@ const MP_DEFAULT_GPU_ALIGNMENT int = 256
 const MP_NAME_MAX int = 63
 func Mp_version() (_swig_ret uint) {
 	var swig_r uint
-	swig_r = (uint)(C._wrap_mp_version_capi_ec4a4fd4117c0537())
+	swig_r = (uint)(C._wrap_mp_version_capi_5338578d079377ed())
 	return swig_r
 }
 
 func Mp_version_string() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_mp_version_string_capi_ec4a4fd4117c0537()
+	swig_r_p := C._wrap_mp_version_string_capi_5338578d079377ed()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -746,77 +774,77 @@ func Mp_version_string() (_swig_ret string) {
 type Enum_SS_mp_status int
 func _swig_getMP_OK() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_MP_OK_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_MP_OK_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_OK Enum_SS_mp_status = _swig_getMP_OK()
 func _swig_getMP_ERR_INVALID_ARGUMENT() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_INVALID_ARGUMENT_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_INVALID_ARGUMENT_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_ERR_INVALID_ARGUMENT Enum_SS_mp_status = _swig_getMP_ERR_INVALID_ARGUMENT()
 func _swig_getMP_ERR_OUT_OF_MEMORY() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_OUT_OF_MEMORY_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_OUT_OF_MEMORY_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_ERR_OUT_OF_MEMORY Enum_SS_mp_status = _swig_getMP_ERR_OUT_OF_MEMORY()
 func _swig_getMP_ERR_INVALID_POINTER() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_INVALID_POINTER_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_INVALID_POINTER_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_ERR_INVALID_POINTER Enum_SS_mp_status = _swig_getMP_ERR_INVALID_POINTER()
 func _swig_getMP_ERR_INVALID_OPERATION() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_INVALID_OPERATION_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_INVALID_OPERATION_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_ERR_INVALID_OPERATION Enum_SS_mp_status = _swig_getMP_ERR_INVALID_OPERATION()
 func _swig_getMP_ERR_CUDA() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_CUDA_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_CUDA_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_ERR_CUDA Enum_SS_mp_status = _swig_getMP_ERR_CUDA()
 func _swig_getMP_ERR_NOT_FOUND() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_NOT_FOUND_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_NOT_FOUND_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_ERR_NOT_FOUND Enum_SS_mp_status = _swig_getMP_ERR_NOT_FOUND()
 func _swig_getMP_ERR_ALREADY_EXISTS() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_ALREADY_EXISTS_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_ALREADY_EXISTS_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_ERR_ALREADY_EXISTS Enum_SS_mp_status = _swig_getMP_ERR_ALREADY_EXISTS()
 func _swig_getMP_ERR_UNSUPPORTED() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_UNSUPPORTED_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_UNSUPPORTED_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_ERR_UNSUPPORTED Enum_SS_mp_status = _swig_getMP_ERR_UNSUPPORTED()
 func _swig_getMP_ERR_CORRUPTION() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_CORRUPTION_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_CORRUPTION_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_ERR_CORRUPTION Enum_SS_mp_status = _swig_getMP_ERR_CORRUPTION()
 func _swig_getMP_ERR_BUFFER_TOO_SMALL() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_BUFFER_TOO_SMALL_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_MP_ERR_BUFFER_TOO_SMALL_capi_5338578d079377ed())
 	return swig_r
 }
 
@@ -824,7 +852,7 @@ var MP_ERR_BUFFER_TOO_SMALL Enum_SS_mp_status = _swig_getMP_ERR_BUFFER_TOO_SMALL
 func Mp_status_name(arg1 Enum_SS_mp_status) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_mp_status_name_capi_ec4a4fd4117c0537(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_mp_status_name_capi_5338578d079377ed(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -834,7 +862,7 @@ func Mp_status_name(arg1 Enum_SS_mp_status) (_swig_ret string) {
 func Mp_status_string(arg1 Enum_SS_mp_status) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_mp_status_string_capi_ec4a4fd4117c0537(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_mp_status_string_capi_5338578d079377ed(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -843,13 +871,13 @@ func Mp_status_string(arg1 Enum_SS_mp_status) (_swig_ret string) {
 
 func Mp_last_error() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_mp_last_error_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_mp_last_error_capi_5338578d079377ed())
 	return swig_r
 }
 
 func Mp_last_error_message() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_mp_last_error_message_capi_ec4a4fd4117c0537()
+	swig_r_p := C._wrap_mp_last_error_message_capi_5338578d079377ed()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
  swig_r_1 = swigCopyString(swig_r) 
@@ -859,14 +887,14 @@ func Mp_last_error_message() (_swig_ret string) {
 type Enum_SS_mp_allocator_type int
 func _swig_getMP_ALLOCATOR_FIXED_SIZE() (_swig_ret Enum_SS_mp_allocator_type) {
 	var swig_r Enum_SS_mp_allocator_type
-	swig_r = (Enum_SS_mp_allocator_type)(C._wrap_MP_ALLOCATOR_FIXED_SIZE_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_allocator_type)(C._wrap_MP_ALLOCATOR_FIXED_SIZE_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_ALLOCATOR_FIXED_SIZE Enum_SS_mp_allocator_type = _swig_getMP_ALLOCATOR_FIXED_SIZE()
 func _swig_getMP_ALLOCATOR_VARIABLE_SIZE() (_swig_ret Enum_SS_mp_allocator_type) {
 	var swig_r Enum_SS_mp_allocator_type
-	swig_r = (Enum_SS_mp_allocator_type)(C._wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_allocator_type)(C._wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_5338578d079377ed())
 	return swig_r
 }
 
@@ -874,14 +902,14 @@ var MP_ALLOCATOR_VARIABLE_SIZE Enum_SS_mp_allocator_type = _swig_getMP_ALLOCATOR
 type Enum_SS_mp_sync_type int
 func _swig_getMP_SYNC_MUTEX() (_swig_ret Enum_SS_mp_sync_type) {
 	var swig_r Enum_SS_mp_sync_type
-	swig_r = (Enum_SS_mp_sync_type)(C._wrap_MP_SYNC_MUTEX_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_sync_type)(C._wrap_MP_SYNC_MUTEX_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_SYNC_MUTEX Enum_SS_mp_sync_type = _swig_getMP_SYNC_MUTEX()
 func _swig_getMP_SYNC_LOCK_FREE() (_swig_ret Enum_SS_mp_sync_type) {
 	var swig_r Enum_SS_mp_sync_type
-	swig_r = (Enum_SS_mp_sync_type)(C._wrap_MP_SYNC_LOCK_FREE_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_sync_type)(C._wrap_MP_SYNC_LOCK_FREE_capi_5338578d079377ed())
 	return swig_r
 }
 
@@ -889,14 +917,14 @@ var MP_SYNC_LOCK_FREE Enum_SS_mp_sync_type = _swig_getMP_SYNC_LOCK_FREE()
 type Enum_SS_mp_memory_type int
 func _swig_getMP_MEMORY_CPU() (_swig_ret Enum_SS_mp_memory_type) {
 	var swig_r Enum_SS_mp_memory_type
-	swig_r = (Enum_SS_mp_memory_type)(C._wrap_MP_MEMORY_CPU_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_memory_type)(C._wrap_MP_MEMORY_CPU_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_MEMORY_CPU Enum_SS_mp_memory_type = _swig_getMP_MEMORY_CPU()
 func _swig_getMP_MEMORY_GPU() (_swig_ret Enum_SS_mp_memory_type) {
 	var swig_r Enum_SS_mp_memory_type
-	swig_r = (Enum_SS_mp_memory_type)(C._wrap_MP_MEMORY_GPU_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_memory_type)(C._wrap_MP_MEMORY_GPU_capi_5338578d079377ed())
 	return swig_r
 }
 
@@ -904,21 +932,21 @@ var MP_MEMORY_GPU Enum_SS_mp_memory_type = _swig_getMP_MEMORY_GPU()
 type Enum_SS_mp_alloc_flags int
 func _swig_getMP_ALLOC_NONE() (_swig_ret Enum_SS_mp_alloc_flags) {
 	var swig_r Enum_SS_mp_alloc_flags
-	swig_r = (Enum_SS_mp_alloc_flags)(C._wrap_MP_ALLOC_NONE_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_alloc_flags)(C._wrap_MP_ALLOC_NONE_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_ALLOC_NONE Enum_SS_mp_alloc_flags = _swig_getMP_ALLOC_NONE()
 func _swig_getMP_ALLOC_PINNED() (_swig_ret Enum_SS_mp_alloc_flags) {
 	var swig_r Enum_SS_mp_alloc_flags
-	swig_r = (Enum_SS_mp_alloc_flags)(C._wrap_MP_ALLOC_PINNED_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_alloc_flags)(C._wrap_MP_ALLOC_PINNED_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_ALLOC_PINNED Enum_SS_mp_alloc_flags = _swig_getMP_ALLOC_PINNED()
 func _swig_getMP_ALLOC_MANAGED() (_swig_ret Enum_SS_mp_alloc_flags) {
 	var swig_r Enum_SS_mp_alloc_flags
-	swig_r = (Enum_SS_mp_alloc_flags)(C._wrap_MP_ALLOC_MANAGED_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_alloc_flags)(C._wrap_MP_ALLOC_MANAGED_capi_5338578d079377ed())
 	return swig_r
 }
 
@@ -926,28 +954,28 @@ var MP_ALLOC_MANAGED Enum_SS_mp_alloc_flags = _swig_getMP_ALLOC_MANAGED()
 type Enum_SS_mp_backend_kind int
 func _swig_getMP_BACKEND_HOST() (_swig_ret Enum_SS_mp_backend_kind) {
 	var swig_r Enum_SS_mp_backend_kind
-	swig_r = (Enum_SS_mp_backend_kind)(C._wrap_MP_BACKEND_HOST_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_backend_kind)(C._wrap_MP_BACKEND_HOST_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_BACKEND_HOST Enum_SS_mp_backend_kind = _swig_getMP_BACKEND_HOST()
 func _swig_getMP_BACKEND_CUDA_DEVICE() (_swig_ret Enum_SS_mp_backend_kind) {
 	var swig_r Enum_SS_mp_backend_kind
-	swig_r = (Enum_SS_mp_backend_kind)(C._wrap_MP_BACKEND_CUDA_DEVICE_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_backend_kind)(C._wrap_MP_BACKEND_CUDA_DEVICE_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_BACKEND_CUDA_DEVICE Enum_SS_mp_backend_kind = _swig_getMP_BACKEND_CUDA_DEVICE()
 func _swig_getMP_BACKEND_CUDA_PINNED() (_swig_ret Enum_SS_mp_backend_kind) {
 	var swig_r Enum_SS_mp_backend_kind
-	swig_r = (Enum_SS_mp_backend_kind)(C._wrap_MP_BACKEND_CUDA_PINNED_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_backend_kind)(C._wrap_MP_BACKEND_CUDA_PINNED_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_BACKEND_CUDA_PINNED Enum_SS_mp_backend_kind = _swig_getMP_BACKEND_CUDA_PINNED()
 func _swig_getMP_BACKEND_CUDA_MANAGED() (_swig_ret Enum_SS_mp_backend_kind) {
 	var swig_r Enum_SS_mp_backend_kind
-	swig_r = (Enum_SS_mp_backend_kind)(C._wrap_MP_BACKEND_CUDA_MANAGED_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_backend_kind)(C._wrap_MP_BACKEND_CUDA_MANAGED_capi_5338578d079377ed())
 	return swig_r
 }
 
@@ -964,201 +992,201 @@ func (p SwigcptrMp_config) SwigIsMp_config() {
 func (arg1 SwigcptrMp_config) GetStruct_size() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_config_struct_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_config_struct_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetAllocator_type(arg2 Enum_SS_mp_allocator_type) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_allocator_type_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_mp_config_allocator_type_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetAllocator_type() (_swig_ret Enum_SS_mp_allocator_type) {
 	var swig_r Enum_SS_mp_allocator_type
 	_swig_i_0 := arg1
-	swig_r = (Enum_SS_mp_allocator_type)(C._wrap_mp_config_allocator_type_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (Enum_SS_mp_allocator_type)(C._wrap_mp_config_allocator_type_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetInitial_size(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_initial_size_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_15(_swig_i_1))
+	C._wrap_mp_config_initial_size_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_15(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetInitial_size() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_config_initial_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_config_initial_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetBlock_size(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_block_size_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_17(_swig_i_1))
+	C._wrap_mp_config_block_size_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_17(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetBlock_size() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_config_block_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_config_block_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetThread_safe(arg2 bool) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_thread_safe_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1))
+	C._wrap_mp_config_thread_safe_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetThread_safe() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_mp_config_thread_safe_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_mp_config_thread_safe_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetSync_type(arg2 Enum_SS_mp_sync_type) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_sync_type_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_mp_config_sync_type_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetSync_type() (_swig_ret Enum_SS_mp_sync_type) {
 	var swig_r Enum_SS_mp_sync_type
 	_swig_i_0 := arg1
-	swig_r = (Enum_SS_mp_sync_type)(C._wrap_mp_config_sync_type_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (Enum_SS_mp_sync_type)(C._wrap_mp_config_sync_type_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetTrack_stats(arg2 bool) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_track_stats_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1))
+	C._wrap_mp_config_track_stats_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetTrack_stats() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_mp_config_track_stats_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_mp_config_track_stats_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetEnable_debugging(arg2 bool) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_enable_debugging_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1))
+	C._wrap_mp_config_enable_debugging_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetEnable_debugging() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_mp_config_enable_debugging_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_mp_config_enable_debugging_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetDevice_id(arg2 int) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_device_id_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_mp_config_device_id_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetDevice_id() (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_mp_config_device_id_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_mp_config_device_id_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetUse_pinned_memory(arg2 bool) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_use_pinned_memory_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1))
+	C._wrap_mp_config_use_pinned_memory_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetUse_pinned_memory() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_mp_config_use_pinned_memory_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_mp_config_use_pinned_memory_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetUse_managed_memory(arg2 bool) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_use_managed_memory_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1))
+	C._wrap_mp_config_use_managed_memory_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetUse_managed_memory() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_mp_config_use_managed_memory_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_mp_config_use_managed_memory_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetAlignment(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_alignment_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_19(_swig_i_1))
+	C._wrap_mp_config_alignment_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_19(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetAlignment() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_config_alignment_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_config_alignment_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetGrowth_factor(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_growth_factor_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_21(_swig_i_1))
+	C._wrap_mp_config_growth_factor_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_21(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetGrowth_factor() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_config_growth_factor_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_config_growth_factor_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetMax_size(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_max_size_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_23(_swig_i_1))
+	C._wrap_mp_config_max_size_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_23(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetMax_size() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_config_max_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_config_max_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_config) SetCounters_only(arg2 bool) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_config_counters_only_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1))
+	C._wrap_mp_config_counters_only_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_config) GetCounters_only() (_swig_ret bool) {
 	var swig_r bool
 	_swig_i_0 := arg1
-	swig_r = (bool)(C._wrap_mp_config_counters_only_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (bool)(C._wrap_mp_config_counters_only_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewMp_config() (_swig_ret Mp_config) {
 	var swig_r Mp_config
-	swig_r = (Mp_config)(SwigcptrMp_config(C._wrap_new_mp_config_capi_ec4a4fd4117c0537()))
+	swig_r = (Mp_config)(SwigcptrMp_config(C._wrap_new_mp_config_capi_5338578d079377ed()))
 	return swig_r
 }
 
 func DeleteMp_config(arg1 Mp_config) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_mp_config_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_mp_config_capi_5338578d079377ed(C.uintptr_t(_swig_i_0))
 }
 
 type Mp_config interface {
@@ -1198,7 +1226,7 @@ type Mp_config interface {
 func Mp_config_default_cpu(arg1 Mp_config) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uintptr)(C._wrap_mp_config_default_cpu_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_config_default_cpu_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1207,7 +1235,7 @@ func Mp_config_default_cpu(arg1 Mp_config) (_swig_ret error) {
 func Mp_config_default_gpu(arg1 Mp_config) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uintptr)(C._wrap_mp_config_default_gpu_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_config_default_gpu_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1217,7 +1245,7 @@ func Mp_config_fixed_size_cpu(arg1 Mp_config, arg2 int64) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_config_fixed_size_cpu_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_25(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_config_fixed_size_cpu_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_25(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1228,7 +1256,7 @@ func Mp_config_fixed_size_gpu(arg1 Mp_config, arg2 int64, arg3 int) (_swig_ret e
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uintptr)(C._wrap_mp_config_fixed_size_gpu_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_26(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uintptr)(C._wrap_mp_config_fixed_size_gpu_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_26(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1237,7 +1265,7 @@ func Mp_config_fixed_size_gpu(arg1 Mp_config, arg2 int64, arg3 int) (_swig_ret e
 func Mp_config_high_performance_cpu(arg1 Mp_config) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uintptr)(C._wrap_mp_config_high_performance_cpu_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_config_high_performance_cpu_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1247,7 +1275,7 @@ func Mp_config_high_performance_gpu(arg1 Mp_config, arg2 int) (_swig_ret error) 
 	var swig_r uintptr
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_config_high_performance_gpu_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_config_high_performance_gpu_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1256,7 +1284,7 @@ func Mp_config_high_performance_gpu(arg1 Mp_config, arg2 int) (_swig_ret error) 
 func Mp_config_general_purpose_cpu(arg1 Mp_config) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uintptr)(C._wrap_mp_config_general_purpose_cpu_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_config_general_purpose_cpu_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1265,7 +1293,7 @@ func Mp_config_general_purpose_cpu(arg1 Mp_config) (_swig_ret error) {
 func Mp_config_debug_cpu(arg1 Mp_config) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := getSwigcptr(arg1)
-	swig_r = (uintptr)(C._wrap_mp_config_debug_cpu_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_config_debug_cpu_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1275,7 +1303,7 @@ func Mp_config_debug_gpu(arg1 Mp_config, arg2 int) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_config_debug_gpu_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_config_debug_gpu_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1285,7 +1313,7 @@ func Mp_config_validate(arg1 Mp_config, arg2 Enum_SS_mp_memory_type) (_swig_ret 
 	var swig_r uintptr
 	_swig_i_0 := getSwigcptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_config_validate_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_config_validate_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1297,7 +1325,7 @@ func Mp_pool_create(arg1 string, arg2 Enum_SS_mp_memory_type, arg3 Mp_config, ar
 	_swig_i_1 := arg2
 	_swig_i_2 := getSwigcptr(arg3)
 	_swig_i_3 := arg4
-	swig_r = (uintptr)(C._wrap_mp_pool_create_capi_ec4a4fd4117c0537(*(*C.swig_type_27)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (uintptr)(C._wrap_mp_pool_create_capi_5338578d079377ed(*(*C.swig_type_27)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -1312,7 +1340,7 @@ func Mp_pool_create(arg1 string, arg2 Enum_SS_mp_memory_type, arg3 Mp_config, ar
 func Mp_pool_destroy(arg1 uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_pool_destroy_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_pool_destroy_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1323,7 +1351,7 @@ func Mp_pool_allocate(arg1 uintptr, arg2 int64, arg3 []uintptr) (_swig_ret error
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uintptr)(C._wrap_mp_pool_allocate_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_29(_swig_i_1), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (uintptr)(C._wrap_mp_pool_allocate_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_29(_swig_i_1), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1338,7 +1366,7 @@ func Mp_pool_allocate_flags(arg1 uintptr, arg2 int64, arg3 Enum_SS_mp_alloc_flag
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (uintptr)(C._wrap_mp_pool_allocate_flags_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_31(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (uintptr)(C._wrap_mp_pool_allocate_flags_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_31(_swig_i_1), C.swig_intgo(_swig_i_2), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -1351,7 +1379,7 @@ func Mp_pool_deallocate(arg1 uintptr, arg2 uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_deallocate_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_pool_deallocate_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1363,7 +1391,7 @@ func Mp_pool_reallocate(arg1 uintptr, arg2 uintptr, arg3 int64, arg4 []uintptr) 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (uintptr)(C._wrap_mp_pool_reallocate_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_33(_swig_i_2), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (uintptr)(C._wrap_mp_pool_reallocate_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_33(_swig_i_2), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -1377,7 +1405,7 @@ func Mp_pool_usable_size(arg1 uintptr, arg2 uintptr, arg3 []uint64) (_swig_ret e
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uintptr)(C._wrap_mp_pool_usable_size_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (uintptr)(C._wrap_mp_pool_usable_size_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1389,7 +1417,7 @@ func Mp_pool_usable_size(arg1 uintptr, arg2 uintptr, arg3 []uint64) (_swig_ret e
 func Mp_pool_reset(arg1 uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_pool_reset_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_pool_reset_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1399,7 +1427,7 @@ func Mp_pool_trim(arg1 uintptr, arg2 int64) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_trim_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_pool_trim_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1409,7 +1437,7 @@ func Mp_pool_get_memory_type(arg1 uintptr, arg2 []int32) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_get_memory_type_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), *(*C.swig_type_37)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_pool_get_memory_type_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_37)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1422,7 +1450,7 @@ func Mp_pool_get_backend(arg1 uintptr, arg2 []int32) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_get_backend_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), *(*C.swig_type_38)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_pool_get_backend_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_38)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -1435,7 +1463,7 @@ func Mp_pool_get_name(arg1 uintptr, arg2 []string) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_get_name_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_pool_get_name_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1))))
  arg2[0] = swigCopyString(arg2[0]) 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1449,7 +1477,7 @@ func Mp_pool_get_config(arg1 uintptr, arg2 Mp_config) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (uintptr)(C._wrap_mp_pool_get_config_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_pool_get_config_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1460,7 +1488,7 @@ func Mp_pool_owns(arg1 uintptr, arg2 uintptr, arg3 []bool) (_swig_ret error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uintptr)(C._wrap_mp_pool_owns_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (uintptr)(C._wrap_mp_pool_owns_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -1472,7 +1500,7 @@ func Mp_pool_owns(arg1 uintptr, arg2 uintptr, arg3 []bool) (_swig_ret error) {
 func Mp_pool_check(arg1 uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_pool_check_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_pool_check_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -1481,14 +1509,14 @@ func Mp_pool_check(arg1 uintptr) (_swig_ret error) {
 type Enum_SS_mp_snapshot_kind int
 func _swig_getMP_SNAPSHOT_NOW() (_swig_ret Enum_SS_mp_snapshot_kind) {
 	var swig_r Enum_SS_mp_snapshot_kind
-	swig_r = (Enum_SS_mp_snapshot_kind)(C._wrap_MP_SNAPSHOT_NOW_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_snapshot_kind)(C._wrap_MP_SNAPSHOT_NOW_capi_5338578d079377ed())
 	return swig_r
 }
 
 var MP_SNAPSHOT_NOW Enum_SS_mp_snapshot_kind = _swig_getMP_SNAPSHOT_NOW()
 func _swig_getMP_SNAPSHOT_LAST_OOM() (_swig_ret Enum_SS_mp_snapshot_kind) {
 	var swig_r Enum_SS_mp_snapshot_kind
-	swig_r = (Enum_SS_mp_snapshot_kind)(C._wrap_MP_SNAPSHOT_LAST_OOM_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_snapshot_kind)(C._wrap_MP_SNAPSHOT_LAST_OOM_capi_5338578d079377ed())
 	return swig_r
 }
 
@@ -1505,175 +1533,175 @@ func (p SwigcptrMp_stats) SwigIsMp_stats() {
 func (arg1 SwigcptrMp_stats) GetStruct_size() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_stats_struct_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_stats_struct_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_stats) SetTotal_allocated(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_stats_total_allocated_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_42(_swig_i_1))
+	C._wrap_mp_stats_total_allocated_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_42(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_stats) GetTotal_allocated() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_stats_total_allocated_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_stats_total_allocated_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_stats) SetCurrent_used(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_stats_current_used_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_44(_swig_i_1))
+	C._wrap_mp_stats_current_used_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_44(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_stats) GetCurrent_used() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_stats_current_used_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_stats_current_used_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_stats) SetPeak_usage(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_stats_peak_usage_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_46(_swig_i_1))
+	C._wrap_mp_stats_peak_usage_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_46(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_stats) GetPeak_usage() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_stats_peak_usage_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_stats_peak_usage_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_stats) SetAllocation_count(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_stats_allocation_count_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_48(_swig_i_1))
+	C._wrap_mp_stats_allocation_count_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_48(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_stats) GetAllocation_count() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_stats_allocation_count_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_stats_allocation_count_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_stats) SetDeallocation_count(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_stats_deallocation_count_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_50(_swig_i_1))
+	C._wrap_mp_stats_deallocation_count_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_50(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_stats) GetDeallocation_count() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_stats_deallocation_count_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_stats_deallocation_count_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_stats) SetFragmentation_ratio(arg2 float64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_stats_fragmentation_ratio_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.double(_swig_i_1))
+	C._wrap_mp_stats_fragmentation_ratio_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.double(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_stats) GetFragmentation_ratio() (_swig_ret float64) {
 	var swig_r float64
 	_swig_i_0 := arg1
-	swig_r = (float64)(C._wrap_mp_stats_fragmentation_ratio_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (float64)(C._wrap_mp_stats_fragmentation_ratio_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_stats) SetReserved_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_stats_reserved_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_52(_swig_i_1))
+	C._wrap_mp_stats_reserved_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_52(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_stats) GetReserved_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_stats_reserved_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_stats_reserved_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_stats) SetChunk_count(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_stats_chunk_count_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_54(_swig_i_1))
+	C._wrap_mp_stats_chunk_count_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_54(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_stats) GetChunk_count() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_stats_chunk_count_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_stats_chunk_count_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_stats) SetFailed_allocations(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_stats_failed_allocations_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_56(_swig_i_1))
+	C._wrap_mp_stats_failed_allocations_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_56(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_stats) GetFailed_allocations() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_stats_failed_allocations_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_stats_failed_allocations_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_stats) SetLive_allocations(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_stats_live_allocations_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_58(_swig_i_1))
+	C._wrap_mp_stats_live_allocations_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_58(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_stats) GetLive_allocations() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_stats_live_allocations_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_stats_live_allocations_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_stats) SetPending_frees(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_stats_pending_frees_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_60(_swig_i_1))
+	C._wrap_mp_stats_pending_frees_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_60(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_stats) GetPending_frees() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_stats_pending_frees_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_stats_pending_frees_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_stats) SetPeak_reserved_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_stats_peak_reserved_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_62(_swig_i_1))
+	C._wrap_mp_stats_peak_reserved_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_62(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_stats) GetPeak_reserved_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_stats_peak_reserved_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_stats_peak_reserved_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewMp_stats() (_swig_ret Mp_stats) {
 	var swig_r Mp_stats
-	swig_r = (Mp_stats)(SwigcptrMp_stats(C._wrap_new_mp_stats_capi_ec4a4fd4117c0537()))
+	swig_r = (Mp_stats)(SwigcptrMp_stats(C._wrap_new_mp_stats_capi_5338578d079377ed()))
 	return swig_r
 }
 
 func DeleteMp_stats(arg1 Mp_stats) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_mp_stats_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_mp_stats_capi_5338578d079377ed(C.uintptr_t(_swig_i_0))
 }
 
 type Mp_stats interface {
@@ -1718,279 +1746,279 @@ func (p SwigcptrMp_memory_snapshot) SwigIsMp_memory_snapshot() {
 func (arg1 SwigcptrMp_memory_snapshot) GetStruct_size() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_memory_snapshot_struct_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_memory_snapshot_struct_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetReserved_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_reserved_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_65(_swig_i_1))
+	C._wrap_mp_memory_snapshot_reserved_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_65(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetReserved_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_reserved_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_reserved_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetAddress_space_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_address_space_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_67(_swig_i_1))
+	C._wrap_mp_memory_snapshot_address_space_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_67(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetAddress_space_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_address_space_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_address_space_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetIdle_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_idle_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_69(_swig_i_1))
+	C._wrap_mp_memory_snapshot_idle_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_69(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetIdle_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_idle_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_idle_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetPeak_reserved_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_71(_swig_i_1))
+	C._wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_71(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetPeak_reserved_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetMax_size(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_max_size_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_73(_swig_i_1))
+	C._wrap_mp_memory_snapshot_max_size_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_73(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetMax_size() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_max_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_max_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetIn_use_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_in_use_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_75(_swig_i_1))
+	C._wrap_mp_memory_snapshot_in_use_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_75(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetIn_use_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_in_use_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_in_use_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetLive_blocks(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_live_blocks_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_77(_swig_i_1))
+	C._wrap_mp_memory_snapshot_live_blocks_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_77(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetLive_blocks() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_live_blocks_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_live_blocks_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetFree_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_free_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_79(_swig_i_1))
+	C._wrap_mp_memory_snapshot_free_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_79(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetFree_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_free_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_free_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetLargest_free_block(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_largest_free_block_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_81(_swig_i_1))
+	C._wrap_mp_memory_snapshot_largest_free_block_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_81(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetLargest_free_block() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_largest_free_block_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_largest_free_block_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetCached_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_cached_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1))
+	C._wrap_mp_memory_snapshot_cached_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetCached_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_cached_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_cached_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetCached_blocks(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_cached_blocks_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1))
+	C._wrap_mp_memory_snapshot_cached_blocks_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetCached_blocks() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_cached_blocks_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_cached_blocks_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetPending_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_pending_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_87(_swig_i_1))
+	C._wrap_mp_memory_snapshot_pending_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_87(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetPending_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_pending_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_pending_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetPending_blocks(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_pending_blocks_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_89(_swig_i_1))
+	C._wrap_mp_memory_snapshot_pending_blocks_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_89(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetPending_blocks() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_pending_blocks_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_pending_blocks_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetChunk_count(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_chunk_count_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_91(_swig_i_1))
+	C._wrap_mp_memory_snapshot_chunk_count_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_91(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetChunk_count() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_chunk_count_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_chunk_count_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetChunks_listed(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_chunks_listed_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_93(_swig_i_1))
+	C._wrap_mp_memory_snapshot_chunks_listed_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_93(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetChunks_listed() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_chunks_listed_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_chunks_listed_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetClass_count(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_class_count_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_95(_swig_i_1))
+	C._wrap_mp_memory_snapshot_class_count_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_95(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetClass_count() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_class_count_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_class_count_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetRequest_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_request_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1))
+	C._wrap_mp_memory_snapshot_request_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetRequest_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_request_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_request_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetRequest_alignment(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_request_alignment_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_99(_swig_i_1))
+	C._wrap_mp_memory_snapshot_request_alignment_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_99(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetRequest_alignment() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_memory_snapshot_request_alignment_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_memory_snapshot_request_alignment_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetMemory_type(arg2 Enum_SS_mp_memory_type) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_memory_type_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_mp_memory_snapshot_memory_type_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetMemory_type() (_swig_ret Enum_SS_mp_memory_type) {
 	var swig_r Enum_SS_mp_memory_type
 	_swig_i_0 := arg1
-	swig_r = (Enum_SS_mp_memory_type)(C._wrap_mp_memory_snapshot_memory_type_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (Enum_SS_mp_memory_type)(C._wrap_mp_memory_snapshot_memory_type_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) SetBackend(arg2 Enum_SS_mp_backend_kind) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_memory_snapshot_backend_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_mp_memory_snapshot_backend_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_memory_snapshot) GetBackend() (_swig_ret Enum_SS_mp_backend_kind) {
 	var swig_r Enum_SS_mp_backend_kind
 	_swig_i_0 := arg1
-	swig_r = (Enum_SS_mp_backend_kind)(C._wrap_mp_memory_snapshot_backend_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (Enum_SS_mp_backend_kind)(C._wrap_mp_memory_snapshot_backend_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewMp_memory_snapshot() (_swig_ret Mp_memory_snapshot) {
 	var swig_r Mp_memory_snapshot
-	swig_r = (Mp_memory_snapshot)(SwigcptrMp_memory_snapshot(C._wrap_new_mp_memory_snapshot_capi_ec4a4fd4117c0537()))
+	swig_r = (Mp_memory_snapshot)(SwigcptrMp_memory_snapshot(C._wrap_new_mp_memory_snapshot_capi_5338578d079377ed()))
 	return swig_r
 }
 
 func DeleteMp_memory_snapshot(arg1 Mp_memory_snapshot) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_mp_memory_snapshot_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_mp_memory_snapshot_capi_5338578d079377ed(C.uintptr_t(_swig_i_0))
 }
 
 type Mp_memory_snapshot interface {
@@ -2051,136 +2079,136 @@ func (p SwigcptrMp_chunk_info) SwigIsMp_chunk_info() {
 func (arg1 SwigcptrMp_chunk_info) GetStruct_size() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_chunk_info_struct_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_chunk_info_struct_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_chunk_info) SetBase(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_chunk_info_base_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_mp_chunk_info_base_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_chunk_info) GetBase() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_chunk_info_base_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_chunk_info_base_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_chunk_info) SetSize(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_chunk_info_size_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_102(_swig_i_1))
+	C._wrap_mp_chunk_info_size_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_102(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_chunk_info) GetSize() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_chunk_info_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_chunk_info_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_chunk_info) SetMapped_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_chunk_info_mapped_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_104(_swig_i_1))
+	C._wrap_mp_chunk_info_mapped_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_104(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_chunk_info) GetMapped_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_chunk_info_mapped_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_chunk_info_mapped_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_chunk_info) SetIdle_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_chunk_info_idle_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_106(_swig_i_1))
+	C._wrap_mp_chunk_info_idle_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_106(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_chunk_info) GetIdle_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_chunk_info_idle_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_chunk_info_idle_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_chunk_info) SetFree_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_chunk_info_free_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_108(_swig_i_1))
+	C._wrap_mp_chunk_info_free_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_108(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_chunk_info) GetFree_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_chunk_info_free_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_chunk_info_free_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_chunk_info) SetLargest_free_block(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_chunk_info_largest_free_block_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_110(_swig_i_1))
+	C._wrap_mp_chunk_info_largest_free_block_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_110(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_chunk_info) GetLargest_free_block() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_chunk_info_largest_free_block_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_chunk_info_largest_free_block_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_chunk_info) SetLive_blocks(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_chunk_info_live_blocks_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_112(_swig_i_1))
+	C._wrap_mp_chunk_info_live_blocks_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_112(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_chunk_info) GetLive_blocks() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_chunk_info_live_blocks_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_chunk_info_live_blocks_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_chunk_info) SetPage_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_chunk_info_page_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_114(_swig_i_1))
+	C._wrap_mp_chunk_info_page_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_114(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_chunk_info) GetPage_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_chunk_info_page_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_chunk_info_page_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_chunk_info) SetBackend(arg2 Enum_SS_mp_backend_kind) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_chunk_info_backend_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	C._wrap_mp_chunk_info_backend_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_chunk_info) GetBackend() (_swig_ret Enum_SS_mp_backend_kind) {
 	var swig_r Enum_SS_mp_backend_kind
 	_swig_i_0 := arg1
-	swig_r = (Enum_SS_mp_backend_kind)(C._wrap_mp_chunk_info_backend_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (Enum_SS_mp_backend_kind)(C._wrap_mp_chunk_info_backend_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewMp_chunk_info() (_swig_ret Mp_chunk_info) {
 	var swig_r Mp_chunk_info
-	swig_r = (Mp_chunk_info)(SwigcptrMp_chunk_info(C._wrap_new_mp_chunk_info_capi_ec4a4fd4117c0537()))
+	swig_r = (Mp_chunk_info)(SwigcptrMp_chunk_info(C._wrap_new_mp_chunk_info_capi_5338578d079377ed()))
 	return swig_r
 }
 
 func DeleteMp_chunk_info(arg1 Mp_chunk_info) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_mp_chunk_info_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_mp_chunk_info_capi_5338578d079377ed(C.uintptr_t(_swig_i_0))
 }
 
 type Mp_chunk_info interface {
@@ -2219,97 +2247,97 @@ func (p SwigcptrMp_class_info) SwigIsMp_class_info() {
 func (arg1 SwigcptrMp_class_info) GetStruct_size() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_class_info_struct_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_class_info_struct_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_class_info) SetBlock_size(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_class_info_block_size_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_117(_swig_i_1))
+	C._wrap_mp_class_info_block_size_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_117(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_class_info) GetBlock_size() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_class_info_block_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_class_info_block_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_class_info) SetPages(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_class_info_pages_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_119(_swig_i_1))
+	C._wrap_mp_class_info_pages_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_119(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_class_info) GetPages() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_class_info_pages_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_class_info_pages_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_class_info) SetPage_bytes(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_class_info_page_bytes_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_121(_swig_i_1))
+	C._wrap_mp_class_info_page_bytes_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_121(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_class_info) GetPage_bytes() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_class_info_page_bytes_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_class_info_page_bytes_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_class_info) SetUsed_blocks(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_class_info_used_blocks_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_123(_swig_i_1))
+	C._wrap_mp_class_info_used_blocks_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_123(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_class_info) GetUsed_blocks() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_class_info_used_blocks_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_class_info_used_blocks_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_class_info) SetFree_blocks(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_class_info_free_blocks_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_125(_swig_i_1))
+	C._wrap_mp_class_info_free_blocks_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_125(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_class_info) GetFree_blocks() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_class_info_free_blocks_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_class_info_free_blocks_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_class_info) SetCached_blocks(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_class_info_cached_blocks_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_127(_swig_i_1))
+	C._wrap_mp_class_info_cached_blocks_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_127(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_class_info) GetCached_blocks() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_class_info_cached_blocks_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_class_info_cached_blocks_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewMp_class_info() (_swig_ret Mp_class_info) {
 	var swig_r Mp_class_info
-	swig_r = (Mp_class_info)(SwigcptrMp_class_info(C._wrap_new_mp_class_info_capi_ec4a4fd4117c0537()))
+	swig_r = (Mp_class_info)(SwigcptrMp_class_info(C._wrap_new_mp_class_info_capi_5338578d079377ed()))
 	return swig_r
 }
 
 func DeleteMp_class_info(arg1 Mp_class_info) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_mp_class_info_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_mp_class_info_capi_5338578d079377ed(C.uintptr_t(_swig_i_0))
 }
 
 type Mp_class_info interface {
@@ -2342,58 +2370,58 @@ func (p SwigcptrMp_allocation_info) SwigIsMp_allocation_info() {
 func (arg1 SwigcptrMp_allocation_info) GetStruct_size() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_allocation_info_struct_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_allocation_info_struct_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_allocation_info) SetPtr(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_allocation_info_ptr_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_mp_allocation_info_ptr_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_allocation_info) GetPtr() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_allocation_info_ptr_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_allocation_info_ptr_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_allocation_info) SetSize(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_allocation_info_size_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_130(_swig_i_1))
+	C._wrap_mp_allocation_info_size_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_130(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_allocation_info) GetSize() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_allocation_info_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_allocation_info_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_allocation_info) SetSequence(arg2 uint64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_allocation_info_sequence_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_132(_swig_i_1))
+	C._wrap_mp_allocation_info_sequence_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_132(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_allocation_info) GetSequence() (_swig_ret uint64) {
 	var swig_r uint64
 	_swig_i_0 := arg1
-	swig_r = (uint64)(C._wrap_mp_allocation_info_sequence_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_mp_allocation_info_sequence_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewMp_allocation_info() (_swig_ret Mp_allocation_info) {
 	var swig_r Mp_allocation_info
-	swig_r = (Mp_allocation_info)(SwigcptrMp_allocation_info(C._wrap_new_mp_allocation_info_capi_ec4a4fd4117c0537()))
+	swig_r = (Mp_allocation_info)(SwigcptrMp_allocation_info(C._wrap_new_mp_allocation_info_capi_5338578d079377ed()))
 	return swig_r
 }
 
 func DeleteMp_allocation_info(arg1 Mp_allocation_info) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_mp_allocation_info_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_mp_allocation_info_capi_5338578d079377ed(C.uintptr_t(_swig_i_0))
 }
 
 type Mp_allocation_info interface {
@@ -2412,7 +2440,7 @@ func Mp_pool_get_stats(arg1 uintptr, arg2 Mp_stats) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
-	swig_r = (uintptr)(C._wrap_mp_pool_get_stats_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_pool_get_stats_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2421,7 +2449,7 @@ func Mp_pool_get_stats(arg1 uintptr, arg2 Mp_stats) (_swig_ret error) {
 func Mp_pool_reset_stats(arg1 uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_pool_reset_stats_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_pool_reset_stats_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2431,7 +2459,7 @@ func Mp_pool_set_tracking(arg1 uintptr, arg2 bool) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_set_tracking_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_pool_set_tracking_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2441,7 +2469,7 @@ func Mp_pool_get_tracking(arg1 uintptr, arg2 []bool) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_get_tracking_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_pool_get_tracking_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2454,7 +2482,7 @@ func Mp_pool_has_leaks(arg1 uintptr, arg2 []bool) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_has_leaks_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_pool_has_leaks_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2469,7 +2497,7 @@ func Mp_pool_get_allocations(arg1 uintptr, arg2 Mp_allocation_info, arg3 int64, 
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (uintptr)(C._wrap_mp_pool_get_allocations_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_136(_swig_i_2), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (uintptr)(C._wrap_mp_pool_get_allocations_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_136(_swig_i_2), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -2487,7 +2515,7 @@ func Mp_pool_memory_snapshot(arg1 uintptr, arg2 Enum_SS_mp_snapshot_kind, arg3 M
 	_swig_i_4 := arg5
 	_swig_i_5 := getSwigcptr(arg6)
 	_swig_i_6 := arg7
-	swig_r = (uintptr)(C._wrap_mp_pool_memory_snapshot_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2), C.uintptr_t(_swig_i_3), C.swig_type_138(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_139(_swig_i_6)))
+	swig_r = (uintptr)(C._wrap_mp_pool_memory_snapshot_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2), C.uintptr_t(_swig_i_3), C.swig_type_138(_swig_i_4), C.uintptr_t(_swig_i_5), C.swig_type_139(_swig_i_6)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2498,7 +2526,7 @@ func Mp_pool_memory_snapshot_json(arg1 uintptr, arg2 Enum_SS_mp_snapshot_kind, a
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uintptr)(C._wrap_mp_pool_memory_snapshot_json_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (uintptr)(C._wrap_mp_pool_memory_snapshot_json_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_2))))
  arg3[0] = swigCopyString(arg3[0]) 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -2512,7 +2540,7 @@ func Mp_pool_stats_string(arg1 uintptr, arg2 []string) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_stats_string_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_pool_stats_string_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1))))
  arg2[0] = swigCopyString(arg2[0]) 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2526,7 +2554,193 @@ func Mp_pool_stats_json(arg1 uintptr, arg2 []string) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_stats_json_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_pool_stats_json_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_1))))
+ arg2[0] = swigCopyString(arg2[0]) 
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_create(arg1 []uintptr) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	swig_r = (uintptr)(C._wrap_mp_tracker_create_capi_5338578d079377ed(*(*C.swig_type_143)(unsafe.Pointer(&_swig_i_0))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg1
+	}
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_from_pool(arg1 uintptr, arg2 []uintptr) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_mp_tracker_from_pool_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_clone(arg1 uintptr, arg2 []uintptr) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_mp_tracker_clone_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_145)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_destroy(arg1 uintptr) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	swig_r = (uintptr)(C._wrap_mp_tracker_destroy_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_record_allocation(arg1 uintptr, arg2 int64) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_mp_tracker_record_allocation_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_146(_swig_i_1)))
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_record_deallocation(arg1 uintptr, arg2 int64) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_mp_tracker_record_deallocation_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_147(_swig_i_1)))
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_track_allocation(arg1 uintptr, arg2 uintptr, arg3 int64) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (uintptr)(C._wrap_mp_tracker_track_allocation_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_148(_swig_i_2)))
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_track_deallocation(arg1 uintptr, arg2 uintptr) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_mp_tracker_track_deallocation_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_get_stats(arg1 uintptr, arg2 Mp_stats) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := getSwigcptr(arg2)
+	swig_r = (uintptr)(C._wrap_mp_tracker_get_stats_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_get_allocations(arg1 uintptr, arg2 Mp_allocation_info, arg3 int64, arg4 []uint64) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := getSwigcptr(arg2)
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (uintptr)(C._wrap_mp_tracker_get_allocations_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_type_149(_swig_i_2), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_3))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_has_leaks(arg1 uintptr, arg2 []bool) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_mp_tracker_has_leaks_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_set_tracking(arg1 uintptr, arg2 bool) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_mp_tracker_set_tracking_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C._Bool(_swig_i_1)))
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_get_tracking(arg1 uintptr, arg2 []bool) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_mp_tracker_get_tracking_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_1))))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_reset(arg1 uintptr) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	swig_r = (uintptr)(C._wrap_mp_tracker_reset_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_stats_string(arg1 uintptr, arg2 []string) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_mp_tracker_stats_string_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_1))))
+ arg2[0] = swigCopyString(arg2[0]) 
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+ swig_r_1 = takeError(swig_r) 
+	return swig_r_1
+}
+
+func Mp_tracker_stats_json(arg1 uintptr, arg2 []string) (_swig_ret error) {
+	var swig_r uintptr
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_mp_tracker_stats_json_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_1))))
  arg2[0] = swigCopyString(arg2[0]) 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2541,7 +2755,7 @@ func Mp_registry_create_cpu_pool(arg1 string, arg2 Mp_config, arg3 []uintptr) (_
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (uintptr)(C._wrap_mp_registry_create_cpu_pool_capi_ec4a4fd4117c0537(*(*C.swig_type_143)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (uintptr)(C._wrap_mp_registry_create_cpu_pool_capi_5338578d079377ed(*(*C.swig_type_155)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -2558,7 +2772,7 @@ func Mp_registry_create_gpu_pool(arg1 string, arg2 Mp_config, arg3 []uintptr) (_
 	_swig_i_0 := arg1
 	_swig_i_1 := getSwigcptr(arg2)
 	_swig_i_2 := arg3
-	swig_r = (uintptr)(C._wrap_mp_registry_create_gpu_pool_capi_ec4a4fd4117c0537(*(*C.swig_type_145)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (uintptr)(C._wrap_mp_registry_create_gpu_pool_capi_5338578d079377ed(*(*C.swig_type_157)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -2574,7 +2788,7 @@ func Mp_registry_get_cpu_pool(arg1 string, arg2 []uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_registry_get_cpu_pool_capi_ec4a4fd4117c0537(*(*C.swig_type_147)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_registry_get_cpu_pool_capi_5338578d079377ed(*(*C.swig_type_159)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -2590,7 +2804,7 @@ func Mp_registry_get_gpu_pool(arg1 string, arg2 []uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_registry_get_gpu_pool_capi_ec4a4fd4117c0537(*(*C.swig_type_149)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_registry_get_gpu_pool_capi_5338578d079377ed(*(*C.swig_type_161)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -2606,7 +2820,7 @@ func Mp_registry_find(arg1 string, arg2 []uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_registry_find_capi_ec4a4fd4117c0537(*(*C.swig_type_151)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_registry_find_capi_5338578d079377ed(*(*C.swig_type_163)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -2621,7 +2835,7 @@ func Mp_registry_find(arg1 string, arg2 []uintptr) (_swig_ret error) {
 func Mp_registry_destroy(arg1 string) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_registry_destroy_capi_ec4a4fd4117c0537(*(*C.swig_type_153)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (uintptr)(C._wrap_mp_registry_destroy_capi_5338578d079377ed(*(*C.swig_type_165)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -2632,14 +2846,14 @@ func Mp_registry_destroy(arg1 string) (_swig_ret error) {
 
 func Mp_registry_reset_all() (_swig_ret Enum_SS_mp_status) {
 	var swig_r Enum_SS_mp_status
-	swig_r = (Enum_SS_mp_status)(C._wrap_mp_registry_reset_all_capi_ec4a4fd4117c0537())
+	swig_r = (Enum_SS_mp_status)(C._wrap_mp_registry_reset_all_capi_5338578d079377ed())
 	return swig_r
 }
 
 func Mp_registry_names(arg1 []string) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_registry_names_capi_ec4a4fd4117c0537(*(*C.swig_type_154)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (uintptr)(C._wrap_mp_registry_names_capi_5338578d079377ed(*(*C.swig_type_166)(unsafe.Pointer(&_swig_i_0))))
  arg1[0] = swigCopyString(arg1[0]) 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2652,7 +2866,7 @@ func Mp_registry_names(arg1 []string) (_swig_ret error) {
 func Mp_registry_stats_json(arg1 []string) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_registry_stats_json_capi_ec4a4fd4117c0537(*(*C.swig_type_155)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (uintptr)(C._wrap_mp_registry_stats_json_capi_5338578d079377ed(*(*C.swig_type_167)(unsafe.Pointer(&_swig_i_0))))
  arg1[0] = swigCopyString(arg1[0]) 
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2665,7 +2879,7 @@ func Mp_registry_stats_json(arg1 []string) (_swig_ret error) {
 func Mp_gpu_device_count(arg1 []int32) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_gpu_device_count_capi_ec4a4fd4117c0537(*(*C.swig_type_156)(unsafe.Pointer(&_swig_i_0))))
+	swig_r = (uintptr)(C._wrap_mp_gpu_device_count_capi_5338578d079377ed(*(*C.swig_type_168)(unsafe.Pointer(&_swig_i_0))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -2678,7 +2892,7 @@ func Mp_pool_set_device(arg1 uintptr, arg2 int) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_set_device_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_pool_set_device_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2688,7 +2902,7 @@ func Mp_pool_get_device(arg1 uintptr, arg2 []int32) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_get_device_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_pool_get_device_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2701,7 +2915,7 @@ func Mp_pool_set_stream(arg1 uintptr, arg2 uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_set_stream_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_pool_set_stream_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2711,7 +2925,7 @@ func Mp_pool_get_stream(arg1 uintptr, arg2 []uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_get_stream_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_pool_get_stream_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2725,7 +2939,7 @@ func Mp_pool_deallocate_on_stream(arg1 uintptr, arg2 uintptr, arg3 uintptr) (_sw
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uintptr)(C._wrap_mp_pool_deallocate_on_stream_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
+	swig_r = (uintptr)(C._wrap_mp_pool_deallocate_on_stream_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2737,7 +2951,7 @@ func Mp_pool_allocate_on_stream(arg1 uintptr, arg2 int64, arg3 uintptr, arg4 []u
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (uintptr)(C._wrap_mp_pool_allocate_on_stream_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_159(_swig_i_1), C.uintptr_t(_swig_i_2), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_3))))
+	swig_r = (uintptr)(C._wrap_mp_pool_allocate_on_stream_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_171(_swig_i_1), C.uintptr_t(_swig_i_2), *(*C.swig_type_172)(unsafe.Pointer(&_swig_i_3))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg4
 	}
@@ -2750,7 +2964,7 @@ func Mp_pool_set_release_threshold(arg1 uintptr, arg2 int64) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_set_release_threshold_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_161(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_pool_set_release_threshold_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_173(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2760,7 +2974,7 @@ func Mp_pool_get_release_threshold(arg1 uintptr, arg2 []uint64) (_swig_ret error
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_pool_get_release_threshold_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_pool_get_release_threshold_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
 	}
@@ -2775,7 +2989,7 @@ func Mp_pool_copy_host_to_device(arg1 uintptr, arg2 uintptr, arg3 uintptr, arg4 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (uintptr)(C._wrap_mp_pool_copy_host_to_device_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_163(_swig_i_3)))
+	swig_r = (uintptr)(C._wrap_mp_pool_copy_host_to_device_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_175(_swig_i_3)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2787,7 +3001,7 @@ func Mp_pool_copy_device_to_host(arg1 uintptr, arg2 uintptr, arg3 uintptr, arg4 
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (uintptr)(C._wrap_mp_pool_copy_device_to_host_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_164(_swig_i_3)))
+	swig_r = (uintptr)(C._wrap_mp_pool_copy_device_to_host_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_176(_swig_i_3)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2799,7 +3013,7 @@ func Mp_pool_copy_device_to_device(arg1 uintptr, arg2 uintptr, arg3 uintptr, arg
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (uintptr)(C._wrap_mp_pool_copy_device_to_device_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_165(_swig_i_3)))
+	swig_r = (uintptr)(C._wrap_mp_pool_copy_device_to_device_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.uintptr_t(_swig_i_2), C.swig_type_177(_swig_i_3)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2817,90 +3031,90 @@ func (p SwigcptrMp_policy) SwigIsMp_policy() {
 func (arg1 SwigcptrMp_policy) SetStruct_size(arg2 int64) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_policy_struct_size_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_166(_swig_i_1))
+	C._wrap_mp_policy_struct_size_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_178(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_policy) GetStruct_size() (_swig_ret int64) {
 	var swig_r int64
 	_swig_i_0 := arg1
-	swig_r = (int64)(C._wrap_mp_policy_struct_size_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_mp_policy_struct_size_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_policy) SetUser(arg2 uintptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_policy_user_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	C._wrap_mp_policy_user_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_policy) GetUser() (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_policy_user_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_policy_user_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_policy) SetGrow(arg2 _swig_fnptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_policy_grow_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_168(_swig_i_1))
+	C._wrap_mp_policy_grow_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_180(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_policy) GetGrow() (_swig_ret _swig_fnptr) {
 	var swig_r _swig_fnptr
 	_swig_i_0 := arg1
-	swig_r = (_swig_fnptr)(C._wrap_mp_policy_grow_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (_swig_fnptr)(C._wrap_mp_policy_grow_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_policy) SetOn_oom(arg2 _swig_fnptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_policy_on_oom_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_170(_swig_i_1))
+	C._wrap_mp_policy_on_oom_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_182(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_policy) GetOn_oom() (_swig_ret _swig_fnptr) {
 	var swig_r _swig_fnptr
 	_swig_i_0 := arg1
-	swig_r = (_swig_fnptr)(C._wrap_mp_policy_on_oom_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (_swig_fnptr)(C._wrap_mp_policy_on_oom_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_policy) SetTrim(arg2 _swig_fnptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_policy_trim_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_172(_swig_i_1))
+	C._wrap_mp_policy_trim_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_184(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_policy) GetTrim() (_swig_ret _swig_fnptr) {
 	var swig_r _swig_fnptr
 	_swig_i_0 := arg1
-	swig_r = (_swig_fnptr)(C._wrap_mp_policy_trim_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (_swig_fnptr)(C._wrap_mp_policy_trim_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func (arg1 SwigcptrMp_policy) SetRelease(arg2 _swig_fnptr) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	C._wrap_mp_policy_release_set_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_174(_swig_i_1))
+	C._wrap_mp_policy_release_set_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
 }
 
 func (arg1 SwigcptrMp_policy) GetRelease() (_swig_ret _swig_fnptr) {
 	var swig_r _swig_fnptr
 	_swig_i_0 := arg1
-	swig_r = (_swig_fnptr)(C._wrap_mp_policy_release_get_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (_swig_fnptr)(C._wrap_mp_policy_release_get_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func NewMp_policy() (_swig_ret Mp_policy) {
 	var swig_r Mp_policy
-	swig_r = (Mp_policy)(SwigcptrMp_policy(C._wrap_new_mp_policy_capi_ec4a4fd4117c0537()))
+	swig_r = (Mp_policy)(SwigcptrMp_policy(C._wrap_new_mp_policy_capi_5338578d079377ed()))
 	return swig_r
 }
 
 func DeleteMp_policy(arg1 Mp_policy) {
 	_swig_i_0 := getSwigcptr(arg1)
-	C._wrap_delete_mp_policy_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0))
+	C._wrap_delete_mp_policy_capi_5338578d079377ed(C.uintptr_t(_swig_i_0))
 }
 
 type Mp_policy interface {
@@ -2923,7 +3137,7 @@ type Mp_policy interface {
 func Mp_pool_trim_auto(arg1 uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_pool_trim_auto_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_pool_trim_auto_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2933,7 +3147,7 @@ func Mp_router_create(arg1 string, arg2 []uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_router_create_capi_ec4a4fd4117c0537(*(*C.swig_type_176)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_177)(unsafe.Pointer(&_swig_i_1))))
+	swig_r = (uintptr)(C._wrap_mp_router_create_capi_5338578d079377ed(*(*C.swig_type_188)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_189)(unsafe.Pointer(&_swig_i_1))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
 	}
@@ -2948,7 +3162,7 @@ func Mp_router_create(arg1 string, arg2 []uintptr) (_swig_ret error) {
 func Mp_router_destroy(arg1 uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_mp_router_destroy_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_mp_router_destroy_capi_5338578d079377ed(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2959,7 +3173,7 @@ func Mp_router_add(arg1 uintptr, arg2 int64, arg3 uintptr) (_swig_ret error) {
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uintptr)(C._wrap_mp_router_add_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_178(_swig_i_1), C.uintptr_t(_swig_i_2)))
+	swig_r = (uintptr)(C._wrap_mp_router_add_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_190(_swig_i_1), C.uintptr_t(_swig_i_2)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1
@@ -2970,7 +3184,7 @@ func Mp_router_pool_for(arg1 uintptr, arg2 int64, arg3 []uintptr) (_swig_ret err
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uintptr)(C._wrap_mp_router_pool_for_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_179(_swig_i_1), *(*C.swig_type_180)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (uintptr)(C._wrap_mp_router_pool_for_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_191(_swig_i_1), *(*C.swig_type_192)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -2984,7 +3198,7 @@ func Mp_router_allocate(arg1 uintptr, arg2 int64, arg3 []uintptr) (_swig_ret err
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uintptr)(C._wrap_mp_router_allocate_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.swig_type_181(_swig_i_1), *(*C.swig_type_182)(unsafe.Pointer(&_swig_i_2))))
+	swig_r = (uintptr)(C._wrap_mp_router_allocate_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.swig_type_193(_swig_i_1), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_2))))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
 	}
@@ -2997,7 +3211,7 @@ func Mp_router_deallocate(arg1 uintptr, arg2 uintptr) (_swig_ret error) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_mp_router_deallocate_capi_ec4a4fd4117c0537(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_mp_router_deallocate_capi_5338578d079377ed(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1)))
 	var swig_r_1 error
  swig_r_1 = takeError(swig_r) 
 	return swig_r_1

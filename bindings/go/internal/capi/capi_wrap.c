@@ -13,9 +13,9 @@ extern
 #ifdef __cplusplus
   "C"
 #endif
-  void cgo_panic__capi_ec4a4fd4117c0537(const char*);
+  void cgo_panic__capi_5338578d079377ed(const char*);
 static void _swig_gopanic(const char *p) {
-  cgo_panic__capi_ec4a4fd4117c0537(p);
+  cgo_panic__capi_5338578d079377ed(p);
 }
 
 
@@ -336,7 +336,7 @@ SWIGINTERN void delete_mp_allocation_info(struct mp_allocation_info *self){ free
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_ec4a4fd4117c0537(void *_swig_go_0) {
+void _wrap_Swig_free_capi_5338578d079377ed(void *_swig_go_0) {
   void *arg1 = (void *) 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -346,7 +346,7 @@ void _wrap_Swig_free_capi_ec4a4fd4117c0537(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_ec4a4fd4117c0537(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_5338578d079377ed(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -359,7 +359,7 @@ void *_wrap_Swig_malloc_capi_ec4a4fd4117c0537(intgo _swig_go_0) {
 }
 
 
-struct mp_chunk_info *_wrap_mpswig_chunks_capi_ec4a4fd4117c0537(long long _swig_go_0) {
+struct mp_chunk_info *_wrap_mpswig_chunks_capi_5338578d079377ed(long long _swig_go_0) {
   size_t arg1 ;
   mp_chunk_info *result = 0 ;
   struct mp_chunk_info *_swig_go_result;
@@ -372,7 +372,7 @@ struct mp_chunk_info *_wrap_mpswig_chunks_capi_ec4a4fd4117c0537(long long _swig_
 }
 
 
-struct mp_chunk_info *_wrap_mpswig_chunks_at_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+struct mp_chunk_info *_wrap_mpswig_chunks_at_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   mp_chunk_info *arg1 = (mp_chunk_info *) 0 ;
   size_t arg2 ;
   mp_chunk_info *result = 0 ;
@@ -387,7 +387,7 @@ struct mp_chunk_info *_wrap_mpswig_chunks_at_capi_ec4a4fd4117c0537(struct mp_chu
 }
 
 
-void _wrap_mpswig_chunks_free_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
+void _wrap_mpswig_chunks_free_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0) {
   mp_chunk_info *arg1 = (mp_chunk_info *) 0 ;
   
   arg1 = *(mp_chunk_info **)&_swig_go_0; 
@@ -397,7 +397,7 @@ void _wrap_mpswig_chunks_free_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_
 }
 
 
-struct mp_class_info *_wrap_mpswig_classes_capi_ec4a4fd4117c0537(long long _swig_go_0) {
+struct mp_class_info *_wrap_mpswig_classes_capi_5338578d079377ed(long long _swig_go_0) {
   size_t arg1 ;
   mp_class_info *result = 0 ;
   struct mp_class_info *_swig_go_result;
@@ -410,7 +410,7 @@ struct mp_class_info *_wrap_mpswig_classes_capi_ec4a4fd4117c0537(long long _swig
 }
 
 
-struct mp_class_info *_wrap_mpswig_classes_at_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+struct mp_class_info *_wrap_mpswig_classes_at_capi_5338578d079377ed(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   mp_class_info *arg1 = (mp_class_info *) 0 ;
   size_t arg2 ;
   mp_class_info *result = 0 ;
@@ -425,7 +425,7 @@ struct mp_class_info *_wrap_mpswig_classes_at_capi_ec4a4fd4117c0537(struct mp_cl
 }
 
 
-void _wrap_mpswig_classes_free_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
+void _wrap_mpswig_classes_free_capi_5338578d079377ed(struct mp_class_info *_swig_go_0) {
   mp_class_info *arg1 = (mp_class_info *) 0 ;
   
   arg1 = *(mp_class_info **)&_swig_go_0; 
@@ -435,7 +435,7 @@ void _wrap_mpswig_classes_free_capi_ec4a4fd4117c0537(struct mp_class_info *_swig
 }
 
 
-struct mp_allocation_info *_wrap_mpswig_records_capi_ec4a4fd4117c0537(long long _swig_go_0) {
+struct mp_allocation_info *_wrap_mpswig_records_capi_5338578d079377ed(long long _swig_go_0) {
   size_t arg1 ;
   mp_allocation_info *result = 0 ;
   struct mp_allocation_info *_swig_go_result;
@@ -448,7 +448,7 @@ struct mp_allocation_info *_wrap_mpswig_records_capi_ec4a4fd4117c0537(long long 
 }
 
 
-struct mp_allocation_info *_wrap_mpswig_record_at_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
+struct mp_allocation_info *_wrap_mpswig_record_at_capi_5338578d079377ed(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
   mp_allocation_info *arg1 = (mp_allocation_info *) 0 ;
   size_t arg2 ;
   mp_allocation_info *result = 0 ;
@@ -463,7 +463,7 @@ struct mp_allocation_info *_wrap_mpswig_record_at_capi_ec4a4fd4117c0537(struct m
 }
 
 
-void _wrap_mpswig_records_free_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0) {
+void _wrap_mpswig_records_free_capi_5338578d079377ed(struct mp_allocation_info *_swig_go_0) {
   mp_allocation_info *arg1 = (mp_allocation_info *) 0 ;
   
   arg1 = *(mp_allocation_info **)&_swig_go_0; 
@@ -473,7 +473,7 @@ void _wrap_mpswig_records_free_capi_ec4a4fd4117c0537(struct mp_allocation_info *
 }
 
 
-intgo _wrap_mpswig_allocate_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mpswig_allocate_capi_5338578d079377ed(mp_pool *_swig_go_0, long long _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   uintptr_t result;
@@ -488,7 +488,7 @@ intgo _wrap_mpswig_allocate_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long
 }
 
 
-intgo _wrap_mp_stats_print_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_stats_print_capi_5338578d079377ed(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   char **arg2 = (char **) 0 ;
   char *temp2 = NULL ;
@@ -519,7 +519,7 @@ intgo _wrap_mp_stats_print_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _goslice
 }
 
 
-intgo _wrap_MP_VERSION_NUMBER_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_VERSION_NUMBER_capi_5338578d079377ed() {
   int result;
   intgo _swig_go_result;
   
@@ -530,7 +530,7 @@ intgo _wrap_MP_VERSION_NUMBER_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_mp_version_capi_ec4a4fd4117c0537() {
+intgo _wrap_mp_version_capi_5338578d079377ed() {
   unsigned int result;
   intgo _swig_go_result;
   
@@ -541,7 +541,7 @@ intgo _wrap_mp_version_capi_ec4a4fd4117c0537() {
 }
 
 
-_gostring_ _wrap_mp_version_string_capi_ec4a4fd4117c0537() {
+_gostring_ _wrap_mp_version_string_capi_5338578d079377ed() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -552,7 +552,7 @@ _gostring_ _wrap_mp_version_string_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_OK_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_OK_capi_5338578d079377ed() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -564,7 +564,7 @@ intgo _wrap_MP_OK_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ERR_INVALID_ARGUMENT_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ERR_INVALID_ARGUMENT_capi_5338578d079377ed() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -576,7 +576,7 @@ intgo _wrap_MP_ERR_INVALID_ARGUMENT_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ERR_OUT_OF_MEMORY_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ERR_OUT_OF_MEMORY_capi_5338578d079377ed() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -588,7 +588,7 @@ intgo _wrap_MP_ERR_OUT_OF_MEMORY_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ERR_INVALID_POINTER_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ERR_INVALID_POINTER_capi_5338578d079377ed() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -600,7 +600,7 @@ intgo _wrap_MP_ERR_INVALID_POINTER_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ERR_INVALID_OPERATION_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ERR_INVALID_OPERATION_capi_5338578d079377ed() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -612,7 +612,7 @@ intgo _wrap_MP_ERR_INVALID_OPERATION_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ERR_CUDA_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ERR_CUDA_capi_5338578d079377ed() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -624,7 +624,7 @@ intgo _wrap_MP_ERR_CUDA_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ERR_NOT_FOUND_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ERR_NOT_FOUND_capi_5338578d079377ed() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -636,7 +636,7 @@ intgo _wrap_MP_ERR_NOT_FOUND_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ERR_ALREADY_EXISTS_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ERR_ALREADY_EXISTS_capi_5338578d079377ed() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -648,7 +648,7 @@ intgo _wrap_MP_ERR_ALREADY_EXISTS_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ERR_UNSUPPORTED_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ERR_UNSUPPORTED_capi_5338578d079377ed() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -660,7 +660,7 @@ intgo _wrap_MP_ERR_UNSUPPORTED_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ERR_CORRUPTION_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ERR_CORRUPTION_capi_5338578d079377ed() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -672,7 +672,7 @@ intgo _wrap_MP_ERR_CORRUPTION_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ERR_BUFFER_TOO_SMALL_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ERR_BUFFER_TOO_SMALL_capi_5338578d079377ed() {
   enum mp_status result;
   intgo _swig_go_result;
   
@@ -684,7 +684,7 @@ intgo _wrap_MP_ERR_BUFFER_TOO_SMALL_capi_ec4a4fd4117c0537() {
 }
 
 
-_gostring_ _wrap_mp_status_name_capi_ec4a4fd4117c0537(intgo _swig_go_0) {
+_gostring_ _wrap_mp_status_name_capi_5338578d079377ed(intgo _swig_go_0) {
   mp_status arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -697,7 +697,7 @@ _gostring_ _wrap_mp_status_name_capi_ec4a4fd4117c0537(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_mp_status_string_capi_ec4a4fd4117c0537(intgo _swig_go_0) {
+_gostring_ _wrap_mp_status_string_capi_5338578d079377ed(intgo _swig_go_0) {
   mp_status arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -710,7 +710,7 @@ _gostring_ _wrap_mp_status_string_capi_ec4a4fd4117c0537(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_mp_last_error_capi_ec4a4fd4117c0537() {
+intgo _wrap_mp_last_error_capi_5338578d079377ed() {
   mp_status result;
   intgo _swig_go_result;
   
@@ -721,7 +721,7 @@ intgo _wrap_mp_last_error_capi_ec4a4fd4117c0537() {
 }
 
 
-_gostring_ _wrap_mp_last_error_message_capi_ec4a4fd4117c0537() {
+_gostring_ _wrap_mp_last_error_message_capi_5338578d079377ed() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -732,7 +732,7 @@ _gostring_ _wrap_mp_last_error_message_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ALLOCATOR_FIXED_SIZE_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ALLOCATOR_FIXED_SIZE_capi_5338578d079377ed() {
   enum mp_allocator_type result;
   intgo _swig_go_result;
   
@@ -744,7 +744,7 @@ intgo _wrap_MP_ALLOCATOR_FIXED_SIZE_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_5338578d079377ed() {
   enum mp_allocator_type result;
   intgo _swig_go_result;
   
@@ -756,7 +756,7 @@ intgo _wrap_MP_ALLOCATOR_VARIABLE_SIZE_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_SYNC_MUTEX_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_SYNC_MUTEX_capi_5338578d079377ed() {
   enum mp_sync_type result;
   intgo _swig_go_result;
   
@@ -768,7 +768,7 @@ intgo _wrap_MP_SYNC_MUTEX_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_SYNC_LOCK_FREE_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_SYNC_LOCK_FREE_capi_5338578d079377ed() {
   enum mp_sync_type result;
   intgo _swig_go_result;
   
@@ -780,7 +780,7 @@ intgo _wrap_MP_SYNC_LOCK_FREE_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_MEMORY_CPU_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_MEMORY_CPU_capi_5338578d079377ed() {
   enum mp_memory_type result;
   intgo _swig_go_result;
   
@@ -792,7 +792,7 @@ intgo _wrap_MP_MEMORY_CPU_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_MEMORY_GPU_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_MEMORY_GPU_capi_5338578d079377ed() {
   enum mp_memory_type result;
   intgo _swig_go_result;
   
@@ -804,7 +804,7 @@ intgo _wrap_MP_MEMORY_GPU_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ALLOC_NONE_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ALLOC_NONE_capi_5338578d079377ed() {
   enum mp_alloc_flags result;
   intgo _swig_go_result;
   
@@ -816,7 +816,7 @@ intgo _wrap_MP_ALLOC_NONE_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ALLOC_PINNED_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ALLOC_PINNED_capi_5338578d079377ed() {
   enum mp_alloc_flags result;
   intgo _swig_go_result;
   
@@ -828,7 +828,7 @@ intgo _wrap_MP_ALLOC_PINNED_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_ALLOC_MANAGED_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_ALLOC_MANAGED_capi_5338578d079377ed() {
   enum mp_alloc_flags result;
   intgo _swig_go_result;
   
@@ -840,7 +840,7 @@ intgo _wrap_MP_ALLOC_MANAGED_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_BACKEND_HOST_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_BACKEND_HOST_capi_5338578d079377ed() {
   enum mp_backend_kind result;
   intgo _swig_go_result;
   
@@ -852,7 +852,7 @@ intgo _wrap_MP_BACKEND_HOST_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_BACKEND_CUDA_DEVICE_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_BACKEND_CUDA_DEVICE_capi_5338578d079377ed() {
   enum mp_backend_kind result;
   intgo _swig_go_result;
   
@@ -864,7 +864,7 @@ intgo _wrap_MP_BACKEND_CUDA_DEVICE_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_BACKEND_CUDA_PINNED_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_BACKEND_CUDA_PINNED_capi_5338578d079377ed() {
   enum mp_backend_kind result;
   intgo _swig_go_result;
   
@@ -876,7 +876,7 @@ intgo _wrap_MP_BACKEND_CUDA_PINNED_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_BACKEND_CUDA_MANAGED_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_BACKEND_CUDA_MANAGED_capi_5338578d079377ed() {
   enum mp_backend_kind result;
   intgo _swig_go_result;
   
@@ -888,7 +888,7 @@ intgo _wrap_MP_BACKEND_CUDA_MANAGED_capi_ec4a4fd4117c0537() {
 }
 
 
-long long _wrap_mp_config_struct_size_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_struct_size_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -901,7 +901,7 @@ long long _wrap_mp_config_struct_size_get_capi_ec4a4fd4117c0537(struct mp_config
 }
 
 
-void _wrap_mp_config_allocator_type_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_config_allocator_type_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   mp_allocator_type arg2 ;
   
@@ -913,7 +913,7 @@ void _wrap_mp_config_allocator_type_set_capi_ec4a4fd4117c0537(struct mp_config *
 }
 
 
-intgo _wrap_mp_config_allocator_type_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_allocator_type_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   mp_allocator_type result;
   intgo _swig_go_result;
@@ -926,7 +926,7 @@ intgo _wrap_mp_config_allocator_type_get_capi_ec4a4fd4117c0537(struct mp_config 
 }
 
 
-void _wrap_mp_config_initial_size_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_initial_size_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -938,7 +938,7 @@ void _wrap_mp_config_initial_size_set_capi_ec4a4fd4117c0537(struct mp_config *_s
 }
 
 
-long long _wrap_mp_config_initial_size_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_initial_size_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -951,7 +951,7 @@ long long _wrap_mp_config_initial_size_get_capi_ec4a4fd4117c0537(struct mp_confi
 }
 
 
-void _wrap_mp_config_block_size_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_block_size_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -963,7 +963,7 @@ void _wrap_mp_config_block_size_set_capi_ec4a4fd4117c0537(struct mp_config *_swi
 }
 
 
-long long _wrap_mp_config_block_size_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_block_size_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -976,7 +976,7 @@ long long _wrap_mp_config_block_size_get_capi_ec4a4fd4117c0537(struct mp_config 
 }
 
 
-void _wrap_mp_config_thread_safe_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_thread_safe_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -988,7 +988,7 @@ void _wrap_mp_config_thread_safe_set_capi_ec4a4fd4117c0537(struct mp_config *_sw
 }
 
 
-bool _wrap_mp_config_thread_safe_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_thread_safe_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1001,7 +1001,7 @@ bool _wrap_mp_config_thread_safe_get_capi_ec4a4fd4117c0537(struct mp_config *_sw
 }
 
 
-void _wrap_mp_config_sync_type_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_config_sync_type_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   mp_sync_type arg2 ;
   
@@ -1013,7 +1013,7 @@ void _wrap_mp_config_sync_type_set_capi_ec4a4fd4117c0537(struct mp_config *_swig
 }
 
 
-intgo _wrap_mp_config_sync_type_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_sync_type_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   mp_sync_type result;
   intgo _swig_go_result;
@@ -1026,7 +1026,7 @@ intgo _wrap_mp_config_sync_type_get_capi_ec4a4fd4117c0537(struct mp_config *_swi
 }
 
 
-void _wrap_mp_config_track_stats_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_track_stats_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1038,7 +1038,7 @@ void _wrap_mp_config_track_stats_set_capi_ec4a4fd4117c0537(struct mp_config *_sw
 }
 
 
-bool _wrap_mp_config_track_stats_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_track_stats_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1051,7 +1051,7 @@ bool _wrap_mp_config_track_stats_get_capi_ec4a4fd4117c0537(struct mp_config *_sw
 }
 
 
-void _wrap_mp_config_enable_debugging_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_enable_debugging_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1063,7 +1063,7 @@ void _wrap_mp_config_enable_debugging_set_capi_ec4a4fd4117c0537(struct mp_config
 }
 
 
-bool _wrap_mp_config_enable_debugging_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_enable_debugging_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1076,7 +1076,7 @@ bool _wrap_mp_config_enable_debugging_get_capi_ec4a4fd4117c0537(struct mp_config
 }
 
 
-void _wrap_mp_config_device_id_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_config_device_id_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   int arg2 ;
   
@@ -1088,7 +1088,7 @@ void _wrap_mp_config_device_id_set_capi_ec4a4fd4117c0537(struct mp_config *_swig
 }
 
 
-intgo _wrap_mp_config_device_id_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_device_id_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   int result;
   intgo _swig_go_result;
@@ -1101,7 +1101,7 @@ intgo _wrap_mp_config_device_id_get_capi_ec4a4fd4117c0537(struct mp_config *_swi
 }
 
 
-void _wrap_mp_config_use_pinned_memory_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_use_pinned_memory_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1113,7 +1113,7 @@ void _wrap_mp_config_use_pinned_memory_set_capi_ec4a4fd4117c0537(struct mp_confi
 }
 
 
-bool _wrap_mp_config_use_pinned_memory_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_use_pinned_memory_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1126,7 +1126,7 @@ bool _wrap_mp_config_use_pinned_memory_get_capi_ec4a4fd4117c0537(struct mp_confi
 }
 
 
-void _wrap_mp_config_use_managed_memory_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_use_managed_memory_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1138,7 +1138,7 @@ void _wrap_mp_config_use_managed_memory_set_capi_ec4a4fd4117c0537(struct mp_conf
 }
 
 
-bool _wrap_mp_config_use_managed_memory_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_use_managed_memory_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1151,7 +1151,7 @@ bool _wrap_mp_config_use_managed_memory_get_capi_ec4a4fd4117c0537(struct mp_conf
 }
 
 
-void _wrap_mp_config_alignment_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_alignment_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -1163,7 +1163,7 @@ void _wrap_mp_config_alignment_set_capi_ec4a4fd4117c0537(struct mp_config *_swig
 }
 
 
-long long _wrap_mp_config_alignment_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_alignment_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1176,7 +1176,7 @@ long long _wrap_mp_config_alignment_get_capi_ec4a4fd4117c0537(struct mp_config *
 }
 
 
-void _wrap_mp_config_growth_factor_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_growth_factor_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -1188,7 +1188,7 @@ void _wrap_mp_config_growth_factor_set_capi_ec4a4fd4117c0537(struct mp_config *_
 }
 
 
-long long _wrap_mp_config_growth_factor_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_growth_factor_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1201,7 +1201,7 @@ long long _wrap_mp_config_growth_factor_get_capi_ec4a4fd4117c0537(struct mp_conf
 }
 
 
-void _wrap_mp_config_max_size_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_config_max_size_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, long long _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t arg2 ;
   
@@ -1213,7 +1213,7 @@ void _wrap_mp_config_max_size_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_
 }
 
 
-long long _wrap_mp_config_max_size_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+long long _wrap_mp_config_max_size_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1226,7 +1226,7 @@ long long _wrap_mp_config_max_size_get_capi_ec4a4fd4117c0537(struct mp_config *_
 }
 
 
-void _wrap_mp_config_counters_only_set_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, bool _swig_go_1) {
+void _wrap_mp_config_counters_only_set_capi_5338578d079377ed(struct mp_config *_swig_go_0, bool _swig_go_1) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool arg2 ;
   
@@ -1238,7 +1238,7 @@ void _wrap_mp_config_counters_only_set_capi_ec4a4fd4117c0537(struct mp_config *_
 }
 
 
-bool _wrap_mp_config_counters_only_get_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+bool _wrap_mp_config_counters_only_get_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   bool result;
   bool _swig_go_result;
@@ -1251,7 +1251,7 @@ bool _wrap_mp_config_counters_only_get_capi_ec4a4fd4117c0537(struct mp_config *_
 }
 
 
-struct mp_config *_wrap_new_mp_config_capi_ec4a4fd4117c0537() {
+struct mp_config *_wrap_new_mp_config_capi_5338578d079377ed() {
   struct mp_config *result = 0 ;
   struct mp_config *_swig_go_result;
   
@@ -1262,7 +1262,7 @@ struct mp_config *_wrap_new_mp_config_capi_ec4a4fd4117c0537() {
 }
 
 
-void _wrap_delete_mp_config_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+void _wrap_delete_mp_config_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   struct mp_config *arg1 = (struct mp_config *) 0 ;
   
   arg1 = *(struct mp_config **)&_swig_go_0; 
@@ -1272,7 +1272,7 @@ void _wrap_delete_mp_config_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) 
 }
 
 
-intgo _wrap_mp_config_default_cpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_default_cpu_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1285,7 +1285,7 @@ intgo _wrap_mp_config_default_cpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_
 }
 
 
-intgo _wrap_mp_config_default_gpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_default_gpu_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1298,7 +1298,7 @@ intgo _wrap_mp_config_default_gpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_
 }
 
 
-intgo _wrap_mp_config_fixed_size_cpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_config_fixed_size_cpu_capi_5338578d079377ed(struct mp_config *_swig_go_0, long long _swig_go_1) {
   mp_config *arg1 = (mp_config *) 0 ;
   size_t arg2 ;
   mp_status result;
@@ -1313,7 +1313,7 @@ intgo _wrap_mp_config_fixed_size_cpu_capi_ec4a4fd4117c0537(struct mp_config *_sw
 }
 
 
-intgo _wrap_mp_config_fixed_size_gpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
+intgo _wrap_mp_config_fixed_size_gpu_capi_5338578d079377ed(struct mp_config *_swig_go_0, long long _swig_go_1, intgo _swig_go_2) {
   mp_config *arg1 = (mp_config *) 0 ;
   size_t arg2 ;
   int arg3 ;
@@ -1330,7 +1330,7 @@ intgo _wrap_mp_config_fixed_size_gpu_capi_ec4a4fd4117c0537(struct mp_config *_sw
 }
 
 
-intgo _wrap_mp_config_high_performance_cpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_high_performance_cpu_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1343,7 +1343,7 @@ intgo _wrap_mp_config_high_performance_cpu_capi_ec4a4fd4117c0537(struct mp_confi
 }
 
 
-intgo _wrap_mp_config_high_performance_gpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_config_high_performance_gpu_capi_5338578d079377ed(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   mp_config *arg1 = (mp_config *) 0 ;
   int arg2 ;
   mp_status result;
@@ -1358,7 +1358,7 @@ intgo _wrap_mp_config_high_performance_gpu_capi_ec4a4fd4117c0537(struct mp_confi
 }
 
 
-intgo _wrap_mp_config_general_purpose_cpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_general_purpose_cpu_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1371,7 +1371,7 @@ intgo _wrap_mp_config_general_purpose_cpu_capi_ec4a4fd4117c0537(struct mp_config
 }
 
 
-intgo _wrap_mp_config_debug_cpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0) {
+intgo _wrap_mp_config_debug_cpu_capi_5338578d079377ed(struct mp_config *_swig_go_0) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1384,7 +1384,7 @@ intgo _wrap_mp_config_debug_cpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go
 }
 
 
-intgo _wrap_mp_config_debug_gpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_config_debug_gpu_capi_5338578d079377ed(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   mp_config *arg1 = (mp_config *) 0 ;
   int arg2 ;
   mp_status result;
@@ -1399,7 +1399,7 @@ intgo _wrap_mp_config_debug_gpu_capi_ec4a4fd4117c0537(struct mp_config *_swig_go
 }
 
 
-intgo _wrap_mp_config_validate_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_config_validate_capi_5338578d079377ed(struct mp_config *_swig_go_0, intgo _swig_go_1) {
   mp_config *arg1 = (mp_config *) 0 ;
   mp_memory_type arg2 ;
   mp_status result;
@@ -1414,7 +1414,7 @@ intgo _wrap_mp_config_validate_capi_ec4a4fd4117c0537(struct mp_config *_swig_go_
 }
 
 
-intgo _wrap_mp_pool_create_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, intgo _swig_go_1, struct mp_config *_swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_create_capi_5338578d079377ed(_gostring_ _swig_go_0, intgo _swig_go_1, struct mp_config *_swig_go_2, _goslice_ _swig_go_3) {
   char *arg1 = (char *) 0 ;
   mp_memory_type arg2 ;
   mp_config *arg3 = (mp_config *) 0 ;
@@ -1444,7 +1444,7 @@ intgo _wrap_mp_pool_create_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, intgo _s
 }
 
 
-intgo _wrap_mp_pool_destroy_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_destroy_capi_5338578d079377ed(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1457,7 +1457,7 @@ intgo _wrap_mp_pool_destroy_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_allocate_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_allocate_capi_5338578d079377ed(mp_pool *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   void **arg3 = (void **) 0 ;
@@ -1480,7 +1480,7 @@ intgo _wrap_mp_pool_allocate_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long lon
 }
 
 
-intgo _wrap_mp_pool_allocate_flags_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_allocate_flags_capi_5338578d079377ed(mp_pool *_swig_go_0, long long _swig_go_1, intgo _swig_go_2, _goslice_ _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   mp_alloc_flags arg3 ;
@@ -1505,7 +1505,7 @@ intgo _wrap_mp_pool_allocate_flags_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, lo
 }
 
 
-intgo _wrap_mp_pool_deallocate_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1) {
+intgo _wrap_mp_pool_deallocate_capi_5338578d079377ed(mp_pool *_swig_go_0, void *_swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   mp_status result;
@@ -1520,7 +1520,7 @@ intgo _wrap_mp_pool_deallocate_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *
 }
 
 
-intgo _wrap_mp_pool_reallocate_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_reallocate_capi_5338578d079377ed(mp_pool *_swig_go_0, void *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t arg3 ;
@@ -1545,7 +1545,7 @@ intgo _wrap_mp_pool_reallocate_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *
 }
 
 
-intgo _wrap_mp_pool_usable_size_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_usable_size_capi_5338578d079377ed(mp_pool *_swig_go_0, void *_swig_go_1, _goslice_ _swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   size_t *arg3 = (size_t *) 0 ;
@@ -1568,7 +1568,7 @@ intgo _wrap_mp_pool_usable_size_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void 
 }
 
 
-intgo _wrap_mp_pool_reset_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_reset_capi_5338578d079377ed(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1581,7 +1581,7 @@ intgo _wrap_mp_pool_reset_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_trim_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_pool_trim_capi_5338578d079377ed(mp_pool *_swig_go_0, long long _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   mp_status result;
@@ -1596,7 +1596,7 @@ intgo _wrap_mp_pool_trim_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _s
 }
 
 
-intgo _wrap_mp_pool_get_memory_type_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_memory_type_capi_5338578d079377ed(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_memory_type *arg2 = (mp_memory_type *) 0 ;
   mp_memory_type temp2 ;
@@ -1617,7 +1617,7 @@ intgo _wrap_mp_pool_get_memory_type_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _
 }
 
 
-intgo _wrap_mp_pool_get_backend_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_backend_capi_5338578d079377ed(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_backend_kind *arg2 = (mp_backend_kind *) 0 ;
   mp_backend_kind temp2 ;
@@ -1638,7 +1638,7 @@ intgo _wrap_mp_pool_get_backend_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _gosl
 }
 
 
-intgo _wrap_mp_pool_get_name_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_name_capi_5338578d079377ed(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   char **arg2 = (char **) 0 ;
   char *temp2 = NULL ;
@@ -1664,7 +1664,7 @@ intgo _wrap_mp_pool_get_name_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice
 }
 
 
-intgo _wrap_mp_pool_get_config_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, struct mp_config *_swig_go_1) {
+intgo _wrap_mp_pool_get_config_capi_5338578d079377ed(mp_pool *_swig_go_0, struct mp_config *_swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_config *arg2 = (mp_config *) 0 ;
   mp_status result;
@@ -1679,7 +1679,7 @@ intgo _wrap_mp_pool_get_config_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, struct
 }
 
 
-intgo _wrap_mp_pool_owns_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_owns_capi_5338578d079377ed(mp_pool *_swig_go_0, void *_swig_go_1, _goslice_ _swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   bool *arg3 = (bool *) 0 ;
@@ -1702,7 +1702,7 @@ intgo _wrap_mp_pool_owns_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_
 }
 
 
-intgo _wrap_mp_pool_check_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_check_capi_5338578d079377ed(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -1715,7 +1715,7 @@ intgo _wrap_mp_pool_check_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_MP_SNAPSHOT_NOW_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_SNAPSHOT_NOW_capi_5338578d079377ed() {
   enum mp_snapshot_kind result;
   intgo _swig_go_result;
   
@@ -1727,7 +1727,7 @@ intgo _wrap_MP_SNAPSHOT_NOW_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_MP_SNAPSHOT_LAST_OOM_capi_ec4a4fd4117c0537() {
+intgo _wrap_MP_SNAPSHOT_LAST_OOM_capi_5338578d079377ed() {
   enum mp_snapshot_kind result;
   intgo _swig_go_result;
   
@@ -1739,7 +1739,7 @@ intgo _wrap_MP_SNAPSHOT_LAST_OOM_capi_ec4a4fd4117c0537() {
 }
 
 
-long long _wrap_mp_stats_struct_size_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_struct_size_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1752,7 +1752,7 @@ long long _wrap_mp_stats_struct_size_get_capi_ec4a4fd4117c0537(struct mp_stats *
 }
 
 
-void _wrap_mp_stats_total_allocated_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_total_allocated_set_capi_5338578d079377ed(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1764,7 +1764,7 @@ void _wrap_mp_stats_total_allocated_set_capi_ec4a4fd4117c0537(struct mp_stats *_
 }
 
 
-long long _wrap_mp_stats_total_allocated_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_total_allocated_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1777,7 +1777,7 @@ long long _wrap_mp_stats_total_allocated_get_capi_ec4a4fd4117c0537(struct mp_sta
 }
 
 
-void _wrap_mp_stats_current_used_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_current_used_set_capi_5338578d079377ed(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1789,7 +1789,7 @@ void _wrap_mp_stats_current_used_set_capi_ec4a4fd4117c0537(struct mp_stats *_swi
 }
 
 
-long long _wrap_mp_stats_current_used_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_current_used_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1802,7 +1802,7 @@ long long _wrap_mp_stats_current_used_get_capi_ec4a4fd4117c0537(struct mp_stats 
 }
 
 
-void _wrap_mp_stats_peak_usage_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_peak_usage_set_capi_5338578d079377ed(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1814,7 +1814,7 @@ void _wrap_mp_stats_peak_usage_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_
 }
 
 
-long long _wrap_mp_stats_peak_usage_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_peak_usage_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1827,7 +1827,7 @@ long long _wrap_mp_stats_peak_usage_get_capi_ec4a4fd4117c0537(struct mp_stats *_
 }
 
 
-void _wrap_mp_stats_allocation_count_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_allocation_count_set_capi_5338578d079377ed(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1839,7 +1839,7 @@ void _wrap_mp_stats_allocation_count_set_capi_ec4a4fd4117c0537(struct mp_stats *
 }
 
 
-long long _wrap_mp_stats_allocation_count_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_allocation_count_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1852,7 +1852,7 @@ long long _wrap_mp_stats_allocation_count_get_capi_ec4a4fd4117c0537(struct mp_st
 }
 
 
-void _wrap_mp_stats_deallocation_count_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_deallocation_count_set_capi_5338578d079377ed(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1864,7 +1864,7 @@ void _wrap_mp_stats_deallocation_count_set_capi_ec4a4fd4117c0537(struct mp_stats
 }
 
 
-long long _wrap_mp_stats_deallocation_count_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_deallocation_count_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1877,7 +1877,7 @@ long long _wrap_mp_stats_deallocation_count_get_capi_ec4a4fd4117c0537(struct mp_
 }
 
 
-void _wrap_mp_stats_fragmentation_ratio_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, double _swig_go_1) {
+void _wrap_mp_stats_fragmentation_ratio_set_capi_5338578d079377ed(struct mp_stats *_swig_go_0, double _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   double arg2 ;
   
@@ -1889,7 +1889,7 @@ void _wrap_mp_stats_fragmentation_ratio_set_capi_ec4a4fd4117c0537(struct mp_stat
 }
 
 
-double _wrap_mp_stats_fragmentation_ratio_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+double _wrap_mp_stats_fragmentation_ratio_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   double result;
   double _swig_go_result;
@@ -1902,7 +1902,7 @@ double _wrap_mp_stats_fragmentation_ratio_get_capi_ec4a4fd4117c0537(struct mp_st
 }
 
 
-void _wrap_mp_stats_reserved_bytes_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_reserved_bytes_set_capi_5338578d079377ed(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1914,7 +1914,7 @@ void _wrap_mp_stats_reserved_bytes_set_capi_ec4a4fd4117c0537(struct mp_stats *_s
 }
 
 
-long long _wrap_mp_stats_reserved_bytes_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_reserved_bytes_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1927,7 +1927,7 @@ long long _wrap_mp_stats_reserved_bytes_get_capi_ec4a4fd4117c0537(struct mp_stat
 }
 
 
-void _wrap_mp_stats_chunk_count_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_chunk_count_set_capi_5338578d079377ed(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1939,7 +1939,7 @@ void _wrap_mp_stats_chunk_count_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig
 }
 
 
-long long _wrap_mp_stats_chunk_count_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_chunk_count_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1952,7 +1952,7 @@ long long _wrap_mp_stats_chunk_count_get_capi_ec4a4fd4117c0537(struct mp_stats *
 }
 
 
-void _wrap_mp_stats_failed_allocations_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_failed_allocations_set_capi_5338578d079377ed(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1964,7 +1964,7 @@ void _wrap_mp_stats_failed_allocations_set_capi_ec4a4fd4117c0537(struct mp_stats
 }
 
 
-long long _wrap_mp_stats_failed_allocations_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_failed_allocations_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -1977,7 +1977,7 @@ long long _wrap_mp_stats_failed_allocations_get_capi_ec4a4fd4117c0537(struct mp_
 }
 
 
-void _wrap_mp_stats_live_allocations_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_live_allocations_set_capi_5338578d079377ed(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -1989,7 +1989,7 @@ void _wrap_mp_stats_live_allocations_set_capi_ec4a4fd4117c0537(struct mp_stats *
 }
 
 
-long long _wrap_mp_stats_live_allocations_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_live_allocations_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2002,7 +2002,7 @@ long long _wrap_mp_stats_live_allocations_get_capi_ec4a4fd4117c0537(struct mp_st
 }
 
 
-void _wrap_mp_stats_pending_frees_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_pending_frees_set_capi_5338578d079377ed(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -2014,7 +2014,7 @@ void _wrap_mp_stats_pending_frees_set_capi_ec4a4fd4117c0537(struct mp_stats *_sw
 }
 
 
-long long _wrap_mp_stats_pending_frees_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_pending_frees_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2027,7 +2027,7 @@ long long _wrap_mp_stats_pending_frees_get_capi_ec4a4fd4117c0537(struct mp_stats
 }
 
 
-void _wrap_mp_stats_peak_reserved_bytes_set_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_stats_peak_reserved_bytes_set_capi_5338578d079377ed(struct mp_stats *_swig_go_0, long long _swig_go_1) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t arg2 ;
   
@@ -2039,7 +2039,7 @@ void _wrap_mp_stats_peak_reserved_bytes_set_capi_ec4a4fd4117c0537(struct mp_stat
 }
 
 
-long long _wrap_mp_stats_peak_reserved_bytes_get_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+long long _wrap_mp_stats_peak_reserved_bytes_get_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2052,7 +2052,7 @@ long long _wrap_mp_stats_peak_reserved_bytes_get_capi_ec4a4fd4117c0537(struct mp
 }
 
 
-struct mp_stats *_wrap_new_mp_stats_capi_ec4a4fd4117c0537() {
+struct mp_stats *_wrap_new_mp_stats_capi_5338578d079377ed() {
   struct mp_stats *result = 0 ;
   struct mp_stats *_swig_go_result;
   
@@ -2063,7 +2063,7 @@ struct mp_stats *_wrap_new_mp_stats_capi_ec4a4fd4117c0537() {
 }
 
 
-void _wrap_delete_mp_stats_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
+void _wrap_delete_mp_stats_capi_5338578d079377ed(struct mp_stats *_swig_go_0) {
   struct mp_stats *arg1 = (struct mp_stats *) 0 ;
   
   arg1 = *(struct mp_stats **)&_swig_go_0; 
@@ -2073,7 +2073,7 @@ void _wrap_delete_mp_stats_capi_ec4a4fd4117c0537(struct mp_stats *_swig_go_0) {
 }
 
 
-long long _wrap_mp_memory_snapshot_struct_size_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_struct_size_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2086,7 +2086,7 @@ long long _wrap_mp_memory_snapshot_struct_size_get_capi_ec4a4fd4117c0537(struct 
 }
 
 
-void _wrap_mp_memory_snapshot_reserved_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_reserved_bytes_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2098,7 +2098,7 @@ void _wrap_mp_memory_snapshot_reserved_bytes_set_capi_ec4a4fd4117c0537(struct mp
 }
 
 
-long long _wrap_mp_memory_snapshot_reserved_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_reserved_bytes_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2111,7 +2111,7 @@ long long _wrap_mp_memory_snapshot_reserved_bytes_get_capi_ec4a4fd4117c0537(stru
 }
 
 
-void _wrap_mp_memory_snapshot_address_space_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_address_space_bytes_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2123,7 +2123,7 @@ void _wrap_mp_memory_snapshot_address_space_bytes_set_capi_ec4a4fd4117c0537(stru
 }
 
 
-long long _wrap_mp_memory_snapshot_address_space_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_address_space_bytes_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2136,7 +2136,7 @@ long long _wrap_mp_memory_snapshot_address_space_bytes_get_capi_ec4a4fd4117c0537
 }
 
 
-void _wrap_mp_memory_snapshot_idle_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_idle_bytes_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2148,7 +2148,7 @@ void _wrap_mp_memory_snapshot_idle_bytes_set_capi_ec4a4fd4117c0537(struct mp_mem
 }
 
 
-long long _wrap_mp_memory_snapshot_idle_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_idle_bytes_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2161,7 +2161,7 @@ long long _wrap_mp_memory_snapshot_idle_bytes_get_capi_ec4a4fd4117c0537(struct m
 }
 
 
-void _wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2173,7 +2173,7 @@ void _wrap_mp_memory_snapshot_peak_reserved_bytes_set_capi_ec4a4fd4117c0537(stru
 }
 
 
-long long _wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2186,7 +2186,7 @@ long long _wrap_mp_memory_snapshot_peak_reserved_bytes_get_capi_ec4a4fd4117c0537
 }
 
 
-void _wrap_mp_memory_snapshot_max_size_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_max_size_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2198,7 +2198,7 @@ void _wrap_mp_memory_snapshot_max_size_set_capi_ec4a4fd4117c0537(struct mp_memor
 }
 
 
-long long _wrap_mp_memory_snapshot_max_size_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_max_size_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2211,7 +2211,7 @@ long long _wrap_mp_memory_snapshot_max_size_get_capi_ec4a4fd4117c0537(struct mp_
 }
 
 
-void _wrap_mp_memory_snapshot_in_use_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_in_use_bytes_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2223,7 +2223,7 @@ void _wrap_mp_memory_snapshot_in_use_bytes_set_capi_ec4a4fd4117c0537(struct mp_m
 }
 
 
-long long _wrap_mp_memory_snapshot_in_use_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_in_use_bytes_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2236,7 +2236,7 @@ long long _wrap_mp_memory_snapshot_in_use_bytes_get_capi_ec4a4fd4117c0537(struct
 }
 
 
-void _wrap_mp_memory_snapshot_live_blocks_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_live_blocks_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2248,7 +2248,7 @@ void _wrap_mp_memory_snapshot_live_blocks_set_capi_ec4a4fd4117c0537(struct mp_me
 }
 
 
-long long _wrap_mp_memory_snapshot_live_blocks_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_live_blocks_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2261,7 +2261,7 @@ long long _wrap_mp_memory_snapshot_live_blocks_get_capi_ec4a4fd4117c0537(struct 
 }
 
 
-void _wrap_mp_memory_snapshot_free_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_free_bytes_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2273,7 +2273,7 @@ void _wrap_mp_memory_snapshot_free_bytes_set_capi_ec4a4fd4117c0537(struct mp_mem
 }
 
 
-long long _wrap_mp_memory_snapshot_free_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_free_bytes_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2286,7 +2286,7 @@ long long _wrap_mp_memory_snapshot_free_bytes_get_capi_ec4a4fd4117c0537(struct m
 }
 
 
-void _wrap_mp_memory_snapshot_largest_free_block_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_largest_free_block_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2298,7 +2298,7 @@ void _wrap_mp_memory_snapshot_largest_free_block_set_capi_ec4a4fd4117c0537(struc
 }
 
 
-long long _wrap_mp_memory_snapshot_largest_free_block_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_largest_free_block_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2311,7 +2311,7 @@ long long _wrap_mp_memory_snapshot_largest_free_block_get_capi_ec4a4fd4117c0537(
 }
 
 
-void _wrap_mp_memory_snapshot_cached_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_cached_bytes_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2323,7 +2323,7 @@ void _wrap_mp_memory_snapshot_cached_bytes_set_capi_ec4a4fd4117c0537(struct mp_m
 }
 
 
-long long _wrap_mp_memory_snapshot_cached_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_cached_bytes_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2336,7 +2336,7 @@ long long _wrap_mp_memory_snapshot_cached_bytes_get_capi_ec4a4fd4117c0537(struct
 }
 
 
-void _wrap_mp_memory_snapshot_cached_blocks_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_cached_blocks_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2348,7 +2348,7 @@ void _wrap_mp_memory_snapshot_cached_blocks_set_capi_ec4a4fd4117c0537(struct mp_
 }
 
 
-long long _wrap_mp_memory_snapshot_cached_blocks_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_cached_blocks_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2361,7 +2361,7 @@ long long _wrap_mp_memory_snapshot_cached_blocks_get_capi_ec4a4fd4117c0537(struc
 }
 
 
-void _wrap_mp_memory_snapshot_pending_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_pending_bytes_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2373,7 +2373,7 @@ void _wrap_mp_memory_snapshot_pending_bytes_set_capi_ec4a4fd4117c0537(struct mp_
 }
 
 
-long long _wrap_mp_memory_snapshot_pending_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_pending_bytes_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2386,7 +2386,7 @@ long long _wrap_mp_memory_snapshot_pending_bytes_get_capi_ec4a4fd4117c0537(struc
 }
 
 
-void _wrap_mp_memory_snapshot_pending_blocks_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_pending_blocks_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2398,7 +2398,7 @@ void _wrap_mp_memory_snapshot_pending_blocks_set_capi_ec4a4fd4117c0537(struct mp
 }
 
 
-long long _wrap_mp_memory_snapshot_pending_blocks_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_pending_blocks_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2411,7 +2411,7 @@ long long _wrap_mp_memory_snapshot_pending_blocks_get_capi_ec4a4fd4117c0537(stru
 }
 
 
-void _wrap_mp_memory_snapshot_chunk_count_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_chunk_count_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2423,7 +2423,7 @@ void _wrap_mp_memory_snapshot_chunk_count_set_capi_ec4a4fd4117c0537(struct mp_me
 }
 
 
-long long _wrap_mp_memory_snapshot_chunk_count_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_chunk_count_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2436,7 +2436,7 @@ long long _wrap_mp_memory_snapshot_chunk_count_get_capi_ec4a4fd4117c0537(struct 
 }
 
 
-void _wrap_mp_memory_snapshot_chunks_listed_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_chunks_listed_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2448,7 +2448,7 @@ void _wrap_mp_memory_snapshot_chunks_listed_set_capi_ec4a4fd4117c0537(struct mp_
 }
 
 
-long long _wrap_mp_memory_snapshot_chunks_listed_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_chunks_listed_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2461,7 +2461,7 @@ long long _wrap_mp_memory_snapshot_chunks_listed_get_capi_ec4a4fd4117c0537(struc
 }
 
 
-void _wrap_mp_memory_snapshot_class_count_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_class_count_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2473,7 +2473,7 @@ void _wrap_mp_memory_snapshot_class_count_set_capi_ec4a4fd4117c0537(struct mp_me
 }
 
 
-long long _wrap_mp_memory_snapshot_class_count_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_class_count_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2486,7 +2486,7 @@ long long _wrap_mp_memory_snapshot_class_count_get_capi_ec4a4fd4117c0537(struct 
 }
 
 
-void _wrap_mp_memory_snapshot_request_bytes_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_request_bytes_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2498,7 +2498,7 @@ void _wrap_mp_memory_snapshot_request_bytes_set_capi_ec4a4fd4117c0537(struct mp_
 }
 
 
-long long _wrap_mp_memory_snapshot_request_bytes_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_request_bytes_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2511,7 +2511,7 @@ long long _wrap_mp_memory_snapshot_request_bytes_get_capi_ec4a4fd4117c0537(struc
 }
 
 
-void _wrap_mp_memory_snapshot_request_alignment_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_memory_snapshot_request_alignment_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, long long _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t arg2 ;
   
@@ -2523,7 +2523,7 @@ void _wrap_mp_memory_snapshot_request_alignment_set_capi_ec4a4fd4117c0537(struct
 }
 
 
-long long _wrap_mp_memory_snapshot_request_alignment_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+long long _wrap_mp_memory_snapshot_request_alignment_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2536,7 +2536,7 @@ long long _wrap_mp_memory_snapshot_request_alignment_get_capi_ec4a4fd4117c0537(s
 }
 
 
-void _wrap_mp_memory_snapshot_memory_type_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_memory_snapshot_memory_type_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, intgo _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   mp_memory_type arg2 ;
   
@@ -2548,7 +2548,7 @@ void _wrap_mp_memory_snapshot_memory_type_set_capi_ec4a4fd4117c0537(struct mp_me
 }
 
 
-intgo _wrap_mp_memory_snapshot_memory_type_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+intgo _wrap_mp_memory_snapshot_memory_type_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   mp_memory_type result;
   intgo _swig_go_result;
@@ -2561,7 +2561,7 @@ intgo _wrap_mp_memory_snapshot_memory_type_get_capi_ec4a4fd4117c0537(struct mp_m
 }
 
 
-void _wrap_mp_memory_snapshot_backend_set_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_memory_snapshot_backend_set_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0, intgo _swig_go_1) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   mp_backend_kind arg2 ;
   
@@ -2573,7 +2573,7 @@ void _wrap_mp_memory_snapshot_backend_set_capi_ec4a4fd4117c0537(struct mp_memory
 }
 
 
-intgo _wrap_mp_memory_snapshot_backend_get_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+intgo _wrap_mp_memory_snapshot_backend_get_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   mp_backend_kind result;
   intgo _swig_go_result;
@@ -2586,7 +2586,7 @@ intgo _wrap_mp_memory_snapshot_backend_get_capi_ec4a4fd4117c0537(struct mp_memor
 }
 
 
-struct mp_memory_snapshot *_wrap_new_mp_memory_snapshot_capi_ec4a4fd4117c0537() {
+struct mp_memory_snapshot *_wrap_new_mp_memory_snapshot_capi_5338578d079377ed() {
   struct mp_memory_snapshot *result = 0 ;
   struct mp_memory_snapshot *_swig_go_result;
   
@@ -2597,7 +2597,7 @@ struct mp_memory_snapshot *_wrap_new_mp_memory_snapshot_capi_ec4a4fd4117c0537() 
 }
 
 
-void _wrap_delete_mp_memory_snapshot_capi_ec4a4fd4117c0537(struct mp_memory_snapshot *_swig_go_0) {
+void _wrap_delete_mp_memory_snapshot_capi_5338578d079377ed(struct mp_memory_snapshot *_swig_go_0) {
   struct mp_memory_snapshot *arg1 = (struct mp_memory_snapshot *) 0 ;
   
   arg1 = *(struct mp_memory_snapshot **)&_swig_go_0; 
@@ -2607,7 +2607,7 @@ void _wrap_delete_mp_memory_snapshot_capi_ec4a4fd4117c0537(struct mp_memory_snap
 }
 
 
-long long _wrap_mp_chunk_info_struct_size_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_struct_size_get_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2620,7 +2620,7 @@ long long _wrap_mp_chunk_info_struct_size_get_capi_ec4a4fd4117c0537(struct mp_ch
 }
 
 
-void _wrap_mp_chunk_info_base_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, void *_swig_go_1) {
+void _wrap_mp_chunk_info_base_set_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0, void *_swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -2632,7 +2632,7 @@ void _wrap_mp_chunk_info_base_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_s
 }
 
 
-void *_wrap_mp_chunk_info_base_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
+void *_wrap_mp_chunk_info_base_get_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -2645,7 +2645,7 @@ void *_wrap_mp_chunk_info_base_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_
 }
 
 
-void _wrap_mp_chunk_info_size_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_size_set_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2657,7 +2657,7 @@ void _wrap_mp_chunk_info_size_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_s
 }
 
 
-long long _wrap_mp_chunk_info_size_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_size_get_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2670,7 +2670,7 @@ long long _wrap_mp_chunk_info_size_get_capi_ec4a4fd4117c0537(struct mp_chunk_inf
 }
 
 
-void _wrap_mp_chunk_info_mapped_bytes_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_mapped_bytes_set_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2682,7 +2682,7 @@ void _wrap_mp_chunk_info_mapped_bytes_set_capi_ec4a4fd4117c0537(struct mp_chunk_
 }
 
 
-long long _wrap_mp_chunk_info_mapped_bytes_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_mapped_bytes_get_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2695,7 +2695,7 @@ long long _wrap_mp_chunk_info_mapped_bytes_get_capi_ec4a4fd4117c0537(struct mp_c
 }
 
 
-void _wrap_mp_chunk_info_idle_bytes_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_idle_bytes_set_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2707,7 +2707,7 @@ void _wrap_mp_chunk_info_idle_bytes_set_capi_ec4a4fd4117c0537(struct mp_chunk_in
 }
 
 
-long long _wrap_mp_chunk_info_idle_bytes_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_idle_bytes_get_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2720,7 +2720,7 @@ long long _wrap_mp_chunk_info_idle_bytes_get_capi_ec4a4fd4117c0537(struct mp_chu
 }
 
 
-void _wrap_mp_chunk_info_free_bytes_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_free_bytes_set_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2732,7 +2732,7 @@ void _wrap_mp_chunk_info_free_bytes_set_capi_ec4a4fd4117c0537(struct mp_chunk_in
 }
 
 
-long long _wrap_mp_chunk_info_free_bytes_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_free_bytes_get_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2745,7 +2745,7 @@ long long _wrap_mp_chunk_info_free_bytes_get_capi_ec4a4fd4117c0537(struct mp_chu
 }
 
 
-void _wrap_mp_chunk_info_largest_free_block_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_largest_free_block_set_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2757,7 +2757,7 @@ void _wrap_mp_chunk_info_largest_free_block_set_capi_ec4a4fd4117c0537(struct mp_
 }
 
 
-long long _wrap_mp_chunk_info_largest_free_block_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_largest_free_block_get_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2770,7 +2770,7 @@ long long _wrap_mp_chunk_info_largest_free_block_get_capi_ec4a4fd4117c0537(struc
 }
 
 
-void _wrap_mp_chunk_info_live_blocks_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_live_blocks_set_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2782,7 +2782,7 @@ void _wrap_mp_chunk_info_live_blocks_set_capi_ec4a4fd4117c0537(struct mp_chunk_i
 }
 
 
-long long _wrap_mp_chunk_info_live_blocks_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_live_blocks_get_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2795,7 +2795,7 @@ long long _wrap_mp_chunk_info_live_blocks_get_capi_ec4a4fd4117c0537(struct mp_ch
 }
 
 
-void _wrap_mp_chunk_info_page_bytes_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_chunk_info_page_bytes_set_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0, long long _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2807,7 +2807,7 @@ void _wrap_mp_chunk_info_page_bytes_set_capi_ec4a4fd4117c0537(struct mp_chunk_in
 }
 
 
-long long _wrap_mp_chunk_info_page_bytes_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
+long long _wrap_mp_chunk_info_page_bytes_get_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2820,7 +2820,7 @@ long long _wrap_mp_chunk_info_page_bytes_get_capi_ec4a4fd4117c0537(struct mp_chu
 }
 
 
-void _wrap_mp_chunk_info_backend_set_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0, intgo _swig_go_1) {
+void _wrap_mp_chunk_info_backend_set_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0, intgo _swig_go_1) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   mp_backend_kind arg2 ;
   
@@ -2832,7 +2832,7 @@ void _wrap_mp_chunk_info_backend_set_capi_ec4a4fd4117c0537(struct mp_chunk_info 
 }
 
 
-intgo _wrap_mp_chunk_info_backend_get_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
+intgo _wrap_mp_chunk_info_backend_get_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   mp_backend_kind result;
   intgo _swig_go_result;
@@ -2845,7 +2845,7 @@ intgo _wrap_mp_chunk_info_backend_get_capi_ec4a4fd4117c0537(struct mp_chunk_info
 }
 
 
-struct mp_chunk_info *_wrap_new_mp_chunk_info_capi_ec4a4fd4117c0537() {
+struct mp_chunk_info *_wrap_new_mp_chunk_info_capi_5338578d079377ed() {
   struct mp_chunk_info *result = 0 ;
   struct mp_chunk_info *_swig_go_result;
   
@@ -2856,7 +2856,7 @@ struct mp_chunk_info *_wrap_new_mp_chunk_info_capi_ec4a4fd4117c0537() {
 }
 
 
-void _wrap_delete_mp_chunk_info_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swig_go_0) {
+void _wrap_delete_mp_chunk_info_capi_5338578d079377ed(struct mp_chunk_info *_swig_go_0) {
   struct mp_chunk_info *arg1 = (struct mp_chunk_info *) 0 ;
   
   arg1 = *(struct mp_chunk_info **)&_swig_go_0; 
@@ -2866,7 +2866,7 @@ void _wrap_delete_mp_chunk_info_capi_ec4a4fd4117c0537(struct mp_chunk_info *_swi
 }
 
 
-long long _wrap_mp_class_info_struct_size_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_struct_size_get_capi_5338578d079377ed(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2879,7 +2879,7 @@ long long _wrap_mp_class_info_struct_size_get_capi_ec4a4fd4117c0537(struct mp_cl
 }
 
 
-void _wrap_mp_class_info_block_size_set_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_block_size_set_capi_5338578d079377ed(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2891,7 +2891,7 @@ void _wrap_mp_class_info_block_size_set_capi_ec4a4fd4117c0537(struct mp_class_in
 }
 
 
-long long _wrap_mp_class_info_block_size_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_block_size_get_capi_5338578d079377ed(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2904,7 +2904,7 @@ long long _wrap_mp_class_info_block_size_get_capi_ec4a4fd4117c0537(struct mp_cla
 }
 
 
-void _wrap_mp_class_info_pages_set_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_pages_set_capi_5338578d079377ed(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2916,7 +2916,7 @@ void _wrap_mp_class_info_pages_set_capi_ec4a4fd4117c0537(struct mp_class_info *_
 }
 
 
-long long _wrap_mp_class_info_pages_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_pages_get_capi_5338578d079377ed(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2929,7 +2929,7 @@ long long _wrap_mp_class_info_pages_get_capi_ec4a4fd4117c0537(struct mp_class_in
 }
 
 
-void _wrap_mp_class_info_page_bytes_set_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_page_bytes_set_capi_5338578d079377ed(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2941,7 +2941,7 @@ void _wrap_mp_class_info_page_bytes_set_capi_ec4a4fd4117c0537(struct mp_class_in
 }
 
 
-long long _wrap_mp_class_info_page_bytes_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_page_bytes_get_capi_5338578d079377ed(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2954,7 +2954,7 @@ long long _wrap_mp_class_info_page_bytes_get_capi_ec4a4fd4117c0537(struct mp_cla
 }
 
 
-void _wrap_mp_class_info_used_blocks_set_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_used_blocks_set_capi_5338578d079377ed(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2966,7 +2966,7 @@ void _wrap_mp_class_info_used_blocks_set_capi_ec4a4fd4117c0537(struct mp_class_i
 }
 
 
-long long _wrap_mp_class_info_used_blocks_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_used_blocks_get_capi_5338578d079377ed(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -2979,7 +2979,7 @@ long long _wrap_mp_class_info_used_blocks_get_capi_ec4a4fd4117c0537(struct mp_cl
 }
 
 
-void _wrap_mp_class_info_free_blocks_set_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_free_blocks_set_capi_5338578d079377ed(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -2991,7 +2991,7 @@ void _wrap_mp_class_info_free_blocks_set_capi_ec4a4fd4117c0537(struct mp_class_i
 }
 
 
-long long _wrap_mp_class_info_free_blocks_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_free_blocks_get_capi_5338578d079377ed(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -3004,7 +3004,7 @@ long long _wrap_mp_class_info_free_blocks_get_capi_ec4a4fd4117c0537(struct mp_cl
 }
 
 
-void _wrap_mp_class_info_cached_blocks_set_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_class_info_cached_blocks_set_capi_5338578d079377ed(struct mp_class_info *_swig_go_0, long long _swig_go_1) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t arg2 ;
   
@@ -3016,7 +3016,7 @@ void _wrap_mp_class_info_cached_blocks_set_capi_ec4a4fd4117c0537(struct mp_class
 }
 
 
-long long _wrap_mp_class_info_cached_blocks_get_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
+long long _wrap_mp_class_info_cached_blocks_get_capi_5338578d079377ed(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -3029,7 +3029,7 @@ long long _wrap_mp_class_info_cached_blocks_get_capi_ec4a4fd4117c0537(struct mp_
 }
 
 
-struct mp_class_info *_wrap_new_mp_class_info_capi_ec4a4fd4117c0537() {
+struct mp_class_info *_wrap_new_mp_class_info_capi_5338578d079377ed() {
   struct mp_class_info *result = 0 ;
   struct mp_class_info *_swig_go_result;
   
@@ -3040,7 +3040,7 @@ struct mp_class_info *_wrap_new_mp_class_info_capi_ec4a4fd4117c0537() {
 }
 
 
-void _wrap_delete_mp_class_info_capi_ec4a4fd4117c0537(struct mp_class_info *_swig_go_0) {
+void _wrap_delete_mp_class_info_capi_5338578d079377ed(struct mp_class_info *_swig_go_0) {
   struct mp_class_info *arg1 = (struct mp_class_info *) 0 ;
   
   arg1 = *(struct mp_class_info **)&_swig_go_0; 
@@ -3050,7 +3050,7 @@ void _wrap_delete_mp_class_info_capi_ec4a4fd4117c0537(struct mp_class_info *_swi
 }
 
 
-long long _wrap_mp_allocation_info_struct_size_get_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0) {
+long long _wrap_mp_allocation_info_struct_size_get_capi_5338578d079377ed(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3063,7 +3063,7 @@ long long _wrap_mp_allocation_info_struct_size_get_capi_ec4a4fd4117c0537(struct 
 }
 
 
-void _wrap_mp_allocation_info_ptr_set_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0, void *_swig_go_1) {
+void _wrap_mp_allocation_info_ptr_set_capi_5338578d079377ed(struct mp_allocation_info *_swig_go_0, void *_swig_go_1) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -3075,7 +3075,7 @@ void _wrap_mp_allocation_info_ptr_set_capi_ec4a4fd4117c0537(struct mp_allocation
 }
 
 
-void *_wrap_mp_allocation_info_ptr_get_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0) {
+void *_wrap_mp_allocation_info_ptr_get_capi_5338578d079377ed(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -3088,7 +3088,7 @@ void *_wrap_mp_allocation_info_ptr_get_capi_ec4a4fd4117c0537(struct mp_allocatio
 }
 
 
-void _wrap_mp_allocation_info_size_set_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_allocation_info_size_set_capi_5338578d079377ed(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   size_t arg2 ;
   
@@ -3100,7 +3100,7 @@ void _wrap_mp_allocation_info_size_set_capi_ec4a4fd4117c0537(struct mp_allocatio
 }
 
 
-long long _wrap_mp_allocation_info_size_get_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0) {
+long long _wrap_mp_allocation_info_size_get_capi_5338578d079377ed(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3113,7 +3113,7 @@ long long _wrap_mp_allocation_info_size_get_capi_ec4a4fd4117c0537(struct mp_allo
 }
 
 
-void _wrap_mp_allocation_info_sequence_set_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_allocation_info_sequence_set_capi_5338578d079377ed(struct mp_allocation_info *_swig_go_0, long long _swig_go_1) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   uint64_t arg2 ;
   
@@ -3125,7 +3125,7 @@ void _wrap_mp_allocation_info_sequence_set_capi_ec4a4fd4117c0537(struct mp_alloc
 }
 
 
-long long _wrap_mp_allocation_info_sequence_get_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0) {
+long long _wrap_mp_allocation_info_sequence_get_capi_5338578d079377ed(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -3138,7 +3138,7 @@ long long _wrap_mp_allocation_info_sequence_get_capi_ec4a4fd4117c0537(struct mp_
 }
 
 
-struct mp_allocation_info *_wrap_new_mp_allocation_info_capi_ec4a4fd4117c0537() {
+struct mp_allocation_info *_wrap_new_mp_allocation_info_capi_5338578d079377ed() {
   struct mp_allocation_info *result = 0 ;
   struct mp_allocation_info *_swig_go_result;
   
@@ -3149,7 +3149,7 @@ struct mp_allocation_info *_wrap_new_mp_allocation_info_capi_ec4a4fd4117c0537() 
 }
 
 
-void _wrap_delete_mp_allocation_info_capi_ec4a4fd4117c0537(struct mp_allocation_info *_swig_go_0) {
+void _wrap_delete_mp_allocation_info_capi_5338578d079377ed(struct mp_allocation_info *_swig_go_0) {
   struct mp_allocation_info *arg1 = (struct mp_allocation_info *) 0 ;
   
   arg1 = *(struct mp_allocation_info **)&_swig_go_0; 
@@ -3159,7 +3159,7 @@ void _wrap_delete_mp_allocation_info_capi_ec4a4fd4117c0537(struct mp_allocation_
 }
 
 
-intgo _wrap_mp_pool_get_stats_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, struct mp_stats *_swig_go_1) {
+intgo _wrap_mp_pool_get_stats_capi_5338578d079377ed(mp_pool *_swig_go_0, struct mp_stats *_swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_stats *arg2 = (mp_stats *) 0 ;
   mp_status result;
@@ -3174,7 +3174,7 @@ intgo _wrap_mp_pool_get_stats_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, struct 
 }
 
 
-intgo _wrap_mp_pool_reset_stats_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_reset_stats_capi_5338578d079377ed(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -3187,7 +3187,7 @@ intgo _wrap_mp_pool_reset_stats_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_set_tracking_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, bool _swig_go_1) {
+intgo _wrap_mp_pool_set_tracking_capi_5338578d079377ed(mp_pool *_swig_go_0, bool _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   bool arg2 ;
   mp_status result;
@@ -3202,7 +3202,7 @@ intgo _wrap_mp_pool_set_tracking_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, bool
 }
 
 
-intgo _wrap_mp_pool_get_tracking_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_tracking_capi_5338578d079377ed(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   bool *arg2 = (bool *) 0 ;
   bool temp2 ;
@@ -3223,7 +3223,7 @@ intgo _wrap_mp_pool_get_tracking_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _gos
 }
 
 
-intgo _wrap_mp_pool_has_leaks_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_has_leaks_capi_5338578d079377ed(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   bool *arg2 = (bool *) 0 ;
   bool temp2 ;
@@ -3244,7 +3244,7 @@ intgo _wrap_mp_pool_has_leaks_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslic
 }
 
 
-intgo _wrap_mp_pool_get_allocations_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, struct mp_allocation_info *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_get_allocations_capi_5338578d079377ed(mp_pool *_swig_go_0, struct mp_allocation_info *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_allocation_info *arg2 = (mp_allocation_info *) 0 ;
   size_t arg3 ;
@@ -3269,7 +3269,7 @@ intgo _wrap_mp_pool_get_allocations_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, s
 }
 
 
-intgo _wrap_mp_pool_memory_snapshot_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, intgo _swig_go_1, struct mp_memory_snapshot *_swig_go_2, struct mp_chunk_info *_swig_go_3, long long _swig_go_4, struct mp_class_info *_swig_go_5, long long _swig_go_6) {
+intgo _wrap_mp_pool_memory_snapshot_capi_5338578d079377ed(mp_pool *_swig_go_0, intgo _swig_go_1, struct mp_memory_snapshot *_swig_go_2, struct mp_chunk_info *_swig_go_3, long long _swig_go_4, struct mp_class_info *_swig_go_5, long long _swig_go_6) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_snapshot_kind arg2 ;
   mp_memory_snapshot *arg3 = (mp_memory_snapshot *) 0 ;
@@ -3294,7 +3294,7 @@ intgo _wrap_mp_pool_memory_snapshot_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, i
 }
 
 
-intgo _wrap_mp_pool_memory_snapshot_json_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_pool_memory_snapshot_json_capi_5338578d079377ed(mp_pool *_swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_snapshot_kind arg2 ;
   char **arg3 = (char **) 0 ;
@@ -3322,7 +3322,7 @@ intgo _wrap_mp_pool_memory_snapshot_json_capi_ec4a4fd4117c0537(mp_pool *_swig_go
 }
 
 
-intgo _wrap_mp_pool_stats_string_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_stats_string_capi_5338578d079377ed(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   char **arg2 = (char **) 0 ;
   char *temp2 = NULL ;
@@ -3348,7 +3348,7 @@ intgo _wrap_mp_pool_stats_string_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _gos
 }
 
 
-intgo _wrap_mp_pool_stats_json_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_stats_json_capi_5338578d079377ed(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   char **arg2 = (char **) 0 ;
   char *temp2 = NULL ;
@@ -3374,7 +3374,305 @@ intgo _wrap_mp_pool_stats_json_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_registry_create_cpu_pool_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, struct mp_config *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_tracker_create_capi_5338578d079377ed(_goslice_ _swig_go_0) {
+  mp_tracker **arg1 = (mp_tracker **) 0 ;
+  mp_tracker *temp1 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  
+  if (_swig_go_0.len == 0) _swig_gopanic("mempool: an out-slice of length 1 or more is needed");
+  memset(&temp1, 0, sizeof temp1);
+  arg1 = &temp1;
+  
+  
+  result = (mp_status)mp_tracker_create(arg1);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  ((uintptr_c *)_swig_go_0.array)[0] = (uintptr_c)(intptr_t)temp1; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_from_pool_capi_5338578d079377ed(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+  mp_pool *arg1 = (mp_pool *) 0 ;
+  mp_tracker **arg2 = (mp_tracker **) 0 ;
+  mp_tracker *temp2 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_pool *)_swig_go_0; 
+  
+  if (_swig_go_1.len == 0) _swig_gopanic("mempool: an out-slice of length 1 or more is needed");
+  memset(&temp2, 0, sizeof temp2);
+  arg2 = &temp2;
+  
+  
+  result = (mp_status)mp_tracker_from_pool((struct mp_pool const *)arg1,arg2);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  ((uintptr_c *)_swig_go_1.array)[0] = (uintptr_c)(intptr_t)temp2; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_clone_capi_5338578d079377ed(mp_tracker *_swig_go_0, _goslice_ _swig_go_1) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  mp_tracker **arg2 = (mp_tracker **) 0 ;
+  mp_tracker *temp2 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  
+  if (_swig_go_1.len == 0) _swig_gopanic("mempool: an out-slice of length 1 or more is needed");
+  memset(&temp2, 0, sizeof temp2);
+  arg2 = &temp2;
+  
+  
+  result = (mp_status)mp_tracker_clone((struct mp_tracker const *)arg1,arg2);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  ((uintptr_c *)_swig_go_1.array)[0] = (uintptr_c)(intptr_t)temp2; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_destroy_capi_5338578d079377ed(mp_tracker *_swig_go_0) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  
+  result = (mp_status)mp_tracker_destroy(arg1);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_record_allocation_capi_5338578d079377ed(mp_tracker *_swig_go_0, long long _swig_go_1) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  size_t arg2 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (mp_status)mp_tracker_record_allocation(arg1,arg2);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_record_deallocation_capi_5338578d079377ed(mp_tracker *_swig_go_0, long long _swig_go_1) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  size_t arg2 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (mp_status)mp_tracker_record_deallocation(arg1,arg2);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_track_allocation_capi_5338578d079377ed(mp_tracker *_swig_go_0, void *_swig_go_1, long long _swig_go_2) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  void *arg2 = (void *) 0 ;
+  size_t arg3 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  arg2 = *(void **)&_swig_go_1; 
+  arg3 = (size_t)_swig_go_2; 
+  
+  result = (mp_status)mp_tracker_track_allocation(arg1,(void const *)arg2,arg3);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_track_deallocation_capi_5338578d079377ed(mp_tracker *_swig_go_0, void *_swig_go_1) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  void *arg2 = (void *) 0 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  arg2 = *(void **)&_swig_go_1; 
+  
+  result = (mp_status)mp_tracker_track_deallocation(arg1,(void const *)arg2);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_get_stats_capi_5338578d079377ed(mp_tracker *_swig_go_0, struct mp_stats *_swig_go_1) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  mp_stats *arg2 = (mp_stats *) 0 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  arg2 = *(mp_stats **)&_swig_go_1; 
+  
+  result = (mp_status)mp_tracker_get_stats((struct mp_tracker const *)arg1,arg2);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_get_allocations_capi_5338578d079377ed(mp_tracker *_swig_go_0, struct mp_allocation_info *_swig_go_1, long long _swig_go_2, _goslice_ _swig_go_3) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  mp_allocation_info *arg2 = (mp_allocation_info *) 0 ;
+  size_t arg3 ;
+  size_t *arg4 = (size_t *) 0 ;
+  size_t temp4 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  arg2 = *(mp_allocation_info **)&_swig_go_1; 
+  arg3 = (size_t)_swig_go_2; 
+  
+  if (_swig_go_3.len == 0) _swig_gopanic("mempool: an out-slice of length 1 or more is needed");
+  memset(&temp4, 0, sizeof temp4);
+  arg4 = &temp4;
+  
+  
+  result = (mp_status)mp_tracker_get_allocations((struct mp_tracker const *)arg1,arg2,arg3,arg4);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  ((uint64_c *)_swig_go_3.array)[0] = (uint64_c)(intptr_t)temp4; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_has_leaks_capi_5338578d079377ed(mp_tracker *_swig_go_0, _goslice_ _swig_go_1) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  bool *arg2 = (bool *) 0 ;
+  bool temp2 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  
+  if (_swig_go_1.len == 0) _swig_gopanic("mempool: an out-slice of length 1 or more is needed");
+  memset(&temp2, 0, sizeof temp2);
+  arg2 = &temp2;
+  
+  
+  result = (mp_status)mp_tracker_has_leaks((struct mp_tracker const *)arg1,arg2);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  ((bool_c *)_swig_go_1.array)[0] = (bool_c)(intptr_t)temp2; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_set_tracking_capi_5338578d079377ed(mp_tracker *_swig_go_0, bool _swig_go_1) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  bool arg2 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  arg2 = (bool)_swig_go_1; 
+  
+  result = (mp_status)mp_tracker_set_tracking(arg1,arg2);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_get_tracking_capi_5338578d079377ed(mp_tracker *_swig_go_0, _goslice_ _swig_go_1) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  bool *arg2 = (bool *) 0 ;
+  bool temp2 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  
+  if (_swig_go_1.len == 0) _swig_gopanic("mempool: an out-slice of length 1 or more is needed");
+  memset(&temp2, 0, sizeof temp2);
+  arg2 = &temp2;
+  
+  
+  result = (mp_status)mp_tracker_get_tracking((struct mp_tracker const *)arg1,arg2);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  ((bool_c *)_swig_go_1.array)[0] = (bool_c)(intptr_t)temp2; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_reset_capi_5338578d079377ed(mp_tracker *_swig_go_0) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  
+  result = (mp_status)mp_tracker_reset(arg1);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_stats_string_capi_5338578d079377ed(mp_tracker *_swig_go_0, _goslice_ _swig_go_1) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  char **arg2 = (char **) 0 ;
+  char *temp2 = NULL ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  
+  if (_swig_go_1.len == 0) _swig_gopanic("mempool: an out-slice of length 1 or more is needed");
+  arg2 = &temp2;
+  
+  
+  result = (mp_status)mp_tracker_stats_string((struct mp_tracker const *)arg1,arg2);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  
+  ((_gostring_ *)_swig_go_1.array)[0] = Swig_AllocateString(temp2 ? temp2 : "",
+    temp2 ? strlen(temp2) : 0);
+  if (temp2) {
+    mp_string_free(temp2); 
+  }
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_tracker_stats_json_capi_5338578d079377ed(mp_tracker *_swig_go_0, _goslice_ _swig_go_1) {
+  mp_tracker *arg1 = (mp_tracker *) 0 ;
+  char **arg2 = (char **) 0 ;
+  char *temp2 = NULL ;
+  mp_status result;
+  intgo _swig_go_result;
+  
+  arg1 = (mp_tracker *)_swig_go_0; 
+  
+  if (_swig_go_1.len == 0) _swig_gopanic("mempool: an out-slice of length 1 or more is needed");
+  arg2 = &temp2;
+  
+  
+  result = (mp_status)mp_tracker_stats_json((struct mp_tracker const *)arg1,arg2);
+  _swig_go_result = result == MP_OK ? 0 : mpswig_go_error(result); 
+  
+  ((_gostring_ *)_swig_go_1.array)[0] = Swig_AllocateString(temp2 ? temp2 : "",
+    temp2 ? strlen(temp2) : 0);
+  if (temp2) {
+    mp_string_free(temp2); 
+  }
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_mp_registry_create_cpu_pool_capi_5338578d079377ed(_gostring_ _swig_go_0, struct mp_config *_swig_go_1, _goslice_ _swig_go_2) {
   char *arg1 = (char *) 0 ;
   mp_config *arg2 = (mp_config *) 0 ;
   mp_pool **arg3 = (mp_pool **) 0 ;
@@ -3402,7 +3700,7 @@ intgo _wrap_mp_registry_create_cpu_pool_capi_ec4a4fd4117c0537(_gostring_ _swig_g
 }
 
 
-intgo _wrap_mp_registry_create_gpu_pool_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, struct mp_config *_swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_registry_create_gpu_pool_capi_5338578d079377ed(_gostring_ _swig_go_0, struct mp_config *_swig_go_1, _goslice_ _swig_go_2) {
   char *arg1 = (char *) 0 ;
   mp_config *arg2 = (mp_config *) 0 ;
   mp_pool **arg3 = (mp_pool **) 0 ;
@@ -3430,7 +3728,7 @@ intgo _wrap_mp_registry_create_gpu_pool_capi_ec4a4fd4117c0537(_gostring_ _swig_g
 }
 
 
-intgo _wrap_mp_registry_get_cpu_pool_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_registry_get_cpu_pool_capi_5338578d079377ed(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   mp_pool **arg2 = (mp_pool **) 0 ;
   mp_pool *temp2 ;
@@ -3456,7 +3754,7 @@ intgo _wrap_mp_registry_get_cpu_pool_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0
 }
 
 
-intgo _wrap_mp_registry_get_gpu_pool_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_registry_get_gpu_pool_capi_5338578d079377ed(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   mp_pool **arg2 = (mp_pool **) 0 ;
   mp_pool *temp2 ;
@@ -3482,7 +3780,7 @@ intgo _wrap_mp_registry_get_gpu_pool_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0
 }
 
 
-intgo _wrap_mp_registry_find_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_registry_find_capi_5338578d079377ed(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   mp_pool **arg2 = (mp_pool **) 0 ;
   mp_pool *temp2 ;
@@ -3508,7 +3806,7 @@ intgo _wrap_mp_registry_find_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_registry_destroy_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0) {
+intgo _wrap_mp_registry_destroy_capi_5338578d079377ed(_gostring_ _swig_go_0) {
   char *arg1 = (char *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -3526,7 +3824,7 @@ intgo _wrap_mp_registry_destroy_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0) {
 }
 
 
-intgo _wrap_mp_registry_reset_all_capi_ec4a4fd4117c0537() {
+intgo _wrap_mp_registry_reset_all_capi_5338578d079377ed() {
   mp_status result;
   intgo _swig_go_result;
   
@@ -3537,7 +3835,7 @@ intgo _wrap_mp_registry_reset_all_capi_ec4a4fd4117c0537() {
 }
 
 
-intgo _wrap_mp_registry_names_capi_ec4a4fd4117c0537(_goslice_ _swig_go_0) {
+intgo _wrap_mp_registry_names_capi_5338578d079377ed(_goslice_ _swig_go_0) {
   char **arg1 = (char **) 0 ;
   char *temp1 = NULL ;
   mp_status result;
@@ -3561,7 +3859,7 @@ intgo _wrap_mp_registry_names_capi_ec4a4fd4117c0537(_goslice_ _swig_go_0) {
 }
 
 
-intgo _wrap_mp_registry_stats_json_capi_ec4a4fd4117c0537(_goslice_ _swig_go_0) {
+intgo _wrap_mp_registry_stats_json_capi_5338578d079377ed(_goslice_ _swig_go_0) {
   char **arg1 = (char **) 0 ;
   char *temp1 = NULL ;
   mp_status result;
@@ -3585,7 +3883,7 @@ intgo _wrap_mp_registry_stats_json_capi_ec4a4fd4117c0537(_goslice_ _swig_go_0) {
 }
 
 
-intgo _wrap_mp_gpu_device_count_capi_ec4a4fd4117c0537(_goslice_ _swig_go_0) {
+intgo _wrap_mp_gpu_device_count_capi_5338578d079377ed(_goslice_ _swig_go_0) {
   int *arg1 = (int *) 0 ;
   int temp1 ;
   mp_status result;
@@ -3604,7 +3902,7 @@ intgo _wrap_mp_gpu_device_count_capi_ec4a4fd4117c0537(_goslice_ _swig_go_0) {
 }
 
 
-intgo _wrap_mp_pool_set_device_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_mp_pool_set_device_capi_5338578d079377ed(mp_pool *_swig_go_0, intgo _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   int arg2 ;
   mp_status result;
@@ -3619,7 +3917,7 @@ intgo _wrap_mp_pool_set_device_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, intgo 
 }
 
 
-intgo _wrap_mp_pool_get_device_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_device_capi_5338578d079377ed(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   int *arg2 = (int *) 0 ;
   int temp2 ;
@@ -3640,7 +3938,7 @@ intgo _wrap_mp_pool_get_device_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_pool_set_stream_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1) {
+intgo _wrap_mp_pool_set_stream_capi_5338578d079377ed(mp_pool *_swig_go_0, void *_swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   mp_status result;
@@ -3655,7 +3953,7 @@ intgo _wrap_mp_pool_set_stream_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *
 }
 
 
-intgo _wrap_mp_pool_get_stream_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_stream_capi_5338578d079377ed(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void **arg2 = (void **) 0 ;
   void *temp2 ;
@@ -3676,7 +3974,7 @@ intgo _wrap_mp_pool_get_stream_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_pool_deallocate_on_stream_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2) {
+intgo _wrap_mp_pool_deallocate_on_stream_capi_5338578d079377ed(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3693,7 +3991,7 @@ intgo _wrap_mp_pool_deallocate_on_stream_capi_ec4a4fd4117c0537(mp_pool *_swig_go
 }
 
 
-intgo _wrap_mp_pool_allocate_on_stream_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _swig_go_1, void *_swig_go_2, _goslice_ _swig_go_3) {
+intgo _wrap_mp_pool_allocate_on_stream_capi_5338578d079377ed(mp_pool *_swig_go_0, long long _swig_go_1, void *_swig_go_2, _goslice_ _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   void *arg3 = (void *) 0 ;
@@ -3718,7 +4016,7 @@ intgo _wrap_mp_pool_allocate_on_stream_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0
 }
 
 
-intgo _wrap_mp_pool_set_release_threshold_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_mp_pool_set_release_threshold_capi_5338578d079377ed(mp_pool *_swig_go_0, long long _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t arg2 ;
   mp_status result;
@@ -3733,7 +4031,7 @@ intgo _wrap_mp_pool_set_release_threshold_capi_ec4a4fd4117c0537(mp_pool *_swig_g
 }
 
 
-intgo _wrap_mp_pool_get_release_threshold_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_pool_get_release_threshold_capi_5338578d079377ed(mp_pool *_swig_go_0, _goslice_ _swig_go_1) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   size_t *arg2 = (size_t *) 0 ;
   size_t temp2 ;
@@ -3754,7 +4052,7 @@ intgo _wrap_mp_pool_get_release_threshold_capi_ec4a4fd4117c0537(mp_pool *_swig_g
 }
 
 
-intgo _wrap_mp_pool_copy_host_to_device_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_pool_copy_host_to_device_capi_5338578d079377ed(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3773,7 +4071,7 @@ intgo _wrap_mp_pool_copy_host_to_device_capi_ec4a4fd4117c0537(mp_pool *_swig_go_
 }
 
 
-intgo _wrap_mp_pool_copy_device_to_host_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_pool_copy_device_to_host_capi_5338578d079377ed(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3792,7 +4090,7 @@ intgo _wrap_mp_pool_copy_device_to_host_capi_ec4a4fd4117c0537(mp_pool *_swig_go_
 }
 
 
-intgo _wrap_mp_pool_copy_device_to_device_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
+intgo _wrap_mp_pool_copy_device_to_device_capi_5338578d079377ed(mp_pool *_swig_go_0, void *_swig_go_1, void *_swig_go_2, long long _swig_go_3) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   void *arg2 = (void *) 0 ;
   void *arg3 = (void *) 0 ;
@@ -3811,7 +4109,7 @@ intgo _wrap_mp_pool_copy_device_to_device_capi_ec4a4fd4117c0537(mp_pool *_swig_g
 }
 
 
-void _wrap_mp_policy_struct_size_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0, long long _swig_go_1) {
+void _wrap_mp_policy_struct_size_set_capi_5338578d079377ed(struct mp_policy *_swig_go_0, long long _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   size_t arg2 ;
   
@@ -3823,7 +4121,7 @@ void _wrap_mp_policy_struct_size_set_capi_ec4a4fd4117c0537(struct mp_policy *_sw
 }
 
 
-long long _wrap_mp_policy_struct_size_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
+long long _wrap_mp_policy_struct_size_get_capi_5338578d079377ed(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3836,7 +4134,7 @@ long long _wrap_mp_policy_struct_size_get_capi_ec4a4fd4117c0537(struct mp_policy
 }
 
 
-void _wrap_mp_policy_user_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0, void *_swig_go_1) {
+void _wrap_mp_policy_user_set_capi_5338578d079377ed(struct mp_policy *_swig_go_0, void *_swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   void *arg2 = (void *) 0 ;
   
@@ -3848,7 +4146,7 @@ void _wrap_mp_policy_user_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0
 }
 
 
-void *_wrap_mp_policy_user_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
+void *_wrap_mp_policy_user_get_capi_5338578d079377ed(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -3861,7 +4159,7 @@ void *_wrap_mp_policy_user_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_
 }
 
 
-void _wrap_mp_policy_grow_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0, void* _swig_go_1) {
+void _wrap_mp_policy_grow_set_capi_5338578d079377ed(struct mp_policy *_swig_go_0, void* _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_grow_fn arg2 = (mp_grow_fn) 0 ;
   
@@ -3873,7 +4171,7 @@ void _wrap_mp_policy_grow_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0
 }
 
 
-void* _wrap_mp_policy_grow_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
+void* _wrap_mp_policy_grow_get_capi_5338578d079377ed(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_grow_fn result;
   void* _swig_go_result;
@@ -3886,7 +4184,7 @@ void* _wrap_mp_policy_grow_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_
 }
 
 
-void _wrap_mp_policy_on_oom_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0, void* _swig_go_1) {
+void _wrap_mp_policy_on_oom_set_capi_5338578d079377ed(struct mp_policy *_swig_go_0, void* _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_oom_fn arg2 = (mp_oom_fn) 0 ;
   
@@ -3898,7 +4196,7 @@ void _wrap_mp_policy_on_oom_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go
 }
 
 
-void* _wrap_mp_policy_on_oom_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
+void* _wrap_mp_policy_on_oom_get_capi_5338578d079377ed(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_oom_fn result;
   void* _swig_go_result;
@@ -3911,7 +4209,7 @@ void* _wrap_mp_policy_on_oom_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_g
 }
 
 
-void _wrap_mp_policy_trim_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0, void* _swig_go_1) {
+void _wrap_mp_policy_trim_set_capi_5338578d079377ed(struct mp_policy *_swig_go_0, void* _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_trim_fn arg2 = (mp_trim_fn) 0 ;
   
@@ -3923,7 +4221,7 @@ void _wrap_mp_policy_trim_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0
 }
 
 
-void* _wrap_mp_policy_trim_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
+void* _wrap_mp_policy_trim_get_capi_5338578d079377ed(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_trim_fn result;
   void* _swig_go_result;
@@ -3936,7 +4234,7 @@ void* _wrap_mp_policy_trim_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_
 }
 
 
-void _wrap_mp_policy_release_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0, void* _swig_go_1) {
+void _wrap_mp_policy_release_set_capi_5338578d079377ed(struct mp_policy *_swig_go_0, void* _swig_go_1) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_release_fn arg2 = (mp_release_fn) 0 ;
   
@@ -3948,7 +4246,7 @@ void _wrap_mp_policy_release_set_capi_ec4a4fd4117c0537(struct mp_policy *_swig_g
 }
 
 
-void* _wrap_mp_policy_release_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
+void* _wrap_mp_policy_release_get_capi_5338578d079377ed(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   mp_release_fn result;
   void* _swig_go_result;
@@ -3961,7 +4259,7 @@ void* _wrap_mp_policy_release_get_capi_ec4a4fd4117c0537(struct mp_policy *_swig_
 }
 
 
-struct mp_policy *_wrap_new_mp_policy_capi_ec4a4fd4117c0537() {
+struct mp_policy *_wrap_new_mp_policy_capi_5338578d079377ed() {
   struct mp_policy *result = 0 ;
   struct mp_policy *_swig_go_result;
   
@@ -3972,7 +4270,7 @@ struct mp_policy *_wrap_new_mp_policy_capi_ec4a4fd4117c0537() {
 }
 
 
-void _wrap_delete_mp_policy_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) {
+void _wrap_delete_mp_policy_capi_5338578d079377ed(struct mp_policy *_swig_go_0) {
   struct mp_policy *arg1 = (struct mp_policy *) 0 ;
   
   arg1 = *(struct mp_policy **)&_swig_go_0; 
@@ -3982,7 +4280,7 @@ void _wrap_delete_mp_policy_capi_ec4a4fd4117c0537(struct mp_policy *_swig_go_0) 
 }
 
 
-intgo _wrap_mp_pool_trim_auto_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
+intgo _wrap_mp_pool_trim_auto_capi_5338578d079377ed(mp_pool *_swig_go_0) {
   mp_pool *arg1 = (mp_pool *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -3995,7 +4293,7 @@ intgo _wrap_mp_pool_trim_auto_capi_ec4a4fd4117c0537(mp_pool *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_router_create_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
+intgo _wrap_mp_router_create_capi_5338578d079377ed(_gostring_ _swig_go_0, _goslice_ _swig_go_1) {
   char *arg1 = (char *) 0 ;
   mp_router **arg2 = (mp_router **) 0 ;
   mp_router *temp2 ;
@@ -4021,7 +4319,7 @@ intgo _wrap_mp_router_create_capi_ec4a4fd4117c0537(_gostring_ _swig_go_0, _gosli
 }
 
 
-intgo _wrap_mp_router_destroy_capi_ec4a4fd4117c0537(mp_router *_swig_go_0) {
+intgo _wrap_mp_router_destroy_capi_5338578d079377ed(mp_router *_swig_go_0) {
   mp_router *arg1 = (mp_router *) 0 ;
   mp_status result;
   intgo _swig_go_result;
@@ -4034,7 +4332,7 @@ intgo _wrap_mp_router_destroy_capi_ec4a4fd4117c0537(mp_router *_swig_go_0) {
 }
 
 
-intgo _wrap_mp_router_add_capi_ec4a4fd4117c0537(mp_router *_swig_go_0, long long _swig_go_1, mp_pool *_swig_go_2) {
+intgo _wrap_mp_router_add_capi_5338578d079377ed(mp_router *_swig_go_0, long long _swig_go_1, mp_pool *_swig_go_2) {
   mp_router *arg1 = (mp_router *) 0 ;
   size_t arg2 ;
   mp_pool *arg3 = (mp_pool *) 0 ;
@@ -4051,7 +4349,7 @@ intgo _wrap_mp_router_add_capi_ec4a4fd4117c0537(mp_router *_swig_go_0, long long
 }
 
 
-intgo _wrap_mp_router_pool_for_capi_ec4a4fd4117c0537(mp_router *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_router_pool_for_capi_5338578d079377ed(mp_router *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   mp_router *arg1 = (mp_router *) 0 ;
   size_t arg2 ;
   mp_pool **arg3 = (mp_pool **) 0 ;
@@ -4074,7 +4372,7 @@ intgo _wrap_mp_router_pool_for_capi_ec4a4fd4117c0537(mp_router *_swig_go_0, long
 }
 
 
-intgo _wrap_mp_router_allocate_capi_ec4a4fd4117c0537(mp_router *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
+intgo _wrap_mp_router_allocate_capi_5338578d079377ed(mp_router *_swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2) {
   mp_router *arg1 = (mp_router *) 0 ;
   size_t arg2 ;
   void **arg3 = (void **) 0 ;
@@ -4097,7 +4395,7 @@ intgo _wrap_mp_router_allocate_capi_ec4a4fd4117c0537(mp_router *_swig_go_0, long
 }
 
 
-intgo _wrap_mp_router_deallocate_capi_ec4a4fd4117c0537(mp_router *_swig_go_0, void *_swig_go_1) {
+intgo _wrap_mp_router_deallocate_capi_5338578d079377ed(mp_router *_swig_go_0, void *_swig_go_1) {
   mp_router *arg1 = (mp_router *) 0 ;
   void *arg2 = (void *) 0 ;
   mp_status result;
