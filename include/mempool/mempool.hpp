@@ -21,6 +21,7 @@
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 // The CUDA runtime's stream type; the same declaration as cuda_runtime_api.h,
@@ -42,12 +43,32 @@ constexpr size_t DEFAULT_ALIGNMENT = MP_DEFAULT_ALIGNMENT;
 // MemoryPoolException, one subclass per failure status and detail::raise are
 // generated from the status table: <mempool/mempool_errors.hpp>.
 
+/// A GPU call failed for want of CUDA or of a device (MP_ERR_UNSUPPORTED while no device is
+/// found): a CudaException, as the seed's reference has CUDA-related errors thrown.
+class CudaUnavailableException : public CudaException {
+public:
+    using CudaException::CudaException;
+};
+
 namespace detail {
 
 inline void check(mp_status s)
 {
     if (s != MP_OK)
         raise(s);
+}
+
+/// check() for GPU calls: MP_ERR_UNSUPPORTED with no device found throws CudaUnavailableException;
+/// MP_ERR_UNSUPPORTED for any other reason stays UnsupportedException.
+inline void checkGPU(mp_status s)
+{
+    if (s != MP_ERR_UNSUPPORTED)
+        return check(s);
+    const std::string d = mp_last_error_message();
+    int n = 0;
+    if (mp_gpu_device_count(&n) != MP_OK || n == 0)
+        throw CudaUnavailableException(s, d);
+    throw UnsupportedException(s, d);
 }
 
 /// Copies a library string into a std::string and frees it.
@@ -219,20 +240,62 @@ inline MemorySnapshot memorySnapshot(mp_pool *pool, SnapshotKind kind)
 
 } // namespace detail
 
-/// A pool's statistics. Each query asks the C library, so the figures are
-/// current and the object is safe to query from any thread.
+/// The seed's MemoryStats. Three kinds, one class:
+///  - standalone (`MemoryStats()`): counts what the caller records and tracks (mp_tracker);
+///  - a pool's live view (IMemoryPool::getStats()): each query asks the pool;
+///  - a copy: of a view, a snapshot of the pool at the copy (mp_tracker_from_pool), which
+///    outlives the pool; of a standalone or snapshot, an independent duplicate.
+/// Standalone and snapshot objects can record; a pool's view counts the pool's own
+/// allocations and refuses record/track calls (InvalidOperationException). Every object is
+/// safe to use from any thread.
 class MemoryStats {
 public:
+    MemoryStats() { detail::check(mp_tracker_create(&tracker_)); }
     explicit MemoryStats(mp_pool *pool) : pool_(pool) {}
+    MemoryStats(const MemoryStats &other)
+    {
+        if (other.tracker_)
+            detail::check(mp_tracker_clone(other.tracker_, &tracker_));
+        else if (other.pool_)
+            detail::check(mp_tracker_from_pool(other.pool_, &tracker_));
+    }
+    MemoryStats(MemoryStats &&other) noexcept : pool_(other.pool_), tracker_(other.tracker_)
+    {
+        other.tracker_ = nullptr; // a moved-from object holds nothing: its calls throw
+        other.pool_ = nullptr;
+    }
+    /// Takes other's figures (a copy: a snapshot). A pool's live view cannot be assigned to:
+    /// it stays its pool's (InvalidOperationException).
+    MemoryStats &operator=(MemoryStats other)
+    {
+        if (isLiveView())
+            throw InvalidOperationException(MP_ERR_INVALID_OPERATION, "a pool's live stats cannot be assigned to");
+        std::swap(pool_, other.pool_);
+        std::swap(tracker_, other.tracker_);
+        return *this;
+    }
+    ~MemoryStats()
+    {
+        if (tracker_)
+            mp_tracker_destroy(tracker_);
+    }
+
+    /// Counts an allocation / deallocation of size bytes (no pointer kept).
+    void recordAllocation(size_t size) { detail::check(mp_tracker_record_allocation(own(), size)); }
+    void recordDeallocation(size_t size) { detail::check(mp_tracker_record_deallocation(own(), size)); }
+    /// Counts and records ptr (while tracking is on) / counts its free and drops the record.
+    void trackAllocation(void *ptr, size_t size) { detail::check(mp_tracker_track_allocation(own(), ptr, size)); }
+    void trackDeallocation(void *ptr) { detail::check(mp_tracker_track_deallocation(own(), ptr)); }
 
     size_t getTotalAllocated() const { return static_cast<size_t>(snapshot().total_allocated); }
     size_t getCurrentUsed() const { return static_cast<size_t>(snapshot().current_used); }
     size_t getPeakUsage() const { return static_cast<size_t>(snapshot().peak_usage); }
     size_t getAllocationCount() const { return static_cast<size_t>(snapshot().allocation_count); }
     size_t getDeallocationCount() const { return static_cast<size_t>(snapshot().deallocation_count); }
-    /// 1 - largest free block / total free bytes (0 for fixed-size pools).
+    /// 1 - largest free block / free bytes over the chunks holding a block; 0 when none is
+    /// held, for fixed-size pools and for standalone stats (mp_stats).
     double getFragmentationRatio() const { return snapshot().fragmentation_ratio; }
-    /// The highest reserved bytes seen since creation or resetStats (1.3).
+    /// The highest reserved bytes seen since creation or reset (1.3).
     size_t getPeakReservedBytes() const { return static_cast<size_t>(snapshot().peak_reserved_bytes); }
 
     /// The whole snapshot at once (reserved bytes, chunks, failures, live blocks too).
@@ -240,7 +303,7 @@ public:
     {
         mp_stats s{};
         s.struct_size = sizeof s;
-        detail::check(mp_pool_get_stats(pool_, &s));
+        detail::check(tracker_ ? mp_tracker_get_stats(tracker_, &s) : mp_pool_get_stats(pool(), &s));
         return s;
     }
 
@@ -248,11 +311,11 @@ public:
     std::vector<AllocationInfo> getActiveAllocations() const
     {
         size_t n = 0;
-        detail::check(mp_pool_get_allocations(pool_, nullptr, 0, &n));
+        detail::check(list(nullptr, 0, &n));
         for (;;) {
             std::vector<mp_allocation_info> recs(n ? n : 1);
             recs[0].struct_size = sizeof(mp_allocation_info);
-            mp_status s = mp_pool_get_allocations(pool_, recs.data(), n, &n);
+            mp_status s = list(recs.data(), n, &n);
             if (s == MP_ERR_BUFFER_TOO_SMALL)
                 continue; // more were made meanwhile; n is the new count
             detail::check(s);
@@ -267,38 +330,66 @@ public:
     bool hasMemoryLeaks() const
     {
         bool leaks = false;
-        detail::check(mp_pool_has_leaks(pool_, &leaks));
+        detail::check(tracker_ ? mp_tracker_has_leaks(tracker_, &leaks) : mp_pool_has_leaks(pool(), &leaks));
         return leaks;
     }
 
     std::string getStatsString() const
     {
         char *s = nullptr;
-        detail::check(mp_pool_stats_string(pool_, &s));
+        detail::check(tracker_ ? mp_tracker_stats_string(tracker_, &s) : mp_pool_stats_string(pool(), &s));
         return detail::take(s);
     }
 
     std::string getStatsJson() const
     {
         char *s = nullptr;
-        detail::check(mp_pool_stats_json(pool_, &s));
+        detail::check(tracker_ ? mp_tracker_stats_json(tracker_, &s) : mp_pool_stats_json(pool(), &s));
         return detail::take(s);
     }
 
-    void setTrackingEnabled(bool enable) { detail::check(mp_pool_set_tracking(pool_, enable)); }
+    void setTrackingEnabled(bool enable)
+    {
+        detail::check(tracker_ ? mp_tracker_set_tracking(tracker_, enable) : mp_pool_set_tracking(pool(), enable));
+    }
 
     bool isTrackingEnabled() const
     {
         bool on = false;
-        detail::check(mp_pool_get_tracking(pool_, &on));
+        detail::check(tracker_ ? mp_tracker_get_tracking(tracker_, &on) : mp_pool_get_tracking(pool(), &on));
         return on;
     }
 
-    /// Zeroes the cumulative counters; what is live stays.
-    void reset() { detail::check(mp_pool_reset_stats(pool_)); }
+    /// Starts the counts again from what is live: allocationCount becomes the live
+    /// blocks, deallocationCount 0, totalAllocated and the peak the bytes in use.
+    void reset() { detail::check(tracker_ ? mp_tracker_reset(tracker_) : mp_pool_reset_stats(pool())); }
+
+    /// Whether this object is a pool's live view (not standalone, not a copy).
+    bool isLiveView() const noexcept { return tracker_ == nullptr && pool_ != nullptr; }
 
 private:
-    mp_pool *pool_;
+    mp_tracker *own() const
+    {
+        if (!tracker_)
+            throw InvalidOperationException(MP_ERR_INVALID_OPERATION,
+                                            pool_ ? "a pool's live stats count its own allocations; record into a "
+                                                    "standalone MemoryStats or a copy"
+                                                  : "this MemoryStats was moved from");
+        return tracker_;
+    }
+    mp_pool *pool() const
+    {
+        if (!pool_)
+            throw InvalidOperationException(MP_ERR_INVALID_OPERATION, "this MemoryStats was moved from");
+        return pool_;
+    }
+    mp_status list(mp_allocation_info *out, size_t cap, size_t *n) const
+    {
+        return tracker_ ? mp_tracker_get_allocations(tracker_, out, cap, n) : mp_pool_get_allocations(pool(), out, cap, n);
+    }
+
+    mp_pool *pool_ = nullptr;
+    mp_tracker *tracker_ = nullptr;
 };
 
 // ---- pools ----------------------------------------------------------------------------------
@@ -351,7 +442,12 @@ public:
         detail::check(mp_pool_allocate_aligned(pool_, size, alignment, &p));
         return p;
     }
-    void deallocate(void *ptr) override { detail::check(mp_pool_deallocate(pool_, ptr)); }
+    /// Frees ptr; nullptr does nothing, as with delete (the C ABI refuses NULL).
+    void deallocate(void *ptr) override
+    {
+        if (ptr)
+            detail::check(mp_pool_deallocate(pool_, ptr));
+    }
     void reset() override { detail::check(mp_pool_reset(pool_)); }
     const MemoryStats &getStats() const override { return stats_; }
     MemoryType getMemoryType() const override
@@ -434,7 +530,8 @@ private:
     {
         mp_config c = config.toC();
         mp_pool *p = nullptr;
-        detail::check(mp_pool_create(name.c_str(), static_cast<mp_memory_type>(type), &c, &p));
+        mp_status s = mp_pool_create(name.c_str(), static_cast<mp_memory_type>(type), &c, &p);
+        type == MemoryType::GPU ? detail::checkGPU(s) : detail::check(s);
         return p;
     }
     static PoolConfig fetchConfig(mp_pool *p)
@@ -470,28 +567,28 @@ public:
     using BasicMemoryPool::allocate;
     using BasicMemoryPool::deallocate;
 
-    void setDevice(int deviceId) { detail::check(mp_pool_set_device(handle(), deviceId)); }
+    void setDevice(int deviceId) { detail::checkGPU(mp_pool_set_device(handle(), deviceId)); }
     int getDevice() const
     {
         int d = 0;
-        detail::check(mp_pool_get_device(handle(), &d));
+        detail::checkGPU(mp_pool_get_device(handle(), &d));
         return d;
     }
-    void setStream(cudaStream_t stream) { detail::check(mp_pool_set_stream(handle(), stream)); }
+    void setStream(cudaStream_t stream) { detail::checkGPU(mp_pool_set_stream(handle(), stream)); }
     cudaStream_t getStream() const
     {
         void *s = nullptr;
-        detail::check(mp_pool_get_stream(handle(), &s));
+        detail::checkGPU(mp_pool_get_stream(handle(), &s));
         return static_cast<cudaStream_t>(s);
     }
 
     /// Idle device memory kept mapped whatever its age (mp_pool_set_release_threshold);
     /// what is above it goes back after a second idle. SIZE_MAX keeps everything until trim().
-    void setReleaseThreshold(size_t bytes) { detail::check(mp_pool_set_release_threshold(handle(), bytes)); }
+    void setReleaseThreshold(size_t bytes) { detail::checkGPU(mp_pool_set_release_threshold(handle(), bytes)); }
     size_t getReleaseThreshold() const
     {
         size_t n = 0;
-        detail::check(mp_pool_get_release_threshold(handle(), &n));
+        detail::checkGPU(mp_pool_get_release_threshold(handle(), &n));
         return n;
     }
 
@@ -499,27 +596,28 @@ public:
     void *allocate(size_t size, cudaStream_t stream)
     {
         void *p = nullptr;
-        detail::check(mp_pool_allocate_on_stream(handle(), size, stream, &p));
+        detail::checkGPU(mp_pool_allocate_on_stream(handle(), size, stream, &p));
         return p;
     }
 
     /// Frees a block that work on stream may still use; it is reused once that work is done.
     void deallocate(void *ptr, cudaStream_t stream)
     {
-        detail::check(mp_pool_deallocate_on_stream(handle(), ptr, stream));
+        if (ptr)
+            detail::checkGPU(mp_pool_deallocate_on_stream(handle(), ptr, stream));
     }
 
     void copyHostToDevice(void *dst, const void *src, size_t size)
     {
-        detail::check(mp_pool_copy_host_to_device(handle(), dst, src, size));
+        detail::checkGPU(mp_pool_copy_host_to_device(handle(), dst, src, size));
     }
     void copyDeviceToHost(void *dst, const void *src, size_t size)
     {
-        detail::check(mp_pool_copy_device_to_host(handle(), dst, src, size));
+        detail::checkGPU(mp_pool_copy_device_to_host(handle(), dst, src, size));
     }
     void copyDeviceToDevice(void *dst, const void *src, size_t size)
     {
-        detail::check(mp_pool_copy_device_to_device(handle(), dst, src, size));
+        detail::checkGPU(mp_pool_copy_device_to_device(handle(), dst, src, size));
     }
 
 private:
@@ -540,9 +638,12 @@ public:
         return instance;
     }
 
-    /// The CPU pool of that name, or nullptr; "default" is created on first use.
+    /// The CPU pool of that name, or nullptr when no pool has that name; "default" is
+    /// created on first use. A GPU pool of that name: InvalidOperationException.
     IMemoryPool *getCPUPool(const std::string &name) { return get(name, MemoryType::CPU); }
-    /// The GPU pool of that name, or nullptr; "default_gpu" is created on first use.
+    /// The GPU pool of that name, or nullptr when no pool has that name; "default_gpu" is
+    /// created on first use (CudaUnavailableException without CUDA or a device). A CPU pool
+    /// of that name: InvalidOperationException.
     IMemoryPool *getGPUPool(const std::string &name) { return get(name, MemoryType::GPU); }
 
     IMemoryPool *createCPUPool(const std::string &name, const PoolConfig &config)
@@ -653,7 +754,7 @@ private:
                                               : mp_registry_get_cpu_pool(name.c_str(), &p);
         if (s == MP_ERR_NOT_FOUND)
             return nullptr;
-        detail::check(s);
+        type == MemoryType::GPU ? detail::checkGPU(s) : detail::check(s);
         return wrap(name, p, type);
     }
 
@@ -662,8 +763,10 @@ private:
         std::lock_guard<std::mutex> lock(mutex_);
         mp_config c = config.toC();
         mp_pool *p = nullptr;
-        detail::check(type == MemoryType::GPU ? mp_registry_create_gpu_pool(name.c_str(), &c, &p)
-                                              : mp_registry_create_cpu_pool(name.c_str(), &c, &p));
+        if (type == MemoryType::GPU)
+            detail::checkGPU(mp_registry_create_gpu_pool(name.c_str(), &c, &p));
+        else
+            detail::check(mp_registry_create_cpu_pool(name.c_str(), &c, &p));
         return wrap(name, p, type);
     }
 
@@ -687,7 +790,11 @@ public:
         detail::check(mp_tcache_allocate(cache_, size, &p));
         return p;
     }
-    void deallocate(void *ptr) { detail::check(mp_tcache_deallocate(cache_, ptr)); }
+    void deallocate(void *ptr)
+    {
+        if (ptr)
+            detail::check(mp_tcache_deallocate(cache_, ptr));
+    }
     mp_tcache *handle() const noexcept { return cache_; }
 
 private:
@@ -718,7 +825,11 @@ public:
         detail::check(mp_router_allocate(router_, size, &p));
         return p;
     }
-    void deallocate(void *ptr) { detail::check(mp_router_deallocate(router_, ptr)); }
+    void deallocate(void *ptr)
+    {
+        if (ptr)
+            detail::check(mp_router_deallocate(router_, ptr));
+    }
 
 private:
     mp_router *router_ = nullptr;
@@ -733,21 +844,25 @@ inline void *allocate(size_t size, const std::string &poolName = "default")
     return p;
 }
 
+/// Frees ptr; nullptr does nothing.
 inline void deallocate(void *ptr, const std::string &poolName = "default")
 {
-    detail::check(mp_deallocate(poolName.c_str(), ptr));
+    if (ptr)
+        detail::check(mp_deallocate(poolName.c_str(), ptr));
 }
 
 inline void *allocateGPU(size_t size, const std::string &poolName = "default_gpu")
 {
     void *p = nullptr;
-    detail::check(mp_allocate_gpu(poolName.c_str(), size, &p));
+    detail::checkGPU(mp_allocate_gpu(poolName.c_str(), size, &p));
     return p;
 }
 
+/// Frees ptr; nullptr does nothing.
 inline void deallocateGPU(void *ptr, const std::string &poolName = "default_gpu")
 {
-    detail::check(mp_deallocate_gpu(poolName.c_str(), ptr));
+    if (ptr)
+        detail::checkGPU(mp_deallocate_gpu(poolName.c_str(), ptr));
 }
 
 namespace detail {

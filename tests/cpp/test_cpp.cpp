@@ -314,8 +314,8 @@ static void globalHelpersAndTemplates()
     expectThrow<OutOfMemoryException>([] { allocate<double>(std::numeric_limits<size_t>::max() / 4); }, "bytes");
     expectThrow<NotFoundException>([] { allocate(8, "nowhere"); }, "nowhere");
     if (deviceCount() == 0) {
-        expectThrow<UnsupportedException>([] { allocateGPU(64); }, "");
-        expectThrow<UnsupportedException>([] { allocateGPU<float>(16); }, "");
+        expectThrow<CudaException>([] { allocateGPU(64); }, "");
+        expectThrow<CudaException>([] { allocateGPU<float>(16); }, "");
     }
 }
 
@@ -350,7 +350,7 @@ static void exceptionsFromStatuses()
 static void gpuMemoryPool()
 {
     if (deviceCount() == 0) {
-        expectThrow<UnsupportedException>([] { GPUMemoryPool("cpp-gpu", PoolConfig::DefaultGPU()); }, "");
+        expectThrow<CudaUnavailableException>([] { GPUMemoryPool("cpp-gpu", PoolConfig::DefaultGPU()); }, "");
         throw Skip{"no CUDA device: GPUMemoryPool round trip not run"};
     }
     GPUMemoryPool gpu("cpp-gpu", PoolConfig::DefaultGPU());
@@ -510,6 +510,169 @@ static void refusedDestroyKeepsThePool()
     EXPECT(m.destroyPool("cpp-hooked"));
 }
 
+static void standaloneMemoryStats()
+{
+    MemoryStats s; // the seed's MemoryStats on its own
+    s.recordAllocation(100);
+    s.recordAllocation(300);
+    s.recordDeallocation(100);
+    EXPECT(s.getTotalAllocated() == 400 && s.getCurrentUsed() == 300 && s.getPeakUsage() == 400);
+    EXPECT(s.getAllocationCount() == 2 && s.getDeallocationCount() == 1 && s.getFragmentationRatio() == 0.0);
+    EXPECT(s.hasMemoryLeaks() && s.isTrackingEnabled());
+    int a = 0, b = 0;
+    s.trackAllocation(&a, 10);
+    s.trackAllocation(&b, 20);
+    std::vector<AllocationInfo> live = s.getActiveAllocations();
+    EXPECT(live.size() == 2 && live[0].ptr == &a && live[1].ptr == &b && live[1].size == 20);
+    s.trackDeallocation(&a);
+    EXPECT(s.getCurrentUsed() == 320 && s.getActiveAllocations().size() == 1);
+    EXPECT(s.getStatsString().find("tracker: tracking on") != std::string::npos);
+    EXPECT(s.getStatsJson().find("\"current_used\":320") != std::string::npos);
+    // Bad input: a clear exception, nothing counted.
+    expectThrow<InvalidArgumentException>([&] { s.recordAllocation(0); }, "0 bytes");
+    expectThrow<InvalidArgumentException>([&] { s.recordDeallocation(1000); }, "in use");
+    expectThrow<InvalidPointerException>([&] { s.trackDeallocation(&a); }, "not tracked");
+    expectThrow<InvalidPointerException>([&] { s.trackAllocation(&b, 4); }, "tracked already");
+    expectThrow<InvalidPointerException>([&] { s.trackAllocation(nullptr, 4); }, "NULL");
+    EXPECT(s.getCurrentUsed() == 320 && s.getAllocationCount() == 4 && s.getDeallocationCount() == 2);
+    // reset keeps what is live counted: later frees never outnumber allocations.
+    s.reset();
+    EXPECT(s.getAllocationCount() == 2 && s.getDeallocationCount() == 0 && s.getTotalAllocated() == 320);
+    s.trackDeallocation(&b);
+    s.recordDeallocation(300);
+    EXPECT(s.getAllocationCount() == s.getDeallocationCount() && !s.hasMemoryLeaks());
+    // Tracking off: track calls count nothing.
+    s.setTrackingEnabled(false);
+    s.trackAllocation(&a, 5);
+    s.trackDeallocation(&a);
+    EXPECT(!s.isTrackingEnabled() && s.getAllocationCount() == 2);
+    // Threads: exact counts.
+    MemoryStats shared;
+    std::vector<std::thread> ts;
+    static int slots[4][32];
+    for (int t = 0; t < 4; t++)
+        ts.emplace_back([&shared, t] {
+            for (int i = 0; i < 5000; i++) {
+                shared.trackAllocation(&slots[t][i % 32], 8);
+                shared.recordAllocation(2);
+                shared.recordDeallocation(2);
+                shared.trackDeallocation(&slots[t][i % 32]);
+            }
+        });
+    for (std::thread &t : ts)
+        t.join();
+    EXPECT(shared.getAllocationCount() == 40000 && shared.getDeallocationCount() == 40000);
+    EXPECT(shared.getTotalAllocated() == 200000 && shared.getCurrentUsed() == 0);
+    // A copy is independent; a moved-from object refuses calls.
+    MemoryStats copy = shared;
+    copy.recordAllocation(7);
+    EXPECT(copy.getCurrentUsed() == 7 && shared.getCurrentUsed() == 0);
+    MemoryStats moved = std::move(copy);
+    EXPECT(moved.getCurrentUsed() == 7);
+    expectThrow<InvalidOperationException>([&] { copy.getCurrentUsed(); }, "moved from");
+}
+
+static void statsCopiesAreSnapshots()
+{
+    MemoryStats kept;
+    void *b = nullptr;
+    {
+        CPUMemoryPool pool("cpp-snapshot", PoolConfig::DefaultCPU());
+        void *a = pool.allocate(100);
+        b = pool.allocate(200);
+        MemoryStats before = pool.getStats(); // the seed's idiom: a snapshot
+        EXPECT(!before.isLiveView() && pool.getStats().isLiveView());
+        void *c = pool.allocate(300);
+        EXPECT(before.getCurrentUsed() == 300 && before.getAllocationCount() == 2);
+        EXPECT(pool.getStats().getCurrentUsed() == 600);
+        EXPECT(before.getActiveAllocations().size() == 2);
+        EXPECT(before.getStatsString().find("copy of pool 'cpp-snapshot'") != std::string::npos);
+        kept = pool.getStats(); // assignment: a snapshot too
+        pool.deallocate(a);
+        pool.deallocate(c);
+        // A pool's live view counts the pool's allocations only, and is not assigned to.
+        expectThrow<InvalidOperationException>([&] { pool.stats().recordAllocation(8); }, "live stats");
+        expectThrow<InvalidOperationException>([&] { pool.stats() = MemoryStats(); }, "assigned");
+        EXPECT(pool.getStats().getCurrentUsed() == 200);
+    } // the pool is gone; the snapshot reads and records on
+    EXPECT(kept.getCurrentUsed() == 600 && kept.getActiveAllocations().size() == 3);
+    kept.trackDeallocation(b);
+    EXPECT(kept.getCurrentUsed() == 400);
+}
+
+static void nullIsFreedAsNothing()
+{
+    CPUMemoryPool pool("cpp-null", PoolConfig::DefaultCPU());
+    pool.deallocate(nullptr);
+    deallocate(nullptr);
+    deallocate<int>(static_cast<int *>(nullptr));
+    deallocateGPU(nullptr); // even without CUDA: nothing to do
+    CPUMemoryPool small("cpp-null-small", PoolConfig::FixedSizeCPU(64));
+    Router r("cpp-null-router");
+    r.add(SIZE_MAX, small);
+    r.deallocate(nullptr);
+    ThreadCache tc(pool);
+    tc.deallocate(nullptr);
+    EXPECT(pool.getStats().getDeallocationCount() == 0);
+    // The C ABI keeps its released rule.
+    EXPECT(mp_pool_deallocate(pool.handle(), nullptr) == MP_ERR_INVALID_POINTER);
+}
+
+static void cudaErrorsAreCudaExceptions()
+{
+    static_assert(std::is_base_of<CudaException, CudaUnavailableException>::value, "");
+    // MP_ERR_UNSUPPORTED of a CPU call stays UnsupportedException.
+    CPUMemoryPool dbg("cpp-unsupported", PoolConfig::DebugCPU());
+    try {
+        dbg.allocateAligned(64, 4096);
+        throw std::runtime_error("no exception");
+    } catch (const CudaException &) {
+        throw std::runtime_error("a CPU call's MP_ERR_UNSUPPORTED became a CudaException");
+    } catch (const UnsupportedException &e) {
+        EXPECT(e.status() == MP_ERR_UNSUPPORTED);
+    }
+    if (deviceCount() > 0)
+        throw Skip{"a CUDA device is present: the no-device errors cannot be shown"};
+    MemoryPoolManager &m = MemoryPoolManager::getInstance();
+    int caught = 0;
+    for (const std::function<void()> &f : std::vector<std::function<void()>>{
+             [] { GPUMemoryPool("cpp-nogpu", PoolConfig::DefaultGPU()); },
+             [&] { m.createGPUPool("cpp-nogpu", PoolConfig::DefaultGPU()); },
+             [&] { m.getGPUPool("default_gpu"); },
+             [] { allocateGPU(16); },
+         }) {
+        try {
+            f();
+        } catch (const CudaException &e) { // as the seed's reference tells callers to catch
+            EXPECT(e.status() == MP_ERR_UNSUPPORTED && !e.detail().empty());
+            caught++;
+        }
+    }
+    EXPECT(caught == 4);
+    EXPECT(m.getGPUPool("no-such-gpu-pool") == nullptr); // an unknown name: nullptr, CUDA or not
+}
+
+static void fragmentationAndSyncInForce()
+{
+    PoolConfig c = PoolConfig::DefaultCPU();
+    CPUMemoryPool pool("cpp-frag", c);
+    EXPECT(pool.getStats().getFragmentationRatio() == 0.0);
+    void *a = pool.allocate(64 << 10), *b = pool.allocate(64 << 10), *d = pool.allocate(64 << 10);
+    pool.deallocate(b);
+    EXPECT(pool.getStats().getFragmentationRatio() > 0.0);
+    pool.deallocate(a);
+    pool.deallocate(d);
+    EXPECT(pool.getStats().getFragmentationRatio() == 0.0);
+    // LockFree asked: lock-free without records, under the lock with them; the text says which.
+    PoolConfig fast = PoolConfig::HighPerformanceCPU();
+    CPUMemoryPool lf("cpp-lockfree", fast);
+    EXPECT(lf.getStats().getStatsString().find("sync lock-free") != std::string::npos);
+    fast.trackStats = true;
+    CPUMemoryPool locked("cpp-lockfree-tracked", fast);
+    EXPECT(locked.getConfig().syncType == SyncType::LockFree);
+    EXPECT(locked.getStats().getStatsString().find("sync mutex") != std::string::npos);
+}
+
 int main()
 {
     run("enums have the seed's values", enumsHaveTheSeedsValues);
@@ -518,6 +681,11 @@ int main()
     run("IMemoryPool interface", imemoryPoolInterface);
     run("reallocate and usableSize (beyond the seed)", reallocateAndUsableSize);
     run("MemoryStats queries", memoryStatsQueries);
+    run("a standalone MemoryStats (the seed's record and track calls)", standaloneMemoryStats);
+    run("copies of a pool's stats are snapshots", statsCopiesAreSnapshots);
+    run("freeing nullptr does nothing", nullIsFreedAsNothing);
+    run("GPU calls without CUDA throw CudaException", cudaErrorsAreCudaExceptions);
+    run("fragmentation on empty pools, and the sync in force", fragmentationAndSyncInForce);
     run("peak reserved bytes (1.3)", peakReservedBytes);
     run("memory snapshots (1.3)", memorySnapshots);
     run("MemoryPoolManager functions", managerFunctions);
