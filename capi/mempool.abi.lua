@@ -139,7 +139,8 @@ return {
             "whole-pool calls take the pool lock. Double and foreign frees are still refused.\n" ..
             "A thread's cached blocks return to the pool when it exits, on reset, and count as free\n" ..
             "in the stats. With records (track_stats on, counters_only off) or debugging on, LOCK_FREE\n" ..
-            "takes the lock like MUTEX.",
+            "takes the lock like MUTEX; the stats text and JSON then say \"sync mutex\" (the mode in\n" ..
+            "force), while mp_pool_get_config keeps the MP_SYNC_LOCK_FREE asked for.",
       values = {
         { "MP_SYNC_MUTEX", 0, "one lock around each operation (one atomic when uncontended)" },
         { "MP_SYNC_LOCK_FREE", 1, "per-thread caches, no lock on the common path (see above)" },

@@ -111,7 +111,8 @@ typedef enum mp_allocator_type {
  *  whole-pool calls take the pool lock. Double and foreign frees are still refused.
  *  A thread's cached blocks return to the pool when it exits, on reset, and count as free
  *  in the stats. With records (track_stats on, counters_only off) or debugging on, LOCK_FREE
- *  takes the lock like MUTEX. (since 1.0)
+ *  takes the lock like MUTEX; the stats text and JSON then say "sync mutex" (the mode in
+ *  force), while mp_pool_get_config keeps the MP_SYNC_LOCK_FREE asked for. (since 1.0)
  */
 typedef enum mp_sync_type {
     MP_SYNC_MUTEX = 0,              /**< one lock around each operation (one atomic when uncontended) */
