@@ -1,13 +1,28 @@
 /* mempool for Lua 5.4: local mempool = require "mempool"
  *
- * A hand-written module over the C ABI. Pools, blocks and routers are
- * userdata; operational failures return nil, message, status name; wrong
- * argument types, and integers that the C parameter cannot hold, raise
- * errors naming the argument, as the standard library does.
+ * A hand-written module over the C ABI. Pools, blocks, routers and
+ * memory_stats are userdata; operational failures return nil, message,
+ * status name; wrong argument types, integers that the C parameter cannot
+ * hold, and strings that are none of an enum's options (a config table's
+ * preset, allocator and sync; an allocation flag; "cpu"/"gpu"; a snapshot
+ * kind) raise errors naming the argument or field and the options, as
+ * luaL_checkoption does.
+ *
+ * The rules the seed's API leaves open:
+ *  - Freeing nil (pool:deallocate, deallocate_on_stream, router:deallocate,
+ *    mempool.deallocate, deallocate_gpu) does nothing and returns true.
+ *  - get_cpu_pool(name) and get_gpu_pool(name) never raise for a name:
+ *    nil, message, "MP_ERR_NOT_FOUND" when no pool has it,
+ *    "MP_ERR_INVALID_OPERATION" when it names a pool of the other memory type.
+ *  - GPU calls without CUDA or a device (gpu_pool, get_gpu_pool() for
+ *    "default_gpu", allocate_gpu, "pinned"/"managed" allocations) return
+ *    nil, message, "MP_ERR_UNSUPPORTED"; a CUDA failure "MP_ERR_CUDA".
+ *  - mempool.DEFAULT_ALIGNMENT is the C library's MP_DEFAULT_ALIGNMENT.
  *
  * The files: this one (the module table, the state, records, configuration
  * tables, the registry and global helpers), lpool.c (pool and block
- * objects), lrouter.c (routers), lpolicy.c (Lua hooks and their budget).
+ * objects), lrouter.c (routers), lpolicy.c (Lua hooks and their budget),
+ * lstats.c (memory_stats: standalone statistics and snapshots).
  *
  * Each C pool this Lua state uses has one record (lhandle, see lmempool.h)
  * shared by all of its Lua objects and blocks; closing or destroying a
@@ -236,17 +251,60 @@ bool mpl_opt_bool(lua_State *L, int t, const char *k, bool dflt)
     return v;
 }
 
+/* The index in list of the string at index i, as luaL_checkoption gives,
+ * but the error names the field k of argument arg (or the argument, k NULL)
+ * and lists the options: "field 'sync': invalid option 'lockfree',
+ * expected 'mutex' or 'lock_free'". Only strings match, never numbers. */
+static int option_at(lua_State *L, int i, int arg, const char *k, const char *const list[])
+{
+    i = lua_absindex(L, i);
+    const char *given = lua_type(L, i) == LUA_TSTRING ? lua_tostring(L, i) : NULL;
+    for (int n = 0; given && list[n]; n++)
+        if (strcmp(given, list[n]) == 0)
+            return n;
+    int top = lua_gettop(L);
+    if (k)
+        lua_pushfstring(L, "field '%s': ", k);
+    if (given)
+        lua_pushfstring(L, "invalid option '%s', expected ", given);
+    else
+        lua_pushfstring(L, "invalid option (a %s), expected ", luaL_typename(L, i));
+    for (int n = 0; list[n]; n++)
+        lua_pushfstring(L, "%s'%s'", n == 0 ? "" : list[n + 1] ? ", " : " or ", list[n]);
+    lua_concat(L, lua_gettop(L) - top);
+    return luaL_argerror(L, arg, lua_tostring(L, -1));
+}
+
+int mpl_check_option(lua_State *L, int arg, const char *def, const char *const list[])
+{
+    if (def && lua_isnoneornil(L, arg)) {
+        lua_pushstring(L, def);
+        int n = option_at(L, -1, arg, NULL, list);
+        lua_pop(L, 1);
+        return n;
+    }
+    return option_at(L, arg, arg, NULL, list);
+}
+
+int mpl_opt_option(lua_State *L, int arg, int t, const char *k, int dflt, const char *const list[])
+{
+    lua_getfield(L, t, k);
+    int n = lua_isnil(L, -1) ? dflt : option_at(L, -1, arg, k, list);
+    lua_pop(L, 1);
+    return n;
+}
+
 /* Fills c from the table at t: a preset first, then each field given. */
 mp_status mpl_config_from(lua_State *L, int t, mp_memory_type type, mp_config *c)
 {
     static const char *const presets[] = {"default", "fixed", "high_performance", "debug", "general_purpose", NULL};
-    lua_getfield(L, t, "preset");
-    int preset = luaL_checkoption(L, -1, "default", presets);
-    lua_pop(L, 1);
-    lua_getfield(L, t, "allocator");
-    if (!lua_isnil(L, -1) && strcmp(luaL_checkstring(L, -1), "fixed") == 0)
+    static const char *const allocators[] = {"fixed", "variable", NULL};
+    static const char *const syncs[] = {"mutex", "lock_free", NULL};
+    int preset = mpl_opt_option(L, 1, t, "preset", 0, presets);
+    int allocator = mpl_opt_option(L, 1, t, "allocator", -1, allocators);
+    int sync = mpl_opt_option(L, 1, t, "sync", -1, syncs);
+    if (allocator == 0)
         preset = 1;
-    lua_pop(L, 1);
     size_t block = mpl_opt_size(L, t, "block_size", 256);
     int device = (int)mpl_opt_int(L, 1, t, "device", INT_MIN, INT_MAX, 0);
     bool gpu = type == MP_MEMORY_GPU;
@@ -264,17 +322,10 @@ mp_status mpl_config_from(lua_State *L, int t, mp_memory_type type, mp_config *c
     }
     if (s != MP_OK)
         return s;
-    lua_getfield(L, t, "allocator");
-    if (!lua_isnil(L, -1))
-        c->allocator_type = strcmp(lua_tostring(L, -1), "fixed") == 0 ? MP_ALLOCATOR_FIXED_SIZE
-                                                                       : MP_ALLOCATOR_VARIABLE_SIZE;
-    lua_pop(L, 1);
-    lua_getfield(L, t, "sync");
-    if (!lua_isnil(L, -1)) {
-        static const char *const syncs[] = {"mutex", "lock_free", NULL};
-        c->sync_type = luaL_checkoption(L, -1, NULL, syncs) ? MP_SYNC_LOCK_FREE : MP_SYNC_MUTEX;
-    }
-    lua_pop(L, 1);
+    if (allocator >= 0)
+        c->allocator_type = allocator == 0 ? MP_ALLOCATOR_FIXED_SIZE : MP_ALLOCATOR_VARIABLE_SIZE;
+    if (sync >= 0)
+        c->sync_type = sync == 1 ? MP_SYNC_LOCK_FREE : MP_SYNC_MUTEX;
     c->block_size = block;
     c->device_id = device;
     c->initial_size = mpl_opt_size(L, t, "initial_size", c->initial_size);
@@ -437,7 +488,7 @@ static int l_validate(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
     static const char *const types[] = {"cpu", "gpu", NULL};
-    mp_memory_type t = luaL_checkoption(L, 2, "cpu", types) ? MP_MEMORY_GPU : MP_MEMORY_CPU;
+    mp_memory_type t = mpl_check_option(L, 2, "cpu", types) ? MP_MEMORY_GPU : MP_MEMORY_CPU;
     mp_config c = MP_CONFIG_INIT;
     mp_status s = mpl_config_from(L, 1, t, &c);
     return mpl_ok_or_fail(L, s == MP_OK ? mp_config_validate(&c, t) : s);
@@ -459,9 +510,11 @@ static int global_allocate(lua_State *L, mp_memory_type t)
     return mpl_allocate_through(L, mpl_S(L), -1, (size_t)size, MP_ALLOC_NONE, NULL);
 }
 
-/* mempool.deallocate(block [, pool_name]) */
+/* mempool.deallocate(block [, pool_name]); nil: nothing, whatever the name */
 static int global_deallocate(lua_State *L, mp_memory_type t)
 {
+    if (mpl_nil_free(L, 1))
+        return 1;
     lblock *b = mpl_check_block(L, 1);
     const char *name = luaL_optstring(L, 2, t == MP_MEMORY_GPU ? "default_gpu" : "default");
     int done = mpl_settled(L, b);
@@ -510,7 +563,7 @@ static const luaL_Reg functions[] = {
     {"stats_print", l_stats_print},
     {"router", mpl_router}, {"validate", l_validate}, {"allocate", l_allocate}, {"deallocate", l_deallocate},
     {"allocate_gpu", l_allocate_gpu}, {"deallocate_gpu", l_deallocate_gpu}, {"version", l_version},
-    {"device_count", l_device_count}, {"last_error", l_last_error}, {NULL, NULL}};
+    {"device_count", l_device_count}, {"last_error", l_last_error}, {"memory_stats", mpl_memory_stats}, {NULL, NULL}};
 
 /* The metatable of class name; every function gets the sentinel at index up. */
 static void new_class(lua_State *L, int up, const char *name, const luaL_Reg *methods, const luaL_Reg *meta)
@@ -598,6 +651,7 @@ LUAMOD_API __attribute__((visibility("default"))) int luaopen_mempool(lua_State 
     new_class(L, up, POOL, mpl_pool_methods, mpl_pool_meta);
     new_class(L, up, BLOCK, mpl_block_methods, mpl_block_meta);
     new_class(L, up, ROUTER, mpl_router_methods, mpl_router_meta);
+    new_class(L, up, MEMSTATS, mpl_stats_methods, mpl_stats_meta);
     luaL_newlibtable(L, functions);
     lua_pushvalue(L, up);
     luaL_setfuncs(L, functions, 1);
@@ -605,6 +659,8 @@ LUAMOD_API __attribute__((visibility("default"))) int luaopen_mempool(lua_State 
     lua_setfield(L, -2, "VERSION_NUMBER");
     lua_pushinteger(L, MPL_DEFAULT_BUDGET);
     lua_setfield(L, -2, "DEFAULT_BUDGET");
+    lua_pushinteger(L, MP_DEFAULT_ALIGNMENT);
+    lua_setfield(L, -2, "DEFAULT_ALIGNMENT");
     return 1;
 }
 

@@ -1,5 +1,5 @@
-/* Internal to the Lua module (lmempool.c, lpolicy.c): the types that the
- * two files share. Nothing here is exported from mempool.so.
+/* Internal to the Lua module (lmempool.c, lpool.c, lrouter.c, lpolicy.c,
+ * lstats.c): the types that the files share. Nothing here is exported from mempool.so.
  *
  * Ownership, in one picture:
  *
@@ -29,6 +29,7 @@
 #define POOL "mempool.pool"
 #define BLOCK "mempool.block"
 #define ROUTER "mempool.router"
+#define MEMSTATS "mempool.memory_stats"
 
 /* Instructions a hook may run unless its policy says otherwise. */
 #define MPL_DEFAULT_BUDGET 5000000
@@ -99,6 +100,8 @@ void mpl_rec_release_c(lhandle *r);       /* the same without Lua: leaks rather 
 lua_Integer mpl_opt_int(lua_State *L, int arg, int t, const char *k, lua_Integer lo, lua_Integer hi, lua_Integer dflt);
 size_t mpl_opt_size(lua_State *L, int t, const char *k, size_t dflt);
 bool mpl_opt_bool(lua_State *L, int t, const char *k, bool dflt);
+int mpl_check_option(lua_State *L, int arg, const char *def, const char *const list[]); /* luaL_checkoption, listing the options */
+int mpl_opt_option(lua_State *L, int arg, int t, const char *k, int dflt, const char *const list[]); /* field k; dflt if absent */
 mp_status mpl_config_from(lua_State *L, int t, mp_memory_type type, mp_config *c);
 
 /* lpool.c: pool and block objects */
@@ -111,9 +114,16 @@ lblock *mpl_check_block(lua_State *L, int i);
 lpool *mpl_push_pool_of(lua_State *L, lstate *S, mp_pool *h); /* a registry pool's open object */
 int mpl_allocate_through(lua_State *L, lstate *S, int pool_index, size_t size, mp_alloc_flags flag,
                          void *const *stream);
+int mpl_nil_free(lua_State *L, int i);  /* nil at i: pushes true and returns 1 (freeing nil does nothing), else 0 */
 int mpl_settled(lua_State *L, lblock *b); /* before freeing b another way: 0, or the results pushed */
 void mpl_push_stats(lua_State *L, const mp_stats *st);
+void mpl_push_allocations(lua_State *L, const mp_allocation_info *recs, size_t n);
 int mpl_push_string(lua_State *L, mp_status s, char *text);
+
+/* lstats.c: standalone statistics (mp_tracker) */
+extern const luaL_Reg mpl_stats_methods[], mpl_stats_meta[];
+int mpl_memory_stats(lua_State *L);
+int mpl_pool_stats_snapshot(lua_State *L);
 
 /* lrouter.c */
 extern const luaL_Reg mpl_router_methods[], mpl_router_meta[];

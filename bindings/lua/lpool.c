@@ -220,7 +220,7 @@ static int pool_allocate(lua_State *L)
     mpl_check_pool(L, 1);
     lua_Integer size = luaL_checkinteger(L, 2);
     static const char *const flags[] = {"none", "pinned", "managed", NULL};
-    int flag = luaL_checkoption(L, 3, "none", flags);
+    int flag = mpl_check_option(L, 3, "none", flags);
     luaL_argcheck(L, size >= 0, 2, "size must not be negative");
     return mpl_allocate_through(L, mpl_S(L), 1, (size_t)size, (mp_alloc_flags)flag, NULL);
 }
@@ -269,9 +269,21 @@ static lblock *block_of(lua_State *L, const lpool *p, int i)
     return b;
 }
 
+/* Freeing nil does nothing and succeeds, as free(NULL) does: in every free
+ * call of the module (pool, stream, router, by name). */
+int mpl_nil_free(lua_State *L, int i)
+{
+    if (lua_type(L, i) != LUA_TNIL)
+        return 0;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 static int pool_deallocate(lua_State *L)
 {
     lpool *p = mpl_check_pool(L, 1);
+    if (mpl_nil_free(L, 2))
+        return 1;
     lblock *b = block_of(L, p, 2);
     if (!b->live)
         return freed_already(L, b);
@@ -530,6 +542,13 @@ static int pool_allocations(lua_State *L)
     }
     if (s != MP_OK)
         return mpl_fail(L, s);
+    mpl_push_allocations(L, recs, n);
+    return 1;
+}
+
+/* The records as an array of { address, size, sequence } tables. */
+void mpl_push_allocations(lua_State *L, const mp_allocation_info *recs, size_t n)
+{
     lua_createtable(L, n < INT_MAX ? (int)n : 0, 0);
     for (size_t i = 0; i < n; i++) {
         lua_createtable(L, 0, 3);
@@ -538,13 +557,12 @@ static int pool_allocations(lua_State *L)
         SET_INT(L, "sequence", recs[i].sequence);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
-    return 1;
 }
 
 static mp_snapshot_kind check_snapshot_kind(lua_State *L, int arg)
 {
     static const char *const kinds[] = {"now", "last_oom", NULL};
-    return luaL_checkoption(L, arg, "now", kinds) ? MP_SNAPSHOT_LAST_OOM : MP_SNAPSHOT_NOW;
+    return mpl_check_option(L, arg, "now", kinds) ? MP_SNAPSHOT_LAST_OOM : MP_SNAPSHOT_NOW;
 }
 
 static void push_snapshot(lua_State *L, const mp_memory_snapshot *m, const mp_chunk_info *chunks,
@@ -740,6 +758,8 @@ static lblock *live_block_of(lua_State *L, const lpool *p, int i)
 static int pool_deallocate_on_stream(lua_State *L)
 {
     lpool *p = mpl_check_pool(L, 1);
+    if (mpl_nil_free(L, 2))
+        return 1;
     lblock *b = block_of(L, p, 2);
     void *stream = (void *)(uintptr_t)luaL_optinteger(L, 3, 0);
     int done = mpl_settled(L, b);
@@ -751,8 +771,8 @@ static int pool_deallocate_on_stream(lua_State *L)
     return mpl_ok_or_fail(L, s);
 }
 
-/* pool:copy_to_device(block, bytes [, offset]) */
-static int pool_copy_to_device(lua_State *L)
+/* pool:copy_host_to_device(block, bytes [, offset]): the bytes into the block */
+static int pool_copy_host_to_device(lua_State *L)
 {
     lpool *p = mpl_check_pool(L, 1);
     size_t n;
@@ -763,8 +783,8 @@ static int pool_copy_to_device(lua_State *L)
     return mpl_ok_or_fail(L, mp_pool_copy_host_to_device(mpl_handle(p), (char *)b->p + off, src, n));
 }
 
-/* pool:copy_from_device(block [, length [, offset]]) -> bytes */
-static int pool_copy_from_device(lua_State *L)
+/* pool:copy_device_to_host(block [, length [, offset]]) -> the block's bytes */
+static int pool_copy_device_to_host(lua_State *L)
 {
     lpool *p = mpl_check_pool(L, 1);
     lblock *b = block_of(L, p, 2);
@@ -865,7 +885,7 @@ static lblock *host_block(lua_State *L, lblock *b)
         luaL_error(L, "the block was freed (its registry pool was reset, trimmed or destroyed elsewhere)");
     mp_pool_get_memory_type(b->rec->h, &t);
     if (t != MP_MEMORY_CPU)
-        luaL_error(L, "a GPU block's bytes are not the host's: use pool:copy_to_device/copy_from_device");
+        luaL_error(L, "a GPU block's bytes are not the host's: use pool:copy_host_to_device/copy_device_to_host");
     return b;
 }
 
@@ -907,13 +927,13 @@ const luaL_Reg mpl_pool_methods[] = {
     {"check", pool_check}, {"owns", pool_owns}, {"name", pool_name}, {"memory_type", pool_memory_type},
     {"backend", pool_backend}, {"config", pool_config}, {"stats", pool_stats}, {"reset_stats", pool_reset_stats},
     {"set_tracking", pool_set_tracking}, {"tracking", pool_tracking}, {"has_leaks", pool_has_leaks},
-    {"allocations", pool_allocations}, {"stats_string", pool_stats_string}, {"stats_json", pool_stats_json},
+    {"allocations", pool_allocations}, {"stats_snapshot", mpl_pool_stats_snapshot}, {"stats_string", pool_stats_string}, {"stats_json", pool_stats_json},
     {"memory_snapshot", pool_memory_snapshot}, {"memory_snapshot_json", pool_memory_snapshot_json},
     {"set_policy", mpl_pool_set_policy}, {"set_device", pool_set_device}, {"device", pool_device},
     {"set_stream", pool_set_stream}, {"stream", pool_stream}, {"deallocate_on_stream", pool_deallocate_on_stream},
     {"allocate_on_stream", pool_allocate_on_stream},
     {"set_release_threshold", pool_set_release_threshold}, {"release_threshold", pool_release_threshold},
-    {"copy_to_device", pool_copy_to_device}, {"copy_from_device", pool_copy_from_device},
+    {"copy_host_to_device", pool_copy_host_to_device}, {"copy_device_to_host", pool_copy_device_to_host},
     {"copy_device_to_device", pool_copy_device_to_device}, {"handle", pool_handle}, {"close", pool_close},
     {NULL, NULL}};
 const luaL_Reg mpl_pool_meta[] = {

@@ -122,6 +122,8 @@ static int router_allocate(lua_State *L)
 static int router_deallocate(lua_State *L)
 {
     lrouter *r = check_router(L);
+    if (mpl_nil_free(L, 2))
+        return 1;
     lblock *b = mpl_check_block(L, 2);
     int done = mpl_settled(L, b);
     if (done)

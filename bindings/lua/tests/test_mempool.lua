@@ -199,8 +199,8 @@ test("failures return nil, message and status name", function()
   fails("MP_ERR_INVALID_OPERATION", "host memory", pool:allocate_on_stream(64, 0))
   fails("MP_ERR_INVALID_OPERATION", "host memory", pool:set_release_threshold(0))
   fails("MP_ERR_INVALID_OPERATION", "host memory", pool:release_threshold())
-  fails("MP_ERR_INVALID_OPERATION", "host memory", pool:copy_to_device(blocks[2], "x"))
-  fails("MP_ERR_INVALID_OPERATION", "host memory", pool:copy_from_device(blocks[2], 1))
+  fails("MP_ERR_INVALID_OPERATION", "host memory", pool:copy_host_to_device(blocks[2], "x"))
+  fails("MP_ERR_INVALID_OPERATION", "host memory", pool:copy_device_to_host(blocks[2], 1))
   fails("MP_ERR_INVALID_OPERATION", "host memory", pool:copy_device_to_device(blocks[2], blocks[3], 1))
   fails("MP_ERR_INVALID_ARGUMENT", "alignment", mempool.cpu_pool { name = "bad", alignment = 24 })
   fails("MP_ERR_INVALID_ARGUMENT", "name", mempool.cpu_pool { name = "" })
@@ -212,6 +212,201 @@ test("failures return nil, message and status name", function()
   assert(status:match("^MP_") and #detail > 0)
 end)
 
+test("a standalone memory_stats counts what the script records and tracks", function()
+  local s <close> = assert(mempool.memory_stats())
+  assert(tostring(s) == "mempool.memory_stats" and s:tracking() == true and s:has_leaks() == false)
+  assert(s:record_allocation(100) and s:record_allocation(50) and s:record_deallocation(100))
+  assert(s:total_allocated() == 150 and s:current_used() == 50 and s:peak_usage() == 150)
+  assert(s:allocation_count() == 2 and s:deallocation_count() == 1 and s:fragmentation_ratio() == 0.0)
+  assert(math.type(s:fragmentation_ratio()) == "float" and s:has_leaks() == true)
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-tracked" })
+  local b = assert(pool:allocate(64))
+  assert(s:track_allocation(b, 64) and s:track_allocation(0x1000, 32)) -- a block, or an integer address
+  local recs = s:allocations()
+  assert(#recs == 2 and recs[1].address == b:address() and recs[1].size == 64 and recs[2].address == 0x1000)
+  assert(recs[1].sequence < recs[2].sequence)
+  assert(s:track_deallocation(b:address()) and s:track_deallocation(0x1000)) -- the block's address is the block
+  local st = s:stats()
+  assert(st.allocation_count == 4 and st.deallocation_count == 3 and st.current_used == 50)
+  assert(st.live_allocations == 1 and st.current_used == s:current_used() and st.reserved_bytes == 0)
+  assert(s:stats_string():find("in use:        50 bytes in 1 allocations", 1, true), s:stats_string())
+  assert(s:stats_json():find('"tracker":true', 1, true) and s:stats_json():find('"current_used":50', 1, true))
+  assert(s:reset()) -- counts start again from what is live
+  assert(s:allocation_count() == 1 and s:deallocation_count() == 0 and s:total_allocated() == 50)
+  assert(s:peak_usage() == 50 and s:current_used() == 50)
+  assert(s:set_tracking(false) and s:tracking() == false)
+  assert(s:track_allocation(0x2000, 8) and #s:allocations() == 0 and s:allocation_count() == 1) -- off: nothing
+  assert(s:track_deallocation(0x2000)) -- off: an untracked pointer may have come while it was off
+  assert(b:free())
+end)
+
+test("memory_stats refuses bad input as the module does: misuse raises, the library's refusals return", function()
+  local s <close> = assert(mempool.memory_stats())
+  fails("MP_ERR_INVALID_ARGUMENT", "0 bytes", s:record_allocation(0))
+  fails("MP_ERR_INVALID_ARGUMENT", "no allocation live", s:record_deallocation(8))
+  assert(s:record_allocation(8))
+  fails("MP_ERR_INVALID_ARGUMENT", "8 bytes in use", s:record_deallocation(9))
+  fails("MP_ERR_INVALID_POINTER", "NULL", s:track_allocation(0, 8))
+  fails("MP_ERR_INVALID_POINTER", "NULL", s:track_deallocation(0))
+  fails("MP_ERR_INVALID_ARGUMENT", "0 bytes", s:track_allocation(0x40, 0))
+  assert(s:track_allocation(0x40, 8))
+  fails("MP_ERR_INVALID_POINTER", "tracked already", s:track_allocation(0x40, 8))
+  fails("MP_ERR_INVALID_POINTER", "not tracked", s:track_deallocation(0x80))
+  assert(s:track_deallocation(0x40))
+  fails("MP_ERR_INVALID_POINTER", "not tracked", s:track_deallocation(0x40)) -- twice
+  assert(s:allocation_count() == 2 and s:deallocation_count() == 1 and s:current_used() == 8) -- refusals changed nothing
+  raises("mempool.block or integer address expected, got nil", s.track_allocation, s, nil, 8)
+  raises("mempool.block or integer address expected, got string", s.track_deallocation, s, "0x40")
+  raises("mempool.block or integer address expected, got table", s.track_deallocation, s, {})
+  raises("number has no integer representation", s.track_allocation, s, 1.5, 8)
+  raises("not negative", s.track_allocation, s, -16, 8)
+  raises("must not be negative", s.record_allocation, s, -1)
+  raises("number expected, got no value", s.record_allocation, s)
+  raises("must not be negative", s.track_allocation, s, 0x40, -8)
+  raises("boolean expected", s.set_tracking, s, 1)
+  raises("mempool.memory_stats expected", s.stats, "not stats")
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-not-stats" })
+  raises("mempool.memory_stats expected", s.stats, pool)
+end)
+
+test("a closed memory_stats answers as a NULL tracker, and close is idempotent", function()
+  local s = assert(mempool.memory_stats())
+  assert(s:record_allocation(8) and s:handle() ~= 0)
+  assert(s:close() == true and s:close() == true and s:handle() == 0)
+  assert(tostring(s) == "mempool.memory_stats (closed)")
+  for _, call in ipairs { "stats", "total_allocated", "current_used", "peak_usage", "allocation_count",
+      "deallocation_count", "fragmentation_ratio", "allocations", "has_leaks", "tracking", "reset",
+      "stats_string", "stats_json", "clone" } do
+    fails("MP_ERR_INVALID_ARGUMENT", "tracker is NULL", s[call](s))
+  end
+  fails("MP_ERR_INVALID_ARGUMENT", "tracker is NULL", s:record_allocation(8))
+  fails("MP_ERR_INVALID_ARGUMENT", "tracker is NULL", s:record_deallocation(8))
+  fails("MP_ERR_INVALID_ARGUMENT", "tracker is NULL", s:track_allocation(0x40, 8))
+  fails("MP_ERR_INVALID_ARGUMENT", "tracker is NULL", s:track_deallocation(0x40))
+  fails("MP_ERR_INVALID_ARGUMENT", "tracker is NULL", s:set_tracking(true))
+  local kept
+  do
+    local scoped <close> = assert(mempool.memory_stats())
+    kept = scoped
+  end
+  fails("MP_ERR_INVALID_ARGUMENT", "tracker is NULL", kept:stats())
+  for _ = 1, 2000 do mempool.memory_stats():record_allocation(1) end -- the collector destroys them
+  collectgarbage()
+  collectgarbage()
+end)
+
+test("a clone and a pool's stats_snapshot are copies that live on their own", function()
+  local s <close> = assert(mempool.memory_stats())
+  assert(s:record_allocation(10) and s:track_allocation(0x100, 20) and s:set_tracking(false))
+  local c <close> = assert(s:clone())
+  assert(c ~= s and c:allocation_count() == 2 and c:current_used() == 30 and #c:allocations() == 1)
+  assert(c:tracking() == false)
+  assert(s:record_allocation(5) and c:current_used() == 30) -- the copy does not follow
+  assert(c:set_tracking(true) and c:track_deallocation(0x100) and c:current_used() == 10 and s:current_used() == 35)
+  local pool = assert(mempool.cpu_pool { name = "lua-snapshot-of" })
+  local a, b = assert(pool:allocate(100)), assert(pool:allocate(200))
+  assert(a:free())
+  local snap <close> = assert(pool:stats_snapshot())
+  local live = pool:stats()
+  for _, k in ipairs { "total_allocated", "current_used", "peak_usage", "allocation_count", "deallocation_count",
+      "reserved_bytes", "chunk_count", "live_allocations" } do
+    assert(snap:stats()[k] == live[k], k)
+  end
+  assert(snap:fragmentation_ratio() == live.fragmentation_ratio)
+  local recs = snap:allocations()
+  assert(#recs == 1 and recs[1].address == b:address() and recs[1].size == 200)
+  assert(snap:stats_string():find("copy of pool 'lua-snapshot-of'", 1, true))
+  assert(snap:stats_json():find('"copy":true', 1, true))
+  assert(b:free() and snap:current_used() == 200) -- a snapshot: the pool moved on, the copy did not
+  assert(snap:track_deallocation(b) and snap:current_used() == 0) -- it records on its own
+  pool:close()
+  assert(snap:allocation_count() == 2) -- it outlives the pool
+  fails("MP_ERR_INVALID_ARGUMENT", "pool is NULL", pool:stats_snapshot())
+  local reg <close> = assert(mempool.cpu_pool { name = "lua-snapshot-table" })
+  assert(type(reg:stats()) == "table") -- pool:stats() stays a table of the figures
+end)
+
+test("enum-like keys and arguments are validated, naming the key and the options", function()
+  raises("field 'allocator': invalid option 'fixd', expected 'fixed' or 'variable'", mempool.cpu_pool,
+    { name = "lua-fixd", allocator = "fixd" })
+  raises("field 'sync': invalid option 'lockfree', expected 'mutex' or 'lock_free'", mempool.cpu_pool,
+    { sync = "lockfree" })
+  raises("field 'sync': invalid option (a boolean), expected 'mutex' or 'lock_free'", mempool.cpu_pool, { sync = true })
+  raises("field 'allocator': invalid option (a number)", mempool.cpu_pool, { allocator = 1 })
+  raises("field 'preset': invalid option 'turbo', expected 'default', 'fixed', 'high_performance', 'debug' or "
+    .. "'general_purpose'", mempool.cpu_pool, { preset = "turbo" })
+  raises("field 'allocator': invalid option 'FIXED'", mempool.gpu_pool, { allocator = "FIXED" })
+  raises("field 'sync'", mempool.validate, { sync = "spin" })
+  raises("bad argument #1 to", mempool.cpu_pool, { allocator = "fixd" }) -- the table is argument 1
+  raises("bad argument #2 to 'mempool.validate' (invalid option 'tpu', expected 'cpu' or 'gpu')", mempool.validate,
+    {}, "tpu")
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-enums", allocator = "variable", sync = "lock_free" })
+  assert(pool:config().allocator == "variable" and pool:config().sync == "lock_free")
+  raises("invalid option 'sideways', expected 'none', 'pinned' or 'managed'", pool.allocate, pool, 8, "sideways")
+  raises("invalid option (a boolean), expected 'none', 'pinned' or 'managed'", pool.allocate, pool, 8, true)
+  raises("invalid option 'later', expected 'now' or 'last_oom'", pool.memory_snapshot, pool, "later")
+  raises("invalid option 'later', expected 'now' or 'last_oom'", pool.memory_snapshot_json, pool, "later")
+  assert(pool:allocate(8, "none") and pool:memory_snapshot("now")) -- the options themselves work
+  assert(mempool.validate({ allocator = "fixed", sync = "mutex", preset = "debug" }, "cpu"))
+end)
+
+test("freeing nil does nothing, in every free call", function()
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-nil-free" })
+  local b = assert(pool:allocate(8))
+  local before = pool:stats()
+  assert(pool:deallocate(nil) == true and pool:deallocate_on_stream(nil, 0) == true)
+  assert(mempool.deallocate(nil) == true and mempool.deallocate(nil, "nowhere") == true)
+  assert(mempool.deallocate_gpu(nil) == true) -- nothing to free: no CUDA needed
+  local r <close> = assert(mempool.router { name = "lua-nil-router", { pool = pool } })
+  assert(r:deallocate(nil) == true)
+  local after = pool:stats()
+  assert(after.deallocation_count == before.deallocation_count and after.live_allocations == 1 and b:live())
+  raises("mempool.block expected, got no value", pool.deallocate, pool) -- a missing block is a mistake
+  raises("mempool.block expected, got boolean", pool.deallocate, pool, false)
+  raises("mempool.block expected, got number", pool.deallocate, pool, 0)
+  raises("mempool.block expected, got no value", r.deallocate, r)
+  pool:close()
+  assert(pool:deallocate(nil) == true) -- even on a closed pool
+end)
+
+test("DEFAULT_ALIGNMENT is the C library's MP_DEFAULT_ALIGNMENT", function()
+  assert(math.type(mempool.DEFAULT_ALIGNMENT) == "integer" and mempool.DEFAULT_ALIGNMENT == 16)
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-align" })
+  assert(pool:config().alignment == mempool.DEFAULT_ALIGNMENT)
+  assert(assert(pool:allocate(1)):address() % mempool.DEFAULT_ALIGNMENT == 0)
+end)
+
+test("get_cpu_pool and get_gpu_pool: nil, message, status for every name they cannot give", function()
+  local cpu = assert(mempool.cpu_pool { name = "lua-get-cpu", registered = true })
+  assert(mempool.get_cpu_pool("lua-get-cpu") == cpu)
+  fails("MP_ERR_NOT_FOUND", "no CPU pool named 'lua-get-none'", mempool.get_cpu_pool("lua-get-none"))
+  fails("MP_ERR_NOT_FOUND", "no GPU pool named 'lua-get-none'", mempool.get_gpu_pool("lua-get-none"))
+  fails("MP_ERR_INVALID_OPERATION", "CPU pool", mempool.get_gpu_pool("lua-get-cpu")) -- the other memory type
+  raises("string expected, got table", mempool.get_cpu_pool, {})
+  if mempool.device_count() == 0 then
+    fails("MP_ERR_UNSUPPORTED", "CUDA", mempool.get_gpu_pool()) -- "default_gpu" cannot be made
+    fails("MP_ERR_UNSUPPORTED", "CUDA", mempool.get_gpu_pool("default_gpu"))
+    fails("MP_ERR_NOT_FOUND", "default_gpu", mempool.get_cpu_pool("default_gpu"))
+  else
+    fails("MP_ERR_INVALID_OPERATION", "GPU pool", mempool.get_cpu_pool("default_gpu"))
+  end
+  assert(mempool.destroy_pool("lua-get-cpu"))
+end)
+
+test("GPU calls without CUDA or a device return nil, message, MP_ERR_UNSUPPORTED", function()
+  if mempool.device_count() > 0 then return end
+  fails("MP_ERR_UNSUPPORTED", "CUDA", mempool.gpu_pool { name = "lua-no-gpu" })
+  fails("MP_ERR_UNSUPPORTED", "CUDA", mempool.gpu_pool { name = "lua-no-gpu", preset = "fixed", block_size = 64 })
+  fails("MP_ERR_UNSUPPORTED", "CUDA", mempool.gpu_pool { name = "lua-no-gpu", registered = true })
+  fails("MP_ERR_UNSUPPORTED", "CUDA", mempool.get_gpu_pool())
+  fails("MP_ERR_UNSUPPORTED", "CUDA", mempool.allocate_gpu(64))
+  fails("MP_ERR_UNSUPPORTED", "", mempool.validate({}, "gpu"))
+  local pool <close> = assert(mempool.cpu_pool { name = "lua-no-gpu-cpu" })
+  assert(pool:allocate(64, "none"))
+  fails("MP_ERR_UNSUPPORTED", "CUDA", pool:allocate(64, "pinned"))
+  fails("MP_ERR_UNSUPPORTED", "CUDA", pool:allocate(64, "managed"))
+end)
+
 test("misuse raises errors naming the argument", function()
   local pool <close> = assert(mempool.cpu_pool { name = "lua-misuse" })
   raises("bad argument #1", pool.allocate, "not a pool", 8)
@@ -221,7 +416,7 @@ test("misuse raises errors naming the argument", function()
   raises("must not be negative", pool.allocate, pool, -1)
   raises("table expected", mempool.cpu_pool, "not a table")
   raises("must be a non-negative integer", mempool.cpu_pool, { initial_size = "big" })
-  raises("invalid option", mempool.cpu_pool, { preset = "turbo" })
+  raises("field 'preset': invalid option 'turbo'", mempool.cpu_pool, { preset = "turbo" })
   local b = pool:allocate(8)
   raises("does not fit the block", b.write, b, 4, "too long")
   raises("outside the block", b.read, b, 0, 9)
@@ -375,8 +570,8 @@ test("GPU pools round-trip bytes or are unsupported", function()
   end
   local gpu <close> = assert(mempool.gpu_pool { name = "lua-gpu" })
   local d = gpu:allocate(64)
-  assert(gpu:copy_to_device(d, "lua on the device"))
-  assert(gpu:copy_from_device(d, 17) == "lua on the device")
+  assert(gpu:copy_host_to_device(d, "lua on the device"))
+  assert(gpu:copy_device_to_host(d, 17) == "lua on the device")
   raises("not the host's", d.read, d)
   assert(gpu:device() == 0 and gpu:set_stream(0) and gpu:stream() == 0)
 end)

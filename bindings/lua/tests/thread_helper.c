@@ -1,7 +1,8 @@
 /* A test helper module for the Lua suite, playing a host program: C code on
  * another thread that allocates from a pool given by its handle
  * (pool:handle()), as a host sharing a Lua-policied pool with its worker
- * threads would, and a second Lua state in the same process. */
+ * threads would, C threads recording into a tracker (stats:handle()), and a
+ * second Lua state in the same process. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
@@ -42,6 +43,52 @@ static int allocate_on_thread(lua_State *L)
     return 2;
 }
 
+typedef struct recorder {
+    mp_tracker *tracker;
+    int index, count, ok;
+} recorder;
+
+static void *record_there(void *arg)
+{
+    recorder *r = arg;
+    for (int i = 0; i < r->count; i++) {
+        /* an address of this thread's own, never dereferenced */
+        const void *p = (const void *)(((uintptr_t)(r->index + 1) << 32) + (uintptr_t)(i + 1) * 16);
+        if (mp_tracker_record_allocation(r->tracker, 8) == MP_OK && mp_tracker_track_allocation(r->tracker, p, 16) == MP_OK
+            && mp_tracker_track_deallocation(r->tracker, p) == MP_OK)
+            r->ok++;
+    }
+    return NULL;
+}
+
+/* helper.record_on_threads(tracker_handle, threads, count) -> the rounds that
+ * succeeded: each thread, count times, records 8 bytes and tracks and
+ * untracks 16 bytes at an address of its own, all threads at once. */
+static int record_on_threads(lua_State *L)
+{
+    mp_tracker *t = (mp_tracker *)(uintptr_t)luaL_checkinteger(L, 1);
+    int n = (int)luaL_checkinteger(L, 2), count = (int)luaL_checkinteger(L, 3);
+    luaL_argcheck(L, n > 0 && n <= 16, 2, "1 to 16 threads");
+    recorder r[16];
+    pthread_t th[16];
+    int started = 0, ok = 0;
+    for (int i = 0; i < n; i++) {
+        r[i] = (recorder){t, i, count, 0};
+        if (pthread_create(&th[i], NULL, record_there, &r[i]) == 0)
+            started++;
+        else
+            break;
+    }
+    for (int i = 0; i < started; i++) {
+        pthread_join(th[i], NULL);
+        ok += r[i].ok;
+    }
+    if (started < n)
+        return luaL_error(L, "pthread_create failed");
+    lua_pushinteger(L, ok);
+    return 1;
+}
+
 /* helper.in_other_state(code) -> what the chunk returned (a string), or nil,
  * message: runs code in a new Lua state of this process, with the caller's
  * package.cpath, then closes that state. */
@@ -77,5 +124,7 @@ LUAMOD_API __attribute__((visibility("default"))) int luaopen_mempool_thread_hel
     lua_setfield(L, -2, "allocate_on_thread");
     lua_pushcfunction(L, in_other_state);
     lua_setfield(L, -2, "in_other_state");
+    lua_pushcfunction(L, record_on_threads);
+    lua_setfield(L, -2, "record_on_threads");
     return 1;
 }
