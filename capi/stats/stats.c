@@ -109,7 +109,8 @@ mp_status mp_pool_get_allocations(const mp_pool *handle, mp_allocation_info *out
     size_t count;
     if ((s = mp__pool_tracked(p, &recs, &count)) != MP_OK)
         return s;
-    qsort(recs, count, sizeof *recs, by_sequence);
+    if (count > 1) /* (qsort takes no NULL array, even empty) */
+        qsort(recs, count, sizeof *recs, by_sequence);
     size_t n = count < capacity ? count : capacity;
     for (size_t i = 0; i < n; i++)
         mp__record_out(out, stride, i, &recs[i], sizeof *recs);

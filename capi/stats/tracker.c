@@ -361,10 +361,12 @@ mp_status mp_tracker_get_allocations(const mp_tracker *handle, mp_allocation_inf
     if ((s = mp__records_in(out, capacity, MP__ALLOCINFO_SIZE_1_0, "out", "mp_allocation_info", &stride)) != MP_OK)
         return s;
     mp__lock_acquire(&t->lock);
-    qsort(t->recs, t->nrecs, sizeof *t->recs, by_sequence); /* the index follows */
-    for (size_t i = 0; i < t->nrecs; i++) {
-        mp__ptrmap_remove(&t->index, mp__addr(t->recs[i].ptr));
-        mp__ptrmap_put(&t->index, mp__addr(t->recs[i].ptr), (void *)(uintptr_t)(i + 1));
+    if (t->nrecs > 1) { /* (qsort takes no NULL array, even empty) */
+        qsort(t->recs, t->nrecs, sizeof *t->recs, by_sequence); /* the index follows */
+        for (size_t i = 0; i < t->nrecs; i++) {
+            mp__ptrmap_remove(&t->index, mp__addr(t->recs[i].ptr));
+            mp__ptrmap_put(&t->index, mp__addr(t->recs[i].ptr), (void *)(uintptr_t)(i + 1));
+        }
     }
     size_t count = t->nrecs, n = count < capacity ? count : capacity;
     for (size_t i = 0; i < n; i++)
