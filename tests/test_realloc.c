@@ -8,6 +8,7 @@
 #include "mp_test.h"
 
 #include <pthread.h>
+#include <sched.h>
 #ifdef MP_TEST_CUDART
 #include <cuda_runtime_api.h>
 #endif
@@ -766,15 +767,35 @@ START_TEST(fixed_device_blocks_resize_in_place)
 END_TEST
 
 /* A block freed on another stream waits for its event: not live. */
+#ifdef MP_TEST_CUDART
+/* Holds its stream until *arg is set: the event of a free on it stays
+ * pending however often the pool looks (stats look too). */
+static void CUDART_CB hold_stream(void *arg)
+{
+    while (!__atomic_load_n((int *)arg, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+#endif
+
 START_TEST(a_block_waiting_on_a_stream_is_refused)
 {
+#ifdef MP_TEST_CUDART
     mp_config c = MP_CONFIG_INIT;
     ck_ok(mp_config_default_gpu(&c));
     mp_pool *p = new_gpu_pool("waiting", c);
+    cudaStream_t busy;
+    ck_assert_int_eq(cudaStreamCreate(&busy), cudaSuccess);
+    static int go;
+    __atomic_store_n(&go, 0, __ATOMIC_RELEASE);
+    ck_assert_int_eq(cudaLaunchHostFunc(busy, hold_stream, &go), cudaSuccess);
     void *b = alloc_ok(p, 256);
-    ck_ok(mp_pool_deallocate_on_stream(p, b, (void *)0x2 /* cudaStreamPerThread */));
+    ck_ok(mp_pool_deallocate_on_stream(p, b, busy));
     refused_as_deallocate_refuses(p, b, "already freed on a stream");
-    mp_pool_destroy(p);
+    __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+    ck_assert_int_eq(cudaStreamSynchronize(busy), cudaSuccess);
+    ck_ok(mp_pool_destroy(p));
+    cudaStreamDestroy(busy);
+#endif
 }
 END_TEST
 
