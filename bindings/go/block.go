@@ -175,8 +175,12 @@ func (b *Block) release(exclusive bool) {
 	b.pool.leave()
 }
 
-// Free returns the block to its pool; a second Free returns ErrClosed.
+// Free returns the block to its pool; a second Free returns ErrClosed. A
+// nil *Block does nothing and returns nil, as a nil pointer to Deallocate.
 func (b *Block) Free() error {
+	if b == nil {
+		return nil
+	}
 	if err := b.hold(true); err != nil {
 		return err
 	}

@@ -308,7 +308,11 @@ func TestANilPoolRouterOrBlockReturnsErrorsInsteadOfPanicking(t *testing.T) {
 	if _, err := p.AllocateBlock(8); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatal(err)
 	}
-	if err := p.Deallocate(nil); !errors.Is(err, ErrInvalidArgument) {
+	var x int
+	if err := p.Deallocate(unsafe.Pointer(&x)); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+	if err := p.Deallocate(nil); err != nil { // freeing nil does nothing, even on a nil pool
 		t.Fatal(err)
 	}
 	if _, err := p.Stats(); !errors.Is(err, ErrInvalidArgument) {
@@ -326,10 +330,17 @@ func TestANilPoolRouterOrBlockReturnsErrorsInsteadOfPanicking(t *testing.T) {
 	if _, err := b.ReadAt(make([]byte, 1), 0); !errors.Is(err, ErrInvalidArgument) {
 		t.Fatal(err)
 	}
-	if err := b.Free(); !errors.Is(err, ErrInvalidArgument) {
+	if err := b.Free(); err != nil { // a nil Block is freed as a nil pointer is: nothing happens
 		t.Fatal(err)
 	}
-	if p.Close() != nil || r.Close() != nil || p.Handle() != 0 || b.Size() != 0 || b.Pointer() != nil {
+	var s *MemoryStats
+	if err := s.RecordAllocation(8); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+	if _, err := s.Clone(); !errors.Is(err, ErrInvalidArgument) {
+		t.Fatal(err)
+	}
+	if p.Close() != nil || r.Close() != nil || s.Close() != nil || p.Handle() != 0 || b.Size() != 0 || b.Pointer() != nil {
 		t.Fatal("closing nothing should do nothing")
 	}
 }

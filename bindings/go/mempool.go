@@ -5,6 +5,8 @@
 //
 // Failed calls return *Error, which carries the status and the library's
 // detail message and unwraps to a sentinel: errors.Is(err, ErrOutOfMemory).
+// A GPU call on a machine without a usable CUDA device returns a
+// *CudaUnavailableError, which is ErrCuda as well as ErrUnsupported.
 //
 // Lifetimes. Pools, routers and Blocks may be used from any goroutine, and
 // Close, DestroyPool, Reset and Trim may race the other calls: they wait for
@@ -19,7 +21,7 @@
 // stops its use after the block is freed or its pool reset, trimmed or
 // closed, which reaches freed or unmapped memory. Deallocate and Owns take
 // raw pointers safely: the C library checks them, and a raw free of a live
-// Block's memory is refused (ErrInvalidOperation).
+// Block's memory is refused (ErrInvalidOperation). Freeing nil does nothing.
 //
 // Names. A pool or router name holding a NUL byte is refused
 // (ErrInvalidArgument) before any C call: C would see it cut at the NUL.
@@ -49,127 +51,6 @@ type closedError string
 
 func (e closedError) Error() string        { return "mempool: " + string(e) }
 func (e closedError) Is(target error) bool { return target == ErrClosed }
-
-// AllocatorType says how a pool carves its chunks.
-type AllocatorType int32
-
-// SyncType is the synchronisation of a thread-safe pool.
-type SyncType int32
-
-// MemoryType says where a pool's memory lives.
-type MemoryType int32
-
-// AllocFlags picks the memory kind of one allocation.
-type AllocFlags int32
-
-// Values of the enums, as the C library numbers them.
-var (
-	FixedSize    = AllocatorType(capi.MP_ALLOCATOR_FIXED_SIZE)
-	VariableSize = AllocatorType(capi.MP_ALLOCATOR_VARIABLE_SIZE)
-	Mutex        = SyncType(capi.MP_SYNC_MUTEX)
-	LockFree     = SyncType(capi.MP_SYNC_LOCK_FREE)
-	CPU          = MemoryType(capi.MP_MEMORY_CPU)
-	GPU          = MemoryType(capi.MP_MEMORY_GPU)
-	AllocNone    = AllocFlags(capi.MP_ALLOC_NONE)
-	AllocPinned  = AllocFlags(capi.MP_ALLOC_PINNED)
-	AllocManaged = AllocFlags(capi.MP_ALLOC_MANAGED)
-)
-
-// Config is a pool configuration (the seed's PoolConfig); start from a preset.
-type Config struct {
-	AllocatorType    AllocatorType
-	InitialSize      uint64
-	BlockSize        uint64
-	ThreadSafe       bool
-	SyncType         SyncType
-	TrackStats       bool
-	EnableDebugging  bool
-	DeviceID         int
-	UsePinnedMemory  bool
-	UseManagedMemory bool
-	Alignment        uint64
-	GrowthFactor     uint64
-	MaxSize          uint64
-	CountersOnly     bool // with TrackStats: counters without per-allocation records (1.3)
-}
-
-func fromNative(c capi.Mp_config) Config {
-	return Config{
-		AllocatorType:    AllocatorType(c.GetAllocator_type()),
-		InitialSize:      uint64(c.GetInitial_size()),
-		BlockSize:        uint64(c.GetBlock_size()),
-		ThreadSafe:       c.GetThread_safe(),
-		SyncType:         SyncType(c.GetSync_type()),
-		TrackStats:       c.GetTrack_stats(),
-		EnableDebugging:  c.GetEnable_debugging(),
-		DeviceID:         c.GetDevice_id(),
-		UsePinnedMemory:  c.GetUse_pinned_memory(),
-		UseManagedMemory: c.GetUse_managed_memory(),
-		Alignment:        uint64(c.GetAlignment()),
-		GrowthFactor:     uint64(c.GetGrowth_factor()),
-		MaxSize:          uint64(c.GetMax_size()),
-		CountersOnly:     c.GetCounters_only(),
-	}
-}
-
-// native returns the C struct; the caller deletes it.
-func (cfg Config) native() capi.Mp_config {
-	c := capi.NewMp_config()
-	c.SetAllocator_type(capi.Enum_SS_mp_allocator_type(cfg.AllocatorType))
-	c.SetInitial_size(int64(cfg.InitialSize))
-	c.SetBlock_size(int64(cfg.BlockSize))
-	c.SetThread_safe(cfg.ThreadSafe)
-	c.SetSync_type(capi.Enum_SS_mp_sync_type(cfg.SyncType))
-	c.SetTrack_stats(cfg.TrackStats)
-	c.SetEnable_debugging(cfg.EnableDebugging)
-	c.SetDevice_id(cfg.DeviceID)
-	c.SetUse_pinned_memory(cfg.UsePinnedMemory)
-	c.SetUse_managed_memory(cfg.UseManagedMemory)
-	c.SetAlignment(int64(cfg.Alignment))
-	c.SetGrowth_factor(int64(cfg.GrowthFactor))
-	c.SetMax_size(int64(cfg.MaxSize))
-	c.SetCounters_only(cfg.CountersOnly)
-	return c
-}
-
-func preset(fill func(capi.Mp_config) error) (Config, error) {
-	c := capi.NewMp_config()
-	defer capi.DeleteMp_config(c)
-	if err := fill(c); err != nil {
-		return Config{}, err
-	}
-	return fromNative(c), nil
-}
-
-// The seed's eight presets, as the C library defines them.
-
-func DefaultCPU() (Config, error) { return preset(capi.Mp_config_default_cpu) }
-func DefaultGPU() (Config, error) { return preset(capi.Mp_config_default_gpu) }
-func FixedSizeCPU(blockSize uint64) (Config, error) {
-	return preset(func(c capi.Mp_config) error { return capi.Mp_config_fixed_size_cpu(c, int64(blockSize)) })
-}
-func FixedSizeGPU(blockSize uint64, device int) (Config, error) {
-	return preset(func(c capi.Mp_config) error { return capi.Mp_config_fixed_size_gpu(c, int64(blockSize), device) })
-}
-func HighPerformanceCPU() (Config, error) { return preset(capi.Mp_config_high_performance_cpu) }
-func HighPerformanceGPU(device int) (Config, error) {
-	return preset(func(c capi.Mp_config) error { return capi.Mp_config_high_performance_gpu(c, device) })
-}
-func DebugCPU() (Config, error) { return preset(capi.Mp_config_debug_cpu) }
-func DebugGPU(device int) (Config, error) {
-	return preset(func(c capi.Mp_config) error { return capi.Mp_config_debug_gpu(c, device) })
-}
-
-// GeneralPurposeCPU is a general-purpose heap (beyond the seed): lock-free
-// thread caches, counters without per-allocation records, chunks on demand.
-func GeneralPurposeCPU() (Config, error) { return preset(capi.Mp_config_general_purpose_cpu) }
-
-// Validate checks the configuration for a pool of type t without creating one.
-func (cfg Config) Validate(t MemoryType) error {
-	c := cfg.native()
-	defer capi.DeleteMp_config(c)
-	return capi.Mp_config_validate(c, capi.Enum_SS_mp_memory_type(t))
-}
 
 // Stats is a snapshot of a pool's statistics.
 type Stats struct {
@@ -338,11 +219,11 @@ func NewPool(name string, t MemoryType, cfg Config) (*Pool, error) {
 	if err := checkName("pool", name); err != nil {
 		return nil, err
 	}
-	c := cfg.native()
+	c := cfg.native(t)
 	defer capi.DeleteMp_config(c)
 	out := []uintptr{0}
 	if err := capi.Mp_pool_create(name, capi.Enum_SS_mp_memory_type(t), c, out); err != nil {
-		return nil, err
+		return nil, cudaError(err, cfg.usesCUDA(t))
 	}
 	p, err := wrap(out[0], name, true)
 	if err != nil {
@@ -407,19 +288,24 @@ func (p *Pool) allocateSerial(size uint64) (unsafe.Pointer, error) {
 	return unsafe.Pointer(addr), err
 }
 
-// AllocateFlags returns size bytes of the memory kind in flags.
+// AllocateFlags returns size bytes of the memory kind in flags (AllocPinned
+// and AllocManaged are GPU calls: see CudaUnavailableError).
 func (p *Pool) AllocateFlags(size uint64, flags AllocFlags) (unsafe.Pointer, error) {
 	out := []uintptr{0}
 	err := p.call(func(h uintptr) error {
 		return capi.Mp_pool_allocate_flags(h, int64(size), capi.Enum_SS_mp_alloc_flags(flags), out)
 	})
-	return unsafe.Pointer(out[0]), err
+	return unsafe.Pointer(out[0]), cudaError(err, flags != AllocNone)
 }
 
 // Deallocate frees a block of this pool; the C library refuses a pointer it
 // did not hand out, or one already freed, and the binding refuses the memory
-// of a live Block (ErrInvalidOperation: free it with Block.Free).
+// of a live Block (ErrInvalidOperation: free it with Block.Free). A nil ptr
+// does nothing and returns nil, as free(NULL) does, whatever the pool's state.
 func (p *Pool) Deallocate(ptr unsafe.Pointer) error {
+	if ptr == nil {
+		return nil
+	}
 	if p == nil || p.serial {
 		return p.call(func(h uintptr) error {
 			return p.rawFree(ptr, func() error { return capi.Mp_pool_deallocate(h, uintptr(ptr)) })
@@ -570,12 +456,18 @@ func (p *Pool) Config() (Config, error) {
 	return fromNative(c), nil
 }
 
+// Stats is the pool's statistics now: a value, so a snapshot already (see
+// StatsSnapshot for one that can record on its own).
 func (p *Pool) Stats() (Stats, error) {
 	s := capi.NewMp_stats()
 	defer capi.DeleteMp_stats(s)
 	if err := p.call(func(h uintptr) error { return capi.Mp_pool_get_stats(h, s) }); err != nil {
 		return Stats{}, err
 	}
+	return statsOf(s), nil
+}
+
+func statsOf(s capi.Mp_stats) Stats {
 	return Stats{
 		TotalAllocated: s.GetTotal_allocated(), CurrentUsed: s.GetCurrent_used(), PeakUsage: s.GetPeak_usage(),
 		AllocationCount: s.GetAllocation_count(), DeallocationCount: s.GetDeallocation_count(),
@@ -583,7 +475,18 @@ func (p *Pool) Stats() (Stats, error) {
 		ChunkCount: s.GetChunk_count(), FailedAllocations: s.GetFailed_allocations(),
 		LiveAllocations: s.GetLive_allocations(), PendingFrees: s.GetPending_frees(),
 		PeakReservedBytes: s.GetPeak_reserved_bytes(),
-	}, nil
+	}
+}
+
+// StatsSnapshot is a MemoryStats holding a copy of the pool's statistics and
+// live records now (mp_tracker_from_pool): it never changes with the pool,
+// outlives it, and records on its own. Close it when done.
+func (p *Pool) StatsSnapshot() (*MemoryStats, error) {
+	out := []uintptr{0}
+	if err := p.call(func(h uintptr) error { return capi.Mp_tracker_from_pool(h, out) }); err != nil {
+		return nil, err
+	}
+	return newMemoryStats(out[0]), nil
 }
 
 func (p *Pool) ResetStats() error { return p.call(capi.Mp_pool_reset_stats) }
@@ -607,21 +510,25 @@ func (p *Pool) HasLeaks() (bool, error) {
 // ActiveAllocations lists live tracked allocations, oldest first.
 func (p *Pool) ActiveAllocations() (list []AllocationInfo, err error) {
 	err = p.call(func(h uintptr) error {
-		list, err = activeAllocations(h)
+		list, err = allocations(func(recs capi.Mp_allocation_info, n int64, count []uint64) error {
+			return capi.Mp_pool_get_allocations(h, recs, n, count)
+		})
 		return err
 	})
 	return list, err
 }
 
-func activeAllocations(h uintptr) ([]AllocationInfo, error) {
+// allocations reads the records that get copies (mp_pool_get_allocations or
+// mp_tracker_get_allocations), asking again while more appear.
+func allocations(get func(recs capi.Mp_allocation_info, n int64, count []uint64) error) ([]AllocationInfo, error) {
 	count := []uint64{0}
-	if err := capi.Mp_pool_get_allocations(h, capi.SwigcptrMp_allocation_info(0), 0, count); err != nil {
+	if err := get(capi.SwigcptrMp_allocation_info(0), 0, count); err != nil {
 		return nil, err
 	}
 	for {
 		n := count[0]
 		recs := capi.Mpswig_records(int64(n))
-		err := capi.Mp_pool_get_allocations(h, recs, int64(n), count)
+		err := get(recs, int64(n), count)
 		if err == nil {
 			list := make([]AllocationInfo, count[0])
 			for i := range list {
@@ -760,92 +667,11 @@ func (p *Pool) StatsJSON() (string, error) {
 	return out[0], err
 }
 
-// ---- GPU ----------------------------------------------------------------------
-
-func (p *Pool) SetDevice(device int) error {
-	return p.call(func(h uintptr) error { return capi.Mp_pool_set_device(h, device) })
-}
-
-func (p *Pool) Device() (int, error) {
-	out := []int32{0}
-	err := p.call(func(h uintptr) error { return capi.Mp_pool_get_device(h, out) })
-	return int(out[0]), err
-}
-
-// SetStream sets the cudaStream_t (0: the default stream) of the pool's copies.
-func (p *Pool) SetStream(stream uintptr) error {
-	return p.call(func(h uintptr) error { return capi.Mp_pool_set_stream(h, stream) })
-}
-
-func (p *Pool) Stream() (uintptr, error) {
-	out := []uintptr{0}
-	err := p.call(func(h uintptr) error { return capi.Mp_pool_get_stream(h, out) })
-	return out[0], err
-}
-
-// SetReleaseThreshold sets the idle device memory the pool keeps mapped
-// whatever its age (mp_pool_set_release_threshold); what is above it goes
-// back after a second idle. math.MaxUint64 keeps everything until Trim.
-func (p *Pool) SetReleaseThreshold(bytes uint64) error {
-	return p.call(func(h uintptr) error { return capi.Mp_pool_set_release_threshold(h, int64(bytes)) })
-}
-
-// ReleaseThreshold is the pool's release threshold in bytes.
-func (p *Pool) ReleaseThreshold() (uint64, error) {
-	out := []uint64{0}
-	err := p.call(func(h uintptr) error { return capi.Mp_pool_get_release_threshold(h, out) })
-	return out[0], err
-}
-
-// AllocateOnStream returns size bytes for work on stream (0: the default
-// stream), ordered after earlier frees (mp_pool_allocate_on_stream).
-func (p *Pool) AllocateOnStream(size uint64, stream uintptr) (unsafe.Pointer, error) {
-	out := []uintptr{0}
-	err := p.call(func(h uintptr) error { return capi.Mp_pool_allocate_on_stream(h, int64(size), stream, out) })
-	return unsafe.Pointer(out[0]), err
-}
-
-// DeallocateOnStream frees a block that work on stream may still use; the
-// pool reuses it once that work is done.
-func (p *Pool) DeallocateOnStream(ptr unsafe.Pointer, stream uintptr) error {
-	return p.call(func(h uintptr) error {
-		return p.rawFree(ptr, func() error { return capi.Mp_pool_deallocate_on_stream(h, uintptr(ptr), stream) })
-	})
-}
-
-// The copies take raw pointers, as Bytes does: the caller vouches for the
-// host side; the C library checks the device side against the pool.
-
-func (p *Pool) CopyHostToDevice(dst, src unsafe.Pointer, size uint64) error {
-	return p.call(func(h uintptr) error {
-		return capi.Mp_pool_copy_host_to_device(h, uintptr(dst), uintptr(src), int64(size))
-	})
-}
-
-func (p *Pool) CopyDeviceToHost(dst, src unsafe.Pointer, size uint64) error {
-	return p.call(func(h uintptr) error {
-		return capi.Mp_pool_copy_device_to_host(h, uintptr(dst), uintptr(src), int64(size))
-	})
-}
-
-func (p *Pool) CopyDeviceToDevice(dst, src unsafe.Pointer, size uint64) error {
-	return p.call(func(h uintptr) error {
-		return capi.Mp_pool_copy_device_to_device(h, uintptr(dst), uintptr(src), int64(size))
-	})
-}
-
 // Version is the loaded library's version, e.g. "1.0.0 (cuda)".
 func Version() string { return capi.Mp_version_string() }
 
 // VersionNumber is MAJOR*10000 + MINOR*100 + PATCH of the loaded library.
 func VersionNumber() uint { return capi.Mp_version() }
-
-// DeviceCount is the number of usable CUDA devices (0 without CUDA or a device).
-func DeviceCount() (int, error) {
-	out := []int32{0}
-	err := capi.Mp_gpu_device_count(out)
-	return int(out[0]), err
-}
 
 // StatusName and StatusString describe a status value; LastError and
 // LastErrorMessage are this OS thread's last failure (an *Error already

@@ -89,6 +89,17 @@ func TestStatsCountAllocationsExactly(t *testing.T) {
 	if err := p.ResetStats(); err != nil {
 		t.Fatal(err)
 	}
+	// The counts start again from what is live: b.
+	if s, _ := p.Stats(); s.AllocationCount != 1 || s.DeallocationCount != 0 || s.TotalAllocated != 20000 ||
+		s.PeakUsage != 20000 || s.CurrentUsed != 20000 || s.LiveAllocations != 1 {
+		t.Fatalf("after ResetStats: %+v", s)
+	}
+	if err := p.Deallocate(b); err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := p.Stats(); s.AllocationCount != 1 || s.DeallocationCount != 1 || s.CurrentUsed != 0 {
+		t.Fatalf("a free after ResetStats: %+v", s)
+	}
 	if err := p.SetTracking(false); err != nil {
 		t.Fatal(err)
 	}

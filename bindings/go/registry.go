@@ -78,14 +78,23 @@ func (p *Pool) markClosed() {
 	p.mu.Unlock()
 }
 
-// CPUPool finds a registry CPU pool; "default" is created on first use.
+// CPUPool finds the registry CPU pool of that name, and GPUPool the GPU pool
+// (the seed's getCPUPool and getGPUPool). The rule in Go: they return a pool
+// or an error, never a nil pool without one. A name no pool has is an error
+// that errors.Is(err, ErrNotFound), except "default" (CPUPool) and
+// "default_gpu" (GPUPool), made with DefaultCPU's and DefaultGPU's
+// configuration on first use; the name of a pool of the other memory type is
+// the C status's error, errors.Is(err, ErrInvalidOperation). GPUPool is a GPU
+// call: without a device, making "default_gpu" fails with a
+// CudaUnavailableError.
 func CPUPool(name string) (*Pool, error) {
 	return registryPool(name, func(out []uintptr) error { return capi.Mp_registry_get_cpu_pool(name, out) })
 }
 
-// GPUPool finds a registry GPU pool; "default_gpu" is created on first use.
+// GPUPool finds a registry GPU pool; see CPUPool.
 func GPUPool(name string) (*Pool, error) {
-	return registryPool(name, func(out []uintptr) error { return capi.Mp_registry_get_gpu_pool(name, out) })
+	p, err := registryPool(name, func(out []uintptr) error { return capi.Mp_registry_get_gpu_pool(name, out) })
+	return p, cudaError(err, true)
 }
 
 // FindPool finds a registry pool of either type; unlike CPUPool and GPUPool it
@@ -94,16 +103,21 @@ func FindPool(name string) (*Pool, error) {
 	return registryPool(name, func(out []uintptr) error { return capi.Mp_registry_find(name, out) })
 }
 
+// CreateCPUPool makes a registry CPU pool; its zero Config fields are filled
+// as NewPool fills them.
 func CreateCPUPool(name string, cfg Config) (*Pool, error) {
-	c := cfg.native()
+	c := cfg.native(CPU)
 	defer capi.DeleteMp_config(c)
-	return registryPool(name, func(out []uintptr) error { return capi.Mp_registry_create_cpu_pool(name, c, out) })
+	p, err := registryPool(name, func(out []uintptr) error { return capi.Mp_registry_create_cpu_pool(name, c, out) })
+	return p, cudaError(err, cfg.usesCUDA(CPU))
 }
 
+// CreateGPUPool makes a registry GPU pool (a GPU call); see CreateCPUPool.
 func CreateGPUPool(name string, cfg Config) (*Pool, error) {
-	c := cfg.native()
+	c := cfg.native(GPU)
 	defer capi.DeleteMp_config(c)
-	return registryPool(name, func(out []uintptr) error { return capi.Mp_registry_create_gpu_pool(name, c, out) })
+	p, err := registryPool(name, func(out []uintptr) error { return capi.Mp_registry_create_gpu_pool(name, c, out) })
+	return p, cudaError(err, true)
 }
 
 // DestroyPool destroys a registry pool once the calls in flight on it have
@@ -171,6 +185,32 @@ func AllStatsJSON() (string, error) {
 	return out[0], err
 }
 
+// GetAllStats is the seed's getAllStats: each registry pool's stats text
+// (Pool.StatsString) by name, read through the pool's guard. A pool
+// destroyed while it runs is left out.
+func GetAllStats() (map[string]string, error) {
+	names, err := PoolNames()
+	if err != nil {
+		return nil, err
+	}
+	all := make(map[string]string, len(names))
+	for _, name := range names {
+		var text string
+		p, err := FindPool(name)
+		if err == nil {
+			text, err = p.StatsString()
+		}
+		switch {
+		case err == nil:
+			all[name] = text
+		case errors.Is(err, ErrNotFound), errors.Is(err, ErrClosed): // destroyed meanwhile
+		default:
+			return nil, err
+		}
+	}
+	return all, nil
+}
+
 // StatsText is every live pool's stats, the registry's and those made
 // directly, as mp_stats_print writes them: options "" or "text" for the
 // text, "json" for one JSON object.
@@ -234,8 +274,12 @@ func Allocate(size uint64, poolName string) (ptr unsafe.Pointer, err error) {
 	return ptr, err
 }
 
-// Deallocate frees a block of the registry CPU pool poolName.
+// Deallocate frees a block of the registry CPU pool poolName. A nil ptr
+// does nothing and returns nil, without looking the pool up.
 func Deallocate(ptr unsafe.Pointer, poolName string) error {
+	if ptr == nil {
+		return nil
+	}
 	return byName(poolName, false, func(p *Pool) error { return p.Deallocate(ptr) })
 }
 
@@ -245,10 +289,14 @@ func AllocateGPU(size uint64, poolName string) (ptr unsafe.Pointer, err error) {
 		ptr, e = p.Allocate(size)
 		return e
 	})
-	return ptr, err
+	return ptr, cudaError(err, true)
 }
 
-// DeallocateGPU frees a block of the registry GPU pool poolName.
+// DeallocateGPU frees a block of the registry GPU pool poolName. A nil ptr
+// does nothing and returns nil, without looking the pool up.
 func DeallocateGPU(ptr unsafe.Pointer, poolName string) error {
-	return byName(poolName, true, func(p *Pool) error { return p.Deallocate(ptr) })
+	if ptr == nil {
+		return nil
+	}
+	return cudaError(byName(poolName, true, func(p *Pool) error { return p.Deallocate(ptr) }), true)
 }

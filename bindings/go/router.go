@@ -118,8 +118,12 @@ func (r *Router) Allocate(size uint64) (unsafe.Pointer, error) {
 }
 
 // Deallocate frees a block of one of the router's pools; the memory of a
-// live Block is refused (ErrInvalidOperation), as Pool.Deallocate does.
+// live Block is refused (ErrInvalidOperation), as Pool.Deallocate does. A
+// nil ptr does nothing and returns nil.
 func (r *Router) Deallocate(ptr unsafe.Pointer) error {
+	if ptr == nil {
+		return nil
+	}
 	if err := r.enter(); err != nil {
 		return err
 	}
