@@ -5,10 +5,13 @@
 
 mp__backed *mp__backed_new(size_t size, size_t granule)
 {
+    if (!granule || (granule & (granule - 1)))
+        return NULL; /* (on_demand() asks for a power of two) */
     mp__backed *b = calloc(1, sizeof *b);
     size_t n = size / granule;
     if (b && (b->use = calloc(n, sizeof *b->use)) && (b->since = calloc(n, sizeof *b->since))) {
         b->granule = granule;
+        b->shift = (unsigned)__builtin_ctzll(granule);
         b->n = n;
         return b;
     }
@@ -28,9 +31,9 @@ void mp__backed_free(mp__backed *b)
 /* The granules [*first, *last] that [block, block + size) of c lies on. */
 static void span_of(const mp__chunk *c, uintptr_t block, size_t size, size_t *first, size_t *last)
 {
-    size_t g = c->backed->granule, off = block - c->span.base;
-    *first = off / g;
-    *last = (off + size - 1) / g;
+    size_t off = block - c->span.base;
+    *first = off >> c->backed->shift;
+    *last = (off + size - 1) >> c->backed->shift;
 }
 
 size_t mp__backing_unbacked(const mp__chunk *c, uintptr_t block, size_t size)

@@ -26,7 +26,8 @@
 #define MP__BACKED_MAPPED 0x80000000u /* in use[]: the granule is memory */
 
 typedef struct mp__backed { /* per on-demand chunk */
-    size_t granule;
+    size_t granule;  /* a power of two */
+    unsigned shift;  /* log2(granule): no division on the allocation path */
     size_t n;        /* granules */
     uint32_t *use;   /* per granule: live blocks on it, | MP__BACKED_MAPPED */
     uint32_t *since; /* per idle granule: the release epoch in which it went idle */

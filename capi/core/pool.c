@@ -627,11 +627,12 @@ static mp_status allocate_slow(mp__pool *pool, mp__arena *a, size_t need, size_t
 /* Whether arena a's chunks are address space mapped on demand: where the
  * backend and the pool's device can, and the pool is not capped so low
  * that whole granules would matter (a max_size under 16 granules, 32 MiB
- * on an H200, is served exactly, from cudaMalloc'd chunks). */
+ * on an H200, is served exactly, from cudaMalloc'd chunks). The granule is
+ * a power of two (CUDA's are), so that granule arithmetic shifts. */
 static bool on_demand(const mp__pool *pool, const mp__arena *a)
 {
     size_t g = a->backend->reserve_space ? mp__cuda_vmm_granule(pool->device) : 0;
-    return g && (!pool->cfg.max_size || pool->cfg.max_size / 16 >= g);
+    return g && !(g & (g - 1)) && (!pool->cfg.max_size || pool->cfg.max_size / 16 >= g);
 }
 
 static mp_status arena_open(mp__pool *pool, mp__arena *a, mp_backend_kind kind)
