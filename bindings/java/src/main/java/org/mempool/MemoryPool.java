@@ -1,6 +1,5 @@
 package org.mempool;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
@@ -56,6 +55,8 @@ public final class MemoryPool implements AutoCloseable {
     private int pinned;
     private boolean destroyPending;
     private volatile boolean destroyed;
+    /* What getStats() hands out: a live view, so one per pool. */
+    private final MemoryStats stats = MemoryStats.viewOf(this);
 
     private MemoryPool(long handle, String name, MemoryType type, boolean threadSafe, boolean owned) {
         this.handle = handle;
@@ -65,7 +66,10 @@ public final class MemoryPool implements AutoCloseable {
         this.guard = new Guard("pool '" + name + "'", !threadSafe);
     }
 
-    /** A standalone pool owned by the caller. */
+    /**
+     * A standalone pool owned by the caller. A GPU pool on a machine without
+     * CUDA or a device: {@link CudaUnavailableException}.
+     */
     public static MemoryPool create(String name, MemoryType type, PoolConfig config) {
         Args.notNull(type, "the memory type");
         mp_config c = Args.notNull(config, "the PoolConfig").toNative();
@@ -74,6 +78,8 @@ public final class MemoryPool implements AutoCloseable {
             MempoolNative.mp_pool_create(name, type.value, c, out);
             MempoolNative.mp_pool_get_config(out[0], c);
             return new MemoryPool(out[0], name, type, c.getThread_safe(), true);
+        } catch (UnsupportedException e) {
+            throw type == MemoryType.GPU ? CudaUnavailableException.of(e) : e;
         } catch (RuntimeException | Error e) {
             if (out[0] != 0)
                 MempoolNative.mp_pool_destroy(out[0]);
@@ -163,11 +169,18 @@ public final class MemoryPool implements AutoCloseable {
         }
     }
 
-    /** Allocates size bytes of the memory kind in flags; returns the address. */
+    /**
+     * Allocates size bytes of the memory kind in flags; returns the address.
+     * Pinned or managed memory without CUDA or a device: {@link CudaUnavailableException}.
+     */
     public long allocate(long size, AllocFlags flags) {
         Args.notNull(flags, "the AllocFlags");
         long[] out = new long[1];
-        run(h -> MempoolNative.mp_pool_allocate_flags(h, size, flags.value, out));
+        LongConsumer c = h -> MempoolNative.mp_pool_allocate_flags(h, size, flags.value, out);
+        if (flags == AllocFlags.NONE)
+            run(c);
+        else
+            gpu(c);
         return out[0];
     }
 
@@ -224,8 +237,13 @@ public final class MemoryPool implements AutoCloseable {
         guard.exitExclusive();
     }
 
-    /** Frees a block from allocate(); an Allocation's block is freed by closing the Allocation. */
+    /**
+     * Frees a block from allocate(); an Allocation's block is freed by closing the Allocation.
+     * Address 0 (a null pointer) does nothing, as free(NULL), even on a closed pool.
+     */
     public void deallocate(long address) {
+        if (address == 0)
+            return;
         Guard.Slot t = guard.enter();
         try {
             long stamp = holdForRawFree(address);
@@ -432,16 +450,26 @@ public final class MemoryPool implements AutoCloseable {
 
     // ---- statistics ------------------------------------------------------------
 
+    /**
+     * The pool's statistics as a live view: one object per pool, whose getters
+     * read the pool at each call (InvalidOperationException once it is closed).
+     * For figures that stay put, copy it: {@code new MemoryStats(pool.getStats())}
+     * or {@link MemoryStats#snapshotOf}.
+     */
     public MemoryStats getStats() {
-        return call(h -> {
-            mp_stats s = new mp_stats();
-            try {
-                MempoolNative.mp_pool_get_stats(h, s);
-                return new MemoryStats(s);
-            } finally {
-                s.delete();
-            }
-        });
+        if (guard.isClosed())
+            throw guard.closed();
+        return stats;
+    }
+
+    /* MemoryStats' view: the pool's mp_stats now. */
+    void readStats(mp_stats out) { run(h -> MempoolNative.mp_pool_get_stats(h, out)); }
+
+    /* MemoryStats' copy: a native tracker holding the pool's stats and records now; the caller owns it. */
+    long trackerSnapshot() {
+        long[] out = new long[1];
+        run(h -> MempoolNative.mp_tracker_from_pool(h, out));
+        return out[0];
     }
 
     public void resetStats() { run(MempoolNative::mp_pool_reset_stats); }
@@ -461,28 +489,8 @@ public final class MemoryPool implements AutoCloseable {
     }
 
     /** Live tracked allocations, oldest first. */
-    public List<AllocationInfo> getActiveAllocations() { return call(MemoryPool::activeAllocations); }
-
-    private static List<AllocationInfo> activeAllocations(long handle) {
-        long[] count = new long[1];
-        MempoolNative.mp_pool_get_allocations(handle, null, 0, count);
-        while (true) {
-            long n = count[0];
-            mp_allocation_info records = MempoolNative.mpswig_records(n);
-            try {
-                MempoolNative.mp_pool_get_allocations(handle, records, n, count);
-                List<AllocationInfo> list = new ArrayList<>();
-                for (long i = 0; i < count[0]; i++) {
-                    mp_allocation_info r = MempoolNative.mpswig_record_at(records, i);
-                    list.add(new AllocationInfo(r.getPtr(), r.getSize(), r.getSequence().longValue()));
-                }
-                return list;
-            } catch (BufferTooSmallException grew) {
-                // another thread allocated meanwhile: count[0] has the new number
-            } finally {
-                MempoolNative.mpswig_records_free(records);
-            }
-        }
+    public List<AllocationInfo> getActiveAllocations() {
+        return call(h -> AllocationInfo.list((out, room, count) -> MempoolNative.mp_pool_get_allocations(h, out, room, count)));
     }
 
     /** Where the pool's memory is now: totals, chunks and size classes (mp_pool_memory_snapshot). */
@@ -547,12 +555,14 @@ public final class MemoryPool implements AutoCloseable {
     }
 
     // ---- GPU -----------------------------------------------------------------------
+    // Each call here fails with CudaUnavailableException where C says MP_ERR_UNSUPPORTED
+    // and no CUDA device is usable.
 
-    public void setDevice(int deviceId) { run(h -> MempoolNative.mp_pool_set_device(h, deviceId)); }
+    public void setDevice(int deviceId) { gpu(h -> MempoolNative.mp_pool_set_device(h, deviceId)); }
 
     public int getDevice() {
         int[] out = new int[1];
-        run(h -> MempoolNative.mp_pool_get_device(h, out));
+        gpu(h -> MempoolNative.mp_pool_get_device(h, out));
         return out[0];
     }
 
@@ -561,11 +571,11 @@ public final class MemoryPool implements AutoCloseable {
      * the copies. The stream is the caller's: it must stay a live CUDA stream
      * while the pool uses it, which Java cannot check.
      */
-    public void setStream(long stream) { run(h -> MempoolNative.mp_pool_set_stream(h, stream)); }
+    public void setStream(long stream) { gpu(h -> MempoolNative.mp_pool_set_stream(h, stream)); }
 
     public long getStream() {
         long[] out = new long[1];
-        run(h -> MempoolNative.mp_pool_get_stream(h, out));
+        gpu(h -> MempoolNative.mp_pool_get_stream(h, out));
         return out[0];
     }
 
@@ -574,11 +584,11 @@ public final class MemoryPool implements AutoCloseable {
      * (mp_pool_set_release_threshold); what is above it goes back after a
      * second idle. Unsigned: -1 (SIZE_MAX) keeps everything until trim.
      */
-    public void setReleaseThreshold(long bytes) { run(h -> MempoolNative.mp_pool_set_release_threshold(h, bytes)); }
+    public void setReleaseThreshold(long bytes) { gpu(h -> MempoolNative.mp_pool_set_release_threshold(h, bytes)); }
 
     public long getReleaseThreshold() {
         long[] out = new long[1];
-        run(h -> MempoolNative.mp_pool_get_release_threshold(h, out));
+        gpu(h -> MempoolNative.mp_pool_get_release_threshold(h, out));
         return out[0];
     }
 
@@ -588,13 +598,15 @@ public final class MemoryPool implements AutoCloseable {
      */
     public long allocateOnStream(long size, long stream) {
         long[] out = new long[1];
-        run(h -> MempoolNative.mp_pool_allocate_on_stream(h, size, stream, out));
+        gpu(h -> MempoolNative.mp_pool_allocate_on_stream(h, size, stream, out));
         return out[0];
     }
 
     /** Frees a block that work on stream may still use; the pool reuses it once that work is done. */
     public void deallocateOnStream(long address, long stream) {
-        run(h -> {
+        if (address == 0)
+            return; // a null pointer: nothing to free, as deallocate
+        gpu(h -> {
             long stamp = holdForRawFree(address);
             try {
                 MempoolNative.mp_pool_deallocate_on_stream(h, address, stream);
@@ -645,7 +657,11 @@ public final class MemoryPool implements AutoCloseable {
             try {
                 src.enterGate();
                 try {
-                    c.run(handle, dst.address() + dstOffset, src.address() + srcOffset, size);
+                    try {
+                        c.run(handle, dst.address() + dstOffset, src.address() + srcOffset, size);
+                    } catch (UnsupportedException e) {
+                        throw CudaUnavailableException.of(e);
+                    }
                 } finally {
                     src.exitGate();
                 }
@@ -685,6 +701,15 @@ public final class MemoryPool implements AutoCloseable {
             c.accept(handle);
         } finally {
             guard.exit(t);
+        }
+    }
+
+    /* run() for a GPU call: MP_ERR_UNSUPPORTED without a usable device is CudaUnavailableException. */
+    private void gpu(LongConsumer c) {
+        try {
+            run(c);
+        } catch (UnsupportedException e) {
+            throw CudaUnavailableException.of(e);
         }
     }
 

@@ -44,18 +44,43 @@ public final class MemoryPoolManager {
         return p;
     }
 
-    /** A CPU pool by name; "default" is created on first use. */
-    public synchronized MemoryPool getCPUPool(String name) { return adopt(name, MempoolNative::mp_registry_get_cpu_pool); }
+    /**
+     * A CPU pool by name; "default" is created on first use. No pool of that
+     * name (or one destroyed): null, as in C++. A GPU pool of that name:
+     * InvalidOperationException, the C status.
+     */
+    public MemoryPool getCPUPool(String name) { return orNull(() -> cpuPool(name)); }
 
-    /** A GPU pool by name; "default_gpu" is created on first use. */
-    public synchronized MemoryPool getGPUPool(String name) { return adopt(name, MempoolNative::mp_registry_get_gpu_pool); }
+    /**
+     * A GPU pool by name; "default_gpu" is created on first use (without CUDA
+     * or a device: CudaUnavailableException). No pool of that name (or one
+     * destroyed): null, as in C++. A CPU pool of that name:
+     * InvalidOperationException, the C status.
+     */
+    public MemoryPool getGPUPool(String name) { return orNull(() -> gpuPool(name)); }
+
+    private static MemoryPool orNull(java.util.function.Supplier<MemoryPool> get) {
+        try {
+            return get.get();
+        } catch (NotFoundException none) {
+            return null;
+        }
+    }
+
+    /* The getters' lookups, which throw NotFoundException: the by-name helpers need the detail. */
+    private synchronized MemoryPool cpuPool(String name) { return adopt(name, MempoolNative::mp_registry_get_cpu_pool); }
+
+    private synchronized MemoryPool gpuPool(String name) {
+        return CudaUnavailableException.gpu(() -> adopt(name, MempoolNative::mp_registry_get_gpu_pool));
+    }
 
     public synchronized MemoryPool createCPUPool(String name, PoolConfig config) {
         return adopt(name, new Create(config, MemoryType.CPU));
     }
 
+    /** Without CUDA or a device: CudaUnavailableException. */
     public synchronized MemoryPool createGPUPool(String name, PoolConfig config) {
-        return adopt(name, new Create(config, MemoryType.GPU));
+        return CudaUnavailableException.gpu(() -> adopt(name, new Create(config, MemoryType.GPU)));
     }
 
     private static final class Create implements Lookup {
@@ -89,7 +114,7 @@ public final class MemoryPoolManager {
         MemoryPool p = pools.get(name);
         if (p != null && p.type() == type && !p.isClosed())
             return p;
-        return type == MemoryType.GPU ? getGPUPool(name) : getCPUPool(name);
+        return type == MemoryType.GPU ? gpuPool(name) : cpuPool(name);
     }
 
     /**

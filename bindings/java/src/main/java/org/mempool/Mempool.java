@@ -25,22 +25,31 @@ public final class Mempool {
 
     public static void deallocate(long address) { deallocate(address, DEFAULT_CPU); }
 
-    /** Frees a block of the registry CPU pool poolName (null: "default"); an Allocation's block is refused. */
+    /**
+     * Frees a block of the registry CPU pool poolName (null: "default"); an Allocation's block is refused.
+     * Address 0 (a null pointer) does nothing, as free(NULL), whatever the name.
+     */
     public static void deallocate(long address, String poolName) {
-        registry(poolName, MemoryType.CPU).deallocate(address);
+        if (address != 0)
+            registry(poolName, MemoryType.CPU).deallocate(address);
     }
 
     public static long allocateGPU(long size) { return allocateGPU(size, DEFAULT_GPU); }
 
-    /** Allocates from the registry GPU pool poolName (null: "default_gpu"), through that pool's guard. */
+    /**
+     * Allocates from the registry GPU pool poolName (null: "default_gpu"), through that pool's guard.
+     * Without CUDA or a device: CudaUnavailableException.
+     */
     public static long allocateGPU(long size, String poolName) {
         return registry(poolName, MemoryType.GPU).allocate(size);
     }
 
     public static void deallocateGPU(long address) { deallocateGPU(address, DEFAULT_GPU); }
 
+    /** Frees a block of the registry GPU pool poolName (null: "default_gpu"); address 0 does nothing. */
     public static void deallocateGPU(long address, String poolName) {
-        registry(poolName, MemoryType.GPU).deallocate(address);
+        if (address != 0)
+            registry(poolName, MemoryType.GPU).deallocate(address);
     }
 
     private static final String DEFAULT_CPU = "default", DEFAULT_GPU = "default_gpu";

@@ -2,23 +2,28 @@ package org.mempool;
 
 
 /**
- * Pool configuration (the seed's PoolConfig). The named presets come from
- * the C library, so Java and C agree on every default.
+ * Pool configuration (the seed's PoolConfig). {@code new PoolConfig()} holds
+ * the seed's defaults (those of {@link #defaultCPU()}); the named presets come
+ * from the C library, so Java and C agree on every default (a test checks
+ * that the two agree).
  */
 public final class PoolConfig {
-    public AllocatorType allocatorType;
-    public long initialSize;
-    public long blockSize;
-    public boolean threadSafe;
-    public SyncType syncType;
-    public boolean trackStats;
-    public boolean enableDebugging;
-    public int deviceId;
-    public boolean usePinnedMemory;
-    public boolean useManagedMemory;
-    public long alignment;
-    public long growthFactor;
-    public long maxSize;
+    /** The default alignment of CPU blocks in bytes: the C header's MP_DEFAULT_ALIGNMENT. */
+    public static final long DEFAULT_ALIGNMENT = 16;
+
+    public AllocatorType allocatorType = AllocatorType.VARIABLE_SIZE;
+    public long initialSize = 1024 * 1024;
+    public long blockSize = 256;
+    public boolean threadSafe = true;
+    public SyncType syncType = SyncType.MUTEX;
+    public boolean trackStats = true;
+    public boolean enableDebugging = false;
+    public int deviceId = 0;
+    public boolean usePinnedMemory = false;
+    public boolean useManagedMemory = false;
+    public long alignment = DEFAULT_ALIGNMENT;
+    public long growthFactor = 2;
+    public long maxSize = 0;
     /** With trackStats: counters without per-allocation records (1.3). */
     public boolean countersOnly;
 

@@ -79,8 +79,10 @@ public final class Router implements AutoCloseable {
         return out[0];
     }
 
-    /** Frees a block from allocate(); an Allocation's block is freed by closing the Allocation. */
+    /** Frees a block from allocate(); an Allocation's block is freed by closing the Allocation. Address 0 does nothing. */
     public void deallocate(long address) {
+        if (address == 0)
+            return;
         Guard.Slot t = guard.enter();
         try {
             MemoryPool[] ps = pools;

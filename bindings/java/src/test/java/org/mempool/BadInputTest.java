@@ -19,7 +19,9 @@ class BadInputTest {
     void nullEnumsAndConfigsAreInvalidArguments() {
         invalid("memory type", () -> MemoryPool.create("java-bad", null, PoolConfig.defaultCPU()));
         invalid("PoolConfig", () -> MemoryPool.create("java-bad", MemoryType.CPU, null));
-        invalid("allocatorType", () -> MemoryPool.create("java-bad", MemoryType.CPU, new PoolConfig()));
+        PoolConfig noAllocator = new PoolConfig();
+        noAllocator.allocatorType = null;
+        invalid("allocatorType", () -> MemoryPool.create("java-bad", MemoryType.CPU, noAllocator));
         PoolConfig noSync = PoolConfig.defaultCPU();
         noSync.syncType = null;
         invalid("syncType", () -> MemoryPool.create("java-bad", MemoryType.CPU, noSync));

@@ -69,12 +69,13 @@ class ErrorMappingTest {
             });
         }
         MemoryPoolManager m = MemoryPoolManager.getInstance();
-        raises(NotFoundException.class, "nowhere", () -> m.getCPUPool("nowhere"));
+        raises(NotFoundException.class, "nowhere", () -> m.findPool("nowhere"));
+        raises(NotFoundException.class, "nowhere", () -> Mempool.allocate(8, "nowhere"));
         m.createCPUPool("java-twice", PoolConfig.defaultCPU());
         raises(AlreadyExistsException.class, "java-twice", () -> m.createCPUPool("java-twice", PoolConfig.defaultCPU()));
         assertTrue(m.destroyPool("java-twice"));
         if (Mempool.deviceCount() == 0)
-            raises(UnsupportedException.class, "", () -> MemoryPool.create("gpu", MemoryType.GPU, PoolConfig.defaultGPU()));
+            raises(CudaUnavailableException.class, "", () -> MemoryPool.create("gpu", MemoryType.GPU, PoolConfig.defaultGPU()));
     }
 
     @Test
