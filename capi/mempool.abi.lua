@@ -635,9 +635,10 @@ return {
       errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY" } },
     { name = "mp_tracker_from_pool", group = "stats", since = "1.3", ret = "mp_status",
       doc = "A tracker holding a copy of the pool's statistics now: its mp_stats (as mp_pool_get_stats)\n" ..
-            "and its live tracked allocations (as mp_pool_get_allocations, read just after; none for a\n" ..
-            "counters-only pool). The copy never changes with the pool and outlives it; the caller may\n" ..
-            "record into it like any tracker. What the bindings' stats objects give when copied.",
+            "and its live tracked allocations (as mp_pool_get_allocations; none for a counters-only\n" ..
+            "pool), both of one moment (one lock of the pool). The copy never changes with the pool and\n" ..
+            "outlives it; the caller may record into it like any tracker. What the bindings' stats\n" ..
+            "objects give when copied.",
       params = { CPOOL, P("out", "mp_tracker **", "out_tracker", "receives the tracker") },
       errors = { "INVALID_ARGUMENT", "OUT_OF_MEMORY" } },
     { name = "mp_tracker_clone", group = "stats", since = "1.3", ret = "mp_status",
@@ -648,7 +649,8 @@ return {
       doc = "Destroys the tracker and its records. A destroyed or foreign handle: MP_ERR_INVALID_ARGUMENT.",
       params = { P("in", "mp_tracker *", "tracker", "the tracker") }, errors = { "INVALID_ARGUMENT" } },
     { name = "mp_tracker_record_allocation", group = "stats", since = "1.3", ret = "mp_status",
-      doc = "Counts an allocation of size bytes (no record of its pointer).",
+      doc = "Counts an allocation of size bytes (no record of its pointer). Sizes above 2^48 (no block is\n" ..
+            "larger), and one that would wrap a counter, are refused with nothing counted.",
       params = { P("in", "mp_tracker *", "tracker", "the tracker"), P("in", "size_t", "size", "bytes, > 0") },
       errors = { "INVALID_ARGUMENT" } },
     { name = "mp_tracker_record_deallocation", group = "stats", since = "1.3", ret = "mp_status",
@@ -671,7 +673,9 @@ return {
     { name = "mp_tracker_get_stats", group = "stats", since = "1.3", ret = "mp_status",
       doc = "The tracker's counters as an mp_stats: total_allocated, current_used, peak_usage,\n" ..
             "allocation_count, deallocation_count and live_allocations (their difference) count what\n" ..
-            "was recorded and tracked; the other fields are 0, or for a copy of a pool the pool's.",
+            "was recorded and tracked; the other fields are 0, or for a copy of a pool the pool's. A copy's\n" ..
+            "live_allocations also counts the blocks the pool had allocated while tracking was off, as\n" ..
+            "mp_pool_get_stats does, and so does mp_tracker_has_leaks.",
       params = { P("in", "const mp_tracker *", "tracker", "the tracker"), P("out", "mp_stats *", "out_stats", "struct_size set by the caller") },
       errors = { "INVALID_ARGUMENT" } },
     { name = "mp_tracker_get_allocations", group = "stats", since = "1.3", ret = "mp_status",
@@ -679,9 +683,10 @@ return {
       params = { P("in", "const mp_tracker *", "tracker", "the tracker"), P("out", "mp_allocation_info *", "out", "array of capacity records", true),
                  P("in", "size_t", "capacity", "records out can hold"),
                  P("out", "size_t *", "out_count", "receives the number of records") },
-      errors = { "INVALID_ARGUMENT", "BUFFER_TOO_SMALL" } },
+      errors = { "INVALID_ARGUMENT", "BUFFER_TOO_SMALL", "OUT_OF_MEMORY" } },
     { name = "mp_tracker_has_leaks", group = "stats", since = "1.3", ret = "mp_status",
-      doc = "Whether more allocations than deallocations are counted.",
+      doc = "Whether more allocations than deallocations are counted (for a copy of a pool: whether\n" ..
+            "live_allocations is above 0).",
       params = { P("in", "const mp_tracker *", "tracker", "the tracker"), P("out", "bool *", "out_leaks", "receives the answer") },
       errors = { "INVALID_ARGUMENT" } },
     { name = "mp_tracker_set_tracking", group = "stats", since = "1.3", ret = "mp_status",

@@ -262,6 +262,123 @@ START_TEST(a_fresh_tracker_describes_itself)
 }
 END_TEST
 
+START_TEST(a_copy_counts_untracked_blocks_as_the_pool_does)
+{
+    mp_pool *p = new_pool("copy-untracked", cfg_variable(1 << 20));
+    ck_ok(mp_pool_set_tracking(p, false));
+    void *u[3];
+    for (int i = 0; i < 3; i++)
+        u[i] = alloc_ok(p, 32);
+    ck_ok(mp_pool_set_tracking(p, true));
+    void *t = alloc_ok(p, 64);
+    mp_tracker *c = NULL;
+    ck_ok(mp_tracker_from_pool(p, &c));
+    mp_stats s = tstats(c), ps = stats_of(p);
+    ck_assert_uint_eq(s.live_allocations, ps.live_allocations); /* 4: as the pool says */
+    ck_assert_uint_eq(s.allocation_count - s.deallocation_count, 1); /* the one tracked block */
+    ck_ok(mp_tracker_track_deallocation(c, t));
+    s = tstats(c);
+    ck_assert_uint_eq(s.live_allocations, 3);
+    ck_assert_uint_eq(s.allocation_count, s.deallocation_count);
+    ck_assert(leaks(c)); /* the pool's untracked blocks are live in the copy too */
+    ck_ok(mp_tracker_destroy(c));
+    for (int i = 0; i < 3; i++)
+        ck_ok(mp_pool_deallocate(p, u[i]));
+    ck_ok(mp_pool_deallocate(p, t));
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
+START_TEST(sizes_beyond_any_block_and_wrapping_counts_are_refused)
+{
+    mp_tracker *t = new_tracker();
+    char a;
+    const size_t max = (size_t)1 << 48;
+    ck_status(mp_tracker_record_allocation(t, max + 1), MP_ERR_INVALID_ARGUMENT);
+    ck_detail_has("2^48");
+    ck_status(mp_tracker_track_allocation(t, &a, SIZE_MAX), MP_ERR_INVALID_ARGUMENT);
+    ck_status(mp_tracker_record_deallocation(t, SIZE_MAX), MP_ERR_INVALID_ARGUMENT);
+    ck_assert_uint_eq(nrecords(t), 0);
+    /* 2^16 blocks of 2^48 bytes would wrap current_used: the last is refused. */
+    mp_status last = MP_OK;
+    unsigned n = 0;
+    for (; n < 70000 && (last = mp_tracker_record_allocation(t, max)) == MP_OK; n++)
+        ;
+    ck_assert_int_eq(last, MP_ERR_INVALID_ARGUMENT);
+    ck_detail_has("wrap");
+    ck_assert_uint_eq(n, 65535);
+    mp_stats s = tstats(t);
+    ck_assert_uint_eq(s.allocation_count, 65535);
+    ck_assert_uint_eq(s.current_used, (uint64_t)65535 << 48);
+    ck_ok(mp_tracker_record_deallocation(t, max)); /* and the counts go on from there */
+    ck_assert_uint_eq(tstats(t).current_used, (uint64_t)65534 << 48);
+    ck_ok(mp_tracker_destroy(t));
+}
+END_TEST
+
+/* A copy taken while other threads allocate and free is one moment of the
+ * pool: its records are what its counts say, and each can be untracked. */
+typedef struct churner {
+    mp_pool *pool;
+    int stop;
+} churner;
+
+static void *churn(void *arg)
+{
+    churner *c = arg;
+    void *held[16] = {0};
+    for (unsigned i = 0; !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE); i++) {
+        unsigned k = i % 16;
+        if (held[k]) {
+            mp_pool_deallocate(c->pool, held[k]);
+            held[k] = NULL;
+        } else {
+            mp_pool_allocate(c->pool, 16 + (i * 37) % 2000, &held[k]);
+        }
+    }
+    for (unsigned k = 0; k < 16; k++)
+        if (held[k])
+            mp_pool_deallocate(c->pool, held[k]);
+    return NULL;
+}
+
+START_TEST(a_copy_taken_under_threads_is_one_moment)
+{
+    mp_pool *p = new_pool("copy-moment", cfg_variable(1 << 20));
+    static churner ch[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        ch[i] = (churner){.pool = p};
+        pthread_create(&th[i], NULL, churn, &ch[i]);
+    }
+    int copies = mp_test_scaled(1500);
+    for (int k = 0; k < copies; k++) {
+        mp_tracker *c = NULL;
+        ck_ok(mp_tracker_from_pool(p, &c));
+        mp_stats s = tstats(c);
+        mp_allocation_info r[40] = {{.struct_size = sizeof(mp_allocation_info)}};
+        size_t n = 0;
+        ck_ok(mp_tracker_get_allocations(c, r, 40, &n));
+        uint64_t bytes = 0;
+        for (size_t i = 0; i < n; i++)
+            bytes += r[i].size;
+        ck_assert_uint_eq(n, s.allocation_count - s.deallocation_count);
+        ck_assert_uint_eq(n, s.live_allocations);
+        ck_assert_uint_eq(bytes, s.current_used);
+        for (size_t i = 0; i < n; i++)
+            ck_ok(mp_tracker_track_deallocation(c, r[i].ptr));
+        ck_assert_uint_eq(tstats(c).current_used, 0);
+        ck_ok(mp_tracker_destroy(c));
+    }
+    for (int i = 0; i < 2; i++) {
+        __atomic_store_n(&ch[i].stop, 1, __ATOMIC_RELEASE);
+        pthread_join(th[i], NULL);
+    }
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
 /* ---- threads and fork ----------------------------------------------------- */
 
 enum { THREADS = 6, ROUNDS = 20000 };
@@ -352,6 +469,9 @@ static Suite *tracker_suite(void)
     tcase_add_test(t, reset_keeps_the_counts_consistent);
     tcase_add_test(t, a_copy_of_a_pool_is_a_snapshot_that_outlives_it);
     tcase_add_test(t, a_fresh_tracker_describes_itself);
+    tcase_add_test(t, a_copy_counts_untracked_blocks_as_the_pool_does);
+    tcase_add_test(t, sizes_beyond_any_block_and_wrapping_counts_are_refused);
+    tcase_add_test(t, a_copy_taken_under_threads_is_one_moment);
     tcase_add_test(t, threads_count_exactly);
     tcase_add_test(t, a_forked_child_gets_a_working_tracker);
     suite_add_tcase(s, t);

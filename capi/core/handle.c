@@ -56,7 +56,7 @@ mp_status mp__slot_take(mp__slot **out, void **out_handle)
         s = slot_at(nused++);
     pthread_mutex_unlock(&slots_lock);
     if (!s)
-        return mp__fail(MP_ERR_OUT_OF_MEMORY, nslots ? "%zu pools are alive: no room for another" :
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, nslots ? "%zu handles (pools, routers, trackers) are alive: no room for another" :
                         "no address space for the pool table (%zu slots)", nslots);
     /* Only the head may be read by others meanwhile (a stale handle's check). */
     memset((char *)s + sizeof *s, 0, MP__SLOT_SIZE - sizeof *s);

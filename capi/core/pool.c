@@ -1936,6 +1936,20 @@ static void collect_one(void *ctx, uintptr_t block, size_t block_size, const mp_
                                                info->requested, info->seq};
 }
 
+/* The tracked live blocks as records (mp__pool_tracked). Caller holds the
+ * lock. */
+static mp_status tracked_locked(mp__pool *pool, mp_allocation_info **out, size_t *count)
+{
+    collect c = {NULL, 0, pool->counters.tracked_live, pool->debug ? mp__debug_front(pool->debug) : 0,
+                 &pool->pending};
+    if (c.cap && !(c.recs = malloc(c.cap * sizeof *c.recs)))
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory to list %zu allocations", pool->name, c.cap);
+    foreach_live(pool, collect_one, &c);
+    *out = c.recs;
+    *count = c.n;
+    return MP_OK;
+}
+
 mp_status mp__pool_tracked(mp__pool *pool, mp_allocation_info **out, size_t *count)
 {
     if (pool->counting)
@@ -1943,17 +1957,30 @@ mp_status mp__pool_tracked(mp__pool *pool, mp_allocation_info **out, size_t *cou
                         "record per allocation to list; create it with counters_only off to list its "
                         "allocations", pool->name);
     mp__lock_acquire(&pool->lock);
-    collect c = {NULL, 0, pool->counters.tracked_live, pool->debug ? mp__debug_front(pool->debug) : 0,
-                 &pool->pending};
-    if (c.cap && !(c.recs = malloc(c.cap * sizeof *c.recs))) {
-        mp__lock_release(&pool->lock);
-        return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory to list %zu allocations", pool->name, c.cap);
-    }
-    foreach_live(pool, collect_one, &c);
+    mp_status s = tracked_locked(pool, out, count);
     mp__lock_release(&pool->lock);
-    *out = c.recs;
-    *count = c.n;
-    return MP_OK;
+    return s;
+}
+
+mp_status mp__pool_totals_and_tracked(mp__pool *pool, mp__pool_totals *t, bool *tracking, mp_allocation_info **out,
+                                      size_t *count)
+{
+    mp_status s = MP_OK;
+    *out = NULL;
+    *count = 0;
+    if (pool->lf)
+        mp__lf_enter();
+    mp__lock_acquire(&pool->lock);
+    if (pool->pending.count)
+        poll_streams(pool, true);
+    totals_locked(pool, t);
+    *tracking = pool->tracking || pool->counting;
+    if (!pool->counting) /* a counters-only pool keeps no record */
+        s = tracked_locked(pool, out, count);
+    mp__lock_release(&pool->lock);
+    if (pool->lf)
+        mp__lf_leave();
+    return s;
 }
 
 mp_status mp__pool_set_device(mp__pool *pool, int device)

@@ -119,6 +119,11 @@ bool mp__pool_tracking(mp__pool *pool); /* counters kept: records on, or counter
  * order) in a malloc'd array the caller frees (locks); refused by a
  * counters-only pool, which keeps none. */
 mp_status mp__pool_tracked(mp__pool *pool, mp_allocation_info **out, size_t *count);
+/* The totals, whether the pool tracks, and the tracked live blocks as
+ * records (none for a counters-only pool), all of one moment: one lock
+ * (mp_tracker_from_pool). */
+mp_status mp__pool_totals_and_tracked(mp__pool *pool, mp__pool_totals *t, bool *tracking, mp_allocation_info **out,
+                                      size_t *count);
 
 /* ---- memory snapshots (stats/snapshot.h) --------------------------------- */
 

@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void snapshot(mp__pool *pool, mp_stats *stats)
+static void from_totals(const mp__pool_totals *tp, mp_stats *stats)
 {
-    mp__pool_totals t;
-    mp__pool_totals_get(pool, &t);
+    const mp__pool_totals t = *tp;
     const mp__counters *c = &t.counters;
     *stats = (mp_stats){
         .struct_size = sizeof(mp_stats),
@@ -28,6 +27,25 @@ static void snapshot(mp__pool *pool, mp_stats *stats)
         .pending_frees = t.pending,
         .peak_reserved_bytes = t.peak_reserved,
     };
+}
+
+static void snapshot(mp__pool *pool, mp_stats *stats)
+{
+    mp__pool_totals t;
+    mp__pool_totals_get(pool, &t);
+    from_totals(&t, stats);
+}
+
+mp_status mp__pool_copy_stats(mp__pool *pool, mp_stats *stats, uint64_t *tracked_live, bool *tracking,
+                              mp_allocation_info **recs, size_t *count)
+{
+    mp__pool_totals t;
+    mp_status s = mp__pool_totals_and_tracked(pool, &t, tracking, recs, count);
+    if (s == MP_OK) {
+        from_totals(&t, stats);
+        *tracked_live = t.counters.tracked_live;
+    }
+    return s;
 }
 
 static mp_status locked_snapshot(const mp_pool *handle, mp_stats *stats)
@@ -93,6 +111,26 @@ static int by_sequence(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+mp_status mp__allocations_out(const char *owner, mp_allocation_info *recs, size_t count, mp_allocation_info *out,
+                              size_t capacity, size_t *out_count)
+{
+    size_t stride;
+    mp_status s = mp__records_in(out, capacity, MP__ALLOCINFO_SIZE_1_0, "out", "mp_allocation_info", &stride);
+    if (s == MP_OK) {
+        if (count > 1) /* (qsort takes no NULL array, even empty) */
+            qsort(recs, count, sizeof *recs, by_sequence);
+        size_t n = count < capacity ? count : capacity;
+        for (size_t i = 0; i < n; i++)
+            mp__record_out(out, stride, i, &recs[i], sizeof *recs);
+        *out_count = count;
+        if (count > capacity && out)
+            s = mp__fail(MP_ERR_BUFFER_TOO_SMALL, "%s has %zu live allocations; out holds %zu", owner, count,
+                         capacity);
+    }
+    free(recs);
+    return s;
+}
+
 mp_status mp_pool_get_allocations(const mp_pool *handle, mp_allocation_info *out, size_t capacity, size_t *out_count)
 {
     mp__pool *p;
@@ -101,25 +139,15 @@ mp_status mp_pool_get_allocations(const mp_pool *handle, mp_allocation_info *out
         return s;
     if (!out_count)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_count is NULL");
-    size_t stride;
-    if ((s = mp__records_in(out, capacity, MP__ALLOCINFO_SIZE_1_0, "out", "mp_allocation_info", &stride)) != MP_OK)
-        return s;
-
+    if ((s = mp__records_in(out, capacity, MP__ALLOCINFO_SIZE_1_0, "out", "mp_allocation_info", &(size_t){0})) != MP_OK)
+        return s; /* before the records are gathered */
     mp_allocation_info *recs;
     size_t count;
     if ((s = mp__pool_tracked(p, &recs, &count)) != MP_OK)
         return s;
-    if (count > 1) /* (qsort takes no NULL array, even empty) */
-        qsort(recs, count, sizeof *recs, by_sequence);
-    size_t n = count < capacity ? count : capacity;
-    for (size_t i = 0; i < n; i++)
-        mp__record_out(out, stride, i, &recs[i], sizeof *recs);
-    free(recs);
-    *out_count = count;
-    if (count > capacity && out)
-        return mp__fail(MP_ERR_BUFFER_TOO_SMALL, "pool '%s' has %zu live allocations; out holds %zu",
-                        mp__pool_name(p), count, capacity);
-    return MP_OK;
+    char owner[MP_NAME_MAX + 8];
+    snprintf(owner, sizeof owner, "pool '%s'", mp__pool_name(p));
+    return mp__allocations_out(owner, recs, count, out, capacity, out_count);
 }
 
 /* ---- text and JSON ---------------------------------------------------- */

@@ -139,4 +139,17 @@ static inline void mp__stats_on_reset_cached(mp__counters *adj, const mp__tally 
     adj->current = t->bytes_out - t->bytes_in;
 }
 
+/* mp_pool_get_allocations' and mp_tracker_get_allocations' last step:
+ * sorts recs (count of them, malloc'd or NULL; freed here) by sequence and
+ * copies the first capacity into out, as mp__records_in reads out; the
+ * count goes to *out_count, and MP_ERR_BUFFER_TOO_SMALL names owner when
+ * out holds fewer. */
+/* A pool's mp_stats, its tracked live count, whether it tracks, and its
+ * records (malloc'd; none for a counters-only pool), all of one moment
+ * (mp_tracker_from_pool). */
+mp_status mp__pool_copy_stats(mp__pool *pool, mp_stats *stats, uint64_t *tracked_live, bool *tracking,
+                              mp_allocation_info **recs, size_t *count);
+mp_status mp__allocations_out(const char *owner, mp_allocation_info *recs, size_t count, mp_allocation_info *out,
+                              size_t capacity, size_t *out_count);
+
 #endif

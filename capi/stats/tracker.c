@@ -24,9 +24,11 @@ typedef struct tracker {
     mp_tracker *handle;
     mp__lock lock;
     mp__counters c;           /* tracked_live: allocs - frees */
+    uint64_t untracked;       /* a copy of a pool: its live blocks that no count covers (tracking was off) */
     mp_stats frozen;          /* a copy of a pool: the pool's other figures; else zero */
     char *head_text, *head_json; /* a copy of a pool: the pool's own line and JSON members; else NULL */
     bool tracking;
+    bool fork_locked; /* its lock was taken by the fork handlers (trackers_prepare) */
     uint64_t next_seq;
     mp_allocation_info *recs; /* the records, in no order */
     size_t nrecs, recs_cap;
@@ -34,6 +36,27 @@ typedef struct tracker {
 } tracker;
 
 _Static_assert(sizeof(tracker) <= MP__SLOT_SIZE, "a tracker fits its handle slot");
+
+#define MAX_SIZE ((size_t)1 << 48) /* as a pool's requests (MP__MAX_REQUEST) */
+
+/* Counts an allocation of size bytes unless that would wrap a counter.
+ * Lock held. */
+static mp_status count_alloc(tracker *t, size_t size)
+{
+    if (t->c.current + size < t->c.current || t->c.total + size < t->c.total)
+        return mp__fail(MP_ERR_INVALID_ARGUMENT, "tracker: %zu more bytes would wrap its counters (%llu in use, "
+                        "%llu in all)", size, (unsigned long long)t->c.current, (unsigned long long)t->c.total);
+    mp__stats_on_alloc(&t->c, size);
+    return MP_OK;
+}
+
+/* size 0, or beyond what any pool hands out. */
+static mp_status bad_size(size_t size, const char *what)
+{
+    return size == 0 ? mp__fail(MP_ERR_INVALID_ARGUMENT, "tracker: %s of 0 bytes recorded", what)
+                     : mp__fail(MP_ERR_INVALID_ARGUMENT, "tracker: %s of %zu bytes recorded, beyond the 2^48-byte "
+                                "limit of any block", what, size);
+}
 
 static mp_status get(const mp_tracker *handle, tracker **out)
 {
@@ -134,18 +157,13 @@ mp_status mp_tracker_from_pool(const mp_pool *handle, mp_tracker **out_tracker)
         return s;
     if (!out_tracker)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_tracker is NULL");
-    mp_stats st = MP_STATS_INIT;
-    bool tracking = false;
-    if ((s = mp_pool_get_stats(handle, &st)) != MP_OK || (s = mp_pool_get_tracking(handle, &tracking)) != MP_OK)
-        return s;
+    mp_stats st;
+    uint64_t tracked_live;
+    bool tracking;
     mp_allocation_info *recs = NULL;
     size_t count = 0;
-    bool counters_only;
-    mp__pool_desc desc;
-    mp__pool_describe(pool, &desc);
-    counters_only = desc.counters_only;
-    if (!counters_only && (s = mp__pool_tracked(pool, &recs, &count)) != MP_OK)
-        return s;
+    if ((s = mp__pool_copy_stats(pool, &st, &tracked_live, &tracking, &recs, &count)) != MP_OK)
+        return s; /* the figures and the records of one moment (one lock) */
     tracker *t;
     if ((s = make(&t)) != MP_OK) {
         free(recs);
@@ -155,12 +173,13 @@ mp_status mp_tracker_from_pool(const mp_pool *handle, mp_tracker **out_tracker)
     t->tracking = tracking;
     t->c = (mp__counters){.total = st.total_allocated, .current = st.current_used, .peak = st.peak_usage,
                           .allocs = st.allocation_count, .frees = st.deallocation_count,
-                          .failed = st.failed_allocations, .tracked_live = st.live_allocations};
+                          .failed = st.failed_allocations, .tracked_live = tracked_live};
+    t->untracked = st.live_allocations > tracked_live ? st.live_allocations - tracked_live : 0;
     t->recs = recs; /* the pool's array, ours now */
     t->recs_cap = count;
     for (size_t i = 0; s == MP_OK && i < count; i++) {
         if (!mp__ptrmap_reserve(&t->index))
-            s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory to copy its records", desc.name);
+            s = mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no memory to copy its records", mp__pool_name(pool));
         else
             mp__ptrmap_put(&t->index, mp__addr(recs[i].ptr), (void *)(uintptr_t)(i + 1));
         if (recs[i].sequence >= t->next_seq)
@@ -190,6 +209,7 @@ mp_status mp_tracker_clone(const mp_tracker *handle, mp_tracker **out_tracker)
         return s;
     mp__lock_acquire(&from->lock);
     t->c = from->c;
+    t->untracked = from->untracked;
     t->frozen = from->frozen;
     t->tracking = from->tracking;
     t->next_seq = from->next_seq;
@@ -226,12 +246,12 @@ mp_status mp_tracker_record_allocation(mp_tracker *handle, size_t size)
     mp_status s = get(handle, &t);
     if (s != MP_OK)
         return s;
-    if (size == 0)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "tracker: an allocation of 0 bytes recorded");
+    if (size == 0 || size > MAX_SIZE)
+        return bad_size(size, "an allocation");
     mp__lock_acquire(&t->lock);
-    mp__stats_on_alloc(&t->c, size);
+    s = count_alloc(t, size);
     mp__lock_release(&t->lock);
-    return MP_OK;
+    return s;
 }
 
 /* Counts a deallocation of size bytes unless that would break the counts.
@@ -255,8 +275,8 @@ mp_status mp_tracker_record_deallocation(mp_tracker *handle, size_t size)
     mp_status s = get(handle, &t);
     if (s != MP_OK)
         return s;
-    if (size == 0)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "tracker: a deallocation of 0 bytes recorded");
+    if (size == 0 || size > MAX_SIZE)
+        return bad_size(size, "a deallocation");
     mp__lock_acquire(&t->lock);
     s = count_free(t, size);
     mp__lock_release(&t->lock);
@@ -271,8 +291,8 @@ mp_status mp_tracker_track_allocation(mp_tracker *handle, const void *ptr, size_
         return s;
     if (!ptr)
         return mp__fail(MP_ERR_INVALID_POINTER, "tracker: ptr is NULL");
-    if (size == 0)
-        return mp__fail(MP_ERR_INVALID_ARGUMENT, "tracker: an allocation of 0 bytes tracked at %p", ptr);
+    if (size == 0 || size > MAX_SIZE)
+        return bad_size(size, "an allocation");
     mp__lock_acquire(&t->lock);
     if (!t->tracking)
         ;
@@ -281,10 +301,8 @@ mp_status mp_tracker_track_allocation(mp_tracker *handle, const void *ptr, size_
                      ptr);
     else if (!record_room(t))
         s = mp__fail(MP_ERR_OUT_OF_MEMORY, "tracker: no memory for the record of %p", ptr);
-    else {
+    else if ((s = count_alloc(t, size)) == MP_OK)
         add_record(t, ptr, size, t->next_seq++);
-        mp__stats_on_alloc(&t->c, size);
-    }
     mp__lock_release(&t->lock);
     return s;
 }
@@ -326,7 +344,7 @@ static mp_stats stats_of(const tracker *t)
     st.allocation_count = t->c.allocs;
     st.deallocation_count = t->c.frees;
     st.failed_allocations = t->c.failed;
-    st.live_allocations = t->c.tracked_live;
+    st.live_allocations = t->c.tracked_live + t->untracked;
     return st;
 }
 
@@ -342,12 +360,6 @@ mp_status mp_tracker_get_stats(const mp_tracker *handle, mp_stats *out_stats)
     return mp__struct_out(out_stats, &st, MP__STATS_SIZE_1_0, sizeof st, "out_stats");
 }
 
-static int by_sequence(const void *a, const void *b)
-{
-    uint64_t x = ((const mp_allocation_info *)a)->sequence, y = ((const mp_allocation_info *)b)->sequence;
-    return (x > y) - (x < y);
-}
-
 mp_status mp_tracker_get_allocations(const mp_tracker *handle, mp_allocation_info *out, size_t capacity,
                                      size_t *out_count)
 {
@@ -357,25 +369,17 @@ mp_status mp_tracker_get_allocations(const mp_tracker *handle, mp_allocation_inf
         return s;
     if (!out_count)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_count is NULL");
-    size_t stride;
-    if ((s = mp__records_in(out, capacity, MP__ALLOCINFO_SIZE_1_0, "out", "mp_allocation_info", &stride)) != MP_OK)
+    if ((s = mp__records_in(out, capacity, MP__ALLOCINFO_SIZE_1_0, "out", "mp_allocation_info", &(size_t){0})) != MP_OK)
         return s;
-    mp__lock_acquire(&t->lock);
-    if (t->nrecs > 1) { /* (qsort takes no NULL array, even empty) */
-        qsort(t->recs, t->nrecs, sizeof *t->recs, by_sequence); /* the index follows */
-        for (size_t i = 0; i < t->nrecs; i++) {
-            mp__ptrmap_remove(&t->index, mp__addr(t->recs[i].ptr));
-            mp__ptrmap_put(&t->index, mp__addr(t->recs[i].ptr), (void *)(uintptr_t)(i + 1));
-        }
-    }
-    size_t count = t->nrecs, n = count < capacity ? count : capacity;
-    for (size_t i = 0; i < n; i++)
-        mp__record_out(out, stride, i, &t->recs[i], sizeof t->recs[i]);
+    mp__lock_acquire(&t->lock); /* a copy, sorted and written out after the lock */
+    size_t count = t->nrecs;
+    mp_allocation_info *recs = count ? malloc(count * sizeof *recs) : NULL;
+    if (recs)
+        memcpy(recs, t->recs, count * sizeof *recs);
     mp__lock_release(&t->lock);
-    *out_count = count;
-    if (count > capacity && out)
-        return mp__fail(MP_ERR_BUFFER_TOO_SMALL, "tracker: %zu records; out holds %zu", count, capacity);
-    return MP_OK;
+    if (count && !recs)
+        return mp__fail(MP_ERR_OUT_OF_MEMORY, "tracker: no memory to list %zu records", count);
+    return mp__allocations_out("tracker", recs, count, out, capacity, out_count);
 }
 
 mp_status mp_tracker_has_leaks(const mp_tracker *handle, bool *out_leaks)
@@ -387,7 +391,7 @@ mp_status mp_tracker_has_leaks(const mp_tracker *handle, bool *out_leaks)
     if (!out_leaks)
         return mp__fail(MP_ERR_INVALID_ARGUMENT, "out_leaks is NULL");
     mp__lock_acquire(&t->lock);
-    *out_leaks = t->c.tracked_live > 0;
+    *out_leaks = t->c.tracked_live + t->untracked > 0;
     mp__lock_release(&t->lock);
     return MP_OK;
 }
@@ -469,22 +473,32 @@ mp_status mp_tracker_stats_json(const mp_tracker *handle, char **out_json)
 
 /* ---- fork (fork.c) -------------------------------------------------------- */
 
+/* A tracker that became live after prepare (its slot published meanwhile)
+ * was not locked, and the parent leaves it alone, as pool.c does pools. */
 static void lock_one(mp__slot *s, void *ctx)
 {
     (void)ctx;
-    mp__lock_acquire(&((tracker *)(void *)s)->lock);
+    tracker *t = (tracker *)(void *)s;
+    mp__lock_acquire(&t->lock);
+    t->fork_locked = true;
 }
 
 static void unlock_one(mp__slot *s, void *ctx)
 {
     (void)ctx;
-    mp__lock_release(&((tracker *)(void *)s)->lock);
+    tracker *t = (tracker *)(void *)s;
+    if (!t->fork_locked)
+        return;
+    t->fork_locked = false;
+    mp__lock_release(&t->lock);
 }
 
 static void renew_one(mp__slot *s, void *ctx)
 {
     (void)ctx;
-    mp__lock_init(&((tracker *)(void *)s)->lock, true);
+    tracker *t = (tracker *)(void *)s;
+    t->fork_locked = false;
+    mp__lock_init(&t->lock, true);
 }
 
 static void trackers_prepare(void) { mp__slots_foreach(MP__SLOT_TRACKER, lock_one, NULL); }

@@ -535,16 +535,19 @@ MP_API mp_status mp_stats_print(mp_write_fn write, void *opaque, const char *opt
  */
 MP_API mp_status mp_tracker_create(mp_tracker **out_tracker);
 /** A tracker holding a copy of the pool's statistics now: its mp_stats (as mp_pool_get_stats)
- *  and its live tracked allocations (as mp_pool_get_allocations, read just after; none for a
- *  counters-only pool). The copy never changes with the pool and outlives it; the caller may
- *  record into it like any tracker. What the bindings' stats objects give when copied. (since 1.3)
+ *  and its live tracked allocations (as mp_pool_get_allocations; none for a counters-only
+ *  pool), both of one moment (one lock of the pool). The copy never changes with the pool and
+ *  outlives it; the caller may record into it like any tracker. What the bindings' stats
+ *  objects give when copied. (since 1.3)
  */
 MP_API mp_status mp_tracker_from_pool(const mp_pool *pool, mp_tracker **out_tracker);
 /** A new tracker with the same counters, records and tracking state. (since 1.3) */
 MP_API mp_status mp_tracker_clone(const mp_tracker *tracker, mp_tracker **out_tracker);
 /** Destroys the tracker and its records. A destroyed or foreign handle: MP_ERR_INVALID_ARGUMENT. (since 1.3) */
 MP_API mp_status mp_tracker_destroy(mp_tracker *tracker);
-/** Counts an allocation of size bytes (no record of its pointer). (since 1.3) */
+/** Counts an allocation of size bytes (no record of its pointer). Sizes above 2^48 (no block is
+ *  larger), and one that would wrap a counter, are refused with nothing counted. (since 1.3)
+ */
 MP_API mp_status mp_tracker_record_allocation(mp_tracker *tracker, size_t size);
 /** Counts a deallocation of size bytes. Refused, changing nothing, when it would leave more
  *  deallocations than allocations or current_used below zero. (since 1.3)
@@ -562,12 +565,16 @@ MP_API mp_status mp_tracker_track_allocation(mp_tracker *tracker, const void *pt
 MP_API mp_status mp_tracker_track_deallocation(mp_tracker *tracker, const void *ptr);
 /** The tracker's counters as an mp_stats: total_allocated, current_used, peak_usage,
  *  allocation_count, deallocation_count and live_allocations (their difference) count what
- *  was recorded and tracked; the other fields are 0, or for a copy of a pool the pool's. (since 1.3)
+ *  was recorded and tracked; the other fields are 0, or for a copy of a pool the pool's. A copy's
+ *  live_allocations also counts the blocks the pool had allocated while tracking was off, as
+ *  mp_pool_get_stats does, and so does mp_tracker_has_leaks. (since 1.3)
  */
 MP_API mp_status mp_tracker_get_stats(const mp_tracker *tracker, mp_stats *out_stats);
 /** Copies the recorded allocations, oldest first, as mp_pool_get_allocations does. (since 1.3) */
 MP_API mp_status mp_tracker_get_allocations(const mp_tracker *tracker, mp_allocation_info *out, size_t capacity, size_t *out_count);
-/** Whether more allocations than deallocations are counted. (since 1.3) */
+/** Whether more allocations than deallocations are counted (for a copy of a pool: whether
+ *  live_allocations is above 0). (since 1.3)
+ */
 MP_API mp_status mp_tracker_has_leaks(const mp_tracker *tracker, bool *out_leaks);
 /** Turns per-pointer tracking on or off (mp_tracker_track_allocation's records). (since 1.3) */
 MP_API mp_status mp_tracker_set_tracking(mp_tracker *tracker, bool enabled);

@@ -265,13 +265,28 @@ public:
         other.pool_ = nullptr;
     }
     /// Takes other's figures (a copy: a snapshot). A pool's live view cannot be assigned to:
-    /// it stays its pool's (InvalidOperationException).
-    MemoryStats &operator=(MemoryStats other)
+    /// it stays its pool's (InvalidOperationException, and both sides stay as they were).
+    MemoryStats &operator=(const MemoryStats &other)
     {
-        if (isLiveView())
-            throw InvalidOperationException(MP_ERR_INVALID_OPERATION, "a pool's live stats cannot be assigned to");
-        std::swap(pool_, other.pool_);
-        std::swap(tracker_, other.tracker_);
+        refuseIfLiveView();
+        if (this != &other) {
+            MemoryStats copy(other);
+            std::swap(pool_, copy.pool_);
+            std::swap(tracker_, copy.tracker_);
+        }
+        return *this;
+    }
+    MemoryStats &operator=(MemoryStats &&other)
+    {
+        refuseIfLiveView();
+        if (this != &other) {
+            if (tracker_)
+                mp_tracker_destroy(tracker_);
+            pool_ = other.pool_;
+            tracker_ = other.tracker_;
+            other.pool_ = nullptr;
+            other.tracker_ = nullptr;
+        }
         return *this;
     }
     ~MemoryStats()
@@ -368,6 +383,11 @@ public:
     bool isLiveView() const noexcept { return tracker_ == nullptr && pool_ != nullptr; }
 
 private:
+    void refuseIfLiveView() const
+    {
+        if (isLiveView())
+            throw InvalidOperationException(MP_ERR_INVALID_OPERATION, "a pool's live stats cannot be assigned to");
+    }
     mp_tracker *own() const
     {
         if (!tracker_)

@@ -593,6 +593,12 @@ static void statsCopiesAreSnapshots()
         // A pool's live view counts the pool's allocations only, and is not assigned to.
         expectThrow<InvalidOperationException>([&] { pool.stats().recordAllocation(8); }, "live stats");
         expectThrow<InvalidOperationException>([&] { pool.stats() = MemoryStats(); }, "assigned");
+        MemoryStats mine;
+        mine.recordAllocation(5);
+        expectThrow<InvalidOperationException>([&] { pool.stats() = std::move(mine); }, "assigned");
+        EXPECT(mine.getCurrentUsed() == 5); // a refused assignment leaves its source as it was
+        expectThrow<InvalidOperationException>([&] { pool.stats() = mine; }, "assigned");
+        EXPECT(mine.getCurrentUsed() == 5);
         EXPECT(pool.getStats().getCurrentUsed() == 200);
     } // the pool is gone; the snapshot reads and records on
     EXPECT(kept.getCurrentUsed() == 600 && kept.getActiveAllocations().size() == 3);

@@ -87,7 +87,7 @@ return {
   ["MemoryStats.setTrackingEnabled"] = reg("set_tracking", "stats_set_tracking"),
   ["MemoryStats.isTrackingEnabled"] = reg("tracking", "stats_tracking"),
   ["MemoryStats.reset"] = reg("reset", "stats_reset"),
-  ["AllocationInfo"] = "void mpl_push_allocations", -- tables { address, size, sequence }
+  ["AllocationInfo"] = "int mpl_push_listing", -- tables { address, size, sequence }
   -- GPUMemoryPool: the object of a pool that gpu_pool made
   ["GPUMemoryPool"] = reg("gpu_pool", "mpl_gpu_pool"),
   ["GPUMemoryPool.setDevice"] = reg("set_device", "pool_set_device"),
