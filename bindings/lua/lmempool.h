@@ -117,7 +117,12 @@ int mpl_allocate_through(lua_State *L, lstate *S, int pool_index, size_t size, m
 int mpl_nil_free(lua_State *L, int i);  /* nil at i: pushes true and returns 1 (freeing nil does nothing), else 0 */
 int mpl_settled(lua_State *L, lblock *b); /* before freeing b another way: 0, or the results pushed */
 void mpl_push_stats(lua_State *L, const mp_stats *st);
-void mpl_push_allocations(lua_State *L, const mp_allocation_info *recs, size_t n);
+/* Lists live records through list(obj, ...) (an mp_*_get_allocations call
+ * that reads obj's current handle each time: a finalizer may close it
+ * meanwhile), growing the array while more appear; pushes them as an array
+ * of { address, size, sequence } tables, or the failure. */
+typedef mp_status (*mpl_list_fn)(void *obj, mp_allocation_info *out, size_t capacity, size_t *count);
+int mpl_push_listing(lua_State *L, mpl_list_fn list, void *obj);
 int mpl_push_string(lua_State *L, mp_status s, char *text);
 
 /* lstats.c: standalone statistics (mp_tracker) */

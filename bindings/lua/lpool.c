@@ -525,16 +525,22 @@ static int pool_stats_json(lua_State *L)
     return mpl_push_string(L, s, t);
 }
 
-static int pool_allocations(lua_State *L)
+static mp_status list_pool(void *obj, mp_allocation_info *out, size_t capacity, size_t *count)
 {
-    lpool *p = mpl_check_pool(L, 1);
+    return mp_pool_get_allocations(mpl_handle(obj), out, capacity, count);
+}
+
+static int pool_allocations(lua_State *L) { return mpl_push_listing(L, list_pool, mpl_check_pool(L, 1)); }
+
+int mpl_push_listing(lua_State *L, mpl_list_fn list, void *obj)
+{
     size_t n = 0;
-    mp_status s = mp_pool_get_allocations(mpl_handle(p), NULL, 0, &n);
+    mp_status s = list(obj, NULL, 0, &n);
     mp_allocation_info *recs = NULL;
     while (s == MP_OK) {
         recs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *recs, 0); /* collected with the stack */
         recs[0].struct_size = sizeof *recs;
-        s = mp_pool_get_allocations(mpl_handle(p), recs, n, &n); /* the handle again: a finalizer may have closed it */
+        s = list(obj, recs, n, &n);
         if (s != MP_ERR_BUFFER_TOO_SMALL)
             break;
         lua_pop(L, 1);
@@ -542,13 +548,6 @@ static int pool_allocations(lua_State *L)
     }
     if (s != MP_OK)
         return mpl_fail(L, s);
-    mpl_push_allocations(L, recs, n);
-    return 1;
-}
-
-/* The records as an array of { address, size, sequence } tables. */
-void mpl_push_allocations(lua_State *L, const mp_allocation_info *recs, size_t n)
-{
     lua_createtable(L, n < INT_MAX ? (int)n : 0, 0);
     for (size_t i = 0; i < n; i++) {
         lua_createtable(L, 0, 3);
@@ -557,6 +556,7 @@ void mpl_push_allocations(lua_State *L, const mp_allocation_info *recs, size_t n
         SET_INT(L, "sequence", recs[i].sequence);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
     }
+    return 1;
 }
 
 static mp_snapshot_kind check_snapshot_kind(lua_State *L, int arg)

@@ -165,26 +165,12 @@ GETTER(deallocation_count, PUSH_COUNT)
 GETTER(fragmentation_ratio, lua_pushnumber)
 
 /* stats:allocations() -> the records, oldest first, as pool:allocations() */
-static int stats_allocations(lua_State *L)
+static mp_status list_tracker(void *obj, mp_allocation_info *out, size_t capacity, size_t *count)
 {
-    lstats *t = check_stats(L);
-    size_t n = 0;
-    mp_status s = mp_tracker_get_allocations(t->h, NULL, 0, &n);
-    mp_allocation_info *recs = NULL;
-    while (s == MP_OK) {
-        recs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *recs, 0); /* collected with the stack */
-        recs[0].struct_size = sizeof *recs;
-        s = mp_tracker_get_allocations(t->h, recs, n, &n); /* the handle again: a finalizer may have closed it */
-        if (s != MP_ERR_BUFFER_TOO_SMALL)
-            break;
-        lua_pop(L, 1);
-        s = MP_OK;
-    }
-    if (s != MP_OK)
-        return mpl_fail(L, s);
-    mpl_push_allocations(L, recs, n);
-    return 1;
+    return mp_tracker_get_allocations(((lstats *)obj)->h, out, capacity, count);
 }
+
+static int stats_allocations(lua_State *L) { return mpl_push_listing(L, list_tracker, check_stats(L)); }
 
 static int stats_has_leaks(lua_State *L)
 {
