@@ -3,7 +3,7 @@
  * when copied (mp_tracker_from_pool). The counters are a pool's
  * (stats.h: the same restart rule); the records, one per tracked pointer,
  * are an array that a pointer map indexes, so a free is O(1) and a listing
- * sorts by sequence. A tracker lives in a handle slot (handle.h): a
+ * sorts a copy by sequence. A tracker lives in a handle slot (handle.h): a
  * destroyed or foreign handle is refused, never followed. One lock guards
  * it; fork.c takes every tracker's lock around fork(). */
 #include "core/config.h"
@@ -36,8 +36,6 @@ typedef struct tracker {
 } tracker;
 
 _Static_assert(sizeof(tracker) <= MP__SLOT_SIZE, "a tracker fits its handle slot");
-
-#define MAX_SIZE ((size_t)1 << 48) /* as a pool's requests (MP__MAX_REQUEST) */
 
 /* Counts an allocation of size bytes unless that would wrap a counter.
  * Lock held. */
@@ -246,7 +244,7 @@ mp_status mp_tracker_record_allocation(mp_tracker *handle, size_t size)
     mp_status s = get(handle, &t);
     if (s != MP_OK)
         return s;
-    if (size == 0 || size > MAX_SIZE)
+    if (size == 0 || size > MP__MAX_REQUEST)
         return bad_size(size, "an allocation");
     mp__lock_acquire(&t->lock);
     s = count_alloc(t, size);
@@ -275,7 +273,7 @@ mp_status mp_tracker_record_deallocation(mp_tracker *handle, size_t size)
     mp_status s = get(handle, &t);
     if (s != MP_OK)
         return s;
-    if (size == 0 || size > MAX_SIZE)
+    if (size == 0 || size > MP__MAX_REQUEST)
         return bad_size(size, "a deallocation");
     mp__lock_acquire(&t->lock);
     s = count_free(t, size);
@@ -291,7 +289,7 @@ mp_status mp_tracker_track_allocation(mp_tracker *handle, const void *ptr, size_
         return s;
     if (!ptr)
         return mp__fail(MP_ERR_INVALID_POINTER, "tracker: ptr is NULL");
-    if (size == 0 || size > MAX_SIZE)
+    if (size == 0 || size > MP__MAX_REQUEST)
         return bad_size(size, "an allocation");
     mp__lock_acquire(&t->lock);
     if (!t->tracking)
