@@ -124,6 +124,34 @@ static mp_status check_kind(mp_snapshot_kind kind)
     return MP_OK;
 }
 
+/* The snapshot of kind, each chunk record to chunk (in address order now;
+ * the largest of the last failure) and each class to cls (none for the
+ * failure), whatever form the caller writes them in; *r receives the
+ * failure's record for MP_SNAPSHOT_LAST_OOM. */
+static mp_status gather(mp__pool *pool, mp_snapshot_kind kind, mp__chunk_fn chunk, void *chunk_ctx, class_fn cls,
+                        void *cls_ctx, mp_memory_snapshot *snap, mp__oom_record *r)
+{
+    if (kind == MP_SNAPSHOT_NOW) {
+        mp__pool_view v;
+        mp__class_views cv;
+        mp__pool_view_get(pool, &v, chunk, chunk_ctx, &cv);
+        *snap = snapshot_of(&v);
+        snap->chunks_listed = v.nchunks;
+        snap->class_count = each_class(&cv, cls, cls_ctx);
+        return MP_OK;
+    }
+    mp_status s = mp__pool_last_oom(pool, r);
+    if (s != MP_OK)
+        return s;
+    *snap = snapshot_of(&r->view);
+    for (size_t i = 0; i < r->nlisted; i++)
+        chunk(chunk_ctx, &r->chunks[i]);
+    snap->chunks_listed = r->nlisted;
+    snap->request_bytes = r->request;
+    snap->request_alignment = r->alignment;
+    return MP_OK;
+}
+
 mp_status mp_pool_memory_snapshot(const mp_pool *handle, mp_snapshot_kind kind, mp_memory_snapshot *out,
                                   mp_chunk_info *chunks, size_t chunk_capacity, mp_class_info *classes,
                                   size_t class_capacity)
@@ -147,24 +175,9 @@ mp_status mp_pool_memory_snapshot(const mp_pool *handle, mp_snapshot_kind kind, 
         return s;
 
     mp_memory_snapshot snap;
-    if (kind == MP_SNAPSHOT_NOW) {
-        mp__pool_view v;
-        mp__class_views cv;
-        mp__pool_view_get(pool, &v, chunk_to_array, &ch, &cv);
-        snap = snapshot_of(&v);
-        snap.chunks_listed = ch.n;
-        snap.class_count = each_class(&cv, class_to_array, &cl);
-    } else {
-        mp__oom_record r;
-        if ((s = mp__pool_last_oom(pool, &r)) != MP_OK)
-            return s;
-        snap = snapshot_of(&r.view);
-        for (size_t i = 0; i < r.nlisted; i++)
-            chunk_to_array(&ch, &r.chunks[i]);
-        snap.chunks_listed = r.nlisted;
-        snap.request_bytes = r.request;
-        snap.request_alignment = r.alignment;
-    }
+    mp__oom_record r;
+    if ((s = gather(pool, kind, chunk_to_array, &ch, class_to_array, &cl, &snap, &r)) != MP_OK)
+        return s;
     s = mp__struct_out(out, &snap, MP__SNAPSHOT_SIZE_1_3, sizeof snap, "out");
     if (s == MP_OK && ((chunks && ch.n > chunk_capacity) || (classes && cl.n > class_capacity)))
         s = mp__fail(MP_ERR_BUFFER_TOO_SMALL, "pool '%s': the snapshot has %zu chunk and %zu class records; the "
@@ -204,23 +217,8 @@ mp_status mp_pool_memory_snapshot_json(const mp_pool *handle, mp_snapshot_kind k
     mp__text t = {0}, chunks = {0}, classes = {0};
     mp_memory_snapshot snap;
     mp__oom_record r;
-    if (kind == MP_SNAPSHOT_NOW) {
-        mp__pool_view v;
-        mp__class_views cv;
-        mp__pool_view_get(pool, &v, chunk_to_json, &chunks, &cv);
-        snap = snapshot_of(&v);
-        snap.chunks_listed = v.nchunks;
-        snap.class_count = each_class(&cv, class_to_json, &classes);
-    } else {
-        if ((s = mp__pool_last_oom(pool, &r)) != MP_OK)
-            return s;
-        snap = snapshot_of(&r.view);
-        for (size_t i = 0; i < r.nlisted; i++)
-            chunk_to_json(&chunks, &r.chunks[i]);
-        snap.chunks_listed = r.nlisted;
-        snap.request_bytes = r.request;
-        snap.request_alignment = r.alignment;
-    }
+    if ((s = gather(pool, kind, chunk_to_json, &chunks, class_to_json, &classes, &snap, &r)) != MP_OK)
+        return s;
     mp__text_add(&t, "{\"pool\":");
     mp__text_json_string(&t, mp__pool_name(pool));
     mp__text_add(&t, kind == MP_SNAPSHOT_NOW ? ",\"kind\":\"now\"," : ",\"kind\":\"last_oom\",");
