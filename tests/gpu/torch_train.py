@@ -34,11 +34,15 @@ import tempfile
 
 SKIP = 77
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), "python"))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "python"))
+sys.path.insert(0, os.path.join(ROOT, "bench", "torch"))
+from gpt import make_model  # noqa: E402  (the benchmark's model, small and with attention written out)
 
 STEPS = 40
 BATCH = 4
 VOCAB, WIDTH, HEADS, LAYERS, MAX_LEN = 512, 128, 4, 2, 256
+MODEL = {"width": WIDTH, "heads": HEADS, "layers": LAYERS, "vocab": VOCAB, "max_len": MAX_LEN, "attention": "explicit"}
 
 
 def skip(why):
@@ -47,44 +51,6 @@ def skip(why):
 
 
 # ---- the model and the training (run in the workers) ----------------------
-
-def make_model(torch):
-    nn = torch.nn
-
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.ln1, self.ln2 = nn.LayerNorm(WIDTH), nn.LayerNorm(WIDTH)
-            self.qkv, self.proj = nn.Linear(WIDTH, 3 * WIDTH), nn.Linear(WIDTH, WIDTH)
-            self.fc1, self.fc2 = nn.Linear(WIDTH, 4 * WIDTH), nn.Linear(4 * WIDTH, WIDTH)
-
-        def forward(self, x):
-            b, t, c = x.shape
-            q, k, v = self.qkv(self.ln1(x)).split(c, dim=2)
-            q, k, v = (z.view(b, t, HEADS, c // HEADS).transpose(1, 2) for z in (q, k, v))
-            # Attention written out (no fused kernel): every op has a deterministic CUDA path.
-            att = (q @ k.transpose(-2, -1)) * (c // HEADS) ** -0.5
-            mask = torch.ones(t, t, device=x.device, dtype=torch.bool).triu(1)
-            att = att.masked_fill(mask, float("-inf")).softmax(dim=-1)
-            y = (att @ v).transpose(1, 2).contiguous().view(b, t, c)
-            x = x + self.proj(y)
-            return x + self.fc2(torch.nn.functional.gelu(self.fc1(self.ln2(x))))
-
-    class GPT(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.tok, self.pos = nn.Embedding(VOCAB, WIDTH), nn.Embedding(MAX_LEN, WIDTH)
-            self.blocks = nn.ModuleList(Block() for _ in range(LAYERS))
-            self.ln, self.head = nn.LayerNorm(WIDTH), nn.Linear(WIDTH, VOCAB, bias=False)
-
-        def forward(self, idx):
-            x = self.tok(idx) + self.pos(torch.arange(idx.shape[1], device=idx.device))
-            for block in self.blocks:
-                x = block(x)
-            return self.head(self.ln(x))
-
-    return GPT()
-
 
 def deterministic(torch):
     torch.use_deterministic_algorithms(True)
@@ -98,7 +64,7 @@ def train(torch):
     """STEPS steps with a sequence length varying per step; the losses, as
     float.hex strings (exact)."""
     deterministic(torch)
-    model = make_model(torch).cuda()
+    model = make_model(torch, MODEL).cuda()
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     lengths = random.Random(1234)
     data = torch.Generator().manual_seed(5678)
