@@ -249,7 +249,7 @@ return {
           text = { "lifetime", 4, ", {} failed" } },
         { "uint64_t", "live_allocations", "blocks currently allocated, tracked or not",
           text = { "in use", 2, " in {} allocations" } },
-        { "uint64_t", "pending_frees", "blocks freed on another stream whose work has not finished", since = "1.1" },
+        { "uint64_t", "pending_frees", "blocks freed on another stream whose work may not have finished (adjacent ones freed on one stream count as one)", since = "1.1" },
         { "uint64_t", "peak_reserved_bytes", "highest reserved_bytes seen since creation or mp_pool_reset_stats\n" ..
           "(which sets it to the current reserved_bytes)", since = "1.3", text = { "reserved", 3, " (peak {})" } },
       } },
@@ -290,7 +290,7 @@ return {
         { "uint64_t", "largest_free_block", "the largest free block of any chunk (a fixed pool: its block size): the most one request gets without growth; blocks kept for one size class (in pages, in caches) are left out" },
         { "uint64_t", "cached_bytes", "bytes of the blocks in thread caches and their magazines: free to the user, kept for their class" },
         { "uint64_t", "cached_blocks", "those blocks" },
-        { "uint64_t", "pending_bytes", "bytes of the blocks freed on a stream, waiting for its event: neither free nor live" },
+        { "uint64_t", "pending_bytes", "bytes of the blocks freed on a stream, waiting for it to pass the frees: neither free nor live" },
         { "uint64_t", "pending_blocks", "those blocks (mp_stats.pending_frees)" },
         { "uint64_t", "chunk_count", "chunks the pool held (mp_stats.chunk_count)" },
         { "uint64_t", "chunks_listed", "chunk records the snapshot has: chunk_count now; at most 8, the largest, for the last failure" },
@@ -803,21 +803,25 @@ return {
       params = { CPOOL, P("out", "void **", "out_stream", "receives the stream") },
       errors = { "INVALID_ARGUMENT", "INVALID_OPERATION" } },
     { name = "mp_pool_deallocate_on_stream", group = "gpu", since = "1.1", ret = "mp_status",
-      doc = "Frees a block that work queued on stream may still use: the pool records an event there\n" ..
-            "and hands the block out again only once it has completed, or (where the pool would otherwise\n" ..
-            "take more memory) to work ordered after it: the pool's stream is made to wait for the event.\n" ..
-            "On the pool's own stream this is mp_pool_deallocate, since later work on that stream runs after\n" ..
-            "the work already queued.",
+      doc = "Frees a block that work queued on stream may still use (cudaFreeAsync's order), with no CUDA\n" ..
+            "call. The next mp_pool_allocate_on_stream on the same stream may take it back at once; other\n" ..
+            "streams get it once stream has passed the free (a cudaStreamQuery, or an event the pool records\n" ..
+            "when it looks), or, where the pool would otherwise take more memory, behind a wait: the pool's\n" ..
+            "stream is made to wait for stream. Blocks freed next to each other on one stream join while they\n" ..
+            "wait. On the pool's own stream this is mp_pool_deallocate, since later work on that stream runs\n" ..
+            "after the work already queued. Streams are known by their handle: synchronise a stream before\n" ..
+            "destroying it while blocks freed on it may wait, since a new stream can get the same handle.",
       params = { POOL, P("in", "void *", "ptr", "a block from this pool"),
                  P("in", "void *", "stream", "the cudaStream_t that may still use it (NULL: default stream)", true) },
       errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "INVALID_OPERATION", "CUDA" } },
     { name = "mp_pool_allocate_on_stream", group = "gpu", since = "1.3", ret = "mp_status",
-      doc = "A block for work queued on stream (cudaMallocAsync's order): the block may have been freed in\n" ..
-            "the pool stream's order, so stream is made to wait for the work queued there when a free has\n" ..
-            "happened since it last waited (one event, not one per call). Free it with mp_pool_deallocate_on_stream\n" ..
-            "on the stream that last uses it. On the pool's own stream this is mp_pool_allocate. Where a pool\n" ..
-            "would otherwise take more memory, blocks waiting on other streams' events are reused, the pool's\n" ..
-            "stream made to wait for those events.",
+      doc = "A block for work queued on stream (cudaMallocAsync's order). A block freed on the same stream\n" ..
+            "with mp_pool_deallocate_on_stream comes first, with no CUDA call (a larger one is cut, the rest\n" ..
+            "waiting on). Otherwise the block may have been freed in the pool stream's order, so stream is\n" ..
+            "made to wait for the work queued there when a free has happened since it last waited (one event\n" ..
+            "per change, not one per call). Free it with mp_pool_deallocate_on_stream on the stream that last\n" ..
+            "uses it. On the pool's own stream this is mp_pool_allocate. Where a pool would otherwise take\n" ..
+            "more memory, blocks waiting on other streams are reused, the pool's stream made to wait for them.",
       params = { POOL, P("in", "size_t", "size", "bytes, 1 .. 2^48"),
                  P("in", "void *", "stream", "the cudaStream_t the block is for (NULL: default stream)", true),
                  P("out", "void **", "out_ptr", "receives the block; NULL on failure") },

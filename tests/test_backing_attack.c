@@ -74,7 +74,7 @@ typedef struct model {
     size_t block_size; /* fixed pools */
     int device;
     void *p[LIVE_MAX];
-    bool pooled[LIVE_MAX]; /* p[i] was used on the pool's stream while live (a reallocate that kept it) */
+    void *home[LIVE_MAX]; /* the stream whose order p[i] was last handed or used in (the pool's after a reallocate) */
     size_t n;
     unsigned seed;
     const char *what; /* the last operation, for messages */
@@ -141,7 +141,7 @@ static void handed(model *m, void *p, void *stream)
     }
     ck_assert_uint_lt(m->n, LIVE_MAX);
     TRACE("%s -> %p+%zu for %p\n", m->what, p, n, stream);
-    m->pooled[m->n] = false;
+    m->home[m->n] = stream;
     m->p[m->n++] = p;
 }
 
@@ -165,17 +165,18 @@ static void drop(model *m, size_t i)
 {
     m->n--;
     m->p[i] = m->p[m->n];
-    m->pooled[i] = m->pooled[m->n];
+    m->home[i] = m->home[m->n];
 }
 
-/* What a caller does before freeing on stream a block that the pool's
- * stream used while it was live: stream waits for that work (an event and
- * cudaStreamWaitEvent). mp_pool_deallocate_on_stream orders the free after
- * stream's work only, as cudaFreeAsync does. */
-static void order_after(void *stream, void *pool_stream)
+/* What a caller does before freeing on stream a block that was handed to,
+ * or used on, another stream (home): stream waits for that work (an event
+ * and cudaStreamWaitEvent). mp_pool_deallocate_on_stream orders the free
+ * after stream's work only, as cudaFreeAsync does, and a block freed on a
+ * stream goes back to that stream's own allocations at once. */
+static void order_after(void *stream, void *home)
 {
     void *ev = NULL;
-    if (stream != pool_stream && mp__sim_event_record(0, pool_stream, &ev) == MP_OK) {
+    if (stream != home && mp__sim_event_record(0, home, &ev) == MP_OK) {
         mp__sim_stream_wait(stream, ev);
         mp__sim_event_drop(ev);
     }
@@ -186,8 +187,7 @@ static void order_after(void *stream, void *pool_stream)
 static void free_one(model *m, size_t i, void *stream, bool plain)
 {
     void *p = m->p[i];
-    if (m->pooled[i] && !plain)
-        order_after(stream, m->pool_stream);
+    order_after(plain ? m->pool_stream : stream, m->home[i]);
     mp__sim_watch(p, usable(m, p), stream);
     TRACE("%s %p on %p%s\n", m->what, p, stream, plain ? " (plain)" : "");
     drop(m, i);
@@ -255,14 +255,15 @@ static void step(model *m)
             size_t i = rnd(m, m->n);
             void *old = m->p[i];
             size_t before = usable(m, old);
+            order_after(m->pool_stream, m->home[i]); /* the copy runs on the pool's stream */
             mp__sim_watch(old, before, m->pool_stream); /* read by the copy, freed in the pool's order */
             s = mp_pool_reallocate(m->pool, old, some_size(m), &p);
             if (s == MP_OK) {
                 drop(m, i);
                 handed(m, p, m->pool_stream);
-                m->pooled[m->n - 1] = p == old; /* resized in place: the watch stands */
+                /* handed on the pool's stream; resized in place: the watch stands */
             } else {
-                m->pooled[i] = true; /* kept, and the watch above stands */
+                m->home[i] = m->pool_stream; /* kept, and the watch above stands */
                 ck_assert_msg(s == MP_ERR_OUT_OF_MEMORY, "reallocate: %s (%s)", mp_status_name(s),
                               mp_last_error_message());
             }
@@ -297,8 +298,10 @@ static void step(model *m)
     case 20:
         if (rnd(m, 4) == 0) { /* rare: every block goes */
             m->what = "reset";
-            for (size_t i = 0; i < m->n; i++) /* freed in the pool stream's order */
+            for (size_t i = 0; i < m->n; i++) { /* freed in the pool stream's order */
+                order_after(m->pool_stream, m->home[i]);
                 mp__sim_watch(m->p[i], usable(m, m->p[i]), m->pool_stream);
+            }
             TRACE("reset\n");
             ck_ok(mp_pool_reset(m->pool));
             m->n = 0;
@@ -807,7 +810,7 @@ static void *race(void *arg)
 {
     racer *r = arg;
     void *held[48] = {0};
-    bool pooled[48] = {0}; /* held[k] was used on the pool's stream (a reallocate that kept it) */
+    void *home[48] = {0}; /* the stream held[k] was handed to or last used on (see order_after) */
     void *streams[] = {NULL, S1, S2, S3};
     int rounds = mp_test_scaled(3000);
     for (int i = 0; i < rounds; i++) {
@@ -816,6 +819,7 @@ static void *race(void *arg)
                 if (held[k]) {
                     size_t n = 0;
                     mp_pool_usable_size(r->pool, held[k], &n);
+                    order_after(NULL, home[k]);
                     mp__sim_watch(held[k], n, NULL);
                 }
             pthread_barrier_wait(r->bar);
@@ -823,7 +827,7 @@ static void *race(void *arg)
                 RFAIL(r, "reset: %s", mp_last_error_message());
             pthread_barrier_wait(r->bar);
             memset(held, 0, sizeof held);
-            memset(pooled, 0, sizeof pooled);
+            memset(home, 0, sizeof home);
         }
         int k = (int)(rand_r(&r->seed) % 48);
         unsigned op = (unsigned)rand_r(&r->seed) % 16;
@@ -838,9 +842,7 @@ static void *race(void *arg)
             if (op < 8) {
                 if (op < 4)
                     st = NULL; /* a plain free: in the pool stream's order */
-                if (pooled[k])
-                    order_after(st, NULL);
-                pooled[k] = false;
+                order_after(st, home[k]);
                 mp__sim_watch(held[k], n, st);
                 s = op < 4 ? mp_pool_deallocate(r->pool, held[k]) : mp_pool_deallocate_on_stream(r->pool, held[k], st);
                 if (s != MP_OK) /* (no double free here: another thread may have the block by now) */
@@ -849,9 +851,10 @@ static void *race(void *arg)
             } else if (op < 10) {
                 void *q = NULL;
                 size_t want = r->fixed ? 1 + (size_t)rand_r(&r->seed) % r->block_size : 1 + (size_t)rand_r(&r->seed) % (6 * MiB);
+                order_after(NULL, home[k]); /* the copy runs on the pool's stream */
                 mp__sim_watch(held[k], n, NULL);
                 s = mp_pool_reallocate(r->pool, held[k], want, &q);
-                pooled[k] = s != MP_OK || q == held[k]; /* kept: the watch stands */
+                home[k] = NULL; /* kept or moved: in the pool stream's order */
                 if (s == MP_OK)
                     held[k] = q;
                 else if (s != MP_ERR_OUT_OF_MEMORY)
@@ -870,7 +873,7 @@ static void *race(void *arg)
                 if (!mp__sim_handout_safe(q, n, st))
                     RFAIL(r, "%p+%zu handed to %p while in use", q, n, st);
                 held[k] = q;
-                pooled[k] = false;
+                home[k] = st;
             } else if (s != MP_ERR_OUT_OF_MEMORY) {
                 RFAIL(r, "allocate: %s", mp_last_error_message());
             }
@@ -892,6 +895,7 @@ static void *race(void *arg)
         if (held[k]) {
             size_t n = 0;
             mp_pool_usable_size(r->pool, held[k], &n);
+            order_after(NULL, home[k]);
             mp__sim_watch(held[k], n, NULL);
             if (mp_pool_deallocate(r->pool, held[k]) != MP_OK)
                 RFAIL(r, "final free: %s", mp_last_error_message());

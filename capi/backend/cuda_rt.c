@@ -253,6 +253,14 @@ static mp_status rt_stream_wait(int device, void *stream, void *event)
     return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaStreamWaitEvent", 0, device);
 }
 
+static bool rt_stream_idle(int device, void *stream)
+{
+    ON_DEVICE(device, cudaStreamQuery((cudaStream_t)stream));
+    if (e != cudaSuccess && e != cudaErrorNotReady)
+        cudaGetLastError(); /* not sticky: the next query says it again */
+    return e == cudaSuccess;
+}
+
 static mp_status rt_device_sync(int device)
 {
     ON_DEVICE(device, cudaDeviceSynchronize());
@@ -439,6 +447,7 @@ static mp_status rt_copy(int device, void *stream, void *dst, const void *src, s
 }
 
 static mp_status rt_stream_sync(int device, void *stream) { (void)device; (void)stream; return no_cuda(); }
+static bool rt_stream_idle(int device, void *stream) { (void)device; (void)stream; return true; }
 static size_t rt_device_memory(int device) { (void)device; return 0; }
 static mp_status rt_device_sync(int device) { (void)device; return no_cuda(); }
 static mp_status rt_stream_wait(int device, void *stream, void *event)
@@ -511,6 +520,17 @@ mp_status mp__cuda_stream_sync(int device, void *stream)
         return rt_stream_sync(device, stream);
     mp__sim_sync(stream);
     return MP_OK;
+}
+
+bool mp__cuda_stream_idle(int device, void *stream)
+{
+    return SIM ? mp__sim_stream_idle(stream) : rt_stream_idle(device, stream);
+}
+
+void mp__cuda_stream_used(void *stream)
+{
+    if (SIM)
+        mp__sim_stream_used(stream);
 }
 
 mp_status mp__cuda_stream_wait(int device, void *stream, void *event)

@@ -22,6 +22,12 @@ mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, si
 
 /* Makes work queued on stream from now on wait for event. */
 mp_status mp__cuda_stream_wait(int device, void *stream, void *event);
+/* Whether all work queued on stream so far has completed (cudaStreamQuery;
+ * false on an error). */
+bool mp__cuda_stream_idle(int device, void *stream);
+/* A block was freed on stream behind the work queued there: nothing on a
+ * device; the stand-in counts that work until the stream's next sync. */
+void mp__cuda_stream_used(void *stream);
 /* Waits for the work queued on stream (the device's, where stream is
  * NULL: the legacy default stream). */
 mp_status mp__cuda_stream_sync(int device, void *stream);

@@ -150,6 +150,20 @@ void mp__backing_release(mp__backing *bk, mp__chunk *c, uintptr_t block, size_t 
     }
 }
 
+void mp__backing_split(mp__backing *bk, mp__chunk *c, uintptr_t at)
+{
+    size_t off = at - c->span.base;
+    if (off & (c->backed->granule - 1)) /* else each half's end granule was the block's own */
+        count_in(bk, c->backed, off >> c->backed->shift);
+}
+
+void mp__backing_merge(mp__backing *bk, mp__chunk *c, uintptr_t at)
+{
+    size_t off = at - c->span.base;
+    if (off & (c->backed->granule - 1)) /* both lay on it; the joined block still does */
+        count_out(bk, c->backed, off >> c->backed->shift);
+}
+
 void mp__backing_forget(mp__backing *bk, mp__chunk *c)
 {
     mp__backed *b = c->backed;

@@ -67,6 +67,11 @@ mp_status mp__backing_acquire(mp__backing *bk, const mp__backend *be, mp__chunk 
                               size_t size, size_t *mapped);
 /* The block [block, block + size) of c is no longer live. */
 void mp__backing_release(mp__backing *bk, mp__chunk *c, uintptr_t block, size_t size);
+/* A live block of c was cut in two at address at: the granule on which
+ * both halves lie, if any, counts one block more. */
+void mp__backing_split(mp__backing *bk, mp__chunk *c, uintptr_t at);
+/* The reverse: two live blocks of c that meet at address at became one. */
+void mp__backing_merge(mp__backing *bk, mp__chunk *c, uintptr_t at);
 /* Every block of c is gone (a reset): its mapped granules are all idle. */
 void mp__backing_forget(mp__backing *bk, mp__chunk *c);
 /* Whether c->mapped matches c's granules; adds its idle bytes to *idle. */

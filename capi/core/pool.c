@@ -74,7 +74,6 @@ struct mp__pool {
     size_t count_max;    /* counters-only variable pools ask for the class size up to this (counted()) */
     uint64_t next_seq;
     uint64_t ordered; /* blocks freed in the pool stream's order, ever: allocations for other streams fence on it */
-    unsigned polls;   /* allocations since frees waited on streams: every 16th looks at their events */
     mp__stream_queue pending; /* blocks freed on other streams (stream.c) */
     mp__arena arena[MP__ARENAS];
     /* The rest: slow paths and queries. */
@@ -366,15 +365,9 @@ static mp_status grow(mp__pool *pool, mp__arena *a, size_t need, size_t want)
     return s;
 }
 
-/* A block freed on a stream whose event has completed (stream.c). */
-static void poll_streams(mp__pool *pool, bool all);
+/* Blocks freed on other streams (stream.c). */
+static void poll_streams(mp__pool *pool);
 static bool steal_waiting(mp__pool *pool);
-
-/* Whether an allocation looks at the streams' events: one
- * cudaEventQuery per stream costs more than the allocation, so every
- * 16th does, and any that would otherwise take more memory (all of them:
- * allocate_locked, back_block). */
-static inline bool due_poll(mp__pool *pool) { return (pool->polls++ & 15) == 0; }
 
 /* ---- on-demand backing (core/backing.h) ------------------------------ */
 
@@ -448,9 +441,12 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
     if (pool->pending.count || max)
         need = mp__backing_unbacked(c, mp__addr(p), size);
     if (need && pool->pending.count) {
-        /* Blocks waiting on other streams first: the memory is there. */
+        /* Blocks waiting on other streams first: the memory is there.
+         * All of them go back, the pool's stream made to wait for their
+         * streams (stream.c): a poll would cost a query a stream, and
+         * leave out the busy streams' blocks, which then could not join
+         * their free neighbours. */
         a->strategy->release(a->state, c, mp__addr(p), &rec, NULL);
-        poll_streams(pool, true);
         steal_waiting(pool);
         p = align ? a->strategy->alloc_aligned(a->state, want, align, info, &size)
                   : a->strategy->alloc(a->state, want, info, &size);
@@ -523,6 +519,34 @@ static inline mp_status give(mp__pool *pool, const mp__arena *a, mp__chunk *c, u
     return give_backed(pool, a, c, block, info);
 }
 
+/* Blocks waiting on one stream join (stream.c): next, right after p,
+ * becomes part of p. */
+static bool merge_waiting(void *ctx, mp__chunk *c, uintptr_t p, uintptr_t next)
+{
+    mp__pool *pool = ctx;
+    const mp__arena *a = c->arena;
+    if (!a->strategy->merge || !a->strategy->merge(a->state, c, p, next))
+        return false;
+    if (a->on_demand)
+        mp__backing_merge(&pool->backing, c, next);
+    return true;
+}
+
+static uintptr_t before_waiting(void *ctx, mp__chunk *c, uintptr_t p)
+{
+    (void)ctx;
+    const mp__arena *a = c->arena;
+    return a->strategy->before ? a->strategy->before(a->state, c, p) : 0;
+}
+
+/* How a pool's waiting blocks join: not in debug pools, which keep each
+ * freed block's record. */
+static const mp__stream_joins *joins_of(mp__pool *pool, mp__stream_joins *j)
+{
+    *j = (mp__stream_joins){merge_waiting, before_waiting, pool};
+    return pool->debug ? NULL : j;
+}
+
 /* A block freed on a stream whose event has completed (stream.c). */
 static void release_waiting(void *ctx, mp__chunk *c, uintptr_t block)
 {
@@ -530,9 +554,9 @@ static void release_waiting(void *ctx, mp__chunk *c, uintptr_t block)
     give(ctx, c->arena, c, block, &info);
 }
 
-static void poll_streams(mp__pool *pool, bool all)
+static void poll_streams(mp__pool *pool)
 {
-    mp__stream_poll(&pool->pending, all, release_waiting, pool);
+    mp__stream_poll(&pool->pending, pool->device, release_waiting, pool);
 }
 
 /* Every block waiting on another stream's event goes back now, the pool's
@@ -683,8 +707,6 @@ static uint32_t carve_batch(void *ctx, size_t size, uint32_t n, mp__tentry *out,
     mp__blockinfo info = {size, 0, false};
     uint32_t k = 0;
     mp__lock_acquire(&pool->lock);
-    if (pool->pending.count && due_poll(pool))
-        poll_streams(pool, false);
     for (; k < n; k++) {
         void *p = alloc_in(pool, a, size, 0, &info);
         if (!p)
@@ -1093,8 +1115,6 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
         mp__lock_release(&pool->lock);
         return s;
     }
-    if (MP__UNLIKELY(pool->pending.count) && due_poll(pool))
-        poll_streams(pool, false);
     pool->map_failed = MP_OK;
     size_t need = pool->debug ? size + mp__debug_overhead(pool->debug) : size;
     mp__blockinfo info = {size, pool->numbered ? ++pool->next_seq : 0, pool->tracking};
@@ -1102,7 +1122,7 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
         need = info.requested = count_class(pool, size); /* counted(); no debug layout here */
     void *block = alloc_in(pool, a, need, align, &info);
     if (MP__UNLIKELY(!block) && pool->pending.count) {
-        poll_streams(pool, true); /* completed stream frees first, growth second */
+        poll_streams(pool); /* completed stream frees first, growth second */
         block = alloc_in(pool, a, need, align, &info);
     }
     if (MP__UNLIKELY(!block)) {
@@ -1130,25 +1150,23 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
 /* A plainly valid request (allocate checked it) of a pool without the
  * lock-free layer or debugging: the strategy under the lock, and nothing
  * else unless the pool counts or the tools watch. Whatever it cannot do at
- * once (a stream's frees to poll, growth) goes to allocate_locked, which
- * checks and does everything. */
+ * once (growth, with a stream's frees polled first) goes to
+ * allocate_locked, which checks and does everything. */
 static __attribute__((noinline)) mp_status allocate_plain(mp_pool *handle, mp__pool *pool, size_t size,
                                                           void **out_ptr)
 {
     mp__lock_acquire(&pool->lock);
     mp__arena *a = &pool->arena[0];
-    if (MP__LIKELY(!pool->pending.count)) {
-        mp__blockinfo info = {size, pool->numbered ? ++pool->next_seq : 0, pool->tracking};
-        if (MP__UNLIKELY(size - 1 < pool->count_max))
-            info.requested = count_class(pool, size); /* counted() */
-        void *block = alloc_in(pool, a, info.requested, 0, &info);
-        if (MP__LIKELY(block != NULL)) {
-            if (MP__UNLIKELY(info.tracked | pool->counting | pool->tools))
-                on_allocated(pool, a, &info, size, &block);
-            mp__lock_release(&pool->lock);
-            *out_ptr = block;
-            return MP_OK;
-        }
+    mp__blockinfo info = {size, pool->numbered ? ++pool->next_seq : 0, pool->tracking};
+    if (MP__UNLIKELY(size - 1 < pool->count_max))
+        info.requested = count_class(pool, size); /* counted() */
+    void *block = alloc_in(pool, a, info.requested, 0, &info);
+    if (MP__LIKELY(block != NULL)) {
+        if (MP__UNLIKELY(info.tracked | pool->counting | pool->tools))
+            on_allocated(pool, a, &info, size, &block);
+        mp__lock_release(&pool->lock);
+        *out_ptr = block;
+        return MP_OK;
     }
     mp__lock_release(&pool->lock);
     return allocate_locked(handle, pool, size, 0, MP_ALLOC_NONE, out_ptr);
@@ -1267,6 +1285,7 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
     uintptr_t block = mp__addr(ptr) - (pool->debug ? mp__debug_front(pool->debug) : 0);
     mp__blockinfo info;
     size_t block_size;
+    mp__stream_joins joins;
 
     mp__lock_acquire(&pool->lock);
     const mp__span *span = mp__span_find(pool->chunks, pool->nchunks, block);
@@ -1279,14 +1298,21 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
     pool->ordered += !deferred;
     if (MP__UNLIKELY(!live))
         return refuse_locked(pool, ptr, waiting);
-    if (deferred &&
-        (s = mp__stream_defer(&pool->pending, pool->device, stream, c, block, block_size, pool->name)) != MP_OK) {
-        mp__lock_release(&pool->lock);
-        return s; /* the block stays allocated */
+    if (deferred) {
+        /* Live, but off the thread caches' fast free while it waits; set
+         * first, since a block it joins (stream.c) clears the byte. */
+        uint8_t *state = mp__span_state(&c->span, block);
+        uint8_t was = state ? __atomic_load_n(state, __ATOMIC_RELAXED) : 0;
+        if (state)
+            __atomic_store_n(state, MP__ST_LIVE, __ATOMIC_RELAXED);
+        s = mp__stream_defer(&pool->pending, stream, c, block, block_size, joins_of(pool, &joins), pool->name);
+        if (s != MP_OK) {
+            if (state)
+                __atomic_store_n(state, was, __ATOMIC_RELAXED);
+            mp__lock_release(&pool->lock);
+            return s; /* the block stays allocated */
+        }
     }
-    uint8_t *state = deferred ? mp__span_state(&c->span, block) : NULL;
-    if (state) /* live, but off the thread caches' fast free while it waits */
-        __atomic_store_n(state, MP__ST_LIVE, __ATOMIC_RELAXED);
     if (info.tracked)
         mp__stats_on_free(&pool->counters, info.requested);
     else if (pool->counting)
@@ -1301,15 +1327,15 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
 
 /* The free of a pool that allocate_plain serves (no lock-free layer, no
  * debugging): one chunk search and the strategy under the lock. Anything
- * it does not free at once (a pointer the strategy refuses, a stream's
- * frees waiting) goes to free_block, which says why or does it. */
+ * it does not free at once (a pointer the strategy refuses, or one that
+ * waits on a stream) goes to free_block, which says why. */
 static __attribute__((noinline)) mp_status free_plain(mp__pool *pool, void *ptr)
 {
     uintptr_t block = mp__addr(ptr);
     mp__blockinfo info;
     mp__lock_acquire(&pool->lock);
     const mp__span *span = mp__span_find(pool->chunks, pool->nchunks, block);
-    if (MP__LIKELY(span && !pool->pending.count)) {
+    if (MP__LIKELY(span && !(pool->pending.count && mp__stream_waiting(&pool->pending, block)))) {
         const mp__arena *a = span->arena;
         if (MP__LIKELY(give(pool, a, span->chunk, block, &info) == MP_OK)) {
             pool->ordered++;
@@ -1613,7 +1639,7 @@ mp_status mp_pool_reset(mp_pool *handle)
  * all idle chunks). Caller holds the lock. */
 static void trim_locked(mp__pool *pool, size_t keep)
 {
-    poll_streams(pool, true);
+    poll_streams(pool);
     for (int i = 0; i < MP__ARENAS; i++)
         if (pool->arena[i].state && pool->arena[i].strategy->flush)
             pool->arena[i].strategy->flush(pool->arena[i].state);
@@ -1755,7 +1781,7 @@ void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t)
         mp__lf_enter();
     mp__lock_acquire(&pool->lock);
     if (pool->pending.count) /* allocations look every 16th time: the figures say what is pending now */
-        poll_streams(pool, true);
+        poll_streams(pool);
     totals_locked(pool, t);
     mp__lock_release(&pool->lock);
     if (pool->lf)
@@ -1972,7 +1998,7 @@ mp_status mp__pool_totals_and_tracked(mp__pool *pool, mp__pool_totals *t, bool *
         mp__lf_enter();
     mp__lock_acquire(&pool->lock);
     if (pool->pending.count)
-        poll_streams(pool, true);
+        poll_streams(pool);
     totals_locked(pool, t);
     *tracking = pool->tracking || pool->counting;
     if (!pool->counting) /* a counters-only pool keeps no record */
@@ -2012,8 +2038,54 @@ void mp__pool_placement(mp__pool *pool, int *device, void **stream)
     mp__lock_release(&pool->lock);
 }
 
+/* A block freed on stream and waiting there (stream.c), taken back by an
+ * allocation of size bytes on the same stream: the stream's own order
+ * covers it, so no CUDA call and no fence. A block much larger than asked
+ * for is cut, the rest waiting on in its place. Not in debug pools, whose
+ * guards a free rewrites. NULL when no waiting block fits. Caller holds the
+ * lock. */
+static void *reuse_on_stream(mp__pool *pool, size_t size, void *stream)
+{
+    mp__arena *a = &pool->arena[pool->arena_of_flag[MP_ALLOC_NONE]];
+    mp__blockinfo info = {size, 0, pool->tracking};
+    if (size - 1 < pool->count_max)
+        info.requested = count_class(pool, size); /* counted() */
+    const mp__pending *p = mp__stream_find(&pool->pending, stream, a, info.requested);
+    if (!p)
+        return NULL;
+    info.seq = pool->numbered ? ++pool->next_seq : 0;
+    /* The front of the run (blocks pack towards low addresses, as the
+     * strategy's best fit does); a rest worth keeping waits on. */
+    size_t take = mp__align_up(info.requested, pool->params.unit);
+    const mp__blockinfo rest = {p->bytes - take, 0, false};
+    if (p->bytes - take > take / 8 && a->strategy->split &&
+        a->strategy->split(a->state, p->chunk, p->block, take, &info, &rest)) {
+        if (a->on_demand)
+            mp__backing_split(&pool->backing, p->chunk, p->block + take);
+    } else if (a->strategy->retag(a->state, p->chunk, p->block, &info)) {
+        take = p->bytes;
+    } else {
+        return NULL; /* no memory for the record: the block waits for its stream */
+    }
+    void *out = (void *)p->block;
+    mp__stream_take(&pool->pending, stream, p, take);
+    on_allocated(pool, a, &info, size, &out);
+    return out;
+}
+
 mp_status mp__pool_allocate_on_stream(mp_pool *handle, mp__pool *pool, size_t size, void *stream, void **out_ptr)
 {
+    /* A plainly valid request of a pool without guards, while blocks wait
+     * on its stream: one of those first, as cudaMallocAsync does. */
+    if (out_ptr && size - 1 < MP__MAX_REQUEST && !pool->debug && !(pool->one_size && size > pool->cfg.block_size)) {
+        mp__lock_acquire(&pool->lock);
+        void *block = pool->pending.count && stream != pool->stream ? reuse_on_stream(pool, size, stream) : NULL;
+        mp__lock_release(&pool->lock);
+        if (block) {
+            *out_ptr = block;
+            return MP_OK;
+        }
+    }
     /* Past the thread caches: a cached block's free was counted nowhere.
      * Then the fence, taken after the allocation: the epoch can only have
      * moved on since the block's own free, so a fence skipped at the

@@ -2,128 +2,323 @@
  * a block freed with mp_pool_deallocate may be reused at once, since later
  * work on that stream runs after the work already queued there. A block
  * that work on another stream may still use is freed with
- * mp_pool_deallocate_on_stream: it waits here behind an event recorded on
- * that stream, still allocated in the strategy (so its chunk is never
- * trimmed), and returns to the strategy once the event has completed.
+ * mp_pool_deallocate_on_stream: it waits here, still allocated in the
+ * strategy (so its chunk is never trimmed), in its stream's lane, until
+ * that stream has passed the free. Meanwhile an allocation on that same
+ * stream may take it back at once (mp__stream_find): the stream's own
+ * order covers it, as cudaMallocAsync's and RMM's per-stream free lists
+ * do. Blocks freed next to each other on one stream join, so that lanes
+ * hold long runs, and a run much larger than a request is cut.
  *
- * Each stream has its own FIFO lane: events on one stream complete in
- * order, but not across streams, so a slow stream never holds back the
- * frees of a fast one. A lane exists while it has waiting blocks. The
- * allocate path looks at the oldest block of each lane (one
- * cudaEventQuery per stream with waiting frees); before the pool grows it
- * collects every completed one. */
+ * A free makes no CUDA call: only when the pool needs the memory elsewhere
+ * (before it grows, a trim, statistics) does it ask whether a stream has
+ * passed its frees: one cudaStreamQuery says so of a whole idle lane; a
+ * busy one gets an event after its frees so far (its mark), which a later
+ * poll asks about. Stealing (memory is short) makes the pool's stream wait
+ * for such an event instead. Lanes are FIFO, so a slow stream never holds
+ * back the frees of a fast one. */
 #include "backend/cuda_rt.h"
 #include "gpu/stream.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+static unsigned bin_of(size_t bytes) { return 63u - (unsigned)__builtin_clzll(bytes | 1); }
+
+/* The maps' value for node i of the lane in slot k (never NULL). */
+static inline void *ref_of(size_t k, uint32_t i) { return (void *)(((uintptr_t)(k + 1) << 32) | i); }
+static inline size_t ref_slot(const void *r) { return (size_t)((uintptr_t)r >> 32) - 1; }
+static inline uint32_t ref_node(const void *r) { return (uint32_t)(uintptr_t)r; }
+
+static mp__lane *lane_of(const mp__stream_queue *q, void *stream)
+{
+    for (size_t k = 0; k < q->nlanes; k++)
+        if (q->lanes[k].open && q->lanes[k].stream == stream)
+            return &q->lanes[k];
+    return NULL;
+}
+
 static mp__lane *lane_for(mp__stream_queue *q, void *stream)
 {
-    for (size_t i = 0; i < q->nlanes; i++)
-        if (q->lanes[i].stream == stream)
-            return &q->lanes[i];
-    bool ok;
-    q->lanes = mp__grow(q->lanes, &q->lanes_cap, q->nlanes + 1, sizeof *q->lanes, &ok);
-    if (!ok)
-        return NULL;
-    q->lanes[q->nlanes] = (mp__lane){.stream = stream};
-    return &q->lanes[q->nlanes++];
+    mp__lane *l = lane_of(q, stream);
+    if (l)
+        return l;
+    size_t k = 0;
+    while (k < q->nlanes && q->lanes[k].open)
+        k++;
+    if (k == q->nlanes) {
+        bool ok;
+        q->lanes = mp__grow(q->lanes, &q->lanes_cap, q->nlanes + 1, sizeof *q->lanes, &ok);
+        if (!ok)
+            return NULL;
+        q->nlanes++;
+    }
+    l = &q->lanes[k];
+    *l = (mp__lane){.stream = stream, .open = true, .spare = MP__NIL, .oldest = MP__NIL, .newest = MP__NIL};
+    for (unsigned b = 0; b < MP__BINS; b++)
+        l->bin[b] = MP__NIL;
+    q->open++;
+    return l;
 }
 
-/* Room for one more in the lane's ring. */
-static bool lane_room(mp__lane *l)
+/* A spare node of l, or MP__NIL for want of host memory. */
+static uint32_t node_new(mp__lane *l)
 {
-    if (l->count < l->cap)
-        return true;
-    size_t ncap = l->cap ? l->cap * 2 : 16;
-    mp__pending *nq = malloc(ncap * sizeof *nq);
-    if (!nq)
-        return false;
-    for (size_t i = 0; i < l->count; i++)
-        nq[i] = l->q[(l->head + i) % l->cap];
-    free(l->q);
-    l->q = nq;
-    l->head = 0;
-    l->cap = ncap;
-    return true;
+    if (l->spare == MP__NIL) {
+        uint32_t ncap = l->cap ? l->cap * 2 : 16;
+        mp__pending *nv = ncap > l->cap ? realloc(l->node, (size_t)ncap * sizeof *nv) : NULL;
+        if (!nv)
+            return MP__NIL;
+        for (uint32_t i = l->cap; i < ncap; i++)
+            nv[i].newer = i + 1 < ncap ? i + 1 : MP__NIL;
+        l->node = nv;
+        l->spare = l->cap;
+        l->cap = ncap;
+    }
+    uint32_t i = l->spare;
+    l->spare = l->node[i].newer;
+    return i;
 }
 
-static void lane_drop(mp__stream_queue *q, size_t i)
+static void node_spare(mp__lane *l, uint32_t i)
 {
-    free(q->lanes[i].q);
-    q->lanes[i] = q->lanes[--q->nlanes];
+    l->node[i].newer = l->spare;
+    l->spare = i;
 }
 
-mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__chunk *chunk, uintptr_t block,
-                           size_t bytes, const char *pool_name)
+static void bin_insert(mp__lane *l, uint32_t i)
+{
+    mp__pending *n = &l->node[i];
+    unsigned b = bin_of(n->bytes);
+    n->prev = MP__NIL;
+    n->next = l->bin[b];
+    if (n->next != MP__NIL)
+        l->node[n->next].prev = i;
+    l->bin[b] = i;
+    l->used |= 1ull << b;
+}
+
+static void bin_remove(mp__lane *l, uint32_t i)
+{
+    mp__pending *n = &l->node[i];
+    unsigned b = bin_of(n->bytes);
+    if (n->prev != MP__NIL)
+        l->node[n->prev].next = n->next;
+    else if ((l->bin[b] = n->next) == MP__NIL)
+        l->used &= ~(1ull << b);
+    if (n->next != MP__NIL)
+        l->node[n->next].prev = n->prev;
+}
+
+/* Queues node i (filled in) as l's newest, in its bin and in the maps; the
+ * maps have room. */
+static void node_link(mp__stream_queue *q, mp__lane *l, uint32_t i)
+{
+    mp__pending *n = &l->node[i];
+    n->newer = MP__NIL;
+    n->older = l->newest;
+    if (l->newest != MP__NIL)
+        l->node[l->newest].newer = i;
+    else
+        l->oldest = i;
+    l->newest = i;
+    bin_insert(l, i);
+    l->count++;
+    q->count++;
+    q->bytes += n->bytes;
+    mp__ptrmap_put(&q->index, n->block, ref_of((size_t)(l - q->lanes), i));
+}
+
+/* Node i of l leaves the queue and becomes spare. */
+static void node_drop(mp__stream_queue *q, mp__lane *l, uint32_t i)
+{
+    mp__pending *n = &l->node[i];
+    if (n->older != MP__NIL)
+        l->node[n->older].newer = n->newer;
+    else
+        l->oldest = n->newer;
+    if (n->newer != MP__NIL)
+        l->node[n->newer].older = n->older;
+    else
+        l->newest = n->older;
+    bin_remove(l, i);
+    mp__ptrmap_remove(&q->index, n->block);
+    l->count--;
+    q->count--;
+    q->bytes -= n->bytes;
+    node_spare(l, i);
+}
+
+/* Empty lanes stay open for their stream's next frees, up to
+ * MP__LANES_KEPT; no map names a node of an empty lane. */
+static void lanes_prune(mp__stream_queue *q)
+{
+    for (size_t k = q->nlanes; k-- > 0 && q->open > MP__LANES_KEPT;)
+        if (q->lanes[k].open && !q->lanes[k].count) {
+            if (q->lanes[k].mark)
+                mp__cuda_event_drop(q->lanes[k].mark);
+            free(q->lanes[k].node);
+            q->lanes[k].open = false;
+            q->open--;
+        }
+    while (q->nlanes && !q->lanes[q->nlanes - 1].open)
+        q->nlanes--;
+}
+
+/* The node of l that the map entry r names, if r names one of l. */
+static mp__pending *in_lane(const mp__stream_queue *q, const mp__lane *l, const void *r)
+{
+    return r && ref_slot(r) == (size_t)(l - q->lanes) ? &l->node[ref_node(r)] : NULL;
+}
+
+/* Queues block (live in chunk) in l as its newest, freed at seq, joined
+ * with neighbours waiting in l; node i is spare and the map has room. */
+static void lane_add(mp__stream_queue *q, mp__lane *l, uint32_t i, mp__chunk *chunk, uintptr_t block, size_t bytes,
+                     uint64_t seq, const mp__stream_joins *j)
+{
+    uintptr_t at = j ? j->before(j->ctx, chunk, block) : 0;
+    mp__pending *prev = at ? in_lane(q, l, mp__ptrmap_get(&q->index, at)) : NULL;
+    if (prev && prev->block + prev->bytes == block && j->merge(j->ctx, chunk, at, block)) {
+        bytes += prev->bytes;
+        node_drop(q, l, (uint32_t)(prev - l->node));
+        block = at;
+    }
+    mp__pending *next = j ? in_lane(q, l, mp__ptrmap_get(&q->index, block + bytes)) : NULL;
+    if (next && next->chunk == chunk && j->merge(j->ctx, chunk, block, next->block)) {
+        bytes += next->bytes;
+        node_drop(q, l, (uint32_t)(next - l->node));
+    }
+    l->node[i] = (mp__pending){.block = block, .bytes = bytes, .chunk = chunk, .seq = seq};
+    node_link(q, l, i);
+}
+
+mp_status mp__stream_defer(mp__stream_queue *q, void *stream, mp__chunk *chunk, uintptr_t block, size_t bytes,
+                           const mp__stream_joins *joins, const char *pool_name)
 {
     mp__lane *l = lane_for(q, stream);
-    if (!l || !lane_room(l) || !mp__ptrmap_reserve(&q->index)) {
-        if (l && !l->count)
-            lane_drop(q, (size_t)(l - q->lanes));
+    uint32_t i = l ? node_new(l) : MP__NIL;
+    if (i == MP__NIL || !mp__ptrmap_reserve(&q->index)) {
+        if (i != MP__NIL)
+            node_spare(l, i);
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory to queue a stream free", pool_name);
     }
-    void *event = NULL;
-    mp_status s = mp__cuda_event_record(device, stream, &event);
-    if (s != MP_OK) {
-        if (!l->count)
-            lane_drop(q, (size_t)(l - q->lanes));
-        return s;
-    }
-    l->q[(l->head + l->count++) % l->cap] = (mp__pending){block, bytes, chunk, event};
-    q->count++;
-    q->bytes += bytes;
-    mp__ptrmap_put(&q->index, block, (void *)1);
+    mp__cuda_stream_used(stream);
+    lane_add(q, l, i, chunk, block, bytes, ++l->seq, joins);
     return MP_OK;
 }
 
-void mp__stream_poll(mp__stream_queue *q, bool all, mp__stream_release_fn release, void *ctx)
+/* Hands l's blocks freed up to seq (all: UINT64_MAX) to release. */
+static size_t release_upto(mp__stream_queue *q, mp__lane *l, uint64_t seq, mp__stream_release_fn release, void *ctx)
 {
-    for (size_t i = q->nlanes; i-- > 0;) {
-        mp__lane *l = &q->lanes[i];
-        /* A stream's events complete in order: when its newest has, every
-         * block of the lane goes, after one query rather than one each. */
-        bool whole = all && l->count > 1 && mp__cuda_event_done(l->q[(l->head + l->count - 1) % l->cap].event);
-        while (l->count) {
-            mp__pending *p = &l->q[l->head];
-            if (!whole && !mp__cuda_event_done(p->event))
-                break;
-            release(ctx, p->chunk, p->block);
-            mp__ptrmap_remove(&q->index, p->block);
-            mp__cuda_event_drop(p->event);
-            l->head = (l->head + 1) % l->cap;
-            l->count--;
-            q->count--;
-            q->bytes -= p->bytes;
-            if (!all)
-                break;
-        }
-        if (!l->count)
-            lane_drop(q, i);
+    size_t n = 0;
+    for (; l->count && l->node[l->oldest].seq <= seq; n++) {
+        uint32_t i = l->oldest;
+        release(ctx, l->node[i].chunk, l->node[i].block);
+        node_drop(q, l, i);
     }
+    return n;
+}
+
+static void mark_drop(mp__lane *l)
+{
+    if (l->mark)
+        mp__cuda_event_drop(l->mark);
+    l->mark = NULL;
+}
+
+void mp__stream_poll(mp__stream_queue *q, int device, mp__stream_release_fn release, void *ctx)
+{
+    for (size_t k = q->nlanes; k-- > 0;) {
+        mp__lane *l = &q->lanes[k];
+        if (!l->open || !l->count)
+            continue;
+        if (mp__cuda_stream_idle(device, l->stream)) { /* one query says it of every free there */
+            release_upto(q, l, UINT64_MAX, release, ctx);
+            mark_drop(l);
+            continue;
+        }
+        if (l->mark && mp__cuda_event_done(l->mark)) {
+            release_upto(q, l, l->mark_seq, release, ctx);
+            mark_drop(l);
+        }
+        /* The stream is busy: an event after its frees so far, for a later
+         * poll to ask about. */
+        void *ev;
+        if (l->count && !l->mark && mp__cuda_event_record(device, l->stream, &ev) == MP_OK) {
+            l->mark = ev;
+            l->mark_seq = l->seq;
+        }
+    }
+    lanes_prune(q);
 }
 
 size_t mp__stream_steal(mp__stream_queue *q, int device, void *pool_stream, mp__stream_release_fn release, void *ctx)
 {
     size_t n = 0;
-    for (size_t i = q->nlanes; i-- > 0;) {
-        mp__lane *l = &q->lanes[i];
-        if (l->stream == pool_stream) /* the pool's stream changed since: its own order holds */
-            ;
-        else if (mp__cuda_stream_wait(device, pool_stream, l->q[(l->head + l->count - 1) % l->cap].event) != MP_OK)
-            continue; /* they wait for their events, as before */
-        for (; l->count; l->count--, q->count--, n++) {
-            mp__pending *p = &l->q[l->head];
-            release(ctx, p->chunk, p->block);
-            mp__ptrmap_remove(&q->index, p->block);
-            mp__cuda_event_drop(p->event);
-            q->bytes -= p->bytes;
-            l->head = (l->head + 1) % l->cap;
+    for (size_t k = q->nlanes; k-- > 0;) {
+        mp__lane *l = &q->lanes[k];
+        if (!l->open || !l->count)
+            continue;
+        if (l->stream != pool_stream) { /* the pool's stream changed since: its own order holds */
+            if (l->mark && l->mark_seq != l->seq)
+                mark_drop(l); /* older than some frees: a new one */
+            void *ev;
+            if (!l->mark) {
+                if (mp__cuda_event_record(device, l->stream, &ev) != MP_OK)
+                    continue; /* they wait, as before */
+                l->mark = ev;
+                l->mark_seq = l->seq;
+            }
+            if (mp__cuda_stream_wait(device, pool_stream, l->mark) != MP_OK)
+                continue;
         }
-        lane_drop(q, i);
+        n += release_upto(q, l, UINT64_MAX, release, ctx);
+        mark_drop(l);
     }
+    lanes_prune(q);
     return n;
+}
+
+const mp__pending *mp__stream_find(const mp__stream_queue *q, void *stream, const void *arena, size_t need)
+{
+    const mp__lane *l = lane_of(q, stream);
+    if (!l || !l->count || !need)
+        return NULL;
+    /* need's own bin b, whose blocks may be too small, then the first
+     * non-empty bin above, whose blocks all fit: a few of each looked at,
+     * the smallest that fits wins. */
+    uint64_t bins = l->used & (~0ull << bin_of(need));
+    const mp__pending *best = NULL;
+    while (bins && !best) {
+        unsigned k = (unsigned)__builtin_ctzll(bins);
+        bins &= bins - 1;
+        unsigned looked = 0;
+        for (uint32_t i = l->bin[k]; i != MP__NIL && looked < 8; i = l->node[i].next, looked++) {
+            const mp__pending *n = &l->node[i];
+            if (n->bytes >= need && (const void *)n->chunk->arena == arena && (!best || n->bytes < best->bytes))
+                best = n;
+        }
+    }
+    return best;
+}
+
+void mp__stream_take(mp__stream_queue *q, void *stream, const mp__pending *p, size_t bytes)
+{
+    mp__lane *l = lane_of(q, stream);
+    uint32_t i = (uint32_t)(p - l->node);
+    if (bytes >= p->bytes) {
+        node_drop(q, l, i);
+        return;
+    }
+    /* The rest stays where it was in the order, in the bin of its size. */
+    mp__pending *n = &l->node[i];
+    bin_remove(l, i);
+    mp__ptrmap_remove(&q->index, n->block);
+    n->block += bytes;
+    n->bytes -= bytes;
+    q->bytes -= bytes;
+    mp__ptrmap_put(&q->index, n->block, ref_of((size_t)(l - q->lanes), i));
+    bin_insert(l, i);
 }
 
 mp_status mp__stream_fence(mp__stream_queue *q, int device, void *pool_stream, void *stream, uint64_t epoch)
@@ -139,32 +334,41 @@ mp_status mp__stream_fence(mp__stream_queue *q, int device, void *pool_stream, v
         }
     if (!f)
         f = &q->fences[q->next_fence++ % MP__FENCES];
-    void *event = NULL;
-    mp_status s = mp__cuda_event_record(device, pool_stream, &event);
-    if (s == MP_OK) {
-        s = mp__cuda_stream_wait(device, stream, event);
-        mp__cuda_event_drop(event);
+    /* One event on the pool's stream per epoch serves every stream's fence. */
+    mp_status s = MP_OK;
+    if (!q->fence_event || q->fence_epoch != epoch || q->fence_stream != pool_stream) {
+        void *event = NULL;
+        if ((s = mp__cuda_event_record(device, pool_stream, &event)) != MP_OK)
+            return s;
+        if (q->fence_event)
+            mp__cuda_event_drop(q->fence_event);
+        q->fence_event = event;
+        q->fence_epoch = epoch;
+        q->fence_stream = pool_stream;
     }
-    if (s == MP_OK)
+    if ((s = mp__cuda_stream_wait(device, stream, q->fence_event)) == MP_OK)
         *f = (mp__fence){stream, epoch, true};
     return s;
 }
 
 void mp__stream_forget(mp__stream_queue *q)
 {
-    for (size_t i = 0; i < q->nlanes; i++) {
-        mp__lane *l = &q->lanes[i];
-        for (size_t j = 0; j < l->count; j++)
-            mp__cuda_event_drop(l->q[(l->head + j) % l->cap].event);
-        free(l->q);
+    for (size_t k = 0; k < q->nlanes; k++) {
+        mp__lane *l = &q->lanes[k];
+        if (!l->open)
+            continue;
+        mark_drop(l);
+        free(l->node);
     }
-    q->nlanes = q->count = q->bytes = 0;
+    q->nlanes = q->open = q->count = q->bytes = 0;
     mp__ptrmap_clear(&q->index);
 }
 
 void mp__stream_fini(mp__stream_queue *q)
 {
     mp__stream_forget(q);
+    if (q->fence_event)
+        mp__cuda_event_drop(q->fence_event);
     free(q->fences);
     free(q->lanes);
     mp__ptrmap_fini(&q->index);

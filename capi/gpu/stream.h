@@ -9,18 +9,36 @@
 #include "core/ptrmap.h"
 #include "strategy/strategy.h"
 
+#define MP__NIL UINT32_MAX
+#define MP__BINS 64 /* size bins of a lane: floor(log2(bytes)) */
+
+/* A block freed on a stream, waiting there (a node of its lane). */
 typedef struct mp__pending {
     uintptr_t block;
     size_t bytes; /* the block's size, as the strategy cut it */
     mp__chunk *chunk;
-    void *event;
+    uint64_t seq;          /* the lane's free count when it was freed (joined: the newest's) */
+    uint32_t newer, older; /* the lane's order of frees; a spare node links the spares by newer */
+    uint32_t next, prev;   /* its size bin */
 } mp__pending;
 
-/* The frees waiting on one stream, oldest first (a ring buffer). */
+/* The frees waiting on one stream: in the order they were freed (events
+ * complete in that order), and by size (a later allocation on the same
+ * stream may take one with no event). Nodes are indices into node[], so
+ * that growing it moves nothing a caller holds across calls. A lane keeps
+ * its slot in the queue while open: the maps name nodes by slot. */
 typedef struct mp__lane {
     void *stream;
-    mp__pending *q;
-    size_t head, count, cap;
+    bool open;
+    uint64_t seq;      /* frees on the stream so far */
+    void *mark;        /* an event on the stream after the frees up to mark_seq, or NULL */
+    uint64_t mark_seq;
+    mp__pending *node;
+    uint32_t cap, spare;   /* spare: the first unused node, or MP__NIL */
+    uint32_t oldest, newest;
+    size_t count;
+    uint64_t used;         /* bit b: bin[b] holds a node */
+    uint32_t bin[MP__BINS];
 } mp__lane;
 
 /* A stream that was made to wait for the pool's stream, and when. */
@@ -31,33 +49,66 @@ typedef struct mp__fence {
 } mp__fence;
 
 #define MP__FENCES 8
+#define MP__LANES_KEPT 8
 
 typedef struct mp__stream_queue {
     mp__fence *fences; /* MP__FENCES: the streams most recently allocated for (made on first use) */
     unsigned next_fence;
-    mp__lane *lanes; /* one per stream with waiting frees */
-    size_t nlanes, lanes_cap;
+    void *fence_event;   /* recorded on fence_stream (the pool's) at ordered-free epoch fence_epoch */
+    uint64_t fence_epoch;
+    void *fence_stream;
+    mp__lane *lanes; /* slots, one per stream freed on (empty ones kept, up to MP__LANES_KEPT) */
+    size_t nlanes, lanes_cap; /* slots in use or closed; room */
+    size_t open;      /* open lanes */
     size_t count;     /* waiting blocks, all lanes */
     size_t bytes;     /* their bytes */
-    mp__ptrmap index; /* block -> 1, to refuse a second free of a waiting block */
+    mp__ptrmap index; /* block start -> its node (lane slot, node): a second free is refused */
 } mp__stream_queue;
 
 /* Hands a block whose event has completed back (the pool's release). */
 typedef void (*mp__stream_release_fn)(void *ctx, mp__chunk *chunk, uintptr_t block);
+/* How blocks freed next to each other on one stream join (the pool's
+ * strategy): merge joins the live block next, which follows the live block
+ * p in chunk, to p (false where it cannot); before says where the block
+ * that ends at p starts (0: none). */
+typedef struct mp__stream_joins {
+    bool (*merge)(void *ctx, mp__chunk *chunk, uintptr_t p, uintptr_t next);
+    uintptr_t (*before)(void *ctx, mp__chunk *chunk, uintptr_t p);
+    void *ctx;
+} mp__stream_joins;
 
-/* Queues block (live in chunk, bytes long) behind an event recorded on
- * stream of device; the name is for the error message. */
-mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__chunk *chunk, uintptr_t block,
-                           size_t bytes, const char *pool_name);
-/* Hands completed blocks to release: the oldest of each stream only (the
- * allocate path), or all that have completed (before growth, trim). */
-void mp__stream_poll(mp__stream_queue *q, bool all, mp__stream_release_fn release, void *ctx);
+/* Queues block (live in chunk, bytes long), freed behind the work queued
+ * on stream so far: no CUDA call. A block waiting on the same stream right
+ * before or after it joins it (joins, where not NULL), so that the
+ * stream's own allocations find long runs; the run is as young as its
+ * newest free. The name is for the error message. */
+mp_status mp__stream_defer(mp__stream_queue *q, void *stream, mp__chunk *chunk, uintptr_t block, size_t bytes,
+                           const mp__stream_joins *joins, const char *pool_name);
+/* Hands the blocks whose stream has passed their free to release: all of
+ * a lane whose stream is idle (one cudaStreamQuery), else those an earlier
+ * poll's event covers once it has completed; a busy lane gets an event
+ * after its frees so far for the next poll (at most three calls a lane
+ * with waiting frees). Before growth, trim and statistics: the allocate
+ * path itself makes no CUDA call. */
+void mp__stream_poll(mp__stream_queue *q, int device, mp__stream_release_fn release, void *ctx);
 /* Hands every waiting block to release now, having made pool_stream wait
- * for the events they wait behind (one cudaStreamWaitEvent per stream, on
- * its newest): blocks freed on other streams become blocks freed in the
- * pool stream's order, as cudaMallocAsync's internal dependencies do. The
- * pool does this rather than take more memory. Returns how many. */
+ * for the work queued on their streams before their frees (an event and a
+ * cudaStreamWaitEvent per stream): blocks freed on other streams become
+ * blocks freed in the pool stream's order, as cudaMallocAsync's internal
+ * dependencies do. The pool does this rather than take more memory.
+ * Returns how many. */
 size_t mp__stream_steal(mp__stream_queue *q, int device, void *pool_stream, mp__stream_release_fn release, void *ctx);
+/* A block waiting on stream itself that an allocation of need bytes on
+ * stream may take at once, with no event: work queued on stream from now
+ * on runs after the work that the block was freed behind (cudaMallocAsync's
+ * stream-ordered reuse). Only a block of arena, of at least need bytes,
+ * the smallest of the few looked at; NULL when there is none. The block
+ * stays queued until mp__stream_take. */
+const mp__pending *mp__stream_find(const mp__stream_queue *q, void *stream, const void *arena, size_t need);
+/* Takes the block that mp__stream_find just found out of the queue: all of
+ * it, or (bytes less, the strategy having cut it there) its first bytes,
+ * the rest waiting on in its place. */
+void mp__stream_take(mp__stream_queue *q, void *stream, const mp__pending *p, size_t bytes);
 /* A block that may have been freed in pool_stream's order goes to work on
  * stream: stream waits for the work queued on pool_stream so far, unless
  * it has since the pool's ordered-free epoch last moved. */

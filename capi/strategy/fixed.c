@@ -212,6 +212,15 @@ static bool fixed_lookup(void *st, const mp__chunk *chunk, uintptr_t p, size_t *
     return true;
 }
 
+static bool fixed_retag(void *st, const mp__chunk *chunk, uintptr_t p, const mp__blockinfo *info)
+{
+    fchunk *fc = chunk->sdata;
+    size_t idx = block_index(st, chunk, p);
+    if (idx != SIZE_MAX && fc->info)
+        fc->info[idx] = *info;
+    return idx != SIZE_MAX;
+}
+
 static mp_status fixed_keep_info(void *st, bool on)
 {
     fixed *f = st;
@@ -329,6 +338,7 @@ const mp__strategy mp__strategy_fixed = {
     .alloc = fixed_alloc,
     .release = fixed_release,
     .lookup = fixed_lookup,
+    .retag = fixed_retag,
     .keep_info = fixed_keep_info,
     .reset = fixed_reset,
     .usage = fixed_usage,

@@ -206,6 +206,21 @@ typedef struct mp__strategy {
      * changing nothing, for want of memory or when p is no live block. NULL
      * when the strategy cannot. */
     bool (*retag)(void *st, const mp__chunk *chunk, uintptr_t p, const mp__blockinfo *info);
+    /* Cuts the live block p after its first size bytes (a multiple of the
+     * unit, less than the block): p keeps the front, recorded with front,
+     * and the rest becomes a live block of its own, recorded with rest.
+     * false, changing nothing, for want of memory or when p is no live
+     * block the strategy can cut; NULL when it never can (fixed pools:
+     * every block is one size). */
+    bool (*split)(void *st, const mp__chunk *chunk, uintptr_t p, size_t size, const mp__blockinfo *front,
+                  const mp__blockinfo *rest);
+    /* The reverse: the live block next, which p's end touches, joins the
+     * live block p, whose record stays. false, changing nothing, where
+     * they are not two such blocks; NULL when the strategy never can. */
+    bool (*merge)(void *st, const mp__chunk *chunk, uintptr_t p, uintptr_t next);
+    /* Where the block (live or free) that ends at the live block p starts;
+     * 0 when p is no live block or starts its chunk. NULL with merge. */
+    uintptr_t (*before)(void *st, const mp__chunk *chunk, uintptr_t p);
     /* Start (or stop) keeping each block's mp__blockinfo, for tracking; NULL
      * when the strategy always keeps it. */
     mp_status (*keep_info)(void *st, bool on);

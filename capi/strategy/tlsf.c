@@ -602,6 +602,65 @@ static bool tlsf_retag(void *st, const mp__chunk *chunk, uintptr_t p, const mp__
     return b != NULL;
 }
 
+/* Cuts the live block p after its first `size` bytes (a multiple of the
+ * unit): the rest becomes a live block of its own (a stream's reuse,
+ * pool.c). */
+static bool tlsf_split(void *st, const mp__chunk *chunk, uintptr_t p, size_t size, const mp__blockinfo *front,
+                       const mp__blockinfo *rest)
+{
+    tlsf *t = st;
+    if (chunk->small && mp__slab_page_of(chunk, p))
+        return false;
+    tblock *b = live_block(t, chunk, p);
+    if (!b || !size || (size & (t->unit - 1)) || size >= b->size || !mp__ptrmap_reserve(&t->live))
+        return false;
+    tblock *n = desc_get(t);
+    if (!n)
+        return false;
+    n->addr = b->addr + size;
+    n->size = b->size - size;
+    n->chunk = b->chunk;
+    n->info = *rest;
+    n->prev_phys = b;
+    n->next_phys = b->next_phys;
+    if (n->next_phys)
+        n->next_phys->prev_phys = n;
+    b->next_phys = n;
+    b->size = size;
+    b->info = *front;
+    if (chunk->span.smap)
+        __atomic_store_n(state_of(t, n), MP__ST_LIVE, __ATOMIC_RELAXED);
+    mp__ptrmap_put(&t->live, n->addr, n);
+    t->live_blocks++;
+    return true;
+}
+
+static bool tlsf_merge(void *st, const mp__chunk *chunk, uintptr_t p, uintptr_t next)
+{
+    tlsf *t = st;
+    if (chunk->small && (mp__slab_page_of(chunk, p) || mp__slab_page_of(chunk, next)))
+        return false;
+    tblock *b = live_block(t, chunk, p), *n = live_block(t, chunk, next);
+    if (!b || !n || b->next_phys != n)
+        return false;
+    b->size += n->size;
+    b->next_phys = n->next_phys;
+    if (n->next_phys)
+        n->next_phys->prev_phys = b;
+    if (chunk->span.smap)
+        __atomic_store_n(state_of(t, n), MP__ST_FREE, __ATOMIC_RELAXED);
+    mp__ptrmap_remove(&t->live, next);
+    desc_put(t, n);
+    t->live_blocks--;
+    return true;
+}
+
+static uintptr_t tlsf_before(void *st, const mp__chunk *chunk, uintptr_t p)
+{
+    tblock *b = live_block(st, chunk, p);
+    return b && b->prev_phys ? b->prev_phys->addr : 0;
+}
+
 static void tlsf_reset(void *st)
 {
     tlsf *t = st;
@@ -778,6 +837,9 @@ const mp__strategy mp__strategy_tlsf = {
     .release = tlsf_release,
     .lookup = tlsf_lookup,
     .retag = tlsf_retag,
+    .split = tlsf_split,
+    .merge = tlsf_merge,
+    .before = tlsf_before,
     .keep_info = NULL, /* descriptors always carry the record */
     .reset = tlsf_reset,
     .flush = tlsf_flush,

@@ -395,7 +395,7 @@ typedef struct mp_stats {
     uint64_t chunk_count;           /**< chunks held from the backend */
     uint64_t failed_allocations;    /**< allocations that returned an error after validation */
     uint64_t live_allocations;      /**< blocks currently allocated, tracked or not */
-    uint64_t pending_frees;         /**< blocks freed on another stream whose work has not finished (since 1.1) */
+    uint64_t pending_frees;         /**< blocks freed on another stream whose work may not have finished (adjacent ones freed on one stream count as one) (since 1.1) */
     uint64_t peak_reserved_bytes;   /**< highest reserved_bytes seen since creation or mp_pool_reset_stats
 (which sets it to the current reserved_bytes) (since 1.3) */
 } mp_stats;
@@ -421,7 +421,7 @@ typedef struct mp_memory_snapshot {
     uint64_t largest_free_block;    /**< the largest free block of any chunk (a fixed pool: its block size): the most one request gets without growth; blocks kept for one size class (in pages, in caches) are left out */
     uint64_t cached_bytes;          /**< bytes of the blocks in thread caches and their magazines: free to the user, kept for their class */
     uint64_t cached_blocks;         /**< those blocks */
-    uint64_t pending_bytes;         /**< bytes of the blocks freed on a stream, waiting for its event: neither free nor live */
+    uint64_t pending_bytes;         /**< bytes of the blocks freed on a stream, waiting for it to pass the frees: neither free nor live */
     uint64_t pending_blocks;        /**< those blocks (mp_stats.pending_frees) */
     uint64_t chunk_count;           /**< chunks the pool held (mp_stats.chunk_count) */
     uint64_t chunks_listed;         /**< chunk records the snapshot has: chunk_count now; at most 8, the largest, for the last failure */
@@ -638,19 +638,23 @@ MP_API mp_status mp_pool_get_device(const mp_pool *pool, int *out_device);
 MP_API mp_status mp_pool_set_stream(mp_pool *pool, void *stream);
 /** The pool's stream. (since 1.0) */
 MP_API mp_status mp_pool_get_stream(const mp_pool *pool, void **out_stream);
-/** Frees a block that work queued on stream may still use: the pool records an event there
- *  and hands the block out again only once it has completed, or (where the pool would otherwise
- *  take more memory) to work ordered after it: the pool's stream is made to wait for the event.
- *  On the pool's own stream this is mp_pool_deallocate, since later work on that stream runs after
- *  the work already queued. (since 1.1)
+/** Frees a block that work queued on stream may still use (cudaFreeAsync's order), with no CUDA
+ *  call. The next mp_pool_allocate_on_stream on the same stream may take it back at once; other
+ *  streams get it once stream has passed the free (a cudaStreamQuery, or an event the pool records
+ *  when it looks), or, where the pool would otherwise take more memory, behind a wait: the pool's
+ *  stream is made to wait for stream. Blocks freed next to each other on one stream join while they
+ *  wait. On the pool's own stream this is mp_pool_deallocate, since later work on that stream runs
+ *  after the work already queued. Streams are known by their handle: synchronise a stream before
+ *  destroying it while blocks freed on it may wait, since a new stream can get the same handle. (since 1.1)
  */
 MP_API mp_status mp_pool_deallocate_on_stream(mp_pool *pool, void *ptr, void *stream);
-/** A block for work queued on stream (cudaMallocAsync's order): the block may have been freed in
- *  the pool stream's order, so stream is made to wait for the work queued there when a free has
- *  happened since it last waited (one event, not one per call). Free it with mp_pool_deallocate_on_stream
- *  on the stream that last uses it. On the pool's own stream this is mp_pool_allocate. Where a pool
- *  would otherwise take more memory, blocks waiting on other streams' events are reused, the pool's
- *  stream made to wait for those events. (since 1.3)
+/** A block for work queued on stream (cudaMallocAsync's order). A block freed on the same stream
+ *  with mp_pool_deallocate_on_stream comes first, with no CUDA call (a larger one is cut, the rest
+ *  waiting on). Otherwise the block may have been freed in the pool stream's order, so stream is
+ *  made to wait for the work queued there when a free has happened since it last waited (one event
+ *  per change, not one per call). Free it with mp_pool_deallocate_on_stream on the stream that last
+ *  uses it. On the pool's own stream this is mp_pool_allocate. Where a pool would otherwise take
+ *  more memory, blocks waiting on other streams are reused, the pool's stream made to wait for them. (since 1.3)
  */
 MP_API mp_status mp_pool_allocate_on_stream(mp_pool *pool, size_t size, void *stream, void **out_ptr);
 /** Idle device memory the pool keeps mapped whatever its age, in bytes (cudaMemPoolAttrReleaseThreshold's

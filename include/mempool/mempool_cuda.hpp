@@ -14,15 +14,18 @@
 // with mp_pool_deallocate may be reused at once by work on P. The resource
 // keeps CCCL's contracts on top of that:
 //  - allocate_async(bytes, alignment, S): mp_pool_allocate_on_stream, a
-//    block ready for work on S. When S is not P and a block has been freed
-//    in P's order since S last waited, S first waits (an event, not the
-//    host) for the work queued on P, which covers any earlier use of a
-//    reused block. Beyond the pool's alignment (no such call takes one) the
-//    block comes from mp_pool_allocate_aligned and S waits for P each time.
+//    block ready for work on S: one freed on S itself first, with no CUDA
+//    call. Otherwise, when S is not P and a block has been freed in P's
+//    order since S last waited, S first waits (an event, not the host) for
+//    the work queued on P, which covers any earlier use of a reused block.
+//    Beyond the pool's alignment (no such call takes one) the block comes
+//    from mp_pool_allocate_aligned and S waits for P each time.
 //  - deallocate_async(p, bytes, alignment, S): mp_pool_deallocate_on_stream,
-//    so the block is handed out again only once the work queued on S has
-//    run (on P itself: at once, in P's order), or, by a pool that would
-//    otherwise grow, to P with P made to wait for that work.
+//    so the block is handed out again at once for work on S, to other
+//    streams only once the work queued on S has run (on P itself: at once,
+//    in P's order), or, by a pool that would otherwise grow, to P with P
+//    made to wait for that work. Synchronise S before destroying it while
+//    blocks freed on it may wait: the pool knows streams by handle.
 //  - allocate(bytes, alignment): ready for any stream and, for pinned and
 //    managed pools, the host: the pool's stream is synchronised after the
 //    block is taken (cheap when P is idle; use allocate_async on hot paths).
@@ -30,9 +33,9 @@
 //    work uses p any more (CCCL's contract); it is mp_pool_deallocate.
 // Pass the stream the work runs on; NULL is this translation unit's default
 // stream (the per-thread one under --default-stream per-thread), on the
-// pool's device. The pool keeps no stream per free block, so a stream other
-// than P waits for all of P's queued work, not only the block's: set the
-// pool's stream to the one allocated on most, or keep a pool per stream.
+// pool's device. Blocks in P's order carry no stream of their own, so a
+// stream other than P that takes one waits for all of P's queued work, not
+// only the block's: set the pool's stream to the one allocated on most.
 //
 // Alignment. Every block starts at a multiple of the pool's alignment (256
 // bytes for the GPU presets, as cudaMalloc). A larger power of two goes to

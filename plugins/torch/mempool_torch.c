@@ -8,9 +8,10 @@
  * and never take g.lock once the pool exists. So the fast path is: range
  * check, acquire load, mp_pool_allocate, three relaxed counter updates (a
  * compare-exchange loop for the peak). Allocations for another stream than
- * the pool's go through mp_pool_allocate_on_stream, which makes that stream
- * wait for the pool's when a block freed in the pool stream's order may be
- * handed out.
+ * the pool's go through mp_pool_allocate_on_stream, which takes a block
+ * freed on that stream first, or makes the stream wait for the pool's when
+ * a block freed in the pool stream's order may be handed out (PyTorch never
+ * destroys its streams, so their handles name one stream each).
  *
  * Invariants of a slot: stream, trace and timed never change after the pool
  * is published; live_bytes is the sum of the sizes of blocks handed
