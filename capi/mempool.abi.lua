@@ -290,7 +290,7 @@ return {
         { "uint64_t", "largest_free_block", "the largest free block of any chunk (a fixed pool: its block size): the most one request gets without growth; blocks kept for one size class (in pages, in caches) are left out" },
         { "uint64_t", "cached_bytes", "bytes of the blocks in thread caches and their magazines: free to the user, kept for their class" },
         { "uint64_t", "cached_blocks", "those blocks" },
-        { "uint64_t", "pending_bytes", "bytes of the blocks freed on a stream, waiting for it to pass the frees: neither free nor live" },
+        { "uint64_t", "pending_bytes", "bytes of the blocks freed on a stream, waiting for its event: neither free nor live" },
         { "uint64_t", "pending_blocks", "those blocks (mp_stats.pending_frees)" },
         { "uint64_t", "chunk_count", "chunks the pool held (mp_stats.chunk_count)" },
         { "uint64_t", "chunks_listed", "chunk records the snapshot has: chunk_count now; at most 8, the largest, for the last failure" },
@@ -803,14 +803,14 @@ return {
       params = { CPOOL, P("out", "void **", "out_stream", "receives the stream") },
       errors = { "INVALID_ARGUMENT", "INVALID_OPERATION" } },
     { name = "mp_pool_deallocate_on_stream", group = "gpu", since = "1.1", ret = "mp_status",
-      doc = "Frees a block that work queued on stream may still use (cudaFreeAsync's order), with no CUDA\n" ..
-            "call. The next mp_pool_allocate_on_stream on the same stream may take it back at once; other\n" ..
-            "streams get it once stream has passed the free (a cudaStreamQuery, or an event the pool records\n" ..
-            "when it looks), or, where the pool would otherwise take more memory, behind a wait: the pool's\n" ..
-            "stream is made to wait for stream. Blocks freed next to each other on one stream join while they\n" ..
-            "wait. On the pool's own stream this is mp_pool_deallocate, since later work on that stream runs\n" ..
-            "after the work already queued. Streams are known by their handle: synchronise a stream before\n" ..
-            "destroying it while blocks freed on it may wait, since a new stream can get the same handle.",
+      doc = "Frees a block that work queued on stream may still use (cudaFreeAsync's order): the pool records\n" ..
+            "the stream's one event again there. The next mp_pool_allocate_on_stream on the same stream may\n" ..
+            "take the block back at once; other streams get it once that event has completed, or, where the\n" ..
+            "pool would otherwise take more memory, behind a wait: the pool's stream is made to wait for the\n" ..
+            "event. Blocks freed next to each other on one stream join while they wait. On the pool's own\n" ..
+            "stream this is mp_pool_deallocate, since later work on that stream runs after the work already\n" ..
+            "queued. Streams are known by their handle: synchronise a stream before destroying it while\n" ..
+            "blocks freed on it may wait, since a new stream can get the same handle.",
       params = { POOL, P("in", "void *", "ptr", "a block from this pool"),
                  P("in", "void *", "stream", "the cudaStream_t that may still use it (NULL: default stream)", true) },
       errors = { "INVALID_ARGUMENT", "INVALID_POINTER", "INVALID_OPERATION", "CUDA" } },

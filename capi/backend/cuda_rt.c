@@ -214,6 +214,12 @@ static mp_status rt_event_record(int device, void *stream, void **event)
     return MP_OK;
 }
 
+static mp_status rt_event_rerecord(int device, void *stream, void *event)
+{
+    ON_DEVICE(device, cudaEventRecord(((rt_event *)event)->ev, (cudaStream_t)stream));
+    return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaEventRecord", 0, device);
+}
+
 static bool rt_event_done(void *event)
 {
     cudaError_t e = cudaEventQuery(((rt_event *)event)->ev);
@@ -251,14 +257,6 @@ static mp_status rt_stream_wait(int device, void *stream, void *event)
 {
     ON_DEVICE(device, cudaStreamWaitEvent((cudaStream_t)stream, ((rt_event *)event)->ev, 0));
     return e == cudaSuccess ? MP_OK : cuda_fail(e, "cudaStreamWaitEvent", 0, device);
-}
-
-static bool rt_stream_idle(int device, void *stream)
-{
-    ON_DEVICE(device, cudaStreamQuery((cudaStream_t)stream));
-    if (e != cudaSuccess && e != cudaErrorNotReady)
-        cudaGetLastError(); /* not sticky: the next query says it again */
-    return e == cudaSuccess;
 }
 
 static mp_status rt_device_sync(int device)
@@ -437,6 +435,11 @@ static mp_status rt_event_record(int device, void *stream, void **event)
     (void)device; (void)stream; (void)event;
     return no_cuda();
 }
+static mp_status rt_event_rerecord(int device, void *stream, void *event)
+{
+    (void)device; (void)stream; (void)event;
+    return no_cuda();
+}
 static bool rt_event_done(void *event) { (void)event; return true; }
 static void rt_event_drop(void *event) { (void)event; }
 static void rt_free_host(void *p) { (void)p; }
@@ -447,7 +450,6 @@ static mp_status rt_copy(int device, void *stream, void *dst, const void *src, s
 }
 
 static mp_status rt_stream_sync(int device, void *stream) { (void)device; (void)stream; return no_cuda(); }
-static bool rt_stream_idle(int device, void *stream) { (void)device; (void)stream; return true; }
 static size_t rt_device_memory(int device) { (void)device; return 0; }
 static mp_status rt_device_sync(int device) { (void)device; return no_cuda(); }
 static mp_status rt_stream_wait(int device, void *stream, void *event)
@@ -522,17 +524,6 @@ mp_status mp__cuda_stream_sync(int device, void *stream)
     return MP_OK;
 }
 
-bool mp__cuda_stream_idle(int device, void *stream)
-{
-    return SIM ? mp__sim_stream_idle(stream) : rt_stream_idle(device, stream);
-}
-
-void mp__cuda_stream_used(void *stream)
-{
-    if (SIM)
-        mp__sim_stream_used(stream);
-}
-
 mp_status mp__cuda_stream_wait(int device, void *stream, void *event)
 {
     return SIM ? mp__sim_stream_wait(stream, event) : rt_stream_wait(device, stream, event);
@@ -588,6 +579,11 @@ void mp__cuda_vmm_unmap(void *va, size_t size, uint64_t handle)
 mp_status mp__cuda_event_record(int device, void *stream, void **event)
 {
     return SIM ? mp__sim_event_record(device, stream, event) : rt_event_record(device, stream, event);
+}
+
+mp_status mp__cuda_event_rerecord(int device, void *stream, void *event)
+{
+    return SIM ? mp__sim_event_rerecord(stream, event) : rt_event_rerecord(device, stream, event);
 }
 
 bool mp__cuda_event_done(void *event) { return SIM ? mp__sim_event_done(event) : rt_event_done(event); }

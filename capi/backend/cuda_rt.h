@@ -22,12 +22,6 @@ mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, si
 
 /* Makes work queued on stream from now on wait for event. */
 mp_status mp__cuda_stream_wait(int device, void *stream, void *event);
-/* Whether all work queued on stream so far has completed (cudaStreamQuery;
- * false on an error). */
-bool mp__cuda_stream_idle(int device, void *stream);
-/* A block was freed on stream behind the work queued there: nothing on a
- * device; the stand-in counts that work until the stream's next sync. */
-void mp__cuda_stream_used(void *stream);
 /* Waits for the work queued on stream (the device's, where stream is
  * NULL: the legacy default stream). */
 mp_status mp__cuda_stream_sync(int device, void *stream);
@@ -55,6 +49,9 @@ void mp__cuda_vmm_unmap(void *va, size_t size, uint64_t handle);
  * taken from *spare); done: whether it has completed (false while pending,
  * or on an error, which the next query reports again); drop: destroys it. */
 mp_status mp__cuda_event_record(int device, void *stream, void **event);
+/* Records event (from event_record, on device) again, on stream: queries and
+ * later waits see the new record; on failure it keeps the old one. */
+mp_status mp__cuda_event_rerecord(int device, void *stream, void *event);
 bool mp__cuda_event_done(void *event);
 void mp__cuda_event_drop(void *event);
 

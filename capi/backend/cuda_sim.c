@@ -303,6 +303,20 @@ mp_status mp__sim_event_record(int device, void *stream, void **event)
     return MP_OK;
 }
 
+mp_status mp__sim_event_rerecord(void *stream, void *event)
+{
+    sim_event *e = event;
+    pthread_mutex_lock(&sim_lock);
+    size_t i;
+    sim_stream *st = stream_of(stream, &i);
+    if (st) {
+        *e = (sim_event){i, ++st->recorded};
+        sim.use[0].events++;
+    }
+    pthread_mutex_unlock(&sim_lock);
+    return st ? MP_OK : mp__fail(MP_ERR_OUT_OF_MEMORY, "cudaEventRecord failed: no host memory for the simulation");
+}
+
 bool mp__sim_event_done(void *event)
 {
     const sim_event *e = event;
@@ -345,35 +359,11 @@ mp_status mp__sim_stream_wait(void *stream, void *event)
     sim.use[0].waits++;
     if (ok && e->stream != i && sim.streams[e->stream].completed < e->ticket) {
         st->deps = mp__grow(st->deps, &st->deps_cap, st->ndeps + 1, sizeof *st->deps, &ok);
-        if (ok) {
+        if (ok)
             st->deps[st->ndeps++] = (sim_dep){e->stream, e->ticket, st->recorded};
-            st->recorded++; /* the wait is work queued there: the stream is busy until it has passed */
-        }
     }
     pthread_mutex_unlock(&sim_lock);
     return ok ? MP_OK : mp__fail(MP_ERR_OUT_OF_MEMORY, "cudaStreamWaitEvent failed: no host memory for the simulation");
-}
-
-void mp__sim_stream_used(void *stream)
-{
-    pthread_mutex_lock(&sim_lock);
-    size_t i;
-    sim_stream *st = stream_of(stream, &i);
-    if (st)
-        st->recorded++;
-    pthread_mutex_unlock(&sim_lock);
-}
-
-bool mp__sim_stream_idle(void *stream)
-{
-    pthread_mutex_lock(&sim_lock);
-    sim.use[0].queries++;
-    bool idle = true;
-    for (size_t i = 0; i < sim.nstreams; i++)
-        if (sim.streams[i].stream == stream)
-            idle = sim.streams[i].completed >= sim.streams[i].recorded;
-    pthread_mutex_unlock(&sim_lock);
-    return idle;
 }
 
 void mp__sim_sync(void *stream)

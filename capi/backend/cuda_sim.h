@@ -69,13 +69,11 @@ void mp__sim_vmm_free(void *va, size_t size);
 mp_status mp__sim_vmm_map(int device, void *va, size_t size, uint64_t *handle);
 void mp__sim_vmm_unmap(void *va, size_t size, uint64_t handle);
 mp_status mp__sim_event_record(int device, void *stream, void **event);
+mp_status mp__sim_event_rerecord(void *stream, void *event);
 bool mp__sim_event_done(void *event);
 /* Work on stream from now on waits for event: a sync of stream completes it too. */
 mp_status mp__sim_stream_wait(void *stream, void *event);
-/* A free on stream: the stand-in counts work queued there until the
- * stream's next sync, as a device would run it. */
-void mp__sim_stream_used(void *stream);
-bool mp__sim_stream_idle(void *stream);
+
 void mp__sim_event_drop(void *event);
 
 #endif

@@ -556,7 +556,7 @@ static void release_waiting(void *ctx, mp__chunk *c, uintptr_t block)
 
 static void poll_streams(mp__pool *pool)
 {
-    mp__stream_poll(&pool->pending, pool->device, release_waiting, pool);
+    mp__stream_poll(&pool->pending, release_waiting, pool);
 }
 
 /* Every block waiting on another stream's event goes back now, the pool's
@@ -1305,7 +1305,8 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
         uint8_t was = state ? __atomic_load_n(state, __ATOMIC_RELAXED) : 0;
         if (state)
             __atomic_store_n(state, MP__ST_LIVE, __ATOMIC_RELAXED);
-        s = mp__stream_defer(&pool->pending, stream, c, block, block_size, joins_of(pool, &joins), pool->name);
+        s = mp__stream_defer(&pool->pending, pool->device, stream, c, block, block_size, joins_of(pool, &joins),
+                             pool->name);
         if (s != MP_OK) {
             if (state)
                 __atomic_store_n(state, was, __ATOMIC_RELAXED);
@@ -2021,6 +2022,7 @@ mp_status mp__pool_set_device(mp__pool *pool, int device)
                         pool->name, live, pool->device);
     }
     trim_locked(pool, 0);
+    mp__stream_forget(&pool->pending); /* no block waits (none is live), but the streams' events are the old device's */
     pool->device = device;
     if (!pool->arena[0].nchunks) /* the new device may map on demand where the old could not, or not */
         pool->arena[0].on_demand = on_demand(pool, &pool->arena[0]);

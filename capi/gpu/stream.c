@@ -10,12 +10,13 @@
  * do. Blocks freed next to each other on one stream join, so that lanes
  * hold long runs, and a run much larger than a request is cut.
  *
- * A free makes no CUDA call: only when the pool needs the memory elsewhere
- * (before it grows, a trim, statistics) does it ask whether a stream has
- * passed its frees: one cudaStreamQuery says so of a whole idle lane; a
- * busy one gets an event after its frees so far (its mark), which a later
- * poll asks about. Stealing (memory is short) makes the pool's stream wait
- * for such an event instead. Lanes are FIFO, so a slow stream never holds
+ * Each free records the stream's one event again (as RMM does): the event
+ * covers every block of the lane, and it is all that is kept of the
+ * stream, whose handle the caller may destroy once the call returns. Only
+ * when the pool needs the memory elsewhere (before it grows, a trim,
+ * statistics) does it query the events: a lane whose event has completed
+ * goes back to the strategy whole. Stealing (memory is short) makes the
+ * pool's stream wait for the events instead. A slow stream never holds
  * back the frees of a fast one. */
 #include "backend/cuda_rt.h"
 #include "gpu/stream.h"
@@ -155,8 +156,8 @@ static void lanes_prune(mp__stream_queue *q)
 {
     for (size_t k = q->nlanes; k-- > 0 && q->open > MP__LANES_KEPT;)
         if (q->lanes[k].open && !q->lanes[k].count) {
-            if (q->lanes[k].mark)
-                mp__cuda_event_drop(q->lanes[k].mark);
+            if (q->lanes[k].event)
+                mp__cuda_event_drop(q->lanes[k].event);
             free(q->lanes[k].node);
             q->lanes[k].open = false;
             q->open--;
@@ -171,10 +172,10 @@ static mp__pending *in_lane(const mp__stream_queue *q, const mp__lane *l, const 
     return r && ref_slot(r) == (size_t)(l - q->lanes) ? &l->node[ref_node(r)] : NULL;
 }
 
-/* Queues block (live in chunk) in l as its newest, freed at seq, joined
- * with neighbours waiting in l; node i is spare and the map has room. */
+/* Queues block (live in chunk) in l as its newest, joined with neighbours
+ * waiting in l; node i is spare and the map has room. */
 static void lane_add(mp__stream_queue *q, mp__lane *l, uint32_t i, mp__chunk *chunk, uintptr_t block, size_t bytes,
-                     uint64_t seq, const mp__stream_joins *j)
+                     const mp__stream_joins *j)
 {
     uintptr_t at = j ? j->before(j->ctx, chunk, block) : 0;
     mp__pending *prev = at ? in_lane(q, l, mp__ptrmap_get(&q->index, at)) : NULL;
@@ -188,12 +189,12 @@ static void lane_add(mp__stream_queue *q, mp__lane *l, uint32_t i, mp__chunk *ch
         bytes += next->bytes;
         node_drop(q, l, (uint32_t)(next - l->node));
     }
-    l->node[i] = (mp__pending){.block = block, .bytes = bytes, .chunk = chunk, .seq = seq};
+    l->node[i] = (mp__pending){.block = block, .bytes = bytes, .chunk = chunk};
     node_link(q, l, i);
 }
 
-mp_status mp__stream_defer(mp__stream_queue *q, void *stream, mp__chunk *chunk, uintptr_t block, size_t bytes,
-                           const mp__stream_joins *joins, const char *pool_name)
+mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__chunk *chunk, uintptr_t block,
+                           size_t bytes, const mp__stream_joins *joins, const char *pool_name)
 {
     mp__lane *l = lane_for(q, stream);
     uint32_t i = l ? node_new(l) : MP__NIL;
@@ -202,52 +203,31 @@ mp_status mp__stream_defer(mp__stream_queue *q, void *stream, mp__chunk *chunk, 
             node_spare(l, i);
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory to queue a stream free", pool_name);
     }
-    mp__cuda_stream_used(stream);
-    lane_add(q, l, i, chunk, block, bytes, ++l->seq, joins);
+    mp_status s = l->event ? mp__cuda_event_rerecord(device, stream, l->event)
+                           : mp__cuda_event_record(device, stream, &l->event);
+    if (s != MP_OK) {
+        node_spare(l, i);
+        return s; /* the lane's event still covers its other blocks */
+    }
+    lane_add(q, l, i, chunk, block, bytes, joins);
     return MP_OK;
 }
 
-/* Hands l's blocks freed up to seq (all: UINT64_MAX) to release. */
-static size_t release_upto(mp__stream_queue *q, mp__lane *l, uint64_t seq, mp__stream_release_fn release, void *ctx)
+static void release_all(mp__stream_queue *q, mp__lane *l, mp__stream_release_fn release, void *ctx)
 {
-    size_t n = 0;
-    for (; l->count && l->node[l->oldest].seq <= seq; n++) {
+    while (l->count) {
         uint32_t i = l->oldest;
         release(ctx, l->node[i].chunk, l->node[i].block);
         node_drop(q, l, i);
     }
-    return n;
 }
 
-static void mark_drop(mp__lane *l)
-{
-    if (l->mark)
-        mp__cuda_event_drop(l->mark);
-    l->mark = NULL;
-}
-
-void mp__stream_poll(mp__stream_queue *q, int device, mp__stream_release_fn release, void *ctx)
+void mp__stream_poll(mp__stream_queue *q, mp__stream_release_fn release, void *ctx)
 {
     for (size_t k = q->nlanes; k-- > 0;) {
         mp__lane *l = &q->lanes[k];
-        if (!l->open || !l->count)
-            continue;
-        if (mp__cuda_stream_idle(device, l->stream)) { /* one query says it of every free there */
-            release_upto(q, l, UINT64_MAX, release, ctx);
-            mark_drop(l);
-            continue;
-        }
-        if (l->mark && mp__cuda_event_done(l->mark)) {
-            release_upto(q, l, l->mark_seq, release, ctx);
-            mark_drop(l);
-        }
-        /* The stream is busy: an event after its frees so far, for a later
-         * poll to ask about. */
-        void *ev;
-        if (l->count && !l->mark && mp__cuda_event_record(device, l->stream, &ev) == MP_OK) {
-            l->mark = ev;
-            l->mark_seq = l->seq;
-        }
+        if (l->open && l->count && mp__cuda_event_done(l->event))
+            release_all(q, l, release, ctx);
     }
     lanes_prune(q);
 }
@@ -259,21 +239,11 @@ size_t mp__stream_steal(mp__stream_queue *q, int device, void *pool_stream, mp__
         mp__lane *l = &q->lanes[k];
         if (!l->open || !l->count)
             continue;
-        if (l->stream != pool_stream) { /* the pool's stream changed since: its own order holds */
-            if (l->mark && l->mark_seq != l->seq)
-                mark_drop(l); /* older than some frees: a new one */
-            void *ev;
-            if (!l->mark) {
-                if (mp__cuda_event_record(device, l->stream, &ev) != MP_OK)
-                    continue; /* they wait, as before */
-                l->mark = ev;
-                l->mark_seq = l->seq;
-            }
-            if (mp__cuda_stream_wait(device, pool_stream, l->mark) != MP_OK)
-                continue;
-        }
-        n += release_upto(q, l, UINT64_MAX, release, ctx);
-        mark_drop(l);
+        if (l->stream != pool_stream && /* the pool's stream changed since: its own order holds */
+            mp__cuda_stream_wait(device, pool_stream, l->event) != MP_OK)
+            continue; /* they wait for their stream, as before */
+        n += l->count;
+        release_all(q, l, release, ctx);
     }
     lanes_prune(q);
     return n;
@@ -357,9 +327,13 @@ void mp__stream_forget(mp__stream_queue *q)
         mp__lane *l = &q->lanes[k];
         if (!l->open)
             continue;
-        mark_drop(l);
+        if (l->event)
+            mp__cuda_event_drop(l->event);
         free(l->node);
     }
+    if (q->fence_event)
+        mp__cuda_event_drop(q->fence_event);
+    q->fence_event = NULL;
     q->nlanes = q->open = q->count = q->bytes = 0;
     mp__ptrmap_clear(&q->index);
 }
@@ -367,8 +341,6 @@ void mp__stream_forget(mp__stream_queue *q)
 void mp__stream_fini(mp__stream_queue *q)
 {
     mp__stream_forget(q);
-    if (q->fence_event)
-        mp__cuda_event_drop(q->fence_event);
     free(q->fences);
     free(q->lanes);
     mp__ptrmap_fini(&q->index);

@@ -17,7 +17,6 @@ typedef struct mp__pending {
     uintptr_t block;
     size_t bytes; /* the block's size, as the strategy cut it */
     mp__chunk *chunk;
-    uint64_t seq;          /* the lane's free count when it was freed (joined: the newest's) */
     uint32_t newer, older; /* the lane's order of frees; a spare node links the spares by newer */
     uint32_t next, prev;   /* its size bin */
 } mp__pending;
@@ -30,9 +29,7 @@ typedef struct mp__pending {
 typedef struct mp__lane {
     void *stream;
     bool open;
-    uint64_t seq;      /* frees on the stream so far */
-    void *mark;        /* an event on the stream after the frees up to mark_seq, or NULL */
-    uint64_t mark_seq;
+    void *event;       /* recorded on the stream at each free there (RMM's one event a stream), or NULL */
     mp__pending *node;
     uint32_t cap, spare;   /* spare: the first unused node, or MP__NIL */
     uint32_t oldest, newest;
@@ -78,25 +75,24 @@ typedef struct mp__stream_joins {
 } mp__stream_joins;
 
 /* Queues block (live in chunk, bytes long), freed behind the work queued
- * on stream so far: no CUDA call. A block waiting on the same stream right
- * before or after it joins it (joins, where not NULL), so that the
- * stream's own allocations find long runs; the run is as young as its
- * newest free. The name is for the error message. */
-mp_status mp__stream_defer(mp__stream_queue *q, void *stream, mp__chunk *chunk, uintptr_t block, size_t bytes,
-                           const mp__stream_joins *joins, const char *pool_name);
-/* Hands the blocks whose stream has passed their free to release: all of
- * a lane whose stream is idle (one cudaStreamQuery), else those an earlier
- * poll's event covers once it has completed; a busy lane gets an event
- * after its frees so far for the next poll (at most three calls a lane
- * with waiting frees). Before growth, trim and statistics: the allocate
- * path itself makes no CUDA call. */
-void mp__stream_poll(mp__stream_queue *q, int device, mp__stream_release_fn release, void *ctx);
+ * on stream so far: the stream's event is recorded again there (one
+ * cudaEventRecord; a stream's handle is not touched after the call, since
+ * the caller may destroy the stream). A block waiting on the same stream
+ * right before or after it joins it (joins, where not NULL), so that the
+ * stream's own allocations find long runs. The name is for the error
+ * message. */
+mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__chunk *chunk, uintptr_t block,
+                           size_t bytes, const mp__stream_joins *joins, const char *pool_name);
+/* Hands every block of each stream whose event has completed (the stream
+ * has passed all its frees) to release: one cudaEventQuery a stream with
+ * waiting blocks. Before growth, trim and statistics: the allocate path
+ * itself makes no CUDA call. */
+void mp__stream_poll(mp__stream_queue *q, mp__stream_release_fn release, void *ctx);
 /* Hands every waiting block to release now, having made pool_stream wait
- * for the work queued on their streams before their frees (an event and a
- * cudaStreamWaitEvent per stream): blocks freed on other streams become
- * blocks freed in the pool stream's order, as cudaMallocAsync's internal
- * dependencies do. The pool does this rather than take more memory.
- * Returns how many. */
+ * for each stream's event (one cudaStreamWaitEvent a stream): blocks freed
+ * on other streams become blocks freed in the pool stream's order, as
+ * cudaMallocAsync's internal dependencies do. The pool does this rather
+ * than take more memory. Returns how many. */
 size_t mp__stream_steal(mp__stream_queue *q, int device, void *pool_stream, mp__stream_release_fn release, void *ctx);
 /* A block waiting on stream itself that an allocation of need bytes on
  * stream may take at once, with no event: work queued on stream from now
@@ -118,7 +114,8 @@ static inline bool mp__stream_waiting(const mp__stream_queue *q, uintptr_t block
 {
     return q->count && mp__ptrmap_get(&q->index, block) != NULL;
 }
-/* Forgets every waiting block (reset: the strategy frees them anyway). */
+/* Forgets every waiting block (reset: the strategy frees them anyway) and
+ * the events it kept (a move to another device). */
 void mp__stream_forget(mp__stream_queue *q);
 void mp__stream_fini(mp__stream_queue *q);
 

@@ -421,7 +421,7 @@ typedef struct mp_memory_snapshot {
     uint64_t largest_free_block;    /**< the largest free block of any chunk (a fixed pool: its block size): the most one request gets without growth; blocks kept for one size class (in pages, in caches) are left out */
     uint64_t cached_bytes;          /**< bytes of the blocks in thread caches and their magazines: free to the user, kept for their class */
     uint64_t cached_blocks;         /**< those blocks */
-    uint64_t pending_bytes;         /**< bytes of the blocks freed on a stream, waiting for it to pass the frees: neither free nor live */
+    uint64_t pending_bytes;         /**< bytes of the blocks freed on a stream, waiting for its event: neither free nor live */
     uint64_t pending_blocks;        /**< those blocks (mp_stats.pending_frees) */
     uint64_t chunk_count;           /**< chunks the pool held (mp_stats.chunk_count) */
     uint64_t chunks_listed;         /**< chunk records the snapshot has: chunk_count now; at most 8, the largest, for the last failure */
@@ -638,14 +638,14 @@ MP_API mp_status mp_pool_get_device(const mp_pool *pool, int *out_device);
 MP_API mp_status mp_pool_set_stream(mp_pool *pool, void *stream);
 /** The pool's stream. (since 1.0) */
 MP_API mp_status mp_pool_get_stream(const mp_pool *pool, void **out_stream);
-/** Frees a block that work queued on stream may still use (cudaFreeAsync's order), with no CUDA
- *  call. The next mp_pool_allocate_on_stream on the same stream may take it back at once; other
- *  streams get it once stream has passed the free (a cudaStreamQuery, or an event the pool records
- *  when it looks), or, where the pool would otherwise take more memory, behind a wait: the pool's
- *  stream is made to wait for stream. Blocks freed next to each other on one stream join while they
- *  wait. On the pool's own stream this is mp_pool_deallocate, since later work on that stream runs
- *  after the work already queued. Streams are known by their handle: synchronise a stream before
- *  destroying it while blocks freed on it may wait, since a new stream can get the same handle. (since 1.1)
+/** Frees a block that work queued on stream may still use (cudaFreeAsync's order): the pool records
+ *  the stream's one event again there. The next mp_pool_allocate_on_stream on the same stream may
+ *  take the block back at once; other streams get it once that event has completed, or, where the
+ *  pool would otherwise take more memory, behind a wait: the pool's stream is made to wait for the
+ *  event. Blocks freed next to each other on one stream join while they wait. On the pool's own
+ *  stream this is mp_pool_deallocate, since later work on that stream runs after the work already
+ *  queued. Streams are known by their handle: synchronise a stream before destroying it while
+ *  blocks freed on it may wait, since a new stream can get the same handle. (since 1.1)
  */
 MP_API mp_status mp_pool_deallocate_on_stream(mp_pool *pool, void *ptr, void *stream);
 /** A block for work queued on stream (cudaMallocAsync's order). A block freed on the same stream

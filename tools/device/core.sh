@@ -26,6 +26,8 @@ step "test_gpu device" timeout 240 $t/test_gpu device
 step "test_gpu nodevice" timeout 60 $t/test_gpu nodevice
 step "test_realloc gpu" timeout 120 $t/test_realloc gpu
 step "test_backing (stand-in)" timeout 120 $t/test_backing
+step "test_streams (stand-in)" timeout 120 $t/test_streams
+step "test_tracker" timeout 120 $t/test_tracker
 step "test_cpp" timeout 120 $t/test_cpp
 step "test_multigpu" timeout 60 $t/test_multigpu
 true # the CUDA C++ tests: tools/device/cccl.sh
