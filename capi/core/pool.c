@@ -2015,9 +2015,16 @@ mp_status mp__pool_set_device(mp__pool *pool, int device)
     if (pool->solo) /* free to the user, live to the strategy: back to it first (one thread at a time) */
         mp__lf_drain(pool->lf);
     mp__lock_acquire(&pool->lock);
+    if (pool->pending.count) /* frees make no CUDA call: ask now which streams have passed theirs */
+        poll_streams(pool);
     size_t live = usage_locked(pool).live_blocks; /* cached and waiting blocks too: they sit on the device */
     if (live > 0) {
+        size_t waiting = pool->pending.count;
         mp__lock_release(&pool->lock);
+        if (waiting)
+            return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' has %zu live blocks on device %d, %zu of them "
+                            "freed on streams still busy; synchronise those streams (or free the rest) first",
+                            pool->name, live, pool->device, waiting);
         return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' has %zu live blocks on device %d; free them first",
                         pool->name, live, pool->device);
     }
