@@ -347,6 +347,54 @@ START_TEST(setting_the_pool_stream_to_a_stream_with_a_lane_keeps_handouts_safe)
 }
 END_TEST
 
+/* A snapshot and the statistics agree on what waits: both ask the
+ * streams first (a snapshot used to report blocks of a stream long idle
+ * as pending, which a statistics call then said were free). */
+START_TEST(a_snapshot_and_the_stats_agree_on_what_waits)
+{
+    mp_pool *p = gpu_pool_of("snapshot", gpu_cfg());
+    void *x = on_stream(p, MiB, S1), *y = on_stream(p, 2 * MiB, S2);
+    used_then_freed(p, x, MiB, S1);
+    used_then_freed(p, y, 2 * MiB, S2);
+    mp__sim_sync(S1);
+    mp_memory_snapshot snap = MP_MEMORY_SNAPSHOT_INIT;
+    ck_ok(mp_pool_memory_snapshot(p, MP_SNAPSHOT_NOW, &snap, NULL, 0, NULL, 0));
+    ck_assert_uint_eq(snap.pending_blocks, 1);
+    ck_assert_uint_eq(snap.pending_bytes, 2 * MiB);
+    ck_assert_uint_eq(stats_of(p).pending_frees, snap.pending_blocks);
+    mp__sim_sync(S2);
+    ck_ok(mp_pool_memory_snapshot(p, MP_SNAPSHOT_NOW, &snap, NULL, 0, NULL, 0));
+    ck_assert_uint_eq(snap.pending_blocks, 0);
+    ck_assert_uint_eq(snap.pending_bytes, 0);
+    ck_assert_uint_eq(stats_of(p).pending_frees, 0);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
+/* Streams are known by handle; a caller about to destroy a stream S
+ * synchronises it, then makes the pool look (mp_pool_trim(pool, SIZE_MAX)
+ * or any statistics call): S's blocks go back, and the pool never asks
+ * about S again (a query or event on a destroyed handle is undefined in
+ * CUDA). Without that look the blocks stay keyed to S's handle. */
+START_TEST(a_synchronised_stream_polled_once_is_never_asked_about_again)
+{
+    mp_pool *p = gpu_pool_of("forget-stream", gpu_cfg());
+    void *x = on_stream(p, MiB, S1);
+    used_then_freed(p, x, MiB, S1);
+    mp__sim_sync(S1);
+    ck_assert_uint_eq(pending_bytes(p), 0); /* the look */
+    mp__sim_usage u = usage();
+    for (int i = 0; i < 3; i++) {
+        (void)stats_of(p);
+        ck_ok(mp_pool_trim(p, SIZE_MAX));
+        void *y = on_stream(p, 3 * MiB, S2);
+        ck_ok(mp_pool_deallocate(p, y));
+    }
+    ck_assert_uint_eq(usage().queries, u.queries);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
 /* ---- counts ------------------------------------------------------------ */
 
 /* Counting and tracking pools count a block taken back from a lane as an
@@ -641,7 +689,8 @@ static void *work(void *arg)
 
 /* Threads allocating and freeing on shared streams (TSan build: no race;
  * any build: no failure, exact figures once quiet). Presets: default,
- * high_performance (thread caches), counters_only, fixed. */
+ * high_performance (thread caches), counters_only, fixed, and thread
+ * caches that count. */
 START_TEST(threads_on_many_streams_keep_the_pool_exact)
 {
     mp_config c = gpu_cfg();
@@ -651,6 +700,10 @@ START_TEST(threads_on_many_streams_keep_the_pool_exact)
         c.counters_only = true;
     if (_i == 3)
         ck_ok(mp_config_fixed_size_gpu(&c, 2 * MiB, 0));
+    if (_i == 4) { /* thread caches that count */
+        ck_ok(mp_config_high_performance_gpu(&c, 0));
+        c.track_stats = c.counters_only = true;
+    }
     c.initial_size = 32 * MiB;
     mp_pool *p = gpu_pool_of("threads", c);
     enum { N = 4 };
@@ -682,6 +735,169 @@ START_TEST(threads_on_many_streams_keep_the_pool_exact)
 }
 END_TEST
 
+/* ---- a random walk over every call -------------------------------------- */
+
+static mp_config fuzz_cfg(int preset)
+{
+    mp_config c = gpu_cfg();
+    switch (preset) {
+    case 1: c.counters_only = true; break;
+    case 2: ck_ok(mp_config_high_performance_gpu(&c, 0)); c.initial_size = 8 * MiB; break;
+    case 3: ck_ok(mp_config_fixed_size_gpu(&c, 256 * KiB, 0)); break;
+    case 4: ck_ok(mp_config_debug_gpu(&c, 0)); break;
+    case 5: c.max_size = 24 * MiB; c.initial_size = 0; break;
+    case 6: c.track_stats = false; break;
+    case 7: /* thread caches that count */
+        ck_ok(mp_config_high_performance_gpu(&c, 0));
+        c.initial_size = 8 * MiB;
+        c.track_stats = c.counters_only = true;
+        break;
+    default: break;
+    }
+    return c;
+}
+
+/* One thread, every call in random order on eight streams (the pool's
+ * among them, switched now and then), with the stand-in checking each
+ * handout and the pool's invariants checked as it goes. Presets: default,
+ * counters_only, high_performance, fixed, debug, max_size on a 64 MiB
+ * device, untracked, counting thread caches; odd loop indices use a device without on-demand
+ * mapping. */
+START_TEST(a_random_walk_over_every_call_keeps_every_handout_safe)
+{
+    int preset = _i / 2;
+    mp__sim_end();
+    sim_on(preset == 5 ? 64 * MiB : 512 * MiB, _i % 2 ? 0 : 2 * MiB);
+    mp_config c = fuzz_cfg(preset);
+    mp_pool *p = new_gpu_pool("walk", c);
+    bool fixed = c.allocator_type == MP_ALLOCATOR_FIXED_SIZE;
+    bool aligned = !fixed && !c.enable_debugging; /* debug pools serve their own alignment only */
+    enum { K = 48 };
+    void *held[K] = {0};
+    size_t size[K] = {0};
+    void *where[K] = {0}; /* the stream whose work last uses the block */
+    void *pool_stream = NULL;
+    unsigned seed = 1234u + (unsigned)_i;
+    for (int round = 0; round < mp_test_scaled(6000); round++) {
+        int k = (int)(rand_r(&seed) % K);
+        void *st = rand_r(&seed) % 8 ? STREAM(1 + rand_r(&seed) % 7) : NULL;
+        unsigned op = rand_r(&seed) % 100;
+        if (!held[k]) {
+            size_t n = fixed ? 1 + rand_r(&seed) % (256 * KiB) : (size_t)1 + (rand_r(&seed) % ((size_t)1 << (6 + rand_r(&seed) % 16)));
+            void *x = NULL;
+            mp_status s;
+            if (op < 60) {
+                s = mp_pool_allocate_on_stream(p, n, st, &x);
+            } else if (op < 80) {
+                st = pool_stream;
+                s = mp_pool_allocate(p, n, &x);
+            } else if (op < 90 && aligned) {
+                st = pool_stream;
+                s = mp_pool_allocate_aligned(p, n, (size_t)4096 << (rand_r(&seed) % 4), &x);
+            } else {
+                st = pool_stream;
+                s = mp_pool_allocate_flags(p, n, MP_ALLOC_MANAGED, &x);
+            }
+            if (s == MP_OK) {
+                ck_assert_msg(mp__sim_handout_safe(x, n, st), "round %d: %p (%zu bytes) unsafe on %p", round, x, n, st);
+                held[k] = x, size[k] = n, where[k] = st;
+                mp__sim_watch(x, n, st);
+            } else {
+                ck_assert_msg(s == MP_ERR_OUT_OF_MEMORY, "round %d op %u: %s", round, op, mp_last_error_message());
+            }
+        } else if (op < 45) {
+            ck_ok(mp_pool_deallocate_on_stream(p, held[k], where[k]));
+            held[k] = NULL;
+        } else if (op < 55) { /* on another stream, once the last user is done */
+            mp__sim_sync(where[k]);
+            ck_ok(mp_pool_deallocate_on_stream(p, held[k], st));
+            held[k] = NULL;
+        } else if (op < 70) { /* in the pool stream's order */
+            if (where[k] != pool_stream)
+                mp__sim_sync(where[k]);
+            ck_ok(mp_pool_deallocate(p, held[k]));
+            held[k] = NULL;
+        } else if (op < 80 && !fixed) {
+            size_t n = (size_t)1 + rand_r(&seed) % (4 * MiB);
+            void *y = NULL;
+            if (where[k] != pool_stream)
+                mp__sim_sync(where[k]); /* the copy runs on the pool's stream */
+            mp_status s = mp_pool_reallocate(p, held[k], n, &y);
+            if (s == MP_OK) {
+                ck_assert(mp__sim_handout_safe(y, n, pool_stream));
+                held[k] = y, size[k] = n, where[k] = pool_stream;
+                mp__sim_watch(y, n, pool_stream);
+            } else {
+                ck_assert_int_eq(s, MP_ERR_OUT_OF_MEMORY);
+            }
+        } else if (op < 85) {
+            size_t n = 0;
+            bool owned = false;
+            ck_ok(mp_pool_usable_size(p, held[k], &n));
+            ck_assert_uint_ge(n, size[k]);
+            ck_ok(mp_pool_owns(p, held[k], &owned));
+            ck_assert(owned);
+        }
+        /* Now and then: double frees, the pool's stream moves, whole-pool calls. */
+        unsigned extra = rand_r(&seed) % 1000;
+        if (extra < 10) {
+            int j = (int)(rand_r(&seed) % K);
+            if (!held[j] && size[j]) { /* a block once freed here: its pointer may be anything now */
+                bool owned = true;
+                ck_ok(mp_pool_owns(p, (void *)((uintptr_t)0x1), &owned));
+                ck_assert(!owned);
+            }
+        } else if (extra < 14) {
+            void *ns = rand_r(&seed) % 2 ? NULL : STREAM(1 + rand_r(&seed) % 7);
+            ck_ok(mp_pool_set_stream(p, ns));
+            pool_stream = ns;
+        } else if (extra < 30) {
+            (void)stats_of(p);
+            (void)pending_bytes(p);
+        } else if (extra < 36) {
+            ck_ok(mp_pool_trim(p, rand_r(&seed) % 2 ? 0 : 8 * MiB));
+        } else if (extra < 60) {
+            mp__sim_sync(STREAM(1 + rand_r(&seed) % 7));
+        } else if (extra < 62) {
+            mp__sim_sync(NULL);
+        } else if (extra < 63) { /* the caller's blocks done with; the lanes' streams may be busy */
+            for (int j = 0; j < K; j++)
+                if (held[j])
+                    mp__sim_sync(where[j]), held[j] = NULL;
+            ck_ok(mp_pool_reset(p));
+            ck_assert_uint_eq(stats_of(p).pending_frees, 0);
+        } else if (extra < 65 && preset != 1 && preset != 2 && preset != 7) {
+            ck_ok(mp_pool_set_tracking(p, rand_r(&seed) % 2));
+        } else if (extra < 67) {
+            ck_ok(mp_pool_reset_stats(p));
+        }
+        if (round % 250 == 0) {
+            ck_intact(p);
+            ck_assert_uint_eq(usage().violations, 0);
+        }
+    }
+    mp_stats s = stats_of(p);
+    size_t live = 0;
+    for (int k = 0; k < K; k++)
+        live += held[k] != NULL;
+    ck_assert_uint_eq(s.live_allocations, live);
+    for (int k = 0; k < K; k++)
+        if (held[k])
+            ck_ok(mp_pool_deallocate_on_stream(p, held[k], where[k]));
+    ck_intact(p);
+    mp__sim_sync_all();
+    ck_ok(mp_pool_trim(p, 0));
+    s = stats_of(p);
+    ck_assert_uint_eq(s.pending_frees, 0);
+    ck_assert_uint_eq(s.live_allocations, 0);
+    ck_assert_uint_eq(s.current_used, 0);
+    ck_assert_uint_eq(s.reserved_bytes, usage().in_use);
+    ck_assert_uint_eq(usage().violations, 0);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage().in_use, 0);
+}
+END_TEST
+
 static Suite *streams_attack_suite(void)
 {
     Suite *s = suite_create("streams_attack");
@@ -698,12 +914,15 @@ static Suite *streams_attack_suite(void)
     tcase_add_test(t, set_device_counts_blocks_whose_streams_are_done_as_free);
     tcase_add_test(t, set_device_while_a_stream_is_busy_says_the_blocks_wait_on_streams);
     tcase_add_test(t, setting_the_pool_stream_to_a_stream_with_a_lane_keeps_handouts_safe);
+    tcase_add_test(t, a_snapshot_and_the_stats_agree_on_what_waits);
+    tcase_add_test(t, a_synchronised_stream_polled_once_is_never_asked_about_again);
     tcase_add_loop_test(t, counts_stay_exact_through_cuts_and_joins, 0, 2);
     tcase_add_test(t, tracking_toggled_while_blocks_wait_keeps_counts_exact);
     tcase_add_test(t, many_streams_open_and_prune_lanes_safely);
     tcase_add_loop_test(t, a_tiny_device_steals_from_busy_lanes_and_fails_cleanly, 0, 3);
     tcase_add_test(t, managed_blocks_in_a_lane_stay_in_their_arena);
-    tcase_add_loop_test(t, threads_on_many_streams_keep_the_pool_exact, 0, 4);
+    tcase_add_loop_test(t, threads_on_many_streams_keep_the_pool_exact, 0, 5);
+    tcase_add_loop_test(t, a_random_walk_over_every_call_keeps_every_handout_safe, 0, 16);
     suite_add_tcase(s, t);
     return s;
 }

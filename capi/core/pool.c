@@ -1781,7 +1781,7 @@ void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t)
     if (pool->lf)
         mp__lf_enter();
     mp__lock_acquire(&pool->lock);
-    if (pool->pending.count) /* allocations look every 16th time: the figures say what is pending now */
+    if (pool->pending.count) /* frees make no CUDA call: the figures say what is pending now */
         poll_streams(pool);
     totals_locked(pool, t);
     mp__lock_release(&pool->lock);
@@ -1844,6 +1844,8 @@ void mp__pool_view_get(mp__pool *pool, mp__pool_view *v, mp__chunk_fn each_chunk
     if (pool->lf)
         mp__lf_enter();
     mp__lock_acquire(&pool->lock);
+    if (pool->pending.count) /* as the totals: what waits is what may still be in use now */
+        poll_streams(pool);
     view_locked(pool, v, each_chunk, ctx, classes);
     mp__lock_release(&pool->lock);
     if (pool->lf)
