@@ -11,6 +11,8 @@
 #include "backend/cuda_sim.h"
 
 #include <pthread.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)
@@ -735,6 +737,50 @@ START_TEST(threads_on_many_streams_keep_the_pool_exact)
 }
 END_TEST
 
+/* ---- fork ---------------------------------------------------------------- */
+
+/* A child forked while lanes hold joined and cut blocks on busy streams
+ * takes them back, frees on streams, polls, resets and destroys: clean
+ * statuses, no crash, no hang; the parent's pool is untouched. */
+START_TEST(a_child_forked_with_lanes_full_uses_them_cleanly)
+{
+    mp_pool *p = gpu_pool_of("fork-lanes", gpu_cfg());
+    char *a = on_stream(p, MiB, S1), *b = on_stream(p, MiB, S1), *c = on_stream(p, 4 * MiB, S2);
+    used_then_freed(p, a, MiB, S1);
+    used_then_freed(p, b, MiB, S1); /* joined */
+    used_then_freed(p, c, 4 * MiB, S2);
+    (void)on_stream(p, 512 * KiB, S2); /* cut: the rest waits */
+    mp_stats before = stats_of(p);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        alarm(20);
+        int bad = 0;
+        void *x = NULL, *y = NULL;
+        mp_stats st = MP_STATS_INIT;
+        bad += mp_pool_allocate_on_stream(p, MiB, S1, &x) != MP_OK || x != a;
+        bad += mp_pool_deallocate_on_stream(p, x, S1) != MP_OK;
+        bad += mp_pool_deallocate(p, a) != MP_ERR_INVALID_POINTER;
+        bad += mp_pool_allocate_on_stream(p, 64 * MiB, STREAM(5), &y) != MP_OK;
+        bad += y && mp_pool_deallocate_on_stream(p, y, STREAM(5)) != MP_OK;
+        bad += mp_pool_get_stats(p, &st) != MP_OK;
+        bad += mp_pool_trim(p, 0) != MP_OK;
+        bad += mp_pool_check(p) != MP_OK;
+        bad += mp_pool_reset(p) != MP_OK;
+        bad += mp_pool_destroy(p) != MP_OK;
+        _exit(bad ? 3 : 0);
+    }
+    int status = 0;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: status %#x", status);
+    mp_stats after = stats_of(p);
+    ck_assert_uint_eq(after.pending_frees, before.pending_frees);
+    ck_assert_uint_eq(after.live_allocations, before.live_allocations);
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+}
+END_TEST
+
 /* ---- a random walk over every call -------------------------------------- */
 
 static mp_config fuzz_cfg(int preset)
@@ -922,6 +968,7 @@ static Suite *streams_attack_suite(void)
     tcase_add_loop_test(t, a_tiny_device_steals_from_busy_lanes_and_fails_cleanly, 0, 3);
     tcase_add_test(t, managed_blocks_in_a_lane_stay_in_their_arena);
     tcase_add_loop_test(t, threads_on_many_streams_keep_the_pool_exact, 0, 5);
+    tcase_add_test(t, a_child_forked_with_lanes_full_uses_them_cleanly);
     tcase_add_loop_test(t, a_random_walk_over_every_call_keeps_every_handout_safe, 0, 16);
     suite_add_tcase(s, t);
     return s;
