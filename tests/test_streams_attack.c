@@ -373,12 +373,11 @@ START_TEST(a_snapshot_and_the_stats_agree_on_what_waits)
 }
 END_TEST
 
-/* Streams are known by handle; a caller about to destroy a stream S
- * synchronises it, then makes the pool look (mp_pool_trim(pool, SIZE_MAX)
- * or any statistics call): S's blocks go back, and the pool never asks
- * about S again (a query or event on a destroyed handle is undefined in
- * CUDA). Without that look the blocks stay keyed to S's handle. */
-START_TEST(a_synchronised_stream_polled_once_is_never_asked_about_again)
+/* The pool touches a stream's handle only inside the calls that pass it
+ * (a free records the stream's event there), so the caller may destroy
+ * the stream afterwards; later looks ask that event only, and once the
+ * stream's blocks have gone back, nothing at all is asked about it. */
+START_TEST(a_stream_whose_blocks_went_back_is_never_asked_about_again)
 {
     mp_pool *p = gpu_pool_of("forget-stream", gpu_cfg());
     void *x = on_stream(p, MiB, S1);
@@ -961,7 +960,7 @@ static Suite *streams_attack_suite(void)
     tcase_add_test(t, set_device_while_a_stream_is_busy_says_the_blocks_wait_on_streams);
     tcase_add_test(t, setting_the_pool_stream_to_a_stream_with_a_lane_keeps_handouts_safe);
     tcase_add_test(t, a_snapshot_and_the_stats_agree_on_what_waits);
-    tcase_add_test(t, a_synchronised_stream_polled_once_is_never_asked_about_again);
+    tcase_add_test(t, a_stream_whose_blocks_went_back_is_never_asked_about_again);
     tcase_add_loop_test(t, counts_stay_exact_through_cuts_and_joins, 0, 2);
     tcase_add_test(t, tracking_toggled_while_blocks_wait_keeps_counts_exact);
     tcase_add_test(t, many_streams_open_and_prune_lanes_safely);

@@ -2017,7 +2017,7 @@ mp_status mp__pool_set_device(mp__pool *pool, int device)
     if (pool->solo) /* free to the user, live to the strategy: back to it first (one thread at a time) */
         mp__lf_drain(pool->lf);
     mp__lock_acquire(&pool->lock);
-    if (pool->pending.count) /* frees make no CUDA call: ask now which streams have passed theirs */
+    if (pool->pending.count) /* stream frees wait until the pool looks: which have their streams passed? */
         poll_streams(pool);
     size_t live = usage_locked(pool).live_blocks; /* cached and waiting blocks too: they sit on the device */
     if (live > 0) {

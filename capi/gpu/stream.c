@@ -39,11 +39,15 @@ static mp__lane *lane_of(const mp__stream_queue *q, void *stream)
     return NULL;
 }
 
+static void lanes_prune(mp__stream_queue *q);
+
 static mp__lane *lane_for(mp__stream_queue *q, void *stream)
 {
     mp__lane *l = lane_of(q, stream);
     if (l)
         return l;
+    if (q->open >= MP__LANES_KEPT) /* many short-lived streams: their empty lanes go first */
+        lanes_prune(q);
     size_t k = 0;
     while (k < q->nlanes && q->lanes[k].open)
         k++;
