@@ -8,24 +8,7 @@
  * was joined or cut. The stand-in counts every event, wait and query, and
  * says whether a block handed to a stream may still be in use there
  * (mp__sim_handout_safe). */
-#include "mp_test.h"
-
-#include "backend/cuda_sim.h"
-
-#define KiB ((size_t)1 << 10)
-#define MiB ((size_t)1 << 20)
-#define S1 ((void *)(uintptr_t)0x5000)
-#define S2 ((void *)(uintptr_t)0x6000)
-
-static void setup(void) { mp__sim_begin(&(mp__sim_config){.devices = 1, .memory = 1024 * MiB, .granule = 2 * MiB}); }
-static void teardown(void) { mp__sim_end(); }
-
-static mp__sim_usage usage(void)
-{
-    mp__sim_usage u;
-    mp__sim_usage_get(0, &u);
-    return u;
-}
+#include "mp_streams_test.h"
 
 /* The CUDA calls the stand-in has seen. */
 static uint64_t cuda_calls(void)
@@ -34,30 +17,7 @@ static uint64_t cuda_calls(void)
     return u.events + u.waits + u.queries;
 }
 
-static mp_pool *gpu_pool(const char *name)
-{
-    mp_config c = MP_CONFIG_INIT;
-    ck_ok(mp_config_default_gpu(&c));
-    mp_pool *p = new_gpu_pool(name, c);
-    ck_ok(mp_pool_set_release_threshold(p, SIZE_MAX)); /* nothing unmapped behind the tests' backs */
-    return p;
-}
-
-static void *on_stream(mp_pool *p, size_t n, void *stream)
-{
-    void *x = NULL;
-    ck_ok(mp_pool_allocate_on_stream(p, n, stream, &x));
-    ck_assert_ptr_nonnull(x);
-    return x;
-}
-
-/* The caller's side: work queued on stream uses [p, p + n), then p is
- * freed there. */
-static void used_then_freed(mp_pool *p, void *x, size_t n, void *stream)
-{
-    mp__sim_watch(x, n, stream);
-    ck_ok(mp_pool_deallocate_on_stream(p, x, stream));
-}
+static mp_pool *gpu_pool(const char *name) { return gpu_pool_of(name, gpu_cfg()); }
 
 START_TEST(a_block_freed_on_a_stream_goes_back_to_that_streams_next_allocation_at_once)
 {

@@ -6,70 +6,11 @@
  * many streams at once. Each test checks what the stand-in says: no block
  * handed to a stream while earlier work may use it, no violation, and the
  * pool's figures against the device's. */
-#include "mp_test.h"
-
-#include "backend/cuda_sim.h"
+#include "mp_streams_test.h"
 
 #include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#define KiB ((size_t)1 << 10)
-#define MiB ((size_t)1 << 20)
-#define STREAM(i) ((void *)(uintptr_t)(0x5000 + 0x100 * (uintptr_t)(i)))
-#define S1 STREAM(1)
-#define S2 STREAM(2)
-
-static void sim_on(size_t memory, size_t granule)
-{
-    mp__sim_begin(&(mp__sim_config){.devices = 2, .memory = memory, .granule = granule});
-}
-
-static void setup(void) { sim_on(1024 * MiB, 2 * MiB); }
-static void teardown(void) { mp__sim_end(); }
-
-static mp__sim_usage usage(void)
-{
-    mp__sim_usage u;
-    mp__sim_usage_get(0, &u);
-    return u;
-}
-
-static mp_config gpu_cfg(void)
-{
-    mp_config c = MP_CONFIG_INIT;
-    ck_ok(mp_config_default_gpu(&c));
-    return c;
-}
-
-static mp_pool *gpu_pool_of(const char *name, mp_config c)
-{
-    mp_pool *p = new_gpu_pool(name, c);
-    ck_ok(mp_pool_set_release_threshold(p, SIZE_MAX)); /* nothing unmapped behind the tests' backs */
-    return p;
-}
-
-static void *on_stream(mp_pool *p, size_t n, void *stream)
-{
-    void *x = NULL;
-    ck_ok(mp_pool_allocate_on_stream(p, n, stream, &x));
-    ck_assert_ptr_nonnull(x);
-    ck_assert(mp__sim_handout_safe(x, n, stream));
-    return x;
-}
-
-static void used_then_freed(mp_pool *p, void *x, size_t n, void *stream)
-{
-    mp__sim_watch(x, n, stream);
-    ck_ok(mp_pool_deallocate_on_stream(p, x, stream));
-}
-
-static uint64_t pending_bytes(mp_pool *p)
-{
-    mp_memory_snapshot snap = MP_MEMORY_SNAPSHOT_INIT;
-    ck_ok(mp_pool_memory_snapshot(p, MP_SNAPSHOT_NOW, &snap, NULL, 0, NULL, 0));
-    return snap.pending_bytes;
-}
 
 /* ---- double frees on the thread caches' path ---------------------------- */
 
@@ -189,15 +130,7 @@ START_TEST(pointers_into_joined_and_cut_runs_are_refused_everywhere)
     ck_status(mp_pool_deallocate(p, x), MP_ERR_INVALID_POINTER);
     ck_detail_has("already freed on a stream");
     ck_assert_uint_eq(stats_of(p).live_allocations, 0);
-    ck_intact(p);
-    mp__sim_sync(S1);
-    ck_ok(mp_pool_trim(p, 0));
-    mp_stats s = stats_of(p);
-    ck_assert_uint_eq(s.pending_frees, 0);
-    ck_assert_uint_eq(s.reserved_bytes, usage().in_use);
-    ck_assert_uint_eq(usage().violations, 0);
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage().in_use, 0);
+    ends_clean(p);
 }
 END_TEST
 
@@ -252,13 +185,7 @@ START_TEST(a_reset_forgets_every_lane_and_the_pool_works_on)
         void *x = on_stream(p, MiB, STREAM(i + 1));
         used_then_freed(p, x, MiB, STREAM(i + 1));
     }
-    ck_intact(p);
-    mp__sim_sync_all();
-    ck_ok(mp_pool_trim(p, 0));
-    ck_assert_uint_eq(stats_of(p).pending_frees, 0);
-    ck_assert_uint_eq(stats_of(p).reserved_bytes, usage().in_use);
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage().in_use, 0);
+    ends_clean(p);
     ck_assert_uint_eq(usage().violations, 0);
 }
 END_TEST
@@ -338,14 +265,7 @@ START_TEST(setting_the_pool_stream_to_a_stream_with_a_lane_keeps_handouts_safe)
         void *x = on_stream(p, 2 * MiB, i % 2 ? S1 : S2);
         used_then_freed(p, x, 2 * MiB, i % 2 ? S1 : S2);
     }
-    ck_intact(p);
-    mp__sim_sync_all();
-    ck_ok(mp_pool_trim(p, 0));
-    ck_assert_uint_eq(stats_of(p).pending_frees, 0);
-    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
-    ck_assert_uint_eq(usage().violations, 0);
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage().in_use, 0);
+    ends_clean(p);
 }
 END_TEST
 
@@ -541,16 +461,7 @@ START_TEST(many_streams_open_and_prune_lanes_safely)
     for (int k = 0; k < 64; k++)
         if (held[k])
             ck_ok(mp_pool_deallocate_on_stream(p, held[k], STREAM(where[k])));
-    ck_intact(p);
-    mp__sim_sync_all();
-    ck_ok(mp_pool_trim(p, 0));
-    mp_stats s = stats_of(p);
-    ck_assert_uint_eq(s.pending_frees, 0);
-    ck_assert_uint_eq(s.live_allocations, 0);
-    ck_assert_uint_eq(s.reserved_bytes, usage().in_use);
-    ck_assert_uint_eq(usage().violations, 0);
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage().in_use, 0);
+    ends_clean(p);
 }
 END_TEST
 
@@ -929,17 +840,8 @@ START_TEST(a_random_walk_over_every_call_keeps_every_handout_safe)
     for (int k = 0; k < K; k++)
         if (held[k])
             ck_ok(mp_pool_deallocate_on_stream(p, held[k], where[k]));
-    ck_intact(p);
-    mp__sim_sync_all();
-    ck_ok(mp_pool_trim(p, 0));
-    s = stats_of(p);
-    ck_assert_uint_eq(s.pending_frees, 0);
-    ck_assert_uint_eq(s.live_allocations, 0);
-    ck_assert_uint_eq(s.current_used, 0);
-    ck_assert_uint_eq(s.reserved_bytes, usage().in_use);
-    ck_assert_uint_eq(usage().violations, 0);
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage().in_use, 0);
+    ck_assert_uint_eq(stats_of(p).current_used, 0);
+    ends_clean(p);
 }
 END_TEST
 

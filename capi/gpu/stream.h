@@ -1,8 +1,9 @@
-/* The stream seam: blocks freed on a stream other than the pool's wait,
- * each behind an event recorded on that stream, until the event has
- * completed; only then does the strategy get them back (stream.c). The
- * pool embeds one mp__stream_queue and calls these under its lock; the
- * queue knows nothing of pools. */
+/* The stream seam: blocks freed on a stream other than the pool's wait in
+ * that stream's lane, behind the stream's event, until it has completed;
+ * only then does the strategy get them back, while the stream's own
+ * allocations may take them at once (stream.c). The pool embeds one
+ * mp__stream_queue and calls these under its lock; the queue knows nothing
+ * of pools (how blocks join is the pool's mp__stream_joins). */
 #ifndef MEMPOOL_STREAM_H
 #define MEMPOOL_STREAM_H
 
