@@ -19,6 +19,7 @@ typedef struct mp__pool mp__pool;
 
 #define MP__LIKELY(x) __builtin_expect(!!(x), 1)
 #define MP__UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define MP__HOT_ENTRY __attribute__((aligned(64))) /* a hot exported function: its own cache line */
 
 /* MP__ASSERT(cond): an internal invariant (what a file's opening comment
  * states), never a check of the caller's input, which gets a status. Built

@@ -1224,7 +1224,10 @@ mp_status mp_pool_allocate_flags(mp_pool *pool, size_t size, mp_alloc_flags flag
     return allocate(pool, size, flags, out_ptr);
 }
 
-mp_status mp_pool_allocate(mp_pool *pool, size_t size, void **out_ptr)
+/* The two hottest entry points start on a cache line of their own, so that
+ * their speed does not move with the size of unrelated code before them
+ * (a shift of 0x70 bytes cost the inline fixed pool's pair 0.7 ns). */
+MP__HOT_ENTRY mp_status mp_pool_allocate(mp_pool *pool, size_t size, void **out_ptr)
 {
     return allocate(pool, size, MP_ALLOC_NONE, out_ptr);
 }
@@ -1365,7 +1368,7 @@ static __attribute__((noinline)) mp_status deallocate_slow_half(mp_pool *handle,
     return free_block(pool, ptr, false, NULL);
 }
 
-mp_status mp_pool_deallocate(mp_pool *handle, void *ptr)
+MP__HOT_ENTRY mp_status mp_pool_deallocate(mp_pool *handle, void *ptr)
 {
     mp__pool *pool = mp__pool_of(handle);
     if (MP__LIKELY(pool && ptr)) {
