@@ -59,7 +59,7 @@ static mp__lane *lane_for(mp__stream_queue *q, void *stream)
         q->nlanes++;
     }
     l = &q->lanes[k];
-    *l = (mp__lane){.stream = stream, .open = true, .spare = MP__NIL, .oldest = MP__NIL, .newest = MP__NIL};
+    *l = (mp__lane){.stream = stream, .open = true, .spare = MP__NIL};
     for (unsigned b = 0; b < MP__BINS; b++)
         l->bin[b] = MP__NIL;
     q->open++;
@@ -75,19 +75,19 @@ static uint32_t node_new(mp__lane *l)
         if (!nv)
             return MP__NIL;
         for (uint32_t i = l->cap; i < ncap; i++)
-            nv[i].newer = i + 1 < ncap ? i + 1 : MP__NIL;
+            nv[i].next = i + 1 < ncap ? i + 1 : MP__NIL;
         l->node = nv;
         l->spare = l->cap;
         l->cap = ncap;
     }
     uint32_t i = l->spare;
-    l->spare = l->node[i].newer;
+    l->spare = l->node[i].next;
     return i;
 }
 
 static void node_spare(mp__lane *l, uint32_t i)
 {
-    l->node[i].newer = l->spare;
+    l->node[i].next = l->spare;
     l->spare = i;
 }
 
@@ -115,18 +115,10 @@ static void bin_remove(mp__lane *l, uint32_t i)
         l->node[n->next].prev = n->prev;
 }
 
-/* Queues node i (filled in) as l's newest, in its bin and in the maps; the
- * maps have room. */
+/* Queues node i (filled in) in its bin and in the map, which has room. */
 static void node_link(mp__stream_queue *q, mp__lane *l, uint32_t i)
 {
     mp__pending *n = &l->node[i];
-    n->newer = MP__NIL;
-    n->older = l->newest;
-    if (l->newest != MP__NIL)
-        l->node[l->newest].newer = i;
-    else
-        l->oldest = i;
-    l->newest = i;
     bin_insert(l, i);
     l->count++;
     q->count++;
@@ -138,14 +130,6 @@ static void node_link(mp__stream_queue *q, mp__lane *l, uint32_t i)
 static void node_drop(mp__stream_queue *q, mp__lane *l, uint32_t i)
 {
     mp__pending *n = &l->node[i];
-    if (n->older != MP__NIL)
-        l->node[n->older].newer = n->newer;
-    else
-        l->oldest = n->newer;
-    if (n->newer != MP__NIL)
-        l->node[n->newer].older = n->older;
-    else
-        l->newest = n->older;
     bin_remove(l, i);
     mp__ptrmap_remove(&q->index, n->block);
     l->count--;
@@ -176,8 +160,8 @@ static mp__pending *in_lane(const mp__stream_queue *q, const mp__lane *l, const 
     return r && ref_slot(r) == (size_t)(l - q->lanes) ? &l->node[ref_node(r)] : NULL;
 }
 
-/* Queues block (live in chunk) in l as its newest, joined with neighbours
- * waiting in l; node i is spare and the map has room. */
+/* Queues block (live in chunk) in l, joined with neighbours waiting in l;
+ * node i is spare and the map has room. */
 static void lane_add(mp__stream_queue *q, mp__lane *l, uint32_t i, mp__chunk *chunk, uintptr_t block, size_t bytes,
                      const mp__stream_joins *j)
 {
@@ -219,8 +203,8 @@ mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__ch
 
 static void release_all(mp__stream_queue *q, mp__lane *l, mp__stream_release_fn release, void *ctx)
 {
-    while (l->count) {
-        uint32_t i = l->oldest;
+    while (l->used) {
+        uint32_t i = l->bin[__builtin_ctzll(l->used)];
         release(ctx, l->node[i].chunk, l->node[i].block);
         node_drop(q, l, i);
     }
@@ -284,7 +268,7 @@ void mp__stream_take(mp__stream_queue *q, void *stream, const mp__pending *p, si
         node_drop(q, l, i);
         return;
     }
-    /* The rest stays where it was in the order, in the bin of its size. */
+    /* The rest waits on, in the bin of its size now. */
     mp__pending *n = &l->node[i];
     bin_remove(l, i);
     mp__ptrmap_remove(&q->index, n->block);

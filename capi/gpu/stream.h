@@ -18,24 +18,22 @@ typedef struct mp__pending {
     uintptr_t block;
     size_t bytes; /* the block's size, as the strategy cut it */
     mp__chunk *chunk;
-    uint32_t newer, older; /* the lane's order of frees; a spare node links the spares by newer */
-    uint32_t next, prev;   /* its size bin */
+    uint32_t next, prev; /* its size bin (a spare node: the next spare) */
 } mp__pending;
 
-/* The frees waiting on one stream: in the order they were freed (events
- * complete in that order), and by size (a later allocation on the same
- * stream may take one with no event). Nodes are indices into node[], so
- * that growing it moves nothing a caller holds across calls. A lane keeps
- * its slot in the queue while open: the maps name nodes by slot. */
+/* The frees waiting on one stream, by size (a later allocation on the same
+ * stream may take one with no event), all behind the stream's event. Nodes
+ * are indices into node[], so that growing it moves nothing a caller holds
+ * across calls. A lane keeps its slot in the queue while open: the map
+ * names nodes by slot. */
 typedef struct mp__lane {
     void *stream;
     bool open;
-    void *event;       /* recorded on the stream at each free there (RMM's one event a stream), or NULL */
+    void *event;         /* recorded on the stream at each free there (RMM's one event a stream), or NULL */
     mp__pending *node;
-    uint32_t cap, spare;   /* spare: the first unused node, or MP__NIL */
-    uint32_t oldest, newest;
+    uint32_t cap, spare; /* spare: the first unused node, or MP__NIL */
     size_t count;
-    uint64_t used;         /* bit b: bin[b] holds a node */
+    uint64_t used;       /* bit b: bin[b] holds a node */
     uint32_t bin[MP__BINS];
 } mp__lane;
 
