@@ -19,6 +19,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 dir=${1:-build-device}
 out=${OUT:-${TMPDIR:-/tmp}}
+mkdir -p "$out" || exit 1
 command -v nvidia-smi >/dev/null && nvidia-smi -L
 status=0
 for t in test_cccl test_cccl_per_thread; do
