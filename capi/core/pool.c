@@ -556,7 +556,8 @@ static void release_waiting(void *ctx, mp__chunk *c, uintptr_t block)
 
 static void poll_streams(mp__pool *pool)
 {
-    mp__stream_poll(&pool->pending, release_waiting, pool);
+    if (pool->pending.count)
+        mp__stream_poll(&pool->pending, release_waiting, pool);
 }
 
 /* Every block waiting on another stream's event goes back now, the pool's
@@ -1147,6 +1148,17 @@ static __attribute__((noinline)) mp_status allocate_locked(mp_pool *handle, mp__
     return MP_OK;
 }
 
+/* The record of a plain request of size bytes (no alignment, no debug
+ * layout), its sequence number still to draw: a counting pool's small
+ * requests are recorded as their class (counted()). */
+static inline mp__blockinfo plain_info(const mp__pool *pool, size_t size)
+{
+    mp__blockinfo info = {size, 0, pool->tracking};
+    if (MP__UNLIKELY(size - 1 < pool->count_max))
+        info.requested = count_class(pool, size);
+    return info;
+}
+
 /* A plainly valid request (allocate checked it) of a pool without the
  * lock-free layer or debugging: the strategy under the lock, and nothing
  * else unless the pool counts or the tools watch. Whatever it cannot do at
@@ -1157,9 +1169,8 @@ static __attribute__((noinline)) mp_status allocate_plain(mp_pool *handle, mp__p
 {
     mp__lock_acquire(&pool->lock);
     mp__arena *a = &pool->arena[0];
-    mp__blockinfo info = {size, pool->numbered ? ++pool->next_seq : 0, pool->tracking};
-    if (MP__UNLIKELY(size - 1 < pool->count_max))
-        info.requested = count_class(pool, size); /* counted() */
+    mp__blockinfo info = plain_info(pool, size);
+    info.seq = pool->numbered ? ++pool->next_seq : 0;
     void *block = alloc_in(pool, a, info.requested, 0, &info);
     if (MP__LIKELY(block != NULL)) {
         if (MP__UNLIKELY(info.tracked | pool->counting | pool->tools))
@@ -1784,8 +1795,7 @@ void mp__pool_totals_get(mp__pool *pool, mp__pool_totals *t)
     if (pool->lf)
         mp__lf_enter();
     mp__lock_acquire(&pool->lock);
-    if (pool->pending.count) /* frees make no CUDA call: the figures say what is pending now */
-        poll_streams(pool);
+    poll_streams(pool); /* stream frees wait until the pool looks: the figures say what is pending now */
     totals_locked(pool, t);
     mp__lock_release(&pool->lock);
     if (pool->lf)
@@ -1847,8 +1857,7 @@ void mp__pool_view_get(mp__pool *pool, mp__pool_view *v, mp__chunk_fn each_chunk
     if (pool->lf)
         mp__lf_enter();
     mp__lock_acquire(&pool->lock);
-    if (pool->pending.count) /* as the totals: what waits is what may still be in use now */
-        poll_streams(pool);
+    poll_streams(pool); /* as the totals: what waits is what may still be in use now */
     view_locked(pool, v, each_chunk, ctx, classes);
     mp__lock_release(&pool->lock);
     if (pool->lf)
@@ -2003,8 +2012,7 @@ mp_status mp__pool_totals_and_tracked(mp__pool *pool, mp__pool_totals *t, bool *
     if (pool->lf)
         mp__lf_enter();
     mp__lock_acquire(&pool->lock);
-    if (pool->pending.count)
-        poll_streams(pool);
+    poll_streams(pool);
     totals_locked(pool, t);
     *tracking = pool->tracking || pool->counting;
     if (!pool->counting) /* a counters-only pool keeps no record */
@@ -2020,8 +2028,7 @@ mp_status mp__pool_set_device(mp__pool *pool, int device)
     if (pool->solo) /* free to the user, live to the strategy: back to it first (one thread at a time) */
         mp__lf_drain(pool->lf);
     mp__lock_acquire(&pool->lock);
-    if (pool->pending.count) /* stream frees wait until the pool looks: which have their streams passed? */
-        poll_streams(pool);
+    poll_streams(pool); /* stream frees wait until the pool looks: which have their streams passed? */
     size_t live = usage_locked(pool).live_blocks; /* cached and waiting blocks too: they sit on the device */
     if (live > 0) {
         size_t waiting = pool->pending.count;
@@ -2061,9 +2068,7 @@ void mp__pool_placement(mp__pool *pool, int *device, void **stream)
 static void *reuse_on_stream(mp__pool *pool, size_t size, void *stream)
 {
     mp__arena *a = &pool->arena[pool->arena_of_flag[MP_ALLOC_NONE]];
-    mp__blockinfo info = {size, 0, pool->tracking};
-    if (size - 1 < pool->count_max)
-        info.requested = count_class(pool, size); /* counted() */
+    mp__blockinfo info = plain_info(pool, size);
     const mp__pending *p = mp__stream_find(&pool->pending, stream, a, info.requested);
     if (!p)
         return NULL;

@@ -26,7 +26,7 @@
 
 static unsigned bin_of(size_t bytes) { return 63u - (unsigned)__builtin_clzll(bytes | 1); }
 
-/* The maps' value for node i of the lane in slot k (never NULL). */
+/* The map's value for node i of the lane in slot k (never NULL). */
 static inline void *ref_of(size_t k, uint32_t i) { return (void *)(((uintptr_t)(k + 1) << 32) | i); }
 static inline size_t ref_slot(const void *r) { return (size_t)((uintptr_t)r >> 32) - 1; }
 static inline uint32_t ref_node(const void *r) { return (uint32_t)(uintptr_t)r; }
