@@ -164,6 +164,16 @@ struct Gpu {
     cudaEvent_t slot[MAX_SLOTS];
     unsigned long long *err = nullptr; // cudaMalloc'd, outside every allocator measured
     uint64_t slow_ns = 20000;
+    bool per_call = false;    // --per-call: the warm pass times each allocation on its own
+    std::vector<double> call; // its times, ns
+    struct Slow {
+        double ns;
+        size_t cmd;
+        uint64_t size;
+        int stream;
+    };
+    std::vector<Slow> slow;            // the warm pass's calls of 20 us and more
+    uint64_t peak_first = 0, peak_both = 0; // peak reserved after the first pass, after both
 };
 Gpu g;
 
@@ -444,8 +454,18 @@ template <class A> Rep execute(A &a, const Workload &w)
                         m.free_ns += ns_between(t0, t);
                         t0 = t;
                     }
-                    for (size_t k = i; k < j; k++)
-                        ptr[w.cmds[k].id] = a.alloc(w.cmds[k].size, w.cmds[k].stream);
+                    if (pass == 1 && g.per_call)
+                        for (size_t k = i; k < j; k++) {
+                            Clock::time_point c0 = Clock::now();
+                            ptr[w.cmds[k].id] = a.alloc(w.cmds[k].size, w.cmds[k].stream);
+                            double ns = ns_between(c0, Clock::now());
+                            g.call.push_back(ns);
+                            if (ns >= 20000)
+                                g.slow.push_back({ns, k, w.cmds[k].size, w.cmds[k].stream});
+                        }
+                    else
+                        for (size_t k = i; k < j; k++)
+                            ptr[w.cmds[k].id] = a.alloc(w.cmds[k].size, w.cmds[k].stream);
                     Clock::time_point t1 = Clock::now();
                     a.sample();
                     excluded += ns_between(t1, Clock::now());
@@ -491,6 +511,10 @@ template <class A> Rep execute(A &a, const Workload &w)
         }
         CK(cudaDeviceSynchronize());
         CK(cudaGetLastError());
+        if (g.per_call) {
+            g.peak_first = r.peak_reserved;
+            g.peak_both = a.peak();
+        }
         r.warm_alloc_ns = warm.alloc_ns;
         r.warm_allocs = warm.allocs;
     } catch (...) {
@@ -517,6 +541,35 @@ template <class A> Rep execute(A &a, const Workload &w)
     return r;
 }
 
+// --per-call: where a warm pass's allocation time goes, each call timed on
+// its own (the clock's own cost, some 20 ns, included): percentiles, and
+// the share of the time spent in calls of 1 us and more.
+void per_call_report(const std::string &phase, const std::string &name)
+{
+    std::vector<double> &c = g.call;
+    double total = 0, slow = 0;
+    size_t nslow = 0;
+    for (double t : c) {
+        total += t;
+        if (t >= 1000) {
+            slow += t;
+            nslow++;
+        }
+    }
+    std::sort(c.begin(), c.end());
+    auto pct = [&](double q) { return c[std::min(c.size() - 1, (size_t)(q * c.size()))]; };
+    std::printf("per-call %s, %s: %zu calls, mean %.0f ns, p10 %.0f, p50 %.0f, p90 %.0f, p99 %.0f, max %.0f; "
+                "%zu calls >= 1 us hold %.0f%% of the time (mean %.0f ns without them)\n",
+                phase.c_str(), name.c_str(), c.size(), total / c.size(), pct(0.1), pct(0.5), pct(0.9), pct(0.99),
+                c.back(), nslow, 100 * slow / total, c.size() > nslow ? (total - slow) / (c.size() - nslow) : 0.0);
+    std::printf("  peak reserved %.1f MiB after the first pass, %.1f after both; calls of 20 us and more:",
+                g.peak_first / 1048576.0, g.peak_both / 1048576.0);
+    for (size_t i = 0; i < g.slow.size() && i < 8; i++)
+        std::printf(" [cmd %zu, %llu B, stream %d: %.0f us]", g.slow[i].cmd, (unsigned long long)g.slow[i].size,
+                    g.slow[i].stream, g.slow[i].ns / 1000);
+    std::printf("%s\n", g.slow.size() > 8 ? " ..." : "");
+}
+
 // ---- the allocators measured, in the tables' order ------------------------
 
 std::vector<Entry> make_entries()
@@ -540,11 +593,12 @@ std::vector<Entry> make_entries()
 void usage()
 {
     std::printf("usage: gpu_trace [--json PATH] [--trace-dir DIR] [--trace-only] [--reps N] [--steps N] [--seed N]\n"
-                "                 [--slow-us N] [--max-seconds S] [--quick]\n"
+                "                 [--slow-us N] [--max-seconds S] [--quick] [--per-call]\n"
                 "  --trace-only   write the traces' request records without touching CUDA (needs --trace-dir)\n"
                 "  --reps N       measured repetitions per allocator and phase (default 5, plus 1 warm-up)\n"
                 "  --max-seconds  each phase gets S / 2 seconds: no repetition is started that would not fit (one always runs)\n"
-                "  --quick        40 steps, 3 repetitions: a smoke run\n");
+                "  --quick        40 steps, 3 repetitions: a smoke run\n"
+                "  --per-call     time each warm allocation on its own and print percentiles\n");
 }
 
 } // namespace
@@ -582,6 +636,8 @@ int main(int argc, char **argv)
             g.slow_ns = std::strtoull(val(), nullptr, 0) * 1000;
         else if (a == "--max-seconds")
             max_seconds = std::atof(val());
+        else if (a == "--per-call")
+            g.per_call = true;
         else if (a == "--quick") {
             p.steps = 40;
             reps = 3;
@@ -661,7 +717,11 @@ int main(int argc, char **argv)
                 if (!e.failure.empty())
                     continue;
                 try {
+                    g.call.clear();
+                    g.slow.clear();
                     Rep r = e.run(ph.w);
+                    if (g.per_call && !g.call.empty())
+                        per_call_report(ph.w.name, e.name);
                     if (rep >= 0)
                         e.reps.push_back(r);
                     else
