@@ -820,8 +820,9 @@ return {
             "waiting on). Otherwise the block may have been freed in the pool stream's order, so stream is\n" ..
             "made to wait for the work queued there when a free has happened since it last waited (one event\n" ..
             "per change, not one per call). Free it with mp_pool_deallocate_on_stream on the stream that last\n" ..
-            "uses it. On the pool's own stream this is mp_pool_allocate. Where a pool would otherwise take\n" ..
-            "more memory, blocks waiting on other streams are reused, the pool's stream made to wait for them.",
+            "uses it. On the pool's own stream this is mp_pool_allocate. When no block waiting on stream fits,\n" ..
+            "every block waiting on any stream goes back first, the pool's stream made to wait for their\n" ..
+            "streams, so that they join their free neighbours rather than the pool taking more memory.",
       params = { POOL, P("in", "size_t", "size", "bytes, 1 .. 2^48"),
                  P("in", "void *", "stream", "the cudaStream_t the block is for (NULL: default stream)", true),
                  P("out", "void **", "out_ptr", "receives the block; NULL on failure") },

@@ -4,7 +4,7 @@
  * efficiency on every machine.
  *
  *   trace_replay [--preset default|high_performance] [--threshold BYTES]
- *                [--check] [--quiet] TRACE...
+ *                [--passes N] [--check] [--quiet] TRACE...
  *
  * For each trace it prints the peak of live bytes (the requests), the
  * pool's peak reserved bytes (mp_stats.peak_reserved_bytes: device memory
@@ -12,7 +12,11 @@
  * trace carries, and the granules mapped and unmapped. With --check it
  * exits 1 unless the pool's ratio is no larger than that of every
  * cudaMallocAsync and expandable-segments baseline in the trace (the
- * issue's bar), and 2 on a malformed trace or a failed call. */
+ * issue's bar), and 2 on a malformed trace or a failed call. With
+ * --passes N it replays the trace N times on the same pool (what the trace
+ * left live freed and every stream synchronised between passes, as a
+ * training loop's next step finds it) and also prints the peak after all
+ * of them, the steady state, which --check holds to the same bar. */
 #define _POSIX_C_SOURCE 200809L
 #include "backend/cuda_sim.h"
 #include "mempool/mempool.h"
@@ -90,7 +94,7 @@ static void read_meta(replay *r, const char *line)
     }
 }
 
-static int run(const char *path, const char *preset, long long threshold, bool check, bool quiet)
+static int run(const char *path, const char *preset, long long threshold, int passes, bool check, bool quiet)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -125,6 +129,23 @@ static int run(const char *path, const char *preset, long long threshold, bool c
     }
     int rc = 0;
     unsigned long lineno = 0;
+    uint64_t first_peak = 0;
+    for (int pass = 0; pass < passes && rc == 0; pass++) {
+    if (pass > 0) { /* the next step: what the last one left live goes, its work done */
+        mp_stats st = {.struct_size = sizeof st};
+        mp_pool_get_stats(pool, &st);
+        if (pass == 1)
+            first_peak = st.peak_reserved_bytes;
+        for (size_t i = 0; i < r.cap; i++)
+            if (r.ptr[i]) {
+                mp_pool_deallocate(pool, r.ptr[i]);
+                r.ptr[i] = NULL;
+            }
+        mp__sim_sync_all();
+        r.live = 0;
+        lineno = 0;
+        fseek(f, body, SEEK_SET);
+    }
     while (rc == 0 && fgets(line, sizeof line, f)) {
         lineno++;
         unsigned long long id, size;
@@ -140,7 +161,8 @@ static int run(const char *path, const char *preset, long long threshold, bool c
             double t0 = now_ns();
             s = st == 0 ? mp_pool_allocate(pool, size, &r.ptr[id])
                         : mp_pool_allocate_on_stream(pool, size, stream_ptr(st), &r.ptr[id]);
-            r.alloc_ns += now_ns() - t0;
+            if (pass == 0)
+                r.alloc_ns += now_ns() - t0;
             if (s != MP_OK) {
                 fprintf(stderr, "%s:%lu: allocating %llu bytes: %s\n", path, lineno, size, mp_last_error_message());
                 rc = 2;
@@ -149,7 +171,7 @@ static int run(const char *path, const char *preset, long long threshold, bool c
             r.size[id] = size;
             r.stream[id] = st;
             r.live += size;
-            r.allocs++;
+            r.allocs += pass == 0;
             if (r.live > r.peak_live)
                 r.peak_live = r.live;
         } else if (sscanf(line, "f %llu %d", &id, &st) == 2 && st >= 0 && st < MAX_STREAMS) {
@@ -167,13 +189,14 @@ static int run(const char *path, const char *preset, long long threshold, bool c
             }
             r.ptr[id] = NULL;
             r.live -= r.size[id];
-            r.frees++;
+            r.frees += pass == 0;
         } else if (sscanf(line, "s %d", &st) == 1 && st >= 0 && st < MAX_STREAMS) {
             mp__sim_sync(stream_ptr(st));
         } else {
             fprintf(stderr, "%s:%lu: not a trace record: %s", path, lineno, line);
             rc = 2;
         }
+    }
     }
     fclose(f);
     if (rc == 0 && mp_pool_check(pool) != MP_OK) {
@@ -184,15 +207,15 @@ static int run(const char *path, const char *preset, long long threshold, bool c
     mp_pool_get_stats(pool, &stats);
     mp__sim_usage use;
     mp__sim_usage_get(0, &use);
-    double ratio = r.peak_live ? (double)stats.peak_reserved_bytes / (double)r.peak_live : 0;
+    const uint64_t peak = passes > 1 ? first_peak : stats.peak_reserved_bytes; /* the first pass's */
+    double ratio = r.peak_live ? (double)peak / (double)r.peak_live : 0;
     if (rc == 0) {
         const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         if (!quiet)
             printf("%s (%s preset): %llu allocations, peak live %.1f MiB, peak reserved %.1f MiB, ratio %.4f; "
                    "reserved at the end %.1f MiB; granules mapped %llu, unmapped %llu; events %llu, stream waits %llu, queries %llu; "
                    "%.0f ns per allocate (simulated device)\n",
-                   name, preset, (unsigned long long)r.allocs, r.peak_live / 1048576.0,
-                   stats.peak_reserved_bytes / 1048576.0, ratio, stats.reserved_bytes / 1048576.0,
+                   name, preset, (unsigned long long)r.allocs, r.peak_live / 1048576.0, peak / 1048576.0, ratio, stats.reserved_bytes / 1048576.0,
                    (unsigned long long)use.maps, (unsigned long long)use.unmaps, (unsigned long long)use.events,
                    (unsigned long long)use.waits, (unsigned long long)use.queries, r.alloc_ns / (double)r.allocs);
         if (use.peak != stats.peak_reserved_bytes) {
@@ -200,6 +223,11 @@ static int run(const char *path, const char *preset, long long threshold, bool c
                     (unsigned long long)stats.peak_reserved_bytes, use.peak);
             rc = 1;
         }
+        if (passes > 1 && !quiet)
+            printf("    after %d passes: peak reserved %.1f MiB, ratio %.4f (the steady state; calls counted over all "
+                   "passes)\n",
+                   passes, stats.peak_reserved_bytes / 1048576.0,
+                   r.peak_live ? (double)stats.peak_reserved_bytes / (double)r.peak_live : 0);
         for (int i = 0; i < r.nbase; i++) {
             double b = r.base[i].live > 0 ? r.base[i].reserved / r.base[i].live : 0;
             /* The bar (issue 22): no larger than cudaMallocAsync, nor PyTorch's expandable segments. */
@@ -209,6 +237,11 @@ static int run(const char *path, const char *preset, long long threshold, bool c
                        bar ? (ratio <= b ? "  (pool no larger: ok)" : "  (pool LARGER)") : "");
             if (check && bar && ratio > b)
                 rc = 1;
+            if (check && bar && passes > 1 && stats.peak_reserved_bytes > peak &&
+                (double)stats.peak_reserved_bytes / (double)r.peak_live > b) {
+                fprintf(stderr, "%s: after %d passes the pool's ratio passed %s's\n", name, passes, r.base[i].name);
+                rc = 1;
+            }
         }
     }
     for (size_t i = 0; i < r.cap; i++)
@@ -227,25 +260,27 @@ int main(int argc, char **argv)
     const char *preset = "default";
     long long threshold = -1;
     bool check = false, quiet = false;
-    int rc = 0, traces = 0;
+    int rc = 0, traces = 0, passes = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--preset") == 0 && i + 1 < argc)
             preset = argv[++i];
         else if (strcmp(argv[i], "--threshold") == 0 && i + 1 < argc)
             threshold = atoll(argv[++i]);
+        else if (strcmp(argv[i], "--passes") == 0 && i + 1 < argc)
+            passes = atoi(argv[++i]) > 1 ? atoi(argv[i]) : 1;
         else if (strcmp(argv[i], "--check") == 0)
             check = true;
         else if (strcmp(argv[i], "--quiet") == 0)
             quiet = true;
         else {
-            int r = run(argv[i], preset, threshold, check, quiet);
+            int r = run(argv[i], preset, threshold, passes, check, quiet);
             rc = r > rc ? r : rc;
             traces++;
         }
     }
     if (!traces) {
-        fprintf(stderr, "usage: trace_replay [--preset default|high_performance] [--threshold BYTES] [--check] "
-                        "TRACE...\n");
+        fprintf(stderr, "usage: trace_replay [--preset default|high_performance] [--threshold BYTES] [--passes N] "
+                        "[--check] [--quiet] TRACE...\n");
         return 2;
     }
     return rc;

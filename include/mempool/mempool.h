@@ -653,8 +653,9 @@ MP_API mp_status mp_pool_deallocate_on_stream(mp_pool *pool, void *ptr, void *st
  *  waiting on). Otherwise the block may have been freed in the pool stream's order, so stream is
  *  made to wait for the work queued there when a free has happened since it last waited (one event
  *  per change, not one per call). Free it with mp_pool_deallocate_on_stream on the stream that last
- *  uses it. On the pool's own stream this is mp_pool_allocate. Where a pool would otherwise take
- *  more memory, blocks waiting on other streams are reused, the pool's stream made to wait for them. (since 1.3)
+ *  uses it. On the pool's own stream this is mp_pool_allocate. When no block waiting on stream fits,
+ *  every block waiting on any stream goes back first, the pool's stream made to wait for their
+ *  streams, so that they join their free neighbours rather than the pool taking more memory. (since 1.3)
  */
 MP_API mp_status mp_pool_allocate_on_stream(mp_pool *pool, size_t size, void *stream, void **out_ptr);
 /** Idle device memory the pool keeps mapped whatever its age, in bytes (cudaMemPoolAttrReleaseThreshold's
