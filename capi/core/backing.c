@@ -63,6 +63,8 @@ static void unmap_fresh(const mp__backend *be, mp__chunk *c, int device, size_t 
         be->unmap(device, &c->extent, i, j - i + 1);
         for (size_t k = i; k <= j; k++)
             b->use[k] = 0;
+        if (i < b->lo)
+            b->lo = i;
         i = j;
     }
 }
@@ -83,6 +85,29 @@ static inline void count_out(mp__backing *bk, mp__backed *b, size_t i)
         b->since[i] = bk->epoch;
         bk->idle += b->granule;
     }
+}
+
+bool mp__backing_count_mapped(mp__backing *bk, mp__chunk *c, uintptr_t block, size_t size)
+{
+    mp__backed *b = c->backed;
+    size_t first, last;
+    span_of(c, block, size, &first, &last);
+    uint32_t all = MP__BACKED_MAPPED;
+    for (size_t i = first < b->lo ? b->lo : first; i <= last; i++)
+        all &= b->use[i];
+    if (!all)
+        return false;
+    /* The granules strictly inside the block held no block (they lay in
+     * free space): idle until now. Only the two ends may be shared. */
+    if (b->use[first]++ == MP__BACKED_MAPPED)
+        bk->idle -= b->granule;
+    if (last != first && b->use[last]++ == MP__BACKED_MAPPED)
+        bk->idle -= b->granule;
+    for (size_t i = first + 1; i < last; i++)
+        b->use[i] = MP__BACKED_MAPPED | 1;
+    if (last > first + 1)
+        bk->idle -= (last - first - 1) * b->granule;
+    return true;
 }
 
 mp_status mp__backing_acquire(mp__backing *bk, const mp__backend *be, mp__chunk *c, int device, uintptr_t block,
@@ -130,6 +155,8 @@ mp_status mp__backing_acquire(mp__backing *bk, const mp__backend *be, mp__chunk 
     *mapped = fresh * b->granule;
     bk->maps += fresh;
     c->mapped += *mapped;
+    while (fresh && b->lo < b->n && (b->use[b->lo] & MP__BACKED_MAPPED))
+        b->lo++;
     return MP_OK;
 }
 
@@ -190,6 +217,8 @@ size_t mp__backing_unmap_idle(mp__backing *bk, const mp__backend *be, mp__chunk 
         be->unmap(device, &c->extent, j, i - j + 1);
         for (size_t k = j; k <= i; k++)
             b->use[k] = 0;
+        if (j < b->lo)
+            b->lo = j;
         size_t bytes = (i - j + 1) * b->granule;
         bk->idle -= bytes;
         bk->unmaps += i - j + 1;
@@ -218,8 +247,8 @@ bool mp__backed_check(const mp__chunk *c, size_t *idle)
             return false; /* a stray FRESH bit */
         if (b->use[i] & MP__BACKED_MAPPED)
             mapped++;
-        else if (b->use[i])
-            return false; /* blocks on memory that is not there */
+        else if (b->use[i] || i < b->lo)
+            return false; /* blocks on memory that is not there, or lo wrong */
         if (b->use[i] == MP__BACKED_MAPPED)
             *idle += b->granule;
     }

@@ -29,6 +29,7 @@ typedef struct mp__backed { /* per on-demand chunk */
     size_t granule;  /* a power of two */
     unsigned shift;  /* log2(granule): no division on the allocation path */
     size_t n;        /* granules */
+    size_t lo;       /* granules [0, lo) are all mapped (blocks pack low): no look at them */
     uint32_t *use;   /* per granule: live blocks on it, | MP__BACKED_MAPPED */
     uint32_t *since; /* per idle granule: the release epoch in which it went idle */
 } mp__backed;
@@ -65,6 +66,10 @@ size_t mp__backing_unbacked(const mp__chunk *c, uintptr_t block, size_t size);
  * them). */
 mp_status mp__backing_acquire(mp__backing *bk, const mp__backend *be, mp__chunk *c, int device, uintptr_t block,
                               size_t size, size_t *mapped);
+/* acquire's common case: every granule of [block, block + size) mapped
+ * already. Then counts the block on them and returns true; else changes
+ * nothing and returns false. */
+bool mp__backing_count_mapped(mp__backing *bk, mp__chunk *c, uintptr_t block, size_t size);
 /* The block [block, block + size) of c is no longer live. */
 void mp__backing_release(mp__backing *bk, mp__chunk *c, uintptr_t block, size_t size);
 /* A live block of c was cut in two at address at: the granule on which

@@ -582,6 +582,9 @@ static inline void *alloc_in(mp__pool *pool, const mp__arena *a, size_t need, si
     size_t size;
     void *p = align ? a->strategy->alloc_aligned(a->state, need, align, info, &size)
                     : a->strategy->alloc(a->state, need, info, &size);
+    if (MP__LIKELY(p && !pool->pending.count && !pool->cfg.max_size) &&
+        mp__backing_count_mapped(&pool->backing, find_chunk(pool, mp__addr(p)), mp__addr(p), size))
+        return p; /* the memory is there: nothing to map, no cap to mind */
     return p ? back_block(pool, a, p, size, need, align, info) : NULL;
 }
 
