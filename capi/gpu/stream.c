@@ -268,15 +268,18 @@ void mp__stream_take(mp__stream_queue *q, void *stream, const mp__pending *p, si
         node_drop(q, l, i);
         return;
     }
-    /* The rest waits on, in the bin of its size now. */
+    /* The rest waits on, in the bin of its size now (mostly the same). */
     mp__pending *n = &l->node[i];
-    bin_remove(l, i);
+    bool rebin = bin_of(n->bytes - bytes) != bin_of(n->bytes);
+    if (rebin)
+        bin_remove(l, i);
     mp__ptrmap_remove(&q->index, n->block);
     n->block += bytes;
     n->bytes -= bytes;
     q->bytes -= bytes;
     mp__ptrmap_put(&q->index, n->block, ref_of((size_t)(l - q->lanes), i));
-    bin_insert(l, i);
+    if (rebin)
+        bin_insert(l, i);
 }
 
 mp_status mp__stream_fence(mp__stream_queue *q, int device, void *pool_stream, void *stream, uint64_t epoch)
