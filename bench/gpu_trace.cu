@@ -52,6 +52,7 @@
 //
 // usage: gpu_trace [--json PATH] [--trace-dir DIR] [--trace-only] [--reps N]
 //                  [--steps N] [--seed N] [--slow-us N] [--max-seconds S] [--quick]
+//                  [--per-call] [--only A,B] [--phase NAME]
 #include "trace_report.hpp"
 #include "trace_workload.hpp"
 
@@ -572,10 +573,32 @@ void per_call_report(const std::string &phase, const std::string &name)
 
 // ---- the allocators measured, in the tables' order ------------------------
 
+// --only: the rows whose names contain one of these (comma-separated); all when empty.
+std::string only;
+
+bool chosen(const char *name)
+{
+    if (only.empty())
+        return true;
+    size_t at = 0;
+    while (at <= only.size()) {
+        size_t end = only.find(',', at);
+        std::string part = only.substr(at, end == std::string::npos ? std::string::npos : end - at);
+        if (!part.empty() && std::strstr(name, part.c_str()))
+            return true;
+        if (end == std::string::npos)
+            break;
+        at = end + 1;
+    }
+    return false;
+}
+
 std::vector<Entry> make_entries()
 {
     std::vector<Entry> e;
     auto add = [&](const char *name, auto make) {
+        if (!chosen(name))
+            return;
         e.push_back({name, [make](const Workload &w) {
                          auto a = make();
                          return execute(a, w);
@@ -594,11 +617,14 @@ void usage()
 {
     std::printf("usage: gpu_trace [--json PATH] [--trace-dir DIR] [--trace-only] [--reps N] [--steps N] [--seed N]\n"
                 "                 [--slow-us N] [--max-seconds S] [--quick] [--per-call]\n"
+                "                 [--only A,B] [--phase NAME]\n"
                 "  --trace-only   write the traces' request records without touching CUDA (needs --trace-dir)\n"
                 "  --reps N       measured repetitions per allocator and phase (default 5, plus 1 warm-up)\n"
                 "  --max-seconds  each phase gets S / 2 seconds: no repetition is started that would not fit (one always runs)\n"
                 "  --quick        40 steps, 3 repetitions: a smoke run\n"
-                "  --per-call     time each warm allocation on its own and print percentiles\n");
+                "  --per-call     time each warm allocation on its own and print percentiles\n"
+                "  --only A,B     only the rows whose names contain A or B (e.g. \"mempool default,threshold max\")\n"
+                "  --phase NAME   only that phase (single_stream or multi_stream)\n");
 }
 
 } // namespace
@@ -609,6 +635,7 @@ int main(int argc, char **argv)
     const char *json = nullptr;
     std::string trace_dir;
     bool trace_only = false;
+    std::string phase_only;
     int reps = 5;
     double max_seconds = 0;
     for (int i = 1; i < argc; i++) {
@@ -638,6 +665,10 @@ int main(int argc, char **argv)
             max_seconds = std::atof(val());
         else if (a == "--per-call")
             g.per_call = true;
+        else if (a == "--only")
+            only = val();
+        else if (a == "--phase")
+            phase_only = val();
         else if (a == "--quick") {
             p.steps = 40;
             reps = 3;
@@ -650,6 +681,17 @@ int main(int argc, char **argv)
     std::vector<Phase> phases(2);
     phases[0].w = trace::single_stream(p);
     phases[1].w = trace::multi_stream(p);
+    if (!phase_only.empty() && !trace_only) { /* --phase: that one alone (the traces want both) */
+        std::vector<Phase> keep;
+        for (Phase &ph : phases)
+            if (ph.w.name == phase_only)
+                keep.push_back(std::move(ph));
+        if (keep.empty()) {
+            std::fprintf(stderr, "gpu_trace: no phase %s (single_stream, multi_stream)\n", phase_only.c_str());
+            return 2;
+        }
+        phases = std::move(keep);
+    }
     if (trace_only) {
         if (trace_dir.empty()) {
             std::fprintf(stderr, "gpu_trace: --trace-only needs --trace-dir\n");

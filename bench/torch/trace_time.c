@@ -1,7 +1,7 @@
 /* torch_trace_time: the allocator calls of a recorded trace, timed on each
  * allocator alone.
  *
- *   torch_trace_time TRACE [--passes N] [--json OUT]
+ *   torch_trace_time TRACE [--passes N] [--json OUT] [--per-call]
  *
  * Replays every a/f/s record of TRACE (bench/traces/FORMAT.md) on the GPU
  * against mempool's "default" and "high_performance" GPU presets and against
@@ -22,7 +22,8 @@
  * sequence, not their cost under a busy GPU. Pass 1 starts empty (the pool
  * grows, cudaMallocAsync maps memory: "cold"); passes 2..N reuse what the
  * earlier passes reserved ("warm", the steady state of a training loop).
- * Blocks the trace leaves live are freed untimed after each pass. */
+ * Blocks the trace leaves live are freed untimed after each pass. With
+ * --per-call it also prints percentiles of the last pass's allocations. */
 #define _POSIX_C_SOURCE 200809L
 #include <mempool/mempool.h>
 
@@ -153,9 +154,42 @@ static int async_free(void *self, void *p, cudaStream_t stream, bool pool_stream
     return cudaFreeAsync(p, stream) == cudaSuccess ? 0 : -1;
 }
 
+/* --per-call: each warm allocation's time, for percentiles. */
+static uint32_t *per_call;
+static size_t per_calls;
+
+static int by_value(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Where the warm allocations' time went: percentiles (the timer's cost
+ * included), and the share of calls of 1 us and more. */
+static void per_call_report(const char *name)
+{
+    if (!per_calls)
+        return;
+    double total = 0, slow = 0;
+    size_t nslow = 0;
+    for (size_t i = 0; i < per_calls; i++) {
+        total += per_call[i];
+        if (per_call[i] >= 1000) {
+            slow += per_call[i];
+            nslow++;
+        }
+    }
+    qsort(per_call, per_calls, sizeof *per_call, by_value);
+    printf("per-call %s: %zu warm allocations, p10 %u ns, p50 %u, p90 %u, p99 %u, max %u; %zu of 1 us and more "
+           "hold %.0f%% of the time\n",
+           name, per_calls, per_call[per_calls / 10], per_call[per_calls / 2], per_call[per_calls * 9 / 10],
+           per_call[per_calls * 99 / 100], per_call[per_calls - 1], nslow, 100 * slow / total);
+    per_calls = 0;
+}
+
 /* One pass over the trace; sums of call times into alloc_sum, free_sum. */
 static const char *replay_pass(const trace *t, const alloc_api *api, cudaStream_t *streams, void **ptr,
-                               uint64_t *alloc_sum, uint64_t *free_sum)
+                               uint64_t *alloc_sum, uint64_t *free_sum, bool sample)
 {
     for (size_t i = 0; i < t->n; i++) {
         const op *o = &t->ops[i];
@@ -165,7 +199,10 @@ static const char *replay_pass(const trace *t, const alloc_api *api, cudaStream_
                 return "an a record names a live id";
             uint64_t t0 = now_ns();
             int rc = api->alloc(api->self, o->size, s, o->stream == 0, &ptr[o->id]);
-            *alloc_sum += now_ns() - t0;
+            uint64_t dt = now_ns() - t0;
+            *alloc_sum += dt;
+            if (sample && per_call)
+                per_call[per_calls++] = dt > UINT32_MAX ? UINT32_MAX : (uint32_t)dt;
             if (rc)
                 return "an allocation failed";
         } else if (o->kind == 'f') {
@@ -197,7 +234,7 @@ static void replay(const trace *t, const alloc_api *api, cudaStream_t *streams, 
     r->name = api->name;
     for (int p = 0; p < passes && !r->error; p++) {
         uint64_t as = 0, fs = 0;
-        r->error = replay_pass(t, api, streams, ptr, &as, &fs);
+        r->error = replay_pass(t, api, streams, ptr, &as, &fs, p == passes - 1);
         double a = (double)as / (double)t->allocs - timer, f = (double)fs / (double)(t->frees ? t->frees : 1) - timer;
         if (p == 0) {
             r->alloc_ns[0] = a;
@@ -210,6 +247,7 @@ static void replay(const trace *t, const alloc_api *api, cudaStream_t *streams, 
     }
     r->alloc_ns[1] = warm_alloc;
     r->free_ns[1] = warm_free;
+    per_call_report(api->name);
     free(ptr);
 }
 
@@ -287,19 +325,23 @@ int main(int argc, char **argv)
             passes = atoi(argv[++i]);
         else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             json = argv[++i];
+        else if (strcmp(argv[i], "--per-call") == 0)
+            per_call = (uint32_t *)1; /* allocated once the trace is read */
         else if (!path && argv[i][0] != '-')
             path = argv[i];
         else
             usage = true;
     }
     if (usage || !path || passes < 2) {
-        fprintf(stderr, "usage: torch_trace_time TRACE [--passes N>=2] [--json OUT]\n");
+        fprintf(stderr, "usage: torch_trace_time TRACE [--passes N>=2] [--json OUT] [--per-call]\n");
         return 2;
     }
     trace t;
     read_trace(path, &t); /* before the device check: a bad trace fails everywhere */
     if (!t.allocs)
         die(path, "no allocation in it");
+    if (per_call && !(per_call = malloc(t.allocs * sizeof *per_call)))
+        die(path, "no host memory for --per-call");
     int devices = 0;
     if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
         printf("SKIP: no CUDA device (the trace parsed: %zu allocations, %zu frees)\n", t.allocs, t.frees);
