@@ -56,6 +56,7 @@ static struct {
     size_t nmaps, maps_cap;
     sim_watch *watches;
     size_t nwatches, watches_cap;
+    unsigned pass_waits, fail_waits; /* test hook: stream waits to let through, then to fail */
 } sim;
 
 static pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -354,6 +355,13 @@ mp_status mp__sim_stream_wait(void *stream, void *event)
     const sim_event *e = event;
     pthread_mutex_lock(&sim_lock);
     size_t i;
+    if (sim.fail_waits && !sim.pass_waits) {
+        sim.fail_waits--;
+        pthread_mutex_unlock(&sim_lock);
+        return mp__fail(MP_ERR_CUDA, "cudaStreamWaitEvent failed: cudaErrorLaunchFailure (simulated)");
+    }
+    if (sim.pass_waits)
+        sim.pass_waits--;
     sim_stream *st = stream_of(stream, &i);
     bool ok = st != NULL;
     sim.use[0].waits++;
@@ -391,6 +399,14 @@ uint64_t mp__sim_clock_ns(void) { return __atomic_load_n(&sim.clock, __ATOMIC_RE
 void mp__sim_advance(uint64_t ns) { __atomic_add_fetch(&sim.clock, ns, __ATOMIC_RELAXED); }
 
 /* ---- test hooks ---------------------------------------------------------- */
+
+void mp__sim_fail_waits(unsigned after, unsigned n)
+{
+    pthread_mutex_lock(&sim_lock);
+    sim.pass_waits = n ? after : 0;
+    sim.fail_waits = n;
+    pthread_mutex_unlock(&sim_lock);
+}
 
 bool mp__sim_mapped(const void *va, size_t size)
 {

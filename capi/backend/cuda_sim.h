@@ -57,6 +57,10 @@ void mp__sim_watch(const void *va, size_t size, void *stream);
  * every watched use overlapping it has completed, or a sync of stream
  * would complete it (stream waits for it). */
 bool mp__sim_handout_safe(const void *va, size_t size, void *stream);
+/* After `after` more stream waits, the next n fail (cudaStreamWaitEvent
+ * returning an error, as after a device fault): a failed wait is neither
+ * queued nor counted. n 0 stops it. */
+void mp__sim_fail_waits(unsigned after, unsigned n);
 
 /* The stand-in's side of cuda_rt.h (cuda_rt.c calls these while it is on). */
 int mp__sim_device_count(void);
