@@ -1,7 +1,8 @@
-/* What the stream suites share (test_streams.c, test_streams_attack.c): GPU
- * pools on the host-side stand-in for two devices (backend/cuda_sim.h),
- * streams named by made-up handles, and the caller's side of a stream free:
- * work queued on the stream uses the block, then it is freed there. */
+/* What the stream suites share (test_streams.c, test_streams_attack.c,
+ * test_streams_steal.c): GPU pools on the host-side stand-in for two
+ * devices (backend/cuda_sim.h), streams named by made-up handles, and the
+ * caller's side of a stream free: work queued on the stream uses the
+ * block, then it is freed there. */
 #ifndef MP_STREAMS_TEST_H
 #define MP_STREAMS_TEST_H
 
