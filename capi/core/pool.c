@@ -1628,6 +1628,8 @@ mp_status mp_pool_reset(mp_pool *handle)
      * frees them). Other streams order after it at their next allocation. */
     if (pool->pending.count)
         mp__stream_steal(&pool->pending, pool->device, pool->stream, forget_waiting, NULL);
+    if (pool->pending.count) /* a wait failed: forgotten, those blocks would be free under busy work */
+        mp__cuda_device_sync(pool->device);
     mp__stream_forget(&pool->pending);
     pool->ordered++;
     tools_forget_live(pool);
