@@ -833,7 +833,9 @@ return {
             "memory is mapped under live blocks only. Freed memory stays mapped for reuse; what is above the\n" ..
             "threshold goes back once it has stayed idle for a second and the pool's stream has passed the\n" ..
             "frees, with no call waiting for it. SIZE_MAX keeps it all until mp_pool_trim, which gives back\n" ..
-            "idle memory at once. Default: MP_DEFAULT_RELEASE_THRESHOLD.",
+            "idle memory at once. Memory goes back in whole physical allocations (the granules one mapping\n" ..
+            "backed together), so the pool may keep a little more or less than the threshold. Default:\n" ..
+            "MP_DEFAULT_RELEASE_THRESHOLD.",
       params = { POOL, P("in", "size_t", "bytes", "idle bytes to keep mapped") },
       errors = { "INVALID_ARGUMENT", "INVALID_OPERATION" } },
     { name = "mp_pool_get_release_threshold", group = "gpu", since = "1.3", ret = "mp_status",

@@ -213,7 +213,7 @@ static int run(const char *path, const char *preset, long long threshold, int pa
         const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
         if (!quiet)
             printf("%s (%s preset): %llu allocations, peak live %.1f MiB, peak reserved %.1f MiB, ratio %.4f; "
-                   "reserved at the end %.1f MiB; granules mapped %llu, unmapped %llu; events %llu, stream waits %llu, queries %llu; "
+                   "reserved at the end %.1f MiB; physical allocations mapped %llu, unmapped %llu; events %llu, stream waits %llu, queries %llu; "
                    "%.0f ns per allocate (simulated device)\n",
                    name, preset, (unsigned long long)r.allocs, r.peak_live / 1048576.0, peak / 1048576.0, ratio, stats.reserved_bytes / 1048576.0,
                    (unsigned long long)use.maps, (unsigned long long)use.unmaps, (unsigned long long)use.events,

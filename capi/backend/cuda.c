@@ -48,16 +48,20 @@ static void device_release(int device, const mp__extent *e)
     }
     size_t n = e->size / e->granule;
     for (size_t i = 0; i < n; i++)
-        if (e->phys[i])
-            mp__cuda_vmm_unmap((char *)e->base + i * e->granule, e->granule, e->phys[i]);
+        if (e->phys[i]) {
+            mp__cuda_vmm_unmap((char *)e->base + i * e->granule, e->runs[i] * e->granule, e->phys[i]);
+            i += e->runs[i] - 1;
+        }
     mp__cuda_vmm_free(e->base, e->size);
     free(e->phys);
+    free(e->runs);
 }
 
-/* Device memory on demand: address space reserved once, each granule
- * backed by its own physical allocation while blocks lie on it, so any
- * granule can go back alone (PyTorch's expandable segments do the same
- * per 2 or 20 MiB page). */
+/* Device memory on demand: address space reserved once, backed by
+ * physical allocations of whole granules while blocks lie on them. A run
+ * of granules mapped together is one allocation (one call each to create,
+ * map and open it, whatever its size) and goes back as one (PyTorch's
+ * expandable segments map per 2 or 20 MiB page). */
 static mp_status device_reserve_space(int device, size_t size, size_t alignment, mp__extent *out)
 {
     size_t g = mp__cuda_vmm_granule(device);
@@ -65,40 +69,42 @@ static mp_status device_reserve_space(int device, size_t size, size_t alignment,
         return mp__fail(MP_ERR_UNSUPPORTED, "device %d cannot map memory on demand", device);
     size = mp__align_up(size, g);
     uint64_t *phys = calloc(size / g, sizeof *phys);
-    if (!phys)
+    uint32_t *runs = phys ? calloc(size / g, sizeof *runs) : NULL;
+    if (!runs) {
+        free(phys);
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "no host memory for the map of a %zu-byte reservation", size);
+    }
     void *va = NULL;
     mp_status s = mp__cuda_vmm_reserve(device, size, alignment > g ? alignment : g, &va);
     if (s != MP_OK) {
         free(phys);
+        free(runs);
         return s;
     }
-    *out = (mp__extent){.base = va, .size = size, .raw = va, .raw_size = size, .granule = g, .phys = phys};
+    *out = (mp__extent){.base = va, .size = size, .raw = va, .raw_size = size, .granule = g, .phys = phys,
+                        .runs = runs};
     return MP_OK;
 }
 
 static mp_status device_map(int device, mp__extent *e, size_t first, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        mp_status s = mp__cuda_vmm_map(device, (char *)e->base + (first + i) * e->granule, e->granule,
-                                       &e->phys[first + i]);
-        if (s != MP_OK) {
-            while (i-- > 0) {
-                mp__cuda_vmm_unmap((char *)e->base + (first + i) * e->granule, e->granule, e->phys[first + i]);
-                e->phys[first + i] = 0;
-            }
-            return s;
-        }
-    }
-    return MP_OK;
+    mp_status s = mp__cuda_vmm_map(device, (char *)e->base + first * e->granule, n * e->granule, &e->phys[first]);
+    if (s == MP_OK)
+        e->runs[first] = (uint32_t)n;
+    return s;
 }
 
 static void device_unmap(int device, mp__extent *e, size_t first, size_t n)
 {
     (void)device;
     for (size_t i = first; i < first + n; i++) {
-        mp__cuda_vmm_unmap((char *)e->base + i * e->granule, e->granule, e->phys[i]);
+        size_t run = e->runs[i];
+        if (!run)
+            continue; /* (not an allocation's first granule: the caller's mistake, nothing to give) */
+        mp__cuda_vmm_unmap((char *)e->base + i * e->granule, run * e->granule, e->phys[i]);
         e->phys[i] = 0;
+        e->runs[i] = 0;
+        i += run - 1;
     }
 }
 static void pinned_release(int device, const mp__extent *e) { (void)device; mp__cuda_free_host(e->raw); }

@@ -55,17 +55,15 @@ static void unmap_fresh(const mp__backend *be, mp__chunk *c, int device, size_t 
 {
     mp__backed *b = c->backed;
     for (size_t i = first; i <= last; i++) {
-        if (b->use[i] != (MP__BACKED_MAPPED | FRESH))
+        size_t run = c->extent.runs[i];
+        if (b->use[i] != (MP__BACKED_MAPPED | FRESH) || !run)
             continue;
-        size_t j = i;
-        while (j < last && b->use[j + 1] == (MP__BACKED_MAPPED | FRESH))
-            j++;
-        be->unmap(device, &c->extent, i, j - i + 1);
-        for (size_t k = i; k <= j; k++)
+        be->unmap(device, &c->extent, i, run); /* mapped by this acquire: a whole allocation */
+        for (size_t k = i; k < i + run; k++)
             b->use[k] = 0;
         if (i < b->lo)
             b->lo = i;
-        i = j;
+        i += run - 1;
     }
 }
 
@@ -126,15 +124,20 @@ mp_status mp__backing_acquire(mp__backing *bk, const mp__backend *be, mp__chunk 
     for (size_t i = first; !all && i <= last; i++) {
         if (b->use[i] & MP__BACKED_MAPPED)
             continue;
-        mp_status s = be->map(device, &c->extent, i, 1);
+        size_t j = i; /* a run of missing granules: one allocation */
+        while (j < last && !(b->use[j + 1] & MP__BACKED_MAPPED))
+            j++;
+        mp_status s = be->map(device, &c->extent, i, j - i + 1);
         if (s != MP_OK) {
             if (fresh)
                 unmap_fresh(be, c, device, first, i - 1);
             *mapped = fresh * b->granule;
             return s;
         }
-        b->use[i] = MP__BACKED_MAPPED | FRESH;
-        fresh++;
+        for (size_t k = i; k <= j; k++)
+            b->use[k] = MP__BACKED_MAPPED | FRESH;
+        fresh += j - i + 1;
+        i = j;
     }
     /* Then the count: an idle granule is idle no more. The granules
      * strictly inside the block are its alone (blocks do not overlap), so
@@ -202,28 +205,36 @@ void mp__backing_forget(mp__backing *bk, mp__chunk *c)
         }
 }
 
+/* Whether every granule of the allocation at head may go: idle, and
+ * (unless all) idle since before the boundary `before`. */
+static bool run_idle(const mp__backed *b, size_t head, size_t run, bool all, uint32_t before)
+{
+    for (size_t k = head; k < head + run; k++)
+        if (b->use[k] != MP__BACKED_MAPPED || (!all && !older(b->since[k], before)))
+            return false;
+    return true;
+}
+
 size_t mp__backing_unmap_idle(mp__backing *bk, const mp__backend *be, mp__chunk *c, int device, bool all,
                               uint32_t before, size_t keep)
 {
     mp__backed *b = c->backed;
+    const uint32_t *runs = c->extent.runs;
     size_t freed = 0;
+    /* From the top, whole allocations only: one that a live block still
+     * touches stays, idle granules and all. */
     for (size_t i = b->n; i-- > 0 && bk->idle > keep;) {
-        if (b->use[i] != MP__BACKED_MAPPED || (!all && !older(b->since[i], before)))
+        if (!runs[i] || !run_idle(b, i, runs[i], all, before))
             continue;
-        size_t j = i; /* a run of such granules, unmapped in one call */
-        while (j > 0 && b->use[j - 1] == MP__BACKED_MAPPED && (all || older(b->since[j - 1], before)) &&
-               bk->idle - (i - j + 1) * b->granule > keep)
-            j--;
-        be->unmap(device, &c->extent, j, i - j + 1);
-        for (size_t k = j; k <= i; k++)
+        size_t run = runs[i], bytes = run * b->granule;
+        be->unmap(device, &c->extent, i, run);
+        for (size_t k = i; k < i + run; k++)
             b->use[k] = 0;
-        if (j < b->lo)
-            b->lo = j;
-        size_t bytes = (i - j + 1) * b->granule;
+        if (i < b->lo)
+            b->lo = i;
         bk->idle -= bytes;
-        bk->unmaps += i - j + 1;
+        bk->unmaps += run;
         freed += bytes;
-        i = j;
     }
     c->mapped -= freed;
     return freed;
@@ -242,6 +253,16 @@ bool mp__backed_check(const mp__chunk *c, size_t *idle)
 {
     const mp__backed *b = c->backed;
     size_t mapped = 0;
+    for (size_t i = 0, covered = 0; i < b->n; i++) { /* every mapped granule in exactly one allocation */
+        if (c->extent.runs[i]) {
+            if (covered || i + c->extent.runs[i] > b->n)
+                return false;
+            covered = c->extent.runs[i];
+        }
+        if (!!covered != !!(b->use[i] & MP__BACKED_MAPPED))
+            return false;
+        covered -= covered != 0;
+    }
     for (size_t i = 0; i < b->n; i++) {
         if (b->use[i] & ~(MP__BACKED_MAPPED | 0x3FFFFFFFu))
             return false; /* a stray FRESH bit */

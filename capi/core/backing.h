@@ -6,9 +6,12 @@
  * been chunk boundaries; what the device gives up is the granules under
  * live blocks plus the idle ones the release threshold lets it keep.
  *
- * Each granule counts the live blocks on it. A granule whose count drops
- * to zero stays mapped (idle): the next blocks placed there reuse it at no
- * cost, which is what a training loop's steps do. Idle memory above the
+ * Each granule counts the live blocks on it. The granules a block lacks
+ * map as one physical allocation per run of them (the extent's runs), and
+ * an allocation goes back whole, once every granule of it is idle. A
+ * granule whose count drops to zero stays mapped (idle): the next blocks
+ * placed there reuse it at no cost, which is what a training loop's steps
+ * do. Idle memory above the
  * pool's release threshold goes back once it has stayed idle for
  * MP__DECAY_NS (jemalloc's dirty-page decay, for device memory): the pool
  * marks epoch boundaries, at most every half decay, each with an event on

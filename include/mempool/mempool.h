@@ -663,7 +663,9 @@ MP_API mp_status mp_pool_allocate_on_stream(mp_pool *pool, size_t size, void *st
  *  memory is mapped under live blocks only. Freed memory stays mapped for reuse; what is above the
  *  threshold goes back once it has stayed idle for a second and the pool's stream has passed the
  *  frees, with no call waiting for it. SIZE_MAX keeps it all until mp_pool_trim, which gives back
- *  idle memory at once. Default: MP_DEFAULT_RELEASE_THRESHOLD. (since 1.3)
+ *  idle memory at once. Memory goes back in whole physical allocations (the granules one mapping
+ *  backed together), so the pool may keep a little more or less than the threshold. Default:
+ *  MP_DEFAULT_RELEASE_THRESHOLD. (since 1.3)
  */
 MP_API mp_status mp_pool_set_release_threshold(mp_pool *pool, size_t bytes);
 /** The pool's release threshold (mp_pool_set_release_threshold). (since 1.3) */
