@@ -103,6 +103,43 @@ START_TEST(trim_gives_idle_memory_back_at_once)
 }
 END_TEST
 
+/* The granules a block lacks map together, as allocations of at most
+ * MP__BACKED_RUN granules, and each goes back whole: a small block placed
+ * on a large freed run keeps that run (and only that one) mapped. */
+START_TEST(runs_map_as_one_allocation_and_go_back_whole)
+{
+    mp_pool *p = gpu_pool("runs");
+    uint64_t maps = usage().maps;
+    void *big = alloc_ok(p, 64 * MiB); /* 32 granules: two allocations of 16 */
+    ck_assert_uint_eq(usage().maps, maps + 2);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 64 * MiB);
+    ck_ok(mp_pool_deallocate(p, big));
+    void *small = alloc_ok(p, 100); /* best fit: at the start, on the first allocation */
+    ck_assert_ptr_eq(small, big);
+    ck_ok(mp_pool_trim(p, 0));
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 16 * GRANULE); /* the second went, the first stays whole */
+    ck_assert_uint_eq(device_use(), 16 * GRANULE);
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate(p, small));
+    ck_ok(mp_pool_trim(p, 0));
+    ck_assert_uint_eq(device_use(), 0);
+    /* A block over mapped and unmapped granules maps each missing run. */
+    void *a = alloc_ok(p, 2 * MiB), *b = alloc_ok(p, 2 * MiB);
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_ok(mp_pool_trim(p, 2 * MiB)); /* a's granule goes, b's stays */
+    ck_ok(mp_pool_deallocate(p, b));
+    maps = usage().maps;
+    void *c = alloc_ok(p, 8 * MiB); /* granule 0, then 2 and 3 around b's */
+    ck_assert_ptr_eq(c, a);
+    ck_assert_uint_eq(usage().maps, maps + 2);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, 4 * GRANULE);
+    ck_intact(p);
+    ck_ok(mp_pool_deallocate(p, c));
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(device_use(), 0);
+}
+END_TEST
+
 START_TEST(idle_memory_goes_back_after_a_second_once_the_stream_has_passed)
 {
     mp_pool *p = gpu_pool("decay");
@@ -498,6 +535,7 @@ static Suite *backing_suite(void)
     tcase_set_timeout(t, 60);
     tcase_add_test(t, memory_is_mapped_under_live_blocks_only);
     tcase_add_test(t, trim_gives_idle_memory_back_at_once);
+    tcase_add_test(t, runs_map_as_one_allocation_and_go_back_whole);
     tcase_add_test(t, idle_memory_goes_back_after_a_second_once_the_stream_has_passed);
     tcase_add_test(t, a_young_or_kept_idle_memory_stays);
     tcase_add_test(t, device_out_of_memory_is_a_clear_error_and_idle_memory_is_used_first);

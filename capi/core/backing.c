@@ -124,8 +124,8 @@ mp_status mp__backing_acquire(mp__backing *bk, const mp__backend *be, mp__chunk 
     for (size_t i = first; !all && i <= last; i++) {
         if (b->use[i] & MP__BACKED_MAPPED)
             continue;
-        size_t j = i; /* a run of missing granules: one allocation */
-        while (j < last && !(b->use[j + 1] & MP__BACKED_MAPPED))
+        size_t j = i; /* a run of missing granules: one allocation, of MP__BACKED_RUN at most */
+        while (j < last && j + 1 - i < MP__BACKED_RUN && !(b->use[j + 1] & MP__BACKED_MAPPED))
             j++;
         mp_status s = be->map(device, &c->extent, i, j - i + 1);
         if (s != MP_OK) {

@@ -27,6 +27,11 @@
 
 #define MP__DECAY_NS 1000000000ull /* idle memory above the threshold goes back after a second */
 #define MP__BACKED_MAPPED 0x80000000u /* in use[]: the granule is memory */
+/* The most granules one physical allocation covers: it goes back whole, so
+ * a small live block on it keeps all of it (32 MiB with 2 MiB granules, as
+ * coarse as PyTorch's large expandable-segment pages), while its cost per
+ * byte is already a seventeenth of a granule's own (bench/RESULTS.md). */
+#define MP__BACKED_RUN 16
 
 typedef struct mp__backed { /* per on-demand chunk */
     size_t granule;  /* a power of two */
