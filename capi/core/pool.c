@@ -1167,22 +1167,30 @@ static inline mp__blockinfo plain_info(const mp__pool *pool, size_t size)
  * else unless the pool counts or the tools watch. Whatever it cannot do at
  * once (growth, with a stream's frees polled first) goes to
  * allocate_locked, which checks and does everything. */
-static __attribute__((noinline)) mp_status allocate_plain(mp_pool *handle, mp__pool *pool, size_t size,
-                                                          void **out_ptr)
+/* A plainly valid request's block from the strategy as it stands, or NULL
+ * (growth, with a stream's frees polled first, is allocate_locked's).
+ * Caller holds the lock. */
+static inline void *plain_locked(mp__pool *pool, size_t size)
 {
-    mp__lock_acquire(&pool->lock);
     mp__arena *a = &pool->arena[0];
     mp__blockinfo info = plain_info(pool, size);
     info.seq = pool->numbered ? ++pool->next_seq : 0;
     void *block = alloc_in(pool, a, info.requested, 0, &info);
+    if (MP__LIKELY(block != NULL) && MP__UNLIKELY(info.tracked | pool->counting | pool->tools))
+        on_allocated(pool, a, &info, size, &block);
+    return block;
+}
+
+static __attribute__((noinline)) mp_status allocate_plain(mp_pool *handle, mp__pool *pool, size_t size,
+                                                          void **out_ptr)
+{
+    mp__lock_acquire(&pool->lock);
+    void *block = plain_locked(pool, size);
+    mp__lock_release(&pool->lock);
     if (MP__LIKELY(block != NULL)) {
-        if (MP__UNLIKELY(info.tracked | pool->counting | pool->tools))
-            on_allocated(pool, a, &info, size, &block);
-        mp__lock_release(&pool->lock);
         *out_ptr = block;
         return MP_OK;
     }
-    mp__lock_release(&pool->lock);
     return allocate_locked(handle, pool, size, 0, MP_ALLOC_NONE, out_ptr);
 }
 
@@ -2097,8 +2105,19 @@ static void *reuse_on_stream(mp__pool *pool, size_t size, void *stream)
     return out;
 }
 
+/* A block for stream that the pool could not order after its own stream
+ * goes back: the caller gets the reason. */
+static mp_status unordered(mp_pool *handle, mp__pool *pool, void *block, mp_status s)
+{
+    char detail[400];
+    snprintf(detail, sizeof detail, "%s", mp_last_error_message());
+    mp_pool_deallocate(handle, block);
+    return mp__fail(s, "pool '%s': the block could not be ordered after the pool's stream: %s", pool->name, detail);
+}
+
 mp_status mp__pool_allocate_on_stream(mp_pool *handle, mp__pool *pool, size_t size, void *stream, void **out_ptr)
 {
+    mp_status s = MP_OK;
     /* A plainly valid request of a pool without guards, while blocks wait
      * on its stream: one of those first, as cudaMallocAsync does. None
      * fits: every waiting block goes back (the pool's stream made to wait
@@ -2106,14 +2125,24 @@ mp_status mp__pool_allocate_on_stream(mp_pool *handle, mp__pool *pool, size_t si
      * the strategy places this one. Left in their lanes until memory ran
      * short, they split the free space, and a training loop's pool crept
      * up a step at a time (the multi-stream trace: 138 MiB after the first
-     * pass, 162 after four; 124 and 124 this way, for a wait a steal). */
+     * pass, 162 after four; 124 and 124 this way, for a wait a steal).
+     * Then the strategy, and the fence, under the same lock. */
     if (out_ptr && size - 1 < MP__MAX_REQUEST && !pool->debug && !(pool->one_size && size > pool->cfg.block_size)) {
         mp__lock_acquire(&pool->lock);
         void *block = NULL;
-        if (pool->pending.count && stream != pool->stream && !(block = reuse_on_stream(pool, size, stream)))
+        bool mine = stream == pool->stream;
+        if (pool->pending.count && !mine && !(block = reuse_on_stream(pool, size, stream)))
             steal_waiting(pool);
+        else if (block)
+            mine = true; /* its own stream's order covers it */
+        if (!block && size - 1 < pool->plain_max)
+            block = plain_locked(pool, size);
+        if (block && !mine)
+            s = mp__stream_fence(&pool->pending, pool->device, pool->stream, stream, pool->ordered);
         mp__lock_release(&pool->lock);
         if (block) {
+            if (s != MP_OK)
+                return unordered(handle, pool, block, s);
             *out_ptr = block;
             return MP_OK;
         }
@@ -2122,7 +2151,7 @@ mp_status mp__pool_allocate_on_stream(mp_pool *handle, mp__pool *pool, size_t si
      * Then the fence, taken after the allocation: the epoch can only have
      * moved on since the block's own free, so a fence skipped at the
      * current epoch was made after it (stream.c). */
-    mp_status s = allocate_locked(handle, pool, size, 0, MP_ALLOC_NONE, out_ptr);
+    s = allocate_locked(handle, pool, size, 0, MP_ALLOC_NONE, out_ptr);
     if (s != MP_OK)
         return s;
     mp__lock_acquire(&pool->lock);
@@ -2130,12 +2159,9 @@ mp_status mp__pool_allocate_on_stream(mp_pool *handle, mp__pool *pool, size_t si
         s = mp__stream_fence(&pool->pending, pool->device, pool->stream, stream, pool->ordered);
     mp__lock_release(&pool->lock);
     if (s != MP_OK) {
-        char detail[400];
-        snprintf(detail, sizeof detail, "%s", mp_last_error_message());
-        mp_pool_deallocate(handle, *out_ptr);
+        void *block = *out_ptr;
         *out_ptr = NULL;
-        return mp__fail(s, "pool '%s': the block could not be ordered after the pool's stream: %s", pool->name,
-                        detail);
+        return unordered(handle, pool, block, s);
     }
     return MP_OK;
 }
