@@ -4,6 +4,7 @@
  * and with the records on every kind of pool, an allocation past max_size
  * says and keeps the real numbers, the JSON parses and says what the structs
  * say, and a thread may take snapshots while others allocate. */
+#define _POSIX_C_SOURCE 200809L /* rand_r */
 #include "mp_json.h"
 #include "mp_test.h"
 
