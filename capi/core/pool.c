@@ -434,6 +434,9 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
                                                   size_t want, size_t align, const mp__blockinfo *info)
 {
     mp__chunk *c = find_chunk(pool, mp__addr(p));
+    if (MP__LIKELY(!pool->pending.count && !pool->cfg.max_size) &&
+        mp__backing_count_mapped(&pool->backing, c, mp__addr(p), size))
+        return p; /* the memory is there: nothing to map, no cap to mind */
     size_t mapped = 0, need = 0, max = pool->cfg.max_size;
     mp__blockinfo rec;
     /* What must be mapped, where it matters before mapping (acquire finds
@@ -582,9 +585,6 @@ static inline void *alloc_in(mp__pool *pool, const mp__arena *a, size_t need, si
     size_t size;
     void *p = align ? a->strategy->alloc_aligned(a->state, need, align, info, &size)
                     : a->strategy->alloc(a->state, need, info, &size);
-    if (MP__LIKELY(p && !pool->pending.count && !pool->cfg.max_size) &&
-        mp__backing_count_mapped(&pool->backing, find_chunk(pool, mp__addr(p)), mp__addr(p), size))
-        return p; /* the memory is there: nothing to map, no cap to mind */
     return p ? back_block(pool, a, p, size, need, align, info) : NULL;
 }
 
