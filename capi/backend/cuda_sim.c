@@ -57,6 +57,7 @@ static struct {
     sim_watch *watches;
     size_t nwatches, watches_cap;
     unsigned pass_waits, fail_waits; /* test hook: stream waits to let through, then to fail */
+    unsigned pass_maps, fail_maps;   /* test hook: cuMemCreate calls to let through, then to fail */
 } sim;
 
 static pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -216,8 +217,15 @@ void mp__sim_vmm_free(void *va, size_t size)
 
 mp_status mp__sim_vmm_map(int device, void *va, size_t size, uint64_t *handle)
 {
-    (void)va;
     pthread_mutex_lock(&sim_lock);
+    if (sim.fail_maps && !sim.pass_maps) {
+        sim.fail_maps--;
+        pthread_mutex_unlock(&sim_lock);
+        return mp__fail(MP_ERR_CUDA, "cuMemCreate of %zu bytes on device %d failed: cudaErrorLaunchFailure "
+                        "(simulated)", size, device);
+    }
+    if (sim.fail_maps)
+        sim.pass_maps--;
     mp_status s = take(device, size, "cuMemCreate");
     bool ok = true;
     if (s == MP_OK) {
@@ -406,6 +414,26 @@ void mp__sim_fail_waits(unsigned after, unsigned n)
     sim.pass_waits = n ? after : 0;
     sim.fail_waits = n;
     pthread_mutex_unlock(&sim_lock);
+}
+
+void mp__sim_fail_maps(unsigned after, unsigned n)
+{
+    pthread_mutex_lock(&sim_lock);
+    sim.pass_maps = n ? after : 0;
+    sim.fail_maps = n;
+    pthread_mutex_unlock(&sim_lock);
+}
+
+size_t mp__sim_mappings(void **va, size_t *size, size_t max)
+{
+    pthread_mutex_lock(&sim_lock);
+    size_t n = sim.nmaps;
+    for (size_t i = 0; i < n && i < max; i++) {
+        va[i] = (void *)sim.maps[i].va;
+        size[i] = sim.maps[i].size;
+    }
+    pthread_mutex_unlock(&sim_lock);
+    return n;
 }
 
 bool mp__sim_mapped(const void *va, size_t size)

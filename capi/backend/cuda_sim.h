@@ -61,6 +61,13 @@ bool mp__sim_handout_safe(const void *va, size_t size, void *stream);
  * returning an error, as after a device fault): a failed wait is neither
  * queued nor counted. n 0 stops it. */
 void mp__sim_fail_waits(unsigned after, unsigned n);
+/* The same for on-demand mappings: after `after` more calls, the next n
+ * fail (cuMemCreate returning an error that is not out-of-memory: no idle
+ * memory is given back for it) and take nothing. n 0 stops it. */
+void mp__sim_fail_maps(unsigned after, unsigned n);
+/* The mappings alive now, on every device, each as its one call mapped it:
+ * up to max of them into va[] and size[]; returns how many there are. */
+size_t mp__sim_mappings(void **va, size_t *size, size_t max);
 
 /* The stand-in's side of cuda_rt.h (cuda_rt.c calls these while it is on). */
 int mp__sim_device_count(void);
