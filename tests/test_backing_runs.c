@@ -27,16 +27,18 @@
 #include <unistd.h>
 
 #define MiB ((size_t)1 << 20)
-#define GRANULE (2 * MiB)
+#define GRANULE (2 * MiB) /* an H200's */
 #define RUN (MP__BACKED_RUN * GRANULE) /* the most one mapping covers */
 
 static mp__sim_config sim_cfg;
 
-static void sim_on(int devices, size_t memory)
+static void sim_on_with(int devices, size_t memory, size_t granule)
 {
-    sim_cfg = (mp__sim_config){.devices = devices, .memory = memory, .granule = GRANULE};
+    sim_cfg = (mp__sim_config){.devices = devices, .memory = memory, .granule = granule};
     mp__sim_begin(&sim_cfg);
 }
+
+static void sim_on(int devices, size_t memory) { sim_on_with(devices, memory, GRANULE); }
 
 static void setup(void) { sim_on(1, 1024 * MiB); }
 static void teardown(void) { mp__sim_end(); }
@@ -155,7 +157,7 @@ static void trim_to(walk *w, size_t keep)
     ck_assert_msg(after <= keep || all_runs_live(w), "step %d: trim(%zu) left %zu reserved and an idle allocation",
                   w->step, keep, after);
     if (before > keep && w->threshold == SIZE_MAX)
-        ck_assert_msg(after + RUN > keep || after == before, "step %d: trim(%zu) went from %zu to %zu", w->step,
+        ck_assert_msg(after + MP__BACKED_RUN * sim_cfg.granule > keep || after == before, "step %d: trim(%zu) went from %zu to %zu", w->step,
                       keep, before, after);
 }
 
@@ -180,8 +182,9 @@ static void invariants(walk *w, bool trimmed)
                   (unsigned long long)st.live_allocations, w->n);
     size_t n = mappings(), sum = 0;
     for (size_t i = 0; i < n; i++) {
-        ck_assert_msg(map_size[i] && map_size[i] % GRANULE == 0 && map_size[i] <= RUN &&
-                          (uintptr_t)map_va[i] % GRANULE == 0,
+        size_t g = sim_cfg.granule;
+        ck_assert_msg(map_size[i] && map_size[i] % g == 0 && map_size[i] <= MP__BACKED_RUN * g &&
+                          (uintptr_t)map_va[i] % g == 0,
                       "step %d (%s): a mapping of %zu bytes at %p", w->step, w->what, map_size[i], map_va[i]);
         ck_assert_msg(!trimmed || on_live(w, (uintptr_t)map_va[i], map_size[i]),
                       "step %d (%s): trim(0) left %zu idle bytes mapped at %p", w->step, w->what, map_size[i],
@@ -327,10 +330,11 @@ static void step(walk *w)
 
 /* A walk of steps on a fresh pool; at its end one small block stays while
  * the rest goes: trim(0) keeps the one allocation under it, then nothing. */
-static void run_walk(const char *name, mp_config c, size_t memory, int steps, unsigned seed, bool failing)
+static void run_walk(const char *name, mp_config c, size_t memory, size_t granule, int steps, unsigned seed,
+                     bool failing)
 {
     mp__sim_end();
-    sim_on(1, memory);
+    sim_on_with(1, memory, granule);
     if (c.max_size && c.initial_size > c.max_size)
         c.initial_size = 0;
     mp_pool *pool = new_gpu_pool(name, c);
@@ -359,10 +363,11 @@ static void run_walk(const char *name, mp_config c, size_t memory, int steps, un
     /* One allocation under each granule the block lies on at most (a fixed
      * pool's block is 3 MiB); one for 256 bytes within a granule. */
     size_t n = mappings(), k = small ? usable(&w, small) : 0;
-    size_t granules = small ? ((uintptr_t)small + k - 1) / GRANULE - (uintptr_t)small / GRANULE + 1 : 0;
+    size_t g = sim_cfg.granule;
+    size_t granules = small ? ((uintptr_t)small + k - 1) / g - (uintptr_t)small / g + 1 : 0;
     ck_assert_uint_ge(n, small != NULL);
     ck_assert_uint_le(n, granules);
-    ck_assert_uint_le(usage(0).in_use, granules * RUN);
+    ck_assert_uint_le(usage(0).in_use, granules * MP__BACKED_RUN * g);
     while (w.n)
         free_at(&w, w.n - 1);
     mp__sim_sync_all();
@@ -383,7 +388,7 @@ START_TEST(walks_on_small_devices_keep_runs_whole_and_the_device_in_step)
     for (unsigned k = 0; k < 4; k++) {
         char name[32];
         snprintf(name, sizeof name, "walk-%d-%u", _i, k);
-        run_walk(name, preset(_i), memory[k], mp_test_scaled(2500), 7919u * (k + 1) + (unsigned)_i, false);
+        run_walk(name, preset(_i), memory[k], GRANULE, mp_test_scaled(2500), 7919u * (k + 1) + (unsigned)_i, false);
     }
 }
 END_TEST
@@ -395,7 +400,8 @@ START_TEST(walks_with_failing_maps_leak_nothing)
     for (unsigned k = 0; k < 3; k++) {
         char name[32];
         snprintf(name, sizeof name, "failing-%d-%u", _i, k);
-        run_walk(name, preset(_i), memory[k], mp_test_scaled(2500), 104729u * (k + 1) + (unsigned)_i, true);
+        run_walk(name, preset(_i), memory[k], GRANULE, mp_test_scaled(2500), 104729u * (k + 1) + (unsigned)_i,
+                 true);
     }
 }
 END_TEST
@@ -409,8 +415,23 @@ START_TEST(walks_near_max_size_never_pass_it)
         c.max_size = caps[k];
         char name[32];
         snprintf(name, sizeof name, "cap-%d-%u", _i, k);
-        run_walk(name, c, k % 2 ? 48 * MiB : 1024 * MiB, mp_test_scaled(2000), 15485863u * (k + 1) + (unsigned)_i,
-                 k == 4);
+        run_walk(name, c, k % 2 ? 48 * MiB : 1024 * MiB, GRANULE, mp_test_scaled(2000),
+                 15485863u * (k + 1) + (unsigned)_i, k == 4);
+    }
+}
+END_TEST
+
+/* Other granules: runs of 16 are 1 MiB of 64 KiB granules (96 of them
+ * under the largest blocks), 128 MiB of 8 MiB ones (more than the device). */
+START_TEST(walks_with_other_granules)
+{
+    size_t granule[] = {64 << 10, 512 << 10, 8 * MiB};
+    size_t memory[] = {48 * MiB, 64 * MiB, 96 * MiB};
+    for (unsigned k = 0; k < 3; k++) {
+        char name[32];
+        snprintf(name, sizeof name, "granule-%d-%u", _i, k);
+        run_walk(name, preset(_i), memory[k], granule[k], mp_test_scaled(1500), 49157u * (k + 1) + (unsigned)_i,
+                 k == 1);
     }
 }
 END_TEST
@@ -975,6 +996,7 @@ static Suite *runs_suite(void)
     tcase_add_loop_test(w, walks_on_small_devices_keep_runs_whole_and_the_device_in_step, 0, 3);
     tcase_add_loop_test(w, walks_with_failing_maps_leak_nothing, 0, 3);
     tcase_add_loop_test(w, walks_near_max_size_never_pass_it, 0, 3);
+    tcase_add_loop_test(w, walks_with_other_granules, 0, 3);
     tcase_add_loop_test(w, threads_map_and_give_back_runs_at_once, 0, 2);
     suite_add_tcase(s, w);
     TCase *t = tcase_create("runs");
