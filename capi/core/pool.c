@@ -770,9 +770,14 @@ static void reset_pool(mp__slot *slot, void *ctx)
 {
     (void)ctx;
     mp__pool *pool = (mp__pool *)(void *)slot;
-    pool->fork_locked = false;
-    if (pool->lf)
+    /* The magazine mutex that prepare took is this thread's: unlocked, as
+     * initialising a locked mutex again is undefined (ThreadSanitizer
+     * reports its destroy). Not taken, a thread that is gone may hold it. */
+    if (pool->lf && pool->fork_locked)
+        mp__lf_fork_unlock(pool->lf);
+    else if (pool->lf)
         mp__lf_fork_child(pool->lf);
+    pool->fork_locked = false;
     mp__lock_init(&pool->lock, pool->cfg.thread_safe);
     mp__hooks_after_fork(&pool->hooks);
 }
