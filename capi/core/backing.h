@@ -91,9 +91,11 @@ void mp__backing_forget(mp__backing *bk, mp__chunk *c);
 bool mp__backed_check(const mp__chunk *c, size_t *idle);
 /* The idle bytes of c. */
 size_t mp__backing_idle_of(const mp__chunk *c);
-/* Unmaps idle granules of c that went idle in an epoch before `before`
- * (all: every idle granule; the caller has waited for the stream), highest
- * first, while more than keep idle bytes stay; returns the bytes unmapped. */
+/* Unmaps the physical allocations of c whose granules all went idle in an
+ * epoch before `before` (all: every idle one; the caller has waited for the
+ * stream), highest first, while more than keep idle bytes stay: whole
+ * allocations, so idle bytes may end below keep. Returns the bytes
+ * unmapped. */
 size_t mp__backing_unmap_idle(mp__backing *bk, const mp__backend *be, mp__chunk *c, int device, bool all,
                               uint32_t before, size_t keep);
 
