@@ -1186,7 +1186,7 @@ static inline void *plain_locked(mp__pool *pool, size_t size)
     return block;
 }
 
-static __attribute__((noinline)) mp_status allocate_plain(mp_pool *handle, mp__pool *pool, size_t size,
+static __attribute__((noinline)) MP__HOT_ENTRY mp_status allocate_plain(mp_pool *handle, mp__pool *pool, size_t size,
                                                           void **out_ptr)
 {
     mp__lock_acquire(&pool->lock);
@@ -1360,7 +1360,7 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
  * debugging): one chunk search and the strategy under the lock. Anything
  * it does not free at once (a pointer the strategy refuses, or one that
  * waits on a stream) goes to free_block, which says why. */
-static __attribute__((noinline)) mp_status free_plain(mp__pool *pool, void *ptr)
+static __attribute__((noinline)) MP__HOT_ENTRY mp_status free_plain(mp__pool *pool, void *ptr)
 {
     uintptr_t block = mp__addr(ptr);
     mp__blockinfo info;
