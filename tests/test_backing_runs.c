@@ -61,6 +61,15 @@ static mp_config preset(int which)
     return c;
 }
 
+/* The end of a test: the pool goes, and the device is empty and saw no
+ * violation. */
+static void destroy_clean(mp_pool *p)
+{
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage(0).in_use, 0);
+    ck_assert_uint_eq(usage(0).violations, 0);
+}
+
 #define MAPS_MAX 4096
 static void *map_va[MAPS_MAX];
 static size_t map_size[MAPS_MAX];
@@ -375,9 +384,7 @@ static void run_walk(const char *name, mp_config c, size_t memory, size_t granul
     w.what = "all freed, trim(0)";
     invariants(&w, true);
     ck_assert_uint_eq(stats_of(pool).reserved_bytes, 0);
-    ck_ok(mp_pool_destroy(pool));
-    ck_assert_uint_eq(usage(0).in_use, 0);
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroy_clean(pool);
     ck_assert_uint_eq(usage(0).maps, usage(0).unmaps);
 }
 
@@ -472,8 +479,7 @@ START_TEST(a_map_failing_between_runs_gives_back_the_runs_before_it)
         ck_ok(mp_pool_deallocate(p, x));
         ck_ok(mp_pool_trim(p, 0));
         ck_assert_uint_eq(usage(0).in_use, 0);
-        ck_ok(mp_pool_destroy(p));
-        ck_assert_uint_eq(usage(0).violations, 0);
+        destroy_clean(p);
     }
 }
 END_TEST
@@ -509,9 +515,7 @@ START_TEST(a_failed_acquire_keeps_the_runs_it_did_not_map)
     ck_assert(mp__sim_mapped(x, 96 * MiB));
     ck_intact(p);
     ck_ok(mp_pool_deallocate(p, x));
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage(0).in_use, 0);
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroy_clean(p);
 }
 END_TEST
 
@@ -541,8 +545,7 @@ START_TEST(the_device_running_out_between_runs_is_a_clean_out_of_memory)
     ck_ok(mp_pool_deallocate(p, l));
     ck_ok(mp_pool_trim(p, 0));
     ck_assert_uint_eq(usage(0).in_use, 0);
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroy_clean(p);
 }
 END_TEST
 
@@ -565,9 +568,7 @@ START_TEST(a_reallocate_whose_map_fails_keeps_the_block)
     ck_ok(mp_pool_reallocate(p, a, 96 * MiB, &b));
     ck_assert(mp__sim_mapped(b, 96 * MiB));
     ck_ok(mp_pool_deallocate(p, b));
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage(0).in_use, 0);
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroy_clean(p);
 }
 END_TEST
 
@@ -613,9 +614,7 @@ START_TEST(under_max_size_only_whole_idle_runs_make_room)
     ck_intact(p);
     ck_ok(mp_pool_deallocate(p, x));
     ck_ok(mp_pool_deallocate(p, pin));
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage(0).in_use, 0);
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroy_clean(p);
 }
 END_TEST
 
@@ -668,8 +667,7 @@ START_TEST(under_max_size_idle_runs_go_until_the_block_fits)
     ck_ok(mp_pool_deallocate(p, q));
     ck_ok(mp_pool_trim(p, 0));
     ck_assert_uint_eq(usage(0).in_use, 0);
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroy_clean(p);
 }
 END_TEST
 
@@ -700,8 +698,7 @@ START_TEST(a_run_given_back_below_a_kept_one_maps_again)
     ck_ok(mp_pool_deallocate(p, pin));
     ck_ok(mp_pool_trim(p, 0));
     ck_assert_uint_eq(usage(0).in_use, 0);
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroy_clean(p);
 }
 END_TEST
 
@@ -740,8 +737,7 @@ START_TEST(trim_keeps_the_allocations_under_live_blocks_only)
         ck_ok(mp_pool_trim(p, 0));
         ck_assert_uint_eq(usage(0).in_use, 0);
     }
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroy_clean(p);
 }
 END_TEST
 
@@ -792,9 +788,7 @@ START_TEST(the_decay_waits_for_the_last_granule_of_an_allocation)
     ck_assert_uint_eq(stats_of(p).reserved_bytes, RUN);
     ck_intact(p);
     ck_ok(mp_pool_deallocate(p, u));
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage(0).in_use, 0);
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroy_clean(p);
 }
 END_TEST
 
@@ -862,8 +856,7 @@ START_TEST(a_forked_child_uses_runs_or_leaves_them)
     ck_ok(mp_pool_deallocate(p, pin));
     ck_ok(mp_pool_trim(p, 0));
     ck_assert_uint_eq(usage(0).in_use, 0);
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroy_clean(p);
 }
 END_TEST
 
