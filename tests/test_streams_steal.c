@@ -101,74 +101,6 @@ START_TEST(a_fence_is_paid_once_an_epoch_after_a_steal)
 }
 END_TEST
 
-/* ---- completion marks: what a stream has passed goes back with no call -- */
-
-/* Each free advances its stream's mark and its block keeps the value: a
- * block whose free S1 has passed goes back to the strategy (statistics
- * look) while a later one, freed on S1 after, still waits, with no CUDA
- * call; an event a lane (what stood in before) knew only the latest free. */
-START_TEST(a_block_whose_free_its_stream_passed_goes_back_alone_with_no_call)
-{
-    mp_pool *p = gpu_pool_of("passed", gpu_cfg());
-    void *a = on_stream(p, 4 * MiB, S1), *gap = on_stream(p, 64 * KiB, S1), *b = on_stream(p, 4 * MiB, S1);
-    used_then_freed(p, a, 4 * MiB, S1);
-    mp__sim_sync(S1); /* S1 has passed a's free */
-    used_then_freed(p, b, 4 * MiB, S1); /* not b's */
-    mp__sim_usage u = usage();
-    mp_stats st = stats_of(p);
-    ck_assert_uint_eq(st.pending_frees, 1);
-    ck_assert_uint_eq(pending_bytes(p), 4 * MiB);
-    mp__sim_usage v = usage();
-    ck_assert_uint_eq(v.events + v.waits + v.queries, u.events + u.waits + u.queries);
-    /* S2's lane miss steals both: a outright, b behind one wait for S1,
-     * and S2's fence; S2 gets a (the lowest fit), never b's bytes unsafely
-     * (on_stream checks). */
-    void *x = on_stream(p, 4 * MiB, S2);
-    ck_assert_ptr_eq(x, a);
-    ck_assert_uint_eq(usage().waits, v.waits + 2);
-    ck_assert_uint_eq(stats_of(p).pending_frees, 0);
-    ck_ok(mp_pool_deallocate_on_stream(p, x, S2));
-    ck_ok(mp_pool_deallocate_on_stream(p, gap, S1));
-    ends_clean(p);
-}
-END_TEST
-
-/* A lane miss steals every waiting block: those whose stream has passed
- * them with no wait; a lane with one block not passed costs one wait (and
- * the fence); with every block passed, a steal costs no call at all. */
-START_TEST(a_steal_waits_only_for_lanes_with_blocks_not_passed)
-{
-    mp_pool *p = gpu_pool_of("steal-passed", gpu_cfg());
-    void *a = on_stream(p, 4 * MiB, S1), *b = on_stream(p, 4 * MiB, S2), *c = on_stream(p, 4 * MiB, STREAM(3));
-    used_then_freed(p, a, 4 * MiB, S1);
-    used_then_freed(p, b, 4 * MiB, S2);
-    mp__sim_sync(S1);
-    mp__sim_sync(S2);
-    used_then_freed(p, c, 4 * MiB, STREAM(3)); /* STREAM(3) busy with c */
-    uint64_t w = waits();
-    void *x = on_stream(p, 10 * MiB, STREAM(4)); /* no lane: steals all three */
-    ck_assert_uint_eq(waits(), w + 2); /* STREAM(3)'s lane, and STREAM(4)'s fence */
-    ck_assert_uint_eq(stats_of(p).pending_frees, 0);
-    ck_ok(mp_pool_deallocate_on_stream(p, x, STREAM(4)));
-    mp__sim_sync(STREAM(4));
-    void *y = on_stream(p, 2 * MiB, S1), *z = on_stream(p, 2 * MiB, S2);
-    used_then_freed(p, y, 2 * MiB, S1);
-    used_then_freed(p, z, 2 * MiB, S2);
-    mp__sim_sync_all();
-    w = waits();
-    mp__sim_usage u = usage();
-    /* STREAM(4), fenced at this epoch already, misses its lane (x, too
-     * small) and steals the three lanes, all passed: no call at all, and
-     * the epoch stays (nothing was ordered). */
-    void *q = on_stream(p, 12 * MiB, STREAM(4));
-    ck_assert_uint_eq(waits(), w);
-    ck_assert_uint_eq(usage().events, u.events);
-    ck_assert_uint_eq(stats_of(p).pending_frees, 0);
-    ck_ok(mp_pool_deallocate_on_stream(p, q, STREAM(4)));
-    ends_clean(p);
-}
-END_TEST
-
 /* ---- the pool's stream moved between the frees and the steal ------------ */
 
 START_TEST(a_steal_after_the_pool_stream_moved_stays_safe)
@@ -404,7 +336,7 @@ static void walk_allocate(walk *w, int k, void *st, bool plain)
     for (int j = 0; j < K; j++)
         ck_assert_msg(!w->held[j] || !overlap(x, n, w->held[j], w->size[j]), "%p+%zu over %p+%zu", x, n,
                       w->held[j], w->size[j]);
-    w->steals += !plain && waits() >= w0 + 2; /* a lane and the fence: a steal that waited */
+    w->steals += !plain && waits() >= w0 + 2; /* a lane and the fence: a steal */
     w->handouts++;
     w->held[k] = x, w->size[k] = n, w->where[k] = st;
     mp__sim_watch(x, n, st);
@@ -529,27 +461,17 @@ static void walk_end(walk *w)
 
 static const int stream_counts[] = {3, 5, 8, 12};
 
-/* Walk _i's device: 0..3 maps on demand, 4..7 cannot, 8..11 maps on demand
- * but has no stream memory operations (an event stands in for each
- * stream's completion mark). */
-static void walk_sim(int i)
-{
-    mp__sim_end();
-    mp__sim_begin(&(mp__sim_config){.devices = 2, .memory = 4 * GiB, .granule = i < 4 || i >= 8 ? 2 * MiB : 0,
-                                    .no_words = i >= 8});
-}
-
 /* 3, 5, 8 and 12 streams, sizes from 256 B to 32 MiB, thousands of steps:
- * every handout safe, none over another, the pool intact; a steal that
- * waited in at least one handout of eight (about a fifth here; blocks
- * whose stream has passed their free go back with no wait; 1-2% before
- * the steal at a lane miss). _i 4..11: the same on other devices (walk_sim). */
+ * every handout safe, none over another, the pool intact; a steal in at
+ * least one handout of five (about a third here; 1-2% before the steal at
+ * a lane miss). _i 4..7: the same on a device that cannot map on demand. */
 START_TEST(a_random_walk_over_many_streams_keeps_every_handout_safe)
 {
-    walk_sim(_i);
+    mp__sim_end();
+    sim_on(4 * GiB, _i < 4 ? 2 * MiB : 0);
     walk w = {.pool = gpu_pool_of("walk", gpu_cfg()), .nstreams = stream_counts[_i % 4], .seed = 77u + (unsigned)_i};
     walk_run(&w, mp_test_scaled(6000));
-    ck_assert_int_gt(w.steals, w.handouts / 8);
+    ck_assert_int_gt(w.steals, w.handouts / 5);
     ck_assert_int_eq(w.ooms, 0);
     walk_end(&w);
 }
@@ -559,11 +481,12 @@ END_TEST
  * device, trims and every figure interleaved. */
 START_TEST(a_random_walk_with_whole_pool_calls_keeps_every_handout_safe)
 {
-    walk_sim(_i);
+    mp__sim_end();
+    sim_on(4 * GiB, _i < 4 ? 2 * MiB : 0);
     walk w = {.pool = gpu_pool_of("chaos", gpu_cfg()), .nstreams = stream_counts[_i % 4], .chaos = true,
               .seed = 991u + (unsigned)_i};
     walk_run(&w, mp_test_scaled(6000));
-    ck_assert_int_gt(w.steals, w.handouts / 8);
+    ck_assert_int_gt(w.steals, w.handouts / 5);
     ck_assert_int_eq(w.ooms, 0);
     walk_end(&w);
 }
@@ -768,8 +691,6 @@ static Suite *streams_steal_suite(void)
     tcase_add_test(t, a_lane_miss_reuses_a_busy_block_only_behind_its_use);
     tcase_add_test(t, a_lane_too_small_is_stolen_with_the_others_and_stays_safe);
     tcase_add_test(t, a_fence_is_paid_once_an_epoch_after_a_steal);
-    tcase_add_test(t, a_block_whose_free_its_stream_passed_goes_back_alone_with_no_call);
-    tcase_add_test(t, a_steal_waits_only_for_lanes_with_blocks_not_passed);
     tcase_add_test(t, a_steal_after_the_pool_stream_moved_stays_safe);
     tcase_add_test(t, idle_memory_from_a_steal_goes_back_only_behind_its_stream);
     tcase_add_test(t, a_failed_steal_wait_leaves_the_lane_waiting);
@@ -777,8 +698,8 @@ static Suite *streams_steal_suite(void)
     tcase_add_loop_test(t, a_failed_fence_fails_the_call_cleanly, 0, 2);
     tcase_add_test(t, a_reset_whose_wait_fails_hands_out_nothing_still_in_use);
     tcase_add_test(t, a_failed_set_stream_wait_keeps_later_steals_safe);
-    tcase_add_loop_test(t, a_random_walk_over_many_streams_keeps_every_handout_safe, 0, 12);
-    tcase_add_loop_test(t, a_random_walk_with_whole_pool_calls_keeps_every_handout_safe, 0, 12);
+    tcase_add_loop_test(t, a_random_walk_over_many_streams_keeps_every_handout_safe, 0, 8);
+    tcase_add_loop_test(t, a_random_walk_with_whole_pool_calls_keeps_every_handout_safe, 0, 8);
     tcase_add_loop_test(t, threads_stealing_from_each_others_lanes_stay_safe, 0, 2);
     tcase_add_loop_test(t, a_repeating_workload_reaches_a_steady_reserve, 0, 10);
     suite_add_tcase(s, t);

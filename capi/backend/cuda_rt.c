@@ -5,7 +5,6 @@
 #include "backend/cuda_rt.h"
 #include "backend/cuda_sim.h"
 
-#include <stdlib.h>
 #include <time.h>
 
 /* MP_OK if device is one of n, else why not. */
@@ -289,8 +288,6 @@ static struct {
     PFN_cuMemMap_v10020 map;
     PFN_cuMemUnmap_v10020 unmap;
     PFN_cuMemSetAccess_v10020 set_access;
-    PFN_cuStreamWriteValue64_v11070 write64; /* stream memory operations (words) */
-    PFN_cuStreamWaitValue64_v11070 wait64;
     bool ok;
 } drv;
 static pthread_once_t drv_once = PTHREAD_ONCE_INIT;
@@ -318,8 +315,6 @@ static void drv_load(void)
     drv.map = (PFN_cuMemMap_v10020)entry("cuMemMap");
     drv.unmap = (PFN_cuMemUnmap_v10020)entry("cuMemUnmap");
     drv.set_access = (PFN_cuMemSetAccess_v10020)entry("cuMemSetAccess");
-    drv.write64 = (PFN_cuStreamWriteValue64_v11070)entry("cuStreamWriteValue64");
-    drv.wait64 = (PFN_cuStreamWaitValue64_v11070)entry("cuStreamWaitValue64");
     drv.ok = drv.get_attribute && drv.granularity && drv.reserve && drv.free && drv.create && drv.release &&
              drv.map && drv.unmap && drv.set_access;
 }
@@ -422,77 +417,6 @@ static void rt_vmm_unmap(void *va, size_t size, uint64_t handle)
     drv.release((CUmemGenericAllocationHandle)handle);
 }
 
-/* ---- stream memory operations on pinned host words -------------------- */
-
-static _Atomic unsigned char words_state[VMM_DEVICES]; /* 0: not asked yet; 1: can; 2: cannot */
-
-static bool rt_words_supported(int device)
-{
-    if (device < 0 || device >= VMM_DEVICES || device >= rt_device_count())
-        return false;
-    unsigned char st = atomic_load(&words_state[device]);
-    if (st)
-        return st == 1;
-    pthread_once(&drv_once, drv_load);
-    int can = 0, uva = 0;
-    st = 2;
-    if (drv.get_attribute && drv.write64 && drv.wait64 &&
-        drv.get_attribute(&can, CU_DEVICE_ATTRIBUTE_CAN_USE_64_BIT_STREAM_MEM_OPS, device) == CUDA_SUCCESS && can &&
-        drv.get_attribute(&uva, CU_DEVICE_ATTRIBUTE_UNIFIED_ADDRESSING, device) == CUDA_SUCCESS && uva)
-        st = 1;
-    atomic_store(&words_state[device], st);
-    return st == 1;
-}
-
-static mp_status rt_words_alloc(size_t size, uint64_t **out)
-{
-    void *p = NULL;
-    cudaError_t e = cudaHostAlloc(&p, size, cudaHostAllocPortable | cudaHostAllocMapped);
-    if (e != cudaSuccess)
-        return cuda_fail(e, "cudaHostAlloc", size, -1);
-    void *d = NULL; /* the device reaches it at its host address (unified addressing) */
-    if (cudaHostGetDevicePointer(&d, p, 0) != cudaSuccess || d != p) {
-        cudaGetLastError();
-        cudaFreeHost(p);
-        return mp__fail(MP_ERR_UNSUPPORTED, "pinned memory is not reachable from devices at its host address");
-    }
-    memset(p, 0, size);
-    *out = p;
-    return MP_OK;
-}
-
-static mp_status drv_stream_fail(CUresult r, const char *what, int device)
-{
-    return mp__fail(MP_ERR_CUDA, "%s on device %d failed: CUresult %d", what, device, (int)r);
-}
-
-/* Runs a driver call on stream with device current (a NULL stream is the
- * current device's). */
-#define ON_DEVICE_DRV(device, call)                                                                \
-    int prev_ = 0;                                                                                 \
-    cudaGetDevice(&prev_);                                                                         \
-    CUresult r = CUDA_SUCCESS;                                                                     \
-    if (prev_ != (device) && cudaSetDevice(device) != cudaSuccess) {                               \
-        cudaGetLastError();                                                                        \
-        r = CUDA_ERROR_INVALID_DEVICE;                                                             \
-    } else {                                                                                       \
-        r = (call);                                                                                \
-        if (prev_ != (device))                                                                     \
-            cudaSetDevice(prev_);                                                                  \
-    }
-
-static mp_status rt_word_write(int device, void *stream, uint64_t *word, uint64_t value)
-{
-    ON_DEVICE_DRV(device, drv.write64((CUstream)stream, (CUdeviceptr)(uintptr_t)word, value, 0));
-    return r == CUDA_SUCCESS ? MP_OK : drv_stream_fail(r, "cuStreamWriteValue64", device);
-}
-
-static mp_status rt_word_wait(int device, void *stream, uint64_t *word, uint64_t value)
-{
-    ON_DEVICE_DRV(device, drv.wait64((CUstream)stream, (CUdeviceptr)(uintptr_t)word, value, CU_STREAM_WAIT_VALUE_GEQ));
-    return r == CUDA_SUCCESS ? MP_OK : drv_stream_fail(r, "cuStreamWaitValue64", device);
-}
-
 #else /* built without CUDA */
 
 static mp_status no_cuda(void)
@@ -546,22 +470,6 @@ static mp_status rt_vmm_map(int device, void *va, size_t size, uint64_t *handle)
     return no_cuda();
 }
 static void rt_vmm_unmap(void *va, size_t size, uint64_t handle) { (void)va; (void)size; (void)handle; }
-static bool rt_words_supported(int device) { (void)device; return false; }
-static mp_status rt_words_alloc(size_t size, uint64_t **out)
-{
-    (void)size; (void)out;
-    return no_cuda();
-}
-static mp_status rt_word_write(int device, void *stream, uint64_t *word, uint64_t value)
-{
-    (void)device; (void)stream; (void)word; (void)value;
-    return no_cuda();
-}
-static mp_status rt_word_wait(int device, void *stream, uint64_t *word, uint64_t value)
-{
-    (void)device; (void)stream; (void)word; (void)value;
-    return no_cuda();
-}
 
 #endif
 
@@ -688,26 +596,3 @@ void mp__cuda_event_drop(void *event)
         rt_event_drop(event);
 }
 
-bool mp__cuda_words_supported(int device) { return SIM ? mp__sim_words_supported(device) : rt_words_supported(device); }
-
-mp_status mp__cuda_words_alloc(size_t size, uint64_t **out)
-{
-    if (SIM)
-        return mp__fail(MP_ERR_UNSUPPORTED, "pinned memory is not simulated (a stand-in mark's word is its own)");
-    return rt_words_alloc(size, out);
-}
-
-mp_status mp__cuda_word_write(int device, void *stream, uint64_t *word, uint64_t value)
-{
-    return SIM ? mp__sim_word_write(stream, word, value) : rt_word_write(device, stream, word, value);
-}
-
-mp_status mp__cuda_word_wait(int device, void *stream, uint64_t *word, uint64_t value)
-{
-    return SIM ? mp__sim_word_wait(stream, word, value) : rt_word_wait(device, stream, word, value);
-}
-
-uint64_t mp__cuda_word_read(uint64_t *word)
-{
-    return SIM ? mp__sim_word_read(word) : __atomic_load_n(word, __ATOMIC_ACQUIRE);
-}

@@ -55,20 +55,4 @@ mp_status mp__cuda_event_rerecord(int device, void *stream, void *event);
 bool mp__cuda_event_done(void *event);
 void mp__cuda_event_drop(void *event);
 
-/* Stream memory operations on 64-bit words of pinned host memory (the
- * driver's cuStreamWriteValue64 and cuStreamWaitValue64, reached as the
- * VMM calls are): a stream writes a word in its order, the host reads it
- * with a load, another stream waits until it is at least a value. What
- * backend/mark.c builds completion marks from. words_supported: whether
- * device can (64-bit stream memory operations; pinned memory the device
- * reaches at its host address); words_alloc: size bytes of such memory,
- * zeroed, never given back (none on the stand-in, where a word is any
- * host word); word_read: the word now (the stand-in's: as far as its
- * streams have completed). */
-bool mp__cuda_words_supported(int device);
-mp_status mp__cuda_words_alloc(size_t size, uint64_t **out);
-mp_status mp__cuda_word_write(int device, void *stream, uint64_t *word, uint64_t value);
-mp_status mp__cuda_word_wait(int device, void *stream, uint64_t *word, uint64_t value);
-uint64_t mp__cuda_word_read(uint64_t *word);
-
 #endif

@@ -42,11 +42,6 @@ typedef struct sim_event {
     uint64_t ticket;
 } sim_event;
 
-typedef struct sim_write { /* word becomes value once stream's work up to ticket has completed */
-    uint64_t *word, value, ticket;
-    size_t stream;
-} sim_write;
-
 static struct {
     bool on;
     mp__sim_config cfg;
@@ -61,8 +56,6 @@ static struct {
     size_t nmaps, maps_cap;
     sim_watch *watches;
     size_t nwatches, watches_cap;
-    sim_write *writes; /* words' writes not landed yet */
-    size_t nwrites, writes_cap;
     unsigned pass_waits, fail_waits; /* test hook: stream waits to let through, then to fail */
     unsigned pass_maps, fail_maps;   /* test hook: cuMemCreate calls to let through, then to fail */
 } sim;
@@ -85,7 +78,6 @@ void mp__sim_begin(const mp__sim_config *config)
     free(sim.streams);
     free(sim.maps);
     free(sim.watches);
-    free(sim.writes);
     sim = (__typeof__(sim)){.on = true, .cfg = *config};
     if (sim.cfg.devices > SIM_DEVICES)
         sim.cfg.devices = SIM_DEVICES;
@@ -103,7 +95,6 @@ void mp__sim_end(void)
     free(sim.streams);
     free(sim.maps);
     free(sim.watches);
-    free(sim.writes);
     sim = (__typeof__(sim)){.on = false};
     pthread_mutex_unlock(&sim_lock);
 }
@@ -367,111 +358,28 @@ static void complete(size_t i, uint64_t ticket, bool all)
     }
 }
 
-/* Stream i's work from now on waits for stream on's work up to ticket (a
- * stream wait: failing where the test hook says). Lock held. */
-static mp_status wait_locked(size_t i, size_t on, uint64_t ticket)
-{
-    if (sim.fail_waits && !sim.pass_waits) {
-        sim.fail_waits--;
-        return mp__fail(MP_ERR_CUDA, "stream wait failed: cudaErrorLaunchFailure (simulated)");
-    }
-    if (sim.pass_waits)
-        sim.pass_waits--;
-    sim_stream *st = &sim.streams[i];
-    bool ok = true;
-    sim.use[0].waits++;
-    if (on != i && sim.streams[on].completed < ticket) {
-        st->deps = mp__grow(st->deps, &st->deps_cap, st->ndeps + 1, sizeof *st->deps, &ok);
-        if (ok)
-            st->deps[st->ndeps++] = (sim_dep){on, ticket, st->recorded};
-    }
-    return ok ? MP_OK : mp__fail(MP_ERR_OUT_OF_MEMORY, "stream wait failed: no host memory for the simulation");
-}
-
 mp_status mp__sim_stream_wait(void *stream, void *event)
 {
     const sim_event *e = event;
     pthread_mutex_lock(&sim_lock);
     size_t i;
-    mp_status s = stream_of(stream, &i) ? wait_locked(i, e->stream, e->ticket)
-                                        : mp__fail(MP_ERR_OUT_OF_MEMORY, "cudaStreamWaitEvent failed: no host memory for the simulation");
-    pthread_mutex_unlock(&sim_lock);
-    return s;
-}
-
-/* Lands the writes whose work has completed. Lock held. */
-static void writes_land(void)
-{
-    for (size_t k = 0; k < sim.nwrites;) {
-        sim_write *w = &sim.writes[k];
-        if (sim.streams[w->stream].completed >= w->ticket) {
-            if (*w->word < w->value)
-                *w->word = w->value;
-            *w = sim.writes[--sim.nwrites];
-        } else {
-            k++;
-        }
+    if (sim.fail_waits && !sim.pass_waits) {
+        sim.fail_waits--;
+        pthread_mutex_unlock(&sim_lock);
+        return mp__fail(MP_ERR_CUDA, "cudaStreamWaitEvent failed: cudaErrorLaunchFailure (simulated)");
     }
-}
-
-bool mp__sim_words_supported(int device) { return device >= 0 && device < sim.cfg.devices && !sim.cfg.no_words; }
-
-mp_status mp__sim_word_write(void *stream, uint64_t *word, uint64_t value)
-{
-    pthread_mutex_lock(&sim_lock);
-    size_t i;
+    if (sim.pass_waits)
+        sim.pass_waits--;
     sim_stream *st = stream_of(stream, &i);
     bool ok = st != NULL;
-    if (ok)
-        sim.writes = mp__grow(sim.writes, &sim.writes_cap, sim.nwrites + 1, sizeof *sim.writes, &ok);
-    if (ok) {
-        sim.writes[sim.nwrites++] = (sim_write){word, value, ++st->recorded, i};
-        sim.use[0].events++; /* one operation queued on the stream, as an event record is */
+    sim.use[0].waits++;
+    if (ok && e->stream != i && sim.streams[e->stream].completed < e->ticket) {
+        st->deps = mp__grow(st->deps, &st->deps_cap, st->ndeps + 1, sizeof *st->deps, &ok);
+        if (ok)
+            st->deps[st->ndeps++] = (sim_dep){e->stream, e->ticket, st->recorded};
     }
     pthread_mutex_unlock(&sim_lock);
-    return ok ? MP_OK : mp__fail(MP_ERR_OUT_OF_MEMORY, "cuStreamWriteValue64 failed: no host memory for the simulation");
-}
-
-uint64_t mp__sim_word_read(uint64_t *word)
-{
-    pthread_mutex_lock(&sim_lock);
-    writes_land();
-    uint64_t v = *word;
-    pthread_mutex_unlock(&sim_lock);
-    return v;
-}
-
-void mp__sim_word_forget(uint64_t *word)
-{
-    pthread_mutex_lock(&sim_lock);
-    for (size_t k = 0; k < sim.nwrites;)
-        if (sim.writes[k].word == word)
-            sim.writes[k] = sim.writes[--sim.nwrites];
-        else
-            k++;
-    pthread_mutex_unlock(&sim_lock);
-}
-
-static mp_status wait_locked(size_t i, size_t on, uint64_t ticket);
-
-mp_status mp__sim_word_wait(void *stream, uint64_t *word, uint64_t value)
-{
-    pthread_mutex_lock(&sim_lock);
-    writes_land();
-    const sim_write *by = NULL; /* the write that brings word to value first */
-    for (size_t k = 0; k < sim.nwrites; k++)
-        if (sim.writes[k].word == word && sim.writes[k].value >= value && (!by || sim.writes[k].value < by->value))
-            by = &sim.writes[k];
-    mp_status s = MP_OK;
-    size_t i;
-    if (*word < value && !by)
-        s = mp__fail(MP_ERR_CUDA, "cuStreamWaitValue64 for a value never written (simulated: the stream would hang)");
-    else if (!stream_of(stream, &i))
-        s = mp__fail(MP_ERR_OUT_OF_MEMORY, "cuStreamWaitValue64 failed: no host memory for the simulation");
-    else
-        s = wait_locked(i, by ? by->stream : i, by ? by->ticket : 0);
-    pthread_mutex_unlock(&sim_lock);
-    return s;
+    return ok ? MP_OK : mp__fail(MP_ERR_OUT_OF_MEMORY, "cudaStreamWaitEvent failed: no host memory for the simulation");
 }
 
 void mp__sim_sync(void *stream)

@@ -19,7 +19,6 @@ typedef struct mp__sim_config {
     int devices;        /* devices the stand-in shows */
     size_t memory;      /* bytes of memory per device */
     size_t granule;     /* on-demand mapping granularity; 0: the device cannot map on demand */
-    bool no_words;      /* the device cannot do stream memory operations: completion marks fall back on events */
 } mp__sim_config;
 
 typedef struct mp__sim_usage {
@@ -79,15 +78,6 @@ size_t mp__sim_vmm_granule(int device);
 mp_status mp__sim_vmm_reserve(int device, size_t size, size_t alignment, void **out);
 void mp__sim_vmm_free(void *va, size_t size);
 mp_status mp__sim_vmm_map(int device, void *va, size_t size, uint64_t *handle);
-/* Words (cuda_rt.h): a write lands once its stream's work so far has
- * completed; a wait for a value the word has not reached waits for the
- * write that brings it there (a wait for one never written fails). */
-bool mp__sim_words_supported(int device);
-mp_status mp__sim_word_write(void *stream, uint64_t *word, uint64_t value);
-mp_status mp__sim_word_wait(void *stream, uint64_t *word, uint64_t value);
-uint64_t mp__sim_word_read(uint64_t *word);
-/* Forgets writes still due to word (whose memory is about to go). */
-void mp__sim_word_forget(uint64_t *word);
 void mp__sim_vmm_unmap(void *va, size_t size, uint64_t handle);
 mp_status mp__sim_event_record(int device, void *stream, void **event);
 mp_status mp__sim_event_rerecord(void *stream, void *event);

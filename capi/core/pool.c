@@ -513,7 +513,7 @@ static __attribute__((noinline)) mp_status give_backed(mp__pool *pool, const mp_
 
 /* The strategy's release, and the granules' count where the arena maps
  * on demand. A caller whose block was freed in the pool stream's order
- * (not one whose stream has passed its free) moves pool->ordered on. Caller holds
+ * (not one whose event has completed) moves pool->ordered on. Caller holds
  * the lock. */
 static inline mp_status give(mp__pool *pool, const mp__arena *a, mp__chunk *c, uintptr_t block, mp__blockinfo *info)
 {
@@ -568,10 +568,9 @@ static void poll_streams(mp__pool *pool)
  * memory. Returns whether any did. Caller holds the lock. */
 static bool steal_waiting(mp__pool *pool)
 {
-    bool ordered = false;
-    if (!pool->pending.count || !mp__stream_steal(&pool->pending, pool->stream, release_waiting, pool, &ordered))
+    if (!pool->pending.count || !mp__stream_steal(&pool->pending, pool->device, pool->stream, release_waiting, pool))
         return false;
-    pool->ordered += ordered; /* the pool's stream now waits for their streams: other streams must wait for it */
+    pool->ordered++; /* the pool's stream now waits for those events: other streams must wait for it */
     return true;
 }
 
@@ -1640,9 +1639,8 @@ mp_status mp_pool_reset(mp_pool *handle)
      * still in use on other streams too, with the pool's stream made to
      * wait for that work (stream.c's steal; the strategy's reset below
      * frees them). Other streams order after it at their next allocation. */
-    bool waited = false;
     if (pool->pending.count)
-        mp__stream_steal(&pool->pending, pool->stream, forget_waiting, NULL, &waited);
+        mp__stream_steal(&pool->pending, pool->device, pool->stream, forget_waiting, NULL);
     if (pool->pending.count) /* a wait failed: forgotten, those blocks would be free under busy work */
         mp__cuda_device_sync(pool->device);
     mp__stream_forget(&pool->pending);

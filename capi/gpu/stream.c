@@ -10,14 +10,13 @@
  * do. Blocks freed next to each other on one stream join, so that lanes
  * hold long runs, and a run much larger than a request is cut.
  *
- * Each free advances the stream's completion mark (mark.h: one stream
- * operation, as RMM's one event a stream is recorded again) and the block
- * keeps the mark's value: the mark is all that is kept of the stream, whose
- * handle the caller may destroy once the call returns. When the pool needs
- * the memory elsewhere (a lane miss, growth, a trim, statistics) it reads
- * the marks, with no CUDA call: every block whose stream has passed its
- * free goes back to the strategy free outright. Stealing the rest makes
- * the pool's stream wait for their streams. A slow stream never holds
+ * Each free records the stream's one event again (as RMM does): the event
+ * covers every block of the lane, and it is all that is kept of the
+ * stream, whose handle the caller may destroy once the call returns. Only
+ * when the pool needs the memory elsewhere (before it grows, a trim,
+ * statistics) does it query the events: a lane whose event has completed
+ * goes back to the strategy whole. Stealing (memory is short) makes the
+ * pool's stream wait for the events instead. A slow stream never holds
  * back the frees of a fast one. */
 #include "backend/cuda_rt.h"
 #include "gpu/stream.h"
@@ -145,7 +144,8 @@ static void lanes_prune(mp__stream_queue *q)
 {
     for (size_t k = q->nlanes; k-- > 0 && q->open > MP__LANES_KEPT;)
         if (q->lanes[k].open && !q->lanes[k].count) {
-            mp__mark_drop(q->lanes[k].mark);
+            if (q->lanes[k].event)
+                mp__cuda_event_drop(q->lanes[k].event);
             free(q->lanes[k].node);
             q->lanes[k].open = false;
             q->open--;
@@ -163,7 +163,7 @@ static mp__pending *in_lane(const mp__stream_queue *q, const mp__lane *l, const 
 /* Queues block (live in chunk) in l, joined with neighbours waiting in l;
  * node i is spare and the map has room. */
 static void lane_add(mp__stream_queue *q, mp__lane *l, uint32_t i, mp__chunk *chunk, uintptr_t block, size_t bytes,
-                     uint64_t tick, const mp__stream_joins *j)
+                     const mp__stream_joins *j)
 {
     uintptr_t at = j ? j->before(j->ctx, chunk, block) : 0;
     mp__pending *prev = at ? in_lane(q, l, mp__ptrmap_get(&q->index, at)) : NULL;
@@ -177,7 +177,7 @@ static void lane_add(mp__stream_queue *q, mp__lane *l, uint32_t i, mp__chunk *ch
         bytes += next->bytes;
         node_drop(q, l, (uint32_t)(next - l->node));
     }
-    l->node[i] = (mp__pending){.block = block, .bytes = bytes, .chunk = chunk, .tick = tick};
+    l->node[i] = (mp__pending){.block = block, .bytes = bytes, .chunk = chunk};
     node_link(q, l, i);
 }
 
@@ -191,15 +191,13 @@ mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__ch
             node_spare(l, i);
         return mp__fail(MP_ERR_OUT_OF_MEMORY, "pool '%s': no host memory to queue a stream free", pool_name);
     }
-    uint64_t tick = 0;
-    mp_status s = l->mark ? MP_OK : mp__mark_new(device, &l->mark);
-    if (s == MP_OK)
-        s = mp__mark_advance(l->mark, stream, &tick);
+    mp_status s = l->event ? mp__cuda_event_rerecord(device, stream, l->event)
+                           : mp__cuda_event_record(device, stream, &l->event);
     if (s != MP_OK) {
         node_spare(l, i);
-        return s; /* the lane's other blocks keep their values */
+        return s; /* the lane's event still covers its other blocks */
     }
-    lane_add(q, l, i, chunk, block, bytes, tick, joins); /* joined: the newest value covers both */
+    lane_add(q, l, i, chunk, block, bytes, joins);
     return MP_OK;
 }
 
@@ -212,57 +210,29 @@ static void release_all(mp__stream_queue *q, mp__lane *l, mp__stream_release_fn 
     }
 }
 
-/* Hands the blocks of l whose free its stream has passed (the mark at
- * reached) to release; returns the newest value of those left. */
-static uint64_t release_passed(mp__stream_queue *q, mp__lane *l, uint64_t reached, mp__stream_release_fn release,
-                               void *ctx)
-{
-    if (reached >= mp__mark_latest(l->mark)) {
-        release_all(q, l, release, ctx);
-        return 0;
-    }
-    uint64_t left = 0;
-    for (uint64_t bins = l->used; bins; bins &= bins - 1)
-        for (uint32_t i = l->bin[__builtin_ctzll(bins)], next; i != MP__NIL; i = next) {
-            next = l->node[i].next;
-            if (l->node[i].tick <= reached) {
-                release(ctx, l->node[i].chunk, l->node[i].block);
-                node_drop(q, l, i);
-            } else if (l->node[i].tick > left) {
-                left = l->node[i].tick;
-            }
-        }
-    return left;
-}
-
 void mp__stream_poll(mp__stream_queue *q, mp__stream_release_fn release, void *ctx)
 {
     for (size_t k = q->nlanes; k-- > 0;) {
         mp__lane *l = &q->lanes[k];
-        if (l->open && l->count)
-            release_passed(q, l, mp__mark_reached(l->mark, true), release, ctx);
+        if (l->open && l->count && mp__cuda_event_done(l->event))
+            release_all(q, l, release, ctx);
     }
     lanes_prune(q);
 }
 
-size_t mp__stream_steal(mp__stream_queue *q, void *pool_stream, mp__stream_release_fn release, void *ctx,
-                        bool *ordered)
+size_t mp__stream_steal(mp__stream_queue *q, int device, void *pool_stream, mp__stream_release_fn release, void *ctx)
 {
-    size_t n = q->count;
+    size_t n = 0;
     for (size_t k = q->nlanes; k-- > 0;) {
         mp__lane *l = &q->lanes[k];
         if (!l->open || !l->count)
             continue;
-        uint64_t left = release_passed(q, l, mp__mark_reached(l->mark, false), release, ctx);
-        if (!l->count)
-            continue;
         if (l->stream != pool_stream && /* the pool's stream changed since: its own order holds */
-            mp__mark_wait(l->mark, pool_stream, left) != MP_OK)
+            mp__cuda_stream_wait(device, pool_stream, l->event) != MP_OK)
             continue; /* they wait for their stream, as before */
-        *ordered = true;
+        n += l->count;
         release_all(q, l, release, ctx);
     }
-    n -= q->count;
     lanes_prune(q);
     return n;
 }
@@ -348,7 +318,8 @@ void mp__stream_forget(mp__stream_queue *q)
         mp__lane *l = &q->lanes[k];
         if (!l->open)
             continue;
-        mp__mark_drop(l->mark);
+        if (l->event)
+            mp__cuda_event_drop(l->event);
         free(l->node);
     }
     if (q->fence_event)

@@ -1,15 +1,13 @@
 /* The stream seam: blocks freed on a stream other than the pool's wait in
- * that stream's lane, each behind a value of the stream's completion mark
- * (mark.h), until the stream has passed it; only then does the strategy
- * get them back, while the stream's own allocations may take them at once
- * (stream.c). The pool embeds one
+ * that stream's lane, behind the stream's event, until it has completed;
+ * only then does the strategy get them back, while the stream's own
+ * allocations may take them at once (stream.c). The pool embeds one
  * mp__stream_queue and calls these under its lock; the queue knows nothing
  * of pools (how blocks join is the pool's mp__stream_joins). */
 #ifndef MEMPOOL_STREAM_H
 #define MEMPOOL_STREAM_H
 
 #include "core/ptrmap.h"
-#include "gpu/mark.h"
 #include "strategy/strategy.h"
 
 #define MP__NIL UINT32_MAX
@@ -20,20 +18,18 @@ typedef struct mp__pending {
     uintptr_t block;
     size_t bytes; /* the block's size, as the strategy cut it */
     mp__chunk *chunk;
-    uint64_t tick;       /* its lane's mark value at its free (the latest, where blocks joined) */
     uint32_t next, prev; /* its size bin (a spare node: the next spare) */
 } mp__pending;
 
 /* The frees waiting on one stream, by size (a later allocation on the same
- * stream may take one with no CUDA call), each behind a value of the
- * stream's completion mark (mark.h). Nodes
+ * stream may take one with no event), all behind the stream's event. Nodes
  * are indices into node[], so that growing it moves nothing a caller holds
  * across calls. A lane keeps its slot in the queue while open: the map
  * names nodes by slot. */
 typedef struct mp__lane {
     void *stream;
     bool open;
-    mp__mark *mark;      /* advanced on the stream at each free there, or NULL before the first */
+    void *event;         /* recorded on the stream at each free there (RMM's one event a stream), or NULL */
     mp__pending *node;
     uint32_t cap, spare; /* spare: the first unused node, or MP__NIL */
     size_t count;
@@ -65,7 +61,7 @@ typedef struct mp__stream_queue {
     mp__ptrmap index; /* block start -> its node (lane slot, node): a second free is refused */
 } mp__stream_queue;
 
-/* Hands a waiting block back to the strategy (the pool's release). */
+/* Hands a block whose event has completed back (the pool's release). */
 typedef void (*mp__stream_release_fn)(void *ctx, mp__chunk *chunk, uintptr_t block);
 /* How blocks freed next to each other on one stream join (the pool's
  * strategy): merge joins the live block next, which follows the live block
@@ -78,30 +74,28 @@ typedef struct mp__stream_joins {
 } mp__stream_joins;
 
 /* Queues block (live in chunk, bytes long), freed behind the work queued
- * on stream so far: the stream's mark advances there (one stream
- * operation; a stream's handle is not touched after the call, since the
- * caller may destroy the stream). A block waiting on the same stream
+ * on stream so far: the stream's event is recorded again there (one
+ * cudaEventRecord; a stream's handle is not touched after the call, since
+ * the caller may destroy the stream). A block waiting on the same stream
  * right before or after it joins it (joins, where not NULL), so that the
  * stream's own allocations find long runs. The name is for the error
  * message. */
 mp_status mp__stream_defer(mp__stream_queue *q, int device, void *stream, mp__chunk *chunk, uintptr_t block,
                            size_t bytes, const mp__stream_joins *joins, const char *pool_name);
-/* Hands every block whose stream has passed its free to release: a load
- * of each lane's mark (where an event stands in for the mark, one
- * cudaEventQuery a lane, which knows only whether the lane's latest free
- * has been passed). Before growth, trim and statistics. */
+/* Hands every block of each stream whose event has completed (the stream
+ * has passed all its frees) to release: one cudaEventQuery a stream with
+ * waiting blocks. Before growth, trim and statistics: the allocate path
+ * itself makes no CUDA call. */
 void mp__stream_poll(mp__stream_queue *q, mp__stream_release_fn release, void *ctx);
-/* Hands every waiting block to release now. Those whose stream has passed
- * their free (the mark says, with no call) are free outright; for the
- * rest pool_stream is made to wait for their stream (one wait a stream):
- * they become blocks freed in the pool stream's order, as cudaMallocAsync's
- * internal dependencies do, and *ordered is set. The pool does this rather
+/* Hands every waiting block to release now, having made pool_stream wait
+ * for each stream's event (one cudaStreamWaitEvent a stream): blocks freed
+ * on other streams become blocks freed in the pool stream's order, as
+ * cudaMallocAsync's internal dependencies do. The pool does this rather
  * than take more memory. Returns how many. */
-size_t mp__stream_steal(mp__stream_queue *q, void *pool_stream, mp__stream_release_fn release, void *ctx,
-                        bool *ordered);
+size_t mp__stream_steal(mp__stream_queue *q, int device, void *pool_stream, mp__stream_release_fn release, void *ctx);
 /* A block waiting on stream itself that an allocation of need bytes on
- * stream may take at once, with no CUDA call: work queued on stream from
- * now on runs after the work that the block was freed behind (cudaMallocAsync's
+ * stream may take at once, with no event: work queued on stream from now
+ * on runs after the work that the block was freed behind (cudaMallocAsync's
  * stream-ordered reuse). Only a block of arena, of at least need bytes,
  * the smallest of the few looked at; NULL when there is none. The block
  * stays queued until mp__stream_take. */
@@ -120,7 +114,7 @@ static inline bool mp__stream_waiting(const mp__stream_queue *q, uintptr_t block
     return q->count && mp__ptrmap_get(&q->index, block) != NULL;
 }
 /* Forgets every waiting block (reset: the strategy frees them anyway) and
- * the marks and events it kept (a move to another device). */
+ * the events it kept (a move to another device). */
 void mp__stream_forget(mp__stream_queue *q);
 void mp__stream_fini(mp__stream_queue *q);
 
