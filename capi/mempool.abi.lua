@@ -787,7 +787,7 @@ return {
       doc = "Number of usable CUDA devices; 0 (and MP_OK) without CUDA or without a device.",
       params = { P("out", "int *", "out_count", "receives the count") }, errors = { "INVALID_ARGUMENT" } },
     { name = "mp_pool_set_device", group = "gpu", since = "1.0", ret = "mp_status",
-      doc = "Moves a GPU pool with no live blocks to another device; its chunks are released.",
+      doc = "Moves a GPU pool with no live blocks to another device; its chunks are released. Blocks the caller freed into its own thread cache go back first (as mp_pool_trim); blocks in other threads' caches or still waiting on busy streams count as live, and the detail message says which.",
       params = { POOL, P("in", "int", "device_id", "CUDA device") },
       errors = { "INVALID_ARGUMENT", "INVALID_OPERATION", "UNSUPPORTED" } },
     { name = "mp_pool_get_device", group = "gpu", since = "1.0", ret = "mp_status",

@@ -778,6 +778,65 @@ START_TEST(set_device_moves_an_empty_pool_between_simulated_devices)
 }
 END_TEST
 
+/* A block freed into the caller's thread cache is free to the user: the
+ * move takes it back first, as a trim does. One freed into the cache of
+ * another thread, still running, is still on device 0: the move is
+ * refused, saying where, until that thread trims. */
+typedef struct cache_thread {
+    mp_pool *pool;
+    void *block;
+    pthread_barrier_t freed, refused;
+} cache_thread;
+
+static void *free_into_own_cache(void *arg)
+{
+    cache_thread *c = arg;
+    for (int i = 0; i < 2; i++) { /* the second pair comes off and goes back to this thread's cache */
+        ck_ok(mp_pool_allocate(c->pool, 256, &c->block));
+        ck_ok(mp_pool_deallocate(c->pool, c->block));
+    }
+    pthread_barrier_wait(&c->freed);
+    pthread_barrier_wait(&c->refused); /* alive meanwhile: its cache is its own */
+    ck_ok(mp_pool_trim(c->pool, 0));
+    return NULL;
+}
+
+START_TEST(set_device_takes_back_the_callers_cached_blocks_and_names_other_threads)
+{
+    mp__sim_end();
+    sim_on(2, 64 * MiB, GRANULE);
+    mp_pool *p = new_gpu_pool("cached-move", preset(1)); /* high-performance: thread caches */
+    void *a = alloc_ok(p, 256);
+    ck_ok(mp_pool_deallocate(p, a)); /* into this thread's cache */
+    ck_ok(mp_pool_set_device(p, 1));
+    int d = -1;
+    ck_ok(mp_pool_get_device(p, &d));
+    ck_assert_int_eq(d, 1);
+    ck_assert_uint_eq(usage(0).in_use, 0);
+    cache_thread c = {.pool = p};
+    pthread_barrier_init(&c.freed, NULL, 2);
+    pthread_barrier_init(&c.refused, NULL, 2);
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, free_into_own_cache, &c), 0);
+    pthread_barrier_wait(&c.freed);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_status(mp_pool_set_device(p, 0), MP_ERR_INVALID_OPERATION);
+    ck_detail_has("other threads' caches");
+    ck_assert_uint_eq(usage(0).in_use, 0);
+    ck_ok(mp_pool_get_device(p, &d));
+    ck_assert_int_eq(d, 1);
+    pthread_barrier_wait(&c.refused);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    ck_ok(mp_pool_set_device(p, 0));
+    ck_assert_uint_eq(usage(1).in_use, 0);
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage(0).in_use + usage(1).in_use, 0);
+    pthread_barrier_destroy(&c.freed);
+    pthread_barrier_destroy(&c.refused);
+}
+END_TEST
+
 /* A pool whose stream changes: blocks freed in the old stream's order
  * must not go to the new stream's work before the old stream's work. */
 START_TEST(set_stream_orders_the_new_stream_after_the_old)
@@ -979,6 +1038,7 @@ static Suite *attack_suite(void)
     tcase_add_loop_test(t, hooks_call_back_into_a_gpu_pool, 0, 5);
     tcase_add_loop_test(t, a_forked_child_can_use_a_gpu_pool, 0, 5);
     tcase_add_loop_test(t, set_device_moves_an_empty_pool_between_simulated_devices, 0, 5);
+    tcase_add_test(t, set_device_takes_back_the_callers_cached_blocks_and_names_other_threads);
     tcase_add_loop_test(t, set_stream_orders_the_new_stream_after_the_old, 0, 5);
     tcase_add_loop_test(t, threads_race_on_a_tiny_device, 0, 5);
     suite_add_tcase(s, t);

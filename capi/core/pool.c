@@ -2043,8 +2043,16 @@ mp_status mp__pool_totals_and_tracked(mp__pool *pool, mp__pool_totals *t, bool *
 
 mp_status mp__pool_set_device(mp__pool *pool, int device)
 {
-    if (pool->solo) /* free to the user, live to the strategy: back to it first (one thread at a time) */
+    /* Blocks the user freed into the caller's cache and the magazines are
+     * free to the user and live to the strategy: back to it first, as a
+     * trim does. Other threads' caches stay (their blocks are named below). */
+    size_t cached = 0, cached_bytes = 0;
+    if (pool->lf) {
+        mp__lf_enter();
         mp__lf_drain(pool->lf);
+        mp__lf_cached(pool->lf, &cached, &cached_bytes);
+        mp__lf_leave();
+    }
     mp__lock_acquire(&pool->lock);
     poll_streams(pool); /* stream frees wait until the pool looks: which have their streams passed? */
     size_t live = usage_locked(pool).live_blocks; /* cached and waiting blocks too: they sit on the device */
@@ -2055,6 +2063,10 @@ mp_status mp__pool_set_device(mp__pool *pool, int device)
             return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' has %zu live blocks on device %d, %zu of them "
                             "freed on streams still busy; synchronise those streams (or free the rest) first",
                             pool->name, live, pool->device, waiting);
+        if (cached)
+            return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' has %zu live blocks on device %d, %zu of them "
+                            "freed into other threads' caches; call mp_pool_trim on those threads (or free the "
+                            "rest) first", pool->name, live, pool->device, cached);
         return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' has %zu live blocks on device %d; free them first",
                         pool->name, live, pool->device);
     }
