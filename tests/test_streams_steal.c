@@ -298,6 +298,58 @@ START_TEST(a_failed_set_stream_wait_keeps_later_steals_safe)
 }
 END_TEST
 
+/* The fence's record on the pool's stream fails (the queue's one event,
+ * recorded again each epoch; _i 0: the first record too, with no event
+ * yet, then a record again): the call fails cleanly, handing out nothing,
+ * and every later allocation on that stream or another, after a move of
+ * the pool's stream too, is safe. (The failed call's block goes back in
+ * the pool stream's order, so the epoch moves on and the next fence
+ * records again whatever the queue kept of the failed one.) */
+START_TEST(a_failed_fence_record_makes_the_next_fence_record_again)
+{
+    mp_pool *p = roomy_pool("fail-record");
+    if (_i == 0)
+        mp__sim_fail_records(0, 1); /* the first fence, with no event yet */
+    void *a = alloc_ok(p, 4 * MiB);
+    mp__sim_watch(a, 4 * MiB, NULL);
+    ck_ok(mp_pool_deallocate(p, a)); /* in the pool stream's order: the epoch moves */
+    void *y = (void *)1;
+    if (_i == 0) {
+        ck_status(mp_pool_allocate_on_stream(p, 4 * MiB, S1, &y), MP_ERR_CUDA);
+        ck_assert_ptr_null(y);
+        ck_detail_has("ordered after");
+    }
+    void *b = on_stream(p, 4 * MiB, S1); /* records (again): safe */
+    void *c = alloc_ok(p, 4 * MiB);
+    mp__sim_watch(c, 4 * MiB, NULL);
+    ck_ok(mp_pool_deallocate(p, c)); /* the next epoch */
+    mp__sim_fail_records(0, 1);
+    y = (void *)1;
+    ck_status(mp_pool_allocate_on_stream(p, 4 * MiB, S2, &y), MP_ERR_CUDA); /* the record again fails */
+    ck_assert_ptr_null(y);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 1);
+    /* The same epoch on another stream, then on S1 and S2 again: safe. */
+    void *d = on_stream(p, 4 * MiB, STREAM(3)), *e = on_stream(p, 4 * MiB, S2);
+    void *f = alloc_ok(p, 4 * MiB);
+    mp__sim_watch(f, 4 * MiB, NULL);
+    ck_ok(mp_pool_deallocate(p, f));
+    void *g = on_stream(p, 4 * MiB, S1);
+    ck_ok(mp_pool_set_stream(p, STREAM(4))); /* the event re-recorded on another stream next */
+    void *h = alloc_ok(p, 4 * MiB);
+    mp__sim_watch(h, 4 * MiB, STREAM(4));
+    ck_ok(mp_pool_deallocate(p, h));
+    mp__sim_fail_records(0, 1);
+    y = (void *)1;
+    ck_status(mp_pool_allocate_on_stream(p, 4 * MiB, S1, &y), MP_ERR_CUDA);
+    void *i = on_stream(p, 4 * MiB, S1), *j = on_stream(p, 4 * MiB, STREAM(3));
+    void *all[] = {b, d, e, g, i, j};
+    void *on[] = {S1, STREAM(3), S2, S1, S1, STREAM(3)};
+    for (int k = 0; k < 6; k++)
+        used_then_freed(p, all[k], 4 * MiB, on[k]);
+    ends_clean(p);
+}
+END_TEST
+
 /* ---- a random walk over many streams ------------------------------------ */
 
 enum { K = 48 };
@@ -306,6 +358,7 @@ typedef struct walk {
     mp_pool *pool;
     int nstreams;
     bool chaos; /* set_stream, set_device, reset, trim and the figures, interleaved */
+    bool faults; /* now and then one event record or stream wait fails */
     unsigned seed;
     void *held[K];
     size_t size[K];
@@ -329,6 +382,10 @@ static void walk_allocate(walk *w, int k, void *st, bool plain)
         w->ooms++;
         return;
     }
+    if (s == MP_ERR_CUDA && w->faults) { /* a failed wait or record: nothing handed out */
+        ck_assert_ptr_null(x);
+        return;
+    }
     ck_assert_msg(s == MP_OK, "%s", mp_last_error_message());
     if (plain)
         st = w->pool_stream;
@@ -348,10 +405,18 @@ static void walk_free(walk *w, int k)
     void *x = w->held[k];
     w->held[k] = NULL;
     if (op < 60) { /* on the stream that used it */
-        ck_ok(mp_pool_deallocate_on_stream(w->pool, x, w->where[k]));
+        mp_status s = mp_pool_deallocate_on_stream(w->pool, x, w->where[k]);
+        if (s == MP_ERR_CUDA && w->faults)
+            w->held[k] = x; /* its lane's record failed: still the caller's */
+        else
+            ck_ok(s);
     } else if (op < 80) { /* on another, once the user is done */
         mp__sim_sync(w->where[k]);
-        ck_ok(mp_pool_deallocate_on_stream(w->pool, x, walk_stream(w)));
+        mp_status s = mp_pool_deallocate_on_stream(w->pool, x, walk_stream(w));
+        if (s == MP_ERR_CUDA && w->faults)
+            w->held[k] = x;
+        else
+            ck_ok(s);
     } else { /* plainly: in the pool stream's order */
         if (w->where[k] != w->pool_stream)
             mp__sim_sync(w->where[k]);
@@ -412,6 +477,11 @@ static void walk_chaos(walk *w)
 static void walk_run(walk *w, int rounds)
 {
     for (int round = 0; round < rounds; round++) {
+        if (w->faults) { /* the next record or wait (that of this step) fails */
+            unsigned f = rand_r(&w->seed) % 16;
+            mp__sim_fail_records(0, f == 0);
+            mp__sim_fail_waits(0, f == 1);
+        }
         int k = (int)(rand_r(&w->seed) % K);
         unsigned op = rand_r(&w->seed) % 100;
         if (!w->held[k])
@@ -430,6 +500,8 @@ static void walk_run(walk *w, int rounds)
             mp__sim_sync(walk_stream(w));
         else if (extra < 5)
             mp__sim_sync(w->pool_stream);
+        mp__sim_fail_records(0, 0);
+        mp__sim_fail_waits(0, 0);
         if (w->chaos)
             walk_chaos(w);
         if (round % 200 == 0) {
@@ -487,6 +559,22 @@ START_TEST(a_random_walk_with_whole_pool_calls_keeps_every_handout_safe)
               .seed = 991u + (unsigned)_i};
     walk_run(&w, mp_test_scaled(6000));
     ck_assert_int_gt(w.steals, w.handouts / 5);
+    ck_assert_int_eq(w.ooms, 0);
+    walk_end(&w);
+}
+END_TEST
+
+/* The same with one event record or stream wait in sixteen steps failing
+ * (the fence's record again among them): failed calls hand out nothing,
+ * and what is handed out stays safe. */
+START_TEST(a_random_walk_with_failing_records_and_waits_keeps_every_handout_safe)
+{
+    mp__sim_end();
+    sim_on(4 * GiB, _i < 4 ? 2 * MiB : 0);
+    walk w = {.pool = gpu_pool_of("faults", gpu_cfg()), .nstreams = stream_counts[_i % 4], .chaos = _i % 2,
+              .faults = true, .seed = 4441u + (unsigned)_i};
+    walk_run(&w, mp_test_scaled(6000));
+    ck_assert_int_gt(w.handouts, mp_test_scaled(6000) / 8);
     ck_assert_int_eq(w.ooms, 0);
     walk_end(&w);
 }
@@ -698,8 +786,10 @@ static Suite *streams_steal_suite(void)
     tcase_add_loop_test(t, a_failed_fence_fails_the_call_cleanly, 0, 2);
     tcase_add_test(t, a_reset_whose_wait_fails_hands_out_nothing_still_in_use);
     tcase_add_test(t, a_failed_set_stream_wait_keeps_later_steals_safe);
+    tcase_add_loop_test(t, a_failed_fence_record_makes_the_next_fence_record_again, 0, 2);
     tcase_add_loop_test(t, a_random_walk_over_many_streams_keeps_every_handout_safe, 0, 8);
     tcase_add_loop_test(t, a_random_walk_with_whole_pool_calls_keeps_every_handout_safe, 0, 8);
+    tcase_add_loop_test(t, a_random_walk_with_failing_records_and_waits_keeps_every_handout_safe, 0, 8);
     tcase_add_loop_test(t, threads_stealing_from_each_others_lanes_stay_safe, 0, 2);
     tcase_add_loop_test(t, a_repeating_workload_reaches_a_steady_reserve, 0, 10);
     suite_add_tcase(s, t);

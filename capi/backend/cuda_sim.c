@@ -58,6 +58,7 @@ static struct {
     size_t nwatches, watches_cap;
     unsigned pass_waits, fail_waits; /* test hook: stream waits to let through, then to fail */
     unsigned pass_maps, fail_maps;   /* test hook: cuMemCreate calls to let through, then to fail */
+    unsigned pass_records, fail_records; /* test hook: event records to let through, then to fail */
 } sim;
 
 static pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -294,10 +295,26 @@ static sim_stream *stream_of(void *stream, size_t *index)
     return &sim.streams[sim.nstreams++];
 }
 
+/* Whether the next event record fails (mp__sim_fail_records). Lock held. */
+static bool record_fails(void)
+{
+    if (sim.fail_records && !sim.pass_records) {
+        sim.fail_records--;
+        return true;
+    }
+    if (sim.fail_records)
+        sim.pass_records--;
+    return false;
+}
+
 mp_status mp__sim_event_record(int device, void *stream, void **event)
 {
     (void)device;
     pthread_mutex_lock(&sim_lock);
+    if (record_fails()) {
+        pthread_mutex_unlock(&sim_lock);
+        return mp__fail(MP_ERR_CUDA, "cudaEventRecord failed: cudaErrorLaunchFailure (simulated)");
+    }
     size_t i;
     sim_stream *st = stream_of(stream, &i);
     sim_event *e = st ? malloc(sizeof *e) : NULL;
@@ -316,6 +333,10 @@ mp_status mp__sim_event_rerecord(void *stream, void *event)
 {
     sim_event *e = event;
     pthread_mutex_lock(&sim_lock);
+    if (record_fails()) {
+        pthread_mutex_unlock(&sim_lock);
+        return mp__fail(MP_ERR_CUDA, "cudaEventRecord failed: cudaErrorLaunchFailure (simulated)");
+    }
     size_t i;
     sim_stream *st = stream_of(stream, &i);
     if (st) {
@@ -413,6 +434,14 @@ void mp__sim_fail_waits(unsigned after, unsigned n)
     pthread_mutex_lock(&sim_lock);
     sim.pass_waits = n ? after : 0;
     sim.fail_waits = n;
+    pthread_mutex_unlock(&sim_lock);
+}
+
+void mp__sim_fail_records(unsigned after, unsigned n)
+{
+    pthread_mutex_lock(&sim_lock);
+    sim.pass_records = n ? after : 0;
+    sim.fail_records = n;
     pthread_mutex_unlock(&sim_lock);
 }
 

@@ -61,6 +61,9 @@ bool mp__sim_handout_safe(const void *va, size_t size, void *stream);
  * returning an error, as after a device fault): a failed wait is neither
  * queued nor counted. n 0 stops it. */
 void mp__sim_fail_waits(unsigned after, unsigned n);
+/* The same for event records (cudaEventRecord, a new event or one
+ * recorded again): a failed record changes no event and is not counted. */
+void mp__sim_fail_records(unsigned after, unsigned n);
 /* The same for on-demand mappings: after `after` more calls, the next n
  * fail (cuMemCreate returning an error that is not out-of-memory: no idle
  * memory is given back for it) and take nothing. n 0 stops it. */
