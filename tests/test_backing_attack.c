@@ -23,6 +23,7 @@
 #include "backend/cuda_sim.h"
 
 #include <pthread.h>
+#include <string.h>
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -837,6 +838,278 @@ START_TEST(set_device_takes_back_the_callers_cached_blocks_and_names_other_threa
 }
 END_TEST
 
+/* A forked child has no thread but the one that forked: blocks that other
+ * threads of the parent had freed into their caches stay cached in the
+ * child, where no thread can trim them. The move is refused, naming them;
+ * a reset (which empties every cache) lets the pool move. Meanwhile another
+ * thread of the parent moves the pool back and forth, so that forks land
+ * inside its drain and its lock. */
+typedef struct mover {
+    mp_pool *pool;
+    int stop;
+} mover;
+
+static void *move_back_and_forth(void *arg)
+{
+    mover *m = arg;
+    for (int i = 0; !__atomic_load_n(&m->stop, __ATOMIC_RELAXED); i++)
+        mp_pool_set_device(m->pool, i % 2);
+    return NULL;
+}
+
+START_TEST(a_forked_child_moves_a_pool_whose_blocks_other_threads_cached_after_a_reset)
+{
+    mp__sim_end();
+    sim_on(2, 64 * MiB, GRANULE);
+    mp_config cfg = preset(1);
+    cfg.initial_size = 0;
+    mp_pool *p = new_gpu_pool("forked-move", cfg);
+    cache_thread c = {.pool = p};
+    pthread_barrier_init(&c.freed, NULL, 2);
+    pthread_barrier_init(&c.refused, NULL, 2);
+    pthread_t t, m;
+    ck_assert_int_eq(pthread_create(&t, NULL, free_into_own_cache, &c), 0);
+    pthread_barrier_wait(&c.freed); /* its cache holds blocks until it trims */
+    mover mv = {.pool = p};
+    ck_assert_int_eq(pthread_create(&m, NULL, move_back_and_forth, &mv), 0);
+    for (int round = 0; round < 10; round++) {
+        nanosleep(&(struct timespec){0, 500000}, NULL);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            alarm(20);
+            int d = -1, bad = 0;
+            bad += mp_pool_get_device(p, &d) != MP_OK;
+            bad += mp_pool_set_device(p, 1 - d) != MP_ERR_INVALID_OPERATION;
+            bad += !strstr(mp_last_error_message(), "other threads' caches");
+            bad += mp_pool_reset(p) != MP_OK;
+            bad += mp_pool_set_device(p, 1 - d) != MP_OK;
+            void *x = NULL;
+            bad += mp_pool_allocate(p, 256, &x) != MP_OK || !mp__sim_mapped(x, 256);
+            bad += mp_pool_deallocate(p, x) != MP_OK;
+            bad += mp_pool_check(p) != MP_OK;
+            bad += mp_pool_destroy(p) != MP_OK;
+            if (bad)
+                fprintf(stderr, "child: %d wrong (%s)\n", bad, mp_last_error_message());
+            _exit(bad ? 3 : 0);
+        }
+        int status = 0;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child: status %#x (signal %d)", status,
+                      WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    }
+    __atomic_store_n(&mv.stop, 1, __ATOMIC_RELAXED);
+    ck_assert_int_eq(pthread_join(m, NULL), 0);
+    pthread_barrier_wait(&c.refused);
+    ck_assert_int_eq(pthread_join(t, NULL), 0);
+    int d = -1;
+    ck_ok(mp_pool_get_device(p, &d));
+    ck_ok(mp_pool_set_device(p, 1 - d));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage(0).in_use + usage(1).in_use, 0);
+    ck_assert_uint_eq(usage(0).violations, 0);
+    pthread_barrier_destroy(&c.freed);
+    pthread_barrier_destroy(&c.refused);
+}
+END_TEST
+
+/* A thread frees more small blocks than its cache holds (the rest go to
+ * the magazines, shared by all threads) and exits (its cache goes back).
+ * A thread that never used the pool then moves it: the magazines' blocks
+ * are free to the user and go back first. */
+static void *fill_the_magazines(void *arg)
+{
+    mp_pool *p = arg;
+    enum { N = 3000 };
+    void **v = malloc(N * sizeof *v);
+    for (int i = 0; v && i < N; i++)
+        if (mp_pool_allocate(p, 256, &v[i]) != MP_OK)
+            return (void *)1;
+    for (int i = 0; v && i < N; i++)
+        if (mp_pool_deallocate(p, v[i]) != MP_OK)
+            return (void *)1;
+    free(v);
+    return v ? NULL : (void *)1;
+}
+
+START_TEST(set_device_takes_back_blocks_in_the_magazines_of_threads_gone)
+{
+    mp__sim_end();
+    sim_on(2, 64 * MiB, GRANULE);
+    mp_config cfg = preset(1);
+    cfg.initial_size = 0;
+    mp_pool *p = new_gpu_pool("magazines", cfg);
+    pthread_t t;
+    void *r = NULL;
+    ck_assert_int_eq(pthread_create(&t, NULL, fill_the_magazines, p), 0);
+    ck_assert_int_eq(pthread_join(t, &r), 0);
+    ck_assert_ptr_null(r);
+    ck_assert_uint_eq(stats_of(p).live_allocations, 0);
+    ck_ok(mp_pool_set_device(p, 1));
+    ck_assert_uint_eq(usage(0).in_use, 0);
+    void *a = alloc_ok(p, 256);
+    ck_assert(mp__sim_mapped(a, 256));
+    ck_assert_uint_eq(usage(0).in_use, 0);
+    ck_ok(mp_pool_deallocate(p, a));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage(0).in_use + usage(1).in_use, 0);
+    ck_assert_uint_eq(usage(0).violations, 0);
+}
+END_TEST
+
+/* Threads allocate and free small blocks through their caches while
+ * another thread, which never used the pool, moves it back and forth. In
+ * step: each worker frees into its cache and waits (the move is refused,
+ * naming the caches), each trims and waits (the move goes through, and
+ * nothing is left on the old device); between the steps the workers churn
+ * and exit and new ones start while the mover keeps trying, and every
+ * block a worker holds lies on device memory. */
+#define MOVERS_N 4
+
+typedef struct churner {
+    mp_pool *pool;
+    unsigned seed;
+    size_t block_size; /* fixed pools */
+    pthread_barrier_t *bar;
+    int rounds;
+    char why[256];
+} churner;
+
+#define CFAIL(c, ...) (void)((c)->why[0] ? 0 : snprintf((c)->why, sizeof (c)->why, __VA_ARGS__))
+
+static size_t churn_size(churner *c)
+{
+    return c->block_size ? c->block_size : (size_t)16 << (rand_r(&c->seed) % 9); /* 16 B to 4 KiB */
+}
+
+static void churn(churner *c, int ops)
+{
+    void *held[32] = {0};
+    size_t n[32] = {0};
+    for (int i = 0; i < ops; i++) {
+        int k = rand_r(&c->seed) % 32;
+        mp_status s;
+        if (held[k]) {
+            if (!mp__sim_mapped(held[k], n[k]))
+                CFAIL(c, "live %p+%zu not on device memory", held[k], n[k]);
+            if ((s = mp_pool_deallocate(c->pool, held[k])) != MP_OK)
+                CFAIL(c, "free: %s", mp_last_error_message());
+            held[k] = NULL;
+        } else {
+            n[k] = churn_size(c);
+            if ((s = mp_pool_allocate(c->pool, n[k], &held[k])) != MP_OK) {
+                CFAIL(c, "allocate %zu: %s", n[k], mp_last_error_message());
+                held[k] = NULL;
+            } else if (!mp__sim_mapped(held[k], n[k])) {
+                CFAIL(c, "new %p+%zu not on device memory", held[k], n[k]);
+            }
+        }
+        if (rand_r(&c->seed) % 64 == 0)
+            mp_pool_trim(c->pool, 0);
+    }
+    for (int k = 0; k < 32; k++)
+        if (held[k] && mp_pool_deallocate(c->pool, held[k]) != MP_OK)
+            CFAIL(c, "final free: %s", mp_last_error_message());
+}
+
+static void *churn_in_step(void *arg)
+{
+    churner *c = arg;
+    for (int r = 0; r < c->rounds; r++) {
+        churn(c, 200);                   /* the mover tries meanwhile */
+        void *x = NULL;
+        if (mp_pool_allocate(c->pool, churn_size(c), &x) != MP_OK || mp_pool_deallocate(c->pool, x) != MP_OK)
+            CFAIL(c, "allocate and free: %s", mp_last_error_message());
+        pthread_barrier_wait(c->bar);    /* 1: x sits in this thread's cache */
+        pthread_barrier_wait(c->bar);    /* 2: the mover was refused */
+        mp_pool_trim(c->pool, 0);
+        pthread_barrier_wait(c->bar);    /* 3: every cache is empty */
+        pthread_barrier_wait(c->bar);    /* 4: the mover moved the pool */
+    }
+    return NULL;
+}
+
+static void *churn_and_exit(void *arg)
+{
+    churner *c = arg;
+    churn(c, 300);
+    return NULL; /* the cache goes back at exit, blocks and all */
+}
+
+START_TEST(set_device_races_threads_on_their_caches)
+{
+    mp__sim_end();
+    sim_on(2, 256 * MiB, GRANULE);
+    mp_config cfg = preset(_i ? 3 : 1); /* variable, fixed 4 KiB: both with thread caches */
+    cfg.sync_type = MP_SYNC_LOCK_FREE;
+    cfg.track_stats = false;
+    cfg.initial_size = 0;
+    mp_pool *p = new_gpu_pool("racing-move", cfg);
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, MOVERS_N + 1);
+    pthread_t t[MOVERS_N], extra[MOVERS_N];
+    churner c[MOVERS_N], e[MOVERS_N];
+    size_t bs = cfg.allocator_type == MP_ALLOCATOR_FIXED_SIZE ? cfg.block_size : 0;
+    for (int i = 0; i < MOVERS_N; i++) {
+        c[i] = (churner){.pool = p, .seed = 17u * (unsigned)i + 3, .block_size = bs, .bar = &bar, .rounds = 8};
+        ck_assert_int_eq(pthread_create(&t[i], NULL, churn_in_step, &c[i]), 0);
+    }
+    int dev = 0, moved = 0;
+    for (int r = 0; r < 8; r++) {
+        for (int i = 0; i < MOVERS_N; i++) { /* short-lived threads too */
+            e[i] = (churner){.pool = p, .seed = 31u * (unsigned)(r * MOVERS_N + i) + 5, .block_size = bs};
+            ck_assert_int_eq(pthread_create(&extra[i], NULL, churn_and_exit, &e[i]), 0);
+        }
+        for (int k = 0; k < 200; k++) { /* racing: any answer but a wrong one */
+            mp_status s = mp_pool_set_device(p, 1 - dev);
+            ck_assert_msg(s == MP_OK || s == MP_ERR_INVALID_OPERATION, "move: %s", mp_last_error_message());
+            if (s == MP_OK) {
+                ck_assert_uint_eq(usage(dev).in_use, 0); /* nothing stays behind */
+                dev = 1 - dev;
+                moved++;
+            }
+            int d = -1;
+            ck_ok(mp_pool_get_device(p, &d));
+            ck_assert_int_eq(d, dev);
+            if (k % 16 == 0) { /* whole-pool calls meanwhile, each with its own locks */
+                (void)stats_of(p);
+                mp_memory_snapshot snap = MP_MEMORY_SNAPSHOT_INIT;
+                ck_ok(mp_pool_memory_snapshot(p, MP_SNAPSHOT_NOW, &snap, NULL, 0, NULL, 0));
+                ck_intact(p);
+                ck_ok(mp_pool_trim(p, 0));
+            }
+        }
+        for (int i = 0; i < MOVERS_N; i++) {
+            ck_assert_int_eq(pthread_join(extra[i], NULL), 0);
+            ck_assert_msg(!e[i].why[0], "round %d, short-lived thread %d: %s", r, i, e[i].why);
+        }
+        pthread_barrier_wait(&bar); /* 1 */
+        ck_status(mp_pool_set_device(p, 1 - dev), MP_ERR_INVALID_OPERATION);
+        ck_detail_has("other threads' caches");
+        pthread_barrier_wait(&bar); /* 2 */
+        pthread_barrier_wait(&bar); /* 3 */
+        ck_ok(mp_pool_set_device(p, 1 - dev));
+        ck_assert_uint_eq(usage(dev).in_use, 0);
+        dev = 1 - dev;
+        pthread_barrier_wait(&bar); /* 4 */
+    }
+    for (int i = 0; i < MOVERS_N; i++) {
+        ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+        ck_assert_msg(!c[i].why[0], "thread %d: %s", i, c[i].why);
+    }
+    pthread_barrier_destroy(&bar);
+    ck_ok(mp_pool_set_device(p, 1 - dev)); /* the threads are gone, their caches with them */
+    ck_assert_uint_eq(usage(dev).in_use, 0);
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage(0).in_use + usage(1).in_use, 0);
+    ck_assert_uint_eq(usage(0).violations, 0);
+    TRACE("racing moves: %d\n", moved);
+}
+END_TEST
+
 /* A pool whose stream changes: blocks freed in the old stream's order
  * must not go to the new stream's work before the old stream's work. */
 START_TEST(set_stream_orders_the_new_stream_after_the_old)
@@ -1039,6 +1312,9 @@ static Suite *attack_suite(void)
     tcase_add_loop_test(t, a_forked_child_can_use_a_gpu_pool, 0, 5);
     tcase_add_loop_test(t, set_device_moves_an_empty_pool_between_simulated_devices, 0, 5);
     tcase_add_test(t, set_device_takes_back_the_callers_cached_blocks_and_names_other_threads);
+    tcase_add_test(t, set_device_takes_back_blocks_in_the_magazines_of_threads_gone);
+    tcase_add_test(t, a_forked_child_moves_a_pool_whose_blocks_other_threads_cached_after_a_reset);
+    tcase_add_loop_test(t, set_device_races_threads_on_their_caches, 0, 2);
     tcase_add_loop_test(t, set_stream_orders_the_new_stream_after_the_old, 0, 5);
     tcase_add_loop_test(t, threads_race_on_a_tiny_device, 0, 5);
     suite_add_tcase(s, t);
