@@ -779,6 +779,48 @@ START_TEST(set_device_moves_an_empty_pool_between_simulated_devices)
 }
 END_TEST
 
+/* The wait for the pool's stream before idle memory is unmapped fails (a
+ * device fault): the memory stays mapped and the caller hears why. A trim
+ * returns the CUDA error; a move is refused and the pool stays on device 0,
+ * whole and usable; once the device answers again both go through. Before,
+ * both returned MP_OK and the move left the memory mapped on device 0 under
+ * a pool that believed itself on device 1. */
+START_TEST(a_failed_wait_before_unmapping_fails_trim_and_set_device_cleanly)
+{
+    mp__sim_end();
+    sim_on(2, 64 * MiB, GRANULE);
+    mp_pool *p = new_gpu_pool("failed-sync", preset(_i));
+    void *a = alloc_ok(p, fit(p, 5 * MiB));
+    ck_ok(mp_pool_deallocate(p, a));
+    size_t mapped = usage(0).in_use;
+    ck_assert_uint_gt(mapped, 0);
+    mp__sim_fail_syncs(0, 1);
+    ck_status(mp_pool_trim(p, 0), MP_ERR_CUDA);
+    ck_detail_has("cudaStreamSynchronize");
+    ck_assert_uint_eq(usage(0).in_use, mapped);
+    ck_assert_uint_eq(stats_of(p).reserved_bytes, mapped);
+    mp__sim_fail_syncs(0, 1);
+    ck_status(mp_pool_set_device(p, 1), MP_ERR_CUDA);
+    ck_detail_has("stays there");
+    int d = -1;
+    ck_ok(mp_pool_get_device(p, &d));
+    ck_assert_int_eq(d, 0);
+    ck_assert_uint_eq(usage(0).in_use, mapped);
+    ck_assert_uint_eq(usage(1).in_use, 0);
+    ck_intact(p);
+    void *b = alloc_ok(p, fit(p, 5 * MiB)); /* still serves on device 0 */
+    ck_assert(mp__sim_mapped(b, fit(p, 5 * MiB)));
+    ck_ok(mp_pool_deallocate(p, b));
+    ck_ok(mp_pool_set_device(p, 1));
+    ck_assert_uint_eq(usage(0).in_use, 0);
+    ck_ok(mp_pool_trim(p, 0));
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage(0).in_use + usage(1).in_use, 0);
+    ck_assert_uint_eq(usage(0).violations, 0);
+}
+END_TEST
+
 /* A block freed into the caller's thread cache is free to the user: the
  * move takes it back first, as a trim does. One freed into the cache of
  * another thread, still running, is still on device 0: the move is
@@ -882,6 +924,7 @@ START_TEST(a_forked_child_moves_a_pool_whose_blocks_other_threads_cached_after_a
             bad += mp_pool_get_device(p, &d) != MP_OK;
             bad += mp_pool_set_device(p, 1 - d) != MP_ERR_INVALID_OPERATION;
             bad += !strstr(mp_last_error_message(), "other threads' caches");
+            bad += !strstr(mp_last_error_message(), "mp_pool_reset"); /* the way out where those threads are gone */
             bad += mp_pool_reset(p) != MP_OK;
             bad += mp_pool_set_device(p, 1 - d) != MP_OK;
             void *x = NULL;
@@ -1311,6 +1354,7 @@ static Suite *attack_suite(void)
     tcase_add_loop_test(t, hooks_call_back_into_a_gpu_pool, 0, 5);
     tcase_add_loop_test(t, a_forked_child_can_use_a_gpu_pool, 0, 5);
     tcase_add_loop_test(t, set_device_moves_an_empty_pool_between_simulated_devices, 0, 5);
+    tcase_add_loop_test(t, a_failed_wait_before_unmapping_fails_trim_and_set_device_cleanly, 0, 2);
     tcase_add_test(t, set_device_takes_back_the_callers_cached_blocks_and_names_other_threads);
     tcase_add_test(t, set_device_takes_back_blocks_in_the_magazines_of_threads_gone);
     tcase_add_test(t, a_forked_child_moves_a_pool_whose_blocks_other_threads_cached_after_a_reset);

@@ -518,10 +518,7 @@ mp_status mp__cuda_copy(int device, void *stream, void *dst, const void *src, si
 
 mp_status mp__cuda_stream_sync(int device, void *stream)
 {
-    if (!SIM)
-        return rt_stream_sync(device, stream);
-    mp__sim_sync(stream);
-    return MP_OK;
+    return SIM ? mp__sim_stream_sync(stream) : rt_stream_sync(device, stream);
 }
 
 mp_status mp__cuda_stream_wait(int device, void *stream, void *event)

@@ -59,6 +59,7 @@ static struct {
     unsigned pass_waits, fail_waits; /* test hook: stream waits to let through, then to fail */
     unsigned pass_maps, fail_maps;   /* test hook: cuMemCreate calls to let through, then to fail */
     unsigned pass_records, fail_records; /* test hook: event records to let through, then to fail */
+    unsigned pass_syncs, fail_syncs;     /* test hook: the library's stream syncs to let through, then to fail */
 } sim;
 
 static pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -412,6 +413,29 @@ void mp__sim_sync(void *stream)
         complete(i, st->recorded, true); /* the host waits for every queued wait too */
     for (int d = 0; d < sim.cfg.devices; d++)
         sim.use[d].syncs++;
+    pthread_mutex_unlock(&sim_lock);
+}
+
+mp_status mp__sim_stream_sync(void *stream)
+{
+    pthread_mutex_lock(&sim_lock);
+    bool fails = sim.fail_syncs && !sim.pass_syncs;
+    if (fails)
+        sim.fail_syncs--;
+    else if (sim.fail_syncs)
+        sim.pass_syncs--;
+    pthread_mutex_unlock(&sim_lock);
+    if (fails)
+        return mp__fail(MP_ERR_CUDA, "cudaStreamSynchronize failed: cudaErrorLaunchFailure (simulated)");
+    mp__sim_sync(stream);
+    return MP_OK;
+}
+
+void mp__sim_fail_syncs(unsigned after, unsigned n)
+{
+    pthread_mutex_lock(&sim_lock);
+    sim.pass_syncs = n ? after : 0;
+    sim.fail_syncs = n;
     pthread_mutex_unlock(&sim_lock);
 }
 

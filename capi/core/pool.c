@@ -386,10 +386,14 @@ static void unmap_idle(mp__pool *pool, bool all, uint32_t before, size_t keep)
 
 /* Waits for the pool's stream, after which no work queued before a free
  * can still use an idle granule, and unmaps idle granules down to keep. */
-static void reclaim_idle(mp__pool *pool, size_t keep)
+static mp_status reclaim_idle(mp__pool *pool, size_t keep)
 {
-    if (pool->backing.idle > keep && mp__cuda_stream_sync(pool->device, pool->stream) == MP_OK)
+    if (pool->backing.idle <= keep)
+        return MP_OK;
+    mp_status s = mp__cuda_stream_sync(pool->device, pool->stream);
+    if (s == MP_OK)
         unmap_idle(pool, true, 0, keep);
+    return s;
 }
 
 static void drop_marks(mp__backing *bk, unsigned n)
@@ -1670,15 +1674,17 @@ mp_status mp_pool_reset(mp_pool *handle)
 
 /* Releases idle chunks while more than keep bytes stay reserved (keep 0:
  * all idle chunks). Caller holds the lock. */
-static void trim_locked(mp__pool *pool, size_t keep)
+/* Returns why idle memory could not be unmapped, if it could not. */
+static mp_status trim_locked(mp__pool *pool, size_t keep)
 {
+    mp_status s = MP_OK;
     poll_streams(pool);
     for (int i = 0; i < MP__ARENAS; i++)
         if (pool->arena[i].state && pool->arena[i].strategy->flush)
             pool->arena[i].strategy->flush(pool->arena[i].state);
     if (pool->backing.idle && pool->reserved > keep) { /* memory behind no block first, address space second */
         size_t over = pool->reserved - keep;
-        reclaim_idle(pool, pool->backing.idle > over ? pool->backing.idle - over : 0);
+        s = reclaim_idle(pool, pool->backing.idle > over ? pool->backing.idle - over : 0);
     }
     for (size_t i = pool->nchunks; i-- > 0 && (pool->reserved > keep || keep == 0);) {
         mp__chunk *c = pool->chunks[i].chunk;
@@ -1687,6 +1693,7 @@ static void trim_locked(mp__pool *pool, size_t keep)
             c->arena->strategy->idle(c->arena->state, c))
             drop_chunk(pool, c);
     }
+    return s;
 }
 
 mp_status mp_pool_trim(mp_pool *handle, size_t keep_bytes)
@@ -1701,9 +1708,9 @@ mp_status mp_pool_trim(mp_pool *handle, size_t keep_bytes)
         mp__lf_leave();
     }
     mp__lock_acquire(&pool->lock);
-    trim_locked(pool, keep_bytes);
+    s = trim_locked(pool, keep_bytes); /* a failed wait for the device: the idle memory stays mapped */
     mp__lock_release(&pool->lock);
-    return MP_OK;
+    return s;
 }
 
 static void foreach_live(mp__pool *pool, mp__live_fn fn, void *ctx)
@@ -2065,13 +2072,23 @@ mp_status mp__pool_set_device(mp__pool *pool, int device)
                             pool->name, live, pool->device, waiting);
         if (cached)
             return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' has %zu live blocks on device %d, %zu of them "
-                            "freed into other threads' caches; call mp_pool_trim on those threads (or free the "
-                            "rest) first", pool->name, live, pool->device, cached);
+                            "freed into other threads' caches; call mp_pool_trim on those threads, or "
+                            "mp_pool_reset (a forked child: those threads are gone), first",
+                            pool->name, live, pool->device, cached);
         return mp__fail(MP_ERR_INVALID_OPERATION, "pool '%s' has %zu live blocks on device %d; free them first",
                         pool->name, live, pool->device);
     }
-    trim_locked(pool, 0);
+    mp_status s = trim_locked(pool, 0);
+    if (pool->nchunks) { /* memory still mapped: the wait for the pool's stream before unmapping failed */
+        char why[300];
+        snprintf(why, sizeof why, "%s", s != MP_OK ? mp_last_error_message() : "no chunk went idle");
+        size_t left = pool->reserved;
+        mp__lock_release(&pool->lock);
+        return mp__fail(s != MP_OK ? s : MP_ERR_INVALID_OPERATION, "pool '%s' could not give back device %d's "
+                        "memory (%zu bytes still reserved: %s); it stays there", pool->name, pool->device, left, why);
+    }
     mp__stream_forget(&pool->pending); /* no block waits (none is live), but the streams' events are the old device's */
+    drop_marks(&pool->backing, pool->backing.nmarks); /* so are the idle-memory boundaries' */
     pool->device = device;
     if (!pool->arena[0].nchunks) /* the new device may map on demand where the old could not, or not */
         pool->arena[0].on_demand = on_demand(pool, &pool->arena[0]);

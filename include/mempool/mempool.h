@@ -246,7 +246,7 @@ MP_API mp_status mp_pool_reallocate(mp_pool *pool, void *ptr, size_t new_size, v
 MP_API mp_status mp_pool_usable_size(const mp_pool *pool, const void *ptr, size_t *out_size);
 /** Frees every live block at once; the chunks stay reserved. (since 1.0) */
 MP_API mp_status mp_pool_reset(mp_pool *pool);
-/** Returns wholly free chunks to the backend while more than keep_bytes stay reserved. (since 1.0) */
+/** Returns wholly free chunks to the backend while more than keep_bytes stay reserved. A GPU pool first waits for its stream before unmapping idle memory; if that wait fails (a device fault), the memory stays mapped and the CUDA error is returned. (since 1.0) */
 MP_API mp_status mp_pool_trim(mp_pool *pool, size_t keep_bytes);
 /** The pool's memory type. (since 1.0) */
 MP_API mp_status mp_pool_get_memory_type(const mp_pool *pool, mp_memory_type *out_type);
