@@ -56,6 +56,16 @@ static mp__sim_usage usage(int device)
     return u;
 }
 
+/* p intact, destroyed, and nothing left on either device, nothing done
+ * that a device would not forgive. */
+static void destroyed_clean(mp_pool *p)
+{
+    ck_intact(p);
+    ck_ok(mp_pool_destroy(p));
+    ck_assert_uint_eq(usage(0).in_use + usage(1).in_use, 0);
+    ck_assert_uint_eq(usage(0).violations, 0);
+}
+
 static void *const S1 = (void *)(uintptr_t)0x5000, *const S2 = (void *)(uintptr_t)0x6000,
                   *const S3 = (void *)(uintptr_t)0x7000;
 
@@ -772,10 +782,7 @@ START_TEST(set_device_moves_an_empty_pool_between_simulated_devices)
     b = alloc_ok(p, fit(p, 1 * MiB));
     ck_assert_uint_eq(stats_of(p).reserved_bytes, usage(0).in_use);
     ck_ok(mp_pool_deallocate(p, b));
-    ck_intact(p);
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage(0).in_use + usage(1).in_use, 0);
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroyed_clean(p);
 }
 END_TEST
 
@@ -814,10 +821,7 @@ START_TEST(a_failed_wait_before_unmapping_fails_trim_and_set_device_cleanly)
     ck_ok(mp_pool_set_device(p, 1));
     ck_assert_uint_eq(usage(0).in_use, 0);
     ck_ok(mp_pool_trim(p, 0));
-    ck_intact(p);
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage(0).in_use + usage(1).in_use, 0);
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroyed_clean(p);
 }
 END_TEST
 
@@ -844,11 +848,20 @@ static void *free_into_own_cache(void *arg)
     return NULL;
 }
 
-START_TEST(set_device_takes_back_the_callers_cached_blocks_and_names_other_threads)
+/* A high-performance pool (thread caches), nothing reserved up front, on
+ * a fresh stand-in of two devices. */
+static mp_pool *cached_pool_on_two_devices(const char *name)
 {
     mp__sim_end();
     sim_on(2, 64 * MiB, GRANULE);
-    mp_pool *p = new_gpu_pool("cached-move", preset(1)); /* high-performance: thread caches */
+    mp_config cfg = preset(1);
+    cfg.initial_size = 0;
+    return new_gpu_pool(name, cfg);
+}
+
+START_TEST(set_device_takes_back_the_callers_cached_blocks_and_names_other_threads)
+{
+    mp_pool *p = cached_pool_on_two_devices("cached-move");
     void *a = alloc_ok(p, 256);
     ck_ok(mp_pool_deallocate(p, a)); /* into this thread's cache */
     ck_ok(mp_pool_set_device(p, 1));
@@ -901,11 +914,7 @@ static void *move_back_and_forth(void *arg)
 
 START_TEST(a_forked_child_moves_a_pool_whose_blocks_other_threads_cached_after_a_reset)
 {
-    mp__sim_end();
-    sim_on(2, 64 * MiB, GRANULE);
-    mp_config cfg = preset(1);
-    cfg.initial_size = 0;
-    mp_pool *p = new_gpu_pool("forked-move", cfg);
+    mp_pool *p = cached_pool_on_two_devices("forked-move");
     cache_thread c = {.pool = p};
     pthread_barrier_init(&c.freed, NULL, 2);
     pthread_barrier_init(&c.refused, NULL, 2);
@@ -978,11 +987,7 @@ static void *fill_the_magazines(void *arg)
 
 START_TEST(set_device_takes_back_blocks_in_the_magazines_of_threads_gone)
 {
-    mp__sim_end();
-    sim_on(2, 64 * MiB, GRANULE);
-    mp_config cfg = preset(1);
-    cfg.initial_size = 0;
-    mp_pool *p = new_gpu_pool("magazines", cfg);
+    mp_pool *p = cached_pool_on_two_devices("magazines");
     pthread_t t;
     void *r = NULL;
     ck_assert_int_eq(pthread_create(&t, NULL, fill_the_magazines, p), 0);
@@ -995,10 +1000,7 @@ START_TEST(set_device_takes_back_blocks_in_the_magazines_of_threads_gone)
     ck_assert(mp__sim_mapped(a, 256));
     ck_assert_uint_eq(usage(0).in_use, 0);
     ck_ok(mp_pool_deallocate(p, a));
-    ck_intact(p);
-    ck_ok(mp_pool_destroy(p));
-    ck_assert_uint_eq(usage(0).in_use + usage(1).in_use, 0);
-    ck_assert_uint_eq(usage(0).violations, 0);
+    destroyed_clean(p);
 }
 END_TEST
 
