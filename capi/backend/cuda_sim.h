@@ -85,8 +85,8 @@ size_t mp__sim_vmm_granule(int device);
 mp_status mp__sim_vmm_reserve(int device, size_t size, size_t alignment, void **out);
 void mp__sim_vmm_free(void *va, size_t size);
 mp_status mp__sim_vmm_map(int device, void *va, size_t size, uint64_t *handle);
-mp_status mp__sim_stream_sync(void *stream); /* mp__sim_sync, failing where mp__sim_fail_syncs says */
 void mp__sim_vmm_unmap(void *va, size_t size, uint64_t handle);
+mp_status mp__sim_stream_sync(void *stream); /* mp__sim_sync, failing where mp__sim_fail_syncs says */
 mp_status mp__sim_event_record(int device, void *stream, void **event);
 mp_status mp__sim_event_rerecord(void *stream, void *event);
 bool mp__sim_event_done(void *event);

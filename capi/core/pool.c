@@ -1673,8 +1673,8 @@ mp_status mp_pool_reset(mp_pool *handle)
 }
 
 /* Releases idle chunks while more than keep bytes stay reserved (keep 0:
- * all idle chunks). Caller holds the lock. */
-/* Returns why idle memory could not be unmapped, if it could not. */
+ * all idle chunks); returns why idle memory could not be unmapped, if it
+ * could not. Caller holds the lock. */
 static mp_status trim_locked(mp__pool *pool, size_t keep)
 {
     mp_status s = MP_OK;

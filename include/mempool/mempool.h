@@ -630,7 +630,7 @@ MP_API mp_status mp_deallocate_gpu(const char *pool_name, void *ptr);
 
 /** Number of usable CUDA devices; 0 (and MP_OK) without CUDA or without a device. (since 1.0) */
 MP_API mp_status mp_gpu_device_count(int *out_count);
-/** Moves a GPU pool with no live blocks to another device; its chunks are released. Blocks the caller freed into its own thread cache go back first (as mp_pool_trim); blocks in other threads' caches or still waiting on busy streams count as live, and the detail message says which. (since 1.0) */
+/** Moves a GPU pool with no live blocks to another device; its chunks are released. Blocks the caller freed into its own thread cache go back first (as mp_pool_trim); blocks in other threads' caches or still waiting on busy streams count as live, and the detail message says which. If the old device's memory cannot be given back (the wait for the pool's stream fails), the pool stays where it was and the CUDA error is returned. (since 1.0) */
 MP_API mp_status mp_pool_set_device(mp_pool *pool, int device_id);
 /** The pool's CUDA device. (since 1.0) */
 MP_API mp_status mp_pool_get_device(const mp_pool *pool, int *out_device);
