@@ -574,14 +574,21 @@ END_TEST
 
 /* ---- max_size ---------------------------------------------------------------- */
 
+/* A default pool under max_size that keeps idle memory until told. */
+static mp_pool *capped_pool(const char *name, size_t max_size)
+{
+    mp_config c = preset(0);
+    c.max_size = max_size;
+    mp_pool *p = new_gpu_pool(name, c);
+    ck_ok(mp_pool_set_release_threshold(p, SIZE_MAX));
+    return p;
+}
+
 /* Under a cap, whole idle allocations go to make room, and a partly live
  * one cannot: the request is refused rather than passing max_size. */
 START_TEST(under_max_size_only_whole_idle_runs_make_room)
 {
-    mp_config c = preset(0);
-    c.max_size = 48 * MiB;
-    mp_pool *p = new_gpu_pool("cap-runs", c);
-    ck_ok(mp_pool_set_release_threshold(p, SIZE_MAX));
+    mp_pool *p = capped_pool("cap-runs", 48 * MiB);
     void *a = alloc_ok(p, 32 * MiB), *b = alloc_ok(p, 2 * MiB); /* runs [0, 16) and [16, 17) */
     ck_ok(mp_pool_deallocate(p, a));
     /* 40 MiB fits no hole of the 48 MiB span: a second span; 34 + 40 would
@@ -624,10 +631,7 @@ END_TEST
  * Span 0 is 20 granules (max_size 40 MiB); g: granule. */
 START_TEST(under_max_size_idle_runs_go_until_the_block_fits)
 {
-    mp_config c = preset(0);
-    c.max_size = 40 * MiB;
-    mp_pool *p = new_gpu_pool("cap-order", c);
-    ck_ok(mp_pool_set_release_threshold(p, SIZE_MAX));
+    mp_pool *p = capped_pool("cap-order", 40 * MiB);
     char *f1 = alloc_ok(p, 14 * MiB);              /* g0-6 */
     char *t1 = alloc_ok(p, 256);                   /* g7, its own allocation */
     char *f2 = alloc_ok(p, 14 * MiB - 512);        /* g7-13: g8-13 one allocation */

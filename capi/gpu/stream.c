@@ -304,8 +304,7 @@ mp_status mp__stream_fence(mp__stream_queue *q, int device, void *pool_stream, v
         s = q->fence_event ? mp__cuda_event_rerecord(device, pool_stream, q->fence_event)
                            : mp__cuda_event_record(device, pool_stream, &q->fence_event);
         if (s != MP_OK) {
-            q->fence_stream = NULL; /* no epoch is fenced by what the event holds now */
-            q->fence_epoch = UINT64_MAX;
+            q->fence_epoch = UINT64_MAX; /* what the event holds now fences no epoch (the stream may be NULL) */
             return s;
         }
         q->fence_epoch = epoch;
