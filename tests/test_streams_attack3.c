@@ -25,11 +25,11 @@ static mp_pool *roomy(const char *name, bool on_demand)
 /* mp_pool_set_stream orders the new stream after the old one with an event
  * record and a wait, and falls back to a host wait for the old stream when
  * either fails. When that host wait fails too, nothing orders the new
- * stream after the old one's work: the call must fail (or keep the old
- * stream), never report success and then hand the new stream a block the
- * old stream still uses, or (on demand) let a trim unmap it. _i even: the
- * record fails; odd: the wait fails; _i >= 2: a device that maps on demand,
- * trimmed after the move. */
+ * stream after the old one's work: the call fails with the CUDA error and
+ * the pool keeps its old stream, never handing the new stream a block the
+ * old stream still uses, or (on demand) letting a trim unmap it. _i even:
+ * the record fails; odd: the wait fails; _i >= 2: a device that maps on
+ * demand, trimmed after the call. */
 START_TEST(set_stream_whose_record_or_wait_and_sync_fail_hands_out_nothing_in_use)
 {
     mp_pool *p = roomy("set-stream-all-fail", _i >= 2);
@@ -42,6 +42,10 @@ START_TEST(set_stream_whose_record_or_wait_and_sync_fail_hands_out_nothing_in_us
         mp__sim_fail_waits(0, 1);
     mp__sim_fail_syncs(0, 1);
     mp_status s = mp_pool_set_stream(p, S1);
+    ck_assert_msg(s == MP_ERR_CUDA, "set_stream -> %s", mp_status_name(s));
+    ck_assert_msg(strstr(mp_last_error_message(), "keeps its stream") &&
+                      strstr(mp_last_error_message(), "cudaStreamSynchronize"),
+                  "%s", mp_last_error_message());
     void *now = NULL;
     if (_i >= 2) { /* on demand: a trim waits for the pool's stream, then unmaps a's idle memory */
         mp_status t = mp_pool_trim(p, 0);
@@ -53,9 +57,60 @@ START_TEST(set_stream_whose_record_or_wait_and_sync_fail_hands_out_nothing_in_us
     ck_assert_msg(mp__sim_handout_safe(b, 4 * MiB, now),
                   "set_stream returned %s and the pool's stream is now %p: a block the old stream still uses "
                   "went to it", mp_status_name(s), now);
-    if (s == MP_OK)
-        ck_assert_ptr_eq(now, S1);
+    ck_assert_ptr_eq(now, NULL); /* the old stream stays */
     ck_ok(mp_pool_deallocate(p, b));
+    ck_ok(mp_pool_set_stream(p, S1)); /* the device is well again: the move goes through */
+    ck_ok(mp_pool_get_stream(p, &now));
+    ck_assert_ptr_eq(now, S1);
+    ends_clean(p);
+}
+END_TEST
+
+/* mp_pool_reset takes back the blocks freed on other streams with the
+ * pool's stream made to wait for their work, and the host waits for the
+ * device where such a wait fails. When that fails too, a block freed on a
+ * busy stream may still be in use: the reset is refused with the CUDA
+ * error, live blocks stay live, and no block the busy stream uses is
+ * handed out; once the device is well, the reset goes through. _i 1: a
+ * second busy stream whose wait succeeds, so that the reset takes its
+ * blocks back before it stops. */
+START_TEST(reset_whose_waits_and_device_sync_fail_changes_nothing_in_use)
+{
+    mp_pool *p = roomy("reset-all-fail", false);
+    void *live = alloc_ok(p, 1 * MiB);
+    void *busy = NULL, *other = NULL;
+    ck_ok(mp_pool_allocate_on_stream(p, 2 * MiB, S1, &busy));
+    if (_i) /* before busy waits: a miss on S2 would take S1's lane back */
+        ck_ok(mp_pool_allocate_on_stream(p, 2 * MiB, S2, &other));
+    mp__sim_watch(busy, 2 * MiB, S1); /* S1's queued work uses busy */
+    ck_ok(mp_pool_deallocate_on_stream(p, busy, S1));
+    if (_i) {
+        mp__sim_watch(other, 2 * MiB, S2);
+        ck_ok(mp_pool_deallocate_on_stream(p, other, S2));
+    }
+    mp_stats before = {.struct_size = sizeof before};
+    ck_ok(mp_pool_get_stats(p, &before));
+    mp__sim_fail_waits(_i ? 1 : 0, 1); /* S1's lane's wait fails (the steal walks the lanes from the last) */
+    mp__sim_fail_syncs(0, 1);
+    mp_status s = mp_pool_reset(p);
+    mp__sim_fail_waits(0, 0);
+    ck_assert_msg(s == MP_ERR_CUDA, "reset -> %s", mp_status_name(s));
+    ck_assert_msg(strstr(mp_last_error_message(), "was not reset") &&
+                      strstr(mp_last_error_message(), "cudaDeviceSynchronize"),
+                  "%s", mp_last_error_message());
+    size_t usable = 0;
+    ck_ok(mp_pool_usable_size(p, live, &usable)); /* still live */
+    ck_assert_uint_ge(usable, 1 * MiB);
+    mp_stats after = {.struct_size = sizeof after};
+    ck_ok(mp_pool_get_stats(p, &after));
+    ck_assert_uint_eq(after.current_used, before.current_used);
+    for (int k = 0; k < 8; k++) { /* nothing S1 still uses goes to the pool's stream */
+        void *b = alloc_ok(p, 2 * MiB);
+        ck_assert_msg(mp__sim_handout_safe(b, 2 * MiB, NULL), "block %p handed out under S1's work", b);
+        ck_ok(mp_pool_deallocate(p, b));
+    }
+    ck_ok(mp_pool_reset(p)); /* the device is well again */
+    ck_assert_uint_eq(usage().violations, 0);
     ends_clean(p);
 }
 END_TEST
@@ -805,9 +860,10 @@ static Suite *streams_attack3_suite(void)
     tcase_add_loop_test(t, hooks_that_call_the_stream_paths_keep_every_handout_safe, 0, 12);
     tcase_add_loop_test(t, a_child_forked_while_threads_steal_and_fence_gets_clean_answers, 0, 3);
     suite_add_tcase(s, t);
-    TCase *b = tcase_create("bugs");
+    TCase *b = tcase_create("ordering_fails_whole");
     tcase_add_checked_fixture(b, setup, teardown);
     tcase_add_loop_test(b, set_stream_whose_record_or_wait_and_sync_fail_hands_out_nothing_in_use, 0, 4);
+    tcase_add_loop_test(b, reset_whose_waits_and_device_sync_fail_changes_nothing_in_use, 0, 2);
     suite_add_tcase(s, b);
     return s;
 }

@@ -537,10 +537,7 @@ uint64_t mp__cuda_clock_ns(void)
 
 mp_status mp__cuda_device_sync(int device)
 {
-    if (!SIM)
-        return rt_device_sync(device);
-    mp__sim_sync_all();
-    return MP_OK;
+    return SIM ? mp__sim_device_sync() : rt_device_sync(device);
 }
 
 size_t mp__cuda_device_memory(int device) { return SIM ? mp__sim_device_memory(device) : rt_device_memory(device); }

@@ -416,7 +416,8 @@ void mp__sim_sync(void *stream)
     pthread_mutex_unlock(&sim_lock);
 }
 
-mp_status mp__sim_stream_sync(void *stream)
+/* Whether the library's next sync fails (mp__sim_fail_syncs). */
+static bool sync_fails(void)
 {
     pthread_mutex_lock(&sim_lock);
     bool fails = sim.fail_syncs && !sim.pass_syncs;
@@ -425,9 +426,22 @@ mp_status mp__sim_stream_sync(void *stream)
     else if (sim.fail_syncs)
         sim.pass_syncs--;
     pthread_mutex_unlock(&sim_lock);
-    if (fails)
+    return fails;
+}
+
+mp_status mp__sim_stream_sync(void *stream)
+{
+    if (sync_fails())
         return mp__fail(MP_ERR_CUDA, "cudaStreamSynchronize failed: cudaErrorLaunchFailure (simulated)");
     mp__sim_sync(stream);
+    return MP_OK;
+}
+
+mp_status mp__sim_device_sync(void)
+{
+    if (sync_fails())
+        return mp__fail(MP_ERR_CUDA, "cudaDeviceSynchronize failed: cudaErrorLaunchFailure (simulated)");
+    mp__sim_sync_all();
     return MP_OK;
 }
 

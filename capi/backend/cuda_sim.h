@@ -64,9 +64,10 @@ void mp__sim_fail_waits(unsigned after, unsigned n);
 /* The same for event records (cudaEventRecord, a new event or one
  * recorded again): a failed record changes no event and is not counted. */
 void mp__sim_fail_records(unsigned after, unsigned n);
-/* The same for the library's stream syncs (cudaStreamSynchronize through
- * cuda_rt.h, as before unmapping idle memory): a failed one completes
- * nothing. Tests' own mp__sim_sync never fails. */
+/* The same for the library's stream and device syncs (cudaStreamSynchronize
+ * and cudaDeviceSynchronize through cuda_rt.h, as before unmapping idle
+ * memory): a failed one completes nothing. Tests' own mp__sim_sync and
+ * mp__sim_sync_all never fail. */
 void mp__sim_fail_syncs(unsigned after, unsigned n);
 /* The same for on-demand mappings: after `after` more calls, the next n
  * fail (cuMemCreate returning an error that is not out-of-memory: no idle
@@ -87,6 +88,7 @@ void mp__sim_vmm_free(void *va, size_t size);
 mp_status mp__sim_vmm_map(int device, void *va, size_t size, uint64_t *handle);
 void mp__sim_vmm_unmap(void *va, size_t size, uint64_t handle);
 mp_status mp__sim_stream_sync(void *stream); /* mp__sim_sync, failing where mp__sim_fail_syncs says */
+mp_status mp__sim_device_sync(void);         /* mp__sim_sync_all, failing where mp__sim_fail_syncs says */
 mp_status mp__sim_event_record(int device, void *stream, void **event);
 mp_status mp__sim_event_rerecord(void *stream, void *event);
 bool mp__sim_event_done(void *event);

@@ -73,10 +73,10 @@ mp_status mp__debug_check_block(const mp__debug *d, const char *pool, uintptr_t 
     return MP_OK;
 }
 
-mp_status mp__debug_on_free(mp__debug *d, const char *pool, uintptr_t block, const mp__blockinfo *info)
+mp_status mp__debug_on_free(mp__debug *d, const char *pool, uintptr_t block, const mp__blockinfo *info, bool fill)
 {
     mp_status s = mp__debug_check_block(d, pool, block, info);
-    if (d->guards)
+    if (d->guards && fill)
         memset((unsigned char *)block + d->front, MP__FREE_BYTE, info->requested);
     d->freed[d->next] = (mp__freed){block + mp__debug_front(d), info->requested, info->seq};
     d->next = (d->next + 1) % MP__FREED_HISTORY;

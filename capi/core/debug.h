@@ -1,6 +1,7 @@
 /* The debug seam (enable_debugging). On host-accessible memory each block
  * is laid out as [front guard][user bytes][back guard]; guards hold
- * MP__GUARD_BYTE, new user bytes MP__ALLOC_BYTE, freed ones MP__FREE_BYTE.
+ * MP__GUARD_BYTE, new user bytes MP__ALLOC_BYTE, freed ones MP__FREE_BYTE
+ * (but for blocks freed on a stream, whose queued work may still read them).
  * Every debug pool also remembers its last freed blocks, so a double free
  * is reported as one, with the block's size and sequence number. */
 #ifndef MEMPOOL_DEBUG_H
@@ -36,9 +37,11 @@ void *mp__debug_on_alloc(mp__debug *d, uintptr_t block, size_t size);
  * kept): fills the new bytes, moves the back guard, and marks what the
  * block no longer holds as freed. */
 void mp__debug_on_resize(const mp__debug *d, uintptr_t block, size_t old, size_t size);
-/* Checks guards of a block being freed and fills it; MP_ERR_CORRUPTION with
- * the detail set when a guard was overwritten. Remembers the block. */
-mp_status mp__debug_on_free(mp__debug *d, const char *pool, uintptr_t block, const mp__blockinfo *info);
+/* Checks guards of a block being freed and, with fill, fills it (not a
+ * block freed on a stream: work queued there may still read it);
+ * MP_ERR_CORRUPTION with the detail set when a guard was overwritten.
+ * Remembers the block. */
+mp_status mp__debug_on_free(mp__debug *d, const char *pool, uintptr_t block, const mp__blockinfo *info, bool fill);
 /* Checks one live block's guards (for mp_pool_check). */
 mp_status mp__debug_check_block(const mp__debug *d, const char *pool, uintptr_t block, const mp__blockinfo *info);
 /* The history record of a freed user address, or NULL. */

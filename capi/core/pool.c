@@ -1353,7 +1353,7 @@ static mp_status free_block(mp__pool *pool, void *ptr, bool deferred, void *stre
     else if (pool->counting)
         count_free(pool, counted(pool, info.requested));
     if (pool->debug)
-        s = mp__debug_on_free(pool->debug, pool->name, block, &info);
+        s = mp__debug_on_free(pool->debug, pool->name, block, &info, !deferred);
     else if (tooled(pool, a))
         mp__tool_free((void *)block, info.requested ? info.requested : pool->params.stride);
     mp__lock_release(&pool->lock);
@@ -1619,14 +1619,6 @@ mp_status mp_pool_reallocate(mp_pool *handle, void *ptr, size_t new_size, void *
 
 /* ---- whole-pool operations -------------------------------------------- */
 
-/* A waiting block at a reset: the strategy's reset frees it. */
-static void forget_waiting(void *ctx, mp__chunk *c, uintptr_t block)
-{
-    (void)ctx;
-    (void)c;
-    (void)block;
-}
-
 mp_status mp_pool_reset(mp_pool *handle)
 {
     mp__pool *pool;
@@ -1636,17 +1628,27 @@ mp_status mp_pool_reset(mp_pool *handle)
     if (pool->lf)
         mp__lf_enter();
     mp__lock_acquire(&pool->lock);
+    /* Blocks freed on other streams go back first, the pool's stream made
+     * to wait for that work (stream.c's steal). Where a wait fails the host
+     * waits for the device; where that fails too, those blocks may still be
+     * in use, and the reset stops here: live blocks stay live. */
+    if (pool->pending.count)
+        steal_waiting(pool);
+    if (pool->pending.count && (s = mp__cuda_device_sync(pool->device)) != MP_OK) {
+        char detail[300];
+        snprintf(detail, sizeof detail, "%s", mp_last_error_message());
+        mp__lock_release(&pool->lock);
+        if (pool->lf)
+            mp__lf_leave();
+        return mp__fail(s, "pool '%s' was not reset: blocks freed on streams whose work the pool could not wait "
+                           "for may still be in use there (%s)", pool->name, detail);
+    }
     pool->resets++;
     if (pool->lf)
         mp__lf_reset(pool->lf);
-    /* Every block is free from here in the pool stream's order: those
-     * still in use on other streams too, with the pool's stream made to
-     * wait for that work (stream.c's steal; the strategy's reset below
-     * frees them). Other streams order after it at their next allocation. */
-    if (pool->pending.count)
-        mp__stream_steal(&pool->pending, pool->device, pool->stream, forget_waiting, NULL);
-    if (pool->pending.count) /* a wait failed: forgotten, those blocks would be free under busy work */
-        mp__cuda_device_sync(pool->device);
+    /* Every block is free from here in the pool stream's order (the
+     * strategy's reset below frees them); other streams order after it at
+     * their next allocation. */
     mp__stream_forget(&pool->pending);
     pool->ordered++;
     tools_forget_live(pool);
@@ -2221,22 +2223,31 @@ size_t mp__pool_release_threshold(mp__pool *pool)
  * behind the old stream's work: the new stream waits for it (or, where no
  * event can be had, the host does), and the ordered-free epoch moves, so
  * other streams wait for the new one at their next allocation. */
-void mp__pool_set_stream(mp__pool *pool, void *stream)
+mp_status mp__pool_set_stream(mp__pool *pool, void *stream)
 {
+    mp_status s = MP_OK;
     mp__lock_acquire(&pool->lock);
     if (stream != pool->stream) {
         void *ev = NULL;
-        mp_status s = mp__cuda_event_record(pool->device, pool->stream, &ev);
+        s = mp__cuda_event_record(pool->device, pool->stream, &ev);
         if (s == MP_OK) {
             s = mp__cuda_stream_wait(pool->device, stream, ev);
             mp__cuda_event_drop(ev);
         }
         if (s != MP_OK)
-            mp__cuda_stream_sync(pool->device, pool->stream);
-        pool->ordered++;
-        pool->stream = stream;
+            s = mp__cuda_stream_sync(pool->device, pool->stream);
+        if (s == MP_OK) {
+            pool->ordered++;
+            pool->stream = stream;
+        } else { /* nothing orders the new stream after the old one's work: the old stream stays */
+            char detail[300];
+            snprintf(detail, sizeof detail, "%s", mp_last_error_message());
+            s = mp__fail(s, "pool '%s' keeps its stream: the new one could not be ordered after the old one's work "
+                            "(%s)", pool->name, detail);
+        }
     }
     mp__lock_release(&pool->lock);
+    return s;
 }
 
 mp_status mp__pool_free_on_stream(mp__pool *pool, void *ptr, void *stream)

@@ -150,7 +150,7 @@ mp_status mp__pool_allocate_on_stream(mp_pool *handle, mp__pool *pool, size_t si
 /* Idle device memory an on-demand pool keeps mapped (core/backing.h). */
 void mp__pool_set_release_threshold(mp__pool *pool, size_t bytes);
 size_t mp__pool_release_threshold(mp__pool *pool);
-void mp__pool_set_stream(mp__pool *pool, void *stream);             /* locks */
+mp_status mp__pool_set_stream(mp__pool *pool, void *stream);        /* locks; MP_ERR_CUDA: the old stream stays */
 /* Frees ptr once the work queued on stream so far is done (at once when
  * stream is the pool's own). Locks. */
 mp_status mp__pool_free_on_stream(mp__pool *pool, void *ptr, void *stream);

@@ -55,8 +55,7 @@ mp_status mp_pool_set_stream(mp_pool *handle, void *stream)
     mp_status s = cuda_pool(handle, "mp_pool_set_stream", &pool);
     if (s != MP_OK)
         return s;
-    mp__pool_set_stream(pool, stream);
-    return MP_OK;
+    return mp__pool_set_stream(pool, stream);
 }
 
 mp_status mp_pool_get_stream(const mp_pool *handle, void **out_stream)

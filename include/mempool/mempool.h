@@ -244,7 +244,7 @@ MP_API mp_status mp_pool_reallocate(mp_pool *pool, void *ptr, size_t new_size, v
  *  Under ASan or Valgrind only the bytes asked for are open: resize to use the rest. (since 1.3)
  */
 MP_API mp_status mp_pool_usable_size(const mp_pool *pool, const void *ptr, size_t *out_size);
-/** Frees every live block at once; the chunks stay reserved. (since 1.0) */
+/** Frees every live block at once; the chunks stay reserved. A GPU pool first takes back the blocks freed on other streams, its stream made to wait for their work (or the host, for the device, where such a wait fails); if even that fails (a device fault), those blocks may still be in use, so nothing is reset, live blocks stay live, and the CUDA error is returned. (since 1.0) */
 MP_API mp_status mp_pool_reset(mp_pool *pool);
 /** Returns wholly free chunks to the backend while more than keep_bytes stay reserved. A GPU pool first waits for its stream before unmapping idle memory; if that wait fails (a device fault), the memory stays mapped and the CUDA error is returned. (since 1.0) */
 MP_API mp_status mp_pool_trim(mp_pool *pool, size_t keep_bytes);
@@ -634,7 +634,7 @@ MP_API mp_status mp_gpu_device_count(int *out_count);
 MP_API mp_status mp_pool_set_device(mp_pool *pool, int device_id);
 /** The pool's CUDA device. (since 1.0) */
 MP_API mp_status mp_pool_get_device(const mp_pool *pool, int *out_device);
-/** Sets the cudaStream_t (as void *, NULL = default stream) used by the pool's copies. (since 1.0) */
+/** Sets the cudaStream_t (as void *, NULL = default stream) used by the pool's copies. The new stream is made to wait for the old one's work (an event, or the host where that fails); if neither can be had (a device fault), the pool keeps its old stream and the CUDA error is returned. (since 1.0) */
 MP_API mp_status mp_pool_set_stream(mp_pool *pool, void *stream);
 /** The pool's stream. (since 1.0) */
 MP_API mp_status mp_pool_get_stream(const mp_pool *pool, void **out_stream);
