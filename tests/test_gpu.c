@@ -262,6 +262,35 @@ START_TEST(device_out_of_memory_is_out_of_memory)
     mp_pool_destroy(p);
 }
 END_TEST
+
+/* A debug pool fills a freed block with its free pattern, but not a block
+ * freed on a stream: work queued there may still read it (here, a pinned
+ * host block the host reads back). A plain free still fills. */
+START_TEST(a_debug_pool_leaves_a_block_freed_on_a_stream_as_it_was)
+{
+    mp_config c = MP_CONFIG_INIT;
+    ck_ok(mp_config_debug_cpu(&c));
+    c.use_pinned_memory = true;
+    mp_pool *p = NULL;
+    ck_ok(mp_pool_create("debug-pinned", MP_MEMORY_CPU, &c, &p));
+    cudaStream_t s;
+    ck_assert_int_eq(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), 0);
+    unsigned char *b = NULL, *d = NULL;
+    ck_ok(mp_pool_allocate(p, 4096, (void **)&b));
+    ck_ok(mp_pool_allocate(p, 4096, (void **)&d));
+    memset(b, 0x5A, 4096);
+    memset(d, 0x5A, 4096);
+    ck_ok(mp_pool_deallocate_on_stream(p, b, s));
+    for (int i = 0; i < 4096; i++)
+        ck_assert_msg(b[i] == 0x5A, "byte %d of a block freed on a stream is 0x%02x", i, b[i]);
+    ck_ok(mp_pool_deallocate(p, d));
+    ck_assert_uint_eq(d[0], 0xDD); /* the debug free pattern (debug.h) */
+    ck_assert_int_eq(cudaStreamSynchronize(s), 0);
+    ck_ok(mp_pool_check(p));
+    mp_pool_destroy(p);
+    cudaStreamDestroy(s);
+}
+END_TEST
 #endif
 
 /* ---- with a device ------------------------------------------------------ */
@@ -351,35 +380,6 @@ START_TEST(allocation_flags_use_side_arenas)
     ck_ok(mp_pool_trim(p, 1 << 16));
     ck_assert_uint_eq(stats_of(p).chunk_count, 1);
     mp_pool_destroy(p);
-}
-END_TEST
-
-/* A debug pool fills a freed block with its free pattern, but not a block
- * freed on a stream: work queued there may still read it (here, a pinned
- * host block the host reads back). A plain free still fills. */
-START_TEST(a_debug_pool_leaves_a_block_freed_on_a_stream_as_it_was)
-{
-    mp_config c = MP_CONFIG_INIT;
-    ck_ok(mp_config_debug_cpu(&c));
-    c.use_pinned_memory = true;
-    mp_pool *p = NULL;
-    ck_ok(mp_pool_create("debug-pinned", MP_MEMORY_CPU, &c, &p));
-    cudaStream_t s;
-    ck_assert_int_eq(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), 0);
-    unsigned char *b = NULL, *d = NULL;
-    ck_ok(mp_pool_allocate(p, 4096, (void **)&b));
-    ck_ok(mp_pool_allocate(p, 4096, (void **)&d));
-    memset(b, 0x5A, 4096);
-    memset(d, 0x5A, 4096);
-    ck_ok(mp_pool_deallocate_on_stream(p, b, s));
-    for (int i = 0; i < 4096; i++)
-        ck_assert_msg(b[i] == 0x5A, "byte %d of a block freed on a stream is 0x%02x", i, b[i]);
-    ck_ok(mp_pool_deallocate(p, d));
-    ck_assert_uint_eq(d[0], 0xDD); /* the debug free pattern (debug.h) */
-    ck_assert_int_eq(cudaStreamSynchronize(s), 0);
-    ck_ok(mp_pool_check(p));
-    mp_pool_destroy(p);
-    cudaStreamDestroy(s);
 }
 END_TEST
 
@@ -509,7 +509,6 @@ static Suite *device_suite(void)
     tcase_add_test(t, pinned_and_managed_pools_round_trip_data);
     tcase_add_test(t, allocation_flags_use_side_arenas);
     tcase_add_test(t, gpu_pool_serves_pinned_and_managed_flags);
-    tcase_add_test(t, a_debug_pool_leaves_a_block_freed_on_a_stream_as_it_was);
     tcase_add_test(t, live_device_blocks_never_overlap);
     tcase_add_test(t, device_selection_and_limits);
 #ifdef MEMPOOL_TEST_CUDA
@@ -520,6 +519,7 @@ static Suite *device_suite(void)
     tcase_add_test(t, device_out_of_memory_is_out_of_memory);
     tcase_add_test(t, lock_free_gpu_pool_caches_device_blocks);
     tcase_add_test(t, one_thread_and_counters_only_gpu_pools);
+    tcase_add_test(t, a_debug_pool_leaves_a_block_freed_on_a_stream_as_it_was);
 #endif
     suite_add_tcase(s, t);
     return s;
