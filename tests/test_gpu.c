@@ -265,7 +265,8 @@ END_TEST
 
 /* A debug pool fills a freed block with its free pattern, but not a block
  * freed on a stream: work queued there may still read it (here, a pinned
- * host block the host reads back). A plain free still fills. */
+ * host block the host reads back). A plain free still fills. Sizes: a
+ * small-block page's and a TLSF block's. */
 START_TEST(a_debug_pool_leaves_a_block_freed_on_a_stream_as_it_was)
 {
     mp_config c = MP_CONFIG_INIT;
@@ -275,16 +276,20 @@ START_TEST(a_debug_pool_leaves_a_block_freed_on_a_stream_as_it_was)
     ck_ok(mp_pool_create("debug-pinned", MP_MEMORY_CPU, &c, &p));
     cudaStream_t s;
     ck_assert_int_eq(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), 0);
-    unsigned char *b = NULL, *d = NULL;
-    ck_ok(mp_pool_allocate(p, 4096, (void **)&b));
-    ck_ok(mp_pool_allocate(p, 4096, (void **)&d));
-    memset(b, 0x5A, 4096);
-    memset(d, 0x5A, 4096);
-    ck_ok(mp_pool_deallocate_on_stream(p, b, s));
-    for (int i = 0; i < 4096; i++)
-        ck_assert_msg(b[i] == 0x5A, "byte %d of a block freed on a stream is 0x%02x", i, b[i]);
-    ck_ok(mp_pool_deallocate(p, d));
-    ck_assert_uint_eq(d[0], 0xDD); /* the debug free pattern (debug.h) */
+    static const size_t sizes[] = {4096, 256 * 1024};
+    for (int k = 0; k < 2; k++) {
+        size_t n = sizes[k];
+        unsigned char *b = NULL, *d = NULL;
+        ck_ok(mp_pool_allocate(p, n, (void **)&b));
+        ck_ok(mp_pool_allocate(p, n, (void **)&d));
+        memset(b, 0x5A, n);
+        memset(d, 0x5A, n);
+        ck_ok(mp_pool_deallocate_on_stream(p, b, s));
+        for (size_t i = 0; i < n; i++)
+            ck_assert_msg(b[i] == 0x5A, "byte %zu of a %zu-byte block freed on a stream is 0x%02x", i, n, b[i]);
+        ck_ok(mp_pool_deallocate(p, d));
+        ck_assert_uint_eq(d[0], 0xDD); /* the debug free pattern (debug.h) */
+    }
     ck_assert_int_eq(cudaStreamSynchronize(s), 0);
     ck_ok(mp_pool_check(p));
     mp_pool_destroy(p);
