@@ -40,6 +40,10 @@ _Noreturn void mp__assert_fail(const char *cond, const char *file, int line, con
  * the status, so failure paths read `return mp__fail(...)`. */
 mp_status mp__fail(mp_status status, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The same, said of the failure recorded last: the detail becomes the
+ * context fmt formats, then ": " and the previous detail (the cause). */
+mp_status mp__fail_cause(mp_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static inline int mp__is_pow2(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 

@@ -273,9 +273,7 @@ static mp_status add_chunk(mp__pool *pool, mp__arena *a, size_t size)
                                : a->backend->reserve(pool->device, size, chunk_alignment(pool, a), &ext);
     size = ext.granule && s == MP_OK ? ext.size : size;
     if (s != MP_OK) { /* the backend's detail, said of this pool */
-        char detail[400];
-        snprintf(detail, sizeof detail, "%s", mp_last_error_message());
-        return mp__fail(s, "pool '%s': %s", pool->name, detail);
+        return mp__fail_cause(s, "pool '%s'", pool->name);
     }
     mp__chunk *c = chunk_new(pool, a, &ext, size);
     if (!c || !table_insert(pool, c)) { /* the table is sorted by base: set it first */
@@ -491,12 +489,10 @@ static __attribute__((noinline)) void *back_block(mp__pool *pool, const mp__aren
         reserved_add(pool, mapped);
         return p;
     }
-    char detail[320];
-    snprintf(detail, sizeof detail, "%s", mp_last_error_message());
     need = mp__backing_unbacked(c, mp__addr(p), size);
-    pool->map_failed = mp__fail(s, "pool '%s': no device memory for a %zu-byte block (%zu bytes to map, %zu "
-                                "reserved, %zu of them idle): %s", pool->name, size, need, pool->reserved,
-                                pool->backing.idle, detail);
+    pool->map_failed = mp__fail_cause(s, "pool '%s': no device memory for a %zu-byte block (%zu bytes to map, %zu "
+                                      "reserved, %zu of them idle)", pool->name, size, need, pool->reserved,
+                                      pool->backing.idle);
     a->strategy->release(a->state, c, mp__addr(p), &rec, NULL);
     return NULL;
 }
@@ -1635,13 +1631,11 @@ mp_status mp_pool_reset(mp_pool *handle)
     if (pool->pending.count)
         steal_waiting(pool);
     if (pool->pending.count && (s = mp__cuda_device_sync(pool->device)) != MP_OK) {
-        char detail[300];
-        snprintf(detail, sizeof detail, "%s", mp_last_error_message());
         mp__lock_release(&pool->lock);
         if (pool->lf)
             mp__lf_leave();
-        return mp__fail(s, "pool '%s' was not reset: blocks freed on streams whose work the pool could not wait "
-                           "for may still be in use there (%s)", pool->name, detail);
+        return mp__fail_cause(s, "pool '%s' was not reset: blocks freed on streams whose work the pool could not "
+                                 "wait for may still be in use there", pool->name);
     }
     pool->resets++;
     if (pool->lf)
@@ -2240,10 +2234,8 @@ mp_status mp__pool_set_stream(mp__pool *pool, void *stream)
             pool->ordered++;
             pool->stream = stream;
         } else { /* nothing orders the new stream after the old one's work: the old stream stays */
-            char detail[300];
-            snprintf(detail, sizeof detail, "%s", mp_last_error_message());
-            s = mp__fail(s, "pool '%s' keeps its stream: the new one could not be ordered after the old one's work "
-                            "(%s)", pool->name, detail);
+            s = mp__fail_cause(s, "pool '%s' keeps its stream: the new one could not be ordered after the old one's "
+                                  "work", pool->name);
         }
     }
     mp__lock_release(&pool->lock);

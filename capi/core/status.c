@@ -3,6 +3,7 @@
 #include "core/core.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 
 static _Thread_local mp_status last_status = MP_OK;
@@ -50,6 +51,20 @@ mp_status mp__fail(mp_status status, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(last_detail, sizeof last_detail, fmt, ap);
     va_end(ap);
+    last_status = status;
+    return status;
+}
+
+mp_status mp__fail_cause(mp_status status, const char *fmt, ...)
+{
+    char cause[sizeof last_detail];
+    memcpy(cause, last_detail, sizeof cause);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(last_detail, sizeof last_detail, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof last_detail)
+        snprintf(last_detail + n, sizeof last_detail - (size_t)n, ": %s", cause);
     last_status = status;
     return status;
 }
